@@ -1,0 +1,3 @@
+"""headset-emulator: an emulated Apple Vision Pro or Meta Quest for WebRTC rooms."""
+
+__version__ = "0.1.0"
