@@ -1,0 +1,67 @@
+"""Start helper programs (Xvfb, PulseAudio, Janus, …) for tests and always stop them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+
+class HelperProcessError(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def running(
+    argv: Sequence[str],
+    *,
+    ready: Callable[[], bool],
+    timeout: float = 15.0,
+    env: dict[str, str] | None = None,
+    name: str | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `argv` in its own process group until the block ends; wait until `ready()` is true.
+
+    The whole group is terminated (then killed) on exit, so nothing a helper forks outlives the test.
+    """
+    label = name or os.path.basename(argv[0])
+    process = subprocess.Popen(
+        list(argv),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if process.poll() is not None:
+                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise HelperProcessError(f"{label} exited with {process.returncode}: {err.strip()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise HelperProcessError(f"{label} was not ready within {timeout:.0f} s")
+            time.sleep(0.05)
+        yield process
+    finally:
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(grace)
+    else:
+        # The leader is gone; children it left in the group still go.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    if process.stderr:
+        process.stderr.close()
