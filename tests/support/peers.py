@@ -1,0 +1,42 @@
+"""Two real aiortc peer connections on loopback, wired to each other without a signaling server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiortc import RTCPeerConnection
+
+from emulator.net.ice import loopback_configuration, loopback_only
+
+
+async def negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
+    """Offer/answer in one process: aiortc puts every gathered candidate in the SDP (no trickle)."""
+    await offerer.setLocalDescription(await offerer.createOffer())
+    await answerer.setRemoteDescription(offerer.localDescription)
+    await answerer.setLocalDescription(await answerer.createAnswer())
+    await offerer.setRemoteDescription(answerer.localDescription)
+
+
+async def wait_connected(*pcs: RTCPeerConnection, timeout: float = 10.0) -> None:
+    async def one(pc: RTCPeerConnection) -> None:
+        while pc.connectionState != "connected":
+            if pc.connectionState in ("failed", "closed"):
+                raise ConnectionError(f"peer connection {pc.connectionState}")
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(asyncio.gather(*(one(pc) for pc in pcs)), timeout)
+
+
+@contextlib.asynccontextmanager
+async def loopback_pair() -> AsyncIterator[tuple[RTCPeerConnection, RTCPeerConnection]]:
+    """(offerer, answerer), both closed on exit; add tracks/channels before `negotiate`."""
+    with loopback_only():
+        a = RTCPeerConnection(loopback_configuration())
+        b = RTCPeerConnection(loopback_configuration())
+        try:
+            yield a, b
+        finally:
+            await a.close()
+            await b.close()
