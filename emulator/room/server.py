@@ -1,0 +1,374 @@
+"""The bundled room: aiohttp for signaling, one aiortc peer connection per participant.
+
+This layer is deliberately thin: it turns WebSocket and data-channel traffic into calls on the
+sans-I/O `RoomCore` and carries out the actions it returns. Everything here runs on one asyncio loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+from emulator.net.ice import is_loopback_host, loopback_configuration, restrict_to_loopback
+from emulator.room.audio import RoomAudio
+from emulator.room.core import Action, Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
+from emulator.wire.signaling import (
+    Answer,
+    Error,
+    Join,
+    Leave,
+    Offer,
+    SignalingError,
+    SignalingMessage,
+    Tracks,
+    parse_signaling,
+    to_json,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+STATE_CHANNEL = "state"
+CONTROL_CHANNEL = "control"
+# A lossy channel that cannot keep up drops instead of queueing: a late pose is worth nothing.
+MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
+TICK_S = 0.5
+
+
+@dataclass
+class Connection:
+    """One participant's link to the room: its WebSocket, its peer connection and its channels.
+
+    Owned by the loop; every field is touched only from the loop's thread.
+    """
+
+    conn_id: str
+    ws: web.WebSocketResponse
+    room: str | None = None
+    pc: RTCPeerConnection | None = None
+    channels: dict[str, Any] = field(default_factory=dict)
+    negotiated: asyncio.Event = field(default_factory=asyncio.Event)
+    renegotiate: asyncio.Event = field(default_factory=asyncio.Event)
+    pending_answer: asyncio.Future[str] | None = None
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    closed: bool = False
+    dropped_states: int = 0
+
+
+class RoomServer:
+    """Serves any number of rooms on one port; no state or audio crosses from one room to another."""
+
+    def __init__(
+        self,
+        secret: bytes,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        mode: str = "forward",
+    ) -> None:
+        self.secret = secret
+        self.host = host
+        self.port = port
+        self.mode = mode
+        self.rooms: dict[str, RoomCore] = {}
+        self.audio: dict[str, RoomAudio] = {}
+        self.connections: dict[str, Connection] = {}
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._loopback = is_loopback_host(host)
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._loopback:
+            restrict_to_loopback()
+        app = web.Application()
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_get("/healthz", self._health)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:
+            # Port 0 asks the OS for a free one (tests run many rooms side by side).
+            self.port = self._runner.addresses[0][1]
+        self._ticker = asyncio.create_task(self._tick_forever(), name="room-ticker")
+        log.info("room server on %s (mode %s)", self.url, self.mode)
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws"
+
+    async def stop(self) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        for conn in list(self.connections.values()):
+            await self._close(conn, "room closed")
+        for audio in self.audio.values():
+            await audio.stop()
+        self.audio.clear()
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> RoomServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- HTTP -------------------------------------------------------------------------------------
+
+    async def _health(self, request: web.Request) -> web.Response:
+        counts = {name: len(core) for name, core in self.rooms.items()}
+        return web.json_response({"rooms": counts, "mode": self.mode})
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=1.0, max_msg_size=256 * 1024)
+        await ws.prepare(request)
+        conn = Connection(f"c{next(self._ids)}", ws)
+        self.connections[conn.conn_id] = conn
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    await self._send(conn, Error("bad-message", "signaling messages are JSON text"))
+                    continue
+                try:
+                    parsed = parse_signaling(message.data)
+                except SignalingError as error:
+                    await self._send(conn, Error("bad-message", str(error)))
+                    continue
+                await self._on_signaling(conn, parsed)
+                if conn.closed:
+                    break
+        finally:
+            await self._leave(conn, "disconnected")
+        return ws
+
+    async def _on_signaling(self, conn: Connection, message: SignalingMessage) -> None:
+        if isinstance(message, Join):
+            await self._join(conn, message)
+        elif conn.room is None:
+            await self._send(conn, Error("not-joined", "send a join message first"))
+        elif isinstance(message, Offer):
+            await self._answer_offer(conn, message.sdp)
+        elif isinstance(message, Answer):
+            if conn.pending_answer and not conn.pending_answer.done():
+                conn.pending_answer.set_result(message.sdp)
+        elif isinstance(message, Leave):
+            await self._leave(conn, "left")
+        else:
+            await self._send(conn, Error("bad-message", f"a client does not send {message.TYPE!r}"))
+
+    # --- joining and leaving ----------------------------------------------------------------------
+
+    async def _join(self, conn: Connection, request: Join) -> None:
+        if conn.room is not None:
+            await self._send(conn, Error("already-joined", "this connection has already joined"))
+            return
+        core = self.rooms.get(request.room)
+        if core is None:
+            core = RoomCore(request.room, self.secret, self.mode)
+        actions = core.join(conn.conn_id, request, time.monotonic(), time.time())
+        if core.participant(conn.conn_id) is not None:
+            self.rooms.setdefault(request.room, core)
+            if request.room not in self.audio:
+                self.audio[request.room] = RoomAudio(request.room, self.mode)
+            conn.room = request.room
+            conn.pc = self._make_peer_connection(conn)
+            negotiator = asyncio.create_task(self._negotiate_forever(conn), name=f"negotiate-{conn.conn_id}")
+            conn.tasks.add(negotiator)
+        await self._carry_out(actions)
+
+    async def _leave(self, conn: Connection, reason: str) -> None:
+        if conn.room is not None and conn.room in self.rooms:
+            core = self.rooms[conn.room]
+            await self._carry_out(core.leave(conn.conn_id, time.monotonic(), reason))
+            if len(core) == 0:
+                del self.rooms[conn.room]
+                audio = self.audio.pop(conn.room, None)
+                if audio:
+                    await audio.stop()
+        await self._close(conn, reason)
+
+    async def _close(self, conn: Connection, reason: str) -> None:
+        if conn.closed:
+            return
+        conn.closed = True
+        self.connections.pop(conn.conn_id, None)
+        if conn.room and conn.room in self.audio:
+            await self.audio[conn.room].remove_participant(conn.conn_id)
+        for task in conn.tasks:
+            task.cancel()
+        for task in conn.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        conn.tasks.clear()
+        if conn.pc is not None:
+            await conn.pc.close()
+        if not conn.ws.closed:
+            await conn.ws.close(message=reason.encode()[:120])
+
+    # --- WebRTC -----------------------------------------------------------------------------------
+
+    def _make_peer_connection(self, conn: Connection) -> RTCPeerConnection:
+        pc = RTCPeerConnection(loopback_configuration() if self._loopback else None)
+
+        @pc.on("datachannel")
+        def on_datachannel(channel: Any) -> None:
+            if channel.label not in (STATE_CHANNEL, CONTROL_CHANNEL):
+                log.info("%s opened an unknown data channel %r; ignored", conn.conn_id, channel.label)
+                return
+            conn.channels[channel.label] = channel
+            reliable = channel.label == CONTROL_CHANNEL
+
+            @channel.on("message")
+            def on_message(data: bytes | str) -> None:
+                if isinstance(data, str) or conn.room is None:
+                    return
+                core = self.rooms.get(conn.room)
+                if core is not None:
+                    self._carry_out_now(
+                        core.state_message(conn.conn_id, data, time.monotonic(), reliable=reliable)
+                    )
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind != "audio" or conn.room is None:
+                return
+            receiver = next((t.receiver for t in pc.getTransceivers() if t.receiver.track is track), None)
+            audio = self.audio.get(conn.room)
+            if audio is not None and receiver is not None:
+                audio.add_speaker(conn.conn_id, receiver, track)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState == "failed" and not conn.closed:
+                await self._leave(conn, "transport-failed")
+
+        return pc
+
+    async def _answer_offer(self, conn: Connection, sdp: str) -> None:
+        assert conn.pc is not None
+        if conn.negotiated.is_set():
+            await self._send(conn, Error("bad-message", "the room makes every later offer itself"))
+            return
+        await conn.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        await conn.pc.setLocalDescription(await conn.pc.createAnswer())
+        local = conn.pc.localDescription
+        await self._send(conn, Answer(local.sdp))
+        conn.negotiated.set()
+        if conn.room and conn.room in self.audio:
+            await self._send(conn, Tracks(self.audio[conn.room].track_map(conn.conn_id, conn.pc)))
+
+    async def _negotiate_forever(self, conn: Connection) -> None:
+        """Room-initiated renegotiation whenever the set of forwarded tracks changes.
+
+        Only the room offers after the first exchange, so the two sides never offer at once.
+        """
+        await conn.negotiated.wait()
+        while True:
+            await conn.renegotiate.wait()
+            conn.renegotiate.clear()
+            pc = conn.pc
+            if pc is None or conn.closed:
+                return
+            await pc.setLocalDescription(await pc.createOffer())
+            conn.pending_answer = asyncio.get_running_loop().create_future()
+            await self._send(conn, Offer(pc.localDescription.sdp))
+            try:
+                sdp = await asyncio.wait_for(conn.pending_answer, 10.0)
+            except TimeoutError:
+                log.warning("%s did not answer a renegotiation; closing", conn.conn_id)
+                await self._leave(conn, "negotiation-timeout")
+                return
+            await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+            if conn.room and conn.room in self.audio:
+                await self._send(conn, Tracks(self.audio[conn.room].track_map(conn.conn_id, pc)))
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def _carry_out_now(self, actions: list[Action]) -> None:
+        """Carry out actions from a synchronous callback; the cheap ones happen inline."""
+        slow: list[Action] = [a for a in actions if not isinstance(a, Forward)]
+        for action in actions:
+            if isinstance(action, Forward):
+                self._forward(action)
+        if slow:
+            task = asyncio.ensure_future(self._carry_out(slow))
+            task.add_done_callback(_log_failure)
+
+    async def _carry_out(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                target = self.connections.get(action.conn)
+                if target is not None:
+                    await self._send(target, action.message)
+            elif isinstance(action, Forward):
+                self._forward(action)
+            elif isinstance(action, Subscribe | Unsubscribe):
+                await self._route_audio(action)
+            elif isinstance(action, Close):
+                target = self.connections.get(action.conn)
+                if target is not None:
+                    await self._close(target, action.reason)
+
+    def _forward(self, action: Forward) -> None:
+        label = CONTROL_CHANNEL if action.reliable else STATE_CHANNEL
+        for conn_id in action.to:
+            target = self.connections.get(conn_id)
+            channel = target.channels.get(label) if target else None
+            if channel is None or channel.readyState != "open":
+                continue
+            if not action.reliable and channel.bufferedAmount > MAX_LOSSY_BUFFERED_BYTES:
+                assert target is not None
+                target.dropped_states += 1
+                continue
+            channel.send(action.data)
+
+    async def _route_audio(self, action: Subscribe | Unsubscribe) -> None:
+        listener = self.connections.get(action.listener)
+        if listener is None or listener.pc is None or listener.room is None:
+            return
+        audio = self.audio.get(listener.room)
+        if audio is None:
+            return
+        if isinstance(action, Subscribe):
+            changed = audio.subscribe(action.listener, listener.pc, action.speaker)
+        else:
+            changed = audio.unsubscribe(action.listener, action.speaker)
+        if changed == "renegotiate":
+            listener.renegotiate.set()
+        elif changed == "remap" and listener.negotiated.is_set():
+            await self._send(listener, Tracks(audio.track_map(action.listener, listener.pc)))
+
+    async def _send(self, conn: Connection, message: SignalingMessage) -> None:
+        if conn.ws.closed:
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await conn.ws.send_str(to_json(message))
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            for core in list(self.rooms.values()):
+                await self._carry_out(core.tick(now))
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("room action failed", exc_info=task.exception())

@@ -1,0 +1,96 @@
+"""The room's rules, exercised on the sans-I/O core alone."""
+
+import time
+
+from emulator.room.core import Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
+from emulator.room.tokens import Grant, mint
+from emulator.wire.signaling import Error, Join, Joined, Left, Welcome
+
+SECRET = b"s3cret"
+NOW = 1000.0
+
+
+def join(core: RoomCore, conn: str, identity: str, room: str = "lobby", publish: bool = True) -> list:
+    token = mint(SECRET, Grant(room, identity, time.time() + 60, publish))
+    return core.join(conn, Join(room, token, identity.title()), NOW, time.time())
+
+
+def state(seq: int = 1, sender: int = 0) -> bytes:
+    return bytes([0x40]) + seq.to_bytes(2, "big") + sender.to_bytes(2, "big") + bytes(4) + b"\x01" + bytes(11)
+
+
+def test_join_welcomes_announces_and_subscribes_both_ways() -> None:
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "alice")
+    actions = join(core, "c2", "bob")
+    welcome = next(a.message for a in actions if isinstance(a, Send) and a.conn == "c2")
+    assert isinstance(welcome, Welcome) and [p.id for p in welcome.participants] == ["alice"]
+    assert any(isinstance(a, Send) and a.conn == "c1" and isinstance(a.message, Joined) for a in actions)
+    subs = {(a.listener, a.speaker) for a in actions if isinstance(a, Subscribe)}
+    assert subs == {("c1", "c2"), ("c2", "c1")}
+
+
+def test_state_is_restamped_with_the_senders_number_and_sent_to_everyone_else() -> None:
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "alice")
+    join(core, "c2", "bob")
+    join(core, "c3", "carol")
+    alice = core.participant("c1")
+    assert alice is not None
+    forged = state(sender=alice.info.number + 1)  # alice claims to be bob
+    (forward,) = core.state_message("c1", forged, NOW, reliable=False)
+    assert isinstance(forward, Forward)
+    assert set(forward.to) == {"c2", "c3"}
+    assert int.from_bytes(forward.data[3:5], "big") == alice.info.number
+    assert forward.data[:3] == forged[:3] and forward.data[5:] == forged[5:]
+
+
+def test_garbage_and_listen_only_states_are_counted_not_forwarded() -> None:
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "alice")
+    join(core, "c2", "bob", publish=False)
+    assert core.state_message("c1", b"\xff\x00", NOW, reliable=False) == []
+    assert core.state_message("c2", state(), NOW, reliable=False) == []
+    assert core.state_message("nobody", state(), NOW, reliable=False) == []
+    assert core.stats.messages_dropped == 3
+
+
+def test_refused_tokens_close_the_connection_with_the_reason() -> None:
+    core = RoomCore("lobby", SECRET)
+    actions = join(core, "c1", "alice", room="other")
+    error = next(a.message for a in actions if isinstance(a, Send))
+    assert isinstance(error, Error) and error.code == "token-wrong-room"
+    assert any(isinstance(a, Close) for a in actions)
+    assert len(core) == 0
+
+
+def test_a_silent_participant_is_removed_and_everyone_is_told() -> None:
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "alice")
+    join(core, "c2", "bob")
+    core.heard("c1", NOW + 1)
+    core.heard("c2", NOW + 1)
+    assert core.tick(NOW + 3) == []
+    core.heard("c2", NOW + 4.5)
+    actions = core.tick(NOW + 5.5)
+    assert Close("c1", "transport-lost") in actions
+    left = [a.message for a in actions if isinstance(a, Send) and isinstance(a.message, Left)]
+    assert [(m.id, m.reason) for m in left] == [("alice", "transport-lost")]
+    assert Unsubscribe("c2", "c1") in actions
+    assert core.participant("c1") is None and core.participant("c2") is not None
+
+
+def test_the_same_identity_replaces_its_old_connection() -> None:
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "alice")
+    actions = join(core, "c9", "alice")
+    assert Close("c1", "replaced") in actions
+    assert [p.conn for p in core.participants.values()] == ["c9"]
+
+
+def test_rooms_share_nothing() -> None:
+    lobby, other = RoomCore("lobby", SECRET), RoomCore("other", SECRET)
+    join(lobby, "c1", "alice")
+    join(other, "c2", "bob", room="other")
+    (forward,) = [a for a in lobby.state_message("c1", state(), NOW, reliable=False)] or [None]
+    assert forward is None  # alone in the lobby: nobody to forward to, and bob is in another room
