@@ -17,7 +17,10 @@ from emulator import __version__
 from emulator.cli.common import CommandError
 
 # Modules that add subcommands, in the order `--help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("emulator.cli.info",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "emulator.cli.room",
+    "emulator.cli.info",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,74 @@
+"""`headset-emulator room` serves the bundled room; `headset-emulator token` mints a join token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from typing import Any
+
+from emulator.cli.common import CommandError
+from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer
+from emulator.room.tokens import Grant, TokenError, load_secret, mint, parse_duration
+
+
+def register(subparsers: Any) -> None:
+    room = subparsers.add_parser("room", help="serve the bundled spatial room (an SFU) on this machine")
+    room.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    room.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    room.add_argument(
+        "--mix",
+        choices=("forward", "binaural"),
+        default="forward",
+        help="forward: every listener gets every voice and spatializes it itself (default); "
+        "binaural: the room renders one binaural mix per listener",
+    )
+    room.add_argument("--secret", help="token secret (default: $HEADSET_EMULATOR_SECRET or a local file)")
+    room.set_defaults(handler=run_room)
+
+    token = subparsers.add_parser("token", help="mint a join token from the room's secret")
+    token.add_argument("--room", required=True, help="room name the token admits to")
+    token.add_argument("--identity", required=True, help="participant identity")
+    token.add_argument("--ttl", default="1h", help="lifetime, e.g. 90s, 15m, 1h (default 1h)")
+    token.add_argument("--listen-only", action="store_true", help="may not publish audio or state")
+    token.add_argument("--secret", help="token secret (default: $HEADSET_EMULATOR_SECRET or a local file)")
+    token.set_defaults(handler=run_token)
+
+
+def run_token(args: argparse.Namespace) -> int:
+    try:
+        ttl = parse_duration(args.ttl)
+        secret = load_secret(args.secret)
+    except (ValueError, TokenError) as error:
+        raise CommandError(str(error)) from None
+    print(mint(secret, Grant(args.room, args.identity, time.time() + ttl, not args.listen_only)))
+    return 0
+
+
+def run_room(args: argparse.Namespace) -> int:
+    try:
+        secret = load_secret(args.secret)
+    except TokenError as error:
+        raise CommandError(str(error)) from None
+    return asyncio.run(_serve(RoomServer(secret, args.host, args.port, args.mix)))
+
+
+async def _serve(server: RoomServer) -> int:
+    try:
+        await server.start()
+    except OSError as error:
+        raise CommandError(f"cannot listen on {server.host}:{server.port}: {error.strerror}") from None
+    print(f"room serving on {server.url} (mode {server.mode}); Ctrl+C stops it", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+    return 0

@@ -1,0 +1,55 @@
+"""Nothing a test starts may outlive it: threads, child processes and asyncio tasks are checked.
+
+An autouse fixture compares what runs after each test with what ran before it, allowing a short
+grace period for things that are already stopping.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def child_processes() -> set[int]:
+    me = str(os.getpid())
+    children: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[0] is the state, fields[1] the parent pid; zombies are already gone for our purposes
+        if fields[1] == me and fields[0] != "Z":
+            children.add(int(stat.parent.name))
+    return children
+
+
+def _threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.is_alive()}
+
+
+@pytest.fixture(autouse=True)
+def nothing_outlives_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    threads_before = _threads()
+    children_before = child_processes()
+    yield
+    deadline = time.monotonic() + 3.0
+    while True:
+        extra_threads = {t for t in _threads() - threads_before if not t.name.startswith("asyncio_")}
+        extra_children = child_processes() - children_before
+        if not extra_threads and not extra_children:
+            return
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    problems = []
+    if extra_threads:
+        problems.append("threads still running: " + ", ".join(sorted(t.name for t in extra_threads)))
+    if extra_children:
+        problems.append(f"child processes still running: {sorted(extra_children)}")
+    pytest.fail(f"{request.node.nodeid} left things running: " + "; ".join(problems))
