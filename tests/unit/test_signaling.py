@@ -1,0 +1,93 @@
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emulator.wire.signaling import (
+    Error,
+    Join,
+    Joined,
+    Left,
+    ParticipantInfo,
+    SignalingError,
+    Tracks,
+    Welcome,
+    parse_signaling,
+    to_json,
+)
+
+ALICE = ParticipantInfo("alice", 1, "Alice", "visionpro")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        Join("lobby", "tok", "Alice", "quest3", "fox.glb", "meta70"),
+        Welcome(ALICE, "forward", [ParticipantInfo("bob", 2, "Bob", "quest3")]),
+        Joined(ALICE),
+        Left("alice", 1, "transport-lost"),
+        Tracks({"0": "alice", "1": "bob"}),
+        Error("token-expired", "the join token expired 3 s ago"),
+    ],
+)
+def test_round_trip(message: object) -> None:
+    assert parse_signaling(to_json(message)) == message  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[]",
+        '{"type": "nope"}',
+        '{"type": "join", "room": "r", "token": "t"}',
+        '{"type": "join", "room": "r", "token": "t", "name": ""}',
+        '{"type": "join", "room": 5, "token": "t", "name": "x"}',
+        '{"type": "left", "id": "a", "number": 0}',
+        '{"type": "tracks", "mids": {"0": 5}}',
+        '{"type": "welcome", "you": {"id": "a"}, "mode": "forward"}',
+    ],
+)
+def test_malformed_messages_raise_the_signaling_error(text: str) -> None:
+    with pytest.raises(SignalingError):
+        parse_signaling(text)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.sampled_from(
+        ["join", "welcome", "offer", "answer", "joined", "left", "tracks", "leave", "error", "x"]
+    ),
+    st.dictionaries(
+        st.sampled_from(
+            ["room", "token", "name", "you", "participants", "mids", "sdp", "id", "number", "mode"]
+        ),
+        json_values,
+        max_size=6,
+    ),
+)
+def test_parse_never_raises_anything_else(kind: str, body: dict) -> None:
+    body["type"] = kind
+    try:
+        parse_signaling(json.dumps(body))
+    except SignalingError:
+        pass
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes(data: bytes) -> None:
+    try:
+        parse_signaling(data)
+    except SignalingError:
+        pass
