@@ -1,0 +1,189 @@
+"""Scripted head motions, sampled at any time: `motion.sample(t)` for `t` seconds since the start.
+
+Each motion starts from a placement (`--at X,Y,Z --yaw DEG`) and moves in that placement's level
+frame, so `--yaw` turns the whole path with it:
+
+- `still`: stays at the placement.
+- `orbit[:radius=1.5,period=20,facing=centre|path]`: walks a circle counter-clockwise seen from
+  above. The circle passes through the placement and its centre is `radius` metres straight ahead,
+  so a bot placed 1.5 m in front of the user, facing them, circles the user. By default it keeps
+  facing the centre, because that is what spatial-audio and avatar tests want (the speaker's mouth
+  points at the listener all the way round); `facing=path` looks where it walks instead.
+- `nod[:amplitude=15,period=2]`: pitches up and down by `amplitude` degrees.
+- `look-around[:yaw=60,pitch=10,period=8]`: sweeps the gaze left/right and, at a different rate,
+  up/down, so it covers the room without repeating the same line.
+- `walk[:distance=3,speed=1,turn=1]`: walks `distance` metres forward at `speed` m/s, turns round
+  (left, in `turn` seconds) and walks back, for ever.
+- `trace:FILE.jsonl[,once][,absolute]`: replays recorded poses (see `emulator.drive.trace`).
+
+Timestamps on the returned poses are `t` in microseconds; a headset restamps them with its clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from emulator.drive.errors import DriveError
+from emulator.drive.spec import level, param_float, parse_params, seconds_to_us, split_flags, split_spec
+from emulator.model.pose import Pose, Quat, Vec3
+
+MOTION_NAMES = ("still", "orbit", "nod", "look-around", "walk", "trace")
+
+
+class Motion(Protocol):
+    """Anything that says where the head is `t` seconds after it started."""
+
+    def sample(self, t: float) -> Pose: ...
+
+
+def check_time(t: float) -> float:
+    """Times before the start clamp to the start; a non-finite time is a caller bug worth naming."""
+    if not math.isfinite(t):
+        raise DriveError(f"motion sampled at a non-finite time {t}")
+    return max(0.0, t)
+
+
+def _smoothstep(x: float) -> float:
+    x = min(1.0, max(0.0, x))
+    return x * x * (3.0 - 2.0 * x)
+
+
+@dataclass(frozen=True)
+class Still:
+    start: Pose
+
+    def sample(self, t: float) -> Pose:
+        return self.start.with_timestamp(seconds_to_us(check_time(t)))
+
+
+@dataclass(frozen=True)
+class Orbit:
+    start: Pose
+    radius: float = 1.5
+    period: float = 20.0
+    face_centre: bool = True
+
+    def centre(self) -> Vec3:
+        return level(self.start).transform_point(Vec3(0.0, 0.0, -self.radius))
+
+    def sample(self, t: float) -> Pose:
+        t = check_time(t)
+        angle = 2.0 * math.pi * ((t / self.period) % 1.0)
+        turn = Quat.from_euler(angle)
+        # In the start's level frame the centre is at (0, 0, -r) and the start at the origin.
+        position = Vec3(0.0, 0.0, -self.radius) + turn.rotate(Vec3(0.0, 0.0, self.radius))
+        # Counter-clockwise travel heads to the start's right, i.e. 90° right of facing the centre.
+        yaw = angle if self.face_centre else angle - math.pi / 2
+        local = Pose(position, Quat.from_euler(yaw))
+        return level(self.start).compose(local).with_timestamp(seconds_to_us(t))
+
+
+@dataclass(frozen=True)
+class Nod:
+    start: Pose
+    amplitude_degrees: float = 15.0
+    period: float = 2.0
+
+    def sample(self, t: float) -> Pose:
+        t = check_time(t)
+        pitch = math.radians(self.amplitude_degrees) * math.sin(2.0 * math.pi * t / self.period)
+        local = Pose(Vec3(), Quat.from_euler(0.0, pitch))
+        return level(self.start).compose(local).with_timestamp(seconds_to_us(t))
+
+
+@dataclass(frozen=True)
+class LookAround:
+    start: Pose
+    yaw_degrees: float = 60.0
+    pitch_degrees: float = 10.0
+    period: float = 8.0
+
+    def sample(self, t: float) -> Pose:
+        t = check_time(t)
+        phase = 2.0 * math.pi * t / self.period
+        yaw = math.radians(self.yaw_degrees) * math.sin(phase)
+        # An irrational ratio of rates so the gaze path does not close on itself quickly.
+        pitch = math.radians(self.pitch_degrees) * math.sin(phase * math.sqrt(2.0))
+        local = Pose(Vec3(), Quat.from_euler(yaw, pitch))
+        return level(self.start).compose(local).with_timestamp(seconds_to_us(t))
+
+
+@dataclass(frozen=True)
+class Walk:
+    start: Pose
+    distance: float = 3.0
+    speed: float = 1.0
+    turn_seconds: float = 1.0
+
+    def sample(self, t: float) -> Pose:
+        t = check_time(t)
+        leg = self.distance / self.speed
+        cycle = 2.0 * (leg + self.turn_seconds)
+        u = t % cycle
+        if u < leg:  # walking out
+            along, yaw = self.speed * u, 0.0
+        elif u < leg + self.turn_seconds:  # turning round at the far end
+            along, yaw = self.distance, math.pi * _smoothstep((u - leg) / self.turn_seconds)
+        elif u < 2.0 * leg + self.turn_seconds:  # walking back
+            along, yaw = self.distance - self.speed * (u - leg - self.turn_seconds), math.pi
+        else:  # turning round at the start, again to the left, so the yaw keeps growing smoothly
+            done = (u - 2.0 * leg - self.turn_seconds) / self.turn_seconds
+            along, yaw = 0.0, math.pi * (1.0 + _smoothstep(done))
+        local = Pose(Vec3(0.0, 0.0, -along), Quat.from_euler(yaw))
+        return level(self.start).compose(local).with_timestamp(seconds_to_us(t))
+
+
+def motion_from_spec(spec: str, start: Pose) -> Motion:
+    """The motion a `--motion` string names, starting at `start`; a `DriveError` names what is wrong."""
+    name, rest = split_spec(spec)
+    what = f"motion {spec.strip()!r}"
+    if name == "trace":
+        from emulator.drive.trace import load_trace  # trace imports this module's Protocol
+
+        path, flags = split_flags(rest, ("once", "absolute", "loop"))
+        if not path:
+            raise DriveError(f"{what}: expected trace:FILE.jsonl")
+        if {"once", "loop"} <= flags:
+            raise DriveError(f"{what}: choose once or loop, not both")
+        return load_trace(Path(path), start, loop="once" not in flags, absolute="absolute" in flags)
+    if name == "still":
+        parse_params(rest, (), what=what)
+        return Still(start)
+    if name == "orbit":
+        params = parse_params(rest, ("radius", "period", "facing"), what=what)
+        facing = params.get("facing", "centre").lower()
+        if facing not in ("centre", "center", "path"):
+            raise DriveError(f"{what}: facing must be centre or path, got {facing!r}")
+        return Orbit(
+            start,
+            radius=param_float(params, "radius", 1.5, what=what, low=0.01, high=1000.0),
+            period=param_float(params, "period", 20.0, what=what, low=0.1, high=1e6),
+            face_centre=facing != "path",
+        )
+    if name == "nod":
+        params = parse_params(rest, ("amplitude", "period"), what=what)
+        return Nod(
+            start,
+            amplitude_degrees=param_float(params, "amplitude", 15.0, what=what, low=0.0, high=89.0),
+            period=param_float(params, "period", 2.0, what=what, low=0.05, high=1e6),
+        )
+    if name in ("look-around", "lookaround", "look_around"):
+        params = parse_params(rest, ("yaw", "pitch", "period"), what=what)
+        return LookAround(
+            start,
+            yaw_degrees=param_float(params, "yaw", 60.0, what=what, low=0.0, high=180.0),
+            pitch_degrees=param_float(params, "pitch", 10.0, what=what, low=0.0, high=89.0),
+            period=param_float(params, "period", 8.0, what=what, low=0.1, high=1e6),
+        )
+    if name == "walk":
+        params = parse_params(rest, ("distance", "speed", "turn"), what=what)
+        return Walk(
+            start,
+            distance=param_float(params, "distance", 3.0, what=what, low=0.01, high=1000.0),
+            speed=param_float(params, "speed", 1.0, what=what, low=0.01, high=20.0),
+            turn_seconds=param_float(params, "turn", 1.0, what=what, low=0.01, high=60.0),
+        )
+    raise DriveError(f"unknown motion {name!r}; choose one of {', '.join(MOTION_NAMES)} (trace:FILE.jsonl)")
