@@ -84,7 +84,12 @@ def test_buttons_fire_face_presets_and_reset(virtual_gamepads: VirtualPads) -> N
         assert controller.yaw_degrees == pytest.approx(0.0)
 
 
+def native_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
 def test_pads_are_hot_plugged(virtual_gamepads: VirtualPads) -> None:
+    threads_before = native_threads()
     with Gamepad() as pad:
         assert pad.available and not pad.connected
         assert pad.poll() == GamepadFrame()
@@ -103,6 +108,7 @@ def test_pads_are_hot_plugged(virtual_gamepads: VirtualPads) -> None:
         second.detach()
         frame = pad.poll()
         assert len(frame.unplugged) == 1 and not frame.connected and not pad.connected
+    assert native_threads() <= threads_before  # SDL left no thread of its own running
 
 
 def test_without_sdl_it_is_just_no_gamepad(
