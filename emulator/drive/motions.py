@@ -46,6 +46,12 @@ def check_time(t: float) -> float:
     return max(0.0, t)
 
 
+def _in_frame(start: Pose, t: float, position: Vec3, yaw: float, pitch: float = 0.0) -> Pose:
+    """A pose given in the start's level frame (radians), stamped with `t`."""
+    local = Pose(position, Quat.from_euler(yaw, pitch))
+    return level(start).compose(local).with_timestamp(seconds_to_us(t))
+
+
 def _smoothstep(x: float) -> float:
     x = min(1.0, max(0.0, x))
     return x * x * (3.0 - 2.0 * x)
@@ -76,9 +82,7 @@ class Orbit:
         # In the start's level frame the centre is at (0, 0, -r) and the start at the origin.
         position = Vec3(0.0, 0.0, -self.radius) + turn.rotate(Vec3(0.0, 0.0, self.radius))
         # Counter-clockwise travel heads to the start's right, i.e. 90° right of facing the centre.
-        yaw = angle if self.face_centre else angle - math.pi / 2
-        local = Pose(position, Quat.from_euler(yaw))
-        return level(self.start).compose(local).with_timestamp(seconds_to_us(t))
+        return _in_frame(self.start, t, position, angle if self.face_centre else angle - math.pi / 2)
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,7 @@ class Nod:
     def sample(self, t: float) -> Pose:
         t = check_time(t)
         pitch = math.radians(self.amplitude_degrees) * math.sin(2.0 * math.pi * t / self.period)
-        local = Pose(Vec3(), Quat.from_euler(0.0, pitch))
-        return level(self.start).compose(local).with_timestamp(seconds_to_us(t))
+        return _in_frame(self.start, t, Vec3(), 0.0, pitch)
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,7 @@ class LookAround:
         yaw = math.radians(self.yaw_degrees) * math.sin(phase)
         # An irrational ratio of rates so the gaze path does not close on itself quickly.
         pitch = math.radians(self.pitch_degrees) * math.sin(phase * math.sqrt(2.0))
-        local = Pose(Vec3(), Quat.from_euler(yaw, pitch))
-        return level(self.start).compose(local).with_timestamp(seconds_to_us(t))
+        return _in_frame(self.start, t, Vec3(), yaw, pitch)
 
 
 @dataclass(frozen=True)
@@ -132,8 +134,7 @@ class Walk:
         else:  # turning round at the start, again to the left, so the yaw keeps growing smoothly
             done = (u - 2.0 * leg - self.turn_seconds) / self.turn_seconds
             along, yaw = 0.0, math.pi * (1.0 + _smoothstep(done))
-        local = Pose(Vec3(0.0, 0.0, -along), Quat.from_euler(yaw))
-        return level(self.start).compose(local).with_timestamp(seconds_to_us(t))
+        return _in_frame(self.start, t, Vec3(0.0, 0.0, -along), yaw)
 
 
 def motion_from_spec(spec: str, start: Pose) -> Motion:
