@@ -131,11 +131,16 @@ def load_trace(path: Path, start: Pose, *, loop: bool = True, absolute: bool = F
     return trace_motion(parse_trace(read_trace_text(path), str(path)), start, loop=loop, absolute=absolute)
 
 
-def trace_line(t: float, pose: Pose) -> str:
-    """One JSONL line of the trace format (no newline)."""
+def trace_record(t: float, pose: Pose) -> dict[str, Any]:
+    """One trace sample as a JSON-ready dict (micrometre and ~1e-7 rad precision is plenty)."""
     p = [round(v, 6) for v in pose.position.as_tuple()]
     q = [round(v, 7) for v in pose.orientation.as_tuple()]
-    return json.dumps({"t": round(t, 6), "p": p, "q": q}, separators=(", ", ": "))
+    return {"t": round(t, 6), "p": p, "q": q}
+
+
+def trace_line(t: float, pose: Pose) -> str:
+    """One JSONL line of the trace format (no newline)."""
+    return json.dumps(trace_record(t, pose))
 
 
 def write_trace(path: Path, samples: Iterable[tuple[float, Pose]]) -> None:

@@ -1,0 +1,59 @@
+"""`headset-emulator drive`: sample a motion and a face and write them as a JSONL trace.
+
+Useful to check a trace or a Live Link Face CSV before a session (a broken file is reported by line
+and column), to see what a motion spec does, and to record a motion as a trace that `--motion
+trace:FILE` replays: every line is in the trace format, with the face's non-zero weights under
+`face`, which the trace reader ignores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from emulator.cli.common import CommandError
+from emulator.drive.drivers import Drivers, build_drivers
+from emulator.drive.errors import DriveError
+from emulator.drive.trace import trace_record
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("drive", help="sample a motion and a face as a JSONL pose trace")
+    parser.add_argument("--at", help="start position X,Y,Z in metres (default 0,1.6,0)")
+    parser.add_argument("--yaw", type=float, default=0.0, help="start heading in degrees, positive left")
+    parser.add_argument("--motion", default="still", help="still|orbit|nod|look-around|walk|trace:FILE.jsonl")
+    parser.add_argument("--face", default="neutral", help="neutral|smile|surprise|blink|talk|csv:FILE.csv")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds to sample (default 10)")
+    parser.add_argument("--rate", type=float, default=30.0, help="samples per second (default 30)")
+    parser.add_argument("--output", "-o", help="file to write (default: standard output)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 < args.rate <= 1000 or not 0 <= args.duration <= 24 * 3600:
+        raise CommandError("--rate must be within 0..1000 and --duration within 0..86400 seconds")
+    try:
+        drivers = build_drivers(args.motion, args.face, args.at, args.yaw)
+    except DriveError as error:
+        raise CommandError(str(error)) from None
+    if args.output is None:
+        _write(drivers, args.duration, args.rate, sys.stdout)
+        return 0
+    try:
+        with Path(args.output).open("w", encoding="utf-8") as out:
+            _write(drivers, args.duration, args.rate, out)
+    except OSError as error:
+        raise CommandError(f"cannot write {args.output}: {error.strerror or error}") from None
+    return 0
+
+
+def _write(drivers: Drivers, duration: float, rate: float, out: TextIO) -> None:
+    for i in range(int(duration * rate) + 1):
+        t = i / rate
+        pose, face = drivers.sample(t)
+        line = trace_record(t, pose)
+        line["face"] = {k: round(v, 4) for k, v in face.as_dict(nonzero_only=True).items()}
+        out.write(json.dumps(line) + "\n")

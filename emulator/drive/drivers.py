@@ -1,0 +1,50 @@
+"""From the `--at/--yaw/--motion/--face` options to the pair of drivers a headset samples.
+
+The headless `join`, the swarm and the app all start a headset from these four strings; building
+the pair in one place means a Live Link Face recording with head angles turns the head in every one
+of them, and a bad option is refused with the same message everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from emulator.drive.faces import Combined, FaceDriver, face_from_spec
+from emulator.drive.livelink import FaceTrack, HeadFromFace
+from emulator.drive.motions import Motion, motion_from_spec
+from emulator.drive.spec import placement
+from emulator.model.face import Face
+from emulator.model.pose import Pose
+
+
+@dataclass(frozen=True)
+class Drivers:
+    """A headset's scripted pose and face; `sample(t)` gives both for `t` seconds since the start."""
+
+    start: Pose
+    motion: Motion
+    face: FaceDriver
+
+    def sample(self, t: float) -> tuple[Pose, Face]:
+        return self.motion.sample(t), self.face.sample(t)
+
+
+def _head_track(face: FaceDriver) -> FaceTrack | None:
+    if isinstance(face, FaceTrack):
+        return face if face.head is not None else None
+    if isinstance(face, Combined):
+        return next((track for part in face.parts if (track := _head_track(part)) is not None), None)
+    return None
+
+
+def build_drivers(
+    motion: str = "still", face: str = "neutral", at: str | None = None, yaw_degrees: float = 0.0
+) -> Drivers:
+    """The drivers the options name; raises `DriveError` (or a subclass) naming what is wrong."""
+    start = placement(at, yaw_degrees)
+    face_driver = face_from_spec(face)
+    pose_driver = motion_from_spec(motion, start)
+    track = _head_track(face_driver)
+    if track is not None:
+        pose_driver = HeadFromFace(pose_driver, track)
+    return Drivers(start, pose_driver, face_driver)
