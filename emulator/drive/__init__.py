@@ -1,5 +1,6 @@
 """What moves the local headset: scripted motions, trace replay, face drivers, Live Link Face CSV,
-the keyboard/mouse controller and gamepads.
+lip-sync from audio, the keyboard/mouse controller and gamepads (`drivers.build_drivers` assembles a
+headset's pair from its options).
 
 Every driver here is *sampled*, not scheduled: a motion answers `sample(t) -> Pose` and a face driver
 `sample(t) -> Face` for `t` seconds since it started, so the same driver serves a 90 Hz headless

@@ -14,6 +14,7 @@
 
 Everything random is drawn from `numpy.random.default_rng(seed)`, so the same seed gives the same face
 at the same `t`, in any order of sampling: events are generated lazily, in time order, and cached.
+That cache makes a driver single-threaded: sample each one from one thread.
 """
 
 from __future__ import annotations
