@@ -5,45 +5,52 @@ recent audio gives:
 
 - its level in dB against a tracked noise floor: a gate with hysteresis decides speech or silence, and
   the level above the gate (normalised by a slowly decaying peak, so a quiet talker still opens the
-  mouth) gives the opening;
-- four band energies (150–700 Hz, 700–1800, 1800–4000, 4000–10000): vowels whose energy sits low
-  (o, u: low first and second formants) round the lips, energy at 1.8–4 kHz (e, i: high second
-  formant) spreads them, and energy above 4 kHz (s, sh, f) marks a fricative with a nearly closed jaw.
+  mouth) gives how far the mouth opens;
+- two spectral centroids standing in for the first two formants: 150–1000 Hz (F1: the more open the
+  jaw, the higher) and 1000–4000 Hz (F2: spread lips raise it, rounded lips lower it). The pair is
+  softly matched against the vowel visemes aa, E, I, O, U and RR, whose prototypes were measured on
+  espeak-ng speech (medians per viseme over six sentences and two voices);
+- the share of energy above 4 kHz, which marks a fricative (s, sh, f): the SS viseme, jaw nearly shut;
+- a short dip inside speech: a closure (p, b, m), the PP viseme.
 
-Outputs are smoothed with a fast attack and a slower release. The delay from sound to mouth is half
+The resulting 15 viseme activations, scaled by the opening, are smoothed with a fast attack and a
+slower release and turned into ARKit weights with the same shapes the viseme driver uses, so an
+avatar looks alike whether it is driven by visemes or by sound. The delay from sound to mouth is half
 the window (10 ms) plus up to one hop (10 ms) plus the attack smoothing; `tests/unit/test_lipsync.py`
-measures it by cross-correlating the mouth opening with the audio envelope (about 20–30 ms).
+measures it by cross-correlating the mouth opening with the audio envelope (about 25–30 ms).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from emulator.audio.source import SAMPLE_RATE, MonoBlock
 from emulator.model.face import Face, arkit_index
+from emulator.model.viseme import VISEME_COUNT, viseme_face, viseme_index
 
 HOP = SAMPLE_RATE // 100  # 10 ms
 WINDOW = 2 * HOP  # 20 ms
-_BANDS_HZ = ((150.0, 700.0), (700.0, 1800.0), (1800.0, 4000.0), (4000.0, 10000.0))
 _EPS = 1e-12
 
-
-def _index(name: str) -> int:
-    index = arkit_index(name)
-    assert index is not None, name
-    return index
-
-
-_JAW = _index("jawOpen")
-_FUNNEL = _index("mouthFunnel")
-_PUCKER = _index("mouthPucker")
-_CLOSE = _index("mouthClose")
-_SMILE = (_index("mouthSmileLeft"), _index("mouthSmileRight"))
-_STRETCH = (_index("mouthStretchLeft"), _index("mouthStretchRight"))
-_LOWER = (_index("mouthLowerDownLeft"), _index("mouthLowerDownRight"))
-_PRESS = (_index("mouthPressLeft"), _index("mouthPressRight"))
+# (F1 centroid Hz, F2 centroid Hz) per vowel-like viseme, and the spread used to compare against them.
+_PROTOTYPES: dict[str, tuple[float, float]] = {
+    "aa": (670.0, 1390.0),
+    "E": (525.0, 1740.0),
+    "I": (275.0, 2830.0),
+    "O": (540.0, 1350.0),
+    "U": (330.0, 1890.0),
+    "RR": (355.0, 1360.0),
+}
+_SPREAD_HZ = (110.0, 330.0)
+_VOWELS = np.array([viseme_index(name) for name in _PROTOTYPES])
+_PROTO = np.array(list(_PROTOTYPES.values()))
+_SS = viseme_index("SS")
+_PP = viseme_index("PP")
+_JAW = arkit_index("jawOpen")
 
 
 def _clamp01(x: float) -> float:
@@ -69,24 +76,25 @@ class LipSync:
         min_level_db: float = -55.0,
         attack_s: float = 0.012,
         release_s: float = 0.06,
-        max_jaw: float = 0.7,
     ) -> None:
-        self._config = {
+        self._config: dict[str, Any] = {
             "gate_open_db": gate_open_db, "gate_close_db": gate_close_db, "min_level_db": min_level_db,
-            "attack_s": attack_s, "release_s": release_s, "max_jaw": max_jaw,
+            "attack_s": attack_s, "release_s": release_s,
         }  # fmt: skip
         self.gate_open_db = gate_open_db
         self.gate_close_db = gate_close_db
         self.min_level_db = min_level_db
-        self.max_jaw = max_jaw
         self._attack = 1.0 - math.exp(-HOP / SAMPLE_RATE / attack_s)
         self._release = 1.0 - math.exp(-HOP / SAMPLE_RATE / release_s)
         self._window = np.hanning(WINDOW).astype(np.float32)
         self._window_power = float(np.mean(self._window**2))
         freqs = np.fft.rfftfreq(WINDOW, 1.0 / SAMPLE_RATE)
-        self._bands = [
-            (int(np.searchsorted(freqs, lo)), int(np.searchsorted(freqs, hi))) for lo, hi in _BANDS_HZ
-        ]
+
+        def band(lo: float, hi: float) -> slice:
+            return slice(int(np.searchsorted(freqs, lo)), int(np.searchsorted(freqs, hi)))
+
+        self._f1, self._f2, self._hiss = band(150, 1000), band(1000, 4000), band(4000, 10000)
+        self._freqs = freqs
         self._ring = np.zeros(WINDOW, dtype=np.float32)
         self._pending = np.zeros(HOP, dtype=np.float32)
         self._pending_count = 0
@@ -94,7 +102,7 @@ class LipSync:
         self._peak_db = -30.0
         self._speaking = False
         self._hold = 0  # hops since the gate last saw speech, for closures inside words
-        self._state = np.zeros(5, dtype=np.float64)  # jaw, round, spread, fricative, closure
+        self._state = np.zeros(VISEME_COUNT, dtype=np.float32)
         self.face = Face()
         self.level_db = -120.0
         self.hops = 0
@@ -103,12 +111,20 @@ class LipSync:
     def speaking(self) -> bool:
         return self._speaking
 
+    @property
+    def activations(self) -> npt.NDArray[np.float32]:
+        """The smoothed viseme activations behind the face (a copy)."""
+        return self._state.copy()
+
     def reset(self) -> None:
         """Forget the speaker (a new stream): the gate, floor and face start over."""
         self.__init__(**self._config)  # type: ignore[misc]
 
     def push(self, block: MonoBlock) -> Face:
         samples = np.asarray(block, dtype=np.float32).ravel()
+        if not np.isfinite(samples).all() or np.abs(samples).max(initial=0.0) > 1.0:
+            # Broken or hostile input: clip it like a sound card would, never poison the face.
+            samples = np.clip(np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
         pos = 0
         while pos < len(samples):
             take = min(HOP - self._pending_count, len(samples) - pos)
@@ -122,11 +138,13 @@ class LipSync:
                 self._hop()
         return self.face
 
+    def mouth_open(self) -> float:
+        """How open the mouth is now (jawOpen, 0..1): the one number most checks want."""
+        return float(self.face.weights[_JAW])
+
     def _hop(self) -> None:
         self.hops += 1
         frame = self._ring * self._window
-        if not np.isfinite(frame).all():  # hostile or broken input: treat as silence, never poison the face
-            frame = np.zeros_like(frame)
         power = float(np.mean(frame * frame)) / self._window_power
         level = 10.0 * math.log10(power + _EPS)
         self.level_db = level
@@ -139,27 +157,34 @@ class LipSync:
             self._speaking = above > self.gate_open_db and level > self.min_level_db
         self._hold = 0 if self._speaking else self._hold + 1
 
-        target = np.zeros(5)
+        target = np.zeros(VISEME_COUNT, dtype=np.float32)
         if self._speaking:
             gate = self._floor_db + self.gate_close_db
             opening = _clamp01((level - gate) / max(self._peak_db - gate, 12.0)) ** 0.8
-            spectrum = np.abs(np.fft.rfft(frame)) ** 2
-            low, mid, high, hiss = (float(spectrum[a:b].sum()) for a, b in self._bands)
-            voiced = low + mid + high + _EPS
-            fricative = _clamp01((hiss / (voiced + hiss) - 0.35) / 0.4)
-            roundness = _clamp01((low / voiced - 0.6) / 0.3) * (1.0 - _clamp01(high / voiced / 0.15))
-            spread = _clamp01((high / voiced - 0.12) / 0.25)
-            target[0] = opening * (1.0 - 0.7 * fricative) * (1.0 - 0.4 * roundness)
-            target[1] = opening * roundness
-            target[2] = opening * max(spread, 0.6 * fricative)
-            target[3] = opening * fricative
+            target += opening * self._classify(np.abs(np.fft.rfft(frame)) ** 2)
         elif self._hold <= 8:
             # A dip inside speech (p, b, m closures, short pauses): press the lips rather than hang open.
-            target[4] = 1.0 - self._hold / 8.0
+            target[_PP] = 1.0 - self._hold / 8.0
 
-        rate = np.where(target > self._state, self._attack, self._release)
+        rate = np.where(target > self._state, self._attack, self._release).astype(np.float32)
         self._state += rate * (target - self._state)
-        self._write_face()
+        viseme_face(self._state, self.face)
+
+    def _classify(self, spectrum: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+        """Soft viseme weights (summing to 1) for one speech frame's power spectrum."""
+        freqs = self._freqs
+        low, mid = spectrum[self._f1], spectrum[self._f2]
+        f1 = float(low @ freqs[self._f1]) / (float(low.sum()) + _EPS)
+        f2 = float(mid @ freqs[self._f2]) / (float(mid.sum()) + _EPS)
+        voiced = float(low.sum() + mid.sum())
+        hiss = float(spectrum[self._hiss].sum())
+        fricative = _clamp01((hiss / (voiced + hiss + _EPS) - 0.35) / 0.4)
+        distance = ((_PROTO[:, 0] - f1) / _SPREAD_HZ[0]) ** 2 + ((_PROTO[:, 1] - f2) / _SPREAD_HZ[1]) ** 2
+        likeness = np.exp(-0.5 * (distance - distance.min()))
+        weights = np.zeros(VISEME_COUNT, dtype=np.float32)
+        weights[_VOWELS] = (1.0 - fricative) * likeness / likeness.sum()
+        weights[_SS] = fricative
+        return weights
 
     def _track_floor_and_peak(self, level: float) -> None:
         """The floor falls fast to any quieter hop and creeps up 3 dB/s; the peak does the opposite."""
@@ -175,24 +200,3 @@ class LipSync:
             self._peak_db = level
         else:
             self._peak_db = max(self._floor_db + 20.0, self._peak_db - 2.0 * hop_s)
-
-    def _write_face(self) -> None:
-        jaw, rounded, spread, fricative, closure = (float(x) for x in self._state)
-        weights = self.face.weights
-        weights[_JAW] = self.max_jaw * jaw
-        weights[_FUNNEL] = 0.6 * rounded
-        weights[_PUCKER] = 0.5 * rounded
-        for i in _SMILE:
-            weights[i] = 0.35 * spread
-        for i in _STRETCH:
-            weights[i] = 0.3 * spread + 0.2 * fricative
-        for i in _LOWER:
-            weights[i] = 0.3 * jaw
-        for i in _PRESS:
-            weights[i] = 0.3 * closure
-        weights[_CLOSE] = 0.0
-        np.clip(weights, 0.0, 1.0, out=weights)
-
-    def mouth_open(self) -> float:
-        """How open the mouth is now, 0..1 (jawOpen): the one number most checks want."""
-        return float(self.face.weights[_JAW])

@@ -32,7 +32,9 @@ def envelope_db(audio: npt.NDArray[np.float32], hop: int, window: int) -> npt.ND
     return 10 * np.log10(power + 1e-12)
 
 
-def energy_onsets(audio: npt.NDArray[np.float32], below_peak_db: float = 40.0, min_gap_s: float = 0.1) -> list[float]:
+def energy_onsets(
+    audio: npt.NDArray[np.float32], below_peak_db: float = 40.0, min_gap_s: float = 0.1
+) -> list[float]:
     """Times where the level rises above (peak - below_peak_db) after at least `min_gap_s` below it."""
     hop = SAMPLE_RATE // 200  # 5 ms
     level = envelope_db(audio, hop, 2 * hop)
@@ -56,7 +58,9 @@ def delay_by_cross_correlation(
     a = signal - signal.mean()
     b = reference - reference.mean()
     lags = np.arange(-max_lag, max_lag + 1)
-    corr = np.array([np.dot(a[max(0, k) : len(a) + min(0, k)], b[max(0, -k) : len(b) - max(0, k)]) for k in lags])
+    corr = np.array(
+        [np.dot(a[max(0, k) : len(a) + min(0, k)], b[max(0, -k) : len(b) - max(0, k)]) for k in lags]
+    )
     best = int(np.argmax(corr))
     shift = 0.0
     if 0 < best < len(corr) - 1:

@@ -124,7 +124,9 @@ def test_the_driven_mouth_glides_between_visemes() -> None:
 
 def test_repeated_visemes_do_not_flicker() -> None:
     aa = viseme_index("aa")
-    driver = VisemeFaceDriver([VisemeKey(0.0, aa), VisemeKey(0.1, aa), VisemeKey(0.2, aa), VisemeKey(0.4, SIL)])
+    driver = VisemeFaceDriver(
+        [VisemeKey(0.0, aa), VisemeKey(0.1, aa), VisemeKey(0.2, aa), VisemeKey(0.4, SIL)]
+    )
     jaw = [driver.face_at(t)["jawOpen"] for t in np.arange(0.08, 0.3, 0.005)]
     assert min(jaw) == pytest.approx(0.65, abs=1e-6)
 
