@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from emulator.audio.source import SAMPLE_RATE, MonoBlock
 from emulator.model.face import Face, arkit_index
-from emulator.model.viseme import VISEME_COUNT, viseme_face, viseme_index
+from emulator.model.viseme import SIL, VISEME_COUNT, VisemeKey, viseme_face, viseme_index
 
 HOP = SAMPLE_RATE // 100  # 10 ms
 WINDOW = 2 * HOP  # 20 ms
@@ -101,7 +101,7 @@ class LipSync:
         self._floor_db = -70.0
         self._peak_db = -30.0
         self._speaking = False
-        self._hold = 0  # hops since the gate last saw speech, for closures inside words
+        self._hold = 1 << 30  # hops since the gate last saw speech, for closures inside words
         self._state = np.zeros(VISEME_COUNT, dtype=np.float32)
         self.face = Face()
         self.level_db = -120.0
@@ -200,3 +200,64 @@ class LipSync:
             self._peak_db = level
         else:
             self._peak_db = max(self._floor_db + 20.0, self._peak_db - 2.0 * hop_s)
+
+
+MEASURED_DELAY_S = 0.027
+"""Sound-to-mouth delay of LipSync as measured by the cross-correlation test (about 25–30 ms)."""
+
+
+class LipSyncedSource:
+    """Any AudioSource turned into a talking one: visemes estimated from its own audio as it is read.
+
+    For an agent whose voice comes without visemes (a WAV, a hosted voice model that sends only
+    audio), so that it can still send a viseme stream. Keys are stamped `MEASURED_DELAY_S` earlier than
+    the hop that produced them, which puts them back in step with the sound, but never before the start
+    of the `read` that produced them: a sender that asks `visemes_between` for each block it reads
+    must not be handed keys for audio it has already shipped. A key is emitted when the
+    dominant viseme changes or its weight moves by more than `min_change`. Same thread rules as the
+    wrapped source.
+    """
+
+    def __init__(self, source: Any, *, min_change: float = 0.15, lipsync: LipSync | None = None) -> None:
+        self.source = source
+        self.sample_rate: int = source.sample_rate
+        self.lipsync = lipsync or LipSync()
+        self.min_change = min_change
+        self._keys: list[VisemeKey] = []
+        self._last: tuple[int, float] = (SIL, 0.0)
+        self._samples = 0
+
+    def read(self, frames: int) -> MonoBlock:
+        block: MonoBlock = self.source.read(frames)
+        read_start = self._samples / SAMPLE_RATE
+        for start in range(0, len(block), HOP):
+            piece = block[start : start + HOP]
+            hops = self.lipsync.hops
+            self.lipsync.push(piece)
+            self._samples += len(piece)
+            if self.lipsync.hops != hops:
+                self._observe(max(read_start, self._samples / SAMPLE_RATE - MEASURED_DELAY_S))
+        return block
+
+    @property
+    def position(self) -> float:
+        """Seconds of audio read so far: the clock of `visemes_between`."""
+        return self._samples / SAMPLE_RATE
+
+    def _observe(self, t: float) -> None:
+        act = self.lipsync.activations
+        total = float(act.sum())
+        viseme, weight = (SIL, 1.0) if total < 0.05 else (int(np.argmax(act)), min(1.0, total))
+        last_viseme, last_weight = self._last
+        if viseme != last_viseme or abs(weight - last_weight) > self.min_change:
+            self._keys.append(VisemeKey(t, viseme, round(weight, 3)))
+            self._last = (viseme, weight)
+
+    def visemes_between(self, start: float, stop: float) -> list[VisemeKey]:
+        """Keys estimated so far with start <= time < stop; older keys are dropped as they are asked for."""
+        keys = [k for k in self._keys if start <= k.time < stop]
+        self._keys = [k for k in self._keys if k.time >= start]
+        return keys
+
+    def close(self) -> None:
+        self.source.close()

@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from scipy.signal import lfilter
 
 from emulator.audio.espeak import synthesize
-from emulator.audio.source import SAMPLE_RATE
-from emulator.audio.speech import SpeechSource
-from emulator.drive.lipsync import HOP, LipSync
+from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE
+from emulator.audio.speech import SpeechSource, TalkingSource
+from emulator.drive.lipsync import HOP, LipSync, LipSyncedSource
+from emulator.drive.visemes import VisemeFaceDriver
 from emulator.model.face import arkit_index
-from tests.support.speech import delay_by_cross_correlation, envelope_db
+from emulator.model.viseme import SIL, VisemeTimeline, viseme_index
+from tests.support.speech import TEST_SCRIPT, delay_by_cross_correlation, envelope_db
 
 
 def speech_with_noise(source: SpeechSource, noise_db: float = -55.0, seed: int = 7) -> np.ndarray:
@@ -121,3 +123,24 @@ def test_hostile_samples_never_break_the_face(samples: list[float]) -> None:
     assert np.all(np.isfinite(face.weights)) and np.all((face.weights >= 0) & (face.weights <= 1))
     lips.reset()
     assert lips.mouth_open() == 0 and lips.hops == 0
+
+
+def test_any_source_becomes_a_talking_source_with_visemes_from_its_sound(spoken_script: SpeechSource) -> None:
+    """A WAV-like source without visemes: the estimated keys start speaking when the script does."""
+    plain = SpeechSource(TEST_SCRIPT)  # used only as an AudioSource here; its own visemes are ignored
+    talking = LipSyncedSource(plain)
+    assert isinstance(talking, TalkingSource)
+    keys = []
+    for frame in range(round(plain.duration * SAMPLE_RATE) // FRAME_SAMPLES):
+        talking.read(FRAME_SAMPLES)
+        keys += talking.visemes_between(frame * FRAME_SAMPLES / SAMPLE_RATE, talking.position)
+    talking.close()
+    estimated = VisemeTimeline(keys).speech_onsets()
+    assert len(estimated) >= len(TEST_SCRIPT)
+    for line in TEST_SCRIPT:
+        assert min(abs(t - line.start) for t in estimated) <= 0.05
+    assert any(k.viseme == viseme_index("aa") for k in keys) and any(k.viseme == SIL for k in keys)
+    driven = VisemeFaceDriver(keys)
+    ends = [start + u.duration for start, u in plain.utterances]
+    assert driven.face_at(ends[0] + 0.4)["jawOpen"] < 0.02
+    assert max(driven.face_at(t)["jawOpen"] for t in np.arange(TEST_SCRIPT[0].start, ends[0], 0.01)) > 0.3
