@@ -33,9 +33,12 @@ def envelope_db(audio: npt.NDArray[np.float32], hop: int, window: int) -> npt.ND
 
 
 def energy_onsets(
-    audio: npt.NDArray[np.float32], below_peak_db: float = 40.0, min_gap_s: float = 0.1
+    audio: npt.NDArray[np.float32], below_peak_db: float = 35.0, min_gap_s: float = 0.1
 ) -> list[float]:
-    """Times where the level rises above (peak - below_peak_db) after at least `min_gap_s` below it."""
+    """Times where the level rises above (peak - below_peak_db) after at least `min_gap_s` below it.
+
+    35 dB, because espeak-ng fills some pauses with a murmur about 40 dB below its peak.
+    """
     hop = SAMPLE_RATE // 200  # 5 ms
     level = envelope_db(audio, hop, 2 * hop)
     threshold = level.max() - below_peak_db
