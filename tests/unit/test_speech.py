@@ -3,10 +3,13 @@
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from emulator.audio.espeak import Espeak, EspeakMissing, SpeechError, synthesize
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE
@@ -218,3 +221,24 @@ def test_without_espeak_on_the_machine_a_fresh_process_says_what_to_install(tmp_
     assert done.returncode == 0, done.stderr
     assert "espeak-ng is not installed" in done.stdout and "apt-get install espeak-ng" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_threads_share_the_engine_without_mixing_their_speech() -> None:
+    texts = ["One two three.", "A much longer sentence, spoken from another thread at the same time.", "Hi."]
+    alone = {t: synthesize(t) for t in texts}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(synthesize, texts * 4))
+    for text, utterance in zip(texts * 4, together, strict=True):
+        # espeak-ng varies a few samples between runs, never by a whole word.
+        assert abs(utterance.duration - alone[text].duration) < 0.05
+        assert [p for _, p in utterance.phonemes] == [p for _, p in alone[text].phonemes]
+
+
+@given(st.text(max_size=300))
+def test_any_text_is_a_script_or_a_clear_script_error(text: str) -> None:
+    try:
+        lines = parse_script(text)
+    except ScriptError as exc:
+        assert str(exc).startswith("<script>")
+    else:
+        assert lines and all(line.text and line.start >= 0 for line in lines)
