@@ -1,3 +1,8 @@
 """Fixtures shared by the whole suite; each helper program has its own module in tests/support."""
 
-pytest_plugins = ["tests.support.leaks", "tests.support.xvfb", "tests.support.gamepad", "tests.support.speech"]
+pytest_plugins = [
+    "tests.support.leaks",
+    "tests.support.xvfb",
+    "tests.support.gamepad",
+    "tests.support.speech",
+]
