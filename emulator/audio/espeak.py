@@ -5,7 +5,8 @@ Why the library through ctypes and not the `espeak-ng` program: the program prin
 for espeak's own voices, checked with 1.51). The library's synthesis callback, initialised with
 `espeakINITIALIZE_PHONEME_EVENTS`, reports a PHONEME event per phoneme whose `sample` field is the
 position in the very audio it hands back, so the viseme timeline cannot drift from the sound. With
-`espeakINITIALIZE_PHONEME_IPA` the names are IPA, which `emulator.model.viseme` maps for any language.
+`espeakINITIALIZE_PHONEME_IPA` the names are IPA, which `emulator.model.viseme_timeline` maps for any
+language.
 
 The library keeps global state (one voice, one callback), so one process-wide engine serialises all
 calls with a lock; a call costs about a millisecond per second of speech, so nobody waits long.
@@ -26,7 +27,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from emulator.audio.source import SAMPLE_RATE, MonoBlock
-from emulator.model.viseme import VisemeTimeline
+from emulator.model.viseme_timeline import VisemeTimeline
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import numpy as np
 from emulator.audio.espeak import DEFAULT_VOICE, Espeak, SpeechError, Utterance
 from emulator.audio.source import SAMPLE_RATE, MonoBlock
 from emulator.model.assets import asset_path
-from emulator.model.viseme import SIL, VisemeKey, VisemeTimeline
+from emulator.model.viseme_timeline import SIL, VisemeKey, VisemeTimeline
 
 log = logging.getLogger(__name__)
 

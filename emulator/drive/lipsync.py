@@ -38,7 +38,14 @@ from emulator.audio.source import SAMPLE_RATE, MonoBlock
 from emulator.drive.errors import DriveError
 from emulator.drive.faces import Blink
 from emulator.model.face import Face, arkit_index
-from emulator.model.viseme import SIL, VISEME_COUNT, VISEME_SHAPES, VisemeKey, viseme_face, viseme_index
+from emulator.model.viseme_timeline import (
+    SIL,
+    VISEME_COUNT,
+    VISEME_SHAPES,
+    VisemeKey,
+    viseme_face,
+    viseme_index,
+)
 
 HOP = SAMPLE_RATE // 100  # 10 ms at 48 kHz (other rates scale it)
 WINDOW = 2 * HOP  # 20 ms

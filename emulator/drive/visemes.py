@@ -3,7 +3,7 @@
 Real mouths move towards the next sound before it starts and let go of the last one after it ends.
 Each run of one viseme becomes an envelope that rises over `attack` seconds from `lead` seconds before
 the run starts and falls over `release` seconds from `lead` seconds before the run ends; the face is
-the envelope-weighted sum of the visemes' ARKit shapes (`emulator.model.viseme.viseme_face`). Ramps
+the envelope-weighted sum of the visemes' ARKit shapes (`emulator.model.viseme_timeline.viseme_face`). Ramps
 are smoothsteps, so weights and their rates change continuously. A sound shorter than `attack` never
 reaches full weight, which is what a fast consonant looks like.
 
@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.model.face import Face
-from emulator.model.viseme import VISEME_COUNT, VisemeKey, VisemeTimeline, viseme_face
+from emulator.model.viseme_timeline import VISEME_COUNT, VisemeKey, VisemeTimeline, viseme_face
 
 
 def _smoothstep(x: float) -> float:

@@ -14,7 +14,7 @@ from emulator.audio.speech import SpeechSource, TalkingSource
 from emulator.drive.lipsync import HOP, LipSync, LipSyncedSource
 from emulator.drive.visemes import VisemeFaceDriver
 from emulator.model.face import arkit_index
-from emulator.model.viseme import SIL, VisemeTimeline, viseme_index
+from emulator.model.viseme_timeline import SIL, VisemeTimeline, viseme_index
 from tests.support.speech import TEST_SCRIPT, delay_by_cross_correlation, envelope_db
 
 

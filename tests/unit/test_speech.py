@@ -24,7 +24,7 @@ from emulator.audio.speech import (
     parse_script,
 )
 from emulator.drive.visemes import VisemeFaceDriver
-from emulator.model.viseme import SIL
+from emulator.model.viseme_timeline import SIL
 from tests.support.speech import TEST_SCRIPT, energy_onsets
 
 MOUTH = ("jawOpen", "mouthFunnel", "mouthPucker", "mouthSmileLeft", "mouthStretchLeft", "mouthPressLeft")

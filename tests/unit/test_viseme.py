@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from emulator.drive.visemes import VisemeFaceDriver
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
-from emulator.model.viseme import (
+from emulator.model.viseme_timeline import (
     SIL,
     VISEME_COUNT,
     VISEMES,

@@ -6,7 +6,8 @@ Avatars with `viseme_*` morph targets (Ready Player Me style) could use the ids 
 shapes here serve every avatar that has only the 52.
 
 The ids are positions in `VISEMES` (Oculus' order); the wire codec carries those numbers, so the order
-never changes. Phonemes arrive as IPA strings (espeak-ng reports IPA when asked, and IPA is the same for
+never changes (the wire branch's `Viseme` enum has the same order; once both are on main, `VISEMES`
+should be read from it). Phonemes arrive as IPA strings (espeak-ng reports IPA when asked, and IPA is the same for
 every language, unlike espeak's per-language mnemonics); `ipa_to_visemes` maps them.
 """
 
