@@ -258,7 +258,7 @@ class LipSync:
             self._peak_db = max(self._floor_db + 20.0, self._peak_db - 2.0 * self._hop_s)
 
 
-MEASURED_DELAY_S = 0.027
+MEASURED_DELAY_S = 0.025
 """Sound-to-mouth delay of LipSync as measured by the cross-correlation test (about 25–30 ms)."""
 
 
