@@ -7,8 +7,8 @@ shapes here serve every avatar that has only the 52.
 
 The ids are positions in `VISEMES` (Oculus' order); the wire codec carries those numbers, so the order
 never changes (the wire branch's `Viseme` enum has the same order; once both are on main, `VISEMES`
-should be read from it). Phonemes arrive as IPA strings (espeak-ng reports IPA when asked, and IPA is the same for
-every language, unlike espeak's per-language mnemonics); `ipa_to_visemes` maps them.
+should be read from it). Phonemes arrive as IPA strings (espeak-ng reports IPA when asked, and IPA is
+the same for every language, unlike espeak's per-language mnemonics); `ipa_to_visemes` maps them.
 """
 
 from __future__ import annotations
