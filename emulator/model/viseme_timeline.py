@@ -228,37 +228,39 @@ class VisemeTimeline:
 # press/roll carry the closures that make p, b, m and f, v readable.
 _SHAPES: dict[str, dict[str, float]] = {
     "sil": {},
-    "PP": {"mouthPressLeft": 0.45, "mouthPressRight": 0.45, "mouthRollLower": 0.2, "mouthRollUpper": 0.15},
-    "FF": {"mouthRollLower": 0.55, "mouthUpperUpLeft": 0.25, "mouthUpperUpRight": 0.25, "jawOpen": 0.08},
-    "TH": {"jawOpen": 0.15, "tongueOut": 0.35, "mouthLowerDownLeft": 0.1, "mouthLowerDownRight": 0.1},
-    "DD": {"jawOpen": 0.2, "mouthStretchLeft": 0.15, "mouthStretchRight": 0.15, "mouthLowerDownLeft": 0.1,
-           "mouthLowerDownRight": 0.1},
-    "kk": {"jawOpen": 0.25, "mouthStretchLeft": 0.2, "mouthStretchRight": 0.2},
-    "CH": {"jawOpen": 0.15, "mouthFunnel": 0.45, "mouthPucker": 0.2, "mouthUpperUpLeft": 0.2,
-           "mouthUpperUpRight": 0.2, "mouthLowerDownLeft": 0.2, "mouthLowerDownRight": 0.2},
-    "SS": {"jawOpen": 0.08, "mouthStretchLeft": 0.3, "mouthStretchRight": 0.3, "mouthSmileLeft": 0.2,
-           "mouthSmileRight": 0.2, "mouthUpperUpLeft": 0.1, "mouthUpperUpRight": 0.1},
-    "nn": {"jawOpen": 0.18, "mouthStretchLeft": 0.1, "mouthStretchRight": 0.1},
+    "PP": {"mouthPress": 0.45, "mouthRollLower": 0.2, "mouthRollUpper": 0.15},
+    "FF": {"mouthRollLower": 0.55, "mouthUpperUp": 0.25, "jawOpen": 0.08},
+    "TH": {"jawOpen": 0.15, "tongueOut": 0.35, "mouthLowerDown": 0.1},
+    "DD": {"jawOpen": 0.2, "mouthStretch": 0.15, "mouthLowerDown": 0.1},
+    "kk": {"jawOpen": 0.25, "mouthStretch": 0.2},
+    "CH": {"jawOpen": 0.15, "mouthFunnel": 0.45, "mouthPucker": 0.2, "mouthUpperUp": 0.2,
+           "mouthLowerDown": 0.2},
+    "SS": {"jawOpen": 0.08, "mouthStretch": 0.3, "mouthSmile": 0.2, "mouthUpperUp": 0.1},
+    "nn": {"jawOpen": 0.18, "mouthStretch": 0.1},
     "RR": {"jawOpen": 0.15, "mouthFunnel": 0.3, "mouthPucker": 0.25},
-    "aa": {"jawOpen": 0.65, "mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3, "mouthUpperUpLeft": 0.1,
-           "mouthUpperUpRight": 0.1, "mouthStretchLeft": 0.1, "mouthStretchRight": 0.1},
-    "E": {"jawOpen": 0.4, "mouthStretchLeft": 0.3, "mouthStretchRight": 0.3, "mouthSmileLeft": 0.2,
-          "mouthSmileRight": 0.2, "mouthLowerDownLeft": 0.2, "mouthLowerDownRight": 0.2},
-    "I": {"jawOpen": 0.2, "mouthSmileLeft": 0.45, "mouthSmileRight": 0.45, "mouthStretchLeft": 0.4,
-          "mouthStretchRight": 0.4, "mouthUpperUpLeft": 0.15, "mouthUpperUpRight": 0.15},
+    "aa": {"jawOpen": 0.65, "mouthLowerDown": 0.3, "mouthUpperUp": 0.1, "mouthStretch": 0.1},
+    "E": {"jawOpen": 0.4, "mouthStretch": 0.3, "mouthSmile": 0.2, "mouthLowerDown": 0.2},
+    "I": {"jawOpen": 0.2, "mouthSmile": 0.45, "mouthStretch": 0.4, "mouthUpperUp": 0.15},
     "O": {"jawOpen": 0.45, "mouthFunnel": 0.6, "mouthPucker": 0.2},
     "U": {"jawOpen": 0.15, "mouthPucker": 0.75, "mouthFunnel": 0.35},
 }  # fmt: skip
+"""Weights per viseme; a name without a side (`mouthSmile`) sets both `…Left` and `…Right`."""
 
 
 def _shape_matrix(shapes: Mapping[str, Mapping[str, float]]) -> npt.NDArray[np.float32]:
     matrix = np.zeros((VISEME_COUNT, ARKIT_COUNT), dtype=np.float32)
     for name, weights in shapes.items():
         for blendshape, value in weights.items():
-            index = arkit_index(blendshape)
-            if index is None:
-                raise ModelError(f"viseme {name}: {blendshape!r} is not an ARKit blendshape")
-            matrix[viseme_index(name), index] = value
+            sides = (
+                [blendshape]
+                if arkit_index(blendshape) is not None
+                else [blendshape + "Left", blendshape + "Right"]
+            )
+            for side in sides:
+                index = arkit_index(side)
+                if index is None:
+                    raise ModelError(f"viseme {name}: {blendshape!r} is not an ARKit blendshape")
+                matrix[viseme_index(name), index] = value
     return matrix
 
 
