@@ -14,9 +14,10 @@ apart), so a script can list lines without computing their lengths.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -228,6 +229,15 @@ def bot_source(
     default_voice, pitch = BOT_VOICES[index % len(BOT_VOICES)]
     lines = load_script(bot_script_path(index))
     return SpeechSource(lines, voice=voice or default_voice, pitch=pitch, loop=loop, engine=engine)
+
+
+def speech_openers() -> dict[str, Callable[[str], SpeechSource]]:
+    """{kind: opener(arg)} for a source factory keyed by `KIND:ARG` (`register_source(kind, opener)`)."""
+    return {kind: functools.partial(_open_kind, kind) for kind in ("speech", "script", "bot")}
+
+
+def _open_kind(kind: str, arg: str) -> SpeechSource:
+    return open_speech_source(f"{kind}:{arg}")
 
 
 SPEC_HELP = (

@@ -46,9 +46,14 @@ class VisemeFaceDriver:
         release: float = 0.08,
         lead: float = 0.03,
         intensity: float = 1.0,
+        period: float | None = None,
     ) -> None:
         if attack <= 0 or release <= 0 or lead < 0 or not 0 <= intensity <= 2:
             raise ValueError("attack and release must be > 0 s, lead >= 0 s, intensity 0..2")
+        if period is not None and not period > 0:
+            raise ValueError(f"a looping timeline needs a period > 0 s, got {period}")
+        self.period = period
+        """When set, the timeline repeats every `period` seconds (a looping SpeechSource's `duration`)."""
         self.attack = attack
         self.release = release
         self.lead = lead
@@ -79,6 +84,8 @@ class VisemeFaceDriver:
         """The 15 viseme weights at `t`, summing to at most 1."""
         act = np.zeros(VISEME_COUNT, dtype=np.float32)
         keys, times = self._keys, self._times
+        if self.period is not None:
+            t %= self.period
         aim = t + self.lead
         last = bisect.bisect_right(times, aim) - 1
         if last < 0:
@@ -105,6 +112,10 @@ class VisemeFaceDriver:
         if total > 1.0:
             act /= total
         return act
+
+    def sample(self, t: float) -> Face:
+        """`face_at(t)`: makes this a FaceDriver (`emulator.drive.faces`), e.g. `Combined([it, Blink()])`."""
+        return self.face_at(t)
 
     def face_at(self, t: float, out: Face | None = None) -> Face:
         """The ARKit face at `t` (seconds, the timeline's clock); writes into `out` when given."""

@@ -22,6 +22,7 @@ from emulator.audio.speech import (
     load_script,
     open_speech_source,
     parse_script,
+    speech_openers,
 )
 from emulator.drive.visemes import VisemeFaceDriver
 from emulator.model.viseme_timeline import SIL
@@ -168,6 +169,15 @@ def test_specs_open_speech_scripts_and_bots(tmp_path: Path) -> None:
     ]:
         with pytest.raises(SpeechError, match=message):
             open_speech_source(bad)
+
+
+def test_openers_for_a_kind_keyed_source_factory(tmp_path: Path) -> None:
+    openers = speech_openers()
+    assert sorted(openers) == ["bot", "script", "speech"]
+    assert openers["speech"]("Hi there").utterances[0][1].text == "Hi there"
+    assert openers["bot"]("2").loop
+    with pytest.raises(ScriptError, match="does not exist"):
+        openers["script"](str(tmp_path / "none.tsv"))
 
 
 def test_bad_voice_and_parameters_are_clear_errors() -> None:

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from emulator.drive.faces import Blink, Combined
 from emulator.drive.visemes import VisemeFaceDriver
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
@@ -162,3 +163,16 @@ def test_activations_stay_a_blend_at_any_time(raw: list[tuple[float, int, float]
     # Continuity: a millisecond later the mouth has moved by a bounded amount.
     later = driver.activations(t + 0.001)
     assert np.abs(later - act).sum() < 0.2
+
+
+def test_a_looping_timeline_repeats_and_the_driver_is_a_face_driver() -> None:
+    aa = viseme_index("aa")
+    keys = [VisemeKey(0.0, SIL), VisemeKey(0.5, aa), VisemeKey(1.0, SIL)]
+    looping = VisemeFaceDriver(keys, period=2.0)
+    blinking = Combined([looping, Blink(seed=1)])
+    for t in (0.75, 2.75, 10.75):
+        assert looping.face_at(t)["jawOpen"] == pytest.approx(0.65, abs=1e-6)
+        assert blinking.sample(t)["jawOpen"] == pytest.approx(0.65, abs=1e-6)
+    assert looping.sample(3.5)["jawOpen"] == 0
+    with pytest.raises(ValueError, match="period"):
+        VisemeFaceDriver(keys, period=0)
