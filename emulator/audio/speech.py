@@ -14,6 +14,7 @@ apart), so a script can list lines without computing their lengths.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import math
@@ -144,16 +145,17 @@ class SpeechSource:
             offset = max(wanted, earliest)
             placed.append((offset, utterance))
             cursor = offset + len(utterance.samples)
-        self._track = np.zeros(cursor, dtype=np.float32)
+        # Only the speech is kept, not the silences between lines: a long script stays small.
+        self._offsets = [offset for offset, _ in placed]
+        self._clips = [utterance.samples for _, utterance in placed]
         timelines: list[VisemeTimeline] = [VisemeTimeline([VisemeKey(0.0, SIL)])]
         for offset, utterance in placed:
-            self._track[offset : offset + len(utterance.samples)] = utterance.samples
             timelines.append(utterance.visemes.shifted(offset / SAMPLE_RATE))
         self.utterances: tuple[tuple[float, Utterance], ...] = tuple((o / SAMPLE_RATE, u) for o, u in placed)
         self.visemes: VisemeTimeline = VisemeTimeline().merged(*timelines)
         """One pass of the script; times from its start."""
         self.loop = loop
-        self._period = len(self._track) + (round(loop_gap * SAMPLE_RATE) if loop else 0)
+        self._period = cursor + (round(loop_gap * SAMPLE_RATE) if loop else 0)
         self._position = 0
         self._closed = False
 
@@ -181,12 +183,22 @@ class SpeechSource:
             if phase >= self._period:
                 break  # not looping and past the end: the rest stays silent
             take = min(frames - done, self._period - phase)
-            available = max(0, min(take, len(self._track) - phase))
-            out[done : done + available] = self._track[phase : phase + available]
+            self._mix(out[done : done + take], phase)
             done += take
             self._position += take
         self._position += frames - done
         return out
+
+    def _mix(self, out: MonoBlock, phase: int) -> None:
+        """Copy the speech that falls in [phase, phase + len(out)) of one pass into `out`."""
+        end = phase + len(out)
+        first = max(0, bisect.bisect_right(self._offsets, phase) - 1)
+        for offset, clip in zip(self._offsets[first:], self._clips[first:], strict=True):
+            if offset >= end:
+                break
+            lo, hi = max(phase, offset), min(end, offset + len(clip))
+            if hi > lo:
+                out[lo - phase : hi - phase] = clip[lo - offset : hi - offset]
 
     def visemes_between(self, start: float, stop: float) -> list[VisemeKey]:
         if stop <= start:
