@@ -70,6 +70,7 @@ for _letters, _viseme in (
 for _letter in "hɦʔħʕʜʢ":
     _IPA_LETTER[_letter] = None
 
+_LANGUAGE_SWITCH = re.compile(r"\([^)]*\)")
 _VOWEL_VISEMES = frozenset({"aa", "E", "I", "O", "U", "RR"})
 _AFFRICATE_TAILS = frozenset("ʃʒɕʑʂʐszθð")
 
@@ -151,6 +152,8 @@ class VisemeTimeline:
         borrowed-shape phonemes (h, ʔ) take the next phoneme's first viseme from their own onset.
         """
         keys: list[VisemeKey] = []
+        # espeak-ng marks a switch of language ("(en)") like a phoneme; it is neither sound nor pause.
+        phonemes = [(t, ipa) for t, ipa in phonemes if not _LANGUAGE_SWITCH.fullmatch(ipa.strip())]
         mapped = [ipa_to_visemes(ipa) for _, ipa in phonemes]
         for i, ((onset, _), visemes) in enumerate(zip(phonemes, mapped, strict=True)):
             following = phonemes[i + 1][0] if i + 1 < len(phonemes) else end

@@ -25,7 +25,7 @@ from emulator.audio.speech import (
     speech_openers,
 )
 from emulator.drive.visemes import VisemeFaceDriver
-from emulator.model.viseme_timeline import SIL
+from emulator.model.viseme_timeline import SIL, ipa_to_visemes
 from tests.support.speech import TEST_SCRIPT, energy_onsets
 
 MOUTH = ("jawOpen", "mouthFunnel", "mouthPucker", "mouthSmileLeft", "mouthStretchLeft", "mouthPressLeft")
@@ -254,3 +254,21 @@ def test_any_text_is_a_script_or_a_clear_script_error(text: str) -> None:
         assert str(exc).startswith("<script>")
     else:
         assert lines and all(line.text and line.start >= 0 for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("voice", "text"),
+    [
+        ("en-us", "Pack my box with five dozen liquor jugs; measure the treasure, judge the rhythm."),
+        ("en", "Jackdaws love my big sphinx of quartz. Hour, year, poor, air, near, tour."),
+        ("de", "Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich. Ich möchte Brötchen."),
+        ("fr", "Portez ce vieux whisky au juge blond qui fume. Un bon vin blanc."),
+        ("es", "El veloz murciélago hindú comía feliz cardillo y kiwi."),
+    ],
+)
+def test_every_phoneme_espeak_speaks_has_a_mouth_shape(voice: str, text: str) -> None:
+    """Only the sounds with no lip shape of their own (h, glottal stop) borrow a neighbour's."""
+    utterance = synthesize(text, voice=voice)
+    unmapped = {ipa for _, ipa in utterance.phonemes if ipa_to_visemes(ipa) is None}
+    assert unmapped <= {"h", "ʔ", "ɦ"}, unmapped
+    assert len(utterance.visemes.speech_onsets()) >= 1

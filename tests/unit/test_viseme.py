@@ -176,3 +176,8 @@ def test_a_looping_timeline_repeats_and_the_driver_is_a_face_driver() -> None:
     assert looping.sample(3.5)["jawOpen"] == 0
     with pytest.raises(ValueError, match="period"):
         VisemeFaceDriver(keys, period=0)
+
+
+def test_language_switch_markers_are_not_pauses() -> None:
+    timeline = VisemeTimeline.from_phonemes([(0.0, "w"), (0.1, "(en)"), (0.1, "ɪ"), (0.2, "(fr)")], end=0.3)
+    assert [k.name for k in timeline] == ["U", "I", "sil"]
