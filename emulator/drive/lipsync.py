@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from emulator.audio.source import SAMPLE_RATE, MonoBlock
+from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
 from emulator.drive.errors import DriveError
 from emulator.drive.faces import Blink
 from emulator.model.face import Face, arkit_index
@@ -259,7 +259,7 @@ class LipSync:
 
 
 MEASURED_DELAY_S = 0.025
-"""Sound-to-mouth delay of LipSync as measured by the cross-correlation test (about 25–30 ms)."""
+"""Sound-to-mouth delay of LipSync at 48 kHz, as the cross-correlation test and bench_voice measure it."""
 
 
 class LipSyncedSource:
@@ -274,7 +274,9 @@ class LipSyncedSource:
     wrapped source.
     """
 
-    def __init__(self, source: Any, *, min_change: float = 0.15, lipsync: LipSync | None = None) -> None:
+    def __init__(
+        self, source: AudioSource, *, min_change: float = 0.15, lipsync: LipSync | None = None
+    ) -> None:
         self.source = source
         self.sample_rate: int = source.sample_rate
         self.lipsync = lipsync or LipSync()
@@ -284,7 +286,7 @@ class LipSyncedSource:
         self._samples = 0
 
     def read(self, frames: int) -> MonoBlock:
-        block: MonoBlock = self.source.read(frames)
+        block = self.source.read(frames)
         read_start = self._samples / SAMPLE_RATE
         for start in range(0, len(block), HOP):
             piece = block[start : start + HOP]
