@@ -9,7 +9,7 @@ position in the very audio it hands back, so the viseme timeline cannot drift fr
 language.
 
 The library keeps global state (one voice, one callback), so one process-wide engine serialises all
-calls with a lock; a call costs about a millisecond per second of speech, so nobody waits long.
+calls with a lock; a call costs about 2 ms per second of speech (BENCHMARKS.md), so nobody waits long.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class Espeak:
     def synthesize(
         self, text: str, *, voice: str = DEFAULT_VOICE, rate: int = 175, pitch: int = 50
     ) -> Utterance:
-        """Speak `text` into an Utterance. Blocks for about 1 ms per second of speech.
+        """Speak `text` into an Utterance. Blocks for about 2 ms per second of speech.
 
         `voice` is an espeak-ng voice file name with an optional variant (`en`, `en-us+f3`, `de+m2`;
         the library matches file names, so `en-gb` is spelled `en`); `rate` is words per minute

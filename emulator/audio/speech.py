@@ -110,7 +110,7 @@ def load_script(path: str | Path) -> list[ScriptLine]:
 class SpeechSource:
     """Speaks script lines at their times; loops when asked. One thread at a time (the sender's).
 
-    All lines are synthesized up front (espeak-ng makes a second of speech in about a millisecond),
+    All lines are synthesized up front (espeak-ng makes a second of speech in about 2 ms),
     so `read` only copies and the whole viseme timeline is known from the start.
     """
 
