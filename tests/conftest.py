@@ -4,5 +4,7 @@ pytest_plugins = [
     "tests.support.leaks",
     "tests.support.xvfb",
     "tests.support.gamepad",
+    "tests.support.leaks",
+    "tests.support.room",
     "tests.support.speech",
 ]
