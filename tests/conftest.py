@@ -4,7 +4,6 @@ pytest_plugins = [
     "tests.support.leaks",
     "tests.support.xvfb",
     "tests.support.gamepad",
-    "tests.support.leaks",
     "tests.support.room",
     "tests.support.speech",
 ]
