@@ -1,0 +1,163 @@
+"""Mouth-to-ear latency with an audible marker: a short chirp mixed into the outgoing audio on request,
+found again in the played-out audio by a matched filter.
+
+Why a chirp: its autocorrelation is one sharp peak (sample-accurate timing), it survives Opus at
+32 kbps (1–3 kHz sits in the band every Opus mode codes), and it correlates poorly with tones, speech
+harmonics and concealment noise, so the detector needs no knowledge of the source it is mixed over.
+
+Times: `MarkedSource` stamps each marker with the time its first sample was "spoken" on the sender's
+clock. A block read at time t stands for the 20 ms that ended at t (what a microphone delivers), so the
+marker's first sample, at the start of the block, was spoken at t − block duration: the figure includes
+the capture framing, as a real mouth-to-ear measurement would. The detector reports when the marker's
+first sample is played on the receiver's clock. `match_latencies` pairs them, correcting by the offset
+receiver_clock − sender_clock (0 in one process; from PING/PONG across processes).
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy.signal import butter, correlate, sosfilt, sosfilt_zi
+
+from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
+
+CHIRP_MS = 30
+CHIRP_LOW_HZ = 1000.0
+CHIRP_HIGH_HZ = 3000.0
+CHIRP_AMPLITUDE = 0.5
+BAND_LOW_HZ = 800.0  # the detector listens only to the marker's band: tones and voices below drop out
+BAND_HIGH_HZ = 4500.0
+DETECT_THRESHOLD = 0.4  # normalized correlation in the band; a marker through Opus scores 0.7–0.9
+REFRACTORY_S = 0.1  # two detections closer than this are one marker
+
+
+def chirp(sample_rate: int = SAMPLE_RATE) -> MonoBlock:
+    """The marker: a Hann-windowed linear sweep from 1 to 3 kHz over 30 ms."""
+    n = sample_rate * CHIRP_MS // 1000
+    t = np.arange(n) / sample_rate
+    duration = n / sample_rate
+    rate = (CHIRP_HIGH_HZ - CHIRP_LOW_HZ) / duration
+    phase = 2 * np.pi * (CHIRP_LOW_HZ * t + 0.5 * rate * t * t)
+    return (CHIRP_AMPLITUDE * np.hanning(n) * np.sin(phase)).astype(np.float32)
+
+
+class MarkedSource:
+    """Wraps any AudioSource; `inject()` mixes one marker into the start of the next block read."""
+
+    def __init__(self, source: AudioSource, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.source = source
+        self.sample_rate = source.sample_rate
+        self._clock = clock
+        self._marker = chirp(source.sample_rate)
+        self._requested = False
+        self._remaining: MonoBlock | None = None
+        self.injections: list[float] = []
+        """Sender-clock times each marker's first sample was spoken, oldest first."""
+
+    def inject(self) -> None:
+        """Ask for a marker in the next block (ignored while one is still being played out)."""
+        self._requested = True
+
+    def read(self, frames: int) -> MonoBlock:
+        block = self.source.read(frames).copy()
+        if self._requested and self._remaining is None:
+            self._requested = False
+            self._remaining = self._marker
+            self.injections.append(self._clock() - frames / self.sample_rate)
+        if self._remaining is not None:
+            n = min(frames, len(self._remaining))
+            block[:n] += self._remaining[:n]
+            self._remaining = self._remaining[n:] if n < len(self._remaining) else None
+            np.clip(block, -1.0, 1.0, out=block)
+        return block
+
+    def close(self) -> None:
+        self.source.close()
+
+
+class MarkerDetector:
+    """Feed it played-out blocks in order with the time each block's first sample is played."""
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE, threshold: float = DETECT_THRESHOLD) -> None:
+        self.sample_rate = sample_rate
+        self.threshold = threshold
+        self._band = butter(4, (BAND_LOW_HZ, BAND_HIGH_HZ), btype="bandpass", fs=sample_rate, output="sos")
+        self._band_state = sosfilt_zi(self._band) * 0.0
+        # The template goes through the same band filter, so the matched filter sees what it will get.
+        self._template = sosfilt(self._band, chirp(sample_rate).astype(np.float64))
+        self._norm = float(np.linalg.norm(self._template))
+        self._history = np.zeros(0)
+        self._history_start = 0.0  # time of the first sample in `_history`
+        self._candidate: tuple[float, float] | None = None  # (time, score) of the best recent peak
+        self.detections: list[float] = []
+        self.scores: list[float] = []
+
+    def feed(self, block: MonoBlock, start_time: float) -> list[float]:
+        """New detections (receiver-clock times of a marker's first sample) completed by this block."""
+        n = len(self._template)
+        if len(self._history) == 0:
+            self._history_start = start_time
+        else:
+            # Keep timing anchored to the stream, not to jittery call times, unless the stream jumped.
+            expected = self._history_start + len(self._history) / self.sample_rate
+            if abs(expected - start_time) > 0.05:
+                self._history = np.zeros(0)
+                self._history_start = start_time
+        filtered, self._band_state = sosfilt(self._band, block.astype(np.float64), zi=self._band_state)
+        data = np.concatenate([self._history, filtered])
+        found: list[float] = []
+        if len(data) >= n:
+            corr = correlate(data, self._template, mode="valid", method="fft")
+            energy = np.convolve(np.square(data), np.ones(n), mode="valid")
+            score = corr / (self._norm * np.sqrt(np.maximum(energy, 1e-12)))
+            for i in np.flatnonzero(score > self.threshold):
+                found.extend(self._consider(self._history_start + i / self.sample_rate, float(score[i])))
+            keep = n - 1
+            consumed = len(data) - keep
+            self._history = data[consumed:]
+            self._history_start += consumed / self.sample_rate
+            latest = self._history_start
+        else:
+            self._history = data
+            latest = self._history_start
+        if self._candidate is not None and latest - self._candidate[0] > REFRACTORY_S:
+            found.append(self._emit())
+        return found
+
+    def _consider(self, at: float, score: float) -> list[float]:
+        out: list[float] = []
+        if self._candidate is not None and at - self._candidate[0] > REFRACTORY_S:
+            out.append(self._emit())
+        if self._candidate is None or score > self._candidate[1]:
+            self._candidate = (at, score)
+        return out
+
+    def _emit(self) -> float:
+        assert self._candidate is not None
+        at, score = self._candidate
+        self._candidate = None
+        self.detections.append(at)
+        self.scores.append(score)
+        return at
+
+
+def match_latencies(
+    injections: Sequence[float], detections: Sequence[float], *, offset: float = 0.0, max_latency: float = 1.0
+) -> list[float]:
+    """Latency of each detected marker: detection − (its injection + offset), each injection used once.
+
+    `offset` is receiver_clock − sender_clock. A detection with no injection in the preceding
+    `max_latency` seconds (a false detection) is left out.
+    """
+    shifted = sorted(t + offset for t in injections)
+    used: set[int] = set()
+    out: list[float] = []
+    for det in sorted(detections):
+        i = bisect.bisect_right(shifted, det) - 1
+        if i >= 0 and i not in used and det - shifted[i] <= max_latency:
+            used.add(i)
+            out.append(det - shifted[i])
+    return out

@@ -1,0 +1,162 @@
+"""Encode a source once every 20 ms and hand the same Opus packets to any number of aiortc tracks.
+
+Why: a swarm of headsets speaking the same source, or a room forwarding one speaker to many listeners,
+must encode at most once. aiortc 1.16 packetizes an `av.Packet` returned by a track's `recv()` as is
+(`RTCRtpSender._next_encoded_frame` calls the codec's `pack()`, which converts `pts` from the packet's
+`time_base` to the 48 kHz RTP clock), so the RTP timestamp is our frame counter and the payload is ours.
+
+Threads: everything here runs on the asyncio loop. `EncodedAudioFanout.stop()` cancels its pacing task
+and awaits it, and ends every subscribed track.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, AudioSource
+from emulator.net.opus import TIME_BASE, OpusEncoder, OpusSettings
+
+logger = logging.getLogger(__name__)
+
+FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
+SUBSCRIBER_BACKLOG = 4  # frames a slow sender may fall behind before the oldest are dropped
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    payload: bytes
+    pts: int  # in 1/48000 s, counted from the fanout's first frame
+    captured_at: float  # clock time the frame's last sample was "captured" (the block was read)
+
+
+class EncodedAudioTrack(MediaStreamTrack):
+    """An audio track whose `recv()` returns pre-encoded Opus `av.Packet`s, paced by its fanout."""
+
+    kind = "audio"
+
+    def __init__(self, fanout: EncodedAudioFanout) -> None:
+        super().__init__()
+        self._fanout = fanout
+        self._queue: collections.deque[EncodedFrame | None] = collections.deque(maxlen=SUBSCRIBER_BACKLOG)
+        self._ready = asyncio.Event()
+        self._first = True
+        self.dropped = 0
+
+    def _offer(self, frame: EncodedFrame | None) -> None:
+        if len(self._queue) == self._queue.maxlen:
+            self.dropped += 1
+        self._queue.append(frame)
+        self._ready.set()
+
+    async def recv(self) -> av.Packet[Any]:
+        if self.readyState != "live":
+            raise MediaStreamError
+        while not self._queue:
+            self._ready.clear()
+            await self._ready.wait()
+        if self._first:
+            # A sender that starts late gets the newest frame, not a burst of stale ones.
+            self._first = False
+            while len(self._queue) > 1:
+                self._queue.popleft()
+        frame = self._queue.popleft()
+        if frame is None:
+            self.stop()
+            raise MediaStreamError
+        packet = av.Packet(frame.payload)
+        packet.pts = frame.pts
+        packet.time_base = TIME_BASE
+        return packet
+
+    def stop(self) -> None:
+        self._fanout._unsubscribe(self)
+        super().stop()
+
+
+class EncodedAudioFanout:
+    """Reads `source` every 20 ms in real time, encodes it once and offers the packet to each track.
+
+    `on_frame` hooks (e.g. a marker log, an uplink meter) see every encoded frame as it is made.
+    """
+
+    def __init__(
+        self,
+        source: AudioSource,
+        settings: OpusSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.encoder = OpusEncoder(settings)
+        self._clock = clock
+        self._tracks: list[EncodedAudioTrack] = []
+        self._task: asyncio.Task[None] | None = None
+        self.on_frame: list[Callable[[EncodedFrame], None]] = []
+        self.frames_encoded = 0
+        self.bytes_encoded = 0
+
+    def subscribe(self) -> EncodedAudioTrack:
+        """A new track for one peer connection; starts the pacing on first use."""
+        track = EncodedAudioTrack(self)
+        self._tracks.append(track)
+        self.start()
+        return track
+
+    def _unsubscribe(self, track: EncodedAudioTrack) -> None:
+        if track in self._tracks:
+            self._tracks.remove(track)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._tracks)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="opus-fanout")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for track in list(self._tracks):
+            track._offer(None)
+        self._tracks.clear()
+
+    def encode_next(self) -> EncodedFrame:
+        """Read, encode and publish one frame now (the pacing task calls this every 20 ms)."""
+        pcm = self.source.read(FRAME_SAMPLES)
+        captured_at = self._clock()
+        frame = EncodedFrame(self.encoder.encode(pcm), self.frames_encoded * FRAME_SAMPLES, captured_at)
+        self.frames_encoded += 1
+        self.bytes_encoded += len(frame.payload)
+        for hook in self.on_frame:
+            hook(frame)
+        for track in self._tracks:
+            track._offer(frame)
+        return frame
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while True:
+            self.encode_next()
+            deadline += FRAME_SECONDS
+            delay = deadline - loop.time()
+            if delay < -5 * FRAME_SECONDS:
+                # Far behind (a stalled loop): skip ahead rather than send a burst.
+                logger.debug("fanout fell %.0f ms behind; resynchronising", -delay * 1000)
+                deadline = loop.time()
+                delay = 0.0
+            await asyncio.sleep(max(delay, 0.0))

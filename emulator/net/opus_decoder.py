@@ -1,0 +1,97 @@
+"""Opus decoding with loss concealment and in-band FEC, straight from libopus through ctypes.
+
+Why not PyAV: FFmpeg's libopus decoder always passes `decode_fec=0` and treats an empty packet as the
+end of the stream, so neither FEC recovery nor packet-loss concealment is reachable through it. The
+playout buffer needs both, so this module binds the four libopus calls it uses (Debian `libopus0`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+
+import numpy as np
+
+from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
+
+OPUS_OK = 0
+
+
+class OpusDecodeError(RuntimeError):
+    pass
+
+
+@functools.cache
+def _lib() -> ctypes.CDLL:
+    name = ctypes.util.find_library("opus") or "libopus.so.0"
+    try:
+        lib = ctypes.CDLL(name)
+    except OSError as exc:
+        raise OpusDecodeError(f"libopus not found ({exc}); install the Debian package libopus0") from None
+    lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+    lib.opus_decoder_create.restype = ctypes.c_void_p
+    lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
+    lib.opus_decoder_destroy.restype = None
+    lib.opus_decode_float.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int32,
+        ctypes.POINTER(ctypes.c_float),
+        ctypes.c_int,
+        ctypes.c_int,
+    ]
+    lib.opus_decode_float.restype = ctypes.c_int
+    lib.opus_strerror.argtypes = [ctypes.c_int]
+    lib.opus_strerror.restype = ctypes.c_char_p
+    return lib
+
+
+class OpusDecoder:
+    """48 kHz mono; every call returns exactly one 20 ms frame. Owned by one thread (the asyncio loop)."""
+
+    def __init__(self) -> None:
+        err = ctypes.c_int(0)
+        self._lib = _lib()
+        self._state = self._lib.opus_decoder_create(SAMPLE_RATE, 1, ctypes.byref(err))
+        if err.value != OPUS_OK or not self._state:
+            raise OpusDecodeError(f"opus_decoder_create failed: {self._error(err.value)}")
+        self._out = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+
+    def _error(self, code: int) -> str:
+        return (self._lib.opus_strerror(code) or b"?").decode()
+
+    def _run(self, payload: bytes | None, fec: bool) -> MonoBlock:
+        if not self._state:
+            raise OpusDecodeError("decoder is closed")
+        n = self._lib.opus_decode_float(
+            self._state, payload, len(payload) if payload else 0, self._out_ptr, FRAME_SAMPLES, int(fec)
+        )
+        if n < 0:
+            raise OpusDecodeError(self._error(n))
+        out = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        out[: min(n, FRAME_SAMPLES)] = self._out[: min(n, FRAME_SAMPLES)]
+        return out
+
+    def decode(self, payload: bytes) -> MonoBlock:
+        """The frame carried by `payload`; a corrupt packet raises OpusDecodeError (the caller conceals)."""
+        if not payload:
+            raise OpusDecodeError("empty Opus packet")
+        return self._run(payload, fec=False)
+
+    def conceal(self) -> MonoBlock:
+        """libopus's packet-loss concealment for one missing frame (it fades out over a long gap)."""
+        return self._run(None, fec=False)
+
+    def recover(self, next_payload: bytes) -> MonoBlock:
+        """The missing frame rebuilt from the FEC data inside the *next* packet (PLC if it has none)."""
+        return self._run(next_payload, fec=True)
+
+    def close(self) -> None:
+        if self._state:
+            self._lib.opus_decoder_destroy(self._state)
+            self._state = None
+
+    def __del__(self) -> None:
+        self.close()

@@ -1,0 +1,362 @@
+"""Our playout buffer for one remote speaker: adaptive delay, concealment, never a growing backlog.
+
+Why not aiortc's: its audio jitter buffer holds 4 frames before releasing one (~80 ms) and, after a
+single loss, waits until 16 are queued and keeps that ~280 ms backlog for good, with no concealment.
+
+How this one works (all in 20 ms Opus frames, pulled by the consumer on the asyncio loop):
+- Packets are keyed by their unwrapped RTP timestamp; the consumer's `pull()` decodes the next frame
+  when it needs one. Nothing is ever waited for: a frame that is not there when it is due is concealed.
+- A missing frame with nothing newer buffered is concealed provisionally (libopus PLC) without moving
+  on. If the frame then arrives it plays next (the delay grew by 20 ms: it was late); if a newer packet
+  arrives instead, the frame was lost and the concealment already stood in for it (no delay added). A
+  lost frame right before a buffered packet is rebuilt from that packet's in-band FEC.
+- Delay follows jitter: an RFC 3550 interarrival jitter J gives target = clamp(max(min_delay, k·J)).
+  The slack of each played frame (decode time − arrival time) is kept over a window; when even the
+  smallest slack in the window is at least target + one frame, one frame is dropped (crossfaded); when
+  output was always still queued when frames were decoded (the consumer pulls blocks that are not
+  20 ms), the next frame is played that much shorter (a crossfaded cut). At most one change per window;
+  when the slack falls below target − 10 ms, one concealment frame is inserted. A backlog far above
+  target (a burst after a stall) is dropped a frame per frame until it is back in range.
+- After more than `max_conceal_frames` of nothing the output goes silent; when packets resume, playout
+  restarts from the newest ones rather than replaying the stale burst.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
+from emulator.net.opus_decoder import OpusDecodeError, OpusDecoder
+
+logger = logging.getLogger(__name__)
+
+FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+CROSSFADE = 120  # 2.5 ms: hides the seam where a frame is dropped
+MIN_SHORTEN = 96  # 2 ms: smaller corrections are not worth a seam
+MAX_GAP_FRAMES = 10  # a timestamp jump larger than this is a new talk spurt, not a loss
+
+
+@dataclass
+class PlayoutStats:
+    packets_received: int = 0
+    packets_lost: int = 0
+    duplicates: int = 0
+    late_drops: int = 0
+    decode_errors: int = 0
+    played_frames: int = 0
+    concealed_frames: int = 0
+    fec_frames: int = 0
+    silent_frames: int = 0
+    underruns: int = 0
+    stretched_frames: int = 0
+    skipped_frames: int = 0
+    shortened_ms: float = 0.0
+    jitter_ms: float = 0.0
+    target_ms: float = 0.0
+    delay_ms: float = 0.0
+    buffered_ms: float = 0.0
+    level_dbfs: float = -120.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class _Packet:
+    payload: bytes
+    arrival: float
+
+
+@dataclass
+class _Unwrapper:
+    """Extends a wrapping counter (16-bit sequence, 32-bit timestamp) to a monotonic-ish integer."""
+
+    bits: int
+    last: int | None = None
+
+    def __call__(self, value: int) -> int:
+        if self.last is None:
+            self.last = value
+            return value
+        size = 1 << self.bits
+        diff = (value - self.last + size // 2) % size - size // 2
+        self.last += diff
+        return self.last
+
+
+@dataclass
+class _Window:
+    """Slack samples (time, seconds) over the last `span` seconds."""
+
+    span: float
+    items: collections.deque[tuple[float, float]] = field(default_factory=collections.deque)
+
+    def add(self, now: float, value: float) -> None:
+        self.items.append((now, value))
+        while self.items and self.items[0][0] < now - self.span:
+            self.items.popleft()
+
+    def full(self, now: float) -> bool:
+        return bool(self.items) and now - self.items[0][0] >= 0.8 * self.span
+
+    def minimum(self) -> float:
+        return min(v for _, v in self.items)
+
+
+class PlayoutBuffer:
+    """One remote speaker. `push` and `pull` run on the asyncio loop's thread (not thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        min_delay_ms: float = 5.0,
+        max_delay_ms: float = 200.0,
+        jitter_factor: float = 3.0,
+        window_s: float = 1.0,
+        max_conceal_frames: int = 5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.min_delay = min_delay_ms / 1000
+        self.max_delay = max_delay_ms / 1000
+        self.jitter_factor = jitter_factor
+        self.max_conceal_frames = max_conceal_frames
+        self.clock = clock
+        self._decoder = OpusDecoder()
+        self._packets: dict[int, _Packet] = {}
+        self._ts = _Unwrapper(32)
+        self._seq = _Unwrapper(16)
+        self._first_seq: int | None = None
+        self._max_seq: int | None = None
+        self._seen: collections.deque[int] = collections.deque(maxlen=512)
+        self._jitter = 0.0
+        self._last_transit: float | None = None
+        self._next_ts: int | None = None
+        self._gap = 0  # frames emitted since the last real one without moving `_next_ts`
+        self._slack = _Window(window_s)
+        self._last_adjust = -math.inf
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._lead = 0  # samples still queued for output when the frame being made was decoded
+        self._leads = _Window(window_s)
+        self._power = 0.0
+        self._stats = PlayoutStats()
+
+    # ---- input -------------------------------------------------------------------------------------
+
+    def push(self, seq: int, timestamp: int, payload: bytes, arrival: float | None = None) -> None:
+        """One received RTP packet (sequence number, RTP timestamp at 48 kHz, Opus payload)."""
+        now = self.clock() if arrival is None else arrival
+        s = self._seq(seq)
+        ts = self._ts(timestamp)
+        if s in self._seen:
+            self._stats.duplicates += 1
+            return
+        self._seen.append(s)
+        self._stats.packets_received += 1
+        if self._first_seq is None:
+            self._first_seq = s
+        if self._max_seq is None or s > self._max_seq:
+            self._max_seq = s
+            transit = now - ts / SAMPLE_RATE
+            if self._last_transit is not None:
+                self._jitter += (abs(transit - self._last_transit) - self._jitter) / 16
+            self._last_transit = transit
+        if self._next_ts is not None and ts < self._next_ts:
+            self._stats.late_drops += 1
+            return
+        if not payload:
+            self._stats.decode_errors += 1
+            return
+        self._packets[ts] = _Packet(payload, now)
+
+    # ---- output ------------------------------------------------------------------------------------
+
+    @property
+    def target(self) -> float:
+        return min(max(self.min_delay, self.jitter_factor * self._jitter), self.max_delay)
+
+    def pull(self, frames: int = FRAME_SAMPLES, now: float | None = None) -> MonoBlock:
+        """Exactly `frames` samples of 48 kHz mono to play now: decoded, concealed or silence."""
+        t = self.clock() if now is None else now
+        while len(self._pending) < frames:
+            # A frame must have arrived by the time it is decoded (now), whenever it starts playing.
+            self._lead = len(self._pending)
+            self._pending = np.concatenate([self._pending, self._next_frame(t)])
+        out, self._pending = self._pending[:frames], self._pending[frames:]
+        self._update_delay_stats()
+        return out
+
+    def _next_frame(self, now: float) -> MonoBlock:
+        if self._next_ts is None:
+            if not self._packets:
+                return np.zeros(FRAME_SAMPLES, dtype=np.float32)
+            self._resume()  # packets that queued before the consumer started are stale: skip them
+        self._drop_stale()
+        if not self._packets:
+            return self._starved()
+        earliest = min(self._packets)
+        if self._gap > self.max_conceal_frames:
+            earliest = self._resume()
+        assert self._next_ts is not None
+        missing = round((earliest - self._next_ts) / FRAME_SAMPLES)
+        if missing > self._gap + MAX_GAP_FRAMES:
+            self._next_ts, missing, self._gap = earliest, 0, 0  # a new talk spurt (or a sender restart)
+        if missing > self._gap:
+            # Frames before `earliest` are lost: conceal them now, the last one from earliest's FEC.
+            self._gap += 1
+            self._stats.concealed_frames += 1
+            if missing == self._gap:
+                self._stats.fec_frames += 1
+                try:
+                    return self._level(self._decoder.recover(self._packets[earliest].payload))
+                except OpusDecodeError:
+                    self._stats.decode_errors += 1
+                    return self._level(self._decoder.conceal())
+            return self._level(self._decoder.conceal())
+        if self._gap > missing:
+            # The buffer ran dry and the frame came after its time: an underrun, the delay grew.
+            self._stats.stretched_frames += self._gap - missing
+            self._stats.underruns += 1
+        if missing == 0 and self._wants_more_delay(now):
+            self._gap += 1
+            self._stats.concealed_frames += 1
+            return self._level(self._decoder.conceal())
+        return self._play(earliest, now)
+
+    def _play(self, ts: int, now: float) -> MonoBlock:
+        packet = self._packets.pop(ts)
+        self._next_ts, self._gap = ts + FRAME_SAMPLES, 0
+        frame = self._decode(packet.payload)
+        self._stats.played_frames += 1
+        self._slack.add(now, now - packet.arrival)
+        self._leads.add(now, self._lead)
+        following = self._packets.get(self._next_ts)
+        if following is not None and (self._backlog_too_large() or self._frame_to_spare(now)):
+            # Far behind: drop this frame, play the next one in its place, crossfading over the seam.
+            self._packets.pop(self._next_ts)
+            self._next_ts += FRAME_SAMPLES
+            frame = _splice(frame, self._decode(following.payload), 0)
+            self._stats.skipped_frames += 1
+            self._adjusted(now)
+        else:
+            excess = self._excess_lead(now)
+            if excess > 0:
+                # Play this frame `excess` samples short: the whole stream moves that much earlier.
+                frame = _splice(frame, frame, excess)
+                self._stats.shortened_ms += 1000 * excess / SAMPLE_RATE
+                self._adjusted(now)
+        return self._level(frame)
+
+    def _adjusted(self, now: float) -> None:
+        self._last_adjust = now
+        self._slack.items.clear()
+        self._leads.items.clear()
+
+    def _decode(self, payload: bytes) -> MonoBlock:
+        try:
+            return self._decoder.decode(payload)
+        except OpusDecodeError as exc:
+            self._stats.decode_errors += 1
+            logger.debug("undecodable Opus packet (%s); concealing", exc)
+            return self._decoder.conceal()
+
+    def _starved(self) -> MonoBlock:
+        # Nothing buffered: conceal provisionally; the next arrival tells a loss from lateness.
+        self._gap += 1
+        if self._gap <= self.max_conceal_frames:
+            self._stats.concealed_frames += 1
+            return self._level(self._decoder.conceal())
+        if self._gap == self.max_conceal_frames + 1:
+            self._stats.underruns += 1  # an outage: concealment ran out, the output goes silent
+        self._stats.silent_frames += 1
+        return self._level(np.zeros(FRAME_SAMPLES, dtype=np.float32))
+
+    def _resume(self) -> int:
+        """After an outage, start from the newest packets the target needs, dropping the stale rest."""
+        keep = max(1, math.ceil(self.target / FRAME_S))
+        newest = max(self._packets)
+        for ts in [ts for ts in self._packets if ts <= newest - keep * FRAME_SAMPLES]:
+            del self._packets[ts]
+            self._stats.late_drops += 1
+        earliest = min(self._packets)
+        self._next_ts, self._gap = earliest, 0
+        self._slack.items.clear()
+        return earliest
+
+    def _drop_stale(self) -> None:
+        assert self._next_ts is not None
+        for ts in [ts for ts in self._packets if ts < self._next_ts]:
+            del self._packets[ts]
+            self._stats.late_drops += 1
+
+    def _backlog_too_large(self) -> bool:
+        return self._buffered_s() > self.target + max(0.1, self.target)
+
+    def _may_adjust(self, now: float) -> bool:
+        return now - self._last_adjust >= self._slack.span and self._slack.full(now)
+
+    def _frame_to_spare(self, now: float) -> bool:
+        """Every frame in the window arrived at least a frame plus `target` before it was decoded."""
+        return self._may_adjust(now) and self._slack.minimum() - FRAME_S >= self.target
+
+    def _excess_lead(self, now: float) -> int:
+        """Samples of output always still queued when a frame was decoded: cutting them costs no slack."""
+        if not self._may_adjust(now):
+            return 0
+        excess = int(self._leads.minimum())
+        if excess < MIN_SHORTEN:
+            return 0
+        return min(excess, FRAME_SAMPLES - CROSSFADE)
+
+    def _wants_more_delay(self, now: float) -> bool:
+        if now - self._last_adjust < self._slack.span or not self._slack.full(now):
+            return False
+        if self._slack.minimum() < self.target - 0.010:
+            self._last_adjust = now
+            self._slack.items.clear()
+            return True
+        return False
+
+    def _buffered_s(self) -> float:
+        if not self._packets or self._next_ts is None:
+            return 0.0
+        return (max(self._packets) + FRAME_SAMPLES - self._next_ts) / SAMPLE_RATE
+
+    def _level(self, frame: MonoBlock) -> MonoBlock:
+        self._power += 0.1 * (float(np.mean(np.square(frame, dtype=np.float64))) - self._power)
+        return frame
+
+    def _update_delay_stats(self) -> None:
+        st = self._stats
+        st.jitter_ms = self._jitter * 1000
+        st.target_ms = self.target * 1000
+        st.buffered_ms = (self._buffered_s() + len(self._pending) / SAMPLE_RATE) * 1000
+        if self._slack.items:
+            st.delay_ms = self._slack.items[-1][1] * 1000
+        st.level_dbfs = 10 * math.log10(self._power) if self._power > 1e-12 else -120.0
+        if self._first_seq is not None and self._max_seq is not None:
+            expected = self._max_seq - self._first_seq + 1
+            st.packets_lost = max(0, expected - st.packets_received)
+
+    @property
+    def stats(self) -> PlayoutStats:
+        self._update_delay_stats()
+        return PlayoutStats(**self._stats.__dict__)
+
+    def close(self) -> None:
+        self._decoder.close()
+        self._packets.clear()
+
+
+def _splice(head: MonoBlock, tail: MonoBlock, offset: int) -> MonoBlock:
+    """`tail[offset:]`, its first samples crossfaded from `head`'s start so the seam does not click."""
+    out = tail[offset:].copy()
+    ramp = np.linspace(0.0, 1.0, CROSSFADE, dtype=np.float32)
+    out[:CROSSFADE] = head[:CROSSFADE] * (1 - ramp) + out[:CROSSFADE] * ramp
+    return out

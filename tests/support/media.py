@@ -1,0 +1,43 @@
+"""Audio helpers for tests and benchmarks: a paced consumer, spectrum checks, coverage."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
+
+FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+
+
+async def pace(
+    pull: Callable[[float], MonoBlock], seconds: float, on_block: Callable[[MonoBlock, float], None]
+) -> None:
+    """Pull one 20 ms block every 20 ms of loop time for `seconds`, like a sound card callback would."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time()
+    end = deadline + seconds
+    while deadline < end:
+        now = time.monotonic()
+        on_block(pull(now), now)
+        deadline += FRAME_S
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
+
+
+def dominant_hz(samples: npt.NDArray[np.float32]) -> float:
+    windowed = samples.astype(np.float64) * np.hanning(len(samples))
+    spectrum = np.abs(np.fft.rfft(windowed))
+    spectrum[: int(50 * len(samples) / SAMPLE_RATE)] = 0  # ignore DC and rumble
+    return float(np.argmax(spectrum) * SAMPLE_RATE / len(samples))
+
+
+def coverage(blocks: list[MonoBlock], floor_dbfs: float = -30.0) -> float:
+    """Fraction of 20 ms blocks that carry sound (RMS above `floor_dbfs`)."""
+    if not blocks:
+        return 0.0
+    rms = np.array([np.sqrt(np.mean(np.square(b, dtype=np.float64))) for b in blocks])
+    return float(np.mean(20 * np.log10(np.maximum(rms, 1e-9)) > floor_dbfs))

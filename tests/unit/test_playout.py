@@ -1,0 +1,110 @@
+"""The playout buffer alone, with real Opus packets and synthetic arrival times (no clock, no network)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emulator.audio.tone import ToneSource
+from emulator.net.opus import OpusEncoder
+from emulator.net.playout import PlayoutBuffer
+from tests.support.media import coverage, dominant_hz
+
+FRAME = 0.02
+
+
+def packets(n: int, hz: float = 440) -> list[bytes]:
+    enc, src = OpusEncoder(), ToneSource(hz)
+    return [enc.encode(src.read(960)) for _ in range(n)]
+
+
+def simulate(
+    payloads: list[bytes],
+    *,
+    delay_of: callable = lambda i: 0.003,  # type: ignore[valid-type]
+    lost: set[int] = frozenset(),  # type: ignore[assignment]
+    phase: float = 0.007,
+    buffer: PlayoutBuffer | None = None,
+) -> tuple[PlayoutBuffer, list[np.ndarray], list[float]]:
+    """Packet i is sent at i·20 ms and arrives delay_of(i) later; the consumer pulls every 20 ms."""
+    buf = buffer or PlayoutBuffer()
+    arrivals = sorted((i * FRAME + delay_of(i), i) for i in range(len(payloads)) if i not in lost)
+    blocks, buffered = [], []
+    k = 0
+    for tick in range(len(payloads) + 10):
+        now = tick * FRAME + phase
+        while k < len(arrivals) and arrivals[k][0] <= now:
+            at, i = arrivals[k]
+            buf.push((1000 + i) & 0xFFFF, (4_294_000_000 + i * 960) & 0xFFFFFFFF, payloads[i], at)
+            k += 1
+        blocks.append(buf.pull(960, now))
+        buffered.append(buf.stats.buffered_ms)
+    return buf, blocks, buffered
+
+
+def test_steady_stream_plays_everything_with_little_delay_across_wraparounds() -> None:
+    buf, blocks, buffered = simulate(packets(300))
+    st_ = buf.stats
+    assert st_.played_frames == 300 and st_.packets_lost == 0
+    # Only after the stream ends: a few concealed frames fading out, then silence.
+    assert st_.concealed_frames == buf.max_conceal_frames and st_.silent_frames == 10 - buf.max_conceal_frames
+    assert abs(dominant_hz(np.concatenate(blocks[20:290])) - 440) < 2
+    assert st_.delay_ms < 25, "a frame never waits a whole extra frame"
+
+
+def test_target_delay_follows_jitter() -> None:
+    rng = random.Random(3)
+    jitter = [rng.uniform(0, 0.035) for _ in range(500)]
+    calm, _, _ = simulate(packets(500))
+    jittery, blocks, _ = simulate(packets(500), delay_of=lambda i: 0.003 + jitter[i])
+    assert jittery.stats.jitter_ms > 5 * max(calm.stats.jitter_ms, 0.5)
+    assert jittery.stats.target_ms > calm.stats.target_ms + 10
+    assert coverage(blocks[25:495]) == 1.0, "jitter is absorbed or concealed, never a gap"
+    late_first = jittery.stats.underruns
+    assert late_first > 0
+    again, _, _ = simulate(packets(500), delay_of=lambda i: 0.003 + jitter[i], buffer=jittery)
+    assert again.stats.underruns - late_first < late_first, "once adapted, fewer frames come late"
+
+
+def test_loss_is_concealed_and_the_delay_does_not_grow() -> None:
+    rng = random.Random(7)
+    lost = {i for i in range(20, 1000) if rng.random() < 0.05}
+    buf, blocks, buffered = simulate(packets(1000), lost=lost)
+    st_ = buf.stats
+    assert st_.packets_lost == len(lost)
+    assert st_.concealed_frames >= len(lost)
+    assert coverage(blocks[5:1000]) >= 0.99
+    assert max(buffered[500:]) <= max(buffered[50:500]), "no backlog builds up"
+    assert st_.stretched_frames == 0, "a lost packet must not be waited for"
+
+
+def test_fec_rebuilds_a_loss_when_the_next_packet_is_already_there() -> None:
+    buf = PlayoutBuffer(min_delay_ms=30)
+    _, _, _ = simulate(packets(200), lost={100}, delay_of=lambda i: 0.003, phase=0.007 + 0.021, buffer=buf)
+    assert buf.stats.fec_frames >= 1
+
+
+def test_a_stall_then_burst_does_not_leave_a_backlog() -> None:
+    burst = {i: 0.6 - i * FRAME + 0.003 for i in range(50, 80)}  # 30 packets held, then all at once
+    buf, blocks, buffered = simulate(packets(300), delay_of=lambda i: burst.get(i, 0.003))
+    assert buf.stats.underruns >= 1
+    assert max(buffered[-100:]) <= 40, "playout is back near the live edge after the burst"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFFFFFFFF), st.binary(max_size=60)),
+        max_size=40,
+    )
+)
+def test_hostile_packets_never_break_the_output(items: list[tuple[int, int, bytes]]) -> None:
+    buf = PlayoutBuffer()
+    for n, (seq, ts, payload) in enumerate(items):
+        buf.push(seq, ts, payload, n * 0.01)
+        out = buf.pull(480, n * 0.01)
+        assert out.shape == (480,) and np.all(np.isfinite(out))
+    buf.close()
