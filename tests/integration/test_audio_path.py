@@ -1,0 +1,181 @@
+"""Our audio path between two real aiortc peer connections on loopback: fanout → RTP → tap → playout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection
+from aiortc.mediastreams import MediaStreamTrack
+
+from emulator.audio.marker import MarkedSource, MarkerDetector, match_latencies
+from emulator.audio.source import MonoBlock
+from emulator.audio.tone import ToneSource
+from emulator.net.fanout import EncodedAudioFanout
+from emulator.net.loss import PacketDropper, drop_incoming_rtp
+from emulator.net.playout import PlayoutBuffer
+from emulator.net.receive import (
+    ReceiverInternalsChanged,
+    attach_playout,
+    receiver_for_track,
+    tap_audio_receiver,
+)
+from tests.support.media import coverage, dominant_hz, pace
+from tests.support.peers import loopback_pair, negotiate, wait_connected
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Listener:
+    pc: RTCPeerConnection
+    drop: float = 0.0
+    buffers: list[PlayoutBuffer] = field(default_factory=list)
+    droppers: list[PacketDropper] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        @self.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            receiver = receiver_for_track(self.pc, track)
+            dropper = PacketDropper(self.drop, seed=42)
+            drop_incoming_rtp(receiver, dropper)
+            self.droppers.append(dropper)
+            self.buffers.append(attach_playout(receiver))
+
+
+@contextlib.asynccontextmanager
+async def speaking(fanout: EncodedAudioFanout, drop: float = 0.0) -> AsyncIterator[Listener]:
+    async with loopback_pair() as (a, b):
+        a.addTrack(fanout.subscribe())
+        listener = Listener(b, drop)
+        await negotiate(a, b)
+        await wait_connected(a, b)
+        yield listener
+
+
+async def listen(
+    buffer: PlayoutBuffer, seconds: float, detector: MarkerDetector | None = None
+) -> list[MonoBlock]:
+    blocks: list[MonoBlock] = []
+
+    def on_block(block: MonoBlock, at: float) -> None:
+        blocks.append(block)
+        if detector is not None:
+            detector.feed(block, at)
+
+    await pace(lambda now: buffer.pull(960, now), seconds, on_block)
+    return blocks
+
+
+async def test_a_tone_arrives_as_that_tone() -> None:
+    fanout = EncodedAudioFanout(ToneSource(440))
+    try:
+        async with speaking(fanout) as listener:
+            blocks = await listen_when_ready(listener, 2.0)
+    finally:
+        await fanout.stop()
+    pcm = np.concatenate(blocks[10:])
+    assert abs(dominant_hz(pcm) - 440) < 3
+    stats = listener.buffers[0].stats
+    assert stats.packets_received > 80 and stats.packets_lost == 0
+    assert -16 < stats.level_dbfs < -8  # a 0.3 sine is -13.5 dBFS RMS
+
+
+async def listen_when_ready(
+    listener: Listener, seconds: float, detector: MarkerDetector | None = None
+) -> list[MonoBlock]:
+    for _ in range(200):
+        if listener.buffers and listener.buffers[0].stats.packets_received:
+            break
+        await asyncio.sleep(0.02)
+    return await listen(listener.buffers[0], seconds, detector)
+
+
+async def test_five_percent_loss_is_concealed_and_the_delay_does_not_grow() -> None:
+    fanout = EncodedAudioFanout(ToneSource(440))
+    try:
+        async with speaking(fanout, drop=0.05) as listener:
+            buffer = listener.buffers[0]
+            first = await listen_when_ready(listener, 3.0)
+            delay_first = buffer.stats.buffered_ms
+            second = await listen(buffer, 3.0)
+            delay_second = buffer.stats.buffered_ms
+    finally:
+        await fanout.stop()
+    stats = buffer.stats
+    assert listener.droppers[0].dropped > 5
+    assert stats.packets_lost == listener.droppers[0].dropped
+    assert coverage(first[10:] + second) >= 0.99
+    assert stats.stretched_frames <= 2
+    assert delay_second <= delay_first + 20, "one frame of wiggle at most, no creeping backlog"
+    assert abs(dominant_hz(np.concatenate(second)) - 440) < 3
+
+
+async def test_the_marker_is_heard_with_a_plausible_latency() -> None:
+    source = MarkedSource(ToneSource(440))
+    fanout = EncodedAudioFanout(source)
+    detector = MarkerDetector()
+
+    async def inject() -> None:
+        while True:
+            await asyncio.sleep(0.3)
+            source.inject()
+
+    try:
+        async with speaking(fanout) as listener:
+            injector = asyncio.create_task(inject())
+            try:
+                await listen_when_ready(listener, 3.0, detector)
+            finally:
+                injector.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await injector
+    finally:
+        await fanout.stop()
+    latencies = match_latencies(source.injections, detector.detections)
+    assert len(latencies) >= len(source.injections) - 3  # the first may precede playout, the last trail it
+    # Physically at least the 20 ms capture frame; far under a second (a wrong match would be ~0.3 s off).
+    assert all(0.02 < x < 0.3 for x in latencies)
+    assert np.ptp(latencies) < 0.02, "one steady delay, not drifting"
+
+
+async def test_one_encoder_feeds_two_listeners() -> None:
+    fanout = EncodedAudioFanout(ToneSource(660))
+    try:
+        async with speaking(fanout) as one, speaking(fanout) as two:
+            assert fanout.subscribers == 2
+            blocks_one, blocks_two = await asyncio.gather(
+                listen_when_ready(one, 1.5), listen_when_ready(two, 1.5)
+            )
+            encoded = fanout.frames_encoded
+    finally:
+        await fanout.stop()
+    for blocks in (blocks_one, blocks_two):
+        assert abs(dominant_hz(np.concatenate(blocks[10:])) - 660) < 3
+    sent = one.buffers[0].stats.packets_received + two.buffers[0].stats.packets_received
+    assert encoded < sent, "each frame was encoded once and sent twice"
+
+
+async def test_the_tap_refuses_a_receiver_it_does_not_understand() -> None:
+    async with loopback_pair() as (a, b):
+        transceiver = b.addTransceiver("audio", direction="recvonly")
+        receiver = transceiver.receiver
+        tap_audio_receiver(receiver, lambda p: None)
+        with pytest.raises(ValueError):
+            tap_audio_receiver(receiver, lambda p: None)
+        other = b.addTransceiver("audio", direction="recvonly").receiver
+        del other._RTCRtpReceiver__jitter_buffer
+        with pytest.raises(ReceiverInternalsChanged):
+            tap_audio_receiver(other, lambda p: None)
+
+
+def test_the_drop_hook_is_deterministic() -> None:
+    a, b = PacketDropper(0.05, seed=9), PacketDropper(0.05, seed=9)
+    pattern_a = [a.should_drop() for _ in range(2000)]
+    pattern_b = [b.should_drop() for _ in range(2000)]
+    assert pattern_a == pattern_b
+    assert 60 < sum(pattern_a) < 140
