@@ -185,8 +185,8 @@ def run() -> list[Section]:
             )
     return [
         Section(
-            title="Mouth-to-ear latency, two aiortc peers on loopback (issue 3 goals: ≤ 40 ms median at 0% loss; "
-            "≤ 60 ms median with ≥ 99% audio time played at 5% loss)",
+            title="Mouth-to-ear latency, two aiortc peers on loopback (issue 3 goals: ≤ 40 ms median at "
+            "0% loss; ≤ 60 ms median with ≥ 99% audio time played at 5% loss)",
             columns=[
                 "receive path",
                 "loss",
@@ -199,10 +199,11 @@ def run() -> list[Section]:
             ],
             rows=rows,
             notes=[
-                f"{SECONDS:.0f} s per run, a 30 ms chirp marker every {MARKER_EVERY * 1000:.0f} ms over a 440 Hz "
-                "tone, loss from a seeded drop hook before each receiver (same packets dropped in both paths).",
+                f"{SECONDS:.0f} s per run, a 30 ms chirp marker every {MARKER_EVERY * 1000:.0f} ms over a "
+                "440 Hz tone, loss from a seeded drop hook before each receiver (same seed in both paths).",
                 "Latency includes the 20 ms capture frame (a marker read at t was spoken from t − 20 ms) and "
-                "libopus's 6.5 ms lookahead; it ends when the samples are handed to the output (no device buffer).",
+                "libopus's 6.5 ms lookahead; it ends when the samples are handed to the output (no device "
+                "buffer).",
                 "Ours pulls 20 ms every 20 ms; its figure moves by up to a frame with the phase between "
                 "arrivals and pulls. Stock plays its track's frames back to back as they arrive.",
                 "Audio time played: ours = 20 ms blocks carrying sound (decoded or concealed); stock = "

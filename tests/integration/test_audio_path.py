@@ -161,7 +161,7 @@ async def test_one_encoder_feeds_two_listeners() -> None:
 
 
 async def test_the_tap_refuses_a_receiver_it_does_not_understand() -> None:
-    async with loopback_pair() as (a, b):
+    async with loopback_pair() as (_a, b):
         transceiver = b.addTransceiver("audio", direction="recvonly")
         receiver = transceiver.receiver
         tap_audio_receiver(receiver, lambda p: None)

@@ -38,7 +38,7 @@ def test_marker_latency_through_opus_is_the_real_delay(offset: float) -> None:
 
 def test_a_lost_marker_frame_does_not_make_a_false_detection() -> None:
     lost = frozenset(i for i in range(400) if i % 15 == 5)  # every frame that starts a marker
-    latencies, injected = run_through_opus(0.05, 0.0, lost=lost)
+    latencies, _injected = run_through_opus(0.05, 0.0, lost=lost)
     # Two thirds of the chirp survive the concealed frame: found late by a few ms at most, never wild.
     assert latencies and all(abs(x - 0.05 - OPUS_LOOKAHEAD_S) < 0.008 for x in latencies)
 

@@ -46,7 +46,7 @@ def simulate(
 
 
 def test_steady_stream_plays_everything_with_little_delay_across_wraparounds() -> None:
-    buf, blocks, buffered = simulate(packets(300))
+    buf, blocks, _buffered = simulate(packets(300))
     st_ = buf.stats
     assert st_.played_frames == 300 and st_.packets_lost == 0
     # Only after the stream ends: a few concealed frames fading out, then silence.
@@ -89,7 +89,7 @@ def test_fec_rebuilds_a_loss_when_the_next_packet_is_already_there() -> None:
 
 def test_a_stall_then_burst_does_not_leave_a_backlog() -> None:
     burst = {i: 0.6 - i * FRAME + 0.003 for i in range(50, 80)}  # 30 packets held, then all at once
-    buf, blocks, buffered = simulate(packets(300), delay_of=lambda i: burst.get(i, 0.003))
+    buf, _blocks, buffered = simulate(packets(300), delay_of=lambda i: burst.get(i, 0.003))
     assert buf.stats.underruns >= 1
     assert max(buffered[-100:]) <= 40, "playout is back near the live edge after the burst"
 
