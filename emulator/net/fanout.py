@@ -1,4 +1,5 @@
-"""Encode a source once every 20 ms and hand the same Opus packets to any number of aiortc tracks.
+"""Encode a source once every 20 ms (or relay a received one) and hand the same Opus packets to any
+number of aiortc tracks.
 
 Why: a swarm of headsets speaking the same source, or a room forwarding one speaker to many listeners,
 must encode at most once. aiortc 1.16 packetizes an `av.Packet` returned by a track's `recv()` as is
@@ -25,6 +26,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, AudioSource
 from emulator.net.opus import TIME_BASE, OpusEncoder, OpusSettings
+from emulator.net.receive import RtpAudioPacket
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class EncodedAudioTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, fanout: EncodedAudioFanout) -> None:
+    def __init__(self, fanout: PacketFanout) -> None:
         super().__init__()
         self._fanout = fanout
         self._queue: collections.deque[EncodedFrame | None] = collections.deque(maxlen=SUBSCRIBER_BACKLOG)
@@ -83,33 +85,22 @@ class EncodedAudioTrack(MediaStreamTrack):
         super().stop()
 
 
-class EncodedAudioFanout:
-    """Reads `source` every 20 ms in real time, encodes it once and offers the packet to each track.
+class PacketFanout:
+    """Offers the same encoded frames to any number of tracks: what encoding and relaying share.
 
-    `on_frame` hooks (e.g. a marker log, an uplink meter) see every encoded frame as it is made.
+    `on_frame` hooks (e.g. a marker log, an uplink meter) see every frame as it is published.
     """
 
-    def __init__(
-        self,
-        source: AudioSource,
-        settings: OpusSettings | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.source = source
-        self.encoder = OpusEncoder(settings)
-        self._clock = clock
+    def __init__(self) -> None:
         self._tracks: list[EncodedAudioTrack] = []
-        self._task: asyncio.Task[None] | None = None
         self.on_frame: list[Callable[[EncodedFrame], None]] = []
-        self.frames_encoded = 0
-        self.bytes_encoded = 0
+        self.frames_published = 0
+        self.bytes_published = 0
 
     def subscribe(self) -> EncodedAudioTrack:
-        """A new track for one peer connection; starts the pacing on first use."""
+        """A new track for one peer connection."""
         track = EncodedAudioTrack(self)
         self._tracks.append(track)
-        self.start()
         return track
 
     def _unsubscribe(self, track: EncodedAudioTrack) -> None:
@@ -119,6 +110,76 @@ class EncodedAudioFanout:
     @property
     def subscribers(self) -> int:
         return len(self._tracks)
+
+    def publish(self, frame: EncodedFrame) -> None:
+        self.frames_published += 1
+        self.bytes_published += len(frame.payload)
+        for hook in self.on_frame:
+            hook(frame)
+        for track in self._tracks:
+            track._offer(frame)
+
+    async def stop(self) -> None:
+        """End every subscribed track (their senders stop cleanly)."""
+        for track in list(self._tracks):
+            track._offer(None)
+        self._tracks.clear()
+
+
+class RelayFanout(PacketFanout):
+    """Forwards one speaker's received Opus packets to many listeners: no decoding, no re-encoding.
+
+    Feed it from a receive tap (`tap_audio_receiver(receiver, relay.push_rtp)`); timestamps stay the
+    speaker's, so a packet lost upstream reaches listeners as a timestamp gap their playout conceals.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._first_ts: int | None = None
+        self._last_pts = -1
+
+    def push(self, timestamp: int, payload: bytes, arrival: float) -> None:
+        if self._first_ts is None:
+            self._first_ts = timestamp
+        pts = (timestamp - self._first_ts) % (1 << 32)
+        if pts <= self._last_pts and self._last_pts - pts < (1 << 31):
+            return  # late or duplicate: listeners' senders must see time move forward
+        self._last_pts = pts
+        self.publish(EncodedFrame(payload, pts, arrival))
+
+    def push_rtp(self, packet: RtpAudioPacket) -> None:
+        self.push(packet.timestamp, packet.payload, packet.arrival)
+
+
+class EncodedAudioFanout(PacketFanout):
+    """Reads `source` every 20 ms in real time, encodes it once and offers the packet to each track."""
+
+    def __init__(
+        self,
+        source: AudioSource,
+        settings: OpusSettings | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.encoder = OpusEncoder(settings)
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def frames_encoded(self) -> int:
+        return self.frames_published
+
+    @property
+    def bytes_encoded(self) -> int:
+        return self.bytes_published
+
+    def subscribe(self) -> EncodedAudioTrack:
+        """A new track for one peer connection; starts the pacing on first use."""
+        track = super().subscribe()
+        self.start()
+        return track
 
     def start(self) -> None:
         if self._task is None:
@@ -130,21 +191,14 @@ class EncodedAudioFanout:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for track in list(self._tracks):
-            track._offer(None)
-        self._tracks.clear()
+        await super().stop()
 
     def encode_next(self) -> EncodedFrame:
         """Read, encode and publish one frame now (the pacing task calls this every 20 ms)."""
         pcm = self.source.read(FRAME_SAMPLES)
         captured_at = self._clock()
-        frame = EncodedFrame(self.encoder.encode(pcm), self.frames_encoded * FRAME_SAMPLES, captured_at)
-        self.frames_encoded += 1
-        self.bytes_encoded += len(frame.payload)
-        for hook in self.on_frame:
-            hook(frame)
-        for track in self._tracks:
-            track._offer(frame)
+        frame = EncodedFrame(self.encoder.encode(pcm), self.frames_published * FRAME_SAMPLES, captured_at)
+        self.publish(frame)
         return frame
 
     async def _run(self) -> None:

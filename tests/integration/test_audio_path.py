@@ -15,7 +15,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from emulator.audio.marker import MarkedSource, MarkerDetector, match_latencies
 from emulator.audio.source import MonoBlock
 from emulator.audio.tone import ToneSource
-from emulator.net.fanout import EncodedAudioFanout
+from emulator.net.fanout import EncodedAudioFanout, RelayFanout
 from emulator.net.loss import PacketDropper, drop_incoming_rtp
 from emulator.net.playout import PlayoutBuffer
 from emulator.net.receive import (
@@ -188,3 +188,35 @@ def test_the_drop_hook_is_deterministic() -> None:
     pattern_b = [b.should_drop() for _ in range(2000)]
     assert pattern_a == pattern_b
     assert 60 < sum(pattern_a) < 140
+
+
+async def test_a_relay_forwards_one_speaker_to_two_listeners_without_reencoding() -> None:
+    """The room's forward mode in miniature: speaker → relay peer → two listeners, one encode in all."""
+    fanout = EncodedAudioFanout(ToneSource(880))
+    relay = RelayFanout()
+    try:
+        async with loopback_pair() as (speaker, room_in):
+
+            @room_in.on("track")
+            def on_track(track: MediaStreamTrack) -> None:
+                tap_audio_receiver(receiver_for_track(room_in, track), relay.push_rtp)
+
+            speaker.addTrack(fanout.subscribe())
+            await negotiate(speaker, room_in)
+            await wait_connected(speaker, room_in)
+            async with loopback_pair() as (room_a, one), loopback_pair() as (room_b, two):
+                listeners = []
+                for room_out, pc in ((room_a, one), (room_b, two)):
+                    room_out.addTrack(relay.subscribe())
+                    listeners.append(Listener(pc))
+                    await negotiate(room_out, pc)
+                    await wait_connected(room_out, pc)
+                heard = await asyncio.gather(*(listen_when_ready(x, 1.5) for x in listeners))
+                await relay.stop()
+    finally:
+        await fanout.stop()
+    for blocks in heard:
+        assert abs(dominant_hz(np.concatenate(blocks[10:])) - 880) < 3
+    assert relay.frames_published <= fanout.frames_encoded, "every forwarded frame is one the speaker encoded"
+    received = sum(x.buffers[0].stats.packets_received for x in listeners)
+    assert received > relay.frames_published, "each relayed frame reached both listeners"
