@@ -1,29 +1,103 @@
-"""Voice routing inside one room (placeholder until the media path lands)."""
+"""Voice routing inside one room, forward mode: each speaker's Opus packets go to every listener as
+they arrived, never decoded or re-encoded.
+
+A speaker's receiver is tapped before aiortc's jitter buffer (`emulator/net/receive.py`) into a
+`RelayFanout`, which offers each packet to one `EncodedAudioTrack` per listener. The same bytes go to
+every listener, so a speaker costs one receive and N sends however many listen. Runs on the loop's
+thread.
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from typing import Any
+
+from aiortc import RTCPeerConnection, RTCRtpTransceiver
+
+from emulator.net.fanout import EncodedAudioTrack, RelayFanout
+from emulator.net.receive import tap_audio_receiver
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ListenerRoutes:
+    """The transceivers on one listener's peer connection and whose voice each carries."""
+
+    by_speaker: dict[str, RTCRtpTransceiver] = field(default_factory=dict)
+    tracks: dict[str, EncodedAudioTrack] = field(default_factory=dict)
+    free: list[RTCRtpTransceiver] = field(default_factory=list)
 
 
 class RoomAudio:
+    """Who hears whom in one room (forward mode). Connections are the I/O layer's ids."""
+
     def __init__(self, room: str, mode: str) -> None:
         self.room = room
         self.mode = mode
+        self.voices: dict[str, RelayFanout] = {}
+        self.listeners: dict[str, ListenerRoutes] = {}
+        self.identities: dict[str, str] = {}  # conn → participant id, for the `tracks` message
 
-    def add_speaker(self, conn_id: str, receiver: Any, track: Any) -> None:
-        pass
+    def set_identity(self, conn: str, participant_id: str) -> None:
+        self.identities[conn] = participant_id
 
-    def subscribe(self, listener: str, pc: Any, speaker: str) -> str:
-        return "none"
+    def voice(self, speaker: str) -> RelayFanout:
+        if speaker not in self.voices:
+            self.voices[speaker] = RelayFanout()
+        return self.voices[speaker]
+
+    def add_speaker(self, conn: str, receiver: Any, track: Any) -> None:
+        """The speaker's audio arrived: tap it (its packets are forwarded, never decoded here)."""
+        tap_audio_receiver(receiver, self.voice(conn).push_rtp)
+
+    def subscribe(self, listener: str, pc: RTCPeerConnection, speaker: str) -> str:
+        """Route `speaker` to `listener`: "remap" if a free transceiver was reused, else "renegotiate"."""
+        routes = self.listeners.setdefault(listener, ListenerRoutes())
+        if speaker in routes.by_speaker:
+            return "none"
+        track = self.voice(speaker).subscribe()
+        routes.tracks[speaker] = track
+        if routes.free:
+            transceiver = routes.free.pop()
+            transceiver.sender.replaceTrack(track)
+            routes.by_speaker[speaker] = transceiver
+            return "remap"
+        routes.by_speaker[speaker] = pc.addTransceiver(track, direction="sendonly")
+        return "renegotiate"
 
     def unsubscribe(self, listener: str, speaker: str) -> str:
-        return "none"
+        routes = self.listeners.get(listener)
+        if routes is None or speaker not in routes.by_speaker:
+            return "none"
+        transceiver = routes.by_speaker.pop(speaker)
+        track = routes.tracks.pop(speaker)
+        transceiver.sender.replaceTrack(None)
+        track.stop()
+        routes.free.append(transceiver)
+        return "remap"
 
-    def track_map(self, listener: str, pc: Any) -> dict[str, str]:
-        return {}
+    def track_map(self, listener: str, pc: RTCPeerConnection) -> dict[str, str]:
+        routes = self.listeners.get(listener)
+        if routes is None:
+            return {}
+        return {
+            t.mid: self.identities.get(speaker, speaker)
+            for speaker, t in routes.by_speaker.items()
+            if t.mid is not None
+        }
 
-    async def remove_participant(self, conn_id: str) -> None:
-        pass
+    async def remove_participant(self, conn: str) -> None:
+        voice = self.voices.pop(conn, None)
+        if voice is not None:
+            await voice.stop()
+        routes = self.listeners.pop(conn, None)
+        if routes is not None:
+            for track in routes.tracks.values():
+                track.stop()
+        self.identities.pop(conn, None)
 
     async def stop(self) -> None:
-        pass
+        for conn in list(self.voices) + list(self.listeners):
+            await self.remove_participant(conn)

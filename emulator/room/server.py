@@ -60,6 +60,9 @@ class Connection:
     renegotiate: asyncio.Event = field(default_factory=asyncio.Event)
     pending_answer: asyncio.Future[str] | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Routes asked for before the client's first offer was answered: adding transceivers earlier
+    # would let aiortc pair them with the client's own m-lines.
+    pending_routes: list[Subscribe | Unsubscribe] = field(default_factory=list)
     closed: bool = False
     dropped_states: int = 0
 
@@ -188,8 +191,12 @@ class RoomServer:
             if request.room not in self.audio:
                 self.audio[request.room] = RoomAudio(request.room, self.mode)
             conn.room = request.room
+            admitted = core.participant(conn.conn_id)
+            assert admitted is not None
+            self.audio[request.room].set_identity(conn.conn_id, admitted.info.id)
             conn.pc = self._make_peer_connection(conn)
             negotiator = asyncio.create_task(self._negotiate_forever(conn), name=f"negotiate-{conn.conn_id}")
+            negotiator.add_done_callback(_log_failure)
             conn.tasks.add(negotiator)
         await self._carry_out(actions)
 
@@ -197,7 +204,7 @@ class RoomServer:
         if conn.room is not None and conn.room in self.rooms:
             core = self.rooms[conn.room]
             await self._carry_out(core.leave(conn.conn_id, time.monotonic(), reason))
-            if len(core) == 0:
+            if len(core) == 0 and self.rooms.get(conn.room) is core:
                 del self.rooms[conn.room]
                 audio = self.audio.pop(conn.room, None)
                 if audio:
@@ -271,6 +278,9 @@ class RoomServer:
         local = conn.pc.localDescription
         await self._send(conn, Answer(local.sdp))
         conn.negotiated.set()
+        pending, conn.pending_routes = conn.pending_routes, []
+        for action in pending:
+            await self._route_audio(action)
         if conn.room and conn.room in self.audio:
             await self._send(conn, Tracks(self.audio[conn.room].track_map(conn.conn_id, conn.pc)))
 
@@ -345,6 +355,9 @@ class RoomServer:
             return
         audio = self.audio.get(listener.room)
         if audio is None:
+            return
+        if not listener.negotiated.is_set():
+            listener.pending_routes.append(action)
             return
         if isinstance(action, Subscribe):
             changed = audio.subscribe(action.listener, listener.pc, action.speaker)

@@ -185,7 +185,7 @@ def parse_signaling(text: str | bytes) -> SignalingMessage:
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name in obj:
-            kwargs[f.name] = _str(obj, f.name)
+            kwargs[f.name] = _str(obj, f.name, limit=MAX_SIGNALING_BYTES if f.name == "sdp" else 4096)
         elif f.default is MISSING:
             raise SignalingError(f"{kind}: field {f.name!r} is missing")
     message: SignalingMessage = cls(**kwargs)
