@@ -44,9 +44,9 @@ Mapping (Meta → ARKit; ARKit → Meta is the reverse of each row):
 
 "Exact" rows carry one weight to one weight unchanged both ways. An approximate ARKit shape is the mean
 of its Meta parts and, going back, every part gets the ARKit weight: a symmetric Meta face survives
-Meta → ARKit → Meta unchanged, an asymmetric one comes back with each group evened out (each part moves
-by at most half the group's spread). ARKit → Meta → ARKit is lossless for all 52. The dropped Meta
-expressions have no ARKit shape and come back as 0.
+Meta → ARKit → Meta unchanged, an asymmetric one comes back with each group evened out to its mean
+(a left/right pair moves by half its difference). ARKit → Meta → ARKit is lossless for all 52. The
+dropped Meta expressions have no ARKit shape and come back as 0.
 """
 
 from __future__ import annotations

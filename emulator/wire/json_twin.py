@@ -1,7 +1,9 @@
 """The JSON twin: every message as one JSON object, for SFUs and tools that only speak JSON.
 
-It carries what the binary form carries, in readable units (metres, 0..1 weights, names instead of
-indices), so `from_json(to_json(m))` encodes to the same bytes as `m`. PROTOCOL.md shows each shape.
+It carries what the binary form carries, already quantized, in readable units (metres to the
+millimetre, the decoded quaternion to 6 decimals, weights as level/255 to 4 decimals, names instead of
+indices): a JSON receiver sees what a binary receiver decodes, to within 1e-6. PROTOCOL.md shows each
+shape.
 `from_json` is as strict as `parse`: any text that is not exactly one valid message raises WireError.
 """
 
@@ -22,7 +24,13 @@ from emulator.wire.face import FaceSet, FaceUpdate
 from emulator.wire.hands import RADIUS_SCALE_DIVISOR, QuantizedHand, quantize_hand
 from emulator.wire.header import VERSION, MessageType, check_u16, check_u32
 from emulator.wire.messages import Hello, Message, Ping, Pong, State, VisemeEntry, Visemes
-from emulator.wire.quantize import MM_PER_M, WEIGHT_LEVELS, position_mm
+from emulator.wire.quantize import (
+    MM_PER_M,
+    WEIGHT_LEVELS,
+    pack_orientation,
+    position_mm,
+    unpack_orientation,
+)
 
 MAX_JSON_SIZE = 16384
 POSITION_DECIMALS = 3
@@ -51,7 +59,9 @@ def _position(v: Vec3 | list[float], what: str) -> list[float]:
 
 
 def _quaternion(q: Quat) -> list[float]:
-    return [round(c, QUATERNION_DECIMALS) for c in q.as_tuple()]
+    # The rotation a binary receiver would decode, so both kinds of receiver see the same thing.
+    carried = unpack_orientation(pack_orientation(q), 0)
+    return [round(c, QUATERNION_DECIMALS) for c in carried.as_tuple()]
 
 
 def _weight(level: int) -> float:
