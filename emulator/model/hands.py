@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from emulator.model.errors import ModelError
 from emulator.model.pose import Pose, Quat, Vec3
-from emulator.model.quat_array import qaxis_angle, qbetween, qmul, qnormalize, qrotate
+from emulator.model.quat_array import qaxis_angle, qmul, qnormalize, qrotate
 
 Array = npt.NDArray[np.float64]
 
@@ -229,17 +229,18 @@ def hand_pose(side: HandSide, wrist: Pose | None = None, *, curl: float = 0.0, s
         offset, _ = _METACARPAL_REST[d]
         flex = _THUMB_FLEX if d == 0 else _FINGER_FLEX
         amount = thumb if d == 0 else curl
-        q = _REST_RIGHT[d]
-        p = np.array(offset) * scale
+        q = _REST_TUPLES[HandSide.RIGHT][d]
+        p = (offset[0] * scale, offset[1] * scale, offset[2] * scale)
         for k, joint in enumerate(digit):
             if k < len(flex):
                 if d > 0 and k == 1:
-                    q = qmul(q, qaxis_angle((0.0, 1.0, 0.0), math.radians(_FINGER_SPREAD[d - 1] * spread)))
-                q = qmul(q, qaxis_angle((1.0, 0.0, 0.0), -math.radians(flex[k] * amount)))
+                    q = _mul(q, _turn(1, math.radians(_FINGER_SPREAD[d - 1] * spread)))
+                q = _mul(q, _turn(0, -math.radians(flex[k] * amount)))
             positions[joint] = p
             orientations[joint] = q
             if joint in _BONE_LENGTHS:
-                p = p + qrotate(q, _FORWARD * _BONE_LENGTHS[joint] * scale)
+                f, length = _forward(q), _BONE_LENGTHS[joint] * scale
+                p = (p[0] + f[0] * length, p[1] + f[1] * length, p[2] + f[2] * length)
     middle = DIGITS[2]
     positions[HandJoint.PALM] = (positions[middle[0]] + positions[middle[1]]) / 2
     orientations[HandJoint.PALM] = (0.0, 0.0, 0.0, 1.0)
@@ -260,21 +261,73 @@ def orientations_from_positions(side: HandSide, positions: Array, wrist_orientat
     rotation) and swings it by the smallest rotation that lays its -Z along its bone, i.e. towards the
     next joint of its digit. Tips take their distal joint's orientation and the palm the wrist's. What
     this cannot know is a twist of a bone about its own axis relative to its parent; real joints barely
-    twist, so the loss is small (PROTOCOL.md gives figures).
+    twist, so the loss is small (PROTOCOL.md gives figures). Plain floats rather than numpy: with one
+    short chain per digit, numpy's per-call cost would dominate (a receiver runs this for every hand).
     """
-    q = np.zeros((HAND_JOINT_COUNT, 4))
-    q[HandJoint.WRIST] = wrist_orientation
-    q[HandJoint.PALM] = wrist_orientation
-    rest = metacarpal_rest_rotations(side)
-    for k in range(5):
-        rows = [d for d, digit in enumerate(DIGITS) if len(digit) > k]
-        joints = [int(DIGITS[d][k]) for d in rows]
-        if k == 0:
-            reference = qmul(np.broadcast_to(wrist_orientation, (len(rows), 4)), rest[rows])
-        else:
-            reference = q[[HAND_PARENTS[j] for j in joints]]
-        has_bone = np.array([j not in _TIPS for j in joints])
-        bone = np.array([positions[j + 1] - positions[j] if j not in _TIPS else _FORWARD for j in joints])
-        swing = qbetween(qrotate(reference, np.broadcast_to(_FORWARD, bone.shape)), bone)
-        q[joints] = np.where(has_bone[:, None], qmul(swing, reference), reference)
-    return qnormalize(q)
+    p = np.asarray(positions, dtype=np.float64).tolist()
+    wq = _unit(tuple(float(c) for c in wrist_orientation))
+    out: list[_Q] = [wq] * HAND_JOINT_COUNT
+    for digit, rest in zip(DIGITS, _REST_TUPLES[side], strict=True):
+        reference = _mul(wq, rest)
+        for joint in digit:
+            if joint not in _TIPS:
+                a, b = p[joint], p[joint + 1]
+                reference = _mul(
+                    _swing(_forward(reference), (b[0] - a[0], b[1] - a[1], b[2] - a[2])), reference
+                )
+            out[joint] = reference
+    return np.array(out)
+
+
+_Q = tuple[float, float, float, float]
+
+
+def _turn(axis: int, angle: float) -> _Q:
+    """A rotation about the x (0), y (1) or z (2) axis."""
+    q = [0.0, 0.0, 0.0, math.cos(angle / 2)]
+    q[axis] = math.sin(angle / 2)
+    return (q[0], q[1], q[2], q[3])
+
+
+def _unit(q: tuple[float, ...]) -> _Q:
+    n = math.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
+    if not n > 1e-12 or not math.isfinite(n):
+        return (0.0, 0.0, 0.0, 1.0)
+    return (q[0] / n, q[1] / n, q[2] / n, q[3] / n)
+
+
+def _mul(a: _Q, b: _Q) -> _Q:
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return (
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
+    )
+
+
+def _forward(q: _Q) -> tuple[float, float, float]:
+    """q applied to -Z: minus the third column of q's rotation matrix."""
+    x, y, z, w = q
+    return (-2 * (x * z + w * y), -2 * (y * z - w * x), -(1 - 2 * (x * x + y * y)))
+
+
+def _swing(a: tuple[float, float, float], b: tuple[float, float, float]) -> _Q:
+    """Smallest rotation from unit direction `a` to direction `b`; identity when `b` has no length."""
+    n = math.sqrt(b[0] * b[0] + b[1] * b[1] + b[2] * b[2])
+    if not n > 1e-12:
+        return (0.0, 0.0, 0.0, 1.0)
+    bx, by, bz = b[0] / n, b[1] / n, b[2] / n
+    ax, ay, az = a
+    w = 1.0 + ax * bx + ay * by + az * bz
+    if w < 1e-9:  # opposite: half a turn about any axis perpendicular to a
+        px, py, pz = (0.0, az, -ay) if abs(ax) < 0.9 else (-az, 0.0, ax)
+        return _unit((px, py, pz, 0.0))
+    return _unit((ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx, w))
+
+
+_REST_TUPLES: dict[HandSide, tuple[_Q, ...]] = {
+    side: tuple(_unit(tuple(float(c) for c in q)) for q in metacarpal_rest_rotations(side))
+    for side in HandSide
+}

@@ -116,7 +116,8 @@ def quantize_hand(hand: HandPose) -> QuantizedHand:
             raise WireError(f"hand joint {joint.name} is more than {DELTA_LIMIT_MM} mm from its parent")
         decoded[level] = parents + delta.astype(np.int64)
     fit = float(hand.radii @ CANONICAL_RADII) / _RADII_NORM
-    radius_level = min(255, max(0, round(fit * RADIUS_SCALE_DIVISOR)))
+    scaled = fit * RADIUS_SCALE_DIVISOR  # radii are cosmetic: an absurd size is clamped, not refused
+    radius_level = 255 if not scaled < 255 else max(0, round(scaled))
     wq = Quat(*(float(c) for c in hand.orientations[HandJoint.WRIST]))
     return QuantizedHand(hand.side, decoded, wq, radius_level)
 

@@ -26,6 +26,7 @@ from emulator.wire.header import VERSION, MessageType, check_u16, check_u32
 from emulator.wire.messages import Hello, Message, Ping, Pong, State, VisemeEntry, Visemes
 from emulator.wire.quantize import (
     MM_PER_M,
+    POSITION_LIMIT_MM,
     WEIGHT_LEVELS,
     pack_orientation,
     position_mm,
@@ -187,7 +188,8 @@ def _face_from(value: Any) -> FaceUpdate:
     if not isinstance(face["full"], bool):
         raise WireError("face full must be true or false")
     if face["full"]:
-        return FaceUpdate.of_weights(face_set, _numbers(face["w"], face_set.count, "face weight"))
+        weights = _numbers(face["w"], face_set.count, "face weight")
+        return FaceUpdate.of_weights(face_set, [_number(w, "face weight", 0.0, 1.0) for w in weights])
     weights = face["w"]
     if not isinstance(weights, dict):
         raise WireError("changed face weights must be an object of name: weight")
@@ -206,9 +208,12 @@ def _hand_from(value: Any, side: HandSide) -> HandPose:
     joints = hand["joints"]
     if not isinstance(joints, list) or len(joints) != HAND_JOINT_COUNT:
         raise WireError(f"{what} joints must be a list of 26 positions")
-    mm = np.array(
-        [position_mm(_numbers(j, 3, f"{what} joint"), f"{what} joint") for j in joints], dtype=np.int64
-    )
+    # Only the wrist has the ±32.767 m range; the others are offsets from it (QuantizedHand checks both).
+    limit = 2 * POSITION_LIMIT_MM / MM_PER_M
+    metres = [
+        _number(c, f"{what} joint", -limit, limit) for j in joints for c in _numbers(j, 3, f"{what} joint")
+    ]
+    mm = np.rint(np.array(metres).reshape(HAND_JOINT_COUNT, 3) * MM_PER_M).astype(np.int64)
     scale = _number(hand["radius_scale"], f"{what} radius_scale", 0.0, 255 / RADIUS_SCALE_DIVISOR)
     quantized = QuantizedHand(side, mm, _quat_from(hand["wrist_q"], f"{what} wrist_q"),
                               round(scale * RADIUS_SCALE_DIVISOR))  # fmt: skip

@@ -46,10 +46,10 @@ def position_mm(v: Vec3 | Sequence[float], what: str = "position") -> tuple[int,
     for c in (x, y, z):
         if not math.isfinite(c):
             raise WireError(f"{what} {(x, y, z)} is not finite")
-        mm = round(c * MM_PER_M)
-        if not -POSITION_LIMIT_MM <= mm <= POSITION_LIMIT_MM:
+        scaled = c * MM_PER_M  # may overflow to infinity for absurd values: compare before rounding
+        if not -POSITION_LIMIT_MM - 0.5 < scaled < POSITION_LIMIT_MM + 0.5:
             raise WireError(f"{what} {(x, y, z)} is beyond the ±32.767 m the wire carries")
-        out.append(mm)
+        out.append(round(scaled))
     return out[0], out[1], out[2]
 
 

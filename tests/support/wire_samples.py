@@ -170,3 +170,45 @@ hellos = st.builds(
 pings = st.builds(Ping, **_common())
 pongs = st.builds(Pong, **_common(), ping_seq=u16, ping_timestamp=u32, receive_timestamp=u32)
 messages = st.one_of(states, visemes, hellos, pings, pongs)
+
+
+def message_pool(n: int = 60, seed: int = 1) -> list[Message]:
+    """`n` varied valid messages from a seeded generator: cheap seeds for mutation fuzzing."""
+    rng = np.random.default_rng(seed)
+    pool: list[Message] = list(samples().values())
+    while len(pool) < n:
+        common = {"seq": int(rng.integers(0, 65536)), "timestamp": int(rng.integers(0, 2**32))}
+        kind = rng.integers(0, 5)
+        if kind < 3:
+            face_set = FaceSet(int(rng.integers(0, 2)))
+            face = (
+                FaceUpdate.of_weights(face_set, rng.random(face_set.count))
+                if rng.random() < 0.5
+                else FaceUpdate.of_changes(
+                    face_set, {int(i): float(rng.random()) for i in rng.integers(0, 52, 5)}
+                )
+            )
+            wrist = Pose(Vec3(*rng.uniform(-20, 20, 3)), Quat(*rng.normal(size=4)).normalized())
+            left, right = (
+                hand_pose(side, wrist, curl=rng.random()) if rng.random() < 0.4 else None for side in HandSide
+            )
+            pool.append(State(
+                **common,
+                pose=Pose(Vec3(*rng.uniform(-32, 32, 3)), Quat(*rng.normal(size=4)).normalized()),
+                face=face if rng.random() < 0.7 else None,
+                left_hand=left,
+                right_hand=right,
+            ))  # fmt: skip
+        elif kind == 3:
+            entries = tuple(
+                VisemeEntry(
+                    Viseme(int(rng.integers(0, 15))), float(rng.random()), int(rng.integers(0, 65536))
+                )
+                for _ in range(int(rng.integers(0, 12)))
+            )
+            pool.append(Visemes(**common, entries=entries))
+        else:
+            pool.append(
+                Pong(**common, ping_seq=1, ping_timestamp=int(rng.integers(0, 2**32)), receive_timestamp=3)
+            )
+    return pool
