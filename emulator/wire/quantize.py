@@ -34,6 +34,7 @@ _ZERO_LEVEL = 2047  # level of a 0 component; 0 … 4094 spans [-1/√2, 1/√2]
 _MAX_LEVEL = 2 * _ZERO_LEVEL
 _TO_LEVEL = _ZERO_LEVEL * math.sqrt(2.0)
 _FROM_LEVEL = 1.0 / _TO_LEVEL
+_TIE_TOLERANCE = 1e-9  # exact ties (a 90° turn) differ by float noise only; leave those alone
 WEIGHT_LEVELS = 255
 
 _position = struct.Struct(POSITION_FORMAT)
@@ -69,7 +70,13 @@ def vec_from_mm(mm: tuple[int, int, int]) -> Vec3:
 
 
 def pack_orientation(q: Quat) -> bytes:
-    """Smallest-three; `q` must be finite and non-zero (it is normalised here)."""
+    """Smallest-three; `q` must be finite and non-zero (it is normalised here).
+
+    When two components are nearly equal in size, rounding can leave the one that is left out (and
+    rebuilt from the others) smaller than one that is sent; the encoder then pulls the sent one in by a
+    level. So the decoded rotation always has its largest component where the index says, and
+    decode-then-encode gives the same bytes: a relay that re-encodes a decoded pose does not drift.
+    """
     if not q.is_finite():
         raise WireError(f"orientation {q.as_tuple()} is not finite")
     n = q.norm()
@@ -78,11 +85,20 @@ def pack_orientation(q: Quat) -> bytes:
     comps = [c / n for c in q.as_tuple()]
     largest = max(range(4), key=lambda i: abs(comps[i]))
     sign = -1.0 if comps[largest] < 0 else 1.0
+    levels = [
+        min(_MAX_LEVEL, max(0, _ZERO_LEVEL + round(sign * comps[i] * _TO_LEVEL)))
+        for i in range(4)
+        if i != largest
+    ]
+    for _ in range(3):
+        small = [(level - _ZERO_LEVEL) * _FROM_LEVEL for level in levels]
+        biggest = max(range(3), key=lambda i: abs(small[i]))
+        if math.sqrt(max(0.0, 1.0 - sum(c * c for c in small))) >= abs(small[biggest]) - _TIE_TOLERANCE:
+            break
+        levels[biggest] += -1 if levels[biggest] > _ZERO_LEVEL else 1
     bits = largest
-    for i in range(4):
-        if i != largest:
-            level = _ZERO_LEVEL + round(sign * comps[i] * _TO_LEVEL)
-            bits = (bits << ORIENTATION_BITS) | min(_MAX_LEVEL, max(0, level))
+    for level in levels:
+        bits = (bits << ORIENTATION_BITS) | level
     return (bits << 2).to_bytes(ORIENTATION_SIZE, "big")
 
 
