@@ -1,0 +1,126 @@
+"""Fixed-point forms of positions, orientations and weights, with the error bounds PROTOCOL.md states.
+
+- Position: 3 × i16 millimetres, ±32.767 m; -32768 is not used (so the range is symmetric) and is
+  refused on parse. Rounding to the millimetre: error ≤ 0.5 mm per axis, ≤ 0.87 mm in space.
+- Orientation, 5 bytes "smallest three": the 2-bit index of the component with the largest magnitude
+  (made positive, as q and -q are the same rotation), then the other three in that order as 12-bit
+  levels of [-1/√2, 1/√2] (no other component can be larger than that), then 2 reserved bits that
+  must be 0. Level = 2047 + round(c × 2047 √2), so 0 and ±1/√2 are exact and level 4095 is unused
+  (refused on parse). Step 1/(2047 √2) ≈ 3.5e-4 per component: angle error ≤ 0.035°.
+- Weight: u8, round(w × 255): error ≤ 1/510.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from emulator.model.pose import Quat, Vec3
+from emulator.wire.errors import WireError
+
+POSITION_FORMAT = "!hhh"
+POSITION_SIZE = 6
+ORIENTATION_SIZE = 5
+POSE_SIZE = POSITION_SIZE + ORIENTATION_SIZE
+MM_PER_M = 1000.0
+POSITION_LIMIT_MM = 32767
+ORIENTATION_BITS = 12
+_BIT_MASK = (1 << ORIENTATION_BITS) - 1
+_ZERO_LEVEL = 2047  # level of a 0 component; 0 … 4094 spans [-1/√2, 1/√2]
+_MAX_LEVEL = 2 * _ZERO_LEVEL
+_TO_LEVEL = _ZERO_LEVEL * math.sqrt(2.0)
+_FROM_LEVEL = 1.0 / _TO_LEVEL
+_TIE_TOLERANCE = 1e-9  # exact ties (a 90° turn) differ by float noise only; leave those alone
+WEIGHT_LEVELS = 255
+
+_position = struct.Struct(POSITION_FORMAT)
+
+
+def position_mm(v: Vec3 | Sequence[float], what: str = "position") -> tuple[int, int, int]:
+    """Millimetres, or WireError when a coordinate is not finite or beyond ±32.767 m."""
+    x, y, z = v.as_tuple() if isinstance(v, Vec3) else (float(v[0]), float(v[1]), float(v[2]))
+    out = []
+    for c in (x, y, z):
+        if not math.isfinite(c):
+            raise WireError(f"{what} {(x, y, z)} is not finite")
+        scaled = c * MM_PER_M  # may overflow to infinity for absurd values: compare before rounding
+        if not -POSITION_LIMIT_MM - 0.5 < scaled < POSITION_LIMIT_MM + 0.5:
+            raise WireError(f"{what} {(x, y, z)} is beyond the ±32.767 m the wire carries")
+        out.append(round(scaled))
+    return out[0], out[1], out[2]
+
+
+def pack_position(v: Vec3 | Sequence[float], what: str = "position") -> bytes:
+    return _position.pack(*position_mm(v, what))
+
+
+def unpack_position_mm(data: bytes, offset: int, what: str = "position") -> tuple[int, int, int]:
+    x, y, z = _position.unpack_from(data, offset)
+    if -POSITION_LIMIT_MM - 1 in (x, y, z):
+        raise WireError(f"{what} uses the reserved value -32768 mm")
+    return x, y, z
+
+
+def vec_from_mm(mm: tuple[int, int, int]) -> Vec3:
+    return Vec3(mm[0] / MM_PER_M, mm[1] / MM_PER_M, mm[2] / MM_PER_M)
+
+
+def pack_orientation(q: Quat) -> bytes:
+    """Smallest-three; `q` must be finite and non-zero (it is normalised here).
+
+    When two components are nearly equal in size, rounding can leave the one that is left out (and
+    rebuilt from the others) smaller than one that is sent; the encoder then pulls the sent one in by a
+    level. So the decoded rotation always has its largest component where the index says, and
+    decode-then-encode gives the same bytes: a relay that re-encodes a decoded pose does not drift.
+    """
+    if not q.is_finite():
+        raise WireError(f"orientation {q.as_tuple()} is not finite")
+    n = q.norm()
+    if n < 1e-9:
+        raise WireError(f"orientation {q.as_tuple()} has no direction")
+    comps = [c / n for c in q.as_tuple()]
+    largest = max(range(4), key=lambda i: abs(comps[i]))
+    sign = -1.0 if comps[largest] < 0 else 1.0
+    levels = [
+        min(_MAX_LEVEL, max(0, _ZERO_LEVEL + round(sign * comps[i] * _TO_LEVEL)))
+        for i in range(4)
+        if i != largest
+    ]
+    for _ in range(3):
+        small = [(level - _ZERO_LEVEL) * _FROM_LEVEL for level in levels]
+        biggest = max(range(3), key=lambda i: abs(small[i]))
+        if math.sqrt(max(0.0, 1.0 - sum(c * c for c in small))) >= abs(small[biggest]) - _TIE_TOLERANCE:
+            break
+        levels[biggest] += -1 if levels[biggest] > _ZERO_LEVEL else 1
+    bits = largest
+    for level in levels:
+        bits = (bits << ORIENTATION_BITS) | level
+    return (bits << 2).to_bytes(ORIENTATION_SIZE, "big")
+
+
+def unpack_orientation(data: bytes, offset: int, what: str = "orientation") -> Quat:
+    bits = int.from_bytes(data[offset : offset + ORIENTATION_SIZE], "big")
+    if bits & 0b11:
+        raise WireError(f"{what}: reserved bits set")
+    largest = bits >> 38
+    levels = [(bits >> shift) & _BIT_MASK for shift in (26, 14, 2)]
+    if _MAX_LEVEL + 1 in levels:
+        raise WireError(f"{what}: component level 4095 is not used")
+    small = [(level - _ZERO_LEVEL) * _FROM_LEVEL for level in levels]
+    rest = 1.0 - (small[0] * small[0] + small[1] * small[1] + small[2] * small[2])
+    if rest < 0.0:
+        raise WireError(f"{what}: the three smallest components are longer than a unit quaternion")
+    small.insert(largest, math.sqrt(rest))
+    return Quat(small[0], small[1], small[2], small[3])
+
+
+def weight_levels(weights: npt.ArrayLike, what: str = "weight") -> npt.NDArray[np.uint8]:
+    """u8 levels for weights; out of 0..1 is clamped (the model clamps too), NaN refused."""
+    w = np.asarray(weights, dtype=np.float64)
+    if np.isnan(w).any():
+        raise WireError(f"a {what} is NaN")
+    return np.rint(np.clip(w, 0.0, 1.0) * WEIGHT_LEVELS).astype(np.uint8)
