@@ -19,6 +19,7 @@ from emulator.cli.common import CommandError
 # Modules that add subcommands, in the order `--help` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli.room",
+    "emulator.cli.join",
     "emulator.cli.info",
     "emulator.cli.drive",
 )

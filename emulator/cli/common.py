@@ -1,4 +1,4 @@
-"""What every subcommand shares: the user-facing error and small argument parsers."""
+"""What every subcommand shares: the user-facing error."""
 
 from __future__ import annotations
 
@@ -10,14 +10,3 @@ class CommandError(Exception):
         super().__init__(message)
         self.exit_code = exit_code
 
-
-def parse_vector(text: str, count: int = 3) -> tuple[float, ...]:
-    """`"1,0,-2"` → (1.0, 0.0, -2.0); a clear error for anything else."""
-    parts = text.split(",")
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        raise CommandError(f"expected {count} comma-separated numbers, got {text!r}") from None
-    if len(values) != count:
-        raise CommandError(f"expected {count} comma-separated numbers, got {text!r}")
-    return values

@@ -12,7 +12,7 @@ from typing import Any
 
 from emulator.cli.common import CommandError
 from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer
-from emulator.room.tokens import Grant, TokenError, load_secret, mint, parse_duration
+from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
 
 
 def register(subparsers: Any) -> None:

@@ -41,7 +41,11 @@ def build_drivers(
     motion: str = "still", face: str = "neutral", at: str | None = None, yaw_degrees: float = 0.0
 ) -> Drivers:
     """The drivers the options name; raises `DriveError` (or a subclass) naming what is wrong."""
-    start = placement(at, yaw_degrees)
+    return drivers_from(motion, face, placement(at, yaw_degrees))
+
+
+def drivers_from(motion: str, face: str, start: Pose) -> Drivers:
+    """The same, from a start pose already made (the swarm places its headsets itself)."""
     face_driver = face_from_spec(face)
     pose_driver = motion_from_spec(motion, start)
     track = _head_track(face_driver)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from emulator.room.tokens import TokenError, verify
+from emulator.net.tokens import TokenError, verify
 from emulator.wire.signaling import (
     Error,
     Join,

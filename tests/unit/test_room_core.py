@@ -3,7 +3,7 @@
 import time
 
 from emulator.room.core import Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
-from emulator.room.tokens import Grant, mint
+from emulator.net.tokens import Grant, mint
 from emulator.wire.signaling import Error, Join, Joined, Left, Welcome
 
 SECRET = b"s3cret"

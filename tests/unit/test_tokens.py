@@ -2,12 +2,12 @@ import time
 
 import pytest
 
-from emulator.room.tokens import Grant, TokenError, mint, parse_duration, verify
+from emulator.net.tokens import Grant, TokenError, mint, parse_duration, verify
 
 SECRET = b"room-secret"
 
 
-def grant(room: str = "lobby", ttl: float = 60) -> Grant:
+def grant(room: str = "lobby", ttl: float = 3600) -> Grant:
     return Grant(room, "alice", time.time() + ttl)
 
 

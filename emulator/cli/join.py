@@ -1,0 +1,146 @@
+"""`headset-emulator join URL --room R --name N`: one headless headset, everything but the window."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from emulator.cli.common import CommandError
+from emulator.drive.errors import DriveError
+from emulator.drive.spec import placement
+from emulator.headset import Headset, HeadsetConfig, HeadsetError
+from emulator.model.pose import Pose
+
+
+def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `join` and `swarm`."""
+    parser.add_argument("url", help="the room, e.g. ws://127.0.0.1:8765/ws")
+    parser.add_argument("--room", default="lobby", help="room name (default lobby)")
+    parser.add_argument("--token", help="join token (default: minted locally for a room on this machine)")
+    parser.add_argument("--secret", help="room secret for minting a local token")
+    parser.add_argument(
+        "--profile", default="visionpro", help="device profile: visionpro, quest3, quest3s, questpro"
+    )
+    parser.add_argument("--avatar", default="default", help="avatar name or .glb path others should draw")
+    parser.add_argument(
+        "--audio",
+        default="tone:440",
+        help="mic | tone:HZ | wav:FILE | silence | speech:TEXT (default tone:440)",
+    )
+    parser.add_argument(
+        "--opus-bitrate", type=int, default=32_000, help="Opus bitrate in bit/s (default 32000)"
+    )
+    parser.add_argument(
+        "--motion", default="still", help="still | orbit | nod | look-around | walk | trace:FILE.jsonl"
+    )
+    parser.add_argument(
+        "--face", default="neutral", help="neutral | talk | blink | smile | surprise | csv:FILE"
+    )
+    parser.add_argument(
+        "--duration", type=float, help="leave after this many seconds (default: until Ctrl+C)"
+    )
+    parser.add_argument("--hrtf", help="SOFA file for binaural rendering, or 'off' (default: bundled KEMAR)")
+    parser.add_argument("--output", help="play what is heard: default, a device name or index, or wav:FILE")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("join", help="join a room as one headless headset")
+    add_headset_arguments(parser)
+    parser.add_argument("--name", default="headset", help="display name (default headset)")
+    parser.add_argument("--identity", help="participant identity (default: the name)")
+    parser.add_argument(
+        "--at", help="position X,Y,Z in metres, e.g. --at=-2,1.6,0 (default: standing at the origin, 0,1.6,0)"
+    )
+    parser.add_argument("--yaw", type=float, default=0.0, help="facing, degrees; positive turns left")
+    parser.add_argument("--report", type=Path, help="write what was measured as JSON here on leaving")
+    parser.add_argument(
+        "--record-dir", type=Path, help="write each remote's audio (WAV) and states (JSONL) here"
+    )
+    parser.set_defaults(handler=run)
+
+
+def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> HeadsetConfig:
+    if args.opus_bitrate < 6000 or args.opus_bitrate > 510_000:
+        raise CommandError("--opus-bitrate must be between 6000 and 510000 bit/s")
+    if args.duration is not None and not args.duration > 0:
+        raise CommandError("--duration must be positive")
+    return HeadsetConfig(
+        url=args.url,
+        room=args.room,
+        name=name,
+        token=args.token,
+        identity=getattr(args, "identity", None),
+        profile=args.profile,
+        avatar=args.avatar,
+        placement=place,
+        motion=args.motion,
+        face=args.face,
+        audio=args.audio,
+        opus_bitrate=args.opus_bitrate,
+        record_dir=getattr(args, "record_dir", None),
+        hrtf=args.hrtf,
+        output=args.output,
+        secret=args.secret,
+    )
+
+
+async def run_until_stopped(duration: float | None, *started: Headset) -> None:
+    """Wait for the duration, Ctrl+C or SIGTERM, whichever comes first."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    ended = [asyncio.ensure_future(h.closed.wait()) for h in started]
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait()), *ended]
+    if duration is not None:
+        waiters.append(asyncio.ensure_future(asyncio.sleep(duration)))
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        start = placement(args.at, args.yaw)
+    except DriveError as error:
+        raise CommandError(str(error)) from None
+    config = config_from_args(args, args.name, start)
+    return asyncio.run(_join(config, args.duration, args.report))
+
+
+async def _join(config: HeadsetConfig, duration: float | None, report_path: Path | None) -> int:
+    headset = Headset(config)
+    try:
+        await headset.start()
+    except HeadsetError as error:
+        await headset.stop()
+        raise CommandError(str(error)) from None
+    print(
+        f"joined {config.room} at {config.url} as {config.name} ({headset.participant_id}); "
+        f"{len(headset.session_participants())} others here",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        await run_until_stopped(duration, headset)
+    finally:
+        report = headset.report()
+        await headset.stop()
+    if report_path is not None:
+        report_path.write_text(json.dumps(report, indent=2))
+    if headset.close_reason not in (None, "left"):
+        print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)
+        return 1
+    return 0

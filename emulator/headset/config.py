@@ -1,0 +1,33 @@
+"""What one emulated headset is told to be and do; shared by `join`, `swarm`, the app and the demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emulator.model.pose import Pose
+
+
+@dataclass
+class HeadsetConfig:
+    url: str
+    room: str
+    name: str
+    token: str | None = None  # None: mint one locally (rooms on this machine only)
+    identity: str | None = None  # defaults to the name
+    profile: str = "visionpro"
+    avatar: str = "default"
+    placement: Pose = field(default_factory=Pose)
+    motion: str = "still"
+    face: str = "neutral"
+    audio: str = "tone:440"
+    opus_bitrate: int = 32_000
+    record_dir: Path | None = None
+    hrtf: str | None = None  # None: the bundled KEMAR set; "off": no spatialization
+    output: str | None = None  # None: no playback; "default", a device, or "wav:FILE"
+    marker_period_s: float = 2.0  # mouth-to-ear markers; 0 turns them off
+    secret: str | None = None  # for minting a local token
+
+    @property
+    def participant_identity(self) -> str:
+        return self.identity or self.name

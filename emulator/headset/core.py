@@ -1,0 +1,213 @@
+"""The emulated device: a profile, its drivers, its room session, its voice and what it hears.
+
+The GUI and headless runs use this same object. It runs entirely on one asyncio loop; the renderer
+and the sound card read snapshots (`room_state.snapshot()`, the voice engine's ring buffers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from emulator.audio.factory import open_source
+from emulator.audio.wavfile import SourceError
+from emulator.drive.drivers import drivers_from
+from emulator.drive.errors import DriveError
+from emulator.headset.config import HeadsetConfig
+from emulator.headset.report import LatencySamples
+from emulator.headset.state_link import StateLink
+from emulator.headset.voice import SharedEncoders, Voice, VoiceError
+from emulator.model.errors import ModelError
+from emulator.model.face import Face
+from emulator.model.pose import Pose
+from emulator.model.profiles import load_profile
+from emulator.model.room_state import RemoteParticipant, RoomState
+from emulator.net.session import RoomSession, SessionCallbacks, SessionError, is_local_url
+from emulator.net.tokens import Grant, TokenError, load_secret, mint
+from emulator.wire.signaling import Join, ParticipantInfo
+
+log = logging.getLogger(__name__)
+
+LOCAL_TOKEN_TTL_S = 24 * 3600
+
+
+class HeadsetError(Exception):
+    """The headset could not start: a bad option, a refused join, a missing file. Says which."""
+
+
+class Headset:
+    """One emulated Vision Pro or Quest in a room. Owns its tasks: `stop()` ends all of them."""
+
+    def __init__(self, config: HeadsetConfig, *, encoders: SharedEncoders | None = None) -> None:
+        self.config = config
+        self._encoders = encoders
+        try:
+            self.profile = load_profile(config.profile)
+            self.drivers = drivers_from(config.motion, config.face, config.placement)
+        except (ModelError, DriveError) as error:
+            raise HeadsetError(str(error)) from None
+        self.room_state = RoomState()
+        self.pose: Pose = config.placement
+        self.face = Face()
+        self.face_override: Face | None = None  # set by the app's sliders; wins over the driver
+        self.closed = asyncio.Event()
+        self.close_reason: str | None = None
+        self.session: RoomSession | None = None
+        self.voice: Voice | None = None
+        self.state_link: StateLink | None = None
+        self.events: list[dict[str, Any]] = []  # joins and leaves, `at` on the system's monotonic clock
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started_at = time.monotonic()
+        self._stopped = False
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Join the room and start sending; raises HeadsetError with the reason if it cannot."""
+        config = self.config
+        token = config.token or self._local_token()
+        try:
+            source = open_source(config.audio)
+        except (SourceError, ModelError, OSError) as error:
+            raise HeadsetError(f"--audio {config.audio}: {error}") from None
+        try:
+            self.voice = Voice(config, self.profile, source, self._encoders)
+        except VoiceError as error:
+            source.close()
+            raise HeadsetError(str(error)) from None
+        self.state_link = StateLink(self, self.voice)
+        self.voice.offsets = self.state_link.offset_for
+        callbacks = SessionCallbacks(
+            on_state=self.state_link.on_message,
+            on_control=self.state_link.on_message,
+            on_joined=self._on_joined,
+            on_left=self._on_left,
+            on_remote_track=self.voice.on_remote_track,
+            on_tracks=self.voice.on_track_owners,
+            on_closed=self._on_session_closed,
+        )
+        join = Join(config.room, token, config.name, config.profile, config.avatar, self.profile.face_set)
+        self.session = RoomSession(
+            config.url, join, audio_track=self.voice.outgoing_track(), callbacks=callbacks
+        )
+        self._started_at = time.monotonic()
+        try:
+            welcome = await self.session.connect()
+        except SessionError as error:
+            raise HeadsetError(f"could not join {config.room} at {config.url}: {error}") from None
+        for info in welcome.participants:
+            self._on_joined(info)
+        self.voice.attach(self.session, self.room_state)
+        self.state_link.attach(self.session)
+        self._spawn(self.state_link.send_forever(), "state")
+        self._spawn(self.state_link.ping_forever(), "ping")
+        self._spawn(self.voice.run(), "voice")
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.session is not None:
+            await self.session.close("left")
+        if self.voice is not None:
+            await self.voice.stop()
+        if self.state_link is not None:
+            self.state_link.close()
+        self.closed.set()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=f"{self.config.name}-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: %s stopped", self.config.name, task.get_name(), exc_info=task.exception())
+
+    def _local_token(self) -> str:
+        if not is_local_url(self.config.url) and self.config.secret is None:
+            raise HeadsetError("a join token is needed for a room on another machine: pass --token")
+        try:
+            secret = load_secret(self.config.secret)
+        except TokenError as error:
+            raise HeadsetError(str(error)) from None
+        grant = Grant(self.config.room, self.config.participant_identity, time.time() + LOCAL_TOKEN_TTL_S)
+        return mint(secret, grant)
+
+    # --- roster -----------------------------------------------------------------------------------
+
+    def _note(self, event: str, info: ParticipantInfo, reason: str | None = None) -> None:
+        entry: dict[str, Any] = {"event": event, "at": time.monotonic(), "id": info.id, "name": info.name}
+        if reason is not None:
+            entry["reason"] = reason
+        self.events.append(entry)
+
+    def _on_joined(self, info: ParticipantInfo) -> None:
+        self._note("joined", info)
+        self.room_state.add(
+            RemoteParticipant(info.id, info.number, info.name, info.profile, info.avatar, info.face_set)
+        )
+        if self.state_link is not None:
+            self.state_link.remote_joined(info)
+
+    def _on_left(self, info: ParticipantInfo, reason: str) -> None:
+        self._note("left", info, reason)
+        self.room_state.remove(info.number)
+        if self.voice is not None:
+            self.voice.remote_left(info.id)
+
+    def _on_session_closed(self, reason: str) -> None:
+        if self.close_reason is None:
+            self.close_reason = reason
+        if reason != "left":
+            log.warning("%s: the session ended: %s", self.config.name, reason)
+        self.closed.set()
+
+    # --- what the headset does now ----------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started_at
+
+    def sample_drivers(self) -> tuple[Pose, Face]:
+        pose, face = self.drivers.sample(self.elapsed())
+        self.pose = pose
+        self.face = self.face_override.copy() if self.face_override else face
+        return self.pose, self.face
+
+    @property
+    def participant_id(self) -> str | None:
+        return self.session.me.id if self.session and self.session.me else None
+
+    def session_participants(self) -> list[ParticipantInfo]:
+        return list(self.session.participants.values()) if self.session else []
+
+    def report(self) -> dict[str, Any]:
+        remotes = self.state_link.remote_reports() if self.state_link else []
+        if self.voice is not None:
+            audio = self.voice.remote_audio_reports()
+            for remote in remotes:
+                remote["audio"] = audio.get(remote["id"], {})
+                latencies = self.voice.mouth_to_ear.get(remote["id"])
+                remote["mouth_to_ear"] = latencies.summary() if latencies else LatencySamples().summary()
+        return {
+            "name": self.config.name,
+            "identity": self.config.participant_identity,
+            "room": self.config.room,
+            "profile": self.config.profile,
+            "duration_s": round(self.elapsed(), 3),
+            "uplink": {
+                **(self.state_link.uplink_report() if self.state_link else {}),
+                **(self.voice.uplink_report() if self.voice else {}),
+            },
+            "remotes": remotes,
+            "events": list(self.events),
+        }

@@ -1,0 +1,104 @@
+"""What a headset measured about each other participant, as `--report FILE.json` writes it."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class LatencySamples:
+    """Latency observations in milliseconds, summarised as median and p95."""
+
+    values_ms: list[float] = field(default_factory=list)
+    limit: int = 10_000
+
+    def add(self, value_ms: float) -> None:
+        if math.isfinite(value_ms):
+            if len(self.values_ms) >= self.limit:
+                del self.values_ms[: self.limit // 10]
+            self.values_ms.append(value_ms)
+
+    def summary(self) -> dict[str, float | int | None]:
+        if not self.values_ms:
+            return {"count": 0, "median_ms": None, "p95_ms": None}
+        ordered = sorted(self.values_ms)
+        p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+        return {
+            "count": len(ordered),
+            "median_ms": round(statistics.median(ordered), 2),
+            "p95_ms": round(p95, 2),
+        }
+
+
+@dataclass
+class RemoteStats:
+    """Counters for one remote participant, kept on the loop's thread."""
+
+    id: str
+    name: str
+    number: int
+    profile: str
+    states_received: int = 0
+    states_lost: int = 0
+    visemes_received: int = 0
+    first_state_at: float | None = None
+    last_state_at: float | None = None
+    last_seq: int | None = None
+    state_latency: LatencySamples = field(default_factory=LatencySamples)
+    round_trip: LatencySamples = field(default_factory=LatencySamples)
+    clock_offset_us: float | None = None
+    audio: dict[str, Any] = field(default_factory=dict)
+
+    def note_sequence(self, seq: int) -> None:
+        """Count gaps in the sender's 16-bit sequence as losses (the lossy channel never resends)."""
+        if self.last_seq is not None:
+            gap = (seq - self.last_seq) & 0xFFFF
+            if 1 < gap < 0x8000:
+                self.states_lost += gap - 1
+            elif gap == 0 or gap >= 0x8000:
+                return  # a duplicate or a late one: not a new message in order
+        self.last_seq = seq
+
+    def state_rate_hz(self) -> float | None:
+        if self.first_state_at is None or self.last_state_at is None or self.states_received < 2:
+            return None
+        span = self.last_state_at - self.first_state_at
+        return (self.states_received - 1) / span if span > 0 else None
+
+    def as_report(self) -> dict[str, Any]:
+        rate = self.state_rate_hz()
+        return {
+            "id": self.id,
+            "name": self.name,
+            "number": self.number,
+            "profile": self.profile,
+            "states": {
+                "received": self.states_received,
+                "lost": self.states_lost,
+                "rate_hz": None if rate is None else round(rate, 2),
+                "latency": self.state_latency.summary(),
+            },
+            "visemes_received": self.visemes_received,
+            "round_trip": self.round_trip.summary(),
+            "clock_offset_ms": None
+            if self.clock_offset_us is None
+            else round(self.clock_offset_us / 1000, 3),
+            "audio": self.audio,
+        }
+
+
+@dataclass
+class HeadsetReport:
+    name: str
+    identity: str
+    room: str
+    profile: str
+    duration_s: float
+    uplink: dict[str, Any]
+    remotes: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,268 @@
+"""The headset's state stream: sending pose and face at the profile's rates, and making sense of
+everyone else's STATE, VISEMES, HELLO, PING and PONG messages.
+
+Runs on the loop's thread. Clock offsets to each remote come from PING/PONG through the room: every
+participant answers every PING it sees, and a PONG echoes the PING's sequence and timestamp, so each
+headset learns every other's clock without the room keeping one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+from emulator.headset.report import RemoteStats
+from emulator.model.errors import ModelError
+from emulator.model.meta_face import arkit_to_meta
+from emulator.net.session import RoomSession
+from emulator.wire import (
+    FaceAccumulator,
+    FaceEncoder,
+    FaceSet,
+    Hello,
+    Ping,
+    Pong,
+    State,
+    Visemes,
+    WireError,
+    clock_offset,
+    parse_message,
+    wire_timestamp,
+    wrapped_difference,
+)
+from emulator.wire.signaling import ParticipantInfo
+
+if TYPE_CHECKING:
+    from emulator.headset.core import Headset
+    from emulator.headset.voice import Voice
+
+log = logging.getLogger(__name__)
+
+PING_INTERVAL_S = 1.0
+
+
+def now_us() -> int:
+    """This process's monotonic clock in microseconds, as the state-stream header carries it (u32)."""
+    return wire_timestamp(time.monotonic_ns() // 1000)
+
+
+class StateLink:
+    def __init__(self, headset: Headset, voice: Voice) -> None:
+        self.headset = headset
+        self.voice = voice
+        self.session: RoomSession | None = None
+        self.remotes: dict[int, RemoteStats] = {}  # by room number
+        self.offsets_us: dict[int, tuple[float, float]] = {}  # number → (offset, rtt) of the best sample
+        self.face_set = FaceSet.from_key(headset.profile.face_set)
+        self.face_encoder = FaceEncoder(self.face_set)
+        self.faces: dict[int, FaceAccumulator] = {}
+        self._seq = 0
+        self._pings_sent: dict[int, int] = {}  # our ping seq → its u32 timestamp
+        self.states_sent = 0
+        self.faces_sent = 0
+        self.bytes_sent = 0
+        self.malformed = 0
+        self.unknown_sender = 0
+        self.record_dir = headset.config.record_dir
+        self._state_logs: dict[int, TextIO] = {}
+
+    def attach(self, session: RoomSession) -> None:
+        self.session = session
+
+    # --- sending ----------------------------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFFFF
+        return self._seq
+
+    async def send_forever(self) -> None:
+        """Pose at the profile's pose rate, the face riding along at its own (lower) rate."""
+        profile = self.headset.profile
+        period = 1.0 / profile.pose_rate_hz
+        face_period = 1.0 / profile.face_rate_hz
+        next_send = time.monotonic()
+        next_face = next_send
+        while True:
+            now = time.monotonic()
+            pose, face = self.headset.sample_drivers()
+            include_face = now >= next_face
+            if include_face:
+                next_face += face_period
+                if next_face < now:
+                    next_face = now + face_period
+            self.send_state(pose, face if include_face else None)
+            next_send += period
+            delay = next_send - time.monotonic()
+            if delay < -0.25:  # fell far behind (a stalled loop): skip ahead rather than burst
+                next_send = time.monotonic() + period
+                delay = period
+            await asyncio.sleep(max(0.0, delay))
+
+    def send_state(self, pose: Any, face: Any | None) -> None:
+        if self.session is None:
+            return
+        face_update = None
+        if face is not None:
+            # A Quest sends Meta's expression set, as the real device would; avatars map it back.
+            face_update = self.face_encoder.update(
+                arkit_to_meta(face) if self.face_set is FaceSet.META70 else face
+            )
+        message = State(seq=self._next_seq(), sender=0, timestamp=now_us(), pose=pose, face=face_update)
+        data = bytes(message)
+        if self.session.send_state(data):
+            self.states_sent += 1
+            self.bytes_sent += len(data)
+            if face_update is not None:
+                self.faces_sent += 1
+
+    async def ping_forever(self) -> None:
+        while True:
+            self.send_ping()
+            await asyncio.sleep(PING_INTERVAL_S)
+
+    def send_ping(self) -> None:
+        if self.session is None:
+            return
+        seq = self._next_seq()
+        stamp = now_us()
+        self._pings_sent[seq] = stamp
+        if len(self._pings_sent) > 64:
+            del self._pings_sent[next(iter(self._pings_sent))]
+        self.session.send_state(bytes(Ping(seq=seq, sender=0, timestamp=stamp)))
+
+    # --- receiving --------------------------------------------------------------------------------
+
+    def remote_joined(self, info: ParticipantInfo) -> None:
+        self.remotes[info.number] = RemoteStats(info.id, info.name, info.number, info.profile)
+
+    def on_message(self, data: bytes) -> None:
+        received_us = now_us()
+        try:
+            message = parse_message(data)
+        except WireError as error:
+            self.malformed += 1
+            log.debug("dropped a malformed state-stream message: %s", error)
+            return
+        stats = self.remotes.get(message.sender)
+        if stats is None:
+            self.unknown_sender += 1
+            return
+        # One sequence counter covers every message a sender puts on the lossy channel.
+        stats.note_sequence(message.seq)
+        if isinstance(message, State):
+            self._on_state(message, stats, received_us)
+        elif isinstance(message, Ping):
+            self._answer_ping(message, received_us)
+        elif isinstance(message, Pong):
+            self._on_pong(message, received_us)
+        elif isinstance(message, Visemes):
+            stats.visemes_received += 1
+            self.voice.on_visemes(stats.id, message)
+        elif isinstance(message, Hello):
+            participant = self.headset.room_state.get(message.sender)
+            if participant is not None:
+                participant.name = message.display_name
+                participant.profile = message.profile
+                participant.avatar = message.avatar
+
+    def _on_state(self, message: State, stats: RemoteStats, received_us: int) -> None:
+        now = time.monotonic()
+        stats.states_received += 1
+        if stats.first_state_at is None:
+            stats.first_state_at = now
+        stats.last_state_at = now
+        offset = self.offsets_us.get(message.sender)
+        if offset is not None:
+            # The sender's timestamp on our clock is its timestamp minus (its clock − ours).
+            stats.state_latency.add((wrapped_difference(received_us, message.timestamp) + offset[0]) / 1000)
+        participant = self.headset.room_state.get(message.sender)
+        if participant is None:
+            return
+        participant.states_received += 1
+        participant.last_state_at = now
+        if message.pose is not None:
+            try:
+                participant.pose = message.pose.with_timestamp(received_us)
+            except ModelError:
+                self.malformed += 1
+            if self.record_dir is not None:
+                self._record(message, participant.id, received_us)
+        if message.face is not None:
+            accumulator = self.faces.setdefault(message.sender, FaceAccumulator())
+            if accumulator.apply(message.face, message.seq):
+                participant.face = accumulator.arkit()
+        if message.left_hand is not None:
+            participant.hands["left"] = message.left_hand
+        if message.right_hand is not None:
+            participant.hands["right"] = message.right_hand
+
+    def _answer_ping(self, ping: Ping, received_us: int) -> None:
+        if self.session is None:
+            return
+        self.session.send_state(bytes(Pong.answer(ping, received_us, now_us(), self._next_seq())))
+
+    def _on_pong(self, pong: Pong, received_us: int) -> None:
+        sent = self._pings_sent.get(pong.ping_seq)
+        if sent is None or sent != pong.ping_timestamp:
+            return  # an answer to someone else's ping
+        stats = self.remotes.get(pong.sender)
+        if stats is None:
+            return
+        try:
+            sample = clock_offset(sent, pong.receive_timestamp, pong.timestamp, received_us)
+        except WireError:
+            self.malformed += 1
+            return
+        rtt_us, offset_us = sample.round_trip_us, sample.offset_us
+        stats.round_trip.add(rtt_us / 1000)
+        best = self.offsets_us.get(pong.sender)
+        # The sample with the shortest round trip has the least queueing asymmetry: trust it most,
+        # but let a newer sample win after a while so that clock drift is followed.
+        if best is None or rtt_us <= best[1] * 1.5:
+            self.offsets_us[pong.sender] = (float(offset_us), float(rtt_us))
+            stats.clock_offset_us = float(offset_us)
+
+    def offset_for(self, participant_id: str) -> float | None:
+        """(their clock − ours) in microseconds, once a PONG has told us."""
+        for number, stats in self.remotes.items():
+            if stats.id == participant_id and number in self.offsets_us:
+                return self.offsets_us[number][0]
+        return None
+
+    def _record(self, message: State, participant_id: str, received_us: int) -> None:
+        log_file = self._state_logs.get(message.sender)
+        if log_file is None:
+            assert self.record_dir is not None
+            path = self.record_dir / f"{participant_id}.states.jsonl"
+            log_file = self._state_logs[message.sender] = path.open("a", encoding="utf-8")
+        pose = message.pose
+        assert pose is not None
+        entry = {
+            "seq": message.seq,
+            "sender_us": message.timestamp,
+            "received_us": received_us,
+            "p": [round(v, 4) for v in pose.position.as_tuple()],
+            "q": [round(v, 5) for v in pose.orientation.as_tuple()],
+        }
+        log_file.write(json.dumps(entry) + "\n")
+
+    def close(self) -> None:
+        for log_file in self._state_logs.values():
+            log_file.close()
+        self._state_logs.clear()
+
+    # --- reporting --------------------------------------------------------------------------------
+
+    def remote_reports(self) -> list[dict[str, Any]]:
+        return [stats.as_report() for stats in self.remotes.values()]
+
+    def uplink_report(self) -> dict[str, Any]:
+        return {
+            "states_sent": self.states_sent,
+            "faces_sent": self.faces_sent,
+            "state_bytes_sent": self.bytes_sent,
+            "malformed_received": self.malformed,
+        }

@@ -1,0 +1,261 @@
+"""The headset's voice and ears: its outgoing Opus track, and one playout buffer per remote speaker.
+
+Outgoing: source → scheduled mouth-to-ear markers → one Opus encoder (shared between headsets of a
+swarm that have the same source) → the session's audio track. Incoming: each remote audio track is
+tapped before aiortc's jitter buffer into our own `PlayoutBuffer`; every 20 ms the loop pulls one
+block from each, records it, looks for markers and measures its level, and hands the blocks to the
+listener (the spatial renderer and the speakers). Everything here runs on the loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import wave
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from emulator.audio.marker import MarkerDetector
+from emulator.audio.marker_schedule import ScheduledMarkerSource, scheduled_latency
+from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, AudioSource, MonoBlock
+from emulator.headset.config import HeadsetConfig
+from emulator.headset.report import LatencySamples
+from emulator.model.profiles import DeviceProfile
+from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack
+from emulator.net.opus import OpusSettings, OpusSettingsError
+from emulator.net.playout import PlayoutBuffer
+from emulator.net.receive import attach_playout
+
+if TYPE_CHECKING:
+    from emulator.model.room_state import RoomState
+    from emulator.net.session import RoomSession
+
+log = logging.getLogger(__name__)
+
+FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+
+
+class VoiceError(Exception):
+    pass
+
+
+class SharedEncoders:
+    """Encoders keyed by what they encode, so identical sources in one process are encoded once."""
+
+    def __init__(self) -> None:
+        self._fanouts: dict[tuple[str, int, float], EncodedAudioFanout] = {}
+
+    def get(self, key: tuple[str, int, float], make: Any) -> EncodedAudioFanout:
+        if key not in self._fanouts:
+            self._fanouts[key] = make()
+        return self._fanouts[key]
+
+    def __len__(self) -> int:
+        return len(self._fanouts)
+
+    async def stop(self) -> None:
+        for fanout in self._fanouts.values():
+            await fanout.stop()
+            fanout.source.close()
+        self._fanouts.clear()
+
+
+@dataclass
+class RemoteVoice:
+    """One incoming audio transceiver: whose voice it carries, its playout and what we measured."""
+
+    mid: str
+    playout: PlayoutBuffer
+    owner: str | None = None
+    detector: MarkerDetector = field(default_factory=MarkerDetector)
+    recorder: wave.Wave_write | None = None
+    states_log: Any = None
+    last_block: MonoBlock | None = None
+    baseline: dict[str, int] = field(default_factory=dict)
+
+
+def _pcm16(block: MonoBlock) -> bytes:
+    return bytes((np.clip(block, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+
+
+class Voice:
+    def __init__(
+        self,
+        config: HeadsetConfig,
+        profile: DeviceProfile,
+        source: AudioSource,
+        encoders: SharedEncoders | None = None,
+    ) -> None:
+        self.config = config
+        self.profile = profile
+        try:
+            settings = OpusSettings(bitrate=config.opus_bitrate)
+        except OpusSettingsError as error:
+            raise VoiceError(str(error)) from None
+        marked: AudioSource = (
+            ScheduledMarkerSource(source, config.marker_period_s) if config.marker_period_s > 0 else source
+        )
+        key = (config.audio, config.opus_bitrate, config.marker_period_s)
+        self._owns_encoder = encoders is None
+        if encoders is None:
+            self.fanout = EncodedAudioFanout(marked, settings)
+        else:
+            self.fanout = encoders.get(key, lambda: EncodedAudioFanout(marked, settings))
+            if self.fanout.source is not marked:
+                source.close()  # another headset's identical source already feeds the shared encoder
+        self._track: EncodedAudioTrack | None = None
+        self.remotes: dict[str, RemoteVoice] = {}  # by mid
+        self.session: RoomSession | None = None
+        self.room_state: RoomState | None = None
+        self.offsets: Any = None  # set by the headset: participant id → (their clock − ours) µs
+        self.mouth_to_ear: dict[str, LatencySamples] = {}
+        self.visemes: dict[str, Any] = {}
+        self.finished: dict[str, dict[str, Any]] = {}
+        self.record_dir = config.record_dir
+        if self.record_dir is not None:
+            self.record_dir.mkdir(parents=True, exist_ok=True)
+        self.listeners: list[Any] = []  # callables taking {participant id: block}, e.g. the renderer
+
+    # --- outgoing ---------------------------------------------------------------------------------
+
+    def outgoing_track(self) -> EncodedAudioTrack:
+        if self._track is None:
+            self._track = self.fanout.subscribe()
+        return self._track
+
+    def uplink_report(self) -> dict[str, Any]:
+        return {
+            "audio_frames_encoded": self.fanout.frames_encoded,
+            "audio_payload_bytes": self.fanout.bytes_encoded,
+            "opus_bitrate": self.config.opus_bitrate,
+        }
+
+    # --- incoming ---------------------------------------------------------------------------------
+
+    def attach(self, session: RoomSession, room_state: RoomState) -> None:
+        self.session = session
+        self.room_state = room_state
+        self.on_track_owners(session.track_owners)
+
+    def on_remote_track(self, mid: str, track: Any, receiver: Any) -> None:
+        if mid in self.remotes:
+            return
+        playout = attach_playout(receiver)
+        remote = RemoteVoice(mid, playout)
+        self.remotes[mid] = remote
+        if self.session is not None:
+            self._set_owner(remote, self.session.track_owners.get(mid))
+
+    def on_track_owners(self, owners: dict[str, str]) -> None:
+        for mid, remote in self.remotes.items():
+            self._set_owner(remote, owners.get(mid))
+
+    def _set_owner(self, remote: RemoteVoice, owner: str | None) -> None:
+        if remote.owner == owner:
+            return
+        if remote.owner is not None:
+            self.finished[remote.owner] = self._audio_report(remote)
+        self._close_recording(remote)
+        remote.owner = owner
+        stats = remote.playout.stats
+        remote.baseline = {
+            "packets_received": stats.packets_received,
+            "packets_lost": stats.packets_lost,
+            "concealed_frames": stats.concealed_frames,
+            "underruns": stats.underruns,
+        }
+        remote.detector = MarkerDetector()
+        if owner and self.record_dir is not None:
+            # Kept open across blocks and closed when the owner changes or the voice stops.
+            recorder = wave.open(str(self.record_dir / f"{owner}.wav"), "wb")  # noqa: SIM115
+            recorder.setnchannels(1)
+            recorder.setsampwidth(2)
+            recorder.setframerate(SAMPLE_RATE)
+            remote.recorder = recorder
+
+    def remote_left(self, participant_id: str) -> None:
+        for remote in self.remotes.values():
+            if remote.owner == participant_id:
+                self._set_owner(remote, None)
+
+    def on_visemes(self, participant_id: str, message: Any) -> None:
+        self.visemes[participant_id] = message
+
+    async def run(self) -> None:
+        """Pull one 20 ms block from every remote in real time, for as long as the session lasts."""
+        deadline = time.monotonic()
+        while True:
+            deadline += FRAME_S
+            now = time.monotonic()
+            self.pull_all(now)
+            delay = deadline - time.monotonic()
+            if delay < -5 * FRAME_S:
+                deadline = time.monotonic()
+                delay = 0.0
+            await asyncio.sleep(max(0.0, delay))
+
+    def pull_all(self, now: float) -> dict[str, MonoBlock]:
+        blocks: dict[str, MonoBlock] = {}
+        for remote in self.remotes.values():
+            block = remote.playout.pull(FRAME_SAMPLES, now)
+            remote.last_block = block
+            if remote.owner is None:
+                continue
+            blocks[remote.owner] = block
+            if remote.recorder is not None:
+                remote.recorder.writeframes(_pcm16(block))
+            if self.config.marker_period_s > 0:
+                for played_at in remote.detector.feed(block, now):
+                    offset_us = self.offsets(remote.owner) if self.offsets else None
+                    if offset_us is None:
+                        continue
+                    latency = scheduled_latency(played_at, offset_us / 1e6, self.config.marker_period_s)
+                    self.mouth_to_ear.setdefault(remote.owner, LatencySamples()).add(latency * 1000)
+        for listener in self.listeners:
+            listener(blocks)
+        return blocks
+
+    def _audio_report(self, remote: RemoteVoice) -> dict[str, Any]:
+        # A transceiver can carry several speakers in turn: counters are reported since this owner.
+        stats = remote.playout.stats
+        base = remote.baseline
+        return {
+            "packets_received": stats.packets_received - base.get("packets_received", 0),
+            "packets_lost": stats.packets_lost - base.get("packets_lost", 0),
+            "concealed_frames": stats.concealed_frames - base.get("concealed_frames", 0),
+            "underruns": stats.underruns - base.get("underruns", 0),
+            "jitter_ms": round(stats.jitter_ms, 2),
+            "playout_delay_ms": round(stats.delay_ms, 2),
+            "level_dbfs": round(stats.level_dbfs, 1),
+        }
+
+    def remote_audio_reports(self) -> dict[str, dict[str, Any]]:
+        """Per participant id; speakers who have left keep the figures they had when they left."""
+        reports = dict(self.finished)
+        for remote in self.remotes.values():
+            if remote.owner is not None:
+                reports[remote.owner] = self._audio_report(remote)
+        return reports
+
+    # --- closing ----------------------------------------------------------------------------------
+
+    def _close_recording(self, remote: RemoteVoice) -> None:
+        if remote.recorder is not None:
+            with contextlib.suppress(Exception):
+                remote.recorder.close()
+            remote.recorder = None
+
+    async def stop(self) -> None:
+        for remote in self.remotes.values():
+            self._close_recording(remote)
+            remote.playout.close()
+        self.remotes.clear()
+        if self._track is not None:
+            self._track.stop()
+        if self._owns_encoder:
+            await self.fanout.stop()
+            self.fanout.source.close()

@@ -1,0 +1,144 @@
+"""Many headless headsets in one process: load for a room, and one aggregate report.
+
+Headsets share what they can: those with the same audio source share one encoder (the packets are
+handed to every headset's track), so the cost of a swarm grows with its distinct voices, not its size.
+Joins are staggered so a room is not hit by N handshakes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import statistics
+from dataclasses import dataclass, replace
+from typing import Any
+
+from emulator.headset import Headset, HeadsetConfig, HeadsetError
+from emulator.headset.voice import SharedEncoders
+from emulator.model.pose import Pose
+
+log = logging.getLogger(__name__)
+
+MOTIONS = ("orbit", "look-around", "nod", "walk", "still")
+JOIN_CONCURRENCY = 4
+
+
+class SwarmError(Exception):
+    pass
+
+
+@dataclass
+class SwarmPlan:
+    """How to make N headsets from one template: names, placements, motions and who speaks."""
+
+    template: HeadsetConfig
+    count: int
+    speakers: int | None = None  # None: everyone speaks the template's audio; else the first K do
+    radius_m: float = 3.0
+    name_prefix: str = "swarm"
+
+    def configs(self) -> list[HeadsetConfig]:
+        if self.count < 1:
+            raise SwarmError("a swarm needs at least one headset")
+        configs = []
+        for i in range(self.count):
+            angle = 2 * math.pi * i / self.count
+            x, z = self.radius_m * math.sin(angle), -self.radius_m * math.cos(angle)
+            # Face the centre of the circle: yaw that turns -z towards (-x, -z).
+            yaw = math.degrees(math.atan2(x, -z)) if (x or z) else 0.0
+            place = Pose.at(x, self.template.placement.position.y or 1.6, z, yaw)
+            speaks = self.speakers is None or i < self.speakers
+            name = f"{self.name_prefix}-{i + 1:02d}"
+            motion = self.template.motion if self.template.motion != "mixed" else MOTIONS[i % len(MOTIONS)]
+            configs.append(
+                replace(
+                    self.template,
+                    name=name,
+                    identity=name,
+                    placement=place,
+                    motion=motion,
+                    audio=self.template.audio if speaks else "silence",
+                    record_dir=None,
+                )
+            )
+        return configs
+
+
+class Swarm:
+    """Owns its headsets; `stop()` stops all of them."""
+
+    def __init__(self, plan: SwarmPlan) -> None:
+        self.plan = plan
+        self.encoders = SharedEncoders()
+        self.headsets: list[Headset] = []
+        self.failed: list[tuple[str, str]] = []
+
+    async def start(self) -> None:
+        configs = self.plan.configs()
+        gate = asyncio.Semaphore(JOIN_CONCURRENCY)
+
+        async def join(config: HeadsetConfig) -> None:
+            async with gate:
+                try:
+                    headset = Headset(config, encoders=self.encoders)
+                except HeadsetError as error:
+                    self.failed.append((config.name, str(error)))
+                    return
+                self.headsets.append(headset)
+                try:
+                    await headset.start()
+                except HeadsetError as error:
+                    self.failed.append((config.name, str(error)))
+                    await headset.stop()
+
+        await asyncio.gather(*(join(c) for c in configs))
+        if self.failed and len(self.failed) == len(configs):
+            raise SwarmError(f"no headset could join: {self.failed[0][1]}")
+
+    async def stop(self) -> None:
+        for headset in self.headsets:
+            with contextlib.suppress(Exception):
+                await headset.stop()
+        await self.encoders.stop()
+
+    def report(self) -> dict[str, Any]:
+        reports = [h.report() for h in self.headsets]
+        return aggregate(reports, self.failed)
+
+
+def aggregate(reports: list[dict[str, Any]], failed: list[tuple[str, str]]) -> dict[str, Any]:
+    """One summary over every headset's report: the worst pair is what a load test cares about."""
+    sent_rates = {
+        r["identity"]: r["uplink"].get("states_sent", 0) / max(r["duration_s"], 1e-9) for r in reports
+    }
+    ratios: list[float] = []
+    underruns = 0
+    audio_streams = 0
+    latencies: list[float] = []
+    for report in reports:
+        for remote in report["remotes"]:
+            rate = remote["states"]["rate_hz"]
+            sent = sent_rates.get(remote["id"])
+            if rate is not None and sent:
+                ratios.append(rate / sent)
+            audio = remote.get("audio") or {}
+            if audio.get("packets_received"):
+                audio_streams += 1
+                underruns += int(audio.get("underruns", 0))
+            median = remote["states"]["latency"]["median_ms"]
+            if median is not None:
+                latencies.append(median)
+    return {
+        "headsets": len(reports),
+        "failed": [{"name": n, "reason": r} for n, r in failed],
+        "state_delivery": {
+            "pairs": len(ratios),
+            "min_ratio": round(min(ratios), 4) if ratios else None,
+            "median_ratio": round(statistics.median(ratios), 4) if ratios else None,
+        },
+        "audio": {"streams": audio_streams, "underruns": underruns},
+        "state_latency_median_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "per_headset": reports,
+    }
