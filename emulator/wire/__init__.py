@@ -3,6 +3,7 @@
 Pure: no sockets, no asyncio. PROTOCOL.md in this directory is the specification.
 """
 
+from emulator.model.visemes import Viseme
 from emulator.wire.clock import ClockSample, clock_offset, wrapped_difference
 from emulator.wire.errors import WireError
 from emulator.wire.face import FaceAccumulator, FaceEncoder, FaceSet, FaceUpdate
@@ -35,6 +36,7 @@ __all__ = [
     "Ping",
     "Pong",
     "State",
+    "Viseme",
     "VisemeEntry",
     "Visemes",
     "WireError",
