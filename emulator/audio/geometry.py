@@ -23,7 +23,9 @@ def head_direction(listener: Pose, position: Vec3) -> tuple[float, float, float]
     distance = local.length()
     if distance < _NO_DIRECTION_M:
         return 0.0, 0.0, distance
-    azimuth = math.degrees(math.atan2(-local.x, -local.z))
+    # Straight above or below, azimuth means nothing: call it 0 rather than whatever atan2(±0, ±0) says.
+    horizontal = math.hypot(local.x, local.z)
+    azimuth = math.degrees(math.atan2(-local.x, -local.z)) if horizontal > _NO_DIRECTION_M else 0.0
     elevation = math.degrees(math.asin(max(-1.0, min(1.0, local.y / distance))))
     return azimuth, elevation, distance
 

@@ -108,7 +108,7 @@ class BinauralRenderer:
         self._listener = pose
 
     def set_source(self, source_id: Hashable, position: Vec3) -> None:
-        """Add a source or move it; a new source fades in from silence over its first block."""
+        """Add a source or move it; a new source starts at its first rendered block."""
         if not position.is_finite():
             raise ValueError(f"source {source_id!r}: position {position.as_tuple()} is not finite")
         slot = self._slot.get(source_id)
@@ -179,12 +179,15 @@ class BinauralRenderer:
         difference = None
         if len(changed):
             new = self._bank.filters_for(units[changed])
-            old = self._filters[changed]
+            # A new source has no old filter and no past input: it starts with its own filter.
+            turning = self._has_filter[changed]
+            old = self._filters[changed[turning]]
             self._filters[changed] = new
             self._filter_units[changed] = units[changed]
             self._has_filter[changed] = True
-            old -= new
-            difference = np.sum(self._spectra[changed][:, None] * old, axis=(0, 2))  # (2, bins)
+            if len(old):
+                old -= new[turning]
+                difference = np.sum(self._spectra[changed[turning]][:, None] * old, axis=(0, 2))  # (2, bins)
         mix = np.sum(self._spectra[:, None] * self._filters, axis=(0, 2))  # (2, bins)
         out_t = np.fft.irfft(mix, n=2 * block, axis=-1)[:, block:]
         if difference is not None:

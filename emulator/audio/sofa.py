@@ -10,6 +10,7 @@ Every problem becomes an `HrtfError` naming the file and the field at fault.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,8 @@ def read_sofa(path: Path) -> HrtfSet:
         raise
     except (OSError, KeyError, ValueError, TypeError) as error:
         raise HrtfError(f"{where}: not a readable SOFA file ({error})") from None
-    hrtf = make_hrtf_set(f"{title} ({path.name})", ir, azimuth, elevation, rate, credit=credit)
+    hrtf = replace(
+        make_hrtf_set(where, ir, azimuth, elevation, rate, credit=credit), name=f"{title} ({path.name})"
+    )
     log.info("%s: %d directions, %d taps at 48 kHz", where, hrtf.directions, hrtf.taps)
     return hrtf
