@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli.join",
     "emulator.cli.info",
     "emulator.cli.drive",
+    "emulator.cli.devices",
 )
 
 

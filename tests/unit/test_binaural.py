@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def test_straight_ahead_the_ears_match() -> None:
 
 
 def test_turning_the_head_moves_the_source() -> None:
-    # The listener turns 90° to the left (positive yaw): a voice straight ahead in the room is now on the right.
+    # The listener turns 90° left (positive yaw): a voice straight ahead in the room is now on the right.
     out = place(Vec3(0.0, 0.0, -1.0), listener=Pose(Vec3(), Quat.from_yaw_degrees(90)))
     assert level_db(out[:, 1]) - level_db(out[:, 0]) >= 6
 
@@ -80,7 +81,7 @@ def band_spectrum_db(x: np.ndarray) -> np.ndarray:
     freqs, power = welch(x.astype(np.float64), fs=RATE, nperseg=1024)
     edges = 2000 * 2 ** (np.arange(0, 10) / 3)  # third-octave bands from 2 kHz to ~16 kHz
     bands = np.array(
-        [10 * np.log10(power[(freqs >= lo) & (freqs < hi)].mean()) for lo, hi in zip(edges, edges[1:])]
+        [10 * np.log10(power[(freqs >= lo) & (freqs < hi)].mean()) for lo, hi in itertools.pairwise(edges)]
     )
     return bands - bands.mean()  # the shape of the spectrum, whatever the distance
 
@@ -184,7 +185,8 @@ def test_sofa_impulse_per_direction_renders_exactly(tmp_path: Path) -> None:
         az, el = np.radians(grid[m])
         renderer = BinauralRenderer(hrtf, min_distance_m=1.0)
         # 1 m away at the measured direction (gain 1): x right, y up, -z forward; azimuth 90° is left.
-        renderer.set_source("s", Vec3(-math.sin(az) * math.cos(el), math.sin(el), -math.cos(az) * math.cos(el)))
+        direction = Vec3(-math.sin(az) * math.cos(el), math.sin(el), -math.cos(az) * math.cos(el))
+        renderer.set_source("s", direction)
         out = render(renderer, {"s": signal})
         for ear in range(2):
             expected = np.convolve(signal, ir[m, ear])[: len(out)]

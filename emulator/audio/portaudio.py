@@ -1,0 +1,143 @@
+"""Sound cards through sounddevice (PortAudio): stereo playback of the mix and the microphone.
+
+Two threads meet here. PortAudio calls `_callback` on its own real-time thread; it only copies
+between the stream's buffer and a preallocated `SpscRing` and bumps integer counters: no sample
+memory is allocated, no lock taken, no logging, no I/O. Everything else (`write`, `read`,
+`queued_frames`, `close`) runs on the asyncio loop's thread, which fills or drains the same ring.
+sounddevice is imported by `emulator.audio.devices.sounddevice_module()` only when a card is opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import numpy as np
+
+from emulator.audio.backends import StereoFrames, check_stereo
+from emulator.audio.ring import SpscRing
+from emulator.audio.source import SAMPLE_RATE, MonoBlock
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BLOCK = SAMPLE_RATE // 100  # the device asks for 10 ms at a time, the renderer's block
+DEFAULT_BUFFER_MS = 250  # ring size: how far the loop may run ahead of (or fall behind) the card
+DEFAULT_INPUT_LATENCY_MS = 100  # a microphone backlog beyond this is dropped, oldest first
+
+
+class PortAudioOutput:
+    """Plays (frames, 2) float32 blocks on an output device."""
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(
+        self,
+        sd: Any,
+        device: int | None,
+        name: str,
+        block: int = DEFAULT_BLOCK,
+        buffer_ms: int = DEFAULT_BUFFER_MS,
+    ) -> None:
+        self.name = name
+        self.underrun_frames = 0  # silence the card played because the loop was late (callback)
+        self.overrun_frames = 0  # frames the loop wrote into a full ring and lost (loop)
+        self._ring = SpscRing(SAMPLE_RATE * buffer_ms // 1000, 2)
+        self._stream = sd.OutputStream(
+            device=device,
+            samplerate=SAMPLE_RATE,
+            channels=2,
+            dtype="float32",
+            blocksize=block,
+            latency="low",
+            callback=self._callback,
+        )
+        self._stream.start()
+
+    def _callback(self, outdata: Any, frames: int, _time: Any, _status: Any) -> None:
+        # PortAudio's thread: copy only.
+        got = self._ring.read_into(outdata)
+        if got < frames:
+            outdata[got:] = 0.0
+            self.underrun_frames += frames - got
+
+    def write(self, frames: StereoFrames) -> int:
+        array = check_stereo(frames)
+        taken = self._ring.write(array)
+        self.overrun_frames += len(array) - taken
+        return taken
+
+    def queued_frames(self) -> int:
+        return self._ring.readable()
+
+    async def drain(self, below_frames: int = 0, poll_s: float = 0.005) -> None:
+        """Wait on the loop until at most `below_frames` are still queued (the card polls, not signals)."""
+        while self._ring.readable() > below_frames and self._stream is not None and self._stream.active:
+            await asyncio.sleep(poll_s)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream.stop()
+            stream.close()
+            if self.underrun_frames or self.overrun_frames:
+                log.info(
+                    "%s: %d frames of underrun, %d of overrun",
+                    self.name,
+                    self.underrun_frames,
+                    self.overrun_frames,
+                )
+
+
+class PortAudioInput:
+    """The microphone as an `AudioSource`: mono float32 at 48 kHz, pulled by the loop."""
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(
+        self,
+        sd: Any,
+        device: int | None,
+        name: str,
+        block: int = DEFAULT_BLOCK,
+        buffer_ms: int = DEFAULT_BUFFER_MS,
+        max_latency_ms: int = DEFAULT_INPUT_LATENCY_MS,
+    ) -> None:
+        self.name = name
+        self.overrun_frames = 0  # frames the card delivered into a full ring (callback)
+        self.underrun_frames = 0  # silence `read` returned because the card was behind (loop)
+        self.dropped_frames = 0  # backlog dropped to keep latency bounded (loop)
+        self._max_backlog = SAMPLE_RATE * max_latency_ms // 1000
+        self._ring = SpscRing(SAMPLE_RATE * buffer_ms // 1000, 1)
+        self._stream = sd.InputStream(
+            device=device,
+            samplerate=SAMPLE_RATE,
+            channels=1,
+            dtype="float32",
+            blocksize=block,
+            latency="low",
+            callback=self._callback,
+        )
+        self._stream.start()
+
+    def _callback(self, indata: Any, frames: int, _time: Any, _status: Any) -> None:
+        # PortAudio's thread: copy only.
+        taken = self._ring.write(indata)
+        if taken < frames:
+            self.overrun_frames += frames - taken
+
+    def read(self, frames: int) -> MonoBlock:
+        """Exactly `frames` samples; silence where the card has not delivered yet (never waits)."""
+        backlog = self._ring.readable() - frames - self._max_backlog
+        if backlog > 0:
+            self.dropped_frames += self._ring.discard(backlog)
+        out = np.zeros((frames, 1), dtype=np.float32)
+        got = self._ring.read_into(out)
+        self.underrun_frames += frames - got
+        return out[:, 0]
+
+    def close(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream.stop()
+            stream.close()
