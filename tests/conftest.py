@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.support.gamepad",
     "tests.support.room",
     "tests.support.speech",
+    "tests.support.pulse",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,12 @@ log = logging.getLogger(__name__)
 DEFAULT_BLOCK = SAMPLE_RATE // 100  # the device asks for 10 ms at a time, the renderer's block
 DEFAULT_BUFFER_MS = 250  # ring size: how far the loop may run ahead of (or fall behind) the card
 DEFAULT_INPUT_LATENCY_MS = 100  # a microphone backlog beyond this is dropped, oldest first
+# PortAudio's "low" capture latency (~9 ms) stalls ALSA's PulseAudio plugin after one block; 40 ms
+# runs steadily there and on hardware. Playback keeps "low": the voice should not wait.
+INPUT_DEVICE_LATENCY_S = 0.04
+# A capture stream that delivers nothing for this long is reopened. Seen here: the first capture
+# stream after PortAudio starts, through ALSA's PulseAudio plugin, delivers two blocks and stops.
+INPUT_STALL_S = 0.25
 
 
 class PortAudioOutput:
@@ -108,17 +115,39 @@ class PortAudioInput:
         self.underrun_frames = 0  # silence `read` returned because the card was behind (loop)
         self.dropped_frames = 0  # backlog dropped to keep latency bounded (loop)
         self._max_backlog = SAMPLE_RATE * max_latency_ms // 1000
+        self.restarts = 0  # stalled capture streams reopened (loop)
         self._ring = SpscRing(SAMPLE_RATE * buffer_ms // 1000, 1)
-        self._stream = sd.InputStream(
-            device=device,
+        self._sd, self._device, self._block = sd, device, block
+        self._stream: Any = None
+        self._open()
+
+    def _open(self) -> None:
+        self._stream = self._sd.InputStream(
+            device=self._device,
             samplerate=SAMPLE_RATE,
             channels=1,
             dtype="float32",
-            blocksize=block,
-            latency="low",
+            blocksize=self._block,
+            latency=INPUT_DEVICE_LATENCY_S,
             callback=self._callback,
         )
         self._stream.start()
+        self._seen_written = self._ring.total_written()
+        self._last_progress = time.monotonic()
+
+    def _watch(self) -> None:
+        """Loop thread: reopen the stream when the card has stopped delivering."""
+        written = self._ring.total_written()
+        now = time.monotonic()
+        if written != self._seen_written:
+            self._seen_written, self._last_progress = written, now
+        elif now - self._last_progress > INPUT_STALL_S and self._stream is not None:
+            log.warning("%s: capture stalled for %.2f s, reopening it", self.name, now - self._last_progress)
+            self.restarts += 1
+            stream, self._stream = self._stream, None
+            stream.abort()
+            stream.close()
+            self._open()
 
     def _callback(self, indata: Any, frames: int, _time: Any, _status: Any) -> None:
         # PortAudio's thread: copy only.
@@ -128,6 +157,7 @@ class PortAudioInput:
 
     def read(self, frames: int) -> MonoBlock:
         """Exactly `frames` samples; silence where the card has not delivered yet (never waits)."""
+        self._watch()
         backlog = self._ring.readable() - frames - self._max_backlog
         if backlog > 0:
             self.dropped_frames += self._ring.discard(backlog)

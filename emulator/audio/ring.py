@@ -30,6 +30,10 @@ class SpscRing:
         self._written = 0  # frames ever written; only the producer changes it
         self._read = 0  # frames ever read or discarded; only the consumer changes it
 
+    def total_written(self) -> int:
+        """Frames ever written: a consumer watching it can tell a stalled producer."""
+        return self._written
+
     def readable(self) -> int:
         return self._written - self._read
 
