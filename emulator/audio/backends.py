@@ -84,7 +84,9 @@ class WavOutput:
         self.path = path
         self.frames_written = 0
         self.clipped_samples = 0
-        self._file: wave.Wave_write | None = wave.open(str(path), "wb")  # noqa: SIM115 - closed in close()
+        # Opened first, so a bad path fails before wave holds it; both are closed in close().
+        self._handle = path.open("wb")
+        self._file: wave.Wave_write | None = wave.open(self._handle, "wb")  # noqa: SIM115
         self._file.setnchannels(2)
         self._file.setsampwidth(2)
         self._file.setframerate(SAMPLE_RATE)
@@ -107,6 +109,7 @@ class WavOutput:
         if self._file is not None:
             self._file.close()
             self._file = None
+            self._handle.close()
             if self.clipped_samples:
                 log.warning("%s: %d samples clipped", self.name, self.clipped_samples)
 

@@ -157,10 +157,11 @@ class BinauralRenderer:
             slot = self._slot.get(source_id)
             if slot is None:
                 continue
-            mono = np.asarray(samples, dtype=np.float32).reshape(-1)
-            if mono.shape[0] != block:
-                raise ValueError(f"source {source_id!r}: block of {mono.shape[0]} samples, expected {block}")
-            self._input[slot] = mono
+            if np.shape(samples) != (block,):
+                raise ValueError(
+                    f"source {source_id!r}: block of shape {np.shape(samples)}, expected {block}"
+                )
+            self._input[slot] = samples
 
         units, distance = unit_directions(head_frame_points(self._listener, self._positions))
         gains = self._target_gains(distance)
@@ -174,23 +175,34 @@ class BinauralRenderer:
             self._spectra[:, 1:] = self._spectra[:, :-1]
         self._spectra[:, 0] = np.fft.rfft(self._history, axis=-1)
 
-        turned = ~self._has_filter | (np.einsum("ij,ij->i", units, self._filter_units) < self._cos_turn)
-        changed = np.flatnonzero(turned)
-        difference = None
-        if len(changed):
-            new = self._bank.filters_for(units[changed])
-            # A new source has no old filter and no past input: it starts with its own filter.
-            turning = self._has_filter[changed]
-            old = self._filters[changed[turning]]
-            self._filters[changed] = new
-            self._filter_units[changed] = units[changed]
-            self._has_filter[changed] = True
-            if len(old):
-                old -= new[turning]
-                difference = np.sum(self._spectra[changed[turning]][:, None] * old, axis=(0, 2))  # (2, bins)
+        difference = self._update_filters(units)
         mix = np.sum(self._spectra[:, None] * self._filters, axis=(0, 2))  # (2, bins)
         out_t = np.fft.irfft(mix, n=2 * block, axis=-1)[:, block:]
         if difference is not None:
             out_t += np.fft.irfft(difference, n=2 * block, axis=-1)[:, block:] * self._fade_out
         out[:] = out_t.T
         return out
+
+    def _update_filters(self, units: npt.NDArray[np.float64]) -> npt.NDArray[np.complex64] | None:
+        """New filters for sources that turned; returns sum over them of X * (old - new), or None."""
+        turned = ~self._has_filter | (np.einsum("ij,ij->i", units, self._filter_units) < self._cos_turn)
+        changed = np.flatnonzero(turned)
+        if not len(changed):
+            return None
+        # Everyone moving is the common case (a turning head): slices then avoid gather copies.
+        rows: slice | npt.NDArray[np.intp] = slice(None) if len(changed) == len(turned) else changed
+        new = self._bank.filters_for(units[rows])
+        had = self._has_filter[rows]
+        # A new source has no old filter and no past input: it starts with its own filter.
+        if had.all():
+            old, spectra = self._filters[rows] - new, self._spectra[rows]
+        else:
+            keep = changed[had]
+            old, spectra = self._filters[keep] - new[had], self._spectra[keep]
+        self._filters[rows] = new
+        self._filter_units[rows] = units[rows]
+        self._has_filter[rows] = True
+        if not len(old):
+            return None
+        difference: npt.NDArray[np.complex64] = np.sum(spectra[:, None] * old, axis=(0, 2))
+        return difference
