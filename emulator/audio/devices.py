@@ -16,10 +16,11 @@ the environment changed, as the PulseAudio test fixture does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from emulator.audio.backends import AudioOutput, SilentInput, SilentOutput, WavOutput
 from emulator.audio.source import AudioSource
@@ -27,6 +28,7 @@ from emulator.audio.source import AudioSource
 log = logging.getLogger(__name__)
 
 Kind = Literal["input", "output"]
+T = TypeVar("T")
 SILENT_NAMES = ("silent", "none", "null")
 
 
@@ -157,20 +159,10 @@ def open_output(spec: str | None = None) -> AudioOutput:
             return WavOutput(path)
         except OSError as error:
             raise DeviceError(f"cannot write {path}: {error.strerror or error}") from None
-    device = _pick(text, "output")
-    if device is None:
-        return SilentOutput("silent (no output device)")
     from emulator.audio.portaudio import PortAudioOutput
 
-    sd: Any = sounddevice_module()
-    try:
-        return PortAudioOutput(sd, device.index, f"{device.index} {device.name}")
-    except (sd.PortAudioError, ValueError) as error:
-        problem = f"output device {device.name!r} cannot play 48 kHz stereo: {error}"
-        if text.lower() == "default":
-            log.warning("%s: using the silent backend", problem)
-            return SilentOutput(f"silent ({device.name} failed)")
-        raise DeviceError(problem) from None
+    card: Callable[..., AudioOutput] = PortAudioOutput
+    return _open_card(text, "output", card, SilentOutput, "play 48 kHz stereo")
 
 
 def open_input(spec: str | None = None) -> AudioSource:
@@ -180,19 +172,25 @@ def open_input(spec: str | None = None) -> AudioSource:
         return SilentInput()
     if text.lower().startswith("wav:"):
         raise DeviceError("--input takes a device or 'silent'; WAV files are sources of their own")
-    device = _pick(text, "input")
-    if device is None:
-        return SilentInput("silent (no input device)")
     from emulator.audio.portaudio import PortAudioInput
 
+    card: Callable[..., AudioSource] = PortAudioInput
+    return _open_card(text, "input", card, SilentInput, "record 48 kHz mono")
+
+
+def _open_card(text: str, kind: Kind, card: Callable[..., T], silent: Callable[[str], T], what: str) -> T:
+    """A PortAudio stream on the chosen device; `default` falls back to `silent`, a named device fails."""
+    device = _pick(text, kind)
+    if device is None:
+        return silent(f"silent (no {kind} device)")
     sd: Any = sounddevice_module()
     try:
-        return PortAudioInput(sd, device.index, f"{device.index} {device.name}")
+        return card(sd, device.index, f"{device.index} {device.name}")
     except (sd.PortAudioError, ValueError) as error:
-        problem = f"input device {device.name!r} cannot record 48 kHz mono: {error}"
+        problem = f"{kind} device {device.name!r} cannot {what}: {error}"
         if text.lower() == "default":
             log.warning("%s: using the silent backend", problem)
-            return SilentInput(f"silent ({device.name} failed)")
+            return silent(f"silent ({device.name} failed)")
         raise DeviceError(problem) from None
 
 
