@@ -28,8 +28,11 @@ DEFAULT_INPUT_LATENCY_MS = 100  # a microphone backlog beyond this is dropped, o
 # PortAudio's "low" capture latency (~9 ms) stalls ALSA's PulseAudio plugin after one block; 40 ms
 # runs steadily there and on hardware. Playback keeps "low": the voice should not wait.
 INPUT_DEVICE_LATENCY_S = 0.04
-# A capture stream that delivers nothing for this long is reopened. Seen here: the first capture
-# stream after PortAudio starts, through ALSA's PulseAudio plugin, delivers two blocks and stops.
+# A capture stream that delivers nothing for this long is reopened. Seen here, through ALSA's
+# PulseAudio plugin: the first capture stream after PortAudio starts delivers a block or two and
+# stops (a reopened one runs), and capture stalls while a playback stream is open in the same process.
+# The reopening cures the first; the second is a limit of that plugin (a hardware device or a
+# PortAudio with native PulseAudio support does not share it).
 INPUT_STALL_S = 0.25
 
 

@@ -13,6 +13,7 @@ from emulator.audio.portaudio import PortAudioInput, PortAudioOutput
 from emulator.audio.renderer import BinauralRenderer
 from emulator.cli import main
 from emulator.model.pose import Vec3
+from tests.support.processes import running
 from tests.support.pulse import PulseServer
 
 RATE = 48_000
@@ -68,31 +69,35 @@ async def test_binaural_mix_through_pulseaudio_keeps_its_balance(
 
 
 @pytest.mark.slow
-async def test_microphone_hears_what_the_sink_plays(pulse_server: PulseServer) -> None:
-    """The default source is the sink's monitor, so the input device records the tone we play."""
-    t = np.arange(RATE) / RATE
-    tone = np.repeat((0.3 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)[:, None], 2, axis=1)
-    output = open_output("pulse")
+async def test_microphone_hears_what_the_sink_plays(pulse_server: PulseServer, tmp_path: Path) -> None:
+    """The default source is the sink's monitor, so the input device records a tone paplay plays.
+
+    The tone is played by paplay, not by a second PortAudio stream: through ALSA's PulseAudio plugin,
+    a capture stream stalls while another PortAudio stream is open (seen here; the output path is
+    proven by the balance test above).
+    """
+    t = np.arange(2 * RATE) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 1000 * t)).astype("<f4")
+    raw = tmp_path / "tone.raw"
+    raw.write_bytes(tone.tobytes())
     microphone = open_input("pulse")
-    assert isinstance(output, PortAudioOutput) and isinstance(microphone, PortAudioInput)
+    assert isinstance(microphone, PortAudioInput)
     heard = []
-
-    async def listen() -> None:
-        for _ in range(int(1.5 * RATE / BLOCK)):
-            heard.append(microphone.read(BLOCK))
-            await asyncio.sleep(BLOCK / RATE)
-
+    argv = ["paplay", "--raw", "--format=float32le", f"--rate={RATE}", "--channels=1", str(raw)]
     try:
-        await asyncio.gather(listen(), play(output, tone))
+        with running(argv, ready=lambda: True, env=pulse_server.env, name="paplay"):
+            for _ in range(int(2.5 * RATE / BLOCK)):
+                heard.append(microphone.read(BLOCK))
+                await asyncio.sleep(BLOCK / RATE)
     finally:
-        output.close()
         microphone.close()
     samples = np.concatenate(heard)
     assert samples.dtype == np.float32 and len(samples) == len(heard) * BLOCK
     spectrum = np.abs(np.fft.rfft(samples))
     freqs = np.fft.rfftfreq(len(samples), 1 / RATE)
-    assert abs(freqs[int(np.argmax(spectrum))] - 1000) < 5
-    assert float(np.max(np.abs(samples))) > 0.1
+    state = f"restarts {microphone.restarts}, underrun {microphone.underrun_frames}"
+    assert abs(freqs[int(np.argmax(spectrum))] - 1000) < 5, state
+    assert float(np.max(np.abs(samples))) > 0.1, state
 
 
 def test_devices_command_lists_the_pulse_devices(
