@@ -53,17 +53,52 @@ class DirectionInterpolator:
 
     def weights(self, directions: npt.NDArray[np.float64]) -> tuple[IndexArray, WeightArray]:
         """For (n, 3) unit vectors: (n, 3) indices of measured directions and (n, 3) weights."""
+        faces, w = self.locate(directions)
+        return self.corners(faces), w
+
+    def corners(self, faces: IndexArray) -> IndexArray:
+        """The (n, 3) measured directions of faces from `locate`."""
+        if self._faces is None:
+            return np.repeat(faces[:, None], 3, axis=1)
+        result: IndexArray = self._faces[faces]
+        return result
+
+    def locate(
+        self, directions: npt.NDArray[np.float64], hint: IndexArray | None = None
+    ) -> tuple[IndexArray, WeightArray]:
+        """(n,) faces and (n, 3) weights; `hint` (a face per direction, -1 for none) is tried first.
+
+        A moving source nearly always stays in its last face, so passing the last answer as the
+        hint skips the centroid search for most directions.
+        """
         d = np.asarray(directions, dtype=np.float64).reshape(-1, 3)
+        n = len(d)
         if self._faces is None:
             _, nearest = self._points.query(d)
-            idx = np.repeat(np.asarray(nearest, dtype=np.intp)[:, None], 3, axis=1)
-            w = np.zeros((len(d), 3))
+            w = np.zeros((n, 3))
             w[:, 0] = 1.0
-            return idx, w
+            return np.asarray(nearest, dtype=np.intp).reshape(n), w
+        face = np.full(n, -1, dtype=np.intp)
+        w = np.zeros((n, 3))
+        if hint is not None:
+            rows = np.flatnonzero(hint >= 0)
+            w_hint = np.einsum("nij,nj->ni", self._inverse[hint[rows]], d[rows])
+            inside = np.all(w_hint >= -1e-9, axis=1)
+            face[rows[inside]] = hint[rows[inside]]
+            w[rows[inside]] = w_hint[inside]
+        todo = np.flatnonzero(face < 0)
+        if len(todo):
+            face[todo], w[todo] = self._search_near(d[todo])
+        w = np.where(w < _SNAP, 0.0, w)
+        w /= w.sum(axis=1, keepdims=True)
+        return face, w
+
+    def _search_near(self, d: npt.NDArray[np.float64]) -> tuple[IndexArray, WeightArray]:
+        assert self._faces is not None
         k = min(_CANDIDATES, len(self._faces))
         _, candidates = self._centroids.query(d, k=k)
         candidates = np.asarray(candidates, dtype=np.intp).reshape(len(d), k)
-        w_all = np.matmul(self._inverse[candidates], d[:, None, :, None])[..., 0]  # (n, k, 3)
+        w_all = np.einsum("nkij,nj->nki", self._inverse[candidates], d)  # (n, k, 3)
         ok = np.all(w_all >= -1e-9, axis=2)
         first = np.argmax(ok, axis=1)
         rows = np.arange(len(d))
@@ -72,9 +107,7 @@ class DirectionInterpolator:
         missed = np.flatnonzero(~ok[rows, first])
         if len(missed):  # long thin faces (KEMAR's open bottom) can hide from the nearest centroids
             face[missed], w[missed] = self._search_all(d[missed])
-        w = np.where(w < _SNAP, 0.0, w)
-        w /= w.sum(axis=1, keepdims=True)
-        return self._faces[face], w
+        return face, w
 
     def _search_all(self, d: npt.NDArray[np.float64]) -> tuple[IndexArray, WeightArray]:
         w = np.einsum("fij,nj->nfi", self._inverse, d)  # (n, faces, 3)

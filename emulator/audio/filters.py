@@ -84,10 +84,13 @@ class HrtfFilterBank:
         )
         self.interpolator = DirectionInterpolator(hrtf.unit_vectors())
 
-    def filters_for(self, units: npt.NDArray[np.float64]) -> SpectrumArray:
-        """(n, 2, partitions, block + 1) spectra for (n, 3) unit directions in the head frame."""
-        idx, w = self.interpolator.weights(units)
-        return self.filters(idx, w)
+    def filters_for(
+        self, units: npt.NDArray[np.float64], hint: IndexArray | None = None
+    ) -> tuple[SpectrumArray, IndexArray]:
+        """(n, 2, partitions, block + 1) spectra for (n, 3) unit head-frame directions, and the faces
+        they were found in (pass them back as `hint` next time)."""
+        faces, w = self.interpolator.locate(units, hint)
+        return self.filters(self.interpolator.corners(faces), w), faces
 
     def filters(self, idx: IndexArray, w: WeightArray) -> SpectrumArray:
         n = len(idx)

@@ -49,6 +49,7 @@ class BinauralRenderer:
     # Arrays with one row per source, in the order of `_ids`.
     _PER_SOURCE = (
         "_positions", "_history", "_spectra", "_filters", "_filter_units", "_has_filter", "_gains", "_input",
+        "_faces",
     )  # fmt: skip
 
     def __init__(
@@ -86,6 +87,7 @@ class BinauralRenderer:
         self._gain_ramp = ramp.astype(np.float32)
         self._fade_out = (0.5 + 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
         self._input = np.zeros((0, block), dtype=np.float32)
+        self._faces = np.zeros(0, dtype=np.intp)  # where each filter was found: the next search starts there
 
     @classmethod
     def for_profile(
@@ -138,6 +140,7 @@ class BinauralRenderer:
         for name in self._PER_SOURCE:
             setattr(self, name, grow(getattr(self, name)))
         self._gains[slot] = -1.0  # no gain yet: its first block starts at the target gain
+        self._faces[slot] = -1
         return slot
 
     # --- rendering ----------------------------------------------------------------------------
@@ -191,7 +194,7 @@ class BinauralRenderer:
             return None
         # Everyone moving is the common case (a turning head): slices then avoid gather copies.
         rows: slice | npt.NDArray[np.intp] = slice(None) if len(changed) == len(turned) else changed
-        new = self._bank.filters_for(units[rows])
+        new, self._faces[rows] = self._bank.filters_for(units[rows], self._faces[rows])
         had = self._has_filter[rows]
         # A new source has no old filter and no past input: it starts with its own filter.
         if had.all():

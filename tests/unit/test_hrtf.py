@@ -148,3 +148,19 @@ def test_a_horizontal_ring_falls_back_to_the_nearest_direction() -> None:
     assert not interp.triangulated
     idx, w = interp.weights(np.array([[-0.99, 0.1, -0.05]]))  # a little left of 90°
     assert idx[0, 0] == 2 and w[0, 0] == 1.0
+
+
+def test_a_hint_never_changes_the_answer() -> None:
+    kemar = load_kemar()
+    interp = DirectionInterpolator(kemar.unit_vectors())
+    rng = np.random.default_rng(4)
+    d = rng.standard_normal((300, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    faces, w = interp.locate(d)
+    for hint in (faces, np.roll(faces, 1), np.full(300, -1), rng.integers(0, faces.max() + 1, 300)):
+        hinted_faces, hinted_w = interp.locate(d, hint)
+        np.testing.assert_allclose(
+            np.sum(kemar.unit_vectors()[interp.corners(hinted_faces)] * hinted_w[..., None], axis=1),
+            np.sum(kemar.unit_vectors()[interp.corners(faces)] * w[..., None], axis=1),
+            atol=1e-9,
+        )
