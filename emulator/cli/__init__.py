@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli.info",
     "emulator.cli.drive",
     "emulator.cli.devices",
+    "emulator.cli.spatial_test",
 )
 
 
