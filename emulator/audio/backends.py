@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from emulator.audio.source import SAMPLE_RATE, MonoBlock
+from emulator.audio.source import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -112,18 +112,3 @@ class WavOutput:
             self._handle.close()
             if self.clipped_samples:
                 log.warning("%s: %d samples clipped", self.name, self.clipped_samples)
-
-
-class SilentInput:
-    """A microphone that hears nothing: the input of a machine without a sound card."""
-
-    sample_rate = SAMPLE_RATE
-
-    def __init__(self, name: str = "silent") -> None:
-        self.name = name
-
-    def read(self, frames: int) -> MonoBlock:
-        return np.zeros(frames, dtype=np.float32)
-
-    def close(self) -> None:
-        pass

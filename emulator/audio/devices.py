@@ -10,7 +10,8 @@ A spec is one of:
 A device that was asked for by name or index and cannot be had is a `DeviceError` naming it; only
 `default` falls back to silence (with a warning). sounddevice is imported lazily: PortAudio reads the
 environment (PULSE_SERVER, ALSA_CONFIG_PATH) when it starts, and `reinitialise()` restarts it after
-the environment changed, as the PulseAudio test fixture does.
+the environment changed, as the PulseAudio test fixture does. Importing this module registers the
+`mic[:DEVICE]` kind with `emulator.audio.factory.open_source`.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeVar
 
-from emulator.audio.backends import AudioOutput, SilentInput, SilentOutput, WavOutput
+from emulator.audio.backends import AudioOutput, SilentOutput, WavOutput
+from emulator.audio.factory import register_source
 from emulator.audio.source import AudioSource
+from emulator.audio.tone import SilenceSource
+from emulator.audio.wavfile import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -169,13 +173,13 @@ def open_input(spec: str | None = None) -> AudioSource:
     """The microphone (an `AudioSource`); see the module docstring for the specs."""
     text = (spec or "default").strip()
     if text.lower() in SILENT_NAMES:
-        return SilentInput()
+        return SilenceSource()
     if text.lower().startswith("wav:"):
         raise DeviceError("--input takes a device or 'silent'; WAV files are sources of their own")
     from emulator.audio.portaudio import PortAudioInput
 
     card: Callable[..., AudioSource] = PortAudioInput
-    return _open_card(text, "input", card, SilentInput, "record 48 kHz mono")
+    return _open_card(text, "input", card, lambda _reason: SilenceSource(), "record 48 kHz mono")
 
 
 def _open_card(text: str, kind: Kind, card: Callable[..., T], silent: Callable[[str], T], what: str) -> T:
@@ -201,3 +205,14 @@ def _pick(text: str, kind: Kind) -> DeviceInfo | None:
     if device is None:
         log.warning("no %s device (%s): using the silent backend", kind, portaudio_problem() or "none found")
     return device
+
+
+def _open_mic(arg: str) -> AudioSource:
+    """`mic[:DEVICE]` for `open_source`: the microphone, a bad device being a SourceError there."""
+    try:
+        return open_input(arg or "default")
+    except DeviceError as error:
+        raise SourceError(str(error)) from None
+
+
+register_source("mic", _open_mic)

@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 
 from emulator.audio import devices
-from emulator.audio.backends import SilentInput, SilentOutput, WavOutput
+from emulator.audio.backends import SilentOutput, WavOutput
 from emulator.audio.devices import DeviceError, DeviceInfo, open_input, open_output, resolve_device
+from emulator.audio.factory import open_source
 from emulator.audio.ring import SpscRing
+from emulator.audio.tone import SilenceSource
+from emulator.audio.wavfile import SourceError
 from emulator.cli import main
 
 
@@ -78,7 +81,7 @@ def test_wav_output_records_the_mix(tmp_path: Path) -> None:
 
 def test_silent_specs_and_bad_specs(tmp_path: Path) -> None:
     assert isinstance(open_output("silent"), SilentOutput)
-    assert isinstance(open_input("none"), SilentInput)
+    assert isinstance(open_input("none"), SilenceSource)
     assert np.all(open_input("silent").read(960) == 0)
     with pytest.raises(DeviceError, match="needs a file name"):
         open_output("wav:")
@@ -119,9 +122,12 @@ def test_no_sound_card_means_silence_for_default_and_an_error_for_a_named_device
 ) -> None:
     monkeypatch.setattr(devices, "list_devices", lambda: [])
     assert isinstance(open_output(None), SilentOutput)
-    assert isinstance(open_input("default"), SilentInput)
+    assert isinstance(open_input("default"), SilenceSource)
     with pytest.raises(DeviceError, match="output device 'pulse'"):
         open_output("pulse")
+    assert isinstance(open_source("mic"), SilenceSource)
+    with pytest.raises(SourceError, match="input device 'usb'"):
+        open_source("mic:usb")
 
 
 def test_devices_command_never_fails(capsys: pytest.CaptureFixture[str]) -> None:
