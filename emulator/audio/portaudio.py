@@ -36,10 +36,42 @@ INPUT_DEVICE_LATENCY_S = 0.04
 INPUT_STALL_S = 0.25
 
 
-class PortAudioOutput:
-    """Plays (frames, 2) float32 blocks on an output device."""
+class _Card:
+    """What both directions share: a name, a ring, one stream, its counters and `close()`."""
 
     sample_rate = SAMPLE_RATE
+
+    def __init__(
+        self, sd: Any, device: int | None, name: str, channels: int, block: int, buffer_ms: int
+    ) -> None:
+        self.name = name
+        self.underrun_frames = 0
+        self.overrun_frames = 0
+        self._sd, self._device, self._block = sd, device, block
+        self._ring = SpscRing(SAMPLE_RATE * buffer_ms // 1000, channels)
+        self._stream: Any = None
+
+    def close(self) -> None:
+        """Stop the stream (PortAudio joins its callback thread); safe to call twice."""
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream.stop()
+            stream.close()
+            if self.underrun_frames or self.overrun_frames:
+                log.info(
+                    "%s: %d frames of underrun, %d of overrun",
+                    self.name,
+                    self.underrun_frames,
+                    self.overrun_frames,
+                )
+
+
+class PortAudioOutput(_Card):
+    """Plays (frames, 2) float32 blocks on an output device.
+
+    `underrun_frames`: silence the card played because the loop was late (counted in the callback);
+    `overrun_frames`: frames the loop wrote into a full ring and lost (counted on the loop).
+    """
 
     def __init__(
         self,
@@ -49,16 +81,13 @@ class PortAudioOutput:
         block: int = DEFAULT_BLOCK,
         buffer_ms: int = DEFAULT_BUFFER_MS,
     ) -> None:
-        self.name = name
-        self.underrun_frames = 0  # silence the card played because the loop was late (callback)
-        self.overrun_frames = 0  # frames the loop wrote into a full ring and lost (loop)
-        self._ring = SpscRing(SAMPLE_RATE * buffer_ms // 1000, 2)
+        super().__init__(sd, device, name, 2, block, buffer_ms)
         self._stream = sd.OutputStream(
-            device=device,
+            device=self._device,
             samplerate=SAMPLE_RATE,
             channels=2,
             dtype="float32",
-            blocksize=block,
+            blocksize=self._block,
             latency="low",
             callback=self._callback,
         )
@@ -85,24 +114,14 @@ class PortAudioOutput:
         while self._ring.readable() > below_frames and self._stream is not None and self._stream.active:
             await asyncio.sleep(poll_s)
 
-    def close(self) -> None:
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            stream.stop()
-            stream.close()
-            if self.underrun_frames or self.overrun_frames:
-                log.info(
-                    "%s: %d frames of underrun, %d of overrun",
-                    self.name,
-                    self.underrun_frames,
-                    self.overrun_frames,
-                )
 
+class PortAudioInput(_Card):
+    """The microphone as an `AudioSource`: mono float32 at 48 kHz, pulled by the loop.
 
-class PortAudioInput:
-    """The microphone as an `AudioSource`: mono float32 at 48 kHz, pulled by the loop."""
-
-    sample_rate = SAMPLE_RATE
+    `overrun_frames`: frames the card delivered into a full ring (callback); `underrun_frames`:
+    silence `read` returned because the card was behind (loop); `dropped_frames`: backlog dropped to
+    keep latency bounded (loop); `restarts`: stalled capture streams reopened (loop).
+    """
 
     def __init__(
         self,
@@ -113,15 +132,10 @@ class PortAudioInput:
         buffer_ms: int = DEFAULT_BUFFER_MS,
         max_latency_ms: int = DEFAULT_INPUT_LATENCY_MS,
     ) -> None:
-        self.name = name
-        self.overrun_frames = 0  # frames the card delivered into a full ring (callback)
-        self.underrun_frames = 0  # silence `read` returned because the card was behind (loop)
-        self.dropped_frames = 0  # backlog dropped to keep latency bounded (loop)
+        super().__init__(sd, device, name, 1, block, buffer_ms)
+        self.dropped_frames = 0
+        self.restarts = 0
         self._max_backlog = SAMPLE_RATE * max_latency_ms // 1000
-        self.restarts = 0  # stalled capture streams reopened (loop)
-        self._ring = SpscRing(SAMPLE_RATE * buffer_ms // 1000, 1)
-        self._sd, self._device, self._block = sd, device, block
-        self._stream: Any = None
         self._open()
 
     def _open(self) -> None:
@@ -168,9 +182,3 @@ class PortAudioInput:
         got = self._ring.read_into(out)
         self.underrun_frames += frames - got
         return out[:, 0]
-
-    def close(self) -> None:
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            stream.stop()
-            stream.close()
