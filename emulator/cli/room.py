@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 from emulator.cli.common import CommandError
-from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer
 from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
+from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer
 
 
 def register(subparsers: Any) -> None:

@@ -2,8 +2,8 @@
 
 import time
 
-from emulator.room.core import Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
 from emulator.net.tokens import Grant, mint
+from emulator.room.core import Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
 from emulator.wire.signaling import Error, Join, Joined, Left, Welcome
 
 SECRET = b"s3cret"
