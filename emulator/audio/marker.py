@@ -111,7 +111,9 @@ class MarkerDetector:
         found: list[float] = []
         if len(data) >= n:
             corr = correlate(data, self._template, mode="valid", method="fft")
-            energy = np.convolve(np.square(data), np.ones(n), mode="valid")
+            # Sliding-window energy from a running sum: O(len) where a convolution is O(len × n).
+            running = np.concatenate(([0.0], np.cumsum(np.square(data))))
+            energy = running[n:] - running[:-n]
             score = corr / (self._norm * np.sqrt(np.maximum(energy, 1e-12)))
             for i in np.flatnonzero(score > self.threshold):
                 found.extend(self._consider(self._history_start + i / self.sample_rate, float(score[i])))

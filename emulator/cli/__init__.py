@@ -20,6 +20,7 @@ from emulator.cli.common import CommandError
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli.room",
     "emulator.cli.join",
+    "emulator.cli.swarm",
     "emulator.cli.info",
     "emulator.cli.drive",
     "emulator.cli.devices",

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from emulator.audio.factory import open_source
+from emulator.audio.source import AudioSource
 from emulator.audio.wavfile import SourceError
 from emulator.drive.drivers import drivers_from
 from emulator.drive.errors import DriveError
@@ -69,14 +70,17 @@ class Headset:
         """Join the room and start sending; raises HeadsetError with the reason if it cannot."""
         config = self.config
         token = config.token or self._local_token()
-        try:
-            source = open_source(config.audio)
-        except (SourceError, ModelError, OSError) as error:
-            raise HeadsetError(f"--audio {config.audio}: {error}") from None
+        source: AudioSource | None = None
+        if config.audio != "none":
+            try:
+                source = open_source(config.audio)
+            except (SourceError, ModelError, OSError) as error:
+                raise HeadsetError(f"--audio {config.audio}: {error}") from None
         try:
             self.voice = Voice(config, self.profile, source, self._encoders)
         except VoiceError as error:
-            source.close()
+            if source is not None:
+                source.close()
             raise HeadsetError(str(error)) from None
         self.state_link = StateLink(self, self.voice)
         self.voice.offsets = self.state_link.offset_for

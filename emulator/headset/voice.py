@@ -87,26 +87,31 @@ class Voice:
         self,
         config: HeadsetConfig,
         profile: DeviceProfile,
-        source: AudioSource,
+        source: AudioSource | None,
         encoders: SharedEncoders | None = None,
     ) -> None:
+        """`source` None: this headset listens but sends no voice (no audio track at all)."""
         self.config = config
         self.profile = profile
         try:
             settings = OpusSettings(bitrate=config.opus_bitrate)
         except OpusSettingsError as error:
             raise VoiceError(str(error)) from None
-        marked: AudioSource = (
-            ScheduledMarkerSource(source, config.marker_period_s) if config.marker_period_s > 0 else source
-        )
-        key = (config.audio, config.opus_bitrate, config.marker_period_s)
         self._owns_encoder = encoders is None
-        if encoders is None:
-            self.fanout = EncodedAudioFanout(marked, settings)
-        else:
-            self.fanout = encoders.get(key, lambda: EncodedAudioFanout(marked, settings))
-            if self.fanout.source is not marked:
-                source.close()  # another headset's identical source already feeds the shared encoder
+        self.fanout: EncodedAudioFanout | None = None
+        if source is not None:
+            marked: AudioSource = (
+                ScheduledMarkerSource(source, config.marker_period_s)
+                if config.marker_period_s > 0
+                else source
+            )
+            key = (config.audio, config.opus_bitrate, config.marker_period_s)
+            if encoders is None:
+                self.fanout = EncodedAudioFanout(marked, settings)
+            else:
+                self.fanout = encoders.get(key, lambda: EncodedAudioFanout(marked, settings))
+                if self.fanout.source is not marked:
+                    source.close()  # another headset's identical source already feeds the shared encoder
         self._track: EncodedAudioTrack | None = None
         self.remotes: dict[str, RemoteVoice] = {}  # by mid
         self.session: RoomSession | None = None
@@ -122,12 +127,14 @@ class Voice:
 
     # --- outgoing ---------------------------------------------------------------------------------
 
-    def outgoing_track(self) -> EncodedAudioTrack:
-        if self._track is None:
+    def outgoing_track(self) -> EncodedAudioTrack | None:
+        if self._track is None and self.fanout is not None:
             self._track = self.fanout.subscribe()
         return self._track
 
     def uplink_report(self) -> dict[str, Any]:
+        if self.fanout is None:
+            return {"audio_frames_encoded": 0, "audio_payload_bytes": 0, "opus_bitrate": 0}
         return {
             "audio_frames_encoded": self.fanout.frames_encoded,
             "audio_payload_bytes": self.fanout.bytes_encoded,
@@ -256,6 +263,6 @@ class Voice:
         self.remotes.clear()
         if self._track is not None:
             self._track.stop()
-        if self._owns_encoder:
+        if self._owns_encoder and self.fanout is not None:
             await self.fanout.stop()
             self.fanout.source.close()

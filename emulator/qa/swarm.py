@@ -35,7 +35,9 @@ class SwarmPlan:
 
     template: HeadsetConfig
     count: int
-    speakers: int | None = None  # None: everyone speaks the template's audio; else the first K do
+    speakers: int | None = (
+        None  # None: everyone speaks the template's audio; else only the first K send voice
+    )
     radius_m: float = 3.0
     name_prefix: str = "swarm"
 
@@ -59,7 +61,7 @@ class SwarmPlan:
                     identity=name,
                     placement=place,
                     motion=motion,
-                    audio=self.template.audio if speaks else "silence",
+                    audio=self.template.audio if speaks else "none",
                     record_dir=None,
                 )
             )
@@ -91,6 +93,7 @@ class Swarm:
                     await headset.start()
                 except HeadsetError as error:
                     self.failed.append((config.name, str(error)))
+                    self.headsets.remove(headset)
                     await headset.stop()
 
         await asyncio.gather(*(join(c) for c in configs))

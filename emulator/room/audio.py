@@ -39,25 +39,37 @@ class RoomAudio:
         self.voices: dict[str, RelayFanout] = {}
         self.listeners: dict[str, ListenerRoutes] = {}
         self.identities: dict[str, str] = {}  # conn → participant id, for the `tracks` message
+        self.wanted: dict[str, set[str]] = {}  # speaker without audio yet → listeners waiting for it
 
     def set_identity(self, conn: str, participant_id: str) -> None:
         self.identities[conn] = participant_id
 
-    def voice(self, speaker: str) -> RelayFanout:
-        if speaker not in self.voices:
-            self.voices[speaker] = RelayFanout()
-        return self.voices[speaker]
+    def has_voice(self, speaker: str) -> bool:
+        return speaker in self.voices
 
-    def add_speaker(self, conn: str, receiver: Any, track: Any) -> None:
-        """The speaker's audio arrived: tap it (its packets are forwarded, never decoded here)."""
-        tap_audio_receiver(receiver, self.voice(conn).push_rtp)
+    def want(self, listener: str, speaker: str) -> None:
+        """`listener` should hear `speaker` once the speaker's audio arrives (it may never: listen-only)."""
+        self.wanted.setdefault(speaker, set()).add(listener)
+
+    def add_speaker(self, conn: str, receiver: Any, track: Any) -> list[str]:
+        """The speaker's audio arrived: tap it (its packets are forwarded, never decoded here).
+
+        Returns the listeners that were waiting for this voice; the caller subscribes them.
+        """
+        if conn not in self.voices:
+            self.voices[conn] = RelayFanout()
+            tap_audio_receiver(receiver, self.voices[conn].push_rtp)
+        return sorted(self.wanted.pop(conn, set()))
 
     def subscribe(self, listener: str, pc: RTCPeerConnection, speaker: str) -> str:
-        """Route `speaker` to `listener`: "remap" if a free transceiver was reused, else "renegotiate"."""
+        """Route `speaker` to `listener`: "remap" if a free transceiver was reused, else "renegotiate".
+
+        Only for a speaker whose voice has arrived (`has_voice`); otherwise `want` it.
+        """
         routes = self.listeners.setdefault(listener, ListenerRoutes())
         if speaker in routes.by_speaker:
             return "none"
-        track = self.voice(speaker).subscribe()
+        track = self.voices[speaker].subscribe()
         routes.tracks[speaker] = track
         if routes.free:
             transceiver = routes.free.pop()
@@ -68,6 +80,7 @@ class RoomAudio:
         return "renegotiate"
 
     def unsubscribe(self, listener: str, speaker: str) -> str:
+        self.wanted.get(speaker, set()).discard(listener)
         routes = self.listeners.get(listener)
         if routes is None or speaker not in routes.by_speaker:
             return "none"
@@ -97,6 +110,9 @@ class RoomAudio:
             for track in routes.tracks.values():
                 track.stop()
         self.identities.pop(conn, None)
+        self.wanted.pop(conn, None)
+        for waiting in self.wanted.values():
+            waiting.discard(conn)
 
     async def stop(self) -> None:
         for conn in list(self.voices) + list(self.listeners):

@@ -259,7 +259,11 @@ class RoomServer:
             receiver = next((t.receiver for t in pc.getTransceivers() if t.receiver.track is track), None)
             audio = self.audio.get(conn.room)
             if audio is not None and receiver is not None:
-                audio.add_speaker(conn.conn_id, receiver, track)
+                waiting = audio.add_speaker(conn.conn_id, receiver, track)
+                routes: list[Action] = [
+                    Subscribe(listener=listener, speaker=conn.conn_id) for listener in waiting
+                ]
+                self._carry_out_now(routes)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -360,6 +364,9 @@ class RoomServer:
             listener.pending_routes.append(action)
             return
         if isinstance(action, Subscribe):
+            if not audio.has_voice(action.speaker):
+                audio.want(action.listener, action.speaker)
+                return
             changed = audio.subscribe(action.listener, listener.pc, action.speaker)
         else:
             changed = audio.unsubscribe(action.listener, action.speaker)
