@@ -1,0 +1,133 @@
+"""The OpenGL 3.3 core renderer: sky, floor grid and horizon, lit avatars, name labels.
+
+It draws into whatever framebuffer is bound when `draw` is called: the QOpenGLWidget's in the app, an
+`offscreen.Framebuffer` in snapshots, tests and benchmarks. It never binds framebuffer 0 and leaves
+the bound framebuffer as it found it. Create, use and release it on the thread whose context is current.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from OpenGL import GL
+
+from emulator.render.avatar_gl import AvatarCache, MorphMode
+from emulator.render.camera import Camera
+from emulator.render.gl_util import Program
+from emulator.render.morph import active_targets
+from emulator.render.overlay import Overlay
+from emulator.render.scene import DrawItem, Scene
+from emulator.render.shaders import (
+    AVATAR_FRAGMENT,
+    AVATAR_VERTEX,
+    MAX_ACTIVE_TARGETS,
+    SKY_FRAGMENT,
+    SKY_VERTEX,
+)
+
+log = logging.getLogger(__name__)
+
+# Measured in BENCHMARKS.md (render): the faster of the two on llvmpipe.
+DEFAULT_MORPH = MorphMode.GPU
+
+Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), width, height
+
+
+class Renderer:
+    def __init__(self, morph: MorphMode | str = DEFAULT_MORPH, labels: bool = True) -> None:
+        self.morph = MorphMode(morph)
+        self.labels = labels
+        self._sky = Program(SKY_VERTEX, SKY_FRAGMENT)
+        self._avatar = Program(AVATAR_VERTEX, AVATAR_FRAGMENT)
+        self._empty_vao = int(GL.glGenVertexArrays(1))
+        self._overlay = Overlay()
+        self._cache = AvatarCache(self.morph)
+        self._no_targets = np.zeros(MAX_ACTIVE_TARGETS, np.int32)
+
+    def draw(self, items: Sequence[DrawItem], camera: Camera, viewport: Viewport) -> None:
+        """One view of the items into `viewport` of the bound framebuffer."""
+        x, y, width, height = viewport
+        if width <= 0 or height <= 0:
+            return
+        GL.glViewport(x, y, width, height)
+        GL.glEnable(GL.GL_SCISSOR_TEST)
+        GL.glScissor(x, y, width, height)
+        GL.glClearDepth(1.0)
+        GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
+        view_projection = camera.view_projection(width / height)
+        eye = camera.eye.position.as_tuple()
+        self._draw_sky(view_projection, eye)
+        self._draw_avatars(items, view_projection, eye)
+        if self.labels:
+            self._overlay.draw(items, view_projection, width, height)
+        GL.glDisable(GL.GL_SCISSOR_TEST)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+
+    def draw_views(
+        self, items: Sequence[DrawItem], cameras: Sequence[Camera], width: int, height: int
+    ) -> None:
+        """Side by side views (one camera: the whole area; two: a headset's left and right eye)."""
+        n = max(1, len(cameras))
+        for i, camera in enumerate(cameras):
+            x0, x1 = width * i // n, width * (i + 1) // n
+            self.draw(items, camera, (x0, 0, x1 - x0, height))
+        self._cache.end_frame()
+
+    def draw_scene(
+        self, scene: Scene, now_us: int, cameras: Sequence[Camera], width: int, height: int
+    ) -> None:
+        self.draw_views(scene.frame(now_us), cameras, width, height)
+
+    def _draw_sky(self, view_projection: np.ndarray, eye: tuple[float, float, float]) -> None:
+        GL.glDisable(GL.GL_DEPTH_TEST)
+        GL.glDepthMask(GL.GL_FALSE)
+        self._sky.use()
+        self._sky.matrix("u_inverse_view_projection", np.linalg.inv(view_projection))
+        self._sky.vec3("u_eye", eye)
+        GL.glBindVertexArray(self._empty_vao)
+        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
+        GL.glDepthMask(GL.GL_TRUE)
+
+    def _draw_avatars(
+        self, items: Sequence[DrawItem], view_projection: np.ndarray, eye: tuple[float, ...]
+    ) -> None:
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LESS)
+        GL.glDisable(GL.GL_CULL_FACE)  # mouths and lids are open shells: light both sides
+        program = self._avatar
+        program.use()
+        program.matrix("u_view_projection", view_projection)
+        program.vec3("u_eye", eye)
+        GL.glUniform1i(program.loc("u_deltas"), 0)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        for item in items:
+            mesh = self._cache.mesh(item.avatar)
+            program.matrix("u_model", item.model)
+            program.vec3("u_tint", item.tint)
+            if mesh.gpu_morph:
+                targets, weights = active_targets(item.weights)
+                count = min(len(targets), MAX_ACTIVE_TARGETS)
+                GL.glUniform1i(program.loc("u_active"), count)
+                GL.glUniform1i(program.loc("u_vertex_count"), mesh.vertex_count)
+                if count:
+                    GL.glUniform1iv(program.loc("u_targets"), count, targets[:count])
+                    GL.glUniform1fv(program.loc("u_weights"), count, weights[:count])
+                GL.glBindTexture(GL.GL_TEXTURE_BUFFER, mesh.delta_texture)
+                GL.glBindVertexArray(mesh.vao)
+            else:
+                GL.glUniform1i(program.loc("u_active"), 0)
+                morphed = self._cache.morphed(item.id, mesh)
+                morphed.update(item.weights)
+                GL.glBindVertexArray(morphed.vao)
+            GL.glDrawElements(GL.GL_TRIANGLES, mesh.index_count, GL.GL_UNSIGNED_INT, None)
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
+
+    def release(self) -> None:
+        self._cache.release()
+        self._overlay.release()
+        self._sky.delete()
+        self._avatar.delete()
+        GL.glDeleteVertexArrays(1, [self._empty_vao])

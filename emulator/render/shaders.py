@@ -1,0 +1,128 @@
+"""GLSL 3.30 core sources for the renderer's three passes: sky and floor, avatars, screen overlay."""
+
+from __future__ import annotations
+
+MAX_ACTIVE_TARGETS = 72  # RPM avatars: 52 ARKit + 15 visemes, with room to spare
+
+# One full-screen triangle; the fragment shader casts a ray per pixel, so the floor grid reaches the
+# horizon without any geometry and costs one pass.
+SKY_VERTEX = """
+#version 330 core
+out vec2 v_ndc;
+void main() {
+    vec2 p = vec2((gl_VertexID == 1) ? 3.0 : -1.0, (gl_VertexID == 2) ? 3.0 : -1.0);
+    v_ndc = p;
+    gl_Position = vec4(p, 0.999999, 1.0);
+}
+"""
+
+SKY_FRAGMENT = """
+#version 330 core
+in vec2 v_ndc;
+uniform mat4 u_inverse_view_projection;
+uniform vec3 u_eye;
+out vec4 frag;
+void main() {
+    vec4 near = u_inverse_view_projection * vec4(v_ndc, -1.0, 1.0);
+    vec4 far = u_inverse_view_projection * vec4(v_ndc, 1.0, 1.0);
+    vec3 dir = normalize(far.xyz / far.w - near.xyz / near.w);
+    vec3 horizon = vec3(0.78, 0.84, 0.9);
+    vec3 zenith = vec3(0.36, 0.52, 0.78);
+    vec3 sky = mix(horizon, zenith, pow(clamp(dir.y, 0.0, 1.0), 0.6));
+    if (dir.y >= -0.0005 || u_eye.y <= 0.0) {
+        frag = vec4(sky, 1.0);
+        return;
+    }
+    float t = -u_eye.y / dir.y;
+    vec2 p = u_eye.xz + t * dir.xz;
+    vec2 width = fwidth(p);
+    vec2 cell = abs(fract(p - 0.5) - 0.5) / max(width, vec2(1e-5));
+    float line = 1.0 - clamp(min(cell.x, cell.y) - 0.5, 0.0, 1.0);
+    vec2 axis = abs(p) / max(width, vec2(1e-5));
+    float axes = 1.0 - clamp(min(axis.x, axis.y) - 1.0, 0.0, 1.0);
+    vec3 ground = vec3(0.42, 0.44, 0.46);
+    vec3 color = mix(ground, vec3(0.82, 0.84, 0.86), line * 0.8);
+    color = mix(color, vec3(0.95, 0.6, 0.3), axes * 0.6);
+    float fog = clamp(t / 60.0, 0.0, 1.0);
+    frag = vec4(mix(color, horizon, fog), 1.0);
+}
+"""
+
+AVATAR_VERTEX = f"""
+#version 330 core
+layout(location = 0) in vec3 a_position;
+layout(location = 1) in vec3 a_normal;
+layout(location = 2) in vec4 a_color;
+uniform mat4 u_model;
+uniform mat4 u_view_projection;
+uniform int u_active;              // GPU morphing: how many (target, weight) pairs follow
+uniform int u_vertex_count;
+uniform int u_targets[{MAX_ACTIVE_TARGETS}];
+uniform float u_weights[{MAX_ACTIVE_TARGETS}];
+uniform samplerBuffer u_deltas;    // target-major: texel target * vertex_count + vertex
+out vec3 v_normal;
+out vec3 v_world;
+out vec4 v_color;
+void main() {{
+    vec3 p = a_position;
+    for (int i = 0; i < u_active; ++i) {{
+        p += u_weights[i] * texelFetch(u_deltas, u_targets[i] * u_vertex_count + gl_VertexID).xyz;
+    }}
+    vec4 world = u_model * vec4(p, 1.0);
+    v_world = world.xyz;
+    v_normal = mat3(u_model) * a_normal;
+    v_color = a_color;
+    gl_Position = u_view_projection * world;
+}}
+"""
+
+AVATAR_FRAGMENT = """
+#version 330 core
+in vec3 v_normal;
+in vec3 v_world;
+in vec4 v_color;
+uniform vec3 u_eye;
+uniform vec3 u_tint;
+out vec4 frag;
+void main() {
+    vec3 n = normalize(gl_FrontFacing ? v_normal : -v_normal);
+    vec3 to_eye = normalize(u_eye - v_world);
+    vec3 key = normalize(vec3(0.4, 0.8, 0.45));
+    float diffuse = max(dot(n, key), 0.0);
+    float sky = 0.5 + 0.5 * n.y;
+    vec3 base = v_color.rgb * mix(vec3(1.0), u_tint, 0.15);
+    vec3 lit = base * (0.28 + 0.22 * sky + 0.65 * diffuse);
+    vec3 h = normalize(key + to_eye);
+    lit += vec3(0.12) * pow(max(dot(n, h), 0.0), 32.0);
+    float rim = pow(1.0 - max(dot(n, to_eye), 0.0), 3.0);
+    lit += u_tint * rim * 0.45;
+    frag = vec4(lit, 1.0);
+}
+"""
+
+OVERLAY_VERTEX = """
+#version 330 core
+layout(location = 0) in vec2 a_pixel;
+layout(location = 1) in vec2 a_uv;
+layout(location = 2) in vec4 a_color;
+uniform vec2 u_viewport;
+out vec2 v_uv;
+out vec4 v_color;
+void main() {
+    v_uv = a_uv;
+    v_color = a_color;
+    gl_Position = vec4(a_pixel.x / u_viewport.x * 2.0 - 1.0, 1.0 - a_pixel.y / u_viewport.y * 2.0, 0.0, 1.0);
+}
+"""
+
+OVERLAY_FRAGMENT = """
+#version 330 core
+in vec2 v_uv;
+in vec4 v_color;
+uniform sampler2D u_atlas;
+out vec4 frag;
+void main() {
+    float a = v_uv.x < 0.0 ? 1.0 : texture(u_atlas, v_uv).r;
+    frag = vec4(v_color.rgb, v_color.a * a);
+}
+"""
