@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli.room",
     "emulator.cli.info",
     "emulator.cli.drive",
+    "emulator.cli.snapshot",
 )
 
 

@@ -61,7 +61,7 @@ def label_vertices(
         text_w = len(text) * font.CELL_W * scale
         text_h = font.CELL_H * scale
         cx, cy = (ndc[0] + 1) / 2 * width, (1 - ndc[1]) / 2 * height
-        x0, y0 = cx - text_w / 2, cy - text_h
+        x0, y0 = float(round(cx - text_w / 2)), float(round(cy - text_h))  # whole pixels: crisp glyphs
         pad = 2 * scale
         bar_h = 2 * scale
         out += _quad(

@@ -41,9 +41,11 @@ void main() {
     vec2 axis = abs(p) / max(width, vec2(1e-5));
     float axes = 1.0 - clamp(min(axis.x, axis.y) - 1.0, 0.0, 1.0);
     vec3 ground = vec3(0.42, 0.44, 0.46);
-    vec3 color = mix(ground, vec3(0.82, 0.84, 0.86), line * 0.8);
-    color = mix(color, vec3(0.95, 0.6, 0.3), axes * 0.6);
-    float fog = clamp(t / 60.0, 0.0, 1.0);
+    // Where a pixel spans a good part of a cell the lines would alias into moire: fade them out.
+    float resolvable = 1.0 - smoothstep(0.15, 0.45, max(width.x, width.y));
+    vec3 color = mix(ground, vec3(0.82, 0.84, 0.86), line * 0.8 * resolvable);
+    color = mix(color, vec3(0.95, 0.6, 0.3), axes * 0.6 * resolvable);
+    float fog = 1.0 - exp(-t / 18.0);
     frag = vec4(mix(color, horizon, fog), 1.0);
 }
 """
