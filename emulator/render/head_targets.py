@@ -197,9 +197,10 @@ def _build(head: HeadParts) -> dict[str, F64]:
         targets[f"cheekSquint{suffix}"] = t.move(under_eye(s), 0, 0.005, -0.001) + t.lids(
             lid[s], up_lid, low_lid + 10
         )
+        # The side of the nose and the cheek beside it wrinkle upward.
         targets[f"noseSneer{suffix}"] = t.move(
-            _gauss(t.p, (s * 0.011, -0.02, -0.06), (0.007, 0.009, 0.03)) * t.skin_front, 0, 0.005, 0
-        ) + t.brow(s, -0.003, 0.0)
+            _gauss(t.p, (s * 0.012, -0.022, -0.06), (0.009, 0.011, 0.03)) * t.skin_front, 0.0005 * s, 0.005, 0
+        )
     targets["jawOpen"] = t.rotate(t.jaw, "x", math.radians(-17.0), jaw_pivot)
     targets["jawForward"] = t.move(t.jaw, 0.0, 0.0, -0.008)
     targets["jawLeft"] = t.move(t.jaw, -0.01, 0.0, 0.0)
