@@ -91,6 +91,8 @@ class OffscreenRenderer:
             raise
 
     def render(self, items: Sequence[DrawItem], cameras: Sequence[Camera]) -> npt.NDArray[np.uint8]:
+        if not self.context.make_current():
+            raise RenderUnavailableError("the offscreen GL context can no longer be made current")
         self.framebuffer.bind()
         self.renderer.draw_views(items, cameras, self.framebuffer.width, self.framebuffer.height)
         return self.framebuffer.read_rgb()
