@@ -48,6 +48,7 @@ class Avatar:
     target_names: tuple[str, ...]
     deltas: F32  # (T, V, 3)
     targets: TargetMap = field(init=False)
+    levels: dict[float, Avatar] = field(default_factory=dict, init=False, repr=False, compare=False)  # lod.py
 
     def __post_init__(self) -> None:
         self.targets = map_targets(self.target_names)

@@ -11,6 +11,7 @@ the headset it stands for. The point between the eyes is stored as
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -45,9 +46,6 @@ VARIANTS: dict[str, Palette] = {
 _TO_GLTF = np.array([-1.0, 1.0, -1.0], dtype=np.float32)
 
 
-GENERATOR_VERSION = 1  # bump when the head changes, so cached variants are made again
-
-
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "headset-emulator" / "avatars"
@@ -61,7 +59,9 @@ def default_avatar_path(variant: str = "default") -> Path:
     bundled = asset_path("avatars", f"{variant}.glb")
     if bundled.exists():
         return bundled
-    cached = _cache_dir() / f"{variant}-v{GENERATOR_VERSION}.glb"
+    # Named after the committed default's hash: when the head changes, stale variants are not reused.
+    stamp = hashlib.sha1(asset_path("avatars", "default.glb").read_bytes()).hexdigest()[:12]
+    cached = _cache_dir() / f"{variant}-{stamp}.glb"
     if not cached.exists():
         partial = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
         generate(variant, partial)

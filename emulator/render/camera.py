@@ -58,6 +58,10 @@ class Camera:
     def projection(self, aspect: float) -> M4:
         return perspective(self.fov_x_deg, vertical_fov(self.fov_x_deg, aspect))
 
+    def pixels_per_metre(self, aspect: float, height_px: int) -> float:
+        """How many pixels tall a 1 m object 1 m ahead is, in a viewport `height_px` tall."""
+        return height_px / 2 / math.tan(math.radians(vertical_fov(self.fov_x_deg, aspect)) / 2)
+
     def view_projection(self, aspect: float) -> M4:
         return self.projection(aspect) @ self.view()
 

@@ -79,7 +79,8 @@ class _Targets:
         p, h = self.p, self.h
         ax = np.abs(p[:, 0])
         half = 0.003 + 0.02 * _smooth(0.6 * MOUTH_HALF_WIDTH, 1.4 * MOUTH_HALF_WIDTH, ax)
-        w = _smooth(MOUTH_Y + half, MOUTH_Y - half, p[:, 1])
+        # The upper lip stays (weight ~0 on the lip line); below it the jaw takes over within `half`.
+        w = _smooth(MOUTH_Y + 0.2 * half, MOUTH_Y - half, p[:, 1])
         w = np.where(h.lower, 1.0, w) * (h.part == SKIN)
         w *= _smooth(SKULL_CENTRE[2] + 0.035, SKULL_CENTRE[2] - 0.01, p[:, 2])  # not the back of the head
         w = np.maximum(w, (h.part == TEETH_LOWER) * 1.0)

@@ -14,18 +14,14 @@ import numpy as np
 from OpenGL import GL
 
 from emulator.render.avatar_gl import AvatarCache, MorphMode
+from emulator.render.background import Background
 from emulator.render.camera import Camera
 from emulator.render.gl_util import Program
+from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
 from emulator.render.scene import DrawItem, Scene
-from emulator.render.shaders import (
-    AVATAR_FRAGMENT,
-    AVATAR_VERTEX,
-    MAX_ACTIVE_TARGETS,
-    SKY_FRAGMENT,
-    SKY_VERTEX,
-)
+from emulator.render.shaders import AVATAR_FRAGMENT, AVATAR_VERTEX, MAX_ACTIVE_TARGETS
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +32,12 @@ Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), wi
 
 
 class Renderer:
-    def __init__(self, morph: MorphMode | str = DEFAULT_MORPH, labels: bool = True) -> None:
+    def __init__(self, morph: MorphMode | str = DEFAULT_MORPH, labels: bool = True, lod: bool = True) -> None:
         self.morph = MorphMode(morph)
         self.labels = labels
-        self._sky = Program(SKY_VERTEX, SKY_FRAGMENT)
+        self.lod = lod  # coarser meshes for avatars small on screen (lod.py)
+        self._background = Background()
         self._avatar = Program(AVATAR_VERTEX, AVATAR_FRAGMENT)
-        self._empty_vao = int(GL.glGenVertexArrays(1))
         self._overlay = Overlay()
         self._cache = AvatarCache(self.morph)
         self._no_targets = np.zeros(MAX_ACTIVE_TARGETS, np.int32)
@@ -58,8 +54,8 @@ class Renderer:
         GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
         view_projection = camera.view_projection(width / height)
         eye = camera.eye.position.as_tuple()
-        self._draw_sky(view_projection, eye)
-        self._draw_avatars(items, view_projection, eye)
+        self._background.draw(view_projection, eye)
+        self._draw_avatars(items, view_projection, eye, camera.pixels_per_metre(width / height, height))
         if self.labels:
             self._overlay.draw(items, view_projection, width, height)
         GL.glDisable(GL.GL_SCISSOR_TEST)
@@ -81,18 +77,12 @@ class Renderer:
     ) -> None:
         self.draw_views(scene.frame(now_us), cameras, width, height)
 
-    def _draw_sky(self, view_projection: np.ndarray, eye: tuple[float, float, float]) -> None:
-        GL.glDisable(GL.GL_DEPTH_TEST)
-        GL.glDepthMask(GL.GL_FALSE)
-        self._sky.use()
-        self._sky.matrix("u_inverse_view_projection", np.linalg.inv(view_projection))
-        self._sky.vec3("u_eye", eye)
-        GL.glBindVertexArray(self._empty_vao)
-        GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
-        GL.glDepthMask(GL.GL_TRUE)
-
     def _draw_avatars(
-        self, items: Sequence[DrawItem], view_projection: np.ndarray, eye: tuple[float, ...]
+        self,
+        items: Sequence[DrawItem],
+        view_projection: np.ndarray,
+        eye: tuple[float, ...],
+        pixels_at_1m: float,
     ) -> None:
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LESS)
@@ -104,7 +94,9 @@ class Renderer:
         GL.glUniform1i(program.loc("u_deltas"), 0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
         for item in items:
-            mesh = self._cache.mesh(item.avatar)
+            distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
+            cell = level_for(HEAD_HEIGHT_M * pixels_at_1m / distance) if self.lod else 0.0
+            mesh = self._cache.mesh(simplified(item.avatar, cell))
             program.matrix("u_model", item.model)
             program.vec3("u_tint", item.tint)
             if mesh.gpu_morph:
@@ -119,7 +111,7 @@ class Renderer:
                 GL.glBindVertexArray(mesh.vao)
             else:
                 GL.glUniform1i(program.loc("u_active"), 0)
-                morphed = self._cache.morphed(item.id, mesh)
+                morphed = self._cache.morphed(f"{item.id}@{cell}", mesh)
                 morphed.update(item.weights)
                 GL.glBindVertexArray(morphed.vao)
             GL.glDrawElements(GL.GL_TRIANGLES, mesh.index_count, GL.GL_UNSIGNED_INT, None)
@@ -128,6 +120,5 @@ class Renderer:
     def release(self) -> None:
         self._cache.release()
         self._overlay.release()
-        self._sky.delete()
+        self._background.release()
         self._avatar.delete()
-        GL.glDeleteVertexArrays(1, [self._empty_vao])

@@ -1,54 +1,8 @@
-"""GLSL 3.30 core sources for the renderer's three passes: sky and floor, avatars, screen overlay."""
+"""GLSL 3.30 core sources for avatars and the screen overlay (the background has its own)."""
 
 from __future__ import annotations
 
 MAX_ACTIVE_TARGETS = 72  # RPM avatars: 52 ARKit + 15 visemes, with room to spare
-
-# One full-screen triangle; the fragment shader casts a ray per pixel, so the floor grid reaches the
-# horizon without any geometry and costs one pass.
-SKY_VERTEX = """
-#version 330 core
-out vec2 v_ndc;
-void main() {
-    vec2 p = vec2((gl_VertexID == 1) ? 3.0 : -1.0, (gl_VertexID == 2) ? 3.0 : -1.0);
-    v_ndc = p;
-    gl_Position = vec4(p, 0.999999, 1.0);
-}
-"""
-
-SKY_FRAGMENT = """
-#version 330 core
-in vec2 v_ndc;
-uniform mat4 u_inverse_view_projection;
-uniform vec3 u_eye;
-out vec4 frag;
-void main() {
-    vec4 near = u_inverse_view_projection * vec4(v_ndc, -1.0, 1.0);
-    vec4 far = u_inverse_view_projection * vec4(v_ndc, 1.0, 1.0);
-    vec3 dir = normalize(far.xyz / far.w - near.xyz / near.w);
-    vec3 horizon = vec3(0.78, 0.84, 0.9);
-    vec3 zenith = vec3(0.36, 0.52, 0.78);
-    vec3 sky = mix(horizon, zenith, pow(clamp(dir.y, 0.0, 1.0), 0.6));
-    if (dir.y >= -0.0005 || u_eye.y <= 0.0) {
-        frag = vec4(sky, 1.0);
-        return;
-    }
-    float t = -u_eye.y / dir.y;
-    vec2 p = u_eye.xz + t * dir.xz;
-    vec2 width = fwidth(p);
-    vec2 cell = abs(fract(p - 0.5) - 0.5) / max(width, vec2(1e-5));
-    float line = 1.0 - clamp(min(cell.x, cell.y) - 0.5, 0.0, 1.0);
-    vec2 axis = abs(p) / max(width, vec2(1e-5));
-    float axes = 1.0 - clamp(min(axis.x, axis.y) - 1.0, 0.0, 1.0);
-    vec3 ground = vec3(0.42, 0.44, 0.46);
-    // Where a pixel spans a good part of a cell the lines would alias into moire: fade them out.
-    float resolvable = 1.0 - smoothstep(0.15, 0.45, max(width.x, width.y));
-    vec3 color = mix(ground, vec3(0.82, 0.84, 0.86), line * 0.8 * resolvable);
-    color = mix(color, vec3(0.95, 0.6, 0.3), axes * 0.6 * resolvable);
-    float fog = 1.0 - exp(-t / 18.0);
-    frag = vec4(mix(color, horizon, fog), 1.0);
-}
-"""
 
 AVATAR_VERTEX = f"""
 #version 330 core

@@ -132,8 +132,9 @@ def _face_targets(w: _Writer, points: np.ndarray, centre_y: float) -> list[int]:
 def write_rpm_style_avatar(path: Path) -> Path:
     w = _Writer()
     g = w.gltf
-    for name, rgba in (("Wolf3D_Skin", [0.85, 0.65, 0.55, 1]), ("Wolf3D_Teeth", [0.95, 0.95, 0.9, 1]),
-                       ("Wolf3D_Eye", [0.2, 0.3, 0.8, 1]), ("Wolf3D_Outfit", [0.2, 0.5, 0.3, 1])):  # fmt: skip
+    palette = [("Wolf3D_Skin", [0.85, 0.65, 0.55, 1]), ("Wolf3D_Teeth", [0.95, 0.95, 0.9, 1]),
+               ("Wolf3D_Eye", [0.2, 0.3, 0.8, 1]), ("Wolf3D_Outfit", [0.2, 0.5, 0.3, 1])]  # fmt: skip
+    for name, rgba in palette:
         g.materials.append(
             pygltflib.Material(
                 name=name, pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(baseColorFactor=rgba)

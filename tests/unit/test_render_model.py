@@ -20,8 +20,8 @@ from emulator.render.png import decode_png, encode_png
 
 @pytest.mark.parametrize(
     ("raw", "name"),
-    [("blendShape1.jawOpen", "jawOpen"), ("ARKit_eyeBlinkLeft", "eyeBlinkLeft"), ("mesh|BS_mouthSmileLeft", "mouthSmileLeft"),
-     ("JawOpen", "JawOpen"), ("Head:viseme_aa", "viseme_aa")],
+    [("blendShape1.jawOpen", "jawOpen"), ("ARKit_eyeBlinkLeft", "eyeBlinkLeft"),
+     ("mesh|BS_mouthSmileLeft", "mouthSmileLeft"), ("JawOpen", "JawOpen"), ("Head:viseme_aa", "viseme_aa")],
 )  # fmt: skip
 def test_prefixes_are_stripped(raw: str, name: str) -> None:
     assert strip_prefix(raw) == name
