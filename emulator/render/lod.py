@@ -19,7 +19,13 @@ from emulator.render.avatar import Avatar
 
 HEAD_HEIGHT_M = 0.25
 # (cell size in metres, smallest on-screen head height in pixels that still uses the level before it)
-LEVELS: tuple[tuple[float, float], ...] = ((0.0, 220.0), (0.004, 110.0), (0.008, 50.0), (0.012, 0.0))
+LEVELS: tuple[tuple[float, float], ...] = (
+    (0.0, 250.0),
+    (0.004, 150.0),
+    (0.008, 80.0),
+    (0.012, 40.0),
+    (0.016, 0.0),
+)
 
 
 def simplified(avatar: Avatar, cell: float) -> Avatar:

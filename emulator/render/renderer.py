@@ -13,15 +13,17 @@ from collections.abc import Sequence
 import numpy as np
 from OpenGL import GL
 
+from emulator.render.avatar import Avatar
 from emulator.render.avatar_gl import AvatarCache, MorphMode
 from emulator.render.background import Background
+from emulator.render.batch import Batch
 from emulator.render.camera import Camera
 from emulator.render.gl_util import Program
 from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
 from emulator.render.scene import DrawItem, Scene
-from emulator.render.shaders import AVATAR_FRAGMENT, AVATAR_VERTEX, MAX_ACTIVE_TARGETS
+from emulator.render.shaders import AVATAR_FRAGMENT, MAX_ACTIVE_TARGETS, avatar_vertex_shader
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,13 @@ class Renderer:
         self.labels = labels
         self.lod = lod  # coarser meshes for avatars small on screen (lod.py)
         self._background = Background()
-        self._avatar = Program(AVATAR_VERTEX, AVATAR_FRAGMENT)
+        # Both programs exist: a GPU renderer sends an avatar whose deltas exceed the texture-buffer limit
+        # through the CPU batch instead.
+        self._gpu_program = Program(avatar_vertex_shader(True), AVATAR_FRAGMENT)
+        self._cpu_program = Program(avatar_vertex_shader(False), AVATAR_FRAGMENT)
         self._overlay = Overlay()
-        self._cache = AvatarCache(self.morph)
+        self._cache = AvatarCache()
+        self._batch = Batch()
         self._no_targets = np.zeros(MAX_ACTIVE_TARGETS, np.int32)
 
     def draw(self, items: Sequence[DrawItem], camera: Camera, viewport: Viewport) -> None:
@@ -87,38 +93,56 @@ class Renderer:
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LESS)
         GL.glDisable(GL.GL_CULL_FACE)  # mouths and lids are open shells: light both sides
-        program = self._avatar
+        chosen = []
+        for item in items:
+            distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
+            cell = level_for(HEAD_HEIGHT_M * pixels_at_1m / distance) if self.lod else 0.0
+            chosen.append((item, simplified(item.avatar, cell)))
+        batched = chosen
+        if self.morph is MorphMode.GPU:
+            batched = self._draw_each(chosen, view_projection, eye)
+        if batched:
+            program = self._cpu_program
+            program.use()
+            program.matrix("u_view_projection", view_projection)
+            program.vec3("u_eye", eye)
+            self._batch.draw(batched, self._cache.frame)
+
+    def _draw_each(
+        self, chosen: Sequence[tuple[DrawItem, Avatar]], view_projection: np.ndarray, eye: tuple[float, ...]
+    ) -> list[tuple[DrawItem, Avatar]]:
+        """GPU morphing, a draw call per avatar; returns the ones that must go through the CPU batch."""
+        program = self._gpu_program
         program.use()
         program.matrix("u_view_projection", view_projection)
         program.vec3("u_eye", eye)
         GL.glUniform1i(program.loc("u_deltas"), 0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
-        for item in items:
-            distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
-            cell = level_for(HEAD_HEIGHT_M * pixels_at_1m / distance) if self.lod else 0.0
-            mesh = self._cache.mesh(simplified(item.avatar, cell))
+        leftover = []
+        for item, avatar in chosen:
+            mesh = self._cache.mesh(avatar)
+            if not mesh.gpu_morph and avatar.target_names:
+                leftover.append((item, avatar))
+                continue
             program.matrix("u_model", item.model)
             program.vec3("u_tint", item.tint)
-            if mesh.gpu_morph:
-                targets, weights = active_targets(item.weights)
-                count = min(len(targets), MAX_ACTIVE_TARGETS)
-                GL.glUniform1i(program.loc("u_active"), count)
-                GL.glUniform1i(program.loc("u_vertex_count"), mesh.vertex_count)
-                if count:
-                    GL.glUniform1iv(program.loc("u_targets"), count, targets[:count])
-                    GL.glUniform1fv(program.loc("u_weights"), count, weights[:count])
-                GL.glBindTexture(GL.GL_TEXTURE_BUFFER, mesh.delta_texture)
-                GL.glBindVertexArray(mesh.vao)
-            else:
-                GL.glUniform1i(program.loc("u_active"), 0)
-                morphed = self._cache.morphed(f"{item.id}@{cell}", mesh)
-                morphed.update(item.weights)
-                GL.glBindVertexArray(morphed.vao)
+            targets, weights = active_targets(item.weights)
+            count = min(len(targets), MAX_ACTIVE_TARGETS)
+            GL.glUniform1i(program.loc("u_active"), count)
+            GL.glUniform1i(program.loc("u_vertex_count"), mesh.vertex_count)
+            if count:
+                GL.glUniform1iv(program.loc("u_targets"), count, targets[:count])
+                GL.glUniform1fv(program.loc("u_weights"), count, weights[:count])
+            GL.glBindTexture(GL.GL_TEXTURE_BUFFER, mesh.delta_texture)
+            GL.glBindVertexArray(mesh.vao)
             GL.glDrawElements(GL.GL_TRIANGLES, mesh.index_count, GL.GL_UNSIGNED_INT, None)
         GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
+        return leftover
 
     def release(self) -> None:
         self._cache.release()
+        self._batch.release()
         self._overlay.release()
         self._background.release()
-        self._avatar.delete()
+        self._gpu_program.delete()
+        self._cpu_program.delete()

@@ -2,7 +2,7 @@
 
 Every avatar gets new face weights every frame (a few mouth, eye and brow shapes moving on sines), so
 morphing really runs each frame; the time includes building the draw list and `glFinish`, not a
-readback. Both morph modes run in the same process, one after the other, on the same scene.
+readback. Both morph modes run in the same process on the same scene, alternating, best of three rounds each.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from tests.benchmarks.report import Section
 
 WIDTH, HEIGHT = 1280, 720
 COUNTS = (1, 8, 16, 32)
-SECONDS_PER_CASE = 2.0
+SECONDS_PER_CASE = 1.0
+ROUNDS = 3  # GPU and CPU alternate, best of three each: other processes' load hits both alike
 MOVING = [
     arkit_index(n)
     for n in ("jawOpen", "mouthSmileLeft", "eyeBlinkLeft", "eyeBlinkRight", "browInnerUp", "mouthFunnel")
@@ -112,12 +113,19 @@ def run() -> list[Section]:
     os.environ["DISPLAY"] = display
     try:
         avatars_all = [load_default_avatar(variant_for(i)) for i in range(4)]
-        rows, fps_by = [], {}
-        for mode in ("gpu", "cpu"):
-            with OffscreenRenderer(WIDTH, HEIGHT, samples=0, morph=mode) as renderer:
-                for count in COUNTS:
-                    avatars = [avatars_all[i % 4] for i in range(count)]
-                    fps_by[(mode, count)] = _fps(renderer, avatars, _poses(count))
+        rows: list[list[str]] = []
+        fps_by: dict[tuple[str, int], float] = {}
+        renderers = {mode: OffscreenRenderer(WIDTH, HEIGHT, samples=0, morph=mode) for mode in ("gpu", "cpu")}
+        try:
+            for count in COUNTS:
+                avatars = [avatars_all[i % 4] for i in range(count)]
+                for _ in range(ROUNDS):
+                    for mode, renderer in renderers.items():
+                        fps = _fps(renderer, avatars, _poses(count))
+                        fps_by[(mode, count)] = max(fps, fps_by.get((mode, count), 0.0))
+        finally:
+            for renderer in renderers.values():
+                renderer.close()
         for count in COUNTS:
             gpu, cpu = fps_by[("gpu", count)], fps_by[("cpu", count)]
             rows.append(
