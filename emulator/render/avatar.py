@@ -47,6 +47,7 @@ class Avatar:
     indices: npt.NDArray[np.uint32]  # (3 * triangles,)
     target_names: tuple[str, ...]
     deltas: F32  # (T, V, 3)
+    single_sided: int = 0  # the first this many indices may be back-face culled; the rest are two-sided
     targets: TargetMap = field(init=False)
     levels: dict[float, Avatar] = field(default_factory=dict, init=False, repr=False, compare=False)  # lod.py
 
@@ -135,21 +136,46 @@ def _base_color(gltf: pygltflib.GLTF2, material: int | None) -> F32:
     return np.array([0.8, 0.8, 0.8, 1.0], np.float32)
 
 
+def _double_sided(gltf: pygltflib.GLTF2, material: int | None) -> bool:
+    materials = gltf.materials or []
+    if isinstance(material, int) and 0 <= material < len(materials):
+        return bool(materials[material].doubleSided)
+    return False
+
+
 class _Merger:
     def __init__(self) -> None:
         self.positions: list[F32] = []
-        self.normals: list[F32] = []
+        self.normals: list[F32] = []  # NaN rows: no NORMAL in the file, computed once all triangles are known
         self.colors: list[F32] = []
-        self.indices: list[npt.NDArray[np.uint32]] = []
+        self.single: list[npt.NDArray[np.uint32]] = []  # triangles that may be culled (glTF's default)
+        self.double: list[npt.NDArray[np.uint32]] = []  # materials marked doubleSided
         self.targets: dict[str, list[tuple[int, F32]]] = {}
         self.count = 0
+        self._shared: dict[tuple[Any, ...], int] = {}
 
     def add_primitive(
-        self, reader: AccessorReader, gltf: pygltflib.GLTF2, mesh: pygltflib.Mesh, prim: Any, world: Any
+        self,
+        reader: AccessorReader,
+        gltf: pygltflib.GLTF2,
+        mesh: pygltflib.Mesh,
+        prim: Any,
+        world: Any,
+        node_index: int,
     ) -> None:
         attributes = prim.attributes
         if attributes is None or _attr(attributes, "POSITION") is None:
             raise AvatarError(f"{reader.source}: a primitive of mesh {mesh.name!r} has no POSITION")
+        group = self.double if _double_sided(gltf, prim.material) else self.single
+        # Primitives that share their vertex accessors (one per material) share vertices here too.
+        key = (
+            node_index,
+            _attr(attributes, "POSITION"),
+            _attr(attributes, "NORMAL"),
+            _attr(attributes, "COLOR_0"),
+            tuple(_base_color(gltf, prim.material)),
+            tuple(_attr(t, "POSITION") for t in prim.targets or []),
+        )
         positions = reader.read(_attr(attributes, "POSITION"))
         n = len(positions)
         if positions.shape[1] != 3:
@@ -162,6 +188,12 @@ class _Merger:
             indices = np.arange(n, dtype=np.int64)
         indices = indices[: len(indices) // 3 * 3]
         linear = world[:3, :3]
+        if np.linalg.det(linear) < 0:  # a mirroring transform turns front faces around (glTF spec)
+            indices = indices.reshape(-1, 3)[:, ::-1].ravel()
+        if key in self._shared:
+            group.append((indices + self._shared[key]).astype(np.uint32))
+            return
+        self._shared[key] = self.count
         placed = (positions @ linear.T + world[:3, 3]).astype(np.float32)
         normal_index, color_index = _attr(attributes, "NORMAL"), _attr(attributes, "COLOR_0")
         if normal_index is not None and reader.read(normal_index).shape == (n, 3):
@@ -169,7 +201,7 @@ class _Merger:
             normals = reader.read(normal_index) @ normal_matrix.T
             normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
         else:
-            normals = vertex_normals(placed, indices.reshape(-1, 3))
+            normals = np.full((n, 3), np.nan, np.float32)
         color = np.broadcast_to(_base_color(gltf, prim.material), (n, 4)).copy()
         if color_index is not None:
             vertex_color = reader.read(color_index)
@@ -189,8 +221,21 @@ class _Merger:
         self.positions.append(placed)
         self.normals.append(normals.astype(np.float32))
         self.colors.append(color.astype(np.float32))
-        self.indices.append((indices + self.count).astype(np.uint32))
+        group.append((indices + self.count).astype(np.uint32))
         self.count += n
+
+    def triangles(self) -> tuple[npt.NDArray[np.uint32], int]:
+        """All indices, single-sided first, and how many of them are single-sided."""
+        single = np.concatenate(self.single) if self.single else np.zeros(0, np.uint32)
+        double = np.concatenate(self.double) if self.double else np.zeros(0, np.uint32)
+        return np.concatenate([single, double]).astype(np.uint32), len(single)
+
+    def all_normals(self, positions: F32, indices: npt.NDArray[np.uint32]) -> F32:
+        normals = np.concatenate(self.normals)
+        missing = np.isnan(normals[:, 0])
+        if missing.any():
+            normals[missing] = vertex_normals(positions, indices.reshape(-1, 3))[missing]
+        return normals
 
 
 def _eye_centre(gltf: pygltflib.GLTF2, world: dict[int, Any], positions: F32) -> npt.NDArray[np.float64]:
@@ -259,7 +304,7 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
             if mode != _TRIANGLES:
                 log.info("%s: skipping a primitive of mode %d (only triangles are drawn)", source, mode)
                 continue
-            merger.add_primitive(reader, gltf, mesh, prim, transform)
+            merger.add_primitive(reader, gltf, mesh, prim, transform, node_index)
     if merger.count == 0:
         raise AvatarError(f"{source}: no triangle meshes in the default scene")
     positions = np.concatenate(merger.positions)
@@ -270,14 +315,16 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
     for t, target_name in enumerate(names):
         for start, d in merger.targets[target_name]:
             deltas[t, start : start + len(d)] = d @ turn.T
+    indices, single_sided = merger.triangles()
     avatar = Avatar(
         name=name,
         positions=((positions - eye.astype(np.float32)) @ turn.T).astype(np.float32),
-        normals=(np.concatenate(merger.normals) @ turn.T).astype(np.float32),
+        normals=(merger.all_normals(positions, indices) @ turn.T).astype(np.float32),
         colors=np.concatenate(merger.colors),
-        indices=np.concatenate(merger.indices),
+        indices=indices,
         target_names=names,
         deltas=deltas,
+        single_sided=single_sided,
     )
     if avatar.missing_arkit and len(avatar.missing_arkit) < 52:
         log.info("%s: no targets for %s (ignored)", source, ", ".join(avatar.missing_arkit))

@@ -92,7 +92,8 @@ def generate(variant: str, path: Path) -> int:
         positions=positions * _TO_GLTF,
         normals=None,  # smooth normals are recomputed on load: a quarter of the file saved
         colors=colors,
-        indices=head.triangles.astype(np.uint32).ravel(),
+        indices=head.triangles[: head.single_sided].astype(np.uint32).ravel(),
+        double_sided_indices=head.triangles[head.single_sided :].astype(np.uint32).ravel(),
         targets={name: d * _TO_GLTF for name, d in targets.items()},
         extras={"headsetEmulator": {"eyeCentre": [0.0, 0.0, 0.0], "variant": variant}},
     )

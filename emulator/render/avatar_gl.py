@@ -36,6 +36,7 @@ class MeshGL:
         self.avatar = avatar
         self.vertex_count = avatar.vertex_count
         self.index_count = len(avatar.indices)
+        self.single_sided = avatar.single_sided
         self.positions = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.positions, np.float32))
         self.normals = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.normals, np.float32))
         self.colors = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.colors, np.float32))

@@ -20,6 +20,7 @@ from OpenGL import GL
 from emulator.render.avatar import Avatar
 from emulator.render.morph import blend
 from emulator.render.scene import DrawItem
+from emulator.render.sided import draw_sided
 
 F32 = npt.NDArray[np.float32]
 
@@ -42,18 +43,22 @@ class Batch:
         self._layout: tuple[tuple[int, tuple[float, float, float]], ...] = ()
         self._keep: list[Avatar] = []  # the meshes `_layout` names by id stay alive while named
         self._index_count = 0
+        self._single_sided = 0
         self._vertices = np.zeros((0, 6), np.float32)
         self._last: tuple[int, tuple[int, ...]] | None = None
 
     def _relayout(self, entries: Sequence[tuple[DrawItem, Avatar]]) -> None:
-        colors, indices, offset = [], [], 0
+        colors, single, double, offset = [], [], [], 0
         for item, avatar in entries:
             tint = np.broadcast_to(np.asarray(item.tint, np.float32), (avatar.vertex_count, 3))
             colors.append(np.concatenate([avatar.colors, tint], axis=1))
-            indices.append(avatar.indices + np.uint32(offset))
+            shifted = avatar.indices + np.uint32(offset)
+            single.append(shifted[: avatar.single_sided])
+            double.append(shifted[avatar.single_sided :])
             offset += avatar.vertex_count
         static = np.ascontiguousarray(np.concatenate(colors), np.float32)
-        elements = np.ascontiguousarray(np.concatenate(indices), np.uint32)
+        elements = np.ascontiguousarray(np.concatenate(single + double), np.uint32)
+        self._single_sided = sum(len(s) for s in single)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._static)
         GL.glBufferData(GL.GL_ARRAY_BUFFER, static.nbytes, static, GL.GL_STATIC_DRAW)
         GL.glBindVertexArray(self.vao)
@@ -80,7 +85,7 @@ class Batch:
             GL.glBufferData(GL.GL_ARRAY_BUFFER, self._vertices.nbytes, self._vertices, GL.GL_STREAM_DRAW)
             self._last = stamp
         GL.glBindVertexArray(self.vao)
-        GL.glDrawElements(GL.GL_TRIANGLES, self._index_count, GL.GL_UNSIGNED_INT, None)
+        draw_sided(self._single_sided, self._index_count)
 
     def _fill(self, entries: Sequence[tuple[DrawItem, Avatar]]) -> None:
         offset = 0

@@ -90,6 +90,7 @@ def write_glb(
     normals: npt.NDArray[np.float32] | None,
     colors: npt.NDArray[np.float32],
     indices: npt.NDArray[np.uint32],
+    double_sided_indices: npt.NDArray[np.uint32] | None = None,
     targets: Mapping[str, npt.NDArray[np.float32]],
     extras: dict[str, Any] | None = None,
 ) -> int:
@@ -105,23 +106,36 @@ def write_glb(
     )
     if normals is not None:
         attributes.NORMAL = blob.accessor(normals.astype(np.float32), pygltflib.VEC3, pygltflib.ARRAY_BUFFER)
-    index_accessor = blob.accessor(_compact(indices), pygltflib.SCALAR, pygltflib.ELEMENT_ARRAY_BUFFER)
     morphs = [
         pygltflib.Attributes(POSITION=blob.sparse_target(d.astype(np.float32))) for d in targets.values()
     ]
-    gltf.materials.append(
-        pygltflib.Material(
-            name=f"{name}-vertex-colour",
-            pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
-                baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=0.8
-            ),
+    primitives = []
+    # Two primitives may share every attribute and target accessor: one single-sided, one double-sided.
+    for double_sided, group in ((False, indices), (True, double_sided_indices)):
+        if group is None or not len(group):
+            continue
+        gltf.materials.append(
+            pygltflib.Material(
+                name=f"{name}-{'double' if double_sided else 'single'}-sided",
+                doubleSided=double_sided,
+                pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
+                    baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=0.8
+                ),
+            )
         )
-    )
-    primitive = pygltflib.Primitive(attributes=attributes, indices=index_accessor, material=0, targets=morphs)
+        index_accessor = blob.accessor(_compact(group), pygltflib.SCALAR, pygltflib.ELEMENT_ARRAY_BUFFER)
+        primitives.append(
+            pygltflib.Primitive(
+                attributes=attributes,
+                indices=index_accessor,
+                material=len(gltf.materials) - 1,
+                targets=morphs,
+            )
+        )
     gltf.meshes.append(
         pygltflib.Mesh(
             name=name,
-            primitives=[primitive],
+            primitives=primitives,
             weights=[0.0] * len(morphs),
             extras={"targetNames": list(targets)},
         )

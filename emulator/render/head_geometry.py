@@ -64,6 +64,7 @@ class HeadParts:
     lid_yaw: F64  # lids: angle about the eye's vertical axis, radians
     mouth_z: float
     eye_centres: dict[int, F64] = field(default_factory=dict)
+    single_sided: int = 0  # the first this many triangles are closed surfaces, wound outward (cullable)
 
 
 def _smoothstep(edge0: float, edge1: float, x: F64) -> F64:
@@ -367,11 +368,18 @@ def build_head(palette: Palette) -> HeadParts:
         lid_t[start : start + len(t)] = t
         lid_upper[start : start + len(t)] = upper > 0.5
         lid_yaw[start : start + len(t)] = yaw
+    triangles = np.concatenate(builder.triangles).astype(np.int32)
+    part = np.concatenate(builder.parts)
+    # Closed surfaces first, turned to wind counter-clockwise seen from outside (the grids wind inward), so
+    # the renderer can cull their back faces; open shells (lids, brows, teeth, the mouth) stay two-sided.
+    closed = np.isin(part[triangles[:, 0]], (SKIN, EYE_LEFT, EYE_RIGHT, TONGUE))
+    triangles = np.concatenate([triangles[closed][:, [0, 2, 1]], triangles[~closed]])
     return HeadParts(
         positions=positions,
         colors=np.concatenate(builder.colors).astype(np.float32),
-        triangles=np.concatenate(builder.triangles).astype(np.int32),
-        part=np.concatenate(builder.parts),
+        triangles=triangles,
+        single_sided=int(closed.sum()),
+        part=part,
         lower=lower,
         lid_t=lid_t,
         lid_upper=lid_upper,

@@ -4,7 +4,7 @@ llvmpipe shades vertices on one CPU thread, so a crowd of full-detail heads cost
 each covers a few dozen pixels. `simplified(avatar, cell)` merges the vertices that share a grid cell
 of `cell` metres (vertex clustering): a cluster takes its members' mean position, colour, normal and
 *target deltas*, so the coarse head still blinks and talks. Vertices are clustered on where they are
-at rest, where all targets together take them (so the two lips of a closed mouth stay apart) and in
+at rest, where the open jaw takes them (so the two lips of a closed mouth stay apart) and in
 which connected piece of the mesh they are (so a lid and the eye under it stay apart). Triangles that
 collapse are dropped.
 """
@@ -15,6 +15,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from emulator.model.face import ARKIT_NAMES
 from emulator.render.avatar import Avatar
 
 HEAD_HEIGHT_M = 0.25
@@ -34,12 +35,12 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     cache = avatar.levels
     if cell in cache:
         return cache[cell]
-    moved = avatar.positions + avatar.deltas.sum(axis=0) if len(avatar.deltas) else avatar.positions
+    moved = avatar.positions + _opening(avatar)
     key = np.concatenate(
         [
             np.floor(avatar.positions / cell),
             np.floor(moved / (2 * cell)),
-            _components(avatar)[:, None],
+            components(avatar)[:, None],
         ],
         axis=1,
     ).astype(np.int64)
@@ -54,13 +55,8 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
 
     normals = mean(avatar.normals)
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-9)
-    triangles = cluster[avatar.indices.reshape(-1, 3)]
-    keep = (
-        (triangles[:, 0] != triangles[:, 1])
-        & (triangles[:, 1] != triangles[:, 2])
-        & (triangles[:, 0] != triangles[:, 2])
-    )
-    triangles = np.unique(triangles[keep], axis=0)
+    single = _collapse(cluster[avatar.indices[: avatar.single_sided].reshape(-1, 3)])
+    double = _collapse(cluster[avatar.indices[avatar.single_sided :].reshape(-1, 3)])
     deltas = (
         np.stack([mean(d) for d in avatar.deltas]) if len(avatar.deltas) else np.zeros((0, n, 3), np.float32)
     )
@@ -69,15 +65,37 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
         positions=mean(avatar.positions),
         normals=normals,
         colors=mean(avatar.colors),
-        indices=triangles.astype(np.uint32).ravel(),
+        indices=np.concatenate([single, double]).astype(np.uint32).ravel(),
         target_names=avatar.target_names,
         deltas=deltas,
+        single_sided=single.size,
     )
     cache[cell] = coarse
     return coarse
 
 
-def _components(avatar: Avatar) -> np.ndarray:
+def _collapse(triangles: np.ndarray) -> np.ndarray:
+    """Triangles whose corners fell into different clusters, each once (winding kept)."""
+    keep = (
+        (triangles[:, 0] != triangles[:, 1])
+        & (triangles[:, 1] != triangles[:, 2])
+        & (triangles[:, 0] != triangles[:, 2])
+    )
+    triangles = triangles[keep]
+    _, first = np.unique(np.sort(triangles, axis=1), axis=0, return_index=True)
+    return np.asarray(triangles[np.sort(first)])
+
+
+def _opening(avatar: Avatar) -> np.ndarray:
+    """Displacement that separates surfaces touching at rest: the jaw's when the avatar has one (the lips),
+    else all targets together."""
+    jaw = avatar.targets.arkit[ARKIT_NAMES.index("jawOpen")]
+    if jaw >= 0:
+        return np.asarray(avatar.deltas[jaw])
+    return np.asarray(avatar.deltas.sum(axis=0)) if len(avatar.deltas) else np.zeros_like(avatar.positions)
+
+
+def components(avatar: Avatar) -> np.ndarray:
     """Connected-component label of every vertex: an eyeball and its lid never merge."""
     n = avatar.vertex_count
     tris = avatar.indices.reshape(-1, 3).astype(np.int64)

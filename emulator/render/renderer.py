@@ -24,6 +24,7 @@ from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
 from emulator.render.scene import DrawItem, Scene
 from emulator.render.shaders import AVATAR_FRAGMENT, MAX_ACTIVE_TARGETS, avatar_vertex_shader
+from emulator.render.sided import draw_sided
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,6 @@ class Renderer:
     ) -> None:
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LESS)
-        GL.glDisable(GL.GL_CULL_FACE)  # mouths and lids are open shells: light both sides
         chosen = []
         for item in items:
             distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
@@ -135,7 +135,7 @@ class Renderer:
                 GL.glUniform1fv(program.loc("u_weights"), count, weights[:count])
             GL.glBindTexture(GL.GL_TEXTURE_BUFFER, mesh.delta_texture)
             GL.glBindVertexArray(mesh.vao)
-            GL.glDrawElements(GL.GL_TRIANGLES, mesh.index_count, GL.GL_UNSIGNED_INT, None)
+            draw_sided(mesh.single_sided, mesh.index_count)
         GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
         return leftover
 

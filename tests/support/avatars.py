@@ -74,7 +74,7 @@ def _sphere(
     for i in range(rows - 1):
         for j in range(cols):
             a, b = i * cols + j, i * cols + (j + 1) % cols
-            tris += [(a, a + cols, b), (b, a + cols, b + cols)]
+            tris += [(a, b, a + cols), (b, b + cols, a + cols)]  # counter-clockwise seen from outside
     return (np.asarray(centre) + radius * d).astype(np.float32), np.asarray(tris, np.uint16).ravel()
 
 

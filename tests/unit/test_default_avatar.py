@@ -14,6 +14,7 @@ import pytest
 from emulator.model.face import ARKIT_NAMES
 from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.avatar_gen import VARIANTS, default_avatar_path, generate, load_default_avatar
+from emulator.render.lod import components
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +173,19 @@ def test_colour_variants_share_the_mesh_and_differ_in_colour(
     np.testing.assert_array_equal(default.positions, other.positions)
     assert np.abs(default.colors - other.colors).max() > 0.2
     assert len(VARIANTS) >= 4
+
+
+def test_closed_surfaces_wind_outward_so_back_faces_can_be_culled(head: Avatar) -> None:
+    """The renderer culls the leading `single_sided` triangles: they must face out of the head."""
+    p = head.positions.astype(np.float64)
+    tris = head.indices[: head.single_sided].reshape(-1, 3)
+    normal = np.cross(p[tris[:, 1]] - p[tris[:, 0]], p[tris[:, 2]] - p[tris[:, 0]])
+    area = np.linalg.norm(normal, axis=1)
+    # Each closed piece (skull, eyeballs, tongue) is convex enough to judge from its own centre.
+    piece = components(head)
+    centres = {k: p[piece == k].mean(axis=0) for k in np.unique(piece[tris[:, 0]])}
+    centre = np.array([centres[k] for k in piece[tris[:, 0]]])
+    outward = ((p[tris].mean(axis=1) - centre) * normal).sum(axis=1) > 0
+    real = area > 1e-10  # sphere poles have degenerate triangles
+    assert head.single_sided > 0.8 * len(head.indices)
+    assert outward[real].mean() > 0.97
