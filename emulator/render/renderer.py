@@ -29,7 +29,7 @@ from emulator.render.sided import draw_sided
 log = logging.getLogger(__name__)
 
 # Measured in BENCHMARKS.md (render): the faster of the two on llvmpipe.
-DEFAULT_MORPH = MorphMode.GPU
+DEFAULT_MORPH = MorphMode.CPU
 
 Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), width, height
 
