@@ -5,8 +5,9 @@ Avatar files name their targets in many dialects: `jawOpen`, `JawOpen`, `blendSh
 (anything up to the last `.`, `|` or `:`, and `ARKit_`/`BS_`-style tags), using the model layer's
 tolerant `arkit_index`. Visemes are matched the same way against the 15 Oculus/RPM names.
 
-Meta Quest faces arrive as 70 FACS weights; the model layer maps them to ARKit first, so everything
-here works on the 52 ARKit weights plus optional viseme weights.
+Meta Quest faces arrive as 70 FACS weights; `arkit_weights` maps them onto ARKit with the model
+layer's table (`meta_face.meta_to_arkit`), so everything else works on the 52 ARKit weights plus
+optional viseme weights.
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from emulator.model.face import ARKIT_COUNT, ARKIT_NAMES, arkit_index
+from emulator.model.face import ARKIT_COUNT, ARKIT_NAMES, Face, arkit_index
+from emulator.model.meta_face import MetaFace, meta_to_arkit
+from emulator.model.visemes import VISEME_COUNT, Viseme
 
-VISEME_NAMES: tuple[str, ...] = (
-    "viseme_sil", "viseme_PP", "viseme_FF", "viseme_TH", "viseme_DD", "viseme_kk", "viseme_CH",
-    "viseme_SS", "viseme_nn", "viseme_RR", "viseme_aa", "viseme_E", "viseme_I", "viseme_O", "viseme_U",
-)  # fmt: skip
-VISEME_COUNT = len(VISEME_NAMES)
+VISEME_NAMES: tuple[str, ...] = tuple(v.target_name for v in Viseme)  # the wire order
 _VISEME_INDEX = {n.lower(): i for i, n in enumerate(VISEME_NAMES)}
 _PREFIX = re.compile(r"^(?:arkit|bs|blendshape\d*|shapes?|morph)[_\-.]", re.IGNORECASE)
 
@@ -93,6 +92,15 @@ def map_targets(names: Sequence[str]) -> TargetMap:
         if v is not None and visemes[v] < 0:
             visemes[v] = target
     return TargetMap(arkit, visemes, len(names))
+
+
+def arkit_weights(face: Face | MetaFace | npt.ArrayLike) -> F32:
+    """52 ARKit weights from an ARKit Face, a Meta face (mapped onto ARKit) or a plain 52-vector."""
+    if isinstance(face, MetaFace):
+        face = meta_to_arkit(face)
+    if isinstance(face, Face):
+        return face.weights.copy()
+    return np.asarray(face, np.float32).reshape(ARKIT_COUNT)
 
 
 def visemes_from_mapping(values: Mapping[str, float]) -> F32:

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from emulator.model.face import ARKIT_COUNT
+from emulator.model.face import Face
+from emulator.model.meta_face import MetaFace
 from emulator.model.pose import Pose
+from emulator.model.visemes import VISEME_COUNT
 from emulator.render.avatar import Avatar
 from emulator.render.camera import pose_matrix
-from emulator.render.faces import VISEME_COUNT
+from emulator.render.faces import arkit_weights
 from emulator.render.interp import DEFAULT_DELAY_US, State, StateBuffer
 
 F32 = npt.NDArray[np.float32]
@@ -97,15 +99,18 @@ class Scene:
         self,
         participant_id: str,
         pose: Pose,
-        face: F32 | None = None,
+        face: Face | MetaFace | F32 | None = None,
         visemes: F32 | None = None,
         time_us: int | None = None,
     ) -> None:
-        """A new state; `time_us` (our clock) defaults to the pose's timestamp. Unknown ids are ignored."""
+        """A new state; `time_us` (our clock) defaults to the pose's timestamp. Unknown ids are ignored.
+
+        `face` is ARKit's 52 (a Face or an array in Apple's order) or a Quest's MetaFace, mapped onto
+        ARKit here; `visemes` are the 15 Oculus viseme weights in the wire order."""
         participant = self._participants.get(participant_id)
         if participant is None:
             return
-        f = None if face is None else np.asarray(face, np.float32).reshape(ARKIT_COUNT)
+        f = None if face is None else arkit_weights(face)
         v = None if visemes is None else np.asarray(visemes, np.float32).reshape(VISEME_COUNT)
         participant.states.push(State(pose.timestamp_us if time_us is None else time_us, pose, f, v))
 

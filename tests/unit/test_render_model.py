@@ -11,8 +11,9 @@ import pytest
 from emulator.model.face import ARKIT_COUNT, arkit_index
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.model.profiles import load_profile
+from emulator.model.visemes import VISEME_COUNT
 from emulator.render.camera import Camera, headset_eyes, orbit_camera
-from emulator.render.faces import VISEME_COUNT, map_targets, strip_prefix, viseme_index, visemes_from_mapping
+from emulator.render.faces import map_targets, strip_prefix, viseme_index, visemes_from_mapping
 from emulator.render.font import CHARACTERS, atlas, glyph_bitmap, text_quads
 from emulator.render.interp import State, StateBuffer
 from emulator.render.png import decode_png, encode_png

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emulator.model.face import ARKIT_COUNT, arkit_index
+from emulator.model.meta_face import MetaFace
 from emulator.model.pose import Pose, Vec3
 from emulator.render.avatar import Avatar
 from emulator.render.scene import TINTS, Scene
@@ -73,3 +74,15 @@ def test_replacing_an_avatar_keeps_the_participant() -> None:
     scene.add("a", other)
     (item,) = scene.frame(0)
     assert item.avatar is other and item.name == "Alice"
+
+
+def test_a_quest_face_drives_arkit_targets_through_the_meta_mapping() -> None:
+    scene = Scene(delay_us=0)
+    scene.add("quest", _avatar(("jawOpen", "eyeBlinkLeft", "eyeLookInLeft")))
+    meta = MetaFace()
+    meta["JAW_DROP"] = 0.6
+    meta["EYES_CLOSED_L"] = 1.0
+    meta["EYES_LOOK_RIGHT_L"] = 0.5  # the left eye looking to the user's right: inward, towards the nose
+    scene.update("quest", Pose(), meta, time_us=0)
+    (item,) = scene.frame(0)
+    np.testing.assert_allclose(item.weights, [0.6, 1.0, 0.5], atol=1e-6)
