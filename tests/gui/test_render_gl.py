@@ -194,3 +194,25 @@ def test_participants_come_and_go(offscreen: OffscreenRenderer, head: Avatar) ->
     one = offscreen.render(scene.frame(0), [camera])
     gone = _changed(both, one)
     assert gone[:, W // 2 :].sum() > 300 and gone[:, : W // 2].sum() == 0
+
+
+def test_draws_into_whatever_framebuffer_is_bound_and_leaves_it_bound(
+    offscreen: OffscreenRenderer, head: Avatar
+) -> None:
+    """The app's QOpenGLWidget binds its own framebuffer before calling the renderer."""
+    from OpenGL import GL
+
+    from emulator.render.offscreen import Framebuffer
+
+    offscreen.context.make_current()
+    other = Framebuffer(160, 120)
+    try:
+        other.bind()
+        offscreen.renderer.draw_views(_items(head, _facing_viewer(0.0, -0.6)), [CLOSE], 160, 120)
+        assert GL.glGetIntegerv(GL.GL_FRAMEBUFFER_BINDING) == other.fbo
+        image = other.read_rgb()
+        assert image.shape == (120, 160, 3)
+        centre = image[50:70, 70:90].astype(int)
+        assert centre[..., 0].mean() > centre[..., 2].mean() + 30, "skin, not sky, in the middle"
+    finally:
+        other.release()
