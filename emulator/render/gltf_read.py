@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+import warnings
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,10 @@ def split_glb(data: bytes, source: str) -> tuple[pygltflib.GLTF2, bytes]:
         parsed = json.loads(document.decode("utf-8"))
         if not isinstance(parsed, dict):
             raise ValueError("the document is not a JSON object")
-        gltf = pygltflib.GLTF2.from_dict(parsed)
+        with warnings.catch_warnings():
+            # dataclasses_json warns about missing required fields; the accessor checks below say which.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gltf = pygltflib.GLTF2.from_dict(parsed)
     except Exception as error:  # dataclasses_json can raise almost anything on hostile JSON
         raise AvatarError(f"{source}: the glTF JSON is invalid ({error})") from None
     return gltf, binary
