@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import Any
 
 import numpy as np
 from OpenGL import GL
@@ -114,6 +113,3 @@ class AvatarCache:
         for mesh, _ in self._meshes.values():
             mesh.release()
         self._meshes.clear()
-
-    def stats(self) -> dict[str, Any]:
-        return {"meshes": len(self._meshes)}

@@ -14,10 +14,11 @@ import numpy as np
 import numpy.typing as npt
 from OpenGL import GL
 
+from emulator.render.avatar_gl import MorphMode
 from emulator.render.camera import Camera
 from emulator.render.errors import RenderUnavailableError
 from emulator.render.glcontext import HeadlessContext
-from emulator.render.renderer import Renderer
+from emulator.render.renderer import DEFAULT_MORPH, Renderer
 from emulator.render.scene import DrawItem
 
 
@@ -80,12 +81,21 @@ class Framebuffer:
 class OffscreenRenderer:
     """A headless context, a framebuffer and a renderer together: `render(items, cameras)` → pixels."""
 
-    def __init__(self, width: int, height: int, samples: int = 4, **renderer_options: object) -> None:
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        samples: int = 4,
+        *,
+        morph: MorphMode | str = DEFAULT_MORPH,
+        labels: bool = True,
+        lod: bool = True,
+    ) -> None:
         self.context = HeadlessContext()
         try:
             self.framebuffer = Framebuffer(width, height, samples)
             self.framebuffer.bind()
-            self.renderer = Renderer(**renderer_options)  # type: ignore[arg-type]
+            self.renderer = Renderer(morph=morph, labels=labels, lod=lod)
         except BaseException:
             self.context.close()
             raise
