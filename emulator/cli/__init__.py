@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli.drive",
     "emulator.cli.devices",
     "emulator.cli.spatial_test",
+    "emulator.cli.snapshot",
 )
 
 

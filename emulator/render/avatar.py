@@ -1,0 +1,333 @@
+"""Avatars: any glTF 2.0 .glb with ARKit-named morph targets, flattened into one mesh ready to draw.
+
+The avatar frame: metres, +y up, the avatar looks toward -z (like the headset it stands for, so its own
+left is -x), origin between the eyes, because a participant's head pose is its headset's pose.
+glTF models face +z, so the loader turns every file half a turn about y, then moves the eyes to the
+origin: from our own files' `scene.extras.headsetEmulator.eyeCentre`, else from nodes named like
+`LeftEye`/`RightEye` (Ready Player Me's joints), else from the top of the bounding box.
+
+Every primitive of every mesh in the default scene is baked with its node's transform into one vertex
+array (skinned meshes are taken in bind pose, as their vertices are stored), colour = material
+`baseColorFactor` × `COLOR_0`; textures are not sampled. Morph targets are merged by name across meshes,
+so an RPM avatar's head, teeth and eyes all follow `jawOpen` together.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pygltflib
+
+from emulator.render.errors import AvatarError
+from emulator.render.faces import TargetMap, map_targets
+from emulator.render.gltf_read import AccessorReader, split_glb
+from emulator.render.meshmath import vertex_normals
+
+log = logging.getLogger(__name__)
+
+F32 = npt.NDArray[np.float32]
+_GLTF_TO_AVATAR = np.diag([-1.0, 1.0, -1.0, 1.0])  # a half turn about y
+_TRIANGLES = 4
+_MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass
+class Avatar:
+    """One avatar's geometry and morph targets, in the avatar frame. Shared by all who wear it."""
+
+    name: str
+    positions: F32  # (V, 3)
+    normals: F32  # (V, 3)
+    colors: F32  # (V, 4)
+    indices: npt.NDArray[np.uint32]  # (3 * triangles,)
+    target_names: tuple[str, ...]
+    deltas: F32  # (T, V, 3)
+    single_sided: int = 0  # the first this many indices may be back-face culled; the rest are two-sided
+    targets: TargetMap = field(init=False)
+    levels: dict[float, Avatar] = field(default_factory=dict, init=False, repr=False, compare=False)  # lod.py
+
+    def __post_init__(self) -> None:
+        self.targets = map_targets(self.target_names)
+
+    @property
+    def vertex_count(self) -> int:
+        return len(self.positions)
+
+    @property
+    def missing_arkit(self) -> tuple[str, ...]:
+        return self.targets.missing_arkit
+
+
+def _node_matrix(node: pygltflib.Node) -> npt.NDArray[np.float64]:
+    if node.matrix:
+        return np.asarray(node.matrix, dtype=np.float64).reshape(4, 4).T  # glTF stores column-major
+    m = np.eye(4)
+    if node.scale:
+        m = np.diag([*map(float, node.scale), 1.0]) @ m
+    if node.rotation:
+        x, y, z, w = map(float, node.rotation)
+        r = np.eye(4)
+        r[:3, :3] = [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+        m = r @ m
+    if node.translation:
+        t = np.eye(4)
+        t[:3, 3] = list(map(float, node.translation))
+        m = t @ m
+    return m
+
+
+def _walk(gltf: pygltflib.GLTF2, source: str) -> list[tuple[int, npt.NDArray[np.float64]]]:
+    """(node index, world matrix) of every node in the default scene, depth first, cycles refused."""
+    nodes = gltf.nodes or []
+    scenes = gltf.scenes or []
+    if scenes:
+        scene_index = gltf.scene if isinstance(gltf.scene, int) and 0 <= gltf.scene < len(scenes) else 0
+        roots = list(scenes[scene_index].nodes or [])
+    else:
+        children = {c for n in nodes for c in (n.children or [])}
+        roots = [i for i in range(len(nodes)) if i not in children]
+    out: list[tuple[int, npt.NDArray[np.float64]]] = []
+    stack = [(r, np.eye(4), 0) for r in reversed(roots)]
+    seen: set[int] = set()
+    while stack:
+        index, parent, depth = stack.pop()
+        if not isinstance(index, int) or not 0 <= index < len(nodes):
+            raise AvatarError(f"{source}: node {index} does not exist")
+        if index in seen or depth > 256:
+            raise AvatarError(f"{source}: the node hierarchy has a cycle at node {index}")
+        seen.add(index)
+        world = parent @ _node_matrix(nodes[index])
+        out.append((index, world))
+        stack.extend((c, world, depth + 1) for c in reversed(nodes[index].children or []))
+    return out
+
+
+def _target_names(mesh: pygltflib.Mesh, primitive: pygltflib.Primitive, count: int) -> list[str]:
+    for holder in (mesh.extras, primitive.extras):
+        names = holder.get("targetNames") if isinstance(holder, dict) else None
+        if isinstance(names, list) and len(names) == count and all(isinstance(n, str) for n in names):
+            return names
+    return [f"target{i}" for i in range(count)]
+
+
+def _attr(holder: Any, key: str) -> Any:
+    """pygltflib gives attribute sets as objects or plain dicts depending on how it parsed them."""
+    if isinstance(holder, dict):
+        return holder.get(key)
+    return getattr(holder, key, None)
+
+
+def _base_color(gltf: pygltflib.GLTF2, material: int | None) -> F32:
+    materials = gltf.materials or []
+    if isinstance(material, int) and 0 <= material < len(materials):
+        pbr = materials[material].pbrMetallicRoughness
+        factor = pbr.baseColorFactor if pbr is not None else None
+        if isinstance(factor, list) and len(factor) == 4:
+            return np.clip(np.asarray(factor, np.float32), 0.0, 1.0)
+    return np.array([0.8, 0.8, 0.8, 1.0], np.float32)
+
+
+def _double_sided(gltf: pygltflib.GLTF2, material: int | None) -> bool:
+    materials = gltf.materials or []
+    if isinstance(material, int) and 0 <= material < len(materials):
+        return bool(materials[material].doubleSided)
+    return False
+
+
+class _Merger:
+    def __init__(self) -> None:
+        self.positions: list[F32] = []
+        self.normals: list[F32] = []  # NaN rows: no NORMAL in the file, computed once all triangles are known
+        self.colors: list[F32] = []
+        self.single: list[npt.NDArray[np.uint32]] = []  # triangles that may be culled (glTF's default)
+        self.double: list[npt.NDArray[np.uint32]] = []  # materials marked doubleSided
+        self.targets: dict[str, list[tuple[int, F32]]] = {}
+        self.count = 0
+        self._shared: dict[tuple[Any, ...], int] = {}
+
+    def add_primitive(
+        self,
+        reader: AccessorReader,
+        gltf: pygltflib.GLTF2,
+        mesh: pygltflib.Mesh,
+        prim: Any,
+        world: Any,
+        node_index: int,
+    ) -> None:
+        attributes = prim.attributes
+        if attributes is None or _attr(attributes, "POSITION") is None:
+            raise AvatarError(f"{reader.source}: a primitive of mesh {mesh.name!r} has no POSITION")
+        group = self.double if _double_sided(gltf, prim.material) else self.single
+        # Primitives that share their vertex accessors (one per material) share vertices here too.
+        key = (
+            node_index,
+            _attr(attributes, "POSITION"),
+            _attr(attributes, "NORMAL"),
+            _attr(attributes, "COLOR_0"),
+            tuple(_base_color(gltf, prim.material)),
+            tuple(_attr(t, "POSITION") for t in prim.targets or []),
+        )
+        positions = reader.read(_attr(attributes, "POSITION"))
+        n = len(positions)
+        if positions.shape[1] != 3:
+            raise AvatarError(f"{reader.source}: POSITION of mesh {mesh.name!r} is not VEC3")
+        if prim.indices is not None:
+            indices = reader.read(prim.indices, as_float=False).ravel().astype(np.int64)
+            if indices.size and (indices.min() < 0 or indices.max() >= n):
+                raise AvatarError(f"{reader.source}: mesh {mesh.name!r} has an index past its {n} vertices")
+        else:
+            indices = np.arange(n, dtype=np.int64)
+        indices = indices[: len(indices) // 3 * 3]
+        linear = world[:3, :3]
+        if np.linalg.det(linear) < 0:  # a mirroring transform turns front faces around (glTF spec)
+            indices = indices.reshape(-1, 3)[:, ::-1].ravel()
+        if key in self._shared:
+            group.append((indices + self._shared[key]).astype(np.uint32))
+            return
+        self._shared[key] = self.count
+        placed = (positions @ linear.T + world[:3, 3]).astype(np.float32)
+        normal_index, color_index = _attr(attributes, "NORMAL"), _attr(attributes, "COLOR_0")
+        if normal_index is not None and reader.read(normal_index).shape == (n, 3):
+            normal_matrix = np.linalg.inv(linear).T if abs(np.linalg.det(linear)) > 1e-12 else linear
+            normals = reader.read(normal_index) @ normal_matrix.T
+            normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+        else:
+            normals = np.full((n, 3), np.nan, np.float32)
+        color = np.broadcast_to(_base_color(gltf, prim.material), (n, 4)).copy()
+        if color_index is not None:
+            vertex_color = reader.read(color_index)
+            if len(vertex_color) == n and vertex_color.shape[1] in (3, 4):
+                color[:, : vertex_color.shape[1]] *= vertex_color
+        names = _target_names(mesh, prim, len(prim.targets or []))
+        for name, target in zip(names, prim.targets or [], strict=True):
+            index = _attr(target, "POSITION")
+            if index is None:
+                continue
+            deltas = reader.read(index)
+            if deltas.shape != (n, 3):
+                raise AvatarError(
+                    f"{reader.source}: target {name!r} of mesh {mesh.name!r} has the wrong size"
+                )
+            self.targets.setdefault(name, []).append((self.count, (deltas @ linear.T).astype(np.float32)))
+        self.positions.append(placed)
+        self.normals.append(normals.astype(np.float32))
+        self.colors.append(color.astype(np.float32))
+        group.append((indices + self.count).astype(np.uint32))
+        self.count += n
+
+    def triangles(self) -> tuple[npt.NDArray[np.uint32], int]:
+        """All indices, single-sided first, and how many of them are single-sided."""
+        single = np.concatenate(self.single) if self.single else np.zeros(0, np.uint32)
+        double = np.concatenate(self.double) if self.double else np.zeros(0, np.uint32)
+        return np.concatenate([single, double]).astype(np.uint32), len(single)
+
+    def all_normals(self, positions: F32, indices: npt.NDArray[np.uint32]) -> F32:
+        normals = np.concatenate(self.normals)
+        missing = np.isnan(normals[:, 0])
+        if missing.any():
+            normals[missing] = vertex_normals(positions, indices.reshape(-1, 3))[missing]
+        return normals
+
+
+def _eye_centre(gltf: pygltflib.GLTF2, world: dict[int, Any], positions: F32) -> npt.NDArray[np.float64]:
+    """The point between the eyes, in the glTF frame (see the module docstring for the order tried)."""
+    for scene in gltf.scenes or []:
+        tag = scene.extras.get("headsetEmulator") if isinstance(scene.extras, dict) else None
+        if isinstance(tag, dict) and isinstance(tag.get("eyeCentre"), list) and len(tag["eyeCentre"]) == 3:
+            return np.asarray(tag["eyeCentre"], np.float64)
+    eyes: dict[str, npt.NDArray[np.float64]] = {}
+    for index, node in enumerate(gltf.nodes or []):
+        key = (node.name or "").lower().replace("_", "")
+        for side in ("left", "right"):
+            if key.endswith((f"{side}eye", f"eye{side}")) and index in world:
+                eyes.setdefault(side, world[index][:3, 3])
+    if len(eyes) == 2:
+        return np.asarray((eyes["left"] + eyes["right"]) / 2)
+    low, high = positions.min(axis=0), positions.max(axis=0)
+    height = float(high[1] - low[1])
+    centre = (low + high) / 2
+    # A head-only model has its eyes near the middle; a full body about 12 cm under the top.
+    eye_y = high[1] - 0.12 if height > 0.6 else centre[1]
+    return np.array([centre[0], eye_y, centre[2]])
+
+
+def load_avatar(path: str | Path) -> Avatar:
+    """Load a .glb; raises AvatarError (never anything else) when the file cannot be used."""
+    path = Path(path)
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > _MAX_FILE_BYTES:
+            raise AvatarError(f"{source}: {size} bytes is too big for an avatar")
+        data = path.read_bytes()
+    except OSError as error:
+        raise AvatarError(f"{source}: cannot read ({error.strerror})") from None
+    return parse_avatar(data, source, name=path.stem)
+
+
+def parse_avatar(data: bytes, source: str, name: str = "avatar") -> Avatar:
+    gltf, binary = split_glb(data, source)
+    reader = AccessorReader(gltf, binary, source)
+    try:
+        return _build(gltf, reader, source, name)
+    except AvatarError:
+        raise
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, np.linalg.LinAlgError) as error:
+        raise AvatarError(f"{source}: malformed glTF ({type(error).__name__}: {error})") from None
+
+
+def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str) -> Avatar:
+    merger = _Merger()
+    world: dict[int, Any] = {}
+    meshes = gltf.meshes or []
+    for node_index, matrix in _walk(gltf, source):
+        world[node_index] = matrix
+        node = (gltf.nodes or [])[node_index]
+        if node.mesh is None:
+            continue
+        if not isinstance(node.mesh, int) or not 0 <= node.mesh < len(meshes):
+            raise AvatarError(f"{source}: node {node_index} uses mesh {node.mesh}, which does not exist")
+        mesh = meshes[node.mesh]
+        # A skinned mesh's vertices are already in the skeleton's bind pose; its node transform is ignored.
+        transform = np.eye(4) if node.skin is not None else matrix
+        for prim in mesh.primitives or []:
+            mode = prim.mode if prim.mode is not None else _TRIANGLES
+            if mode != _TRIANGLES:
+                log.info("%s: skipping a primitive of mode %d (only triangles are drawn)", source, mode)
+                continue
+            merger.add_primitive(reader, gltf, mesh, prim, transform, node_index)
+    if merger.count == 0:
+        raise AvatarError(f"{source}: no triangle meshes in the default scene")
+    positions = np.concatenate(merger.positions)
+    eye = _eye_centre(gltf, world, positions)
+    turn = _GLTF_TO_AVATAR[:3, :3].astype(np.float32)
+    names = tuple(merger.targets)
+    deltas = np.zeros((len(names), merger.count, 3), np.float32)
+    for t, target_name in enumerate(names):
+        for start, d in merger.targets[target_name]:
+            deltas[t, start : start + len(d)] = d @ turn.T
+    indices, single_sided = merger.triangles()
+    avatar = Avatar(
+        name=name,
+        positions=((positions - eye.astype(np.float32)) @ turn.T).astype(np.float32),
+        normals=(merger.all_normals(positions, indices) @ turn.T).astype(np.float32),
+        colors=np.concatenate(merger.colors),
+        indices=indices,
+        target_names=names,
+        deltas=deltas,
+        single_sided=single_sided,
+    )
+    if avatar.missing_arkit and len(avatar.missing_arkit) < 52:
+        log.info("%s: no targets for %s (ignored)", source, ", ".join(avatar.missing_arkit))
+    elif not names:
+        log.info("%s: no morph targets: a static avatar", source)
+    return avatar

@@ -1,0 +1,104 @@
+"""CPU morphing, batched: every avatar blended and placed by numpy, then all drawn with one call.
+
+On llvmpipe each draw call costs about half a millisecond of setup whatever its size, so sixteen small
+heads cost more in calls than in vertices. Once numpy has blended an avatar's targets, moving it into
+the world is one more small matrix product, so all avatars can share one vertex buffer and one draw.
+Colours, tints and triangles only change when the set of drawn meshes changes; positions and normals
+are re-sent every frame (a few hundred kilobytes). This is the CPU half of the GPU-vs-CPU comparison.
+GL thread only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from OpenGL import GL
+
+from emulator.render.avatar import Avatar
+from emulator.render.morph import blend
+from emulator.render.scene import DrawItem
+from emulator.render.sided import draw_sided
+
+F32 = npt.NDArray[np.float32]
+
+
+class Batch:
+    def __init__(self) -> None:
+        self.vao = int(GL.glGenVertexArrays(1))
+        self._dynamic, self._static, self._elements = (int(b) for b in GL.glGenBuffers(3))
+        GL.glBindVertexArray(self.vao)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._dynamic)
+        for location, offset in ((0, 0), (1, 12)):  # position, normal: interleaved
+            GL.glEnableVertexAttribArray(location)
+            GL.glVertexAttribPointer(location, 3, GL.GL_FLOAT, GL.GL_FALSE, 24, ctypes.c_void_p(offset))
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._static)
+        for location, width, offset in ((2, 4, 0), (3, 3, 16)):  # colour, tint: interleaved
+            GL.glEnableVertexAttribArray(location)
+            GL.glVertexAttribPointer(location, width, GL.GL_FLOAT, GL.GL_FALSE, 28, ctypes.c_void_p(offset))
+        GL.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self._elements)
+        GL.glBindVertexArray(0)
+        self._layout: tuple[tuple[int, tuple[float, float, float]], ...] = ()
+        self._keep: list[Avatar] = []  # the meshes `_layout` names by id stay alive while named
+        self._index_count = 0
+        self._single_sided = 0
+        self._vertices = np.zeros((0, 6), np.float32)
+        self._last: tuple[int, tuple[int, ...]] | None = None
+
+    def _relayout(self, entries: Sequence[tuple[DrawItem, Avatar]]) -> None:
+        colors, single, double, offset = [], [], [], 0
+        for item, avatar in entries:
+            tint = np.broadcast_to(np.asarray(item.tint, np.float32), (avatar.vertex_count, 3))
+            colors.append(np.concatenate([avatar.colors, tint], axis=1))
+            shifted = avatar.indices + np.uint32(offset)
+            single.append(shifted[: avatar.single_sided])
+            double.append(shifted[avatar.single_sided :])
+            offset += avatar.vertex_count
+        static = np.ascontiguousarray(np.concatenate(colors), np.float32)
+        elements = np.ascontiguousarray(np.concatenate(single + double), np.uint32)
+        self._single_sided = sum(len(s) for s in single)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._static)
+        GL.glBufferData(GL.GL_ARRAY_BUFFER, static.nbytes, static, GL.GL_STATIC_DRAW)
+        GL.glBindVertexArray(self.vao)
+        GL.glBufferData(GL.GL_ELEMENT_ARRAY_BUFFER, elements.nbytes, elements, GL.GL_STATIC_DRAW)
+        GL.glBindVertexArray(0)
+        self._index_count = len(elements)
+        self._vertices = np.zeros((offset, 6), np.float32)
+        self._keep = [avatar for _, avatar in entries]
+
+    def draw(self, entries: Sequence[tuple[DrawItem, Avatar]], frame: int) -> None:
+        """Draw all (item, mesh to use) pairs; the avatar program must be in use with an identity model."""
+        if not entries:
+            return
+        layout = tuple((id(avatar), item.tint) for item, avatar in entries)
+        if layout != self._layout:
+            self._relayout(entries)
+            self._layout = layout
+            self._last = None
+        # The second eye of a stereo pair reuses the first eye's vertices.
+        stamp = (frame, tuple(id(item) for item, _ in entries))
+        if stamp != self._last:
+            self._fill(entries)
+            GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._dynamic)
+            GL.glBufferData(GL.GL_ARRAY_BUFFER, self._vertices.nbytes, self._vertices, GL.GL_STREAM_DRAW)
+            self._last = stamp
+        GL.glBindVertexArray(self.vao)
+        draw_sided(self._single_sided, self._index_count)
+
+    def _fill(self, entries: Sequence[tuple[DrawItem, Avatar]]) -> None:
+        offset = 0
+        for item, avatar in entries:
+            n = avatar.vertex_count
+            block = self._vertices[offset : offset + n]
+            rotation = item.model[:3, :3].astype(np.float32)
+            local = blend(avatar.positions, avatar.deltas, item.weights)
+            np.matmul(local, rotation.T, out=block[:, :3])
+            block[:, :3] += item.model[:3, 3].astype(np.float32)
+            np.matmul(avatar.normals, rotation.T, out=block[:, 3:])
+            offset += n
+
+    def release(self) -> None:
+        GL.glDeleteVertexArrays(1, [self.vao])
+        GL.glDeleteBuffers(3, [self._dynamic, self._static, self._elements])

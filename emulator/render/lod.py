@@ -1,0 +1,114 @@
+"""Coarser copies of an avatar for when it is small on screen (levels of detail), morph targets and all.
+
+llvmpipe shades vertices on one CPU thread, so a crowd of full-detail heads costs most of a frame while
+each covers a few dozen pixels. `simplified(avatar, cell)` merges the vertices that share a grid cell
+of `cell` metres (vertex clustering): a cluster takes its members' mean position, colour, normal and
+*target deltas*, so the coarse head still blinks and talks. Vertices are clustered on where they are
+at rest, where the open jaw takes them (so the two lips of a closed mouth stay apart) and in
+which connected piece of the mesh they are (so a lid and the eye under it stay apart). Triangles that
+collapse are dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from emulator.model.face import ARKIT_NAMES
+from emulator.render.avatar import Avatar
+
+HEAD_HEIGHT_M = 0.25
+# (cell size in metres, smallest on-screen head height in pixels that still uses the level before it)
+LEVELS: tuple[tuple[float, float], ...] = (
+    (0.0, 250.0),
+    (0.004, 150.0),
+    (0.008, 80.0),
+    (0.012, 40.0),
+    (0.016, 0.0),
+)
+
+
+def simplified(avatar: Avatar, cell: float) -> Avatar:
+    if cell <= 0.0:
+        return avatar
+    cache = avatar.levels
+    if cell in cache:
+        return cache[cell]
+    moved = avatar.positions + _opening(avatar)
+    key = np.concatenate(
+        [
+            np.floor(avatar.positions / cell),
+            np.floor(moved / (2 * cell)),
+            components(avatar)[:, None],
+        ],
+        axis=1,
+    ).astype(np.int64)
+    _, cluster, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    cluster = cluster.ravel()
+    n = len(counts)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((n, values.shape[-1]), np.float64)
+        np.add.at(out, cluster, values)
+        return (out / counts[:, None]).astype(np.float32)
+
+    normals = mean(avatar.normals)
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-9)
+    single = _collapse(cluster[avatar.indices[: avatar.single_sided].reshape(-1, 3)])
+    double = _collapse(cluster[avatar.indices[avatar.single_sided :].reshape(-1, 3)])
+    deltas = (
+        np.stack([mean(d) for d in avatar.deltas]) if len(avatar.deltas) else np.zeros((0, n, 3), np.float32)
+    )
+    coarse = Avatar(
+        name=f"{avatar.name}@{cell * 1000:.0f}mm",
+        positions=mean(avatar.positions),
+        normals=normals,
+        colors=mean(avatar.colors),
+        indices=np.concatenate([single, double]).astype(np.uint32).ravel(),
+        target_names=avatar.target_names,
+        deltas=deltas,
+        single_sided=single.size,
+    )
+    cache[cell] = coarse
+    return coarse
+
+
+def _collapse(triangles: np.ndarray) -> np.ndarray:
+    """Triangles whose corners fell into different clusters, each once (winding kept)."""
+    keep = (
+        (triangles[:, 0] != triangles[:, 1])
+        & (triangles[:, 1] != triangles[:, 2])
+        & (triangles[:, 0] != triangles[:, 2])
+    )
+    triangles = triangles[keep]
+    _, first = np.unique(np.sort(triangles, axis=1), axis=0, return_index=True)
+    return np.asarray(triangles[np.sort(first)])
+
+
+def _opening(avatar: Avatar) -> np.ndarray:
+    """Displacement that separates surfaces touching at rest: the jaw's when the avatar has one (the lips),
+    else all targets together."""
+    jaw = avatar.targets.arkit[ARKIT_NAMES.index("jawOpen")]
+    if jaw >= 0:
+        return np.asarray(avatar.deltas[jaw])
+    return np.asarray(avatar.deltas.sum(axis=0)) if len(avatar.deltas) else np.zeros_like(avatar.positions)
+
+
+def components(avatar: Avatar) -> np.ndarray:
+    """Connected-component label of every vertex: an eyeball and its lid never merge."""
+    n = avatar.vertex_count
+    tris = avatar.indices.reshape(-1, 3).astype(np.int64)
+    rows = np.concatenate([tris[:, 0], tris[:, 1]])
+    cols = np.concatenate([tris[:, 1], tris[:, 2]])
+    graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels)
+
+
+def level_for(head_pixels: float) -> float:
+    """The cell size to draw a head that is `head_pixels` tall on screen."""
+    for cell, threshold in LEVELS:
+        if head_pixels >= threshold:
+            return cell
+    return LEVELS[-1][0]

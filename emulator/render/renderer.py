@@ -1,0 +1,148 @@
+"""The OpenGL 3.3 core renderer: sky, floor grid and horizon, lit avatars, name labels.
+
+It draws into whatever framebuffer is bound when `draw` is called: the QOpenGLWidget's in the app, an
+`offscreen.Framebuffer` in snapshots, tests and benchmarks. It never binds framebuffer 0 and leaves
+the bound framebuffer as it found it. Create, use and release it on the thread whose context is current.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from OpenGL import GL
+
+from emulator.render.avatar import Avatar
+from emulator.render.avatar_gl import AvatarCache, MorphMode
+from emulator.render.background import Background
+from emulator.render.batch import Batch
+from emulator.render.camera import Camera
+from emulator.render.gl_util import Program
+from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
+from emulator.render.morph import active_targets
+from emulator.render.overlay import Overlay
+from emulator.render.scene import DrawItem, Scene
+from emulator.render.shaders import AVATAR_FRAGMENT, MAX_ACTIVE_TARGETS, avatar_vertex_shader
+from emulator.render.sided import draw_sided
+
+log = logging.getLogger(__name__)
+
+# BENCHMARKS.md (render): on llvmpipe numpy blending with one batched draw took less CPU per frame than
+# GPU morphing at every avatar count (16 avatars: ~16.8 vs ~19.4 ms), so it is the default.
+DEFAULT_MORPH = MorphMode.CPU
+
+Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), width, height
+
+
+class Renderer:
+    def __init__(self, morph: MorphMode | str = DEFAULT_MORPH, labels: bool = True, lod: bool = True) -> None:
+        self.morph = MorphMode(morph)
+        self.labels = labels
+        self.lod = lod  # coarser meshes for avatars small on screen (lod.py)
+        self._background = Background()
+        # Both programs exist: a GPU renderer sends an avatar whose deltas exceed the texture-buffer limit
+        # through the CPU batch instead.
+        self._gpu_program = Program(avatar_vertex_shader(True), AVATAR_FRAGMENT)
+        self._cpu_program = Program(avatar_vertex_shader(False), AVATAR_FRAGMENT)
+        self._overlay = Overlay()
+        self._cache = AvatarCache()
+        self._batch = Batch()
+
+    def draw(self, items: Sequence[DrawItem], camera: Camera, viewport: Viewport) -> None:
+        """One view of the items into `viewport` of the bound framebuffer."""
+        x, y, width, height = viewport
+        if width <= 0 or height <= 0:
+            return
+        GL.glViewport(x, y, width, height)
+        GL.glEnable(GL.GL_SCISSOR_TEST)
+        GL.glScissor(x, y, width, height)
+        GL.glClearDepth(1.0)
+        GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
+        view_projection = camera.view_projection(width / height)
+        eye = camera.eye.position.as_tuple()
+        self._background.draw(view_projection, eye)
+        self._draw_avatars(items, view_projection, eye, camera.pixels_per_metre(width / height, height))
+        if self.labels:
+            self._overlay.draw(items, view_projection, width, height)
+        GL.glDisable(GL.GL_SCISSOR_TEST)
+        GL.glBindVertexArray(0)
+        GL.glUseProgram(0)
+
+    def draw_views(
+        self, items: Sequence[DrawItem], cameras: Sequence[Camera], width: int, height: int
+    ) -> None:
+        """Side by side views (one camera: the whole area; two: a headset's left and right eye)."""
+        n = max(1, len(cameras))
+        for i, camera in enumerate(cameras):
+            x0, x1 = width * i // n, width * (i + 1) // n
+            self.draw(items, camera, (x0, 0, x1 - x0, height))
+        self._cache.end_frame()
+
+    def draw_scene(
+        self, scene: Scene, now_us: int, cameras: Sequence[Camera], width: int, height: int
+    ) -> None:
+        self.draw_views(scene.frame(now_us), cameras, width, height)
+
+    def _draw_avatars(
+        self,
+        items: Sequence[DrawItem],
+        view_projection: np.ndarray,
+        eye: tuple[float, ...],
+        pixels_at_1m: float,
+    ) -> None:
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LESS)
+        chosen = []
+        for item in items:
+            distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
+            cell = level_for(HEAD_HEIGHT_M * pixels_at_1m / distance) if self.lod else 0.0
+            chosen.append((item, simplified(item.avatar, cell)))
+        batched = chosen
+        if self.morph is MorphMode.GPU:
+            batched = self._draw_each(chosen, view_projection, eye)
+        if batched:
+            program = self._cpu_program
+            program.use()
+            program.matrix("u_view_projection", view_projection)
+            program.vec3("u_eye", eye)
+            self._batch.draw(batched, self._cache.frame)
+
+    def _draw_each(
+        self, chosen: Sequence[tuple[DrawItem, Avatar]], view_projection: np.ndarray, eye: tuple[float, ...]
+    ) -> list[tuple[DrawItem, Avatar]]:
+        """GPU morphing, a draw call per avatar; returns the ones that must go through the CPU batch."""
+        program = self._gpu_program
+        program.use()
+        program.matrix("u_view_projection", view_projection)
+        program.vec3("u_eye", eye)
+        GL.glUniform1i(program.loc("u_deltas"), 0)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        leftover = []
+        for item, avatar in chosen:
+            mesh = self._cache.mesh(avatar)
+            if not mesh.gpu_morph and avatar.target_names:
+                leftover.append((item, avatar))
+                continue
+            program.matrix("u_model", item.model)
+            program.vec3("u_tint", item.tint)
+            targets, weights = active_targets(item.weights)
+            count = min(len(targets), MAX_ACTIVE_TARGETS)
+            GL.glUniform1i(program.loc("u_active"), count)
+            GL.glUniform1i(program.loc("u_vertex_count"), mesh.vertex_count)
+            if count:
+                GL.glUniform1iv(program.loc("u_targets"), count, targets[:count])
+                GL.glUniform1fv(program.loc("u_weights"), count, weights[:count])
+            GL.glBindTexture(GL.GL_TEXTURE_BUFFER, mesh.delta_texture)
+            GL.glBindVertexArray(mesh.vao)
+            draw_sided(mesh.single_sided, mesh.index_count)
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
+        return leftover
+
+    def release(self) -> None:
+        self._cache.release()
+        self._batch.release()
+        self._overlay.release()
+        self._background.release()
+        self._gpu_program.delete()
+        self._cpu_program.delete()
