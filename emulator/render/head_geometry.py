@@ -240,9 +240,12 @@ def _hair_volume(points: F64) -> F64:
     return out
 
 
-def _sphere(centre: F64, radii: F64, rows: int, cols: int, axis_forward: bool) -> tuple[F64, I32]:
-    """A UV sphere; with `axis_forward` its poles are on the z axis (pole 0 looks toward -z)."""
-    theta = np.linspace(0.0, math.pi, rows)
+def _sphere(
+    centre: F64, radii: F64, rows: int, cols: int, axis_forward: bool, cap_deg: float = 180.0
+) -> tuple[F64, I32]:
+    """A UV sphere (or the cap of one up to `cap_deg` from pole 0); with `axis_forward` its poles are on
+    the z axis (pole 0 looks toward -z)."""
+    theta = np.linspace(0.0, math.radians(cap_deg), rows)
     phi = np.linspace(0.0, 2 * math.pi, cols, endpoint=False)
     t, p = np.meshgrid(theta, phi, indexing="ij")
     if axis_forward:
@@ -253,7 +256,8 @@ def _sphere(centre: F64, radii: F64, rows: int, cols: int, axis_forward: bool) -
 
 
 def _eye(builder: _Builder, centre: F64, palette: Palette, part: int) -> None:
-    points, tris = _sphere(centre, np.full(3, EYE_RADIUS), 22, 28, axis_forward=True)
+    # Only the front 115 degrees: the rest is inside the head even with the eye turned 30 degrees.
+    points, tris = _sphere(centre, np.full(3, EYE_RADIUS), 16, 24, axis_forward=True, cap_deg=115.0)
     angle = np.degrees(np.arccos(np.clip(-(points[:, 2] - centre[2]) / EYE_RADIUS, -1, 1)))
     white = np.array([0.93, 0.92, 0.9])
     colors = np.where((angle < 30.0)[:, None], np.asarray(palette.iris), white)
@@ -269,8 +273,8 @@ def lid_point(centre: F64, pitch: F64, yaw: F64) -> F64:
 
 def _lids(builder: _Builder, centre: F64, palette: Palette, part: int) -> tuple[int, F64, F64, F64]:
     """Upper and lower lid shells around one eye; returns start, t (edge 0..fixed 1), upper flag, yaw."""
-    yaws = np.radians(np.linspace(-80.0, 80.0, 17))
-    ts = np.linspace(0.0, 1.0, 9)
+    yaws = np.radians(np.linspace(-80.0, 80.0, 13))
+    ts = np.linspace(0.0, 1.0, 7)
     blocks, t_all, upper_all, yaw_all, tris = [], [], [], [], []
     for upper, edge, fixed in (
         (True, UPPER_LID_OPEN_DEG, LID_TOP_DEG),

@@ -19,14 +19,8 @@ from emulator.model.face import ARKIT_NAMES
 from emulator.render.avatar import Avatar
 
 HEAD_HEIGHT_M = 0.25
-# (cell size in metres, smallest on-screen head height in pixels that still uses the level before it)
-LEVELS: tuple[tuple[float, float], ...] = (
-    (0.0, 250.0),
-    (0.004, 150.0),
-    (0.008, 80.0),
-    (0.012, 40.0),
-    (0.016, 0.0),
-)
+# (cell size in metres, the smallest on-screen head height in pixels drawn at that level)
+LEVELS: tuple[tuple[float, float], ...] = ((0.0, 300.0), (0.006, 180.0), (0.012, 100.0), (0.016, 0.0))
 
 
 def simplified(avatar: Avatar, cell: float) -> Avatar:
@@ -36,13 +30,10 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     if cell in cache:
         return cache[cell]
     moved = avatar.positions + _opening(avatar)
+    piece = components(avatar)
+    size = _piece_cell(avatar.positions, piece, cell)[:, None]
     key = np.concatenate(
-        [
-            np.floor(avatar.positions / cell),
-            np.floor(moved / (2 * cell)),
-            components(avatar)[:, None],
-        ],
-        axis=1,
+        [np.floor(avatar.positions / size), np.floor(moved / (2 * size)), piece[:, None]], axis=1
     ).astype(np.int64)
     _, cluster, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
     cluster = cluster.ravel()
@@ -64,7 +55,7 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
         name=f"{avatar.name}@{cell * 1000:.0f}mm",
         positions=mean(avatar.positions),
         normals=normals,
-        colors=mean(avatar.colors),
+        colors=_nearest_member(avatar.positions, cluster, mean(avatar.positions), avatar.colors),
         indices=np.concatenate([single, double]).astype(np.uint32).ravel(),
         target_names=avatar.target_names,
         deltas=deltas,
@@ -72,6 +63,32 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     )
     cache[cell] = coarse
     return coarse
+
+
+def _piece_cell(positions: np.ndarray, piece: np.ndarray, cell: float) -> np.ndarray:
+    """Cell size per vertex: small or thin pieces (eyes, lids, brows, teeth) get finer cells, so they
+    keep their shape instead of collapsing into a few triangles or vanishing."""
+    count = int(piece.max()) + 1
+    low = np.full((count, 3), np.inf)
+    high = np.full((count, 3), -np.inf)
+    np.minimum.at(low, piece, positions)
+    np.maximum.at(high, piece, positions)
+    extent = high - low
+    per_piece = np.minimum(cell, np.minimum(extent.min(axis=1) / 2.5, np.linalg.norm(extent, axis=1) / 10))
+    return np.asarray(np.maximum(per_piece, 1e-4)[piece])
+
+
+def _nearest_member(
+    positions: np.ndarray, cluster: np.ndarray, centres: np.ndarray, colors: np.ndarray
+) -> np.ndarray:
+    """Each cluster's colour is that of its member nearest the centre: averaging would turn an iris
+    with its white and pupil into grey."""
+    distance = np.linalg.norm(positions - centres[cluster], axis=1)
+    order = np.lexsort((distance, cluster))
+    first = order[np.concatenate([[True], cluster[order][1:] != cluster[order][:-1]])]
+    out = np.empty((len(centres), colors.shape[1]), np.float32)
+    out[cluster[first]] = colors[first]
+    return out
 
 
 def _collapse(triangles: np.ndarray) -> np.ndarray:
