@@ -32,6 +32,7 @@ BAND_LOW_HZ = 800.0  # the detector listens only to the marker's band: tones and
 BAND_HIGH_HZ = 4500.0
 DETECT_THRESHOLD = 0.4  # normalized correlation in the band; a marker through Opus scores 0.7–0.9
 REFRACTORY_S = 0.1  # two detections closer than this are one marker
+CHUNK_SAMPLES = 2400  # 50 ms: how much audio the detector gathers before it runs the matched filter
 
 
 def chirp(sample_rate: int = SAMPLE_RATE) -> MonoBlock:
@@ -92,11 +93,47 @@ class MarkerDetector:
         self._history = np.zeros(0)
         self._history_start = 0.0  # time of the first sample in `_history`
         self._candidate: tuple[float, float] | None = None  # (time, score) of the best recent peak
+        self._pending: list[MonoBlock] = []
+        self._pending_len = 0
+        self._pending_start = 0.0
         self.detections: list[float] = []
         self.scores: list[float] = []
 
     def feed(self, block: MonoBlock, start_time: float) -> list[float]:
-        """New detections (receiver-clock times of a marker's first sample) completed by this block."""
+        """New detections (receiver-clock times of a marker's first sample) completed by this block.
+
+        Blocks are gathered into chunks of at least CHUNK_SAMPLES before the matched filter runs: the
+        filter's cost is mostly per call, and a listener pulls 10 ms blocks from every remote voice.
+        Times come from sample positions, so the wait changes no measurement; `flush()` processes a tail.
+        """
+        if self._pending:
+            expected = self._pending_start + self._pending_len / self.sample_rate
+            if abs(expected - start_time) > 0.05:
+                found = self._process()  # the stream jumped: finish what came before on its own
+                self._history = np.zeros(0)
+                self._pending_start = start_time
+                self._pending.append(block)
+                self._pending_len += len(block)
+                return found
+        else:
+            self._pending_start = start_time
+        self._pending.append(block)
+        self._pending_len += len(block)
+        if self._pending_len < CHUNK_SAMPLES:
+            return []
+        return self._process()
+
+    def flush(self) -> list[float]:
+        """Process whatever is waiting and emit the last candidate."""
+        found = self._process() if self._pending else []
+        if self._candidate is not None:
+            found.append(self._emit())
+        return found
+
+    def _process(self) -> list[float]:
+        block = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
+        start_time = self._pending_start
+        self._pending, self._pending_len = [], 0
         n = len(self._template)
         if len(self._history) == 0:
             self._history_start = start_time

@@ -59,6 +59,8 @@ class Headset:
         self.session: RoomSession | None = None
         self.voice: Voice | None = None
         self.state_link: StateLink | None = None
+        # Given to the voice when it is made: each is called with every remote audio receiver first.
+        self.receiver_hooks: list[Any] = []
         self.events: list[dict[str, Any]] = []  # joins and leaves, `at` on the system's monotonic clock
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started_at = time.monotonic()
@@ -78,6 +80,7 @@ class Headset:
                 raise HeadsetError(f"--audio {config.audio}: {error}") from None
         try:
             self.voice = Voice(config, self.profile, source, self._encoders)
+            self.voice.receiver_hooks.extend(self.receiver_hooks)
         except VoiceError as error:
             if source is not None:
                 source.close()

@@ -29,7 +29,9 @@ from emulator.wire import (
     Visemes,
     WireError,
     clock_offset,
+    is_batch,
     parse_message,
+    split_batch,
     wire_timestamp,
     wrapped_difference,
 )
@@ -140,6 +142,17 @@ class StateLink:
 
     def on_message(self, data: bytes) -> None:
         received_us = now_us()
+        if is_batch(data):
+            try:
+                for inner in split_batch(data):
+                    self._on_one(inner, received_us)
+            except WireError as error:
+                self.malformed += 1
+                log.debug("dropped the rest of a malformed BATCH: %s", error)
+            return
+        self._on_one(data, received_us)
+
+    def _on_one(self, data: bytes, received_us: int) -> None:
         try:
             message = parse_message(data)
         except WireError as error:

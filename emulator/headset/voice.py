@@ -21,7 +21,7 @@ import numpy as np
 
 from emulator.audio.marker import MarkerDetector
 from emulator.audio.marker_schedule import ScheduledMarkerSource, scheduled_latency
-from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, AudioSource, MonoBlock
+from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.report import LatencySamples
 from emulator.model.profiles import DeviceProfile
@@ -36,7 +36,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+# The ears take 10 ms blocks: half an Opus frame, so a packet waits on average 5 ms for its pull
+# instead of 10, and the binaural renderer's block (at most 10 ms) is the same size.
+BLOCK_SAMPLES = SAMPLE_RATE // 100
+BLOCK_S = BLOCK_SAMPLES / SAMPLE_RATE
 
 
 class VoiceError(Exception):
@@ -124,6 +127,8 @@ class Voice:
         if self.record_dir is not None:
             self.record_dir.mkdir(parents=True, exist_ok=True)
         self.listeners: list[Any] = []  # callables taking {participant id: block}, e.g. the renderer
+        # Called with each remote audio receiver before our tap goes on (loss simulation, recorders).
+        self.receiver_hooks: list[Any] = []
 
     # --- outgoing ---------------------------------------------------------------------------------
 
@@ -151,6 +156,8 @@ class Voice:
     def on_remote_track(self, mid: str, track: Any, receiver: Any) -> None:
         if mid in self.remotes:
             return
+        for hook in self.receiver_hooks:
+            hook(receiver)
         playout = attach_playout(receiver)
         remote = RemoteVoice(mid, playout)
         self.remotes[mid] = remote
@@ -193,14 +200,14 @@ class Voice:
         self.visemes[participant_id] = message
 
     async def run(self) -> None:
-        """Pull one 20 ms block from every remote in real time, for as long as the session lasts."""
+        """Pull one 10 ms block from every remote in real time, for as long as the session lasts."""
         deadline = time.monotonic()
         while True:
-            deadline += FRAME_S
+            deadline += BLOCK_S
             now = time.monotonic()
             self.pull_all(now)
             delay = deadline - time.monotonic()
-            if delay < -5 * FRAME_S:
+            if delay < -10 * BLOCK_S:
                 deadline = time.monotonic()
                 delay = 0.0
             await asyncio.sleep(max(0.0, delay))
@@ -208,7 +215,7 @@ class Voice:
     def pull_all(self, now: float) -> dict[str, MonoBlock]:
         blocks: dict[str, MonoBlock] = {}
         for remote in self.remotes.values():
-            block = remote.playout.pull(FRAME_SAMPLES, now)
+            block = remote.playout.pull(BLOCK_SAMPLES, now)
             remote.last_block = block
             if remote.owner is None:
                 continue

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import socket
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
@@ -142,3 +143,37 @@ def loopback_only() -> Iterator[None]:
 def restricted() -> bool:
     """Whether the loopback restriction is in force now."""
     return _saved is not None
+
+
+SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
+_buffers_tuned = False
+
+
+def tune_socket_buffers() -> None:
+    """Give every ICE socket a 4 MiB receive buffer (process-wide, idempotent).
+
+    Why: asyncio reads one datagram per socket per loop iteration, so a busy process (a room, a swarm
+    of headsets) lets datagrams pile up in the kernel between reads; at Linux's default 208 KiB the
+    socket overflows and drops them. A dropped SCTP packet stalls an unreliable data channel until
+    its retransmission timer fires (a second or more), which is how a swarm of 8 saw 2-second-old
+    poses before this. The kernel caps the size at net.core.rmem_max; whatever it grants is kept.
+    """
+    global _buffers_tuned
+    if _buffers_tuned:
+        return
+    protocol = getattr(aioice.ice, "StunProtocol", None)
+    original = getattr(protocol, "connection_made", None)
+    if protocol is None or original is None:
+        raise IceInternalsChanged(
+            "aioice lacks StunProtocol.connection_made; emulator/net/ice.py must be updated"
+        )
+
+    def connection_made(self: Any, transport: Any) -> None:
+        original(self, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+
+    protocol.connection_made = connection_made
+    _buffers_tuned = True

@@ -18,7 +18,12 @@ from urllib.parse import urlparse
 import aiohttp
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from emulator.net.ice import is_loopback_host, loopback_configuration, restrict_to_loopback
+from emulator.net.ice import (
+    is_loopback_host,
+    loopback_configuration,
+    restrict_to_loopback,
+    tune_socket_buffers,
+)
 from emulator.wire.signaling import (
     Answer,
     Error,
@@ -133,6 +138,7 @@ class RoomSession:
             raise
 
     async def _connect(self) -> Welcome:
+        tune_socket_buffers()
         if self._local:
             restrict_to_loopback()
         self._http = aiohttp.ClientSession()

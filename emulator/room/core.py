@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from emulator.net.tokens import TokenError, verify
+from emulator.wire import WireError, stamp_sender
 from emulator.wire.signaling import (
     Error,
     Join,
@@ -170,16 +171,17 @@ class RoomCore:
             self.stats.messages_dropped += 1
             return []
         sender.last_heard = now
-        if len(data) < 9 or data[0] >> 6 != 1:
-            # Not a v1 state-stream message: count it and drop it, never forward what we cannot stamp.
-            sender.states_refused += 1
-            self.stats.messages_dropped += 1
-            return []
         if not sender.info.may_publish:
             sender.states_refused += 1
             self.stats.messages_dropped += 1
             return []
-        stamped = data[:3] + sender.info.number.to_bytes(2, "big") + data[5:]
+        try:
+            stamped = stamp_sender(data, sender.info.number)
+        except WireError:
+            # Not a v1 state-stream message (a client never sends a BATCH either): count it, drop it.
+            sender.states_refused += 1
+            self.stats.messages_dropped += 1
+            return []
         recipients = tuple(p.conn for p in self.participants.values() if p.conn != conn)
         sender.states_forwarded += 1
         self.stats.states_forwarded += 1

@@ -17,9 +17,15 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from emulator.net.ice import is_loopback_host, loopback_configuration, restrict_to_loopback
+from emulator.net.ice import (
+    is_loopback_host,
+    loopback_configuration,
+    restrict_to_loopback,
+    tune_socket_buffers,
+)
 from emulator.room.audio import RoomAudio
 from emulator.room.core import Action, Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
+from emulator.wire import BatchPacker, wire_timestamp
 from emulator.wire.signaling import (
     Answer,
     Error,
@@ -42,6 +48,7 @@ CONTROL_CHANNEL = "control"
 # A lossy channel that cannot keep up drops instead of queueing: a late pose is worth nothing.
 MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
 TICK_S = 0.5
+BATCH_WINDOW_S = 0.004  # a pose waits at most this long in the room: a quarter of a 90 Hz period
 
 
 @dataclass
@@ -63,8 +70,11 @@ class Connection:
     # Routes asked for before the client's first offer was answered: adding transceivers earlier
     # would let aiortc pair them with the client's own m-lines.
     pending_routes: list[Subscribe | Unsubscribe] = field(default_factory=list)
+    negotiating: bool = False  # a transceiver was added and the offer carrying it is not answered yet
     closed: bool = False
     dropped_states: int = 0
+    outbox: list[bytes] = field(default_factory=list)  # lossy state waiting for the next batch
+    packer: BatchPacker = field(default_factory=BatchPacker)
 
 
 class RoomServer:
@@ -87,11 +97,13 @@ class RoomServer:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._flush_handle: asyncio.TimerHandle | None = None
         self._loopback = is_loopback_host(host)
 
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        tune_socket_buffers()
         if self._loopback:
             restrict_to_loopback()
         app = web.Application()
@@ -117,6 +129,9 @@ class RoomServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
         for conn in list(self.connections.values()):
             await self._close(conn, "room closed")
         for audio in self.audio.values():
@@ -310,8 +325,12 @@ class RoomServer:
                 await self._leave(conn, "negotiation-timeout")
                 return
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+            conn.negotiating = False
             if conn.room and conn.room in self.audio:
                 await self._send(conn, Tracks(self.audio[conn.room].track_map(conn.conn_id, pc)))
+            pending, conn.pending_routes = conn.pending_routes, []
+            for action in pending:
+                await self._route_audio(action)
 
     # --- actions ----------------------------------------------------------------------------------
 
@@ -341,17 +360,37 @@ class RoomServer:
                     await self._close(target, action.reason)
 
     def _forward(self, action: Forward) -> None:
-        label = CONTROL_CHANNEL if action.reliable else STATE_CHANNEL
+        if not action.reliable:
+            # Lossy state goes out in batches: what is due to one receiver within BATCH_WINDOW_S
+            # travels in one datagram (see emulator/wire/batch.py for why).
+            for conn_id in action.to:
+                target = self.connections.get(conn_id)
+                if target is not None:
+                    target.outbox.append(action.data)
+            if self._flush_handle is None:
+                self._flush_handle = asyncio.get_running_loop().call_later(BATCH_WINDOW_S, self._flush)
+            return
         for conn_id in action.to:
             target = self.connections.get(conn_id)
-            channel = target.channels.get(label) if target else None
+            channel = target.channels.get(CONTROL_CHANNEL) if target else None
+            if channel is not None and channel.readyState == "open":
+                channel.send(action.data)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        stamp = wire_timestamp(time.monotonic_ns() // 1000)
+        for target in self.connections.values():
+            if not target.outbox:
+                continue
+            messages, target.outbox = target.outbox, []
+            channel = target.channels.get(STATE_CHANNEL)
             if channel is None or channel.readyState != "open":
                 continue
-            if not action.reliable and channel.bufferedAmount > MAX_LOSSY_BUFFERED_BYTES:
-                assert target is not None
-                target.dropped_states += 1
-                continue
-            channel.send(action.data)
+            for datagram in target.packer.pack(messages, stamp):
+                if channel.bufferedAmount > MAX_LOSSY_BUFFERED_BYTES:
+                    target.dropped_states += 1
+                    continue
+                channel.send(datagram)
 
     async def _route_audio(self, action: Subscribe | Unsubscribe) -> None:
         listener = self.connections.get(action.listener)
@@ -360,7 +399,7 @@ class RoomServer:
         audio = self.audio.get(listener.room)
         if audio is None:
             return
-        if not listener.negotiated.is_set():
+        if not listener.negotiated.is_set() or listener.negotiating:
             listener.pending_routes.append(action)
             return
         if isinstance(action, Subscribe):
@@ -371,6 +410,9 @@ class RoomServer:
         else:
             changed = audio.unsubscribe(action.listener, action.speaker)
         if changed == "renegotiate":
+            # One new transceiver per offer: aiortc 1.16 starts only the first of several transceivers
+            # added to a connected peer in one renegotiation, so the rest wait for the next round.
+            listener.negotiating = True
             listener.renegotiate.set()
         elif changed == "remap" and listener.negotiated.is_set():
             await self._send(listener, Tracks(audio.track_map(action.listener, listener.pc)))

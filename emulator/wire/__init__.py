@@ -4,6 +4,7 @@ Pure: no sockets, no asyncio. PROTOCOL.md in this directory is the specification
 """
 
 from emulator.model.visemes import Viseme
+from emulator.wire.batch import Batch, BatchPacker, is_batch, split_batch
 from emulator.wire.clock import ClockSample, clock_offset, wrapped_difference
 from emulator.wire.errors import WireError
 from emulator.wire.face import FaceAccumulator, FaceEncoder, FaceSet, FaceUpdate
@@ -24,6 +25,8 @@ __all__ = [
     "HEADER_SIZE",
     "MAX_MESSAGE_SIZE",
     "VERSION",
+    "Batch",
+    "BatchPacker",
     "ClockSample",
     "FaceAccumulator",
     "FaceEncoder",
@@ -42,8 +45,10 @@ __all__ = [
     "WireError",
     "clock_offset",
     "from_json",
+    "is_batch",
     "parse_message",
     "peek_header",
+    "split_batch",
     "stamp_sender",
     "to_json",
     "wire_timestamp",
