@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from emulator.audio.source import SAMPLE_RATE, MonoBlock
 from emulator.model.viseme_timeline import VisemeTimeline
@@ -208,6 +207,8 @@ class Espeak:
     ) -> Utterance:
         g = math.gcd(SAMPLE_RATE, self.native_rate)
         up, down = SAMPLE_RATE // g, self.native_rate // g
+        from scipy.signal import resample_poly  # a second to import: only resampling pays
+
         samples = resample_poly(native.astype(np.float32) / 32768.0, up, down).astype(np.float32)
         np.clip(samples, -1.0, 1.0, out=samples)
         onsets = tuple((sample / self.native_rate, ipa) for sample, ipa in phonemes)

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import resample_poly
 
 from emulator.audio.source import SAMPLE_RATE
 from emulator.model.assets import asset_path
@@ -92,6 +91,8 @@ def make_hrtf_set(
         raise HrtfError(f"{name}: sample rate {sample_rate} Hz is not a usable audio rate")
     if sample_rate != SAMPLE_RATE:
         ratio = Fraction(SAMPLE_RATE) / Fraction(sample_rate).limit_denominator(1000)
+        from scipy.signal import resample_poly  # a second to import: only resampling pays
+
         ir = resample_poly(ir, ratio.numerator, ratio.denominator, axis=-1)
         log.info("%s: resampled from %g Hz to %d Hz", name, sample_rate, SAMPLE_RATE)
     return HrtfSet(

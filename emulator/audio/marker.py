@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy.signal import butter, correlate, sosfilt, sosfilt_zi
 
 from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
 
@@ -85,6 +84,11 @@ class MarkerDetector:
     def __init__(self, sample_rate: int = SAMPLE_RATE, threshold: float = DETECT_THRESHOLD) -> None:
         self.sample_rate = sample_rate
         self.threshold = threshold
+        # scipy.signal costs a second to import: only a process that listens for markers pays for it.
+        from scipy.signal import butter, correlate, sosfilt, sosfilt_zi
+
+        self._sosfilt = sosfilt
+        self._correlate = correlate
         self._band = butter(4, (BAND_LOW_HZ, BAND_HIGH_HZ), btype="bandpass", fs=sample_rate, output="sos")
         self._band_state = sosfilt_zi(self._band) * 0.0
         # The template goes through the same band filter, so the matched filter sees what it will get.
@@ -143,11 +147,11 @@ class MarkerDetector:
             if abs(expected - start_time) > 0.05:
                 self._history = np.zeros(0)
                 self._history_start = start_time
-        filtered, self._band_state = sosfilt(self._band, block.astype(np.float64), zi=self._band_state)
+        filtered, self._band_state = self._sosfilt(self._band, block.astype(np.float64), zi=self._band_state)
         data = np.concatenate([self._history, filtered])
         found: list[float] = []
         if len(data) >= n:
-            corr = correlate(data, self._template, mode="valid", method="fft")
+            corr = self._correlate(data, self._template, mode="valid", method="fft")
             # Sliding-window energy from a running sum: O(len) where a convolution is O(len × n).
             running = np.concatenate(([0.0], np.cumsum(np.square(data))))
             energy = running[n:] - running[:-n]

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from scipy.io import wavfile
-from scipy.signal import resample_poly
 
 from emulator.audio.source import SAMPLE_RATE, MonoBlock
 
@@ -55,6 +54,8 @@ def load_wav_mono_48k(path: Path) -> MonoBlock:
         raise SourceError(f"{path} contains no audio")
     if rate != SAMPLE_RATE:
         common = math.gcd(int(rate), SAMPLE_RATE)
+        from scipy.signal import resample_poly  # a second to import: only resampling pays
+
         samples = resample_poly(samples, SAMPLE_RATE // common, int(rate) // common)
     out: MonoBlock = np.clip(np.nan_to_num(samples), -1.0, 1.0).astype(np.float32)
     return out

@@ -27,6 +27,7 @@ class HeadsetConfig:
     output: str | None = None  # None: no playback; "default", a device, or "wav:FILE"
     marker_period_s: float = 2.0  # mouth-to-ear markers; 0 turns them off
     secret: str | None = None  # for minting a local token
+    light_receive: bool = False  # count and time others' STATEs without decoding them (swarms)
 
     @property
     def participant_identity(self) -> str:

@@ -175,7 +175,9 @@ class Headset:
     def _on_session_closed(self, reason: str) -> None:
         if self.close_reason is None:
             self.close_reason = reason
-        if reason != "left":
+        joined = self.session is not None and self.session.connected.is_set()
+        if reason != "left" and joined:
+            # A refused join is reported once, by whoever called start(); this is for later endings.
             log.warning("%s: the session ended: %s", self.config.name, reason)
         self.closed.set()
 

@@ -31,6 +31,7 @@ from emulator.wire import (
     clock_offset,
     is_batch,
     parse_message,
+    peek_header,
     split_batch,
     wire_timestamp,
     wrapped_difference,
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PING_INTERVAL_S = 1.0
+STATE_FIRST_BYTE = 0x40  # version 1, type STATE
+STATE_TYPE_MASK = 0xF8  # version and type bits; the low three are STATE's flags
 
 
 def now_us() -> int:
@@ -69,6 +72,8 @@ class StateLink:
         self.malformed = 0
         self.unknown_sender = 0
         self.record_dir = headset.config.record_dir
+        # A swarm member only measures what it receives: it counts and times STATEs from their headers.
+        self.light = headset.config.light_receive
         self._state_logs: dict[int, TextIO] = {}
 
     def attach(self, session: RoomSession) -> None:
@@ -153,6 +158,9 @@ class StateLink:
         self._on_one(data, received_us)
 
     def _on_one(self, data: bytes, received_us: int) -> None:
+        if self.light and data[:1] and data[0] & STATE_TYPE_MASK == STATE_FIRST_BYTE:
+            self._count_state_header(data, received_us)
+            return
         try:
             message = parse_message(data)
         except WireError as error:
@@ -181,16 +189,34 @@ class StateLink:
                 participant.profile = message.profile
                 participant.avatar = message.avatar
 
-    def _on_state(self, message: State, stats: RemoteStats, received_us: int) -> None:
+    def _count_state_header(self, data: bytes, received_us: int) -> None:
+        """Light receiving (swarms): a STATE is counted and timed from its header, never decoded."""
+        try:
+            header = peek_header(data)
+        except WireError:
+            self.malformed += 1
+            return
+        stats = self.remotes.get(header.sender)
+        if stats is None:
+            self.unknown_sender += 1
+            return
+        stats.note_sequence(header.seq)
+        self._count_state(stats, header.sender, header.timestamp, received_us)
+
+    def _count_state(self, stats: RemoteStats, sender: int, timestamp: int, received_us: int) -> None:
         now = time.monotonic()
         stats.states_received += 1
         if stats.first_state_at is None:
             stats.first_state_at = now
         stats.last_state_at = now
-        offset = self.offsets_us.get(message.sender)
+        offset = self.offsets_us.get(sender)
         if offset is not None:
             # The sender's timestamp on our clock is its timestamp minus (its clock − ours).
-            stats.state_latency.add((wrapped_difference(received_us, message.timestamp) + offset[0]) / 1000)
+            stats.state_latency.add((wrapped_difference(received_us, timestamp) + offset[0]) / 1000)
+
+    def _on_state(self, message: State, stats: RemoteStats, received_us: int) -> None:
+        now = time.monotonic()
+        self._count_state(stats, message.sender, message.timestamp, received_us)
         participant = self.headset.room_state.get(message.sender)
         if participant is None:
             return

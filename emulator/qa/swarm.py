@@ -63,6 +63,7 @@ class SwarmPlan:
                     motion=motion,
                     audio=self.template.audio if speaks else "none",
                     record_dir=None,
+                    light_receive=True,
                 )
             )
         return configs
