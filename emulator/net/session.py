@@ -47,6 +47,9 @@ STATE_CHANNEL = "state"
 CONTROL_CHANNEL = "control"
 CONNECT_TIMEOUT_S = 15.0
 MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
+# WebSocket pings: aiohttp drops a peer that misses a pong within half of this, so a loaded machine
+# needs slack; a dead peer is found sooner anyway (closed TCP, ICE failure, 4 s of data silence).
+HEARTBEAT_S = 10.0
 
 
 class SessionError(Exception):
@@ -142,7 +145,7 @@ class RoomSession:
         if self._local:
             restrict_to_loopback()
         self._http = aiohttp.ClientSession()
-        self._ws = await self._http.ws_connect(self.url, heartbeat=1.0, max_msg_size=256 * 1024)
+        self._ws = await self._http.ws_connect(self.url, heartbeat=HEARTBEAT_S, max_msg_size=256 * 1024)
         await self._ws.send_str(to_json(self.join_request))
         welcome = await self._receive()
         if isinstance(welcome, Error):
@@ -236,8 +239,10 @@ class RoomSession:
                     self._handle_roster(message)
         except SessionError as error:
             await self.close(error.code)
-        except asyncio.CancelledError:
-            raise
+        except (aiohttp.ClientError, ConnectionError) as error:
+            # The room went away mid-exchange (or we are closing): end the session, don't crash.
+            log.info("signaling to %s ended: %s", self.url, error)
+            await self.close("signaling-lost")
 
     async def _answer(self, sdp: str) -> None:
         assert self.pc is not None and self._ws is not None
@@ -295,7 +300,7 @@ class RoomSession:
                 await self._ws.send_str(to_json(Leave()))
         if self._reader is not None and self._reader is not asyncio.current_task():
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError, ConnectionError):
                 await self._reader
         if self.pc is not None:
             await self.pc.close()

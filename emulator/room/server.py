@@ -48,6 +48,7 @@ CONTROL_CHANNEL = "control"
 # A lossy channel that cannot keep up drops instead of queueing: a late pose is worth nothing.
 MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
 TICK_S = 0.5
+HEARTBEAT_S = 10.0  # WebSocket pings; see emulator/net/session.py for why not less
 BATCH_WINDOW_S = 0.004  # a pose waits at most this long in the room: a quarter of a 90 Hz period
 
 
@@ -155,7 +156,7 @@ class RoomServer:
         return web.json_response({"rooms": counts, "mode": self.mode})
 
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=1.0, max_msg_size=256 * 1024)
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=256 * 1024)
         await ws.prepare(request)
         conn = Connection(f"c{next(self._ids)}", ws)
         self.connections[conn.conn_id] = conn

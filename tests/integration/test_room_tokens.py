@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,15 @@ def join_with(room: RoomProcess, tmp_path: Path, token: str) -> subprocess.Compl
 @pytest.mark.parametrize(
     ("make_token", "reason"),
     [
-        (lambda: mint(b"not-the-room-secret", Grant("lobby", "t", time.time() + 60)), "signature does not match"),
+        (lambda: mint(b"wrong-secret", Grant("lobby", "t", time.time() + 60)), "signature does not match"),
         (lambda: mint(SECRET.encode(), Grant("lobby", "t", time.time() - 5)), "expired"),
         (lambda: mint(SECRET.encode(), Grant("elsewhere", "t", time.time() + 60)), "is for room 'elsewhere'"),
         (lambda: "garbage", "not a JWT"),
     ],
 )
-def test_refused_tokens_give_one_clear_line(room_process: RoomProcess, tmp_path: Path, make_token, reason) -> None:  # type: ignore[no-untyped-def]
+def test_refused_tokens_give_one_clear_line(
+    room_process: RoomProcess, tmp_path: Path, make_token: Callable[[], str], reason: str
+) -> None:
     result = join_with(room_process, tmp_path, make_token())
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -1,11 +1,16 @@
 """Nothing a test starts may outlive it: threads, child processes and asyncio tasks are checked.
 
+A task still pending when its test's event loop closes is destroyed by asyncio with the log line
+"Task was destroyed but it is pending!"; the fixture listens for that line and fails the test.
+
 An autouse fixture compares what runs after each test with what ran before it, allowing a short
 grace period for things that are already stopping.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
 import threading
 import time
@@ -33,11 +38,31 @@ def _threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.is_alive()}
 
 
+class _PendingTasks(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "Task was destroyed but it is pending" in message:
+            self.seen.append(message[:300])
+
+
 @pytest.fixture(autouse=True)
 def nothing_outlives_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
     threads_before = _threads()
     children_before = child_processes()
-    yield
+    pending = _PendingTasks()
+    asyncio_log = logging.getLogger("asyncio")
+    asyncio_log.addHandler(pending)
+    try:
+        yield
+        gc.collect()
+    finally:
+        asyncio_log.removeHandler(pending)
+    if pending.seen:
+        pytest.fail(f"{request.node.nodeid} left asyncio tasks pending: " + "; ".join(pending.seen[:3]))
     deadline = time.monotonic() + 3.0
     while True:
         extra_threads = {t for t in _threads() - threads_before if not t.name.startswith("asyncio_")}
