@@ -26,6 +26,7 @@ class HeadsetConfig:
     hrtf: str | None = None  # None: the bundled KEMAR set; "off": no spatialization
     output: str | None = None  # None: no playback; "default", a device, or "wav:FILE"
     marker_period_s: float = 2.0  # mouth-to-ear markers; 0 turns them off
+    detect_markers: bool = True  # listen for others' markers (a swarm has one member do it)
     secret: str | None = None  # for minting a local token
     light_receive: bool = False  # count and time others' STATEs without decoding them (swarms)
 

@@ -222,7 +222,7 @@ class Voice:
             blocks[remote.owner] = block
             if remote.recorder is not None:
                 remote.recorder.writeframes(_pcm16(block))
-            if self.config.marker_period_s > 0:
+            if self.config.marker_period_s > 0 and self.config.detect_markers:
                 for played_at in remote.detector.feed(block, now):
                     offset_us = self.offsets(remote.owner) if self.offsets else None
                     if offset_us is None:

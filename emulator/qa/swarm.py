@@ -64,6 +64,9 @@ class SwarmPlan:
                     audio=self.template.audio if speaks else "none",
                     record_dir=None,
                     light_receive=True,
+                    # One listener measuring mouth-to-ear is enough for a load test; the matched
+                    # filter is the costliest thing a listener does per remote voice.
+                    detect_markers=i == self.count - 1,
                 )
             )
         return configs
