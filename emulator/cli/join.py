@@ -47,6 +47,7 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--hrtf", help="SOFA file for binaural rendering, or 'off' (default: bundled KEMAR)")
     parser.add_argument("--output", help="play what is heard: default, a device name or index, or wav:FILE")
+    parser.add_argument("--input", help="microphone device for --audio mic: index or part of its name")
 
 
 def register(subparsers: Any) -> None:
@@ -87,6 +88,7 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         hrtf=args.hrtf,
         output=args.output,
         secret=args.secret,
+        input=args.input,
     )
 
 

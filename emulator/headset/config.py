@@ -29,6 +29,14 @@ class HeadsetConfig:
     detect_markers: bool = True  # listen for others' markers (a swarm has one member do it)
     secret: str | None = None  # for minting a local token
     light_receive: bool = False  # count and time others' STATEs without decoding them (swarms)
+    input: str | None = None  # the microphone device `--audio mic` uses (None: the default one)
+
+    @property
+    def audio_spec(self) -> str:
+        """The source to open: `--audio mic` with `--input DEVICE` is that device's microphone."""
+        if self.audio.strip().lower() == "mic" and self.input:
+            return f"mic:{self.input}"
+        return self.audio
 
     @property
     def participant_identity(self) -> str:

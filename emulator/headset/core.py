@@ -18,6 +18,7 @@ from emulator.audio.wavfile import SourceError
 from emulator.drive.drivers import drivers_from
 from emulator.drive.errors import DriveError
 from emulator.headset.config import HeadsetConfig
+from emulator.headset.ears import Ears, EarsError, open_ears
 from emulator.headset.report import LatencySamples
 from emulator.headset.state_link import StateLink
 from emulator.headset.voice import SharedEncoders, Voice, VoiceError
@@ -58,6 +59,7 @@ class Headset:
         self.close_reason: str | None = None
         self.session: RoomSession | None = None
         self.voice: Voice | None = None
+        self.ears: Ears | None = None
         self.state_link: StateLink | None = None
         # Given to the voice when it is made: each is called with every remote audio receiver first.
         self.receiver_hooks: list[Any] = []
@@ -72,10 +74,14 @@ class Headset:
         """Join the room and start sending; raises HeadsetError with the reason if it cannot."""
         config = self.config
         token = config.token or self._local_token()
+        try:
+            self.ears = open_ears(self)
+        except EarsError as error:
+            raise HeadsetError(str(error)) from None
         source: AudioSource | None = None
         if config.audio != "none":
             try:
-                source = open_source(config.audio)
+                source = open_source(config.audio_spec)
             except (SourceError, ModelError, OSError) as error:
                 raise HeadsetError(f"--audio {config.audio}: {error}") from None
         try:
@@ -85,6 +91,7 @@ class Headset:
             if source is not None:
                 source.close()
             raise HeadsetError(str(error)) from None
+        self.voice.listeners.append(self.ears.hear)
         self.state_link = StateLink(self, self.voice)
         self.voice.offsets = self.state_link.offset_for
         callbacks = SessionCallbacks(
@@ -100,6 +107,7 @@ class Headset:
         self.session = RoomSession(
             config.url, join, audio_track=self.voice.outgoing_track(), callbacks=callbacks
         )
+        self.voice.session = self.session  # the room's mode decides how its tracks are decoded
         self._started_at = time.monotonic()
         try:
             welcome = await self.session.connect()
@@ -129,6 +137,8 @@ class Headset:
             await self.voice.stop()
         if self.state_link is not None:
             self.state_link.close()
+        if self.ears is not None:
+            self.ears.close()
         self.closed.set()
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -219,4 +229,5 @@ class Headset:
             },
             "remotes": remotes,
             "events": list(self.events),
+            "ears": self.ears.report() if self.ears else {},
         }

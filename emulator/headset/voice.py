@@ -158,7 +158,9 @@ class Voice:
             return
         for hook in self.receiver_hooks:
             hook(receiver)
-        playout = attach_playout(receiver)
+        # The room's binaural mix is the one stereo stream; voices are mono.
+        binaural = self.session is not None and self.session.mode == "binaural"
+        playout = attach_playout(receiver, channels=2 if binaural else 1)
         remote = RemoteVoice(mid, playout)
         self.remotes[mid] = remote
         if self.session is not None:
@@ -222,7 +224,7 @@ class Voice:
             blocks[remote.owner] = block
             if remote.recorder is not None:
                 remote.recorder.writeframes(_pcm16(block))
-            if self.config.marker_period_s > 0 and self.config.detect_markers:
+            if self.config.marker_period_s > 0 and self.config.detect_markers and block.ndim == 1:
                 for played_at in remote.detector.feed(block, now):
                     offset_us = self.offsets(remote.owner) if self.offsets else None
                     if offset_us is None:

@@ -48,15 +48,20 @@ def _lib() -> ctypes.CDLL:
 
 
 class OpusDecoder:
-    """48 kHz mono; every call returns exactly one 20 ms frame. Owned by one thread (the asyncio loop)."""
+    """48 kHz; every call returns exactly one 20 ms frame: (960,) mono, or (960, 2) with `channels=2`
+    (the room's binaural mix). Owned by one thread (the asyncio loop)."""
 
-    def __init__(self) -> None:
+    def __init__(self, channels: int = 1) -> None:
+        if channels not in (1, 2):
+            raise ValueError(f"Opus decodes 1 or 2 channels, not {channels}")
         err = ctypes.c_int(0)
         self._lib = _lib()
-        self._state = self._lib.opus_decoder_create(SAMPLE_RATE, 1, ctypes.byref(err))
+        self.channels = channels
+        self._state = self._lib.opus_decoder_create(SAMPLE_RATE, channels, ctypes.byref(err))
         if err.value != OPUS_OK or not self._state:
             raise OpusDecodeError(f"opus_decoder_create failed: {self._error(err.value)}")
-        self._out = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        self._shape = (FRAME_SAMPLES,) if channels == 1 else (FRAME_SAMPLES, channels)
+        self._out = np.zeros(self._shape, dtype=np.float32)
         self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
 
     def _error(self, code: int) -> str:
@@ -70,7 +75,7 @@ class OpusDecoder:
         )
         if n < 0:
             raise OpusDecodeError(self._error(n))
-        out = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        out = np.zeros(self._shape, dtype=np.float32)
         out[: min(n, FRAME_SAMPLES)] = self._out[: min(n, FRAME_SAMPLES)]
         return out
 

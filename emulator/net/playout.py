@@ -122,13 +122,16 @@ class PlayoutBuffer:
         window_s: float = 1.0,
         max_conceal_frames: int = 5,
         clock: Callable[[], float] = time.monotonic,
+        channels: int = 1,
     ) -> None:
+        """`channels=2`: a stereo stream (the room's binaural mix); blocks are then (frames, 2)."""
         self.min_delay = min_delay_ms / 1000
         self.max_delay = max_delay_ms / 1000
         self.jitter_factor = jitter_factor
         self.max_conceal_frames = max_conceal_frames
         self.clock = clock
-        self._decoder = OpusDecoder()
+        self._decoder = OpusDecoder(channels)
+        self._frame_shape: tuple[int, ...] = (FRAME_SAMPLES,) if channels == 1 else (FRAME_SAMPLES, channels)
         self._packets: dict[int, _Packet] = {}
         self._ts = _Unwrapper(32)
         self._seq = _Unwrapper(16)
@@ -141,7 +144,7 @@ class PlayoutBuffer:
         self._gap = 0  # frames emitted since the last real one without moving `_next_ts`
         self._slack = _Window(window_s)
         self._last_adjust = -math.inf
-        self._pending = np.zeros(0, dtype=np.float32)
+        self._pending = np.zeros((0, *self._frame_shape[1:]), dtype=np.float32)
         self._lead = 0  # samples still queued for output when the frame being made was decoded
         self._leads = _Window(window_s)
         self._power = 0.0
@@ -182,7 +185,7 @@ class PlayoutBuffer:
         return min(max(self.min_delay, self.jitter_factor * self._jitter), self.max_delay)
 
     def pull(self, frames: int = FRAME_SAMPLES, now: float | None = None) -> MonoBlock:
-        """Exactly `frames` samples of 48 kHz mono to play now: decoded, concealed or silence."""
+        """Exactly `frames` samples of 48 kHz mono (or stereo) to play now: decoded, concealed or silence."""
         t = self.clock() if now is None else now
         while len(self._pending) < frames:
             # A frame must have arrived by the time it is decoded (now), whenever it starts playing.
@@ -195,7 +198,7 @@ class PlayoutBuffer:
     def _next_frame(self, now: float) -> MonoBlock:
         if self._next_ts is None:
             if not self._packets:
-                return np.zeros(FRAME_SAMPLES, dtype=np.float32)
+                return self._silence()
             self._resume()  # packets that queued before the consumer started are stale: skip them
         self._drop_stale()
         if not self._packets:
@@ -275,7 +278,7 @@ class PlayoutBuffer:
         if self._gap == self.max_conceal_frames + 1:
             self._stats.underruns += 1  # an outage: concealment ran out, the output goes silent
         self._stats.silent_frames += 1
-        return self._level(np.zeros(FRAME_SAMPLES, dtype=np.float32))
+        return self._level(self._silence())
 
     def _resume(self) -> int:
         """After an outage, start from the newest packets the target needs, dropping the stale rest."""
@@ -328,6 +331,9 @@ class PlayoutBuffer:
             return 0.0
         return (max(self._packets) + FRAME_SAMPLES - self._next_ts) / SAMPLE_RATE
 
+    def _silence(self) -> MonoBlock:
+        return np.zeros(self._frame_shape, dtype=np.float32)
+
     def _level(self, frame: MonoBlock) -> MonoBlock:
         self._power += 0.1 * (float(np.mean(np.square(frame, dtype=np.float64))) - self._power)
         return frame
@@ -357,6 +363,6 @@ class PlayoutBuffer:
 def _splice(head: MonoBlock, tail: MonoBlock, offset: int) -> MonoBlock:
     """`tail[offset:]`, its first samples crossfaded from `head`'s start so the seam does not click."""
     out = tail[offset:].copy()
-    ramp = np.linspace(0.0, 1.0, CROSSFADE, dtype=np.float32)
+    ramp = np.linspace(0.0, 1.0, CROSSFADE, dtype=np.float32).reshape(-1, *([1] * (out.ndim - 1)))
     out[:CROSSFADE] = head[:CROSSFADE] * (1 - ramp) + out[:CROSSFADE] * ramp
     return out

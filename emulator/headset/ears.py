@@ -1,0 +1,184 @@
+"""The headset's ears: every remote voice placed where its speaker stands, to two ears and a speaker.
+
+`Voice` pulls one 20 ms block per remote voice every 20 ms and calls `Ears.hear` with them. What the
+ears do depends on the room's mode (`welcome.mode`):
+- forward (client-side spatialization): each voice goes through the `BinauralRenderer` at the
+  speaker's latest position (`RoomState`, from the state stream) as heard from this headset's current
+  pose, in two 10 ms halves;
+- binaural (the room mixed for us): the one stereo stream the room sends (owner "") is played as it
+  is, never spatialized a second time.
+The stereo result goes to the output backend (`--output`; none by default) and, with `--record-dir`,
+to `binaural.wav` beside the per-remote recordings. Writing to a sound card only copies into its ring
+buffer (`PortAudioOutput.write`), so the loop never waits for the card; if the card falls far behind,
+blocks are dropped and counted rather than queued. `--hrtf off` sums the voices to both ears.
+
+Everything here runs on the asyncio loop's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from emulator.audio.backends import AudioOutput, WavOutput
+from emulator.audio.devices import DeviceError, open_output
+from emulator.audio.hrtf import HrtfError, load_hrtf
+from emulator.audio.portaudio import PortAudioOutput
+from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
+from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE
+from emulator.model.pose import Pose, Vec3
+
+if TYPE_CHECKING:
+    from emulator.headset.core import Headset
+    from emulator.model.room_state import RoomState
+
+log = logging.getLogger(__name__)
+
+MIX_OWNER = ""  # the `tracks` message's owner of the room's binaural mix
+BINAURAL_WAV = "binaural.wav"
+HRTF_OFF = ("off", "none")
+# A sound card starts with this much silence queued, so the loop's 20 ms ticks can jitter without
+# the card running dry; more than MAX_QUEUED_S queued (the card's clock is slower than ours, or the
+# loop burst after a stall) drops blocks until it is back in range.
+PREFILL_S = 0.04
+MAX_QUEUED_S = 0.15
+
+Stereo = npt.NDArray[np.float32]
+
+
+class EarsError(Exception):
+    """The HRTF file or the output device cannot be used; says which and why."""
+
+
+class Ears:
+    """Turns the remote voices of one 20 ms tick into one stereo block and sends it on."""
+
+    def __init__(
+        self,
+        listener_pose: Callable[[], Pose],
+        room_state: RoomState,
+        mode: Callable[[], str],
+        renderer: BinauralRenderer | None,
+        output: AudioOutput | None = None,
+        recorder: WavOutput | None = None,
+    ) -> None:
+        """`renderer` None: no spatialization (`--hrtf off`); `output`/`recorder` None: not wanted."""
+        self._listener_pose = listener_pose
+        self._room_state = room_state
+        self._mode = mode
+        self.renderer = renderer
+        self.output = output
+        self.recorder = recorder
+        self._prefill = isinstance(output, PortAudioOutput)
+        self.blocks_heard = 0
+        self.blocks_dropped = 0  # not played: the output was already far ahead
+        self.frames_refused = 0  # the output's ring was full
+
+    def hear(self, blocks: Mapping[str, npt.NDArray[np.float32]]) -> None:
+        """Voice's listener: {participant id (or "" for the room's mix): 20 ms block}."""
+        if self.output is None and self.recorder is None:
+            return  # nobody listens (a swarm member): rendering would only cost CPU
+        if self._mode() == "binaural":
+            mix = blocks.get(MIX_OWNER)
+            stereo = mix if mix is not None and mix.shape == (FRAME_SAMPLES, 2) else _silence()
+        else:
+            stereo = self.render(blocks)
+        self.blocks_heard += 1
+        if self.recorder is not None:
+            self.recorder.write(stereo)
+        if self.output is not None:
+            self._play(self.output, stereo)
+
+    def render(self, blocks: Mapping[str, npt.NDArray[np.float32]]) -> Stereo:
+        """Client-side spatialization of mono voices for the listener's pose now."""
+        voices = {pid: b for pid, b in blocks.items() if pid != MIX_OWNER and b.shape == (FRAME_SAMPLES,)}
+        if self.renderer is None:
+            total = np.sum(list(voices.values()), axis=0) if voices else np.zeros(FRAME_SAMPLES)
+            return np.repeat(np.asarray(total, dtype=np.float32)[:, None], 2, axis=1)
+        renderer = self.renderer
+        listener = self._listener_pose()
+        renderer.set_listener(listener)
+        for pid in voices:
+            renderer.set_source(pid, self._position_of(pid, listener))
+        for gone in [sid for sid in renderer.sources if sid not in voices]:
+            renderer.remove_source(gone)
+        step = renderer.block
+        halves = [
+            renderer.render({pid: b[start : start + step] for pid, b in voices.items()})
+            for start in range(0, FRAME_SAMPLES, step)
+        ]
+        return np.concatenate(halves)
+
+    def _position_of(self, participant_id: str, listener: Pose) -> Vec3:
+        participant = self._room_state.by_id(participant_id)
+        pose = participant.pose if participant is not None else None
+        if pose is None or not pose.position.is_finite():
+            # No pose yet (its first STATE is still on the way): heard from straight ahead, undimmed.
+            return listener.position
+        return pose.position
+
+    def _play(self, output: AudioOutput, stereo: Stereo) -> None:
+        if self._prefill:
+            self._prefill = False
+            output.write(np.zeros((int(PREFILL_S * SAMPLE_RATE), 2), dtype=np.float32))
+        if output.queued_frames() > MAX_QUEUED_S * SAMPLE_RATE:
+            self.blocks_dropped += 1
+            return
+        self.frames_refused += len(stereo) - output.write(stereo)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "mode": self._mode(),
+            "hrtf": self.renderer.hrtf.name if self.renderer is not None else "off",
+            "output": self.output.name if self.output is not None else None,
+            "blocks_heard": self.blocks_heard,
+            "blocks_dropped": self.blocks_dropped,
+            "frames_refused": self.frames_refused,
+        }
+
+    def close(self) -> None:
+        """Close the output and finish `binaural.wav`; safe to call twice."""
+        for sink in (self.output, self.recorder):
+            if sink is not None:
+                sink.close()
+
+
+def _silence() -> Stereo:
+    return np.zeros((FRAME_SAMPLES, 2), dtype=np.float32)
+
+
+def open_ears(headset: Headset) -> Ears:
+    """The ears `headset.config` asks for (`hrtf`, `output`, `record_dir`); EarsError if it cannot."""
+    config = headset.config
+    renderer = None
+    if (config.hrtf or "").strip().lower() not in HRTF_OFF:
+        try:
+            hrtf = load_hrtf(config.hrtf)
+        except HrtfError as error:
+            raise EarsError(f"--hrtf: {error}") from None
+        renderer = BinauralRenderer.for_profile(headset.profile, hrtf, MAX_BLOCK)
+    output = None
+    if config.output is not None:
+        try:
+            output = open_output(config.output)
+        except DeviceError as error:
+            raise EarsError(f"--output: {error}") from None
+    recorder = None
+    if config.record_dir is not None:
+        try:
+            config.record_dir.mkdir(parents=True, exist_ok=True)
+            recorder = WavOutput(Path(config.record_dir) / BINAURAL_WAV)
+        except OSError as error:
+            if output is not None:
+                output.close()
+            raise EarsError(f"--record-dir: cannot write {config.record_dir}: {error}") from None
+
+    def mode() -> str:
+        return headset.session.mode if headset.session is not None else "forward"
+
+    return Ears(lambda: headset.pose, headset.room_state, mode, renderer, output, recorder)
