@@ -58,3 +58,11 @@ def distance_gain(distance: npt.ArrayLike, min_distance_m: float, rolloff: float
     d = np.maximum(np.asarray(distance, dtype=np.float64), min_distance_m)
     result: npt.NDArray[np.float64] = (min_distance_m / d) ** rolloff
     return result
+
+
+def unplaced_position(listener: Pose) -> Vec3:
+    """Where to hear a voice whose speaker's first pose has not arrived yet: 1 m straight ahead.
+
+    The headset's ears and the room's mix both use it, so the two modes sound the same meanwhile.
+    """
+    return listener.transform_point(Vec3(0.0, 0.0, -1.0))

@@ -27,11 +27,13 @@ import numpy.typing as npt
 
 from emulator.audio.backends import AudioOutput, WavOutput
 from emulator.audio.devices import DeviceError, open_output
+from emulator.audio.geometry import unplaced_position
 from emulator.audio.hrtf import HrtfError, load_hrtf
 from emulator.audio.portaudio import PortAudioOutput
 from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE
 from emulator.model.pose import Pose, Vec3
+from emulator.wire.signaling import MIX_OWNER
 
 if TYPE_CHECKING:
     from emulator.headset.core import Headset
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIX_OWNER = ""  # the `tracks` message's owner of the room's binaural mix
 BINAURAL_WAV = "binaural.wav"
 HRTF_OFF = ("off", "none")
 # A sound card starts with this much silence queued, so the loop's 20 ms ticks can jitter without
@@ -118,8 +119,7 @@ class Ears:
         participant = self._room_state.by_id(participant_id)
         pose = participant.pose if participant is not None else None
         if pose is None or not pose.position.is_finite():
-            # No pose yet (its first STATE is still on the way): heard from straight ahead, undimmed.
-            return listener.position
+            return unplaced_position(listener)  # its first STATE is still on the way
         return pose.position
 
     def _play(self, output: AudioOutput, stereo: Stereo) -> None:

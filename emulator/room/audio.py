@@ -1,5 +1,7 @@
-"""Voice routing inside one room, forward mode: each speaker's Opus packets go to every listener as
-they arrived, never decoded or re-encoded.
+"""Voice routing inside one room. Forward mode: each speaker's Opus packets go to every listener as
+they arrived, never decoded or re-encoded. Binaural mode: every speaker goes into the room's
+`BinauralMix` (`emulator/room/mix.py`) and each listener gets one transceiver carrying its own mix,
+routed here as the speaker `MIX_OWNER` ("").
 
 A speaker's receiver is tapped before aiortc's jitter buffer (`emulator/net/receive.py`) into a
 `RelayFanout`, which offers each packet to one `EncodedAudioTrack` per listener. The same bytes go to
@@ -17,6 +19,8 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver
 
 from emulator.net.fanout import EncodedAudioTrack, RelayFanout
 from emulator.net.receive import tap_audio_receiver
+from emulator.room.mix import BinauralMix
+from emulator.wire.signaling import MIX_OWNER
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +35,12 @@ class ListenerRoutes:
 
 
 class RoomAudio:
-    """Who hears whom in one room (forward mode). Connections are the I/O layer's ids."""
+    """Who hears whom in one room. Connections are the I/O layer's ids."""
 
     def __init__(self, room: str, mode: str) -> None:
         self.room = room
         self.mode = mode
+        self.mix = BinauralMix(room) if mode == "binaural" else None
         self.voices: dict[str, RelayFanout] = {}
         self.listeners: dict[str, ListenerRoutes] = {}
         self.identities: dict[str, str] = {}  # conn → participant id, for the `tracks` message
@@ -45,7 +50,12 @@ class RoomAudio:
         self.identities[conn] = participant_id
 
     def has_voice(self, speaker: str) -> bool:
-        return speaker in self.voices
+        return speaker in self.voices or (speaker == MIX_OWNER and self.mix is not None)
+
+    def state_message(self, conn: str, data: bytes) -> None:
+        """A participant's state-stream message: the binaural mix follows its pose."""
+        if self.mix is not None:
+            self.mix.on_state(conn, data)
 
     def want(self, listener: str, speaker: str) -> None:
         """`listener` should hear `speaker` once the speaker's audio arrives (it may never: listen-only)."""
@@ -55,7 +65,11 @@ class RoomAudio:
         """The speaker's audio arrived: tap it (its packets are forwarded, never decoded here).
 
         Returns the listeners that were waiting for this voice; the caller subscribes them.
+        In binaural mode the voice goes into the mix instead (decoded once) and nobody waits.
         """
+        if self.mix is not None:
+            self.mix.add_speaker(conn, receiver)
+            return []
         if conn not in self.voices:
             self.voices[conn] = RelayFanout()
             tap_audio_receiver(receiver, self.voices[conn].push_rtp)
@@ -69,7 +83,11 @@ class RoomAudio:
         routes = self.listeners.setdefault(listener, ListenerRoutes())
         if speaker in routes.by_speaker:
             return "none"
-        track = self.voices[speaker].subscribe()
+        track = (
+            self.mix.subscribe(listener)
+            if speaker == MIX_OWNER and self.mix is not None
+            else self.voices[speaker].subscribe()
+        )
         routes.tracks[speaker] = track
         if routes.free:
             transceiver = routes.free.pop()
@@ -102,6 +120,8 @@ class RoomAudio:
         }
 
     async def remove_participant(self, conn: str) -> None:
+        if self.mix is not None:
+            await self.mix.remove(conn)
         voice = self.voices.pop(conn, None)
         if voice is not None:
             await voice.stop()
@@ -117,3 +137,5 @@ class RoomAudio:
     async def stop(self) -> None:
         for conn in list(self.voices) + list(self.listeners):
             await self.remove_participant(conn)
+        if self.mix is not None:
+            await self.mix.stop()

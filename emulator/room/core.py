@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from emulator.net.tokens import TokenError, verify
 from emulator.wire import WireError, stamp_sender
 from emulator.wire.signaling import (
+    MIX_OWNER,
     Error,
     Join,
     Joined,
@@ -55,7 +56,7 @@ class Forward:
 
 @dataclass(frozen=True, slots=True)
 class Subscribe:
-    """Start sending `speaker`'s voice to `listener` (forward mode)."""
+    """Start sending `speaker`'s voice to `listener`; `speaker` `MIX_OWNER` is the listener's binaural mix."""
 
     listener: str
     speaker: str
@@ -154,6 +155,9 @@ class RoomCore:
                     actions.append(Subscribe(listener=p.conn, speaker=conn))
                 if p.info.may_publish:
                     actions.append(Subscribe(listener=conn, speaker=p.conn))
+        else:
+            # Binaural: one stream, the room's mix for this listener, whoever speaks.
+            actions.append(Subscribe(listener=conn, speaker=MIX_OWNER))
         return actions
 
     def leave(self, conn: str, now: float, reason: str = "left") -> list[Action]:

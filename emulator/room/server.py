@@ -263,6 +263,9 @@ class RoomServer:
                 if isinstance(data, str) or conn.room is None:
                     return
                 core = self.rooms.get(conn.room)
+                audio = self.audio.get(conn.room)
+                if audio is not None:
+                    audio.state_message(conn.conn_id, data)
                 if core is not None:
                     self._carry_out_now(
                         core.state_message(conn.conn_id, data, time.monotonic(), reliable=reliable)

@@ -123,6 +123,9 @@ class Tracks:
     mids: dict[str, str]
 
 
+MIX_OWNER = ""  # the owner `tracks` gives the room's binaural mix (`welcome.mode` "binaural")
+
+
 @dataclass(frozen=True, slots=True)
 class Leave:
     TYPE: ClassVar[str] = "leave"
