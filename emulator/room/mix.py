@@ -83,12 +83,16 @@ class BinauralMix:
             self.speakers[conn] = attach_playout(receiver, clock=self.clock)
         return self.speakers[conn]
 
-    def subscribe(self, listener: str) -> EncodedAudioTrack:
-        """The track that carries `listener`'s mix; starts the mixing on first use."""
+    def add_listener(self, listener: str) -> ListenerMix:
         mix = self.listeners.get(listener)
         if mix is None:
             renderer = BinauralRenderer(self.hrtf, MAX_BLOCK)
             mix = self.listeners[listener] = ListenerMix(renderer, OpusEncoder(self.settings))
+        return mix
+
+    def subscribe(self, listener: str) -> EncodedAudioTrack:
+        """The track that carries `listener`'s mix; starts the mixing on first use."""
+        mix = self.add_listener(listener)
         self.start()
         return mix.fanout.subscribe()
 
