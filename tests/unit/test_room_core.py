@@ -4,7 +4,7 @@ import time
 
 from emulator.net.tokens import Grant, mint
 from emulator.room.core import Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
-from emulator.wire.signaling import Error, Join, Joined, Left, Welcome
+from emulator.wire.signaling import MIX_OWNER, Error, Join, Joined, Left, Welcome
 
 SECRET = b"s3cret"
 NOW = 1000.0
@@ -94,3 +94,14 @@ def test_rooms_share_nothing() -> None:
     join(other, "c2", "bob", room="other")
     (forward,) = [a for a in lobby.state_message("c1", state(), NOW, reliable=False)] or [None]
     assert forward is None  # alone in the lobby: nobody to forward to, and bob is in another room
+
+
+def test_binaural_rooms_send_each_listener_its_mix_and_no_voices() -> None:
+    core = RoomCore("lobby", SECRET, mode="binaural")
+    first = join(core, "c1", "alice")
+    second = join(core, "c2", "bob", publish=False)
+    welcome = next(a.message for a in second if isinstance(a, Send) and a.conn == "c2")
+    assert isinstance(welcome, Welcome) and welcome.mode == "binaural"
+    subs = {(a.listener, a.speaker) for a in first + second if isinstance(a, Subscribe)}
+    assert subs == {("c1", MIX_OWNER), ("c2", MIX_OWNER)}  # a listen-only participant hears the mix too
+    assert not any(isinstance(a, Unsubscribe) for a in core.leave("c1", NOW))
