@@ -155,3 +155,14 @@ def test_the_mix_counts_hostile_state_bytes_and_never_raises(data: bytes) -> Non
     mix.on_state("someone", data)
     pose = mix.poses.get("someone")
     assert pose is None or pose.position.is_finite()
+
+
+def test_input_selects_the_microphone_device_for_audio_mic() -> None:
+    from emulator.headset.config import HeadsetConfig
+
+    def config(audio: str, device: str | None) -> HeadsetConfig:
+        return HeadsetConfig("ws://127.0.0.1:1/ws", "lobby", "n", audio=audio, input=device)
+
+    assert config("mic", "usb").audio_spec == "mic:usb"
+    assert config("mic", None).audio_spec == "mic"
+    assert config("tone:440", "usb").audio_spec == "tone:440"
