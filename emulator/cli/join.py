@@ -47,7 +47,7 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--hrtf", help="SOFA file for binaural rendering, or 'off' (default: bundled KEMAR)")
     parser.add_argument("--output", help="play what is heard: default, a device name or index, or wav:FILE")
-    parser.add_argument("--input", help="microphone device for --audio mic: index or part of its name")
+    parser.add_argument("--input", help="microphone for --audio mic: index or part of a name")
 
 
 def register(subparsers: Any) -> None:
@@ -71,6 +71,8 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         raise CommandError("--opus-bitrate must be between 6000 and 510000 bit/s")
     if args.duration is not None and not args.duration > 0:
         raise CommandError("--duration must be positive")
+    if args.input and args.audio.strip().lower() != "mic":
+        raise CommandError(f"--input picks the microphone for --audio mic (--audio is {args.audio})")
     return HeadsetConfig(
         url=args.url,
         room=args.room,

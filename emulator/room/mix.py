@@ -72,6 +72,7 @@ class BinauralMix:
         self.listeners: dict[str, ListenerMix] = {}
         self.poses: dict[str, Pose] = {}
         self.states_malformed = 0
+        self.failures = 0
         self.ticks = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -162,8 +163,10 @@ class BinauralMix:
             try:
                 self.mix_once()
             except Exception:
-                # One bad frame must not silence the room for good.
-                log.exception("room %s: mixing failed", self.room)
+                # One bad frame must not silence the room for good, nor flood the log 50 times a second.
+                self.failures += 1
+                if self.failures == 1 or self.failures % 500 == 0:
+                    log.exception("room %s: mixing failed (%d times)", self.room, self.failures)
             deadline += FRAME_S
             delay = deadline - self.clock()
             if delay < -5 * FRAME_S:

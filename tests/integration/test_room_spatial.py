@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import subprocess
+import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,23 +69,35 @@ def join(room: RoomProcess, tmp_path: Path, name: str, seconds: float, *extra: s
 def run_scene(
     room: RoomProcess, tmp_path: Path, listener_extra: tuple[str, ...], env: dict[str, str] | None = None
 ) -> None:
-    """The speaker and the listener as two real processes; returns when both have left."""
+    """The speaker, then the listener, as two real processes; returns when both have left.
+
+    The listener starts once the speaker is in the room (and its poses are flowing), so that the
+    first sound the listener hears already comes from where the speaker stands.
+    """
     env = env or cli_env(tmp_path)
-    speaker = join(
-        room, tmp_path, "speaker", LISTEN_S + 4, "--audio", f"tone:{TONE_HZ:g}", f"--at={SPEAKER_AT}"
+    speaker_argv = join(room, tmp_path, "speaker", 120, "--audio", f"tone:{TONE_HZ:g}", f"--at={SPEAKER_AT}")
+    listener_argv = join(
+        room, tmp_path, "listener", LISTEN_S, "--audio", "none", "--at=0,1.6,0", *listener_extra
     )
-    listener = join(room, tmp_path, "listener", LISTEN_S, "--audio", "none", "--at=0,1.6,0", *listener_extra)
-    procs = [
-        subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, start_new_session=True)
-        for argv in (speaker, listener)
-    ]
+    speaker = subprocess.Popen(speaker_argv, env=env, stderr=subprocess.PIPE, start_new_session=True)
+    listener: subprocess.Popen[bytes] | None = None
     try:
-        for proc in reversed(procs):
-            _, err = proc.communicate(timeout=90)
-            assert proc.returncode == 0, err.decode()[-3000:]
+        deadline = time.monotonic() + 60
+        while room.health()["rooms"] != {"lobby": 1}:
+            assert speaker.poll() is None, speaker.communicate()[1].decode()[-3000:]
+            assert time.monotonic() < deadline, "the speaker did not join within 60 s"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        listener = subprocess.Popen(listener_argv, env=env, stderr=subprocess.PIPE, start_new_session=True)
+        _, err = listener.communicate(timeout=90)
+        assert listener.returncode == 0, err.decode()[-3000:]
+        speaker.send_signal(signal.SIGTERM)
+        _, err = speaker.communicate(timeout=30)
+        assert speaker.returncode == 0, err.decode()[-3000:]
     finally:
-        for proc in procs:
-            stop_group(proc)
+        for proc in (speaker, listener):
+            if proc is not None:
+                stop_group(proc)
 
 
 def read_stereo_wav(path: Path) -> np.ndarray:

@@ -166,3 +166,10 @@ def test_input_selects_the_microphone_device_for_audio_mic() -> None:
     assert config("mic", "usb").audio_spec == "mic:usb"
     assert config("mic", None).audio_spec == "mic"
     assert config("tone:440", "usb").audio_spec == "tone:440"
+
+
+def test_join_refuses_input_without_the_microphone(capsys: pytest.CaptureFixture[str]) -> None:
+    from emulator.cli import main
+
+    assert main(["join", "ws://127.0.0.1:1/ws", "--input", "usb"]) != 0
+    assert "--input picks the microphone for --audio mic" in capsys.readouterr().err
