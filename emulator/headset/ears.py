@@ -1,10 +1,10 @@
 """The headset's ears: every remote voice placed where its speaker stands, to two ears and a speaker.
 
-`Voice` pulls one 20 ms block per remote voice every 20 ms and calls `Ears.hear` with them. What the
+`Voice` pulls one block (10 ms) per remote voice every block and calls `Ears.hear` with them. What the
 ears do depends on the room's mode (`welcome.mode`):
 - forward (client-side spatialization): each voice goes through the `BinauralRenderer` at the
   speaker's latest position (`RoomState`, from the state stream) as heard from this headset's current
-  pose, in two 10 ms halves;
+  pose;
 - binaural (the room mixed for us): the one stereo stream the room sends (owner "") is played as it
   is, never spatialized a second time.
 The stereo result goes to the output backend (`--output`; none by default) and, with `--record-dir`,
@@ -31,7 +31,8 @@ from emulator.audio.geometry import unplaced_position
 from emulator.audio.hrtf import HrtfError, load_hrtf
 from emulator.audio.portaudio import PortAudioOutput
 from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
-from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE
+from emulator.audio.source import SAMPLE_RATE
+from emulator.headset.voice import BLOCK_SAMPLES
 from emulator.model.pose import Pose, Vec3
 from emulator.wire.signaling import MIX_OWNER
 
@@ -57,7 +58,7 @@ class EarsError(Exception):
 
 
 class Ears:
-    """Turns the remote voices of one 20 ms tick into one stereo block and sends it on."""
+    """Turns the remote voices of one tick (`block` samples) into one stereo block and sends it on."""
 
     def __init__(
         self,
@@ -67,12 +68,16 @@ class Ears:
         renderer: BinauralRenderer | None,
         output: AudioOutput | None = None,
         recorder: WavOutput | None = None,
+        block: int = BLOCK_SAMPLES,
     ) -> None:
         """`renderer` None: no spatialization (`--hrtf off`); `output`/`recorder` None: not wanted."""
         self._listener_pose = listener_pose
         self._room_state = room_state
         self._mode = mode
+        if renderer is not None and block % renderer.block:
+            raise ValueError(f"ears take blocks of whole renderer blocks ({renderer.block}), not {block}")
         self.renderer = renderer
+        self.block = block
         self.output = output
         self.recorder = recorder
         self._prefill = isinstance(output, PortAudioOutput)
@@ -81,12 +86,12 @@ class Ears:
         self.frames_refused = 0  # the output's ring was full
 
     def hear(self, blocks: Mapping[str, npt.NDArray[np.float32]]) -> None:
-        """Voice's listener: {participant id (or "" for the room's mix): 20 ms block}."""
+        """Voice's listener: {participant id (or "" for the room's mix): one block}."""
         if self.output is None and self.recorder is None:
             return  # nobody listens (a swarm member): rendering would only cost CPU
         if self._mode() == "binaural":
             mix = blocks.get(MIX_OWNER)
-            stereo = mix if mix is not None and mix.shape == (FRAME_SAMPLES, 2) else _silence()
+            stereo = mix if mix is not None and mix.shape == (self.block, 2) else self._silence()
         else:
             stereo = self.render(blocks)
         self.blocks_heard += 1
@@ -97,9 +102,9 @@ class Ears:
 
     def render(self, blocks: Mapping[str, npt.NDArray[np.float32]]) -> Stereo:
         """Client-side spatialization of mono voices for the listener's pose now."""
-        voices = {pid: b for pid, b in blocks.items() if pid != MIX_OWNER and b.shape == (FRAME_SAMPLES,)}
+        voices = {pid: b for pid, b in blocks.items() if pid != MIX_OWNER and b.shape == (self.block,)}
         if self.renderer is None:
-            total = np.sum(list(voices.values()), axis=0) if voices else np.zeros(FRAME_SAMPLES)
+            total = np.sum(list(voices.values()), axis=0) if voices else np.zeros(self.block)
             return np.repeat(np.asarray(total, dtype=np.float32)[:, None], 2, axis=1)
         renderer = self.renderer
         listener = self._listener_pose()
@@ -109,11 +114,11 @@ class Ears:
         for gone in [sid for sid in renderer.sources if sid not in voices]:
             renderer.remove_source(gone)
         step = renderer.block
-        halves = [
+        parts = [
             renderer.render({pid: b[start : start + step] for pid, b in voices.items()})
-            for start in range(0, FRAME_SAMPLES, step)
+            for start in range(0, self.block, step)
         ]
-        return np.concatenate(halves)
+        return np.concatenate(parts)
 
     def _position_of(self, participant_id: str, listener: Pose) -> Vec3:
         participant = self._room_state.by_id(participant_id)
@@ -131,6 +136,9 @@ class Ears:
             return
         self.frames_refused += len(stereo) - output.write(stereo)
 
+    def _silence(self) -> Stereo:
+        return np.zeros((self.block, 2), dtype=np.float32)
+
     def report(self) -> dict[str, Any]:
         return {
             "mode": self._mode(),
@@ -146,10 +154,6 @@ class Ears:
         for sink in (self.output, self.recorder):
             if sink is not None:
                 sink.close()
-
-
-def _silence() -> Stereo:
-    return np.zeros((FRAME_SAMPLES, 2), dtype=np.float32)
 
 
 def open_ears(headset: Headset) -> Ears:

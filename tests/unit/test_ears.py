@@ -14,6 +14,7 @@ from emulator.audio.backends import SilentOutput, WavOutput
 from emulator.audio.renderer import BinauralRenderer
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE
 from emulator.headset.ears import Ears
+from emulator.headset.voice import BLOCK_SAMPLES as BLOCK
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.model.room_state import RemoteParticipant, RoomState
 from emulator.net.opus import OpusEncoder, OpusSettings, OpusSettingsError
@@ -26,10 +27,10 @@ from emulator.wire.signaling import MIX_OWNER
 TONE_HZ = 3000.0
 
 
-def tone_blocks(count: int, hz: float = TONE_HZ) -> list[np.ndarray]:
-    t = np.arange(count * FRAME_SAMPLES) / SAMPLE_RATE
-    signal = (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
-    return [signal[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES] for i in range(count)]
+def tone_blocks(count: int, size: int = FRAME_SAMPLES) -> list[np.ndarray]:
+    t = np.arange(count * size) / SAMPLE_RATE
+    signal = (0.3 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32)
+    return [signal[i * size : (i + 1) * size] for i in range(count)]
 
 
 def balance_db(stereo: np.ndarray) -> float:
@@ -54,18 +55,18 @@ def make_ears(state: RoomState, listener: Pose, mode: str = "forward", **kw: obj
 def test_ears_place_a_voice_by_both_poses(yaw: float, louder: str, tmp_path: Path) -> None:
     recorder = WavOutput(tmp_path / "binaural.wav")
     ears = make_ears(room_with(Vec3(-2, 0, 0)), Pose(Vec3(), Quat.from_yaw_degrees(yaw)), recorder=recorder)
-    heard = [ears.render({"alice": block}) for block in tone_blocks(25)]
-    for block in tone_blocks(25):
+    heard = [ears.render({"alice": block}) for block in tone_blocks(50, BLOCK)]
+    for block in tone_blocks(50, BLOCK):
         ears.hear({"alice": block})
     ears.close()
-    balance = balance_db(np.concatenate(heard[5:]))
+    balance = balance_db(np.concatenate(heard[10:]))
     assert (balance if louder == "left" else -balance) >= 6
-    assert recorder.frames_written == 25 * FRAME_SAMPLES and ears.blocks_heard == 25
+    assert recorder.frames_written == 50 * BLOCK and ears.blocks_heard == 50
 
 
 def test_without_a_pose_a_voice_is_straight_ahead_and_a_gone_voice_leaves_the_renderer() -> None:
     ears = make_ears(room_with(None), Pose())
-    heard = np.concatenate([ears.render({"alice": b}) for b in tone_blocks(10)][3:])
+    heard = np.concatenate([ears.render({"alice": b}) for b in tone_blocks(20, BLOCK)][6:])
     assert abs(balance_db(heard)) < 1.5
     assert ears.renderer is not None and ears.renderer.sources == ("alice",)
     ears.render({})
@@ -84,10 +85,10 @@ class Recorded(SilentOutput):
 
 def test_hrtf_off_sums_voices_to_both_ears_and_the_binaural_mode_plays_the_mix_as_is() -> None:
     off = make_ears(room_with(Vec3(-2, 0, 0)), Pose(), renderer=None)
-    block = tone_blocks(1)[0]
+    block = tone_blocks(1, BLOCK)[0]
     assert np.allclose(off.render({"alice": block, "bob": block}), np.stack([2 * block] * 2, axis=1))
     mixed = make_ears(room_with(Vec3(-2, 0, 0)), Pose(), mode="binaural")
-    stereo = np.random.default_rng(1).normal(0, 0.1, (FRAME_SAMPLES, 2)).astype(np.float32)
+    stereo = np.random.default_rng(1).normal(0, 0.1, (BLOCK, 2)).astype(np.float32)
     played = Recorded()
     mixed.output = played
     mixed.hear({MIX_OWNER: stereo})
@@ -101,7 +102,7 @@ def test_a_late_sound_card_drops_blocks_instead_of_queueing_them() -> None:
             return SAMPLE_RATE  # a second behind
 
     ears = make_ears(room_with(Vec3(-2, 0, 0)), Pose(), output=Slow())
-    ears.hear({"alice": tone_blocks(1)[0]})
+    ears.hear({"alice": tone_blocks(1, BLOCK)[0]})
     assert ears.blocks_dropped == 1
 
 
