@@ -7,7 +7,6 @@ and the sound card read snapshots (`room_state.snapshot()`, the voice engine's r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
@@ -28,6 +27,7 @@ from emulator.model.pose import Pose
 from emulator.model.profiles import load_profile
 from emulator.model.room_state import RemoteParticipant, RoomState
 from emulator.net.session import RoomSession, SessionCallbacks, SessionError, is_local_url
+from emulator.net.tasks import cancel_and_wait
 from emulator.net.tokens import Grant, TokenError, load_secret, mint
 from emulator.wire.signaling import Join, ParticipantInfo
 
@@ -125,11 +125,7 @@ class Headset:
         if self._stopped:
             return
         self._stopped = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         if self.session is not None:
             await self.session.close("left")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, AudioSource
 from emulator.net.opus import TIME_BASE, OpusEncoder, OpusSettings
 from emulator.net.receive import RtpAudioPacket
+from emulator.net.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -187,10 +187,7 @@ class EncodedAudioFanout(PacketFanout):
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([task])
         await super().stop()
 
     def encode_next(self) -> EncodedFrame:

@@ -15,7 +15,6 @@ bench_mix.py` measures listeners per core. Everything here runs on the room's as
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from emulator.net.fanout import EncodedAudioTrack, EncodedFrame, PacketFanout
 from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.net.playout import PlayoutBuffer
 from emulator.net.receive import attach_playout
+from emulator.net.tasks import cancel_and_wait
 from emulator.wire import MessageType, State, WireError, parse_message, peek_header
 
 log = logging.getLogger(__name__)
@@ -175,9 +175,6 @@ class BinauralMix:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([task])
         for conn in list(self.speakers) + list(self.listeners):
             await self.remove(conn)

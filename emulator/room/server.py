@@ -23,6 +23,7 @@ from emulator.net.ice import (
     restrict_to_loopback,
     tune_socket_buffers,
 )
+from emulator.net.tasks import cancel_and_wait
 from emulator.room.audio import RoomAudio
 from emulator.room.core import Action, Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
 from emulator.wire import BatchPacker, wire_timestamp
@@ -234,11 +235,7 @@ class RoomServer:
         self.connections.pop(conn.conn_id, None)
         if conn.room and conn.room in self.audio:
             await self.audio[conn.room].remove_participant(conn.conn_id)
-        for task in conn.tasks:
-            task.cancel()
-        for task in conn.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(conn.tasks)
         conn.tasks.clear()
         if conn.pc is not None:
             await conn.pc.close()
