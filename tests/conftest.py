@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.support.room",
     "tests.support.speech",
     "tests.support.pulse",
+    "tests.support.turn",
 ]

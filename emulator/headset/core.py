@@ -27,6 +27,7 @@ from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import load_profile
 from emulator.model.room_state import RemoteParticipant, RoomState
+from emulator.net.ice_servers import selected_pair
 from emulator.net.session import RoomSession, SessionCallbacks, SessionError, is_local_url
 from emulator.net.tokens import Grant, TokenError, load_secret, mint
 from emulator.wire.signaling import Join, ParticipantInfo
@@ -105,12 +106,12 @@ class Headset:
         )
         join = Join(config.room, token, config.name, config.profile, config.avatar, self.profile.face_set)
         self.session = RoomSession(
-            config.url, join, audio_track=self.voice.outgoing_track(), callbacks=callbacks
+            config.url, join, audio_track=self.voice.outgoing_track(), callbacks=callbacks, ice=config.ice
         )
         self.voice.session = self.session  # the room's mode decides how its tracks are decoded
         self._started_at = time.monotonic()
         try:
-            welcome = await self.session.connect()
+            welcome = await self.session.connect(config.connect_timeout_s)
         except SessionError as error:
             raise HeadsetError(f"could not join {config.room} at {config.url}: {error}") from None
         for info in welcome.participants:
@@ -230,4 +231,5 @@ class Headset:
             "remotes": remotes,
             "events": list(self.events),
             "ears": self.ears.report() if self.ears else {},
+            "ice": selected_pair(self.session.pc) if self.session and self.session.pc else None,
         }

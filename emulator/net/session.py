@@ -24,6 +24,7 @@ from emulator.net.ice import (
     restrict_to_loopback,
     tune_socket_buffers,
 )
+from emulator.net.ice_servers import IceOptions, relay_problem
 from emulator.wire.signaling import (
     Answer,
     Error,
@@ -96,12 +97,16 @@ class RoomSession:
         audio_track: MediaStreamTrack | None = None,
         callbacks: SessionCallbacks | None = None,
         configuration: RTCConfiguration | None = None,
+        ice: IceOptions | None = None,
     ) -> None:
         self.url = url
+        self.ice = ice or IceOptions()
         self.join_request = join
         self.audio_track = audio_track
         self.callbacks = callbacks or SessionCallbacks()
         self._local = is_local_url(url)
+        if configuration is None and self.ice.servers:
+            configuration = self.ice.configuration()
         self._configuration = configuration or (loopback_configuration() if self._local else None)
         self.me: ParticipantInfo | None = None
         self.mode = "forward"
@@ -163,6 +168,9 @@ class RoomSession:
         self._open_channel(pc.createDataChannel(STATE_CHANNEL, ordered=False, maxRetransmits=0))
         self._open_channel(pc.createDataChannel(CONTROL_CHANNEL))
         await pc.setLocalDescription(await pc.createOffer())
+        problem = await relay_problem(pc, self.ice)
+        if problem is not None:
+            raise SessionError("turn-failed", problem)
         await self._ws.send_str(to_json(Offer(pc.localDescription.sdp)))
         while True:
             message = await self._receive()
