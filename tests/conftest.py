@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.support.speech",
     "tests.support.pulse",
     "tests.support.turn",
+    "tests.support.janus",
 ]
