@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.support.pulse",
     "tests.support.turn",
     "tests.support.janus",
+    "tests.support.browser",
 ]
