@@ -94,3 +94,34 @@ def test_browser_and_headset_hear_and_see_each_other(
     blocks = samples[: len(samples) // 960 * 960].reshape(-1, 960)
     loud = np.sqrt((blocks**2).mean(axis=1)) > 0.02
     assert loud.sum() >= 10, f"only {loud.sum()} loud 20 ms blocks in {len(blocks)}"
+
+
+def test_the_page_reads_the_state_stream_as_python_writes_it(
+    room_process: RoomProcess, chromium: Any
+) -> None:
+    from emulator.wire import State, parse_message
+
+    page = chromium.new_page()
+    page.goto(f"http://127.0.0.1:{room_process.port}/")
+    fixtures = sorted(Path(__file__).parents[1].joinpath("fixtures", "wire").glob("*.bin"))
+    assert fixtures
+    for fixture in fixtures:
+        data = fixture.read_bytes()
+        decoded = page.evaluate("bytes => StateWire.decode(new Uint8Array(bytes).buffer)", list(data))
+        expected = parse_message(data)
+        assert decoded["header"]["seq"] == expected.seq and decoded["header"]["sender"] == expected.sender
+        assert decoded["header"]["timestamp"] == expected.timestamp, fixture.name
+        pose = expected.pose if isinstance(expected, State) else None
+        if pose is None:
+            assert decoded["pose"] is None, fixture.name
+            continue
+        assert np.allclose(decoded["pose"]["position"], pose.position.as_tuple(), atol=1e-9), fixture.name
+        assert np.allclose(decoded["pose"]["orientation"], pose.orientation.as_tuple(), atol=1e-6), (
+            fixture.name
+        )
+    # And what the page sends is a STATE Python reads back: standing at the given place, facing -z.
+    sent = bytes(page.evaluate("Array.from(new Uint8Array(StateWire.encodeFixedPose(7, [1.25, 1.6, -0.5])))"))
+    state = parse_message(sent)
+    assert isinstance(state, State) and state.seq == 7 and state.pose is not None
+    assert np.allclose(state.pose.position.as_tuple(), (1.25, 1.6, -0.5))
+    assert np.allclose(state.pose.orientation.as_tuple(), (0, 0, 0, 1))
