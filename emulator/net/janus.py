@@ -335,10 +335,11 @@ class JanusSession:
         await pc.setRemoteDescription(RTCSessionDescription(jsep["sdp"], "offer"))
         if any(s.get("type") == "data" for s in reply["plugindata"]["data"].get("streams", [])):
             # Janus relays a feed's data only once the subscriber has a data channel of its own open
-            # (its "data ready"), as janus.js opens one. Janus sends each label on the channel of that
-            # label, so opening `state` lossy here keeps poses lossy on the way down too (a reliable
-            # channel stalls for a second on each loss); `control` Janus opens itself, reliable.
-            listen(pc.createDataChannel(STATE_CHANNEL, ordered=False, maxRetransmits=0))
+            # (its "data ready"), as janus.js opens one. Janus then sends everything the publisher
+            # sent, `state` and `control` alike, on a channel labelled with the publisher's id, which
+            # it opens reliable and ordered unless one of that label exists. Opening it here, lossy,
+            # keeps poses lossy on the way down (a reliable channel stalls a second on each loss).
+            listen(pc.createDataChannel(str(subscription.feed), ordered=False, maxRetransmits=0))
         await pc.setLocalDescription(await pc.createAnswer())
         await self._janus.message(
             subscription.handle, {"request": "start"}, {"type": "answer", "sdp": pc.localDescription.sdp}

@@ -82,10 +82,9 @@ def test_a_swarm_exchanges_audio_and_states_through_janus(janus_server: JanusSer
     report = json.loads((tmp_path / "swarm.json").read_text())
     assert report["headsets"] == count and report["failed"] == []
     pairs = count * (count - 1)
-    # Every headset received every other's states (one process runs every peer connection of the
-    # swarm, so a busy machine shows here first: the per-pair rate bound is looser than above) …
+    # Every headset received every other's states at ≥ 90% of the rate they were sent at …
     assert report["state_delivery"]["pairs"] == pairs
-    assert report["state_delivery"]["min_ratio"] >= 0.75, report["state_delivery"]
+    assert report["state_delivery"]["min_ratio"] >= 0.9, report["state_delivery"]
     # … and heard every other's voice.
     assert report["audio"]["streams"] == pairs
     for headset in report["per_headset"]:
