@@ -38,6 +38,7 @@ from emulator.net.session import (
     SessionCounters,
     SessionError,
 )
+from emulator.wire import WireError, is_batch, stamp_sender
 from emulator.wire.signaling import Join, ParticipantInfo, Welcome
 
 log = logging.getLogger(__name__)
@@ -82,10 +83,15 @@ def participant_from_publisher(publisher: dict[str, Any], number: int) -> Partic
 
 
 def stamp(data: bytes, number: int) -> bytes | None:
-    """What the bundled room does to a forwarded message: the sender field becomes its number."""
-    if len(data) < 9 or data[0] >> 6 != 1:
-        return None  # not a v1 state-stream message: nothing we may attribute
-    return data[:3] + number.to_bytes(2, "big") + data[5:]
+    """What the bundled room does to a forwarded message: the sender field becomes its number.
+
+    None for anything that is not a single v1 message (nothing we may attribute; a client never
+    sends a BATCH, so one arriving from a feed is refused too).
+    """
+    try:
+        return None if is_batch(data) else stamp_sender(data, number)
+    except WireError:
+        return None
 
 
 @dataclass

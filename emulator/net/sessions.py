@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 from aiortc import MediaStreamTrack
@@ -21,6 +22,7 @@ class Session(Protocol):
     participants: dict[str, ParticipantInfo]
     track_owners: dict[str, str]  # track key (an SDP mid for the bundled room) → participant id
     pc: Any  # the peer connection that carries our own voice and states (its ICE pair is reported)
+    connected: asyncio.Event  # set once joined with the data channels open
 
     async def connect(self, timeout: float = CONNECT_TIMEOUT_S) -> Welcome: ...
 

@@ -99,7 +99,7 @@ def test_browser_and_headset_hear_and_see_each_other(
 def test_the_page_reads_the_state_stream_as_python_writes_it(
     room_process: RoomProcess, chromium: Any
 ) -> None:
-    from emulator.wire import State, parse_message
+    from emulator.wire import Batch, State, parse_message
 
     page = chromium.new_page()
     page.goto(f"http://127.0.0.1:{room_process.port}/")
@@ -119,6 +119,14 @@ def test_the_page_reads_the_state_stream_as_python_writes_it(
         assert np.allclose(decoded["pose"]["orientation"], pose.orientation.as_tuple(), atol=1e-6), (
             fixture.name
         )
+    # A BATCH from the room comes apart into the very messages that went in.
+    inner = [f.read_bytes() for f in fixtures if f.name.startswith(("state_pose", "ping"))]
+    batch = bytes(Batch(seq=3, timestamp=99, messages=tuple(inner)))
+    parts = page.evaluate(
+        "bytes => StateWire.split(new Uint8Array(bytes).buffer).map(b => Array.from(new Uint8Array(b)))",
+        list(batch),
+    )
+    assert [bytes(p) for p in parts] == inner
     # And what the page sends is a STATE Python reads back: standing at the given place, facing -z.
     sent = bytes(page.evaluate("Array.from(new Uint8Array(StateWire.encodeFixedPose(7, [1.25, 1.6, -0.5])))"))
     state = parse_message(sent)

@@ -208,7 +208,7 @@
     pc.addTransceiver(microphone.getAudioTracks()[0], { direction: "sendonly", streams: [microphone] });
     stateChannel = pc.createDataChannel("state", { ordered: false, maxRetransmits: 0 });
     stateChannel.binaryType = "arraybuffer";
-    stateChannel.onmessage = (event) => onStateMessage(event.data);
+    stateChannel.onmessage = (event) => StateWire.split(event.data).forEach(onStateMessage);
     stateChannel.onopen = () => {
       page.status = "joined";
       setStatus(`Joined ${ROOM} as ${page.me.name}.`);

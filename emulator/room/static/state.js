@@ -7,6 +7,7 @@ const StateWire = (() => {
   const HEADER_BYTES = 9;
   const POSE_BYTES = 11;
   const TYPE_STATE = 0;
+  const TYPE_BATCH = 5;
   const LEVEL_CENTRE = 2047;
   const LEVEL_SCALE = 2047 * Math.SQRT2;
 
@@ -51,6 +52,26 @@ const StateWire = (() => {
     return { header: head, pose };
   }
 
+  // The messages in what arrived: the room packs several into one BATCH (type 5): u16 length, message,
+  // repeated. Anything that does not add up is dropped whole.
+  function split(buffer) {
+    const view = new DataView(buffer);
+    const head = header(view);
+    if (head === null) return [];
+    if (head.type !== TYPE_BATCH) return [buffer];
+    const messages = [];
+    let offset = HEADER_BYTES;
+    while (offset < buffer.byteLength) {
+      if (offset + 2 > buffer.byteLength) return [];
+      const length = view.getUint16(offset);
+      offset += 2;
+      if (length < HEADER_BYTES || offset + length > buffer.byteLength) return [];
+      messages.push(buffer.slice(offset, offset + length));
+      offset += length;
+    }
+    return messages;
+  }
+
   // Where a pose looks, on the floor: the heading of -z turned by the orientation, as (x, z).
   function heading([x, y, z, w]) {
     return [-2 * (x * z + w * y), -(1 - 2 * (x * x + y * y))];
@@ -72,5 +93,5 @@ const StateWire = (() => {
     return buffer;
   }
 
-  return { decode, heading, encodeFixedPose };
+  return { decode, split, heading, encodeFixedPose };
 })();
