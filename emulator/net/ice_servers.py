@@ -22,6 +22,8 @@ from urllib.parse import unquote
 from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
+from emulator.net.ice import loopback_configuration
+
 log = logging.getLogger(__name__)
 
 TURN_PROBE_TIMEOUT_S = 5.0
@@ -117,6 +119,19 @@ class IceOptions:
         """An explicit configuration: an empty server list also stops aiortc asking Google's STUN."""
         policy = RTCIceTransportPolicy.RELAY if self.relay_only else RTCIceTransportPolicy.ALL
         return RTCConfiguration(iceServers=[s.to_rtc() for s in self.servers], iceTransportPolicy=policy)
+
+
+def session_configuration(
+    given: RTCConfiguration | None, options: IceOptions, local: bool
+) -> RTCConfiguration | None:
+    """What a session's peer connections use: an explicit one, else the user's servers, else (for a
+    room on this machine) no servers at all; None lets aiortc choose, for a remote room without
+    servers given."""
+    if given is not None:
+        return given
+    if options.servers:
+        return options.configuration()
+    return loopback_configuration() if local else None
 
 
 def ice_connection(pc: Any) -> Any | None:

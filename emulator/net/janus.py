@@ -26,14 +26,14 @@ from urllib.parse import urlparse
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from emulator.net.ice import is_loopback_host, loopback_configuration, restrict_to_loopback
-from emulator.net.ice_servers import IceOptions, relay_problem
+from emulator.net.ice import is_loopback_host, restrict_to_loopback
+from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
 from emulator.net.janus_signaling import JanusConnection, JanusError, JanusEvent
 from emulator.net.session import (
     CONNECT_TIMEOUT_S,
     CONTROL_CHANNEL,
-    MAX_LOSSY_BUFFERED_BYTES,
     STATE_CHANNEL,
+    SendsOnChannels,
     SessionCallbacks,
     SessionCounters,
     SessionError,
@@ -106,7 +106,7 @@ class Subscription:
     task: asyncio.Task[None] | None = None
 
 
-class JanusSession:
+class JanusSession(SendsOnChannels):
     """Our publisher connection, one subscriber connection per other publisher, and the roster."""
 
     def __init__(
@@ -128,9 +128,7 @@ class JanusSession:
         self.callbacks = callbacks or SessionCallbacks()
         self.ws_url, self.room, self._local = parse_janus_url(url)
         self.ice = ice or IceOptions()
-        if configuration is None and self.ice.servers:
-            configuration = self.ice.configuration()
-        self._configuration = configuration or (loopback_configuration() if self._local else None)
+        self._configuration = session_configuration(configuration, self.ice, self._local)
         self.me: ParticipantInfo | None = None
         self.mode = "forward"
         self.participants: dict[str, ParticipantInfo] = {}
@@ -372,30 +370,6 @@ class JanusSession:
         parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
         task = asyncio.ensure_future(pc.addIceCandidate(parsed))
         task.add_done_callback(_log_failure)
-
-    # --- sending ----------------------------------------------------------------------------------
-
-    def send_state(self, data: bytes) -> bool:
-        channel = self._channels.get(STATE_CHANNEL)
-        if channel is None or channel.readyState != "open":
-            return False
-        if channel.bufferedAmount > MAX_LOSSY_BUFFERED_BYTES:
-            self.counters.states_dropped_backpressure += 1
-            return False
-        channel.send(data)
-        self.counters.states_sent += 1
-        return True
-
-    def send_control(self, data: bytes) -> bool:
-        channel = self._channels.get(CONTROL_CHANNEL)
-        if channel is None or channel.readyState != "open":
-            return False
-        channel.send(data)
-        self.counters.control_sent += 1
-        return True
-
-    def participant_by_number(self, number: int) -> ParticipantInfo | None:
-        return next((p for p in self.participants.values() if p.number == number), None)
 
     # --- closing ----------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.integration.test_room_three_headsets import read_wav
+from tests.support.exchange import read_wav
 from tests.support.processes import stop_group
 from tests.support.room import RoomProcess, cli, cli_env
 

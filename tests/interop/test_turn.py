@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_room_three_headsets import dominant_hz, read_wav
-from tests.support.processes import stop_group
+from tests.support.exchange import dominant_hz, read_wav
+from tests.support.processes import finish_all, stop_group
 from tests.support.room import RoomProcess, cli, cli_env
 from tests.support.turn import TurnServer
 
@@ -35,14 +35,7 @@ def test_two_headsets_connect_relay_only(
     room_process: RoomProcess, turn_server: TurnServer, tmp_path: Path
 ) -> None:
     relay = ("--ice-server", turn_server.url(), "--relay-only", "--duration", "6")
-    procs = {name: join(name, room_process, tmp_path, *relay, tone=tone) for name, tone in TONES.items()}
-    try:
-        for name, proc in procs.items():
-            _, err = proc.communicate(timeout=90)
-            assert proc.returncode == 0, f"{name} failed: {err.decode()[-3000:]}"
-    finally:
-        for proc in procs.values():
-            stop_group(proc)
+    finish_all({name: join(name, room_process, tmp_path, *relay, tone=tone) for name, tone in TONES.items()})
     for name, other in (("north", "south"), ("south", "north")):
         report = json.loads((tmp_path / f"{name}.json").read_text())
         # The pair ICE selected: our side is coturn's relayed address, the room's side a host address.
