@@ -38,6 +38,7 @@ class HeadsetConfig:
         if self.audio.strip().lower() == "mic" and self.input:
             return f"mic:{self.input}"
         return self.audio
+
     connect_timeout_s: float = 15.0
     ice: IceOptions = field(default_factory=IceOptions)  # STUN/TURN servers and the relay-only policy
 

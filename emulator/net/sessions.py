@@ -23,6 +23,7 @@ class Session(Protocol):
     track_owners: dict[str, str]  # track key (an SDP mid for the bundled room) → participant id
     pc: Any  # the peer connection that carries our own voice and states (its ICE pair is reported)
     connected: asyncio.Event  # set once joined with the data channels open
+    mode: str  # "forward" (one track per speaker) or "binaural" (the room mixes); Janus forwards
 
     async def connect(self, timeout: float = CONNECT_TIMEOUT_S) -> Welcome: ...
 
