@@ -7,4 +7,7 @@ pytest_plugins = [
     "tests.support.room",
     "tests.support.speech",
     "tests.support.pulse",
+    "tests.support.turn",
+    "tests.support.janus",
+    "tests.support.browser",
 ]

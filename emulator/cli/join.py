@@ -16,6 +16,7 @@ from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
+from emulator.net.ice_servers import IceOptions, IceServerError
 
 
 def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +49,22 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hrtf", help="SOFA file for binaural rendering, or 'off' (default: bundled KEMAR)")
     parser.add_argument("--output", help="play what is heard: default, a device name or index, or wav:FILE")
     parser.add_argument("--input", help="microphone for --audio mic: index or part of a name")
+    parser.add_argument(
+        "--ice-server",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="STUN/TURN server, repeatable: turn:HOST:PORT?transport=udp, turn:USER:PASS@HOST:PORT, "
+        "stun:HOST:PORT",
+    )
+    parser.add_argument(
+        "--connect-timeout", type=float, default=15.0, help="give up joining after this many seconds (15)"
+    )
+    parser.add_argument("--ice-username", help="TURN username (for URLs without credentials)")
+    parser.add_argument("--ice-credential", help="TURN password (for URLs without credentials)")
+    parser.add_argument(
+        "--relay-only", action="store_true", help="use relayed (TURN) candidates only, as behind a firewall"
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -73,7 +90,15 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         raise CommandError("--duration must be positive")
     if args.input and args.audio.strip().lower() != "mic":
         raise CommandError(f"--input picks the microphone for --audio mic (--audio is {args.audio})")
+    try:
+        ice = IceOptions.from_urls(args.ice_server, args.ice_username, args.ice_credential, args.relay_only)
+    except IceServerError as error:
+        raise CommandError(str(error)) from None
+    if not args.connect_timeout > 0:
+        raise CommandError("--connect-timeout must be positive")
     return HeadsetConfig(
+        ice=ice,
+        connect_timeout_s=args.connect_timeout,
         url=args.url,
         room=args.room,
         name=name,

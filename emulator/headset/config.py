@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emulator.model.pose import Pose
+from emulator.net.ice_servers import IceOptions
 
 
 @dataclass
@@ -37,6 +38,9 @@ class HeadsetConfig:
         if self.audio.strip().lower() == "mic" and self.input:
             return f"mic:{self.input}"
         return self.audio
+
+    connect_timeout_s: float = 15.0
+    ice: IceOptions = field(default_factory=IceOptions)  # STUN/TURN servers and the relay-only policy
 
     @property
     def participant_identity(self) -> str:

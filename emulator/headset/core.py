@@ -26,7 +26,10 @@ from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import load_profile
 from emulator.model.room_state import RemoteParticipant, RoomState
-from emulator.net.session import RoomSession, SessionCallbacks, SessionError, is_local_url
+from emulator.net.ice_servers import selected_pair
+from emulator.net.janus import is_janus_url
+from emulator.net.session import SessionCallbacks, SessionError, is_local_url
+from emulator.net.sessions import Session, open_session
 from emulator.net.tasks import cancel_and_wait
 from emulator.net.tokens import Grant, TokenError, load_secret, mint
 from emulator.wire.signaling import Join, ParticipantInfo
@@ -57,7 +60,7 @@ class Headset:
         self.face_override: Face | None = None  # set by the app's sliders; wins over the driver
         self.closed = asyncio.Event()
         self.close_reason: str | None = None
-        self.session: RoomSession | None = None
+        self.session: Session | None = None
         self.voice: Voice | None = None
         self.ears: Ears | None = None
         self.state_link: StateLink | None = None
@@ -73,7 +76,8 @@ class Headset:
     async def start(self) -> None:
         """Join the room and start sending; raises HeadsetError with the reason if it cannot."""
         config = self.config
-        token = config.token or self._local_token()
+        # Janus asks for no join token: the bundled room's tokens mean nothing there.
+        token = config.token or ("" if is_janus_url(config.url) else self._local_token())
         try:
             self.ears = open_ears(self)
         except EarsError as error:
@@ -104,13 +108,18 @@ class Headset:
             on_closed=self._on_session_closed,
         )
         join = Join(config.room, token, config.name, config.profile, config.avatar, self.profile.face_set)
-        self.session = RoomSession(
-            config.url, join, audio_track=self.voice.outgoing_track(), callbacks=callbacks
+        self.session = open_session(
+            config.url,
+            join,
+            audio_track=self.voice.outgoing_track(),
+            callbacks=callbacks,
+            ice=config.ice,
+            identity=config.participant_identity,
         )
         self.voice.session = self.session  # the room's mode decides how its tracks are decoded
         self._started_at = time.monotonic()
         try:
-            welcome = await self.session.connect()
+            welcome = await self.session.connect(config.connect_timeout_s)
         except SessionError as error:
             raise HeadsetError(f"could not join {config.room} at {config.url}: {error}") from None
         for info in welcome.participants:
@@ -226,4 +235,5 @@ class Headset:
             "remotes": remotes,
             "events": list(self.events),
             "ears": self.ears.report() if self.ears else {},
+            "ice": selected_pair(self.session.pc) if self.session and self.session.pc else None,
         }

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from emulator.headset.report import RemoteStats
 from emulator.model.errors import ModelError
 from emulator.model.meta_face import arkit_to_meta
-from emulator.net.session import RoomSession
+from emulator.net.sessions import Session
 from emulator.wire import (
     FaceAccumulator,
     FaceEncoder,
@@ -58,7 +58,7 @@ class StateLink:
     def __init__(self, headset: Headset, voice: Voice) -> None:
         self.headset = headset
         self.voice = voice
-        self.session: RoomSession | None = None
+        self.session: Session | None = None
         self.remotes: dict[int, RemoteStats] = {}  # by room number
         self.offsets_us: dict[int, tuple[float, float]] = {}  # number → (offset, rtt) of the best sample
         self.face_set = FaceSet.from_key(headset.profile.face_set)
@@ -76,7 +76,7 @@ class StateLink:
         self.light = headset.config.light_receive
         self._state_logs: dict[int, TextIO] = {}
 
-    def attach(self, session: RoomSession) -> None:
+    def attach(self, session: Session) -> None:
         self.session = session
 
     # --- sending ----------------------------------------------------------------------------------

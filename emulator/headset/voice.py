@@ -32,7 +32,7 @@ from emulator.net.receive import attach_playout
 
 if TYPE_CHECKING:
     from emulator.model.room_state import RoomState
-    from emulator.net.session import RoomSession
+    from emulator.net.sessions import Session
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class Voice:
                     source.close()  # another headset's identical source already feeds the shared encoder
         self._track: EncodedAudioTrack | None = None
         self.remotes: dict[str, RemoteVoice] = {}  # by mid
-        self.session: RoomSession | None = None
+        self.session: Session | None = None
         self.room_state: RoomState | None = None
         self.offsets: Any = None  # set by the headset: participant id → (their clock − ours) µs
         self.mouth_to_ear: dict[str, LatencySamples] = {}
@@ -148,7 +148,7 @@ class Voice:
 
     # --- incoming ---------------------------------------------------------------------------------
 
-    def attach(self, session: RoomSession, room_state: RoomState) -> None:
+    def attach(self, session: Session, room_state: RoomState) -> None:
         self.session = session
         self.room_state = room_state
         self.on_track_owners(session.track_owners)

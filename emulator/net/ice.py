@@ -12,7 +12,10 @@ A bundled room on loopback, every headset joining it, and every test must send n
 - `restrict_to_loopback()` (process-wide, idempotent) or `loopback_only()` (a context manager for
   tests, nestable): local gathering offers 127.0.0.1 only and aioice silently ignores any remote
   candidate whose address is not a loopback IP literal (so no check is ever sent elsewhere, whichever
-  code path — SDP or trickled `addIceCandidate` — delivered it).
+  code path — SDP or trickled `addIceCandidate` — delivered it). A connectivity check that arrives
+  *from* a non-loopback address (a browser checks from every interface it has, towards our 127.0.0.1)
+  is dropped unanswered too: answering it would send to that address and learn it as a peer-reflexive
+  candidate.
 - `loopback_configuration()`: an `RTCConfiguration` with no ICE servers (no STUN/TURN lookups).
 - `keep_loopback_candidates(sdp)`: strips non-loopback `a=candidate` lines from an SDP, for logs and
   for peers that want a clean description before `setRemoteDescription`.
@@ -71,7 +74,9 @@ def loopback_configuration() -> RTCConfiguration:
 
 _lock = threading.Lock()
 _depth = 0
-_saved: tuple[Callable[..., list[str]], Callable[..., Coroutine[Any, Any, None]]] | None = None
+_saved: (
+    tuple[Callable[..., list[str]], Callable[..., Coroutine[Any, Any, None]], Callable[..., None]] | None
+) = None
 
 
 def _loopback_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
@@ -83,10 +88,12 @@ def _install() -> None:
     connection = getattr(aioice.ice, "Connection", None)
     original_gather = getattr(aioice.ice, "get_host_addresses", None)
     original_add = getattr(connection, "add_remote_candidate", None)
-    if original_gather is None or original_add is None:
+    original_request = getattr(connection, "request_received", None)
+    if original_gather is None or original_add is None or original_request is None:
         raise IceInternalsChanged(
-            f"aioice {getattr(aioice, '__version__', '?')} lacks get_host_addresses or "
-            "Connection.add_remote_candidate; emulator/net/ice.py must be updated"
+            f"aioice {getattr(aioice, '__version__', '?')} lacks get_host_addresses, "
+            "Connection.add_remote_candidate or Connection.request_received; "
+            "emulator/net/ice.py must be updated"
         )
 
     async def add_loopback_remote_candidate(self: Any, remote_candidate: Any) -> None:
@@ -95,9 +102,16 @@ def _install() -> None:
             return
         await original_add(self, remote_candidate)
 
-    _saved = (original_gather, original_add)
+    def request_from_loopback(self: Any, message: Any, addr: tuple[str, int], *args: Any) -> None:
+        if not is_loopback_host(str(addr[0])):
+            logger.debug("ignoring a connectivity check from non-loopback %s", addr[0])
+            return
+        original_request(self, message, addr, *args)
+
+    _saved = (original_gather, original_add, original_request)
     aioice.ice.get_host_addresses = _loopback_host_addresses
     aioice.ice.Connection.add_remote_candidate = add_loopback_remote_candidate  # type: ignore[method-assign]
+    aioice.ice.Connection.request_received = request_from_loopback  # type: ignore[method-assign,assignment]
 
 
 def _uninstall() -> None:
@@ -106,6 +120,7 @@ def _uninstall() -> None:
         return
     aioice.ice.get_host_addresses = _saved[0]
     aioice.ice.Connection.add_remote_candidate = _saved[1]  # type: ignore[method-assign]
+    aioice.ice.Connection.request_received = _saved[2]  # type: ignore[method-assign]
     _saved = None
 
 

@@ -20,10 +20,10 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 
 from emulator.net.ice import (
     is_loopback_host,
-    loopback_configuration,
     restrict_to_loopback,
     tune_socket_buffers,
 )
+from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
 from emulator.wire.signaling import (
     Answer,
     Error,
@@ -85,7 +85,38 @@ class SessionCounters:
     control_sent: int = 0
 
 
-class RoomSession:
+class SendsOnChannels:
+    """Sending on our own `state` and `control` channels, the same rules whichever SFU is behind them."""
+
+    _channels: dict[str, Any]
+    counters: SessionCounters
+    participants: dict[str, ParticipantInfo]
+
+    def send_state(self, data: bytes) -> bool:
+        """Send on the lossy channel; drop (and count) rather than queue behind a slow link."""
+        channel = self._channels.get(STATE_CHANNEL)
+        if channel is None or channel.readyState != "open":
+            return False
+        if channel.bufferedAmount > MAX_LOSSY_BUFFERED_BYTES:
+            self.counters.states_dropped_backpressure += 1
+            return False
+        channel.send(data)
+        self.counters.states_sent += 1
+        return True
+
+    def send_control(self, data: bytes) -> bool:
+        channel = self._channels.get(CONTROL_CHANNEL)
+        if channel is None or channel.readyState != "open":
+            return False
+        channel.send(data)
+        self.counters.control_sent += 1
+        return True
+
+    def participant_by_number(self, number: int) -> ParticipantInfo | None:
+        return next((p for p in self.participants.values() if p.number == number), None)
+
+
+class RoomSession(SendsOnChannels):
     """A participant's connection to a bundled room at `url` (ws://host:port/ws)."""
 
     def __init__(
@@ -96,13 +127,15 @@ class RoomSession:
         audio_track: MediaStreamTrack | None = None,
         callbacks: SessionCallbacks | None = None,
         configuration: RTCConfiguration | None = None,
+        ice: IceOptions | None = None,
     ) -> None:
         self.url = url
+        self.ice = ice or IceOptions()
         self.join_request = join
         self.audio_track = audio_track
         self.callbacks = callbacks or SessionCallbacks()
         self._local = is_local_url(url)
-        self._configuration = configuration or (loopback_configuration() if self._local else None)
+        self._configuration = session_configuration(configuration, self.ice, self._local)
         self.me: ParticipantInfo | None = None
         self.mode = "forward"
         self.participants: dict[str, ParticipantInfo] = {}
@@ -163,6 +196,9 @@ class RoomSession:
         self._open_channel(pc.createDataChannel(STATE_CHANNEL, ordered=False, maxRetransmits=0))
         self._open_channel(pc.createDataChannel(CONTROL_CHANNEL))
         await pc.setLocalDescription(await pc.createOffer())
+        problem = await relay_problem(pc, self.ice)
+        if problem is not None:
+            raise SessionError("turn-failed", problem)
         await self._ws.send_str(to_json(Offer(pc.localDescription.sdp)))
         while True:
             message = await self._receive()
@@ -261,31 +297,6 @@ class RoomSession:
         elif isinstance(message, Tracks):
             self.track_owners = dict(message.mids)
             self.callbacks.on_tracks(self.track_owners)
-
-    # --- sending ----------------------------------------------------------------------------------
-
-    def send_state(self, data: bytes) -> bool:
-        """Send on the lossy channel; drop (and count) rather than queue behind a slow link."""
-        channel = self._channels.get(STATE_CHANNEL)
-        if channel is None or channel.readyState != "open":
-            return False
-        if channel.bufferedAmount > MAX_LOSSY_BUFFERED_BYTES:
-            self.counters.states_dropped_backpressure += 1
-            return False
-        channel.send(data)
-        self.counters.states_sent += 1
-        return True
-
-    def send_control(self, data: bytes) -> bool:
-        channel = self._channels.get(CONTROL_CHANNEL)
-        if channel is None or channel.readyState != "open":
-            return False
-        channel.send(data)
-        self.counters.control_sent += 1
-        return True
-
-    def participant_by_number(self, number: int) -> ParticipantInfo | None:
-        return next((p for p in self.participants.values() if p.number == number), None)
 
     # --- closing ----------------------------------------------------------------------------------
 

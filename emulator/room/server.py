@@ -25,7 +25,9 @@ from emulator.net.ice import (
 )
 from emulator.net.tasks import cancel_and_wait
 from emulator.room.audio import RoomAudio
+from emulator.room.browser import add_browser_routes
 from emulator.room.core import Action, Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
+from emulator.room.renegotiation import keep_negotiated_numbers
 from emulator.wire import BatchPacker, wire_timestamp
 from emulator.wire.signaling import (
     Answer,
@@ -111,6 +113,7 @@ class RoomServer:
         app = web.Application()
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._health)
+        add_browser_routes(app, self.secret, mint_tokens=self._loopback)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -316,7 +319,9 @@ class RoomServer:
             pc = conn.pc
             if pc is None or conn.closed:
                 return
-            await pc.setLocalDescription(await pc.createOffer())
+            await pc.setLocalDescription(
+                keep_negotiated_numbers(await pc.createOffer(), pc.remoteDescription)
+            )
             conn.pending_answer = asyncio.get_running_loop().create_future()
             await self._send(conn, Offer(pc.localDescription.sdp))
             try:

@@ -65,3 +65,14 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
             os.killpg(process.pid, signal.SIGKILL)
     if process.stderr:
         process.stderr.close()
+
+
+def finish_all(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 90.0) -> None:
+    """Wait for CLI runs that end by themselves; each must exit 0 (its stderr tail says why not)."""
+    try:
+        for name, process in processes.items():
+            _, err = process.communicate(timeout=timeout)
+            assert process.returncode == 0, f"{name} failed: {err.decode(errors='replace')[-3000:]}"
+    finally:
+        for process in processes.values():
+            stop_group(process)

@@ -113,10 +113,11 @@ def test_hands_within_budget(left: HandPose, right: HandPose) -> None:
         assert np.abs(got.positions - sent.positions).max() <= 0.5 * MM + 1e-9
         wrist = HandJoint.WRIST
         assert math.degrees(qangle(got.orientations[wrist], sent.orientations[wrist])) <= 0.1
-        # Other joints are rebuilt from the bones; 1 mm steps on the shortest bones (~13 mm) cost a few
-        # degrees over what the exact positions would give (PROTOCOL.md states both losses).
+        # Other joints are rebuilt from the bones. Each end of a bone may be off by half a millimetre per
+        # axis, so on the shortest bones (~13 mm) the bone direction can turn by up to
+        # 2 * atan(sqrt(3) * 0.5 mm / 13 mm) = 7.6 degrees (PROTOCOL.md states both losses).
         best = orientations_from_positions(sent.side, sent.positions, sent.orientations[wrist])
-        assert math.degrees(qangle(got.orientations, best).max()) <= 6.0
+        assert math.degrees(qangle(got.orientations, best).max()) <= 7.6
         np.testing.assert_allclose(got.radii, sent.radii, rtol=0.01)
 
 

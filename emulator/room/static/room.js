@@ -1,0 +1,300 @@
+// A browser as a flat participant of the bundled room: its microphone goes in, everyone else comes
+// out through Web Audio's HRTF panner at the place their state stream says they stand, and a canvas
+// shows the room from above. Signaling is the room's own (emulator/room/SIGNALING.md).
+//
+// `window.emulatorRoom` is the page's state, kept readable for people (devtools) and tests alike.
+"use strict";
+
+(() => {
+  const params = new URLSearchParams(location.search);
+  const ROOM = params.get("room") || "lobby";
+  const MY_POSITION = (params.get("at") || "0,1.6,0").split(",").map(Number);
+  const POSE_PERIOD_MS = 100; // a fixed pose at 10 Hz keeps the room's liveness check content
+  const MAP_PERIOD_MS = 100;
+
+  const page = {
+    status: "idle",
+    error: null,
+    me: null,
+    mode: null,
+    participants: new Map(), // id → {id, number, name, profile, position, heading, speaking, statesReceived}
+    mids: {}, // mid → participant id (the room's `tracks` message)
+    voices: new Map(), // mid → {track, panner, analyser}
+    drawn: {}, // id → [px, py] where the map last drew them
+    statesReceived: 0,
+  };
+  let audio = null;
+  let pc = null;
+  let ws = null;
+  let stateChannel = null;
+  let seq = 0;
+  let timers = [];
+
+  const $ = (id) => document.getElementById(id);
+  const setStatus = (text) => {
+    $("status").textContent = text;
+  };
+
+  // --- roster and state stream ---------------------------------------------------------------
+
+  function addParticipant(info) {
+    page.participants.set(info.id, {
+      ...info,
+      position: null,
+      heading: [0, -1],
+      speaking: false,
+      statesReceived: 0,
+    });
+    renderRoster();
+  }
+
+  function removeParticipant(id) {
+    page.participants.delete(id);
+    renderRoster();
+  }
+
+  function byNumber(number) {
+    for (const p of page.participants.values()) if (p.number === number) return p;
+    return null;
+  }
+
+  function onStateMessage(buffer) {
+    const message = StateWire.decode(buffer);
+    if (message === null) return;
+    const sender = byNumber(message.header.sender);
+    if (sender === null || message.pose === null) return;
+    sender.position = message.pose.position;
+    sender.heading = StateWire.heading(message.pose.orientation);
+    sender.statesReceived += 1;
+    page.statesReceived += 1;
+    placeVoices();
+  }
+
+  function renderRoster() {
+    const list = $("roster");
+    list.replaceChildren(
+      ...[...page.participants.values()].map((p) => {
+        const item = document.createElement("li");
+        item.textContent = `${p.name} (${p.profile})`;
+        return item;
+      }),
+    );
+  }
+
+  // --- voices ----------------------------------------------------------------------------------
+
+  function attachVoice(mid, track) {
+    const stream = new MediaStream([track]);
+    // Chromium feeds Web Audio from a remote WebRTC stream only while a media element plays it.
+    const sink = new Audio();
+    sink.muted = true;
+    sink.srcObject = stream;
+    sink.play().catch(() => {});
+    const source = audio.createMediaStreamSource(stream);
+    const panner = new PannerNode(audio, {
+      panningModel: "HRTF",
+      distanceModel: "inverse",
+      refDistance: 1,
+      maxDistance: 100,
+      rolloffFactor: 1,
+    });
+    const analyser = new AnalyserNode(audio, { fftSize: 8192, smoothingTimeConstant: 0.5 });
+    source.connect(panner).connect(audio.destination);
+    source.connect(analyser);
+    page.voices.set(mid, { track, sink, source, panner, analyser });
+    placeVoices();
+  }
+
+  function placeVoices() {
+    for (const [mid, voice] of page.voices) {
+      const owner = page.participants.get(page.mids[mid]);
+      if (!owner || owner.position === null) continue;
+      const [x, y, z] = owner.position;
+      voice.panner.positionX.value = x;
+      voice.panner.positionY.value = y;
+      voice.panner.positionZ.value = z;
+    }
+  }
+
+  function voiceOf(id) {
+    for (const [mid, voice] of page.voices) if (page.mids[mid] === id) return voice;
+    return null;
+  }
+
+  // The strongest frequency (Hz) in what arrives from `id`, above 50 Hz; null if no voice yet.
+  function dominantFrequency(id) {
+    const voice = voiceOf(id);
+    if (voice === null) return null;
+    const bins = new Float32Array(voice.analyser.frequencyBinCount);
+    voice.analyser.getFloatFrequencyData(bins);
+    const hzPerBin = audio.sampleRate / voice.analyser.fftSize;
+    let best = -1;
+    for (let i = Math.ceil(50 / hzPerBin); i < bins.length; i += 1) if (best < 0 || bins[i] > bins[best]) best = i;
+    return best < 0 ? null : { hz: best * hzPerBin, db: bins[best] };
+  }
+
+  // --- signaling -------------------------------------------------------------------------------
+
+  function keepLoopbackCandidates(sdp) {
+    // The room ignores any other candidate anyway (emulator/net/ice.py); leaving them out keeps the
+    // offer honest about where this page can be reached on a loopback-only room.
+    return sdp
+      .split("\r\n")
+      .filter((line) => !line.startsWith("a=candidate:") || /^127\./.test(line.split(" ")[4] || ""))
+      .join("\r\n");
+  }
+
+  function gatheringComplete(connection) {
+    // The room does not trickle: the offer must carry every candidate.
+    if (connection.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      connection.addEventListener("icegatheringstatechange", () => {
+        if (connection.iceGatheringState === "complete") resolve();
+      });
+    });
+  }
+
+  async function fetchToken(name) {
+    const given = params.get("token");
+    if (given) return given;
+    const reply = await fetch(`/token?room=${encodeURIComponent(ROOM)}&name=${encodeURIComponent(name)}`);
+    const body = await reply.json();
+    if (!reply.ok) throw new Error(body.error || `the room refused a token (${reply.status})`);
+    return body.token;
+  }
+
+  let queue = Promise.resolve();
+  function onSignal(text) {
+    // Handled one at a time, in order: an offer must be answered before the next tracks message.
+    queue = queue.then(() => handleSignal(JSON.parse(text))).catch(fail);
+  }
+
+  async function handleSignal(message) {
+    switch (message.type) {
+      case "welcome":
+        page.me = message.you;
+        page.mode = message.mode;
+        message.participants.forEach(addParticipant);
+        await startMedia();
+        break;
+      case "answer":
+        await pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+        break;
+      case "offer":
+        await pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
+        await pc.setLocalDescription(await pc.createAnswer());
+        ws.send(JSON.stringify({ type: "answer", sdp: pc.localDescription.sdp }));
+        break;
+      case "tracks":
+        page.mids = message.mids;
+        placeVoices();
+        break;
+      case "joined":
+        addParticipant(message.participant);
+        break;
+      case "left":
+        removeParticipant(message.id);
+        break;
+      case "error":
+        throw new Error(`${message.code}: ${message.reason}`);
+      default:
+        break;
+    }
+  }
+
+  async function startMedia() {
+    const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
+    pc = new RTCPeerConnection({ iceServers: [] }); // no STUN/TURN: nothing to ask outside
+    pc.addTransceiver(microphone.getAudioTracks()[0], { direction: "sendonly", streams: [microphone] });
+    stateChannel = pc.createDataChannel("state", { ordered: false, maxRetransmits: 0 });
+    stateChannel.binaryType = "arraybuffer";
+    stateChannel.onmessage = (event) => StateWire.split(event.data).forEach(onStateMessage);
+    stateChannel.onopen = () => {
+      page.status = "joined";
+      setStatus(`Joined ${ROOM} as ${page.me.name}.`);
+      timers.push(setInterval(sendPose, POSE_PERIOD_MS));
+    };
+    const control = pc.createDataChannel("control");
+    control.binaryType = "arraybuffer";
+    pc.ontrack = (event) => attachVoice(event.transceiver.mid, event.track);
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") fail(new Error("the connection to the room failed"));
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await gatheringComplete(pc);
+    ws.send(JSON.stringify({ type: "offer", sdp: keepLoopbackCandidates(pc.localDescription.sdp) }));
+  }
+
+  function sendPose() {
+    if (stateChannel && stateChannel.readyState === "open") {
+      seq = (seq + 1) & 0xffff;
+      stateChannel.send(StateWire.encodeFixedPose(seq, MY_POSITION));
+    }
+  }
+
+  async function join(name) {
+    page.status = "joining";
+    page.error = null;
+    setStatus("Joining…");
+    // Created inside the click: browsers only let a page start audio after a gesture.
+    audio = new AudioContext();
+    await audio.resume();
+    audio.listener.positionX.value = MY_POSITION[0];
+    audio.listener.positionY.value = MY_POSITION[1];
+    audio.listener.positionZ.value = MY_POSITION[2];
+    audio.listener.forwardZ.value = -1;
+    const token = await fetchToken(name);
+    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+    ws.onmessage = (event) => onSignal(event.data);
+    ws.onclose = () => {
+      if (page.status !== "left") fail(new Error("the room closed the connection"));
+    };
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = () => reject(new Error("cannot reach the room"));
+    });
+    const me = { type: "join", room: ROOM, token, name, profile: "browser", avatar: "default", face_set: "arkit52" };
+    ws.send(JSON.stringify(me));
+    timers.push(setInterval(drawMap, MAP_PERIOD_MS));
+  }
+
+  function drawMap() {
+    if (page.me === null) return;
+    page.drawn = RoomMap.draw($("map"), { name: page.me.name, position: MY_POSITION }, page.participants.values());
+  }
+
+  function leave() {
+    page.status = "left";
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "leave" }));
+    timers.forEach(clearInterval);
+    timers = [];
+    if (pc) pc.close();
+    if (ws) ws.close();
+    if (audio) audio.close();
+    setStatus("Left.");
+    $("leave").hidden = true;
+    $("join").disabled = false;
+  }
+
+  function fail(error) {
+    page.error = String(error.message || error);
+    page.status = "failed";
+    setStatus(`Could not stay in the room: ${page.error}`);
+  }
+
+  $("room-name").textContent = `· ${ROOM}`;
+  $("join-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    $("join").disabled = true;
+    $("leave").hidden = false;
+    join($("name").value.trim() || "browser").catch(fail);
+  });
+  $("leave").addEventListener("click", leave);
+
+  window.emulatorRoom = {
+    page,
+    dominantFrequency,
+    participants: () =>
+      [...page.participants.values()].map((p) => ({ ...p, drawnAt: page.drawn[p.id] || null })),
+  };
+})();

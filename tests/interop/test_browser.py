@@ -1,0 +1,135 @@
+"""A browser in the bundled room: Debian's Chromium (headless, fake microphone) and a headless headset.
+
+The browser hears the headset's tone (measured in the page with an AnalyserNode), the headset hears the
+browser (its recording of the browser has the fake microphone's energy), the browser's map follows the
+headset as it walks, and the headset sees the browser standing where the page says it stands.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.support.exchange import read_wav
+from tests.support.processes import stop_group
+from tests.support.room import RoomProcess, cli, cli_env
+
+pytestmark = pytest.mark.slow
+
+TONE_HZ = 440.0
+WAIT_MS = 30_000
+
+
+def walker(room: RoomProcess, tmp_path: Path) -> subprocess.Popen[bytes]:
+    argv = cli(
+        "join", room.url, "--room", "lobby", "--name", "walker", "--audio", f"tone:{TONE_HZ:g}",
+        "--at=0,1.6,-2", "--motion", "orbit:radius=1.5,period=6", "--duration", "16",
+        "--report", str(tmp_path / "walker.json"), "--record-dir", str(tmp_path / "walker"),
+    )  # fmt: skip
+    return subprocess.Popen(argv, env=cli_env(tmp_path), stderr=subprocess.PIPE, start_new_session=True)
+
+
+def remote(page: Any, name: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = page.evaluate(
+        "name => window.emulatorRoom.participants().filter(p => p.name === name)", name
+    )
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_browser_and_headset_hear_and_see_each_other(
+    room_process: RoomProcess, chromium: Any, tmp_path: Path
+) -> None:
+    headset = walker(room_process, tmp_path)
+    try:
+        page = chromium.new_page()
+        page.goto(f"http://127.0.0.1:{room_process.port}/?room=lobby")
+        page.fill("#name", "web")
+        page.click("#join")
+        page.wait_for_function("window.emulatorRoom.page.status === 'joined'", timeout=WAIT_MS)
+        page.wait_for_function(
+            """() => { const w = window.emulatorRoom.participants().find(p => p.name === 'walker');
+                       return w && w.drawnAt && window.emulatorRoom.dominantFrequency(w.id); }""",
+            timeout=WAIT_MS,
+        )
+        walker_id = remote(page, "walker")["id"]
+        # The headset's voice, as the page hears it: its tone dominates the spectrum.
+        peaks = []
+        for _ in range(10):
+            page.wait_for_timeout(200)
+            peak = page.evaluate("id => window.emulatorRoom.dominantFrequency(id)", walker_id)
+            peaks.append(peak["hz"])
+        bin_hz = 48000 / 8192
+        assert abs(statistics.median(peaks) - TONE_HZ) <= bin_hz, peaks
+        # The map follows the headset round its circle: positions and drawn pixels both move.
+        before = remote(page, "walker")
+        page.wait_for_timeout(1500)
+        after = remote(page, "walker")
+        assert math.dist(before["position"], after["position"]) > 0.5, (before, after)
+        assert math.dist(before["drawnAt"], after["drawnAt"]) > 20, (before, after)
+        assert abs(after["position"][1] - 1.6) < 0.01  # orbiting at head height
+        browser_id = page.evaluate("window.emulatorRoom.page.me.id")
+        _, err = headset.communicate(timeout=60)
+        assert headset.returncode == 0, err.decode()[-3000:]
+        page.click("#leave")
+    finally:
+        stop_group(headset)
+    report = json.loads((tmp_path / "walker.json").read_text())
+    (seen,) = [r for r in report["remotes"] if r["id"] == browser_id]
+    assert seen["name"] == "web" and seen["states"]["received"] > 20
+    # The browser's fixed pose arrives as the browser's: standing at the centre.
+    lines = (tmp_path / "walker" / f"{browser_id}.states.jsonl").read_text().splitlines()
+    positions = np.array([json.loads(line)["p"] for line in lines])
+    assert np.abs(positions - [0.0, 1.6, 0.0]).max() < 0.002
+    # The fake microphone's beeps, as the headset recorded them.
+    samples, rate = read_wav(tmp_path / "walker" / f"{browser_id}.wav")
+    assert len(samples) > 3 * rate
+    blocks = samples[: len(samples) // 960 * 960].reshape(-1, 960)
+    loud = np.sqrt((blocks**2).mean(axis=1)) > 0.02
+    assert loud.sum() >= 10, f"only {loud.sum()} loud 20 ms blocks in {len(blocks)}"
+
+
+def test_the_page_reads_the_state_stream_as_python_writes_it(
+    room_process: RoomProcess, chromium: Any
+) -> None:
+    from emulator.wire import Batch, State, parse_message
+
+    page = chromium.new_page()
+    page.goto(f"http://127.0.0.1:{room_process.port}/")
+    fixtures = sorted(Path(__file__).parents[1].joinpath("fixtures", "wire").glob("*.bin"))
+    assert fixtures
+    for fixture in fixtures:
+        data = fixture.read_bytes()
+        decoded = page.evaluate("bytes => StateWire.decode(new Uint8Array(bytes).buffer)", list(data))
+        expected = parse_message(data)
+        assert decoded["header"]["seq"] == expected.seq and decoded["header"]["sender"] == expected.sender
+        assert decoded["header"]["timestamp"] == expected.timestamp, fixture.name
+        pose = expected.pose if isinstance(expected, State) else None
+        if pose is None:
+            assert decoded["pose"] is None, fixture.name
+            continue
+        assert np.allclose(decoded["pose"]["position"], pose.position.as_tuple(), atol=1e-9), fixture.name
+        assert np.allclose(decoded["pose"]["orientation"], pose.orientation.as_tuple(), atol=1e-6), (
+            fixture.name
+        )
+    # A BATCH from the room comes apart into the very messages that went in.
+    inner = [f.read_bytes() for f in fixtures if f.name.startswith(("state_pose", "ping"))]
+    batch = bytes(Batch(seq=3, timestamp=99, messages=tuple(inner)))
+    parts = page.evaluate(
+        "bytes => StateWire.split(new Uint8Array(bytes).buffer).map(b => Array.from(new Uint8Array(b)))",
+        list(batch),
+    )
+    assert [bytes(p) for p in parts] == inner
+    # And what the page sends is a STATE Python reads back: standing at the given place, facing -z.
+    sent = bytes(page.evaluate("Array.from(new Uint8Array(StateWire.encodeFixedPose(7, [1.25, 1.6, -0.5])))"))
+    state = parse_message(sent)
+    assert isinstance(state, State) and state.seq == 7 and state.pose is not None
+    assert np.allclose(state.pose.position.as_tuple(), (1.25, 1.6, -0.5))
+    assert np.allclose(state.pose.orientation.as_tuple(), (0, 0, 0, 1))
