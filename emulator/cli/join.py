@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from emulator.cli.common import CommandError
+from emulator.cli.qa_options import add_qa_arguments, tools_from_args
 from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
 from emulator.net.ice_servers import IceOptions, IceServerError
+from emulator.qa.tools import JoinTools, ToolError
 
 
 def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +72,7 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("join", help="join a room as one headless headset")
     add_headset_arguments(parser)
-    parser.add_argument("--name", default="headset", help="display name (default headset)")
+    parser.add_argument("--name", help="display name (default headset, or the replayed one's)")
     parser.add_argument("--identity", help="participant identity (default: the name)")
     parser.add_argument(
         "--at", help="position X,Y,Z in metres, e.g. --at=-2,1.6,0 (default: standing at the origin, 0,1.6,0)"
@@ -80,6 +82,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--record-dir", type=Path, help="write each remote's audio (WAV) and states (JSONL) here"
     )
+    add_qa_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -145,15 +148,25 @@ def run(args: argparse.Namespace) -> int:
         start = placement(args.at, args.yaw)
     except DriveError as error:
         raise CommandError(str(error)) from None
-    config = config_from_args(args, args.name, start)
-    return asyncio.run(_join(config, args.duration, args.report))
+    config = config_from_args(args, args.name or "headset", start)
+    return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args)))
 
 
-async def _join(config: HeadsetConfig, duration: float | None, report_path: Path | None) -> int:
-    headset = Headset(config)
+async def _join(
+    config: HeadsetConfig, duration: float | None, report_path: Path | None, tools: JoinTools | None = None
+) -> int:
+    tools = tools or JoinTools()
+    try:
+        headset = tools.prepare(config)
+    except (ToolError, HeadsetError) as error:
+        raise CommandError(str(error)) from None
+    config = headset.config
     try:
         await headset.start()
-    except HeadsetError as error:
+        for note in await tools.attach(headset):
+            print(f"{config.name}: {note}", file=sys.stderr, flush=True)
+    except (HeadsetError, ToolError) as error:
+        await tools.stop()
         await headset.stop()
         raise CommandError(str(error)) from None
     print(
@@ -165,7 +178,8 @@ async def _join(config: HeadsetConfig, duration: float | None, report_path: Path
     try:
         await run_until_stopped(duration, headset)
     finally:
-        report = headset.report()
+        report = {**headset.report(), **tools.report()}
+        await tools.stop()
         await headset.stop()
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))

@@ -11,7 +11,9 @@ import time
 from typing import Any
 
 from emulator.cli.common import CommandError
+from emulator.net.prometheus import MetricsServer, parse_listen
 from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
+from emulator.room.metrics import RoomMetrics
 from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer
 
 
@@ -27,6 +29,9 @@ def register(subparsers: Any) -> None:
         "binaural: the room renders one binaural mix per listener",
     )
     room.add_argument("--secret", help="token secret (default: $HEADSET_EMULATOR_SECRET or a local file)")
+    room.add_argument(
+        "--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here, e.g. 127.0.0.1:9109"
+    )
     room.set_defaults(handler=run_room)
 
     token = subparsers.add_parser("token", help="mint a join token from the room's secret")
@@ -53,14 +58,30 @@ def run_room(args: argparse.Namespace) -> int:
         secret = load_secret(args.secret)
     except TokenError as error:
         raise CommandError(str(error)) from None
-    return asyncio.run(_serve(RoomServer(secret, args.host, args.port, args.mix)))
+    listen = None
+    if args.metrics:
+        try:
+            listen = parse_listen(args.metrics)
+        except ValueError as error:
+            raise CommandError(f"--metrics: {error}") from None
+    return asyncio.run(_serve(RoomServer(secret, args.host, args.port, args.mix), listen))
 
 
-async def _serve(server: RoomServer) -> int:
+async def _serve(server: RoomServer, metrics_at: tuple[str, int] | None = None) -> int:
     try:
         await server.start()
     except OSError as error:
         raise CommandError(f"cannot listen on {server.host}:{server.port}: {error.strerror}") from None
+    metrics = MetricsServer(RoomMetrics(server).collect, *metrics_at) if metrics_at else None
+    if metrics is not None:
+        try:
+            await metrics.start()
+        except OSError as error:
+            await server.stop()
+            raise CommandError(
+                f"--metrics: cannot listen on {metrics.host}:{metrics.port}: {error.strerror}"
+            ) from None
+        print(f"room metrics on {metrics.url}", file=sys.stderr, flush=True)
     print(f"room serving on {server.url} (mode {server.mode}); Ctrl+C stops it", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -70,5 +91,7 @@ async def _serve(server: RoomServer) -> int:
     try:
         await stop.wait()
     finally:
+        if metrics is not None:
+            await metrics.stop()
         await server.stop()
     return 0

@@ -12,7 +12,9 @@ from typing import Any
 from emulator.cli.common import CommandError
 from emulator.cli.join import add_headset_arguments, config_from_args, run_until_stopped
 from emulator.drive.spec import placement
+from emulator.net.prometheus import MetricsServer, parse_listen
 from emulator.qa.swarm import Swarm, SwarmError, SwarmPlan
+from emulator.qa.swarm_metrics import SwarmMetrics
 
 
 def register(subparsers: Any) -> None:
@@ -27,6 +29,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--radius", type=float, default=3.0, help="circle they stand on, metres (default 3)")
     parser.add_argument("--prefix", default="swarm", help="names are PREFIX-01, PREFIX-02, …")
     parser.add_argument("--report", type=Path, help="write the aggregate report as JSON here")
+    parser.add_argument(
+        "--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here, e.g. 127.0.0.1:9110"
+    )
     parser.set_defaults(handler=run, motion="mixed")
 
 
@@ -37,15 +42,29 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--speakers must be between 0 and -n")
     template = config_from_args(args, args.prefix, placement(None, 0.0))
     plan = SwarmPlan(template, args.count, args.speakers, args.radius, args.prefix)
-    return asyncio.run(_swarm(plan, args.duration, args.report))
+    listen = None
+    if args.metrics:
+        try:
+            listen = parse_listen(args.metrics)
+        except ValueError as error:
+            raise CommandError(f"--metrics: {error}") from None
+    return asyncio.run(_swarm(plan, args.duration, args.report, listen))
 
 
-async def _swarm(plan: SwarmPlan, duration: float | None, report_path: Path | None) -> int:
+async def _swarm(
+    plan: SwarmPlan, duration: float | None, report_path: Path | None, listen: tuple[str, int] | None = None
+) -> int:
     swarm = Swarm(plan)
+    metrics = MetricsServer(SwarmMetrics(swarm).collect, *listen) if listen else None
     try:
+        if metrics is not None:
+            await metrics.start()
+            print(f"swarm: metrics on {metrics.url}", file=sys.stderr, flush=True)
         await swarm.start()
-    except SwarmError as error:
+    except (SwarmError, OSError) as error:
         await swarm.stop()
+        if metrics is not None:
+            await metrics.stop()
         raise CommandError(str(error)) from None
     joined = len(swarm.headsets)
     print(
@@ -57,6 +76,8 @@ async def _swarm(plan: SwarmPlan, duration: float | None, report_path: Path | No
         await run_until_stopped(duration)
     finally:
         report = swarm.report()
+        if metrics is not None:
+            await metrics.stop()
         await swarm.stop()
     summary = {k: v for k, v in report.items() if k != "per_headset"}
     print(json.dumps(summary), flush=True)

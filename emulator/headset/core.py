@@ -46,9 +46,17 @@ class HeadsetError(Exception):
 class Headset:
     """One emulated Vision Pro or Quest in a room. Owns its tasks: `stop()` ends all of them."""
 
-    def __init__(self, config: HeadsetConfig, *, encoders: SharedEncoders | None = None) -> None:
+    def __init__(
+        self,
+        config: HeadsetConfig,
+        *,
+        encoders: SharedEncoders | None = None,
+        source: AudioSource | None = None,
+    ) -> None:
+        """`source`: a ready voice (a replay, a switchable one) used instead of opening `config.audio`."""
         self.config = config
         self._encoders = encoders
+        self._given_source = source
         try:
             self.profile = load_profile(config.profile)
             self.drivers = drivers_from(config.motion, config.face, config.placement)
@@ -82,8 +90,8 @@ class Headset:
             self.ears = open_ears(self)
         except EarsError as error:
             raise HeadsetError(str(error)) from None
-        source: AudioSource | None = None
-        if config.audio != "none":
+        source: AudioSource | None = self._given_source
+        if source is None and config.audio != "none":
             try:
                 source = open_source(config.audio_spec)
             except (SourceError, ModelError, OSError) as error:

@@ -58,8 +58,14 @@ class RemoteStats:
             gap = (seq - self.last_seq) & 0xFFFF
             if 1 < gap < 0x8000:
                 self.states_lost += gap - 1
-            elif gap == 0 or gap >= 0x8000:
-                return  # a duplicate or a late one: not a new message in order
+            elif gap == 0:
+                return  # a duplicate
+            elif gap >= 0x8000:
+                # A late one, overtaken on a path with jitter: it was counted lost when its successor
+                # arrived, so take that back (the lossy channel never duplicates).
+                if 0x10000 - gap < 64 and self.states_lost > 0:
+                    self.states_lost -= 1
+                return
         self.last_seq = seq
 
     def state_rate_hz(self) -> float | None:

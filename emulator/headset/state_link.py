@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from emulator.headset.report import RemoteStats
@@ -75,6 +76,7 @@ class StateLink:
         # A swarm member only measures what it receives: it counts and times STATEs from their headers.
         self.light = headset.config.light_receive
         self._state_logs: dict[int, TextIO] = {}
+        self.on_sent: list[Callable[[bytes], None]] = []  # e.g. a session recorder; sees each sent STATE
 
     def attach(self, session: Session) -> None:
         self.session = session
@@ -120,6 +122,8 @@ class StateLink:
         message = State(seq=self._next_seq(), sender=0, timestamp=now_us(), pose=pose, face=face_update)
         data = bytes(message)
         if self.session.send_state(data):
+            for hook in self.on_sent:
+                hook(data)
             self.states_sent += 1
             self.bytes_sent += len(data)
             if face_update is not None:

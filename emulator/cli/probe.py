@@ -1,0 +1,130 @@
+"""`headset-emulator probe URL`: join, measure, leave, on a schedule; one line per run; metrics."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import signal
+import sys
+from typing import Any
+
+from emulator.cli.common import CommandError
+from emulator.drive.spec import placement
+from emulator.headset import HeadsetConfig
+from emulator.net.prometheus import MetricsServer, parse_listen
+from emulator.net.tokens import parse_duration
+from emulator.qa.probe import ProbeMetrics, Thresholds, probe_once
+
+
+def _ms(text: str) -> float:
+    """`150ms`, `0.15s` or `150` (milliseconds) → milliseconds."""
+    value = text.strip().lower()
+    try:
+        if value.endswith("ms"):
+            return float(value[:-2])
+        if value.endswith("s"):
+            return float(value[:-1]) * 1000
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a duration like 150ms or 5s, got {text!r}") from None
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "probe", help="join a room on a schedule and measure join, audio and latency"
+    )
+    parser.add_argument("url", help="the room, e.g. ws://127.0.0.1:8765/ws")
+    parser.add_argument("--room", help="room to probe (default: a fresh probe-XXXX room each run)")
+    parser.add_argument("--secret", help="room secret for minting the probe's two tokens")
+    parser.add_argument("--every", help="run again after this long, e.g. 60s or 5m (default: run once)")
+    parser.add_argument("--once", action="store_true", help="one run, then exit")
+    parser.add_argument("--count", type=int, help="stop after this many runs")
+    parser.add_argument(
+        "--timeout", type=_ms, default=20_000.0, help="give up on a run after this (default 20s)"
+    )
+    parser.add_argument("--max-join", type=_ms, help="fail a run whose join takes longer, e.g. 5s")
+    parser.add_argument("--max-first-audio", type=_ms, help="fail past this join-to-first-audio time")
+    parser.add_argument(
+        "--max-mouth-to-ear", type=_ms, help="fail past this mouth-to-ear latency, e.g. 150ms"
+    )
+    parser.add_argument("--max-rtt", type=_ms, help="fail past this state round trip, e.g. 50ms")
+    parser.add_argument(
+        "--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here, e.g. 127.0.0.1:9108"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    every = None
+    if args.every and not args.once:
+        try:
+            every = parse_duration(args.every)
+        except ValueError as error:
+            raise CommandError(f"--every: {error}") from None
+    count = 1 if args.once or every is None else args.count
+    if count is not None and count < 1:
+        raise CommandError("--count must be at least 1")
+    limits = Thresholds(
+        None if args.max_join is None else args.max_join / 1000,
+        None if args.max_first_audio is None else args.max_first_audio / 1000,
+        args.max_mouth_to_ear,
+        args.max_rtt,
+    )
+    template = HeadsetConfig(url=args.url, room="", name="probe", secret=args.secret, placement=placement())
+    metrics = None
+    if args.metrics:
+        try:
+            metrics = parse_listen(args.metrics)
+        except ValueError as error:
+            raise CommandError(f"--metrics: {error}") from None
+    return asyncio.run(_probe(template, args.room, every, count, limits, args.timeout / 1000, metrics))
+
+
+async def _probe(
+    template: HeadsetConfig,
+    room: str | None,
+    every: float | None,
+    count: int | None,
+    limits: Thresholds,
+    timeout: float,
+    listen: tuple[str, int] | None,
+) -> int:
+    metrics = ProbeMetrics()
+    server = MetricsServer(metrics.collect, *listen) if listen else None
+    if server is not None:
+        try:
+            await server.start()
+        except OSError as error:
+            raise CommandError(
+                f"--metrics: cannot listen on {server.host}:{server.port}: {error.strerror}"
+            ) from None
+        print(f"probe: metrics on {server.url}", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    failed = 0
+    try:
+        while not stop.is_set():
+            began = loop.time()
+            result = await probe_once(template, room, timeout)
+            limits.check(result)
+            metrics.observe(result)
+            failed += 0 if result.ok else 1
+            stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+            print(f"{stamp} probe {template.url} {result.line()}", flush=True)
+            if count is not None and metrics.runs >= count:
+                break
+            wait = max(0.0, (every or 0.0) - (loop.time() - began))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+        if server is not None:
+            await server.stop()
+    return 1 if failed else 0

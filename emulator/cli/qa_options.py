@@ -1,0 +1,41 @@
+"""The QA toolkit's options on `join`: --record, --replay/--as/--speed/--loop, --net, --control."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emulator.qa.tools import JoinTools
+
+NET_HELP = "good | wifi | 4g | lossy | custom:loss=5%%,delay=80ms,jitter=30ms,rate=300kbps (default good)"
+
+
+def add_net_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--net", help=f"network conditions, applied to this headset's packets: {NET_HELP}")
+    parser.add_argument("--net-seed", type=int, default=0, help="seed of the loss and jitter draws")
+
+
+def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--record", type=Path, help="write the session (states, audio, events) to this file")
+    parser.add_argument("--replay", type=Path, help="repeat a participant of this recording (with --as)")
+    parser.add_argument("--as", dest="replay_as", metavar="NAME", help="whom to repeat from --replay")
+    parser.add_argument("--speed", type=float, default=1.0, help="replay speed (default 1)")
+    parser.add_argument("--loop", action="store_true", help="repeat the replay when it ends")
+    add_net_argument(parser)
+    parser.add_argument(
+        "--control", metavar="HOST:PORT", help="serve the remote-control HTTP API here, e.g. 127.0.0.1:8770"
+    )
+
+
+def tools_from_args(args: argparse.Namespace) -> JoinTools:
+    return JoinTools(
+        record=args.record,
+        replay=args.replay,
+        replay_as=args.replay_as,
+        speed=args.speed,
+        loop=args.loop,
+        net=args.net,
+        net_seed=args.net_seed,
+        control=args.control,
+        name_given=args.name is not None,
+    )

@@ -1,0 +1,285 @@
+"""Network conditions for one headset, in user space (this kernel has no netem): loss, delay, jitter, rate.
+
+`--net good|wifi|4g|lossy|custom:loss=5%,delay=80ms,jitter=30ms,rate=300kbps` names the conditions.
+`NetworkConditioner` applies them to the datagrams of one peer connection, both ways, between aiortc
+and the ICE connection: outgoing at `RTCIceTransport._send` (what DTLS, SRTP and SCTP send through),
+incoming at aioice's `Connection.data_received` (what its socket protocol hands non-STUN datagrams
+to). STUN (connectivity checks, consent) passes untouched, as it would through most shapers that
+are set on media only, so conditions bad enough to lose the transport are still distinguishable from
+a dead room. Signaling (the WebSocket) is not impaired.
+
+Each direction is one seeded scheduler on the loop: a datagram is lost with probability `loss`, else
+waits for a token bucket of `rate` (tail-dropped past `MAX_QUEUE_S` of backlog), then for `delay`
+plus a uniform jitter in ±`jitter`; later datagrams may overtake earlier ones, as on a real path with
+jitter. `set()` changes the conditions live (the app's network menu); datagrams already scheduled keep
+their times. Everything here runs on the asyncio loop; `stop()` cancels every pending delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUE_S = 0.3  # backlog a rate-limited direction holds before it drops (a shallow router queue)
+SCAN_INTERVAL_S = 0.5  # how often new ICE transports (after renegotiation) are looked for
+
+
+class ConditionsError(ValueError):
+    """A `--net` spec that does not parse; says which part."""
+
+
+@dataclass(frozen=True)
+class NetConditions:
+    name: str = "good"
+    loss: float = 0.0  # fraction of datagrams lost, each direction
+    delay_s: float = 0.0  # one-way
+    jitter_s: float = 0.0  # ± uniform around the delay
+    rate_bps: float | None = None  # each direction; None: unlimited
+
+    @property
+    def clean(self) -> bool:
+        return self.loss == 0 and self.delay_s == 0 and self.jitter_s == 0 and self.rate_bps is None
+
+    def describe(self) -> str:
+        rate = "unlimited" if self.rate_bps is None else f"{self.rate_bps / 1000:g}kbps"
+        return (
+            f"{self.name}: loss={self.loss * 100:g}% delay={self.delay_s * 1000:g}ms "
+            f"jitter={self.jitter_s * 1000:g}ms rate={rate}"
+        )
+
+
+PRESETS: dict[str, NetConditions] = {
+    "good": NetConditions("good"),
+    "wifi": NetConditions("wifi", loss=0.005, delay_s=0.010, jitter_s=0.005, rate_bps=20e6),
+    "4g": NetConditions("4g", loss=0.01, delay_s=0.045, jitter_s=0.015, rate_bps=4e6),
+    "lossy": NetConditions("lossy", loss=0.10, delay_s=0.040, jitter_s=0.020, rate_bps=1e6),
+}
+
+_QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-z%]*)\s*$")
+_UNITS = {
+    "loss": {"%": 0.01, "": 1.0},
+    "delay": {"ms": 1e-3, "s": 1.0, "": 1e-3},
+    "jitter": {"ms": 1e-3, "s": 1.0, "": 1e-3},
+    "rate": {"bps": 1.0, "kbps": 1e3, "mbps": 1e6, "": 1e3},
+}
+
+
+def parse_conditions(spec: str) -> NetConditions:
+    """A preset name or `custom:key=value,…` (loss in % or a fraction, delay/jitter in ms or s,
+    rate in bps/kbps/mbps); ConditionsError names what is wrong."""
+    text = spec.strip().lower()
+    if text in PRESETS:
+        return PRESETS[text]
+    kind, _, rest = text.partition(":")
+    if kind != "custom":
+        raise ConditionsError(f"unknown network {spec!r}; use {', '.join(PRESETS)} or custom:loss=5%,...")
+    values: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in _UNITS:
+            raise ConditionsError(f"--net {spec}: expected loss=, delay=, jitter= or rate=, got {item!r}")
+        match = _QUANTITY.match(value)
+        if match is None or match.group(2) not in _UNITS[key]:
+            units = ", ".join(u for u in _UNITS[key] if u) or "none"
+            raise ConditionsError(
+                f"--net {spec}: {key}={value.strip()} is not a number with a unit ({units})"
+            )
+        values[key] = float(match.group(1)) * _UNITS[key][match.group(2)]
+    loss = values.get("loss", 0.0)
+    if loss > 1 and "%" not in rest:
+        loss /= 100  # "loss=5" means 5 %
+    if not 0 <= loss < 1:
+        raise ConditionsError(f"--net {spec}: loss must be below 100%")
+    if values.get("delay", 0) > 10 or values.get("jitter", 0) > 10:
+        raise ConditionsError(f"--net {spec}: delay and jitter must be under 10 s")
+    rate = values.get("rate")
+    if rate is not None and rate < 8000:
+        raise ConditionsError(f"--net {spec}: rate must be at least 8kbps")
+    return NetConditions("custom", loss, values.get("delay", 0.0), values.get("jitter", 0.0), rate)
+
+
+@dataclass
+class DirectionStats:
+    passed: int = 0
+    lost: int = 0
+    queue_drops: int = 0
+    bytes_passed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Impairment:
+    """One direction's scheduler: `admit(size, now)` → seconds to hold the datagram, or None to drop."""
+
+    conditions: NetConditions
+    seed: int = 0
+    stats: DirectionStats = field(default_factory=DirectionStats)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+        self._free_at = 0.0  # when the token bucket's link is next idle
+
+    def admit(self, size: int, now: float) -> float | None:
+        c = self.conditions
+        if c.loss > 0 and self._random.random() < c.loss:
+            self.stats.lost += 1
+            return None
+        wait = 0.0
+        if c.rate_bps is not None:
+            start = max(now, self._free_at)
+            if start - now > MAX_QUEUE_S:
+                self.stats.queue_drops += 1
+                return None
+            self._free_at = start + size * 8 / c.rate_bps
+            wait = self._free_at - now
+        if c.jitter_s > 0:
+            wait += max(0.0, c.delay_s + self._random.uniform(-c.jitter_s, c.jitter_s))
+        else:
+            wait += c.delay_s
+        self.stats.passed += 1
+        self.stats.bytes_passed += size
+        return wait
+
+
+class NetworkConditioner:
+    """Impairs one peer connection's datagrams both ways; owns its timers and tasks."""
+
+    def __init__(self, conditions: NetConditions | None = None, seed: int = 0) -> None:
+        self.conditions = conditions or PRESETS["good"]
+        self.outgoing = Impairment(self.conditions, seed)
+        self.incoming = Impairment(self.conditions, seed + 1)
+        self._patched: dict[int, tuple[Any, Any, Any]] = {}  # id(ice transport) → (transport, send, recv)
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._scanner: asyncio.Task[None] | None = None
+        self._pc: Any = None
+
+    def set(self, conditions: NetConditions | str) -> NetConditions:
+        """Change the conditions now (a spec string or NetConditions); returns what is in force."""
+        if isinstance(conditions, str):
+            conditions = parse_conditions(conditions)
+        self.conditions = conditions
+        self.outgoing.conditions = conditions
+        self.incoming.conditions = conditions
+        log.info("network conditions: %s", conditions.describe())
+        return conditions
+
+    def report(self) -> dict[str, Any]:
+        c = self.conditions
+        return {
+            "conditions": {
+                "name": c.name,
+                "loss": c.loss,
+                "delay_ms": c.delay_s * 1000,
+                "jitter_ms": c.jitter_s * 1000,
+                "rate_bps": c.rate_bps,
+            },
+            "outgoing": self.outgoing.stats.as_dict(),
+            "incoming": self.incoming.stats.as_dict(),
+        }
+
+    # --- attaching --------------------------------------------------------------------------------
+
+    def attach(self, pc: Any) -> None:
+        """Impair `pc` (an aiortc RTCPeerConnection) from now on, including transports added later."""
+        self._pc = pc
+        self._scan()
+        if self._scanner is None:
+            self._scanner = asyncio.get_running_loop().create_task(self._scan_forever(), name="net-scan")
+
+    async def _scan_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SCAN_INTERVAL_S)
+            self._scan()
+
+    def _scan(self) -> None:
+        pc = self._pc
+        if pc is None:
+            return
+        dtls = [t.sender.transport for t in pc.getTransceivers()]
+        if pc.sctp is not None:
+            dtls.append(pc.sctp.transport)
+        for transport in dtls:
+            ice = getattr(transport, "transport", None)
+            if ice is not None and id(ice) not in self._patched:
+                self._patch(ice)
+
+    def _patch(self, ice: Any) -> None:
+        connection = ice._connection
+        original_send: Callable[[bytes], Any] = ice._send
+        original_received: Callable[[bytes, int], None] = connection.data_received
+
+        async def send(data: bytes) -> None:
+            hold = self.outgoing.admit(len(data), asyncio.get_running_loop().time())
+            if hold is None:
+                return
+            if hold <= 0:
+                await original_send(data)
+            else:
+                self._later(hold, lambda: self._spawn(original_send(data)))
+
+        def data_received(data: bytes, component: int) -> None:
+            hold = self.incoming.admit(len(data), asyncio.get_running_loop().time())
+            if hold is None:
+                return
+            if hold <= 0:
+                original_received(data, component)
+            else:
+                self._later(hold, lambda: original_received(data, component))
+
+        ice._send = send
+        connection.data_received = data_received
+        self._patched[id(ice)] = (ice, original_send, original_received)
+
+    def _later(self, delay: float, action: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            with contextlib.suppress(Exception):
+                action()
+
+        handle = loop.call_later(delay, fire)
+        self._timers.add(handle)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("a delayed datagram could not be sent: %s", task.exception())
+
+    async def stop(self) -> None:
+        """Cancel pending deliveries and give the transports their own methods back."""
+        if self._scanner is not None:
+            self._scanner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scanner
+            self._scanner = None
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for ice, send, received in self._patched.values():
+            ice._send = send
+            ice._connection.data_received = received
+        self._patched.clear()
+        self._pc = None

@@ -1,0 +1,134 @@
+"""What `join --record/--replay/--net/--control` add around one headset, in one place.
+
+`prepare` makes the headset (a replay gives it replay drivers and voice; remote control gives it a
+switchable voice); `attach` hooks the recorder, the network conditioner and the control server onto
+the started headset; `stop` undoes all of it. The join command and the tests use this the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from emulator.audio.factory import open_source
+from emulator.audio.source import AudioSource
+from emulator.audio.switch import SwitchableSource
+from emulator.audio.wavfile import SourceError
+from emulator.headset import Headset, HeadsetConfig
+from emulator.model.errors import ModelError
+from emulator.net.conditions import ConditionsError, NetworkConditioner, parse_conditions
+from emulator.net.prometheus import parse_listen
+from emulator.qa.control import ControlServer
+from emulator.qa.recorder import SessionRecorder
+from emulator.qa.recording import RecordingError, read_recording
+from emulator.qa.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
+
+log = logging.getLogger(__name__)
+
+
+class ToolError(Exception):
+    """A bad --record/--replay/--net/--control option; says which."""
+
+
+@dataclass
+class JoinTools:
+    record: Path | None = None
+    replay: Path | None = None
+    replay_as: str | None = None
+    speed: float = 1.0
+    loop: bool = False
+    net: str | None = None
+    net_seed: int = 0
+    control: str | None = None
+    name_given: bool = True  # False: a replay takes the recorded participant's name
+    recorder: SessionRecorder | None = None
+    network: NetworkConditioner | None = None
+    control_server: ControlServer | None = None
+    voice: SwitchableSource | None = None
+    _replay_parts: Any = field(default=None, repr=False)
+
+    def prepare(self, config: HeadsetConfig) -> Headset:
+        """The headset to start, with what these options change about it."""
+        if self.net is not None:
+            try:
+                self.network = NetworkConditioner(parse_conditions(self.net), self.net_seed)
+            except ConditionsError as error:
+                raise ToolError(str(error)) from None
+        source: AudioSource | None = None
+        drivers = None
+        if self.replay is not None:
+            if not self.replay_as:
+                raise ToolError("--replay needs --as NAME (whom to repeat)")
+            if not self.speed > 0 or self.speed > 16:
+                raise ToolError("--speed must be above 0 and at most 16")
+            try:
+                material = load_replay(read_recording(self.replay), self.replay_as)
+            except RecordingError as error:
+                raise ToolError(str(error)) from None
+            timeline = Timeline(material.duration, self.speed, self.loop)
+            who = material.participant
+            config = replace(
+                config,
+                name=config.name if self.name_given else who.name,
+                identity=config.identity if self.name_given else None,
+                profile=who.profile or config.profile,
+                avatar=who.avatar or config.avatar,
+                audio="replay" if len(material.pcm) else "none",
+                motion="still",  # the replay drivers replace these once the headset exists
+                face="neutral",
+                marker_period_s=0.0,  # the recorded voice carries the original's markers already
+            )
+            if len(material.pcm):
+                source = ReplayAudioSource(material, timeline)
+            drivers = replay_drivers(material, timeline, config.placement)
+        elif self.control is not None and config.audio != "none":
+            try:
+                source = open_source(config.audio)
+            except (SourceError, ModelError, OSError) as error:
+                raise ToolError(f"--audio {config.audio}: {error}") from None
+        if self.control is not None and source is not None:
+            source = self.voice = SwitchableSource(source)
+        headset = Headset(config, source=source)
+        if drivers is not None:
+            headset.drivers = drivers
+        return headset
+
+    async def attach(self, headset: Headset) -> list[str]:
+        """Hook the tools onto the started headset; returns one line per tool for the user."""
+        notes: list[str] = []
+        if self.record is not None:
+            try:
+                self.recorder = SessionRecorder(headset, self.record)
+            except RecordingError as error:
+                raise ToolError(str(error)) from None
+            notes.append(f"recording to {self.record}")
+        if self.network is not None and headset.session is not None and headset.session.pc is not None:
+            self.network.attach(headset.session.pc)
+            notes.append(f"network {self.network.conditions.describe()}")
+        if self.control is not None:
+            try:
+                host, port = parse_listen(self.control, 0)
+            except ValueError as error:
+                raise ToolError(f"--control: {error}") from None
+            self.control_server = ControlServer(headset, self.voice, self.network, host, port)
+            try:
+                await self.control_server.start()
+            except OSError as error:
+                self.control_server = None
+                raise ToolError(f"--control: cannot listen on {host}:{port}: {error.strerror}") from None
+            notes.append(f"control API on {self.control_server.url}")
+        return notes
+
+    def report(self) -> dict[str, Any]:
+        return {"network": self.network.report()} if self.network is not None else {}
+
+    async def stop(self) -> None:
+        if self.control_server is not None:
+            await self.control_server.stop()
+            self.control_server = None
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.network is not None:
+            await self.network.stop()
