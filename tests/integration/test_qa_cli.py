@@ -1,0 +1,91 @@
+"""The QA toolkit's commands as a user runs them: a real room process, real CLI processes, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from emulator.qa.recording import read_recording
+from tests.support.processes import running, stop_group
+from tests.support.room import cli, cli_env, free_port, start_room
+
+pytestmark = pytest.mark.slow
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
+
+
+def answers(url: str) -> bool:
+    try:
+        get(url)
+        return True
+    except OSError:
+        return False
+
+
+def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> None:
+    metrics_port = free_port()
+    rooms = start_room(tmp_path, "--metrics", f"127.0.0.1:{metrics_port}")
+    room = next(rooms)
+    try:
+        env = cli_env(tmp_path)
+        file = tmp_path / "s.hemurec"
+        alpha = subprocess.Popen(
+            cli("join", room.url, "--name", "alpha", "--motion", "orbit", "--duration", "6"),
+            env=env, stderr=subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+        try:
+            done = subprocess.run(
+                cli("join", room.url, "--name", "bravo", "--record", str(file), "--duration", "4",
+                    "--net", "wifi"),
+                env=env, capture_output=True, timeout=60,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr.decode()[-2000:]
+            metrics = get(f"http://127.0.0.1:{metrics_port}/metrics")
+        finally:
+            alpha.communicate(timeout=60)
+            stop_group(alpha)
+        assert 'headset_room_participants{room="lobby"}' in metrics
+        assert "headset_room_audio_bytes_forwarded_total" in metrics
+        assert {p.name for p in read_recording(file).participants.values()} == {"alpha", "bravo"}
+
+        control_port = free_port()
+        stats_url = f"http://127.0.0.1:{control_port}/stats"
+        argv = cli("join", room.url, "--room", "again", "--replay", str(file), "--as", "alpha", "--loop",
+                   "--speed", "2", "--control", f"127.0.0.1:{control_port}", "--report", str(tmp_path / "r.json"))  # fmt: skip
+        with running(argv, ready=lambda: answers(stats_url), env=env, name="replay", timeout=60) as ghost:
+            stats = json.loads(get(stats_url))
+            assert stats["name"] == "alpha" and stats["room"] == "again"
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{control_port}/leave", data=b"{}", method="POST"
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert json.load(response)["leaving"] is True
+            assert ghost.wait(timeout=30) == 0
+        assert json.loads((tmp_path / "r.json").read_text())["uplink"]["states_sent"] > 0
+    finally:
+        rooms.close()
+
+
+def test_probe_prints_a_line_per_run_and_fails_past_a_threshold(tmp_path: Path) -> None:
+    rooms = start_room(tmp_path)
+    room = next(rooms)
+    try:
+        env = cli_env(tmp_path)
+        ok = subprocess.run(cli("probe", room.url, "--count", "2", "--every", "1s"), env=env,
+                            capture_output=True, timeout=120)  # fmt: skip
+        lines = ok.stdout.decode().splitlines()
+        assert ok.returncode == 0, ok.stdout.decode() + ok.stderr.decode()[-2000:]
+        assert len(lines) == 2 and all(line.endswith(" ok") and "mouth_to_ear=" in line for line in lines)
+        strict = subprocess.run(cli("probe", room.url, "--once", "--max-mouth-to-ear", "0.001ms"), env=env,
+                                capture_output=True, timeout=120)  # fmt: skip
+        assert strict.returncode == 1
+        assert "FAIL (mouth-to-ear" in strict.stdout.decode()
+    finally:
+        rooms.close()
