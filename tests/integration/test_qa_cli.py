@@ -57,8 +57,10 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
 
         control_port = free_port()
         stats_url = f"http://127.0.0.1:{control_port}/stats"
-        argv = cli("join", room.url, "--room", "again", "--replay", str(file), "--as", "alpha", "--loop",
-                   "--speed", "2", "--control", f"127.0.0.1:{control_port}", "--report", str(tmp_path / "r.json"))  # fmt: skip
+        argv = cli(
+            "join", room.url, "--room", "again", "--replay", str(file), "--as", "alpha", "--loop",
+            "--speed", "2", "--control", f"127.0.0.1:{control_port}", "--report", str(tmp_path / "r.json"),
+        )  # fmt: skip
         with running(argv, ready=lambda: answers(stats_url), env=env, name="replay", timeout=60) as ghost:
             stats = json.loads(get(stats_url))
             assert stats["name"] == "alpha" and stats["room"] == "again"
