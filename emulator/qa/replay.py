@@ -168,23 +168,29 @@ class ReplayAudioSource:
     sample_rate = SAMPLE_RATE
 
     def __init__(self, material: ReplayMaterial, timeline: Timeline) -> None:
-        self._pcm = material.pcm
+        # Two samples of silence past the end let interpolation read one beyond the last sample.
+        self._padded = np.concatenate([material.pcm, np.zeros(2, dtype=np.float32)])
+        self._length = len(material.pcm)
         self._timeline = timeline
         self._position = 0.0  # in output samples since the replay started
 
     def read(self, frames: int) -> MonoBlock:
-        steps = (self._position + np.arange(frames, dtype=np.float64)) / SAMPLE_RATE
+        start = self._position
         self._position += frames
-        if not len(self._pcm):
+        if not self._length:
             return np.zeros(frames, dtype=np.float32)
-        # The same mapping as `Timeline.at`, for every sample at once.
-        u = steps * self._timeline.speed
-        if self._timeline.loop and self._timeline.duration > 0:
-            u = np.mod(u, self._timeline.duration)
-        else:
-            u = np.minimum(u, self._timeline.duration)
-        index = u * SAMPLE_RATE
-        out = np.interp(index, np.arange(len(self._pcm)), self._pcm, left=0.0, right=0.0)
+        # The same mapping as `Timeline.at`, for every sample at once, in recording samples.
+        index = (start + np.arange(frames, dtype=np.float64)) * self._timeline.speed
+        span = self._timeline.duration * SAMPLE_RATE
+        if self._timeline.loop and span > 0:
+            index = np.mod(index, span)
+        whole = np.floor(index).astype(np.int64)
+        fraction = (index - whole).astype(np.float32)
+        # Linear interpolation between neighbours; past the end is silence.
+        inside = whole < self._length
+        whole = np.minimum(whole, self._length)
+        out = self._padded[whole] * (1 - fraction) + self._padded[whole + 1] * fraction
+        out[~inside] = 0.0
         return out.astype(np.float32)
 
     def close(self) -> None:

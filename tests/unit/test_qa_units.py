@@ -6,13 +6,20 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emulator.audio.tone import ToneSource
+from emulator.model.face import Face
+from emulator.model.pose import Pose
 from emulator.net.conditions import ConditionsError, Impairment, NetConditions, parse_conditions
+from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.net.prometheus import Family, Histogram, parse_listen, render
 from emulator.qa.recording import MAGIC, RecordingError, RecordingWriter, parse_recording, read_recording
+from emulator.qa.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
+from emulator.wire import FaceEncoder, FaceSet, State
 
 
 def write_sample(path: Path) -> None:
@@ -121,3 +128,63 @@ def test_prometheus_text_exposition() -> None:
     assert parse_listen("127.0.0.1:9108") == ("127.0.0.1", 9108) and parse_listen(":9") == ("127.0.0.1", 9)
     with pytest.raises(ValueError):
         parse_listen("host:port")
+
+
+def recorded_walk(path: Path, seconds: float = 2.0) -> None:
+    """alpha walks along -z at 1 m/s (60 Hz states) speaking a 440 Hz tone; written as the recorder would."""
+    writer = RecordingWriter(path, {"room": "r"})
+    states = writer.declare("state", "a", "alpha", local=True, profile="quest3")
+    voice = writer.declare("audio", "a", "alpha", local=True)
+    encoder = OpusEncoder(OpusSettings(bitrate=32_000))
+    tone = ToneSource(440.0)
+    face = FaceEncoder(FaceSet.ARKIT52)
+    for i in range(int(seconds * 60) + 1):
+        t = i / 60
+        update = face.update(Face.from_mapping({"jawOpen": 0.5})) if i % 2 == 0 else None
+        message = State(seq=i + 1, sender=0, timestamp=i * 16_667, pose=Pose.at(0, 1.6, -t), face=update)
+        writer.state(states, round(t * 1e6) + 100_000, bytes(message))
+    for k in range(int(seconds * 50)):
+        writer.audio(voice, 100_000 + (k + 1) * 20_000, encoder.encode(tone.read(960)))
+    writer.close()
+
+
+def test_a_replay_repeats_poses_faces_and_voice_on_one_timeline(tmp_path: Path) -> None:
+    path = tmp_path / "walk.hemurec"
+    recorded_walk(path)
+    material = load_replay(read_recording(path), "alpha")
+    assert material.participant.profile == "quest3"
+    assert material.duration == pytest.approx(2.0, abs=0.03)
+    drivers = replay_drivers(material, Timeline(material.duration), Pose())
+    assert drivers.motion.sample(1.0).position.z == pytest.approx(-1.0, abs=0.002)
+    assert drivers.motion.sample(9.0).position.z == pytest.approx(-2.0, abs=0.002)  # held at the end
+    assert drivers.face.sample(0.5)["jawOpen"] == pytest.approx(0.5, abs=0.01)
+    voice = ReplayAudioSource(material, Timeline(material.duration))
+    heard = np.concatenate([voice.read(960) for _ in range(125)])  # 2.5 s of a 2 s recording
+    assert abs(dominant_hz(heard[4800:48_000]) - 440) < 3
+    assert np.abs(heard[-9600:]).max() == 0  # silence after the end without --loop
+
+    fast = Timeline(material.duration, speed=2.0, loop=True)
+    assert replay_drivers(material, fast, Pose()).motion.sample(0.5).position.z == pytest.approx(
+        -1.0, abs=0.002
+    )
+    assert replay_drivers(material, fast, Pose()).motion.sample(1.5).position.z == pytest.approx(
+        -1.0, abs=0.002
+    )
+    sped = ReplayAudioSource(material, fast)
+    heard = np.concatenate([sped.read(960) for _ in range(100)])  # 2 s: two passes at double speed
+    assert abs(dominant_hz(heard[4800:43_200]) - 880) < 6
+    assert np.abs(heard[-24_000:]).max() > 0.1  # looped: still speaking in the second pass
+
+
+def dominant_hz(samples: np.ndarray, rate: int = 48_000) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.argmax(spectrum) * rate / len(samples))
+
+
+def test_a_replay_of_someone_silent_and_still_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "empty.hemurec"
+    writer = RecordingWriter(path, {})
+    writer.declare("state", "q", "quiet")
+    writer.close()
+    with pytest.raises(RecordingError, match="sent nothing"):
+        load_replay(read_recording(path), "quiet")
