@@ -91,3 +91,20 @@ def test_probe_prints_a_line_per_run_and_fails_past_a_threshold(tmp_path: Path) 
         assert "FAIL (mouth-to-ear" in strict.stdout.decode()
     finally:
         rooms.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--net", "moon"], "unknown network 'moon'"),
+        (["--replay", "missing.hemurec", "--as", "x"], "cannot read missing.hemurec"),
+        (["--replay", "missing.hemurec"], "--replay needs --as NAME"),
+    ],
+)
+def test_bad_qa_options_are_one_line_errors(tmp_path: Path, options: list[str], message: str) -> None:
+    done = subprocess.run(
+        cli("join", "ws://127.0.0.1:9/ws", *options), env=cli_env(tmp_path), capture_output=True,
+        timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    err = done.stderr.decode()
+    assert done.returncode == 2 and message in err and "Traceback" not in err, err

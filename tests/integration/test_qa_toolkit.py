@@ -21,6 +21,8 @@ from emulator.net.prometheus import MetricsServer
 from emulator.qa.probe import ProbeMetrics, probe_once
 from emulator.qa.recording import read_recording
 from emulator.qa.replay import load_replay
+from emulator.qa.swarm import Swarm, SwarmPlan
+from emulator.qa.swarm_metrics import SwarmMetrics
 from emulator.qa.tools import JoinTools
 from emulator.room.metrics import RoomMetrics
 from emulator.room.server import RoomServer
@@ -289,3 +291,28 @@ async def test_probe_measures_and_room_metrics_are_served(room: RoomServer) -> N
         or "headset_probe_join_seconds_last" in probe_text
     )
     json.dumps(result.line())
+
+
+async def test_swarm_metrics_sum_what_its_headsets_measure(room: RoomServer) -> None:
+    template = config(room, "swarm", "s", marker_period_s=1.0)
+    swarm = Swarm(SwarmPlan(template, 3, speakers=1, radius_m=2.0, name_prefix="m"))
+    server = MetricsServer(SwarmMetrics(swarm).collect, "127.0.0.1", 0)
+    await server.start()
+    try:
+        await swarm.start()
+        await asyncio.sleep(3.0)
+        async with aiohttp.ClientSession() as http, http.get(server.url) as response:
+            text = await response.text()
+    finally:
+        await swarm.stop()
+        await server.stop()
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if not line.startswith("#")
+    }
+    assert values["headset_swarm_participants"] == 3
+    assert values["headset_swarm_states_received_total"] > 100
+    assert values["headset_swarm_audio_packets_received_total"] > 50  # two listeners hear the one speaker
+    assert values['headset_swarm_state_round_trip_seconds_bucket{le="+Inf"}'] > 0
+    assert values['headset_swarm_mouth_to_ear_seconds_bucket{le="+Inf"}'] > 0
