@@ -11,9 +11,10 @@ import sys
 from typing import Any
 
 from emulator.cli.common import CommandError
+from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.drive.spec import placement
 from emulator.headset import HeadsetConfig
-from emulator.net.prometheus import MetricsServer, parse_listen
+from emulator.net.prometheus import MetricsServer
 from emulator.net.tokens import parse_duration
 from emulator.qa.probe import ProbeMetrics, Thresholds, probe_once
 
@@ -50,9 +51,7 @@ def register(subparsers: Any) -> None:
         "--max-mouth-to-ear", type=_ms, help="fail past this mouth-to-ear latency, e.g. 150ms"
     )
     parser.add_argument("--max-rtt", type=_ms, help="fail past this state round trip, e.g. 50ms")
-    parser.add_argument(
-        "--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here, e.g. 127.0.0.1:9108"
-    )
+    add_metrics_argument(parser, 9108)
     parser.set_defaults(handler=run)
 
 
@@ -73,12 +72,7 @@ def run(args: argparse.Namespace) -> int:
         args.max_rtt,
     )
     template = HeadsetConfig(url=args.url, room="", name="probe", secret=args.secret, placement=placement())
-    metrics = None
-    if args.metrics:
-        try:
-            metrics = parse_listen(args.metrics)
-        except ValueError as error:
-            raise CommandError(f"--metrics: {error}") from None
+    metrics = metrics_address(args)
     return asyncio.run(_probe(template, args.room, every, count, limits, args.timeout / 1000, metrics))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from emulator.cli.common import CommandError
+from emulator.net.prometheus import parse_listen
 from emulator.qa.tools import JoinTools
 
 NET_HELP = "good | wifi | 4g | lossy | custom:loss=5%%,delay=80ms,jitter=30ms,rate=300kbps (default good)"
@@ -39,3 +41,19 @@ def tools_from_args(args: argparse.Namespace) -> JoinTools:
         control=args.control,
         name_given=args.name is not None,
     )
+
+
+def add_metrics_argument(parser: argparse.ArgumentParser, example_port: int) -> None:
+    parser.add_argument(
+        "--metrics", metavar="HOST:PORT", help=f"serve Prometheus metrics here, e.g. 127.0.0.1:{example_port}"
+    )
+
+
+def metrics_address(args: argparse.Namespace) -> tuple[str, int] | None:
+    """Where `--metrics` asks to serve, or None; a malformed address is a CommandError."""
+    if not args.metrics:
+        return None
+    try:
+        return parse_listen(args.metrics)
+    except ValueError as error:
+        raise CommandError(f"--metrics: {error}") from None

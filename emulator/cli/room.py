@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 from emulator.cli.common import CommandError
-from emulator.net.prometheus import MetricsServer, parse_listen
+from emulator.cli.qa_options import add_metrics_argument, metrics_address
+from emulator.net.prometheus import MetricsServer
 from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
 from emulator.room.metrics import RoomMetrics
 from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer
@@ -29,9 +30,7 @@ def register(subparsers: Any) -> None:
         "binaural: the room renders one binaural mix per listener",
     )
     room.add_argument("--secret", help="token secret (default: $HEADSET_EMULATOR_SECRET or a local file)")
-    room.add_argument(
-        "--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here, e.g. 127.0.0.1:9109"
-    )
+    add_metrics_argument(room, 9109)
     room.set_defaults(handler=run_room)
 
     token = subparsers.add_parser("token", help="mint a join token from the room's secret")
@@ -58,12 +57,7 @@ def run_room(args: argparse.Namespace) -> int:
         secret = load_secret(args.secret)
     except TokenError as error:
         raise CommandError(str(error)) from None
-    listen = None
-    if args.metrics:
-        try:
-            listen = parse_listen(args.metrics)
-        except ValueError as error:
-            raise CommandError(f"--metrics: {error}") from None
+    listen = metrics_address(args)
     return asyncio.run(_serve(RoomServer(secret, args.host, args.port, args.mix), listen))
 
 

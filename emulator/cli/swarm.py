@@ -11,8 +11,9 @@ from typing import Any
 
 from emulator.cli.common import CommandError
 from emulator.cli.join import add_headset_arguments, config_from_args, run_until_stopped
+from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.drive.spec import placement
-from emulator.net.prometheus import MetricsServer, parse_listen
+from emulator.net.prometheus import MetricsServer
 from emulator.qa.swarm import Swarm, SwarmError, SwarmPlan
 from emulator.qa.swarm_metrics import SwarmMetrics
 
@@ -29,9 +30,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--radius", type=float, default=3.0, help="circle they stand on, metres (default 3)")
     parser.add_argument("--prefix", default="swarm", help="names are PREFIX-01, PREFIX-02, …")
     parser.add_argument("--report", type=Path, help="write the aggregate report as JSON here")
-    parser.add_argument(
-        "--metrics", metavar="HOST:PORT", help="serve Prometheus metrics here, e.g. 127.0.0.1:9110"
-    )
+    add_metrics_argument(parser, 9110)
     parser.set_defaults(handler=run, motion="mixed")
 
 
@@ -42,12 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--speakers must be between 0 and -n")
     template = config_from_args(args, args.prefix, placement(None, 0.0))
     plan = SwarmPlan(template, args.count, args.speakers, args.radius, args.prefix)
-    listen = None
-    if args.metrics:
-        try:
-            listen = parse_listen(args.metrics)
-        except ValueError as error:
-            raise CommandError(f"--metrics: {error}") from None
+    listen = metrics_address(args)
     return asyncio.run(_swarm(plan, args.duration, args.report, listen))
 
 
