@@ -3,8 +3,8 @@
 The recorder hooks what the headset already exposes, so the headset has no recording mode of its own:
 the session's callbacks (every remote state message, joins and leaves), the state link's `on_sent`
 (every STATE this headset sends), the encoder's `on_frame` (every Opus packet it sends) and the
-voice's `listeners` (every 20 ms block heard from each remote, re-encoded to Opus here so the file
-stays small). Everything runs on the headset's loop; `close()` unhooks and closes the file. The app's
+voice's `listeners` (every block heard from each remote, gathered into 20 ms frames and re-encoded
+to Opus so the file stays small). Everything runs on the headset's loop; `close()` unhooks and closes the file. The app's
 record button uses the same object.
 """
 
@@ -17,12 +17,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emulator.audio.source import MonoBlock
+import numpy as np
+
+from emulator.audio.source import FRAME_SAMPLES, MonoBlock
 from emulator.headset import Headset
 from emulator.net.fanout import EncodedFrame
 from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.qa.recording import RecordingWriter
-from emulator.wire import State, Visemes, WireError, parse_message
+from emulator.wire import State, Visemes, WireError, is_batch, parse_message, split_batch
 from emulator.wire.signaling import ParticipantInfo
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class SessionRecorder:
         self._state_streams: dict[str, int] = {}
         self._audio_streams: dict[str, int] = {}
         self._encoders: dict[str, OpusEncoder] = {}
+        self._pending: dict[str, MonoBlock] = {}
         self._names: dict[str, ParticipantInfo] = {}
         session, link, voice = headset.session, headset.state_link, headset.voice
         callbacks = session.callbacks
@@ -125,10 +128,22 @@ class SessionRecorder:
         self.writer.audio(self._local_audio, self._now_us(frame.captured_at), frame.payload)
 
     def _remote_state(self, data: bytes) -> None:
+        # The room packs several senders' messages into one BATCH: the file keeps each sender's own.
+        if is_batch(data):
+            try:
+                inner = split_batch(data)
+            except WireError:
+                return  # the state link counts it as malformed
+            for message in inner:
+                self._remote_one(message)
+        else:
+            self._remote_one(data)
+
+    def _remote_one(self, data: bytes) -> None:
         try:
             message = parse_message(data)
         except WireError:
-            return  # the state link counts it as malformed
+            return
         if not isinstance(message, State | Visemes) or self.headset.session is None:
             return
         info = self.headset.session.participant_by_number(message.sender)
@@ -138,13 +153,20 @@ class SessionRecorder:
         self.writer.state(self._stream(self._state_streams, "state", info.id), self._now_us(), data)
 
     def _heard(self, blocks: dict[str, MonoBlock]) -> None:
+        # The ears pull blocks shorter than an Opus frame: gather each remote's into 20 ms frames.
         t_us = self._now_us()
         for participant_id, block in blocks.items():
-            encoder = self._encoders.get(participant_id)
-            if encoder is None:
-                encoder = self._encoders[participant_id] = OpusEncoder(OpusSettings(bitrate=HEARD_BITRATE))
-            stream = self._stream(self._audio_streams, "audio", participant_id)
-            self.writer.audio(stream, t_us, encoder.encode(block))
+            pending = self._pending.get(participant_id)
+            pending = block if pending is None else np.concatenate([pending, block])
+            while len(pending) >= FRAME_SAMPLES:
+                frame, pending = pending[:FRAME_SAMPLES], pending[FRAME_SAMPLES:]
+                encoder = self._encoders.get(participant_id)
+                if encoder is None:
+                    settings = OpusSettings(bitrate=HEARD_BITRATE)
+                    encoder = self._encoders[participant_id] = OpusEncoder(settings)
+                stream = self._stream(self._audio_streams, "audio", participant_id)
+                self.writer.audio(stream, t_us, encoder.encode(frame))
+            self._pending[participant_id] = pending
 
     # --- closing ----------------------------------------------------------------------------------
 
