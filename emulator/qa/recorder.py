@@ -4,8 +4,8 @@ The recorder hooks what the headset already exposes, so the headset has no recor
 the session's callbacks (every remote state message, joins and leaves), the state link's `on_sent`
 (every STATE this headset sends), the encoder's `on_frame` (every Opus packet it sends) and the
 voice's `listeners` (every block heard from each remote, gathered into 20 ms frames and re-encoded
-to Opus so the file stays small). Everything runs on the headset's loop; `close()` unhooks and closes the file. The app's
-record button uses the same object.
+to Opus so the file stays small). Everything runs on the headset's loop; `close()` unhooks and
+closes the file. The app's record button uses the same object.
 """
 
 from __future__ import annotations
