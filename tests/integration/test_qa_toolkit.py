@@ -154,11 +154,14 @@ async def measure(room: RoomServer, net: str, seconds: float) -> tuple[dict[str,
         await started(listener)
         assert listener.session is not None
         network.attach(listener.session.pc)
+        assert listener.voice is not None
         for _ in range(int(seconds / 0.25)):
             await asyncio.sleep(0.25)
-            report = listener.report()["remotes"]
-            if report and report[0]["audio"]:
-                delays.append(report[0]["audio"]["playout_delay_ms"])
+            for remote in listener.voice.remotes.values():
+                if remote.owner is not None and remote.playout.stats.packets_received:
+                    # How far the playout runs behind what the measured jitter calls for.
+                    stats = remote.playout.stats
+                    delays.append(stats.delay_ms - stats.target_ms)
         result = listener.report()["remotes"][0]
         result["network"] = network.report()
     finally:
@@ -196,9 +199,11 @@ async def test_audio_keeps_flowing_concealed_at_10_percent_loss(room: RoomServer
     assert audio["concealed_frames"] > 10
     assert audio["packets_received"] > 250
     assert audio["level_dbfs"] > -20  # the tone is heard, not silence
+    # No growing delay: the playout's delay follows its jitter-driven target (which may rise and fall
+    # with the load on this machine) and its excess over that target does not creep up.
     half = len(delays) // 2
     first, second = statistics.median(delays[2:half]), statistics.median(delays[half:])
-    assert second <= first * 1.25 + 10, delays  # no growing delay
+    assert second <= first + 20, delays
 
 
 async def test_remote_control_drives_a_running_headset(room: RoomServer) -> None:
