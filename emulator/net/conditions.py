@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.net.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 MAX_QUEUE_S = 0.3  # backlog a rate-limited direction holds before it drops (a shallow router queue)
@@ -266,18 +268,11 @@ class NetworkConditioner:
 
     async def stop(self) -> None:
         """Cancel pending deliveries and give the transports their own methods back."""
-        if self._scanner is not None:
-            self._scanner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scanner
-            self._scanner = None
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait([self._scanner, *self._tasks])
+        self._scanner = None
         for ice, send, received in self._patched.values():
             ice._send = send
             ice._connection.data_received = received

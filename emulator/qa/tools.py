@@ -85,7 +85,7 @@ class JoinTools:
             drivers = replay_drivers(material, timeline, config.placement)
         elif self.control is not None and config.audio != "none":
             try:
-                source = open_source(config.audio)
+                source = open_source(config.audio_spec)
             except (SourceError, ModelError, OSError) as error:
                 raise ToolError(f"--audio {config.audio}: {error}") from None
         if self.control is not None and source is not None:
