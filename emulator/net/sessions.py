@@ -24,6 +24,7 @@ class Session(Protocol):
     pc: Any  # the peer connection that carries our own voice and states (its ICE pair is reported)
     connected: asyncio.Event  # set once joined with the data channels open
     mode: str  # "forward" (one track per speaker) or "binaural" (the room mixes); Janus forwards
+    callbacks: SessionCallbacks  # what the owner hears about; a recorder may wrap them
 
     async def connect(self, timeout: float = CONNECT_TIMEOUT_S) -> Welcome: ...
 

@@ -146,7 +146,8 @@ class SessionRecorder:
             return
         if not isinstance(message, State | Visemes) or self.headset.session is None:
             return
-        info = self.headset.session.participant_by_number(message.sender)
+        participants = self.headset.session.participants.values()
+        info = next((p for p in participants if p.number == message.sender), None)
         if info is None:
             return
         self._names.setdefault(info.id, info)
