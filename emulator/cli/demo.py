@@ -44,13 +44,31 @@ class BotPlan:
 
 
 BOTS = (BotPlan("Ada", -28.0, 1.7, 40.0), BotPlan("Grace", 32.0, 2.3, 55.0))
+NAMES = ("Alan", "Barbara", "Edsger", "Frances", "Donald", "Radia")
+MAX_BOTS = len(BOTS) + len(NAMES)
+
+
+def bot_plans(count: int) -> list[BotPlan]:
+    """The two demo bots, then more (for the frame-rate benchmark) spread over the view ahead."""
+    extra = [
+        BotPlan(name, -50.0 + 100.0 * i / max(1, len(NAMES) - 1), 2.8 + 0.4 * (i % 2), 60.0 + 5 * i)
+        for i, name in enumerate(NAMES)
+    ]
+    return [*BOTS, *extra][:count]
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo", help="open the app in a local room with two talking bots (the first thing to try)"
     )
-    parser.add_argument("--bots", type=int, default=2, choices=range(3), help="talking bots (default 2)")
+    parser.add_argument(
+        "--bots",
+        type=int,
+        default=2,
+        choices=range(MAX_BOTS + 1),
+        metavar="N",
+        help="talking bots (default 2)",
+    )
     parser.add_argument("--profile", default="visionpro", help="your device profile (default visionpro)")
     parser.add_argument(
         "--settings", type=Path, help="an INI file for the window's settings (default: yours)"
@@ -59,6 +77,12 @@ def register(subparsers: Any) -> None:
         "--screenshot", type=Path, help="save the window to this PNG once avatars show, then quit"
     )
     parser.add_argument("--quit-after", type=float, help="close the window after this many seconds")
+    parser.add_argument(
+        "--measure-fps",
+        type=float,
+        metavar="SECONDS",
+        help="once everyone is drawn, repaint as fast as possible for SECONDS, print the rate, quit",
+    )
     parser.add_argument(
         "--fps", type=float, default=None, help="viewport repaint rate (default: the profile's; 0: unlimited)"
     )
@@ -102,7 +126,7 @@ class Demo:
 
         self.room = RoomServer(self.secret.encode(), "127.0.0.1", 0)
         await self.room.start()
-        for index, plan in enumerate(BOTS[: self.bots], start=1):
+        for index, plan in enumerate(bot_plans(self.bots), start=1):
             self.headsets.append(await self._start_bot(index, plan))
 
     async def _start_bot(self, index: int, plan: BotPlan) -> Headset:
@@ -241,11 +265,15 @@ async def _watch(
     window: Any, demo: Demo, args: argparse.Namespace, started: float, outcome: dict[str, Any]
 ) -> None:
     """Report the first frame with every bot drawn; take the screenshot; wait for the window to close."""
-    wanted = max(1, len(demo.headsets))
+    wanted = len(demo.headsets)
     quit_at = None if args.quit_after is None else started + args.quit_after
     first_frame_reported = False
     while not window.closed.is_set():
-        if not first_frame_reported and window.viewport.avatars_drawn >= wanted:
+        if (
+            not first_frame_reported
+            and window.viewport.frames > 0
+            and window.viewport.avatars_drawn >= wanted
+        ):
             first_frame_reported = True
             print(f"first frame with {wanted} avatars after {time.monotonic() - started:.2f} s", flush=True)
             if args.screenshot is not None:
@@ -256,6 +284,14 @@ async def _watch(
                     outcome["error"] = f"cannot write {args.screenshot}"
                 else:
                     print(f"wrote {args.screenshot}", flush=True)
+                return
+            if args.measure_fps is not None:
+                await asyncio.sleep(1.0)
+                window.viewport.set_fps(0)
+                frames, t0 = window.viewport.frames, time.monotonic()
+                await asyncio.sleep(args.measure_fps)
+                rate = (window.viewport.frames - frames) / (time.monotonic() - t0)
+                print(f"fps {rate:.1f} with {window.viewport.avatars_drawn} avatars", flush=True)
                 return
         if quit_at is not None and time.monotonic() >= quit_at:
             return
