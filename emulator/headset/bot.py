@@ -3,8 +3,8 @@
 The demo's bots, and any test that wants a participant who talks like a person rather than a tone.
 The face is sampled on the speech source's own clock (`SpeechSource.position`, the seconds of audio
 the encoder has read), not the headset's, so mouth and voice leave together even if the encoder
-started late or skipped. The source is handed to the headset (`Headset(source=...)`), which is why
-the bot's config has no mouth-to-ear markers: the encoder must read this very source.
+started late or skipped. The source is handed to the headset (`Headset(source=...)`) so that the
+encoder reads this very source; markers are off because a chirp every 2 s would spoil the speech.
 
 Runs on the headset's loop thread: the encoder reads the source and the state sender samples the face
 there, one after the other.

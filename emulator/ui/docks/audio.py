@@ -1,8 +1,8 @@
 """Audio dock: microphone and output device, mute, level meters, HRTF choice and spatial mode.
 
-The microphone and the HRTF apply to the next join (the headset opens its devices when it starts).
-Playback of the remote voices belongs to the headset's audio engine (HeadsetConfig.output/hrtf); the
-meters show what arrives (each remote's 20 ms blocks from `Voice.listeners`) and what we send.
+The devices and the HRTF apply to the next join (the headset opens them when it starts); the headset's
+ears (`emulator/headset/ears.py`) play every remote voice spatialized to the output. The meters show
+what arrives (each remote's blocks from `Voice.listeners`) and what we send.
 """
 
 from __future__ import annotations
@@ -73,8 +73,8 @@ class AudioPanel(QWidget):
         self.output = QComboBox()
         self.input.addItem(SILENCE, "silence")
         self.input.addItem("default microphone", "mic")
-        self.output.addItem("none (meters only)", "")
         self.output.addItem("default output", "default")
+        self.output.addItem("none (meters only)", "")
         try:
             for device in list_devices():
                 if device.input_channels:
