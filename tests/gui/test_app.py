@@ -106,9 +106,11 @@ def qapp(xvfb_display: str) -> Any:
 def world(qapp: Any, tmp_path: Path) -> Iterator[World]:
     import qasync
 
+    from emulator.net import ice
     from emulator.ui.app import settings
     from emulator.ui.window import MainWindow
 
+    ice_depth = ice._depth  # joining a loopback room restricts ICE for good; undone below for later tests
     tmp = tmp_path
     # The room's log goes to a file: a pipe nobody reads fills up and freezes the room mid-test.
     port = free_port()
@@ -149,6 +151,10 @@ def world(qapp: Any, tmp_path: Path) -> Iterator[World]:
         asyncio.set_event_loop(None)
         stop_group(process)
         log_file.close()
+        with ice._lock:
+            if ice_depth == 0 and ice._depth > 0:
+                ice._depth = 0
+                ice._uninstall()
 
 
 async def window_joins_and_the_puppets_avatar_moves_on_screen(world: World) -> None:
