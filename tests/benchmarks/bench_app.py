@@ -68,7 +68,7 @@ def run() -> list[Section]:
             baseline.append(time.monotonic() - start)
         firsts = []
         for _ in range(ROUNDS):
-            first, output = _demo(display, "--quit-after", "1")
+            first, output = _demo(display, "--measure-fps", "1")
             if first is None:
                 raise RuntimeError(f"the demo drew no avatars: {output[-500:]}")
             firsts.append(first)
