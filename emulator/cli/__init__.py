@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli.devices",
     "emulator.cli.spatial_test",
     "emulator.cli.snapshot",
+    "emulator.cli.demo",
     "emulator.cli.probe",
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from emulator.audio.factory import open_source
 from emulator.audio.source import AudioSource
@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 LOCAL_TOKEN_TTL_S = 24 * 3600
 
 
+class PoseFaceDriver(Protocol):
+    """What moves a headset: its pose and face `t` seconds after the start (scripted drivers, the app)."""
+
+    def sample(self, t: float) -> tuple[Pose, Face]: ...
+
+
 class HeadsetError(Exception):
     """The headset could not start: a bad option, a refused join, a missing file. Says which."""
 
@@ -51,15 +57,19 @@ class Headset:
         config: HeadsetConfig,
         *,
         encoders: SharedEncoders | None = None,
+        drivers: PoseFaceDriver | None = None,
         source: AudioSource | None = None,
     ) -> None:
-        """`source`: a ready voice (a replay, a switchable one) used instead of opening `config.audio`."""
+        """`drivers` replaces the `motion`/`face` options (the app's controller, a demo bot); `source`
+        replaces `audio` with a ready voice (a replay, a switchable mic, a bot whose face follows its
+        own speech and so needs the very source it reads)."""
         self.config = config
         self._encoders = encoders
-        self._given_source = source
+        self._source = source
+        self.drivers: PoseFaceDriver
         try:
             self.profile = load_profile(config.profile)
-            self.drivers = drivers_from(config.motion, config.face, config.placement)
+            self.drivers = drivers or drivers_from(config.motion, config.face, config.placement)
         except (ModelError, DriveError) as error:
             raise HeadsetError(str(error)) from None
         self.room_state = RoomState()
@@ -90,7 +100,7 @@ class Headset:
             self.ears = open_ears(self)
         except EarsError as error:
             raise HeadsetError(str(error)) from None
-        source: AudioSource | None = self._given_source
+        source: AudioSource | None = self._source
         if source is None and config.audio != "none":
             try:
                 source = open_source(config.audio_spec)

@@ -180,6 +180,7 @@ class Voice:
         stats = remote.playout.stats
         remote.baseline = {
             "packets_received": stats.packets_received,
+            "payload_bytes": stats.payload_bytes,
             "packets_lost": stats.packets_lost,
             "concealed_frames": stats.concealed_frames,
             "underruns": stats.underruns,
@@ -241,6 +242,7 @@ class Voice:
         base = remote.baseline
         return {
             "packets_received": stats.packets_received - base.get("packets_received", 0),
+            "payload_bytes": stats.payload_bytes - base.get("payload_bytes", 0),
             "packets_lost": stats.packets_lost - base.get("packets_lost", 0),
             "concealed_frames": stats.concealed_frames - base.get("concealed_frames", 0),
             "underruns": stats.underruns - base.get("underruns", 0),

@@ -46,6 +46,7 @@ MAX_GAP_FRAMES = 10  # a timestamp jump larger than this is a new talk spurt, no
 @dataclass
 class PlayoutStats:
     packets_received: int = 0
+    payload_bytes: int = 0  # Opus payload of the packets received (the app's bitrate-in plot)
     packets_lost: int = 0
     duplicates: int = 0
     late_drops: int = 0
@@ -162,6 +163,7 @@ class PlayoutBuffer:
             return
         self._seen.append(s)
         self._stats.packets_received += 1
+        self._stats.payload_bytes += len(payload)
         if self._first_seq is None:
             self._first_seq = s
         if self._max_seq is None or s > self._max_seq:

@@ -1,0 +1,298 @@
+"""`headset-emulator demo`: the README's first command — a room, two talking bots and the app, joined.
+
+Everything runs in this one process on qasync's loop: the embedded room on 127.0.0.1 (a free port,
+a fresh secret, so nothing else on the machine can join), two bot headsets that walk circles around
+the user while speaking their lines with lip-synced faces (espeak-ng), and the main window joined to
+the same room. Closing the window stops the app, then the bots, then the room.
+
+A window needs a display: without DISPLAY (or WAYLAND_DISPLAY) the command says so in one line and
+suggests `xvfb-run -a headset-emulator demo` rather than starting a hidden screen nobody can see.
+`--screenshot FILE` saves the window once the avatars are drawn and quits (scripts/screenshot_demo.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import math
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.cli.common import CommandError
+from emulator.drive.spec import placement
+from emulator.headset import Headset, HeadsetConfig, HeadsetError
+from emulator.model.pose import Pose
+
+log = logging.getLogger(__name__)
+
+ROOM = "demo"
+
+
+@dataclass(frozen=True)
+class BotPlan:
+    name: str
+    angle_deg: float  # where it starts around the user; 0 is straight ahead, positive to the right
+    radius_m: float
+    period_s: float
+
+
+BOTS = (BotPlan("Ada", -28.0, 1.7, 40.0), BotPlan("Grace", 32.0, 2.3, 55.0))
+NAMES = ("Alan", "Barbara", "Edsger", "Frances", "Donald", "Radia")
+MAX_BOTS = len(BOTS) + len(NAMES)
+
+
+def bot_plans(count: int) -> list[BotPlan]:
+    """The two demo bots, then more (for the frame-rate benchmark) spread over the view ahead."""
+    extra = [
+        BotPlan(name, -50.0 + 100.0 * i / max(1, len(NAMES) - 1), 2.8 + 0.4 * (i % 2), 60.0 + 5 * i)
+        for i, name in enumerate(NAMES)
+    ]
+    return [*BOTS, *extra][:count]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "demo", help="open the app in a local room with two talking bots (the first thing to try)"
+    )
+    parser.add_argument(
+        "--bots",
+        type=int,
+        default=2,
+        choices=range(MAX_BOTS + 1),
+        metavar="N",
+        help="talking bots (default 2)",
+    )
+    parser.add_argument("--profile", default="visionpro", help="your device profile (default visionpro)")
+    parser.add_argument(
+        "--settings", type=Path, help="an INI file for the window's settings (default: yours)"
+    )
+    parser.add_argument(
+        "--screenshot", type=Path, help="save the window to this PNG once avatars show, then quit"
+    )
+    parser.add_argument("--quit-after", type=float, help="close the window after this many seconds")
+    parser.add_argument(
+        "--measure-fps",
+        type=float,
+        metavar="SECONDS",
+        help="once everyone is drawn, repaint as fast as possible for SECONDS, print the rate, quit",
+    )
+    parser.add_argument(
+        "--fps", type=float, default=None, help="viewport repaint rate (default: the profile's; 0: unlimited)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def bot_config(url: str, secret: str, plan: BotPlan) -> HeadsetConfig:
+    """A bot standing `radius` from the user at `angle`, facing the user, circling at `period`."""
+    a = math.radians(plan.angle_deg)
+    x, z = plan.radius_m * math.sin(a), -plan.radius_m * math.cos(a)
+    facing_user = math.degrees(math.atan2(x, -z))
+    return HeadsetConfig(
+        url=url,
+        room=ROOM,
+        name=plan.name,
+        placement=Pose.at(x, 1.6, z, facing_user),
+        motion=f"orbit:radius={plan.radius_m},period={plan.period_s}",
+        face="talk",
+        audio="silence",
+        marker_period_s=0.0,  # a chirp every 2 s would spoil the speech
+        secret=secret,
+    )
+
+
+@dataclass
+class Demo:
+    """The room and the bots; `stop()` ends both."""
+
+    bots: int = 2
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    room: Any = None
+    headsets: list[Headset] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return str(self.room.url)
+
+    async def start(self) -> None:
+        from emulator.room.server import RoomServer
+
+        self.room = RoomServer(self.secret.encode(), "127.0.0.1", 0)
+        await self.room.start()
+        for index, plan in enumerate(bot_plans(self.bots), start=1):
+            self.headsets.append(await self._start_bot(index, plan))
+
+    async def _start_bot(self, index: int, plan: BotPlan) -> Headset:
+        from emulator.audio.espeak import SpeechError
+        from emulator.headset.bot import talking_bot
+
+        config = bot_config(self.url, self.secret, plan)
+        try:
+            bot = talking_bot(config, index)
+        except SpeechError as error:
+            self.notes.append(f"{plan.name} moves its lips silently: {error}")
+            bot = Headset(config)
+        try:
+            await bot.start()
+        except HeadsetError:
+            await bot.stop()
+            raise
+        return bot
+
+    async def stop(self) -> None:
+        for headset in self.headsets:
+            with contextlib.suppress(Exception):
+                await headset.stop()
+        self.headsets.clear()
+        if self.room is not None:
+            await self.room.stop()
+            self.room = None
+
+
+class DemoThread:
+    """The room and the bots on a loop of their own, in a thread, so the app's painting cannot starve them.
+
+    On llvmpipe a frame costs the GUI thread milliseconds of CPU; with everything on one loop the
+    bots' handshakes and 1 s WebSocket heartbeats competed with painting and sometimes lost. Here they
+    behave like other devices on the network. `stop()` ends the loop and joins the thread.
+    """
+
+    def __init__(self, bots: int = 2) -> None:
+        self.demo = Demo(bots=bots)
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="demo-room", daemon=True)
+
+    async def start(self) -> None:
+        """Start the thread and wait (without blocking the caller's loop) until the bots are in."""
+        self._thread.start()
+        while not self._ready.is_set():
+            await asyncio.sleep(0.02)
+        if self.error is not None:
+            self._thread.join()
+            raise self.error
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            await self.demo.start()
+        except BaseException as error:
+            self.error = error
+            await self.demo.stop()
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await self.demo.stop()
+
+    async def stop(self) -> None:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and self._thread.is_alive():
+            loop.call_soon_threadsafe(stop.set)
+        while self._thread.is_alive():
+            await asyncio.sleep(0.02)
+
+
+def run(args: argparse.Namespace) -> int:
+    from emulator.ui.app import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        raise CommandError(problem)
+    from emulator.ui import app
+
+    started = time.monotonic()
+    outcome: dict[str, Any] = {}
+
+    async def main(_qt: Any) -> int:
+        from emulator.ui.window import MainWindow
+
+        background = DemoThread(bots=args.bots)
+        demo = background.demo
+        fps = args.fps
+        window = MainWindow(app.settings(args.settings), fps=90.0 if fps is None else fps)
+        try:
+            window.show()
+            # GL setup and avatar building stall the loop: get them done before anyone connects.
+            await window.viewport.first_frame()
+            window.viewport.preload()
+            try:
+                await background.start()
+            except (HeadsetError, OSError) as error:
+                outcome["error"] = f"the demo could not start: {error}"
+                return 1
+            for note in demo.notes:
+                window.show_message(note)
+            user = getpass.getuser() or "you"
+            config = HeadsetConfig(
+                url=demo.url,
+                room=ROOM,
+                name=user,
+                profile=args.profile,
+                placement=placement(),
+                secret=demo.secret,
+                marker_period_s=0.0,
+            )
+            if not await window.join(config):
+                outcome["error"] = "the app could not join the demo room (see the status bar)"
+            await _watch(window, demo, args, started, outcome)
+            return 0
+        finally:
+            window.close()
+            await window.closed.wait()
+            await background.stop()
+
+    code = app.run(main)
+    if "error" in outcome:
+        raise CommandError(str(outcome["error"]))
+    return code
+
+
+async def _watch(
+    window: Any, demo: Demo, args: argparse.Namespace, started: float, outcome: dict[str, Any]
+) -> None:
+    """Report the first frame with every bot drawn; take the screenshot; wait for the window to close."""
+    wanted = len(demo.headsets)
+    quit_at = None if args.quit_after is None else started + args.quit_after
+    first_frame_reported = False
+    while not window.closed.is_set():
+        if (
+            not first_frame_reported
+            and window.viewport.frames > 0
+            and window.viewport.avatars_drawn >= wanted
+        ):
+            first_frame_reported = True
+            print(f"first frame with {wanted} avatars after {time.monotonic() - started:.2f} s", flush=True)
+            if args.screenshot is not None:
+                await asyncio.sleep(2.5)  # let them walk and talk a little: the mouths open, labels settle
+                image = window.grab()
+                args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+                if not image.save(str(args.screenshot)):
+                    outcome["error"] = f"cannot write {args.screenshot}"
+                else:
+                    print(f"wrote {args.screenshot}", flush=True)
+                return
+            if args.measure_fps is not None:
+                await asyncio.sleep(1.0)
+                window.viewport.set_fps(0)
+                frames, t0 = window.viewport.frames, time.monotonic()
+                await asyncio.sleep(args.measure_fps)
+                rate = (window.viewport.frames - frames) / (time.monotonic() - t0)
+                print(f"fps {rate:.1f} with {window.viewport.avatars_drawn} avatars", flush=True)
+                return
+        if quit_at is not None and time.monotonic() >= quit_at:
+            return
+        await asyncio.sleep(0.05)

@@ -1,0 +1,100 @@
+"""Live per-participant figures for the Stats and Participants docks, sampled once a second.
+
+Reads the headset's own counters (state link and voice) on the GUI/loop thread and turns running
+totals into rates: bitrate in (the participant's Opus payload), bitrate out (ours: voice + state
+stream), round trip and mouth-to-ear (the newest sample), jitter, audio loss and the state rate.
+No Qt here, so the arithmetic is tested without a window.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.headset import Headset
+
+METRICS: tuple[tuple[str, str], ...] = (
+    ("bitrate_in_kbps", "bitrate in (kbit/s)"),
+    ("bitrate_out_kbps", "bitrate out (kbit/s)"),
+    ("round_trip_ms", "round trip (ms)"),
+    ("jitter_ms", "jitter (ms)"),
+    ("loss_pct", "audio loss (%)"),
+    ("state_rate_hz", "state rate (Hz)"),
+    ("mouth_to_ear_ms", "mouth to ear (ms)"),
+)
+OUT = "sent"  # the series name of our own uplink
+HISTORY = 300  # samples kept per series (five minutes at 1 Hz)
+
+
+@dataclass
+class Series:
+    name: str
+    points: dict[str, collections.deque[tuple[float, float]]] = field(default_factory=dict)
+
+    def add(self, metric: str, t: float, value: float | None) -> None:
+        if value is None or not math.isfinite(value):
+            return
+        self.points.setdefault(metric, collections.deque(maxlen=HISTORY)).append((t, value))
+
+    def latest(self, metric: str) -> float | None:
+        points = self.points.get(metric)
+        return points[-1][1] if points else None
+
+
+class StatsCollector:
+    def __init__(self) -> None:
+        self.series: dict[str, Series] = {}  # participant id (or OUT) → its figures
+        self._last: dict[str, dict[str, float]] = {}
+        self._last_t: float | None = None
+        self.samples = 0
+
+    def clear(self) -> None:
+        self.series.clear()
+        self._last.clear()
+        self._last_t = None
+
+    def _delta(self, key: str, name: str, value: float) -> float | None:
+        previous = self._last.setdefault(key, {})
+        before = previous.get(name)
+        previous[name] = value
+        return None if before is None else value - before
+
+    def sample(self, headset: Headset, t: float) -> None:
+        """Take one sample at `t` (monotonic seconds)."""
+        dt = None if self._last_t is None else t - self._last_t
+        self._last_t = t
+        self.samples += 1
+        link, voice = headset.state_link, headset.voice
+        sent = float(
+            (link.bytes_sent if link else 0) + (voice.fanout.bytes_encoded if voice and voice.fanout else 0)
+        )
+        out = self.series.setdefault(OUT, Series("sent"))
+        d = self._delta(OUT, "bytes", sent)
+        if d is not None and dt:
+            out.add("bitrate_out_kbps", t, d * 8 / dt / 1000)
+        audio = voice.remote_audio_reports() if voice else {}
+        for stats in list(link.remotes.values()) if link else []:
+            series = self.series.setdefault(stats.id, Series(stats.name))
+            series.name = stats.name
+            report: dict[str, Any] = audio.get(stats.id, {})
+            if stats.round_trip.values_ms:
+                series.add("round_trip_ms", t, stats.round_trip.values_ms[-1])
+            series.add("state_rate_hz", t, self._rate(stats.id, "states", stats.states_received, dt))
+            if report:
+                payload = self._delta(stats.id, "payload", float(report.get("payload_bytes", 0)))
+                if payload is not None and dt:
+                    series.add("bitrate_in_kbps", t, max(0.0, payload) * 8 / dt / 1000)
+                series.add("jitter_ms", t, float(report.get("jitter_ms", 0.0)))
+                got = self._delta(stats.id, "received", float(report.get("packets_received", 0)))
+                lost = self._delta(stats.id, "lost", float(report.get("packets_lost", 0)))
+                if got is not None and lost is not None and got + lost > 0:
+                    series.add("loss_pct", t, 100.0 * max(0.0, lost) / (got + max(0.0, lost)))
+            latencies = voice.mouth_to_ear.get(stats.id) if voice else None
+            if latencies is not None and latencies.values_ms:
+                series.add("mouth_to_ear_ms", t, latencies.values_ms[-1])
+
+    def _rate(self, key: str, name: str, total: float, dt: float | None) -> float | None:
+        d = self._delta(key, name, float(total))
+        return None if d is None or not dt else d / dt
