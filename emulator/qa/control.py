@@ -26,6 +26,7 @@ from aiohttp import web
 from emulator.audio.factory import open_source
 from emulator.audio.switch import SwitchableSource
 from emulator.audio.wavfile import SourceError
+from emulator.drive.drivers import Drivers
 from emulator.drive.errors import DriveError
 from emulator.drive.motions import Motion, Still, motion_from_spec
 from emulator.headset import Headset
@@ -140,10 +141,17 @@ class ControlServer:
             pose = Pose(position, orientation)
         except ModelError as error:
             raise BadRequest(str(error)) from None
-        self.headset.drivers = replace(self.headset.drivers, motion=Still(pose))
+        self.headset.drivers = replace(self._scripted(), motion=Still(pose))
         return {
             "pose": {"position": list(pose.position.as_tuple()), "orientation": list(orientation.as_tuple())}
         }
+
+    def _scripted(self) -> Drivers:
+        drivers = self.headset.drivers
+        if not isinstance(drivers, Drivers):
+            # The app's controller or a demo bot moves this headset; the API does not take over.
+            raise LookupError("this headset's pose comes from its own controller, not from a script")
+        return drivers
 
     def _do_face(self, body: dict[str, Any]) -> dict[str, Any]:
         weights = body.get("weights")
@@ -172,7 +180,7 @@ class ControlServer:
             motion = motion_from_spec(spec, self.headset.pose)
         except (DriveError, ModelError) as error:
             raise BadRequest(str(error)) from None
-        self.headset.drivers = replace(self.headset.drivers, motion=_FromNow(motion, self.headset.elapsed()))
+        self.headset.drivers = replace(self._scripted(), motion=_FromNow(motion, self.headset.elapsed()))
         return {"motion": spec}
 
     def _do_audio(self, body: dict[str, Any]) -> dict[str, Any]:
