@@ -1,12 +1,14 @@
 """`open_source(spec)`: the one place a `--audio` string becomes an AudioSource.
 
-Specs: `tone:HZ` (e.g. `tone:440`), `wav:FILE` (played once) or `wav:FILE:loop`, `silence`. Other
+Specs: `tone:HZ` (e.g. `tone:440`), `wav:FILE` (played once) or `wav:FILE:loop`, `silence`, and the
+talking sources `speech:TEXT`, `script:FILE`, `bot:N` (`emulator.audio.speech`, loaded on first use). Other
 modules add kinds with `register_source("mic", opener)` (the device module does this for `mic`), so this
 module never imports a sound card library.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from emulator.audio.source import AudioSource
@@ -66,3 +68,18 @@ def _open_silence(arg: str) -> AudioSource:
 register_source("tone", _open_tone)
 register_source("wav", _open_wav)
 register_source("silence", _open_silence)
+
+
+def _open_speech(kind: str, arg: str) -> AudioSource:
+    # Imported here: espeak-ng is only looked for when someone asks a headset to speak.
+    from emulator.audio.espeak import SpeechError
+    from emulator.audio.speech import open_speech_source
+
+    try:
+        return open_speech_source(f"{kind}:{arg}")
+    except SpeechError as exc:
+        raise SourceError(str(exc)) from None
+
+
+for _kind in ("speech", "script", "bot"):
+    register_source(_kind, functools.partial(_open_speech, _kind))

@@ -86,5 +86,10 @@ class WavSource:
             self._pos += take
         return out
 
+    @property
+    def finished(self) -> bool:
+        """Played to the end and not looping (a talking agent then leaves)."""
+        return not self.loop and self._pos >= len(self._samples)
+
     def close(self) -> None:
         pass

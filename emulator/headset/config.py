@@ -31,6 +31,7 @@ class HeadsetConfig:
     secret: str | None = None  # for minting a local token
     light_receive: bool = False  # count and time others' STATEs without decoding them (swarms)
     input: str | None = None  # the microphone device `--audio mic` uses (None: the default one)
+    remote_lipsync: bool = True  # estimate the mouths of remote voices that send no face or visemes
 
     @property
     def audio_spec(self) -> str:

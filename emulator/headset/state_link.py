@@ -27,6 +27,7 @@ from emulator.wire import (
     Ping,
     Pong,
     State,
+    VisemeEntry,
     Visemes,
     WireError,
     clock_offset,
@@ -128,6 +129,19 @@ class StateLink:
             self.bytes_sent += len(data)
             if face_update is not None:
                 self.faces_sent += 1
+
+    def send_visemes(self, timestamp_us: int, entries: tuple[VisemeEntry, ...]) -> int:
+        """One VISEMES message (a talking agent's, `emulator.headset.agent`); returns bytes sent (0: none)."""
+        if self.session is None:
+            return 0
+        message = Visemes(
+            seq=self._next_seq(), sender=0, timestamp=wire_timestamp(timestamp_us), entries=entries
+        )
+        data = bytes(message)
+        if not self.session.send_state(data):
+            return 0
+        self.bytes_sent += len(data)
+        return len(data)
 
     async def ping_forever(self) -> None:
         while True:
@@ -237,6 +251,7 @@ class StateLink:
             accumulator = self.faces.setdefault(message.sender, FaceAccumulator())
             if accumulator.apply(message.face, message.seq):
                 participant.face = accumulator.arkit()
+                self.voice.on_state_face(participant)
         if message.left_hand is not None:
             participant.hands["left"] = message.left_hand
         if message.right_hand is not None:

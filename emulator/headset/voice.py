@@ -23,6 +23,7 @@ from emulator.audio.marker import MarkerDetector
 from emulator.audio.marker_schedule import ScheduledMarkerSource, scheduled_latency
 from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
 from emulator.headset.config import HeadsetConfig
+from emulator.headset.mouths import RemoteMouths
 from emulator.headset.report import LatencySamples
 from emulator.model.profiles import DeviceProfile
 from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack
@@ -129,6 +130,7 @@ class Voice:
         self.listeners: list[Any] = []  # callables taking {participant id: block}, e.g. the renderer
         # Called with each remote audio receiver before our tap goes on (loss simulation, recorders).
         self.receiver_hooks: list[Any] = []
+        self.mouths: RemoteMouths | None = None  # every remote's mouth (visemes, face or lip-sync)
 
     # --- outgoing ---------------------------------------------------------------------------------
 
@@ -151,6 +153,7 @@ class Voice:
     def attach(self, session: Session, room_state: RoomState) -> None:
         self.session = session
         self.room_state = room_state
+        self.mouths = RemoteMouths(room_state, lipsync=self.config.remote_lipsync)
         self.on_track_owners(session.track_owners)
 
     def on_remote_track(self, mid: str, track: Any, receiver: Any) -> None:
@@ -201,6 +204,13 @@ class Voice:
 
     def on_visemes(self, participant_id: str, message: Any) -> None:
         self.visemes[participant_id] = message
+        if self.mouths is not None:
+            self.mouths.on_visemes(participant_id, message)
+
+    def on_state_face(self, participant: Any) -> None:
+        """A STATE message just replaced `participant.face` (the mouths keep their overlay on it)."""
+        if self.mouths is not None:
+            self.mouths.on_state_face(participant)
 
     async def run(self) -> None:
         """Pull one 10 ms block from every remote in real time, for as long as the session lasts."""
@@ -232,6 +242,9 @@ class Voice:
                         continue
                     latency = scheduled_latency(played_at, offset_us / 1e6, self.config.marker_period_s)
                     self.mouth_to_ear.setdefault(remote.owner, LatencySamples()).add(latency * 1000)
+        if self.mouths is not None:
+            playouts = {r.owner: r.playout for r in self.remotes.values() if r.owner is not None}
+            self.mouths.update(now, blocks, playouts)
         for listener in self.listeners:
             listener(blocks)
         return blocks

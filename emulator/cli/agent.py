@@ -1,0 +1,145 @@
+"""`headset-emulator agent URL --say TEXT`: a talking avatar agent that speaks and moves its mouth.
+
+The agent is a headless headset whose voice is espeak-ng speech (`--say`, `--script`), a WAV (`--wav`,
+lip-synced from its own audio) or any `--audio` source; it sends a VISEMES stream timed to that audio
+and shows the visemes on its own face. Without `--duration` it leaves once it has said everything
+(a looping source talks until Ctrl+C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from emulator.audio.wavfile import SourceError
+from emulator.cli.common import CommandError
+from emulator.cli.join import add_headset_arguments, config_from_args, run_until_stopped
+from emulator.drive.errors import DriveError
+from emulator.drive.spec import placement
+from emulator.headset import HeadsetError
+from emulator.headset.agent import TalkingAgent, talking_source
+from emulator.headset.config import HeadsetConfig
+from emulator.model.errors import ModelError
+
+TAIL_S = 0.5  # stay this long after the last word so that it is heard to the end
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("agent", help="join a room as a talking avatar agent (speech + visemes)")
+    add_headset_arguments(parser)
+    said = parser.add_argument_group("what the agent says (one of)")
+    said.add_argument("--say", help="text to speak with espeak-ng")
+    said.add_argument("--script", type=Path, help="file of SECONDS<TAB>text lines, spoken at those times")
+    said.add_argument("--wav", type=Path, help="a WAV to play; its visemes are estimated from the sound")
+    parser.add_argument("--loop", action="store_true", help="say it over and over")
+    parser.add_argument("--voice", help="espeak-ng voice, e.g. en-us, en+f3, de (default en-us)")
+    parser.add_argument("--name", default="agent", help="display name (default agent)")
+    parser.add_argument("--identity", help="participant identity (default: the name)")
+    parser.add_argument("--at", help="position X,Y,Z in metres (default 0,1.6,0)")
+    parser.add_argument("--yaw", type=float, default=0.0, help="facing, degrees; positive turns left")
+    parser.add_argument("--report", type=Path, help="write what was measured and sent as JSON here")
+    parser.add_argument("--record-dir", type=Path, help="write each remote's audio (WAV) and states here")
+    parser.add_argument(
+        "--markers", type=float, default=0.0, help="mouth-to-ear marker period in seconds (default 0: none)"
+    )
+    parser.set_defaults(handler=run, audio=None, face="blink")
+
+
+def source_spec(args: argparse.Namespace) -> str:
+    """The `--audio` spec the options name (exactly one of --say, --script, --wav, --audio)."""
+    given = [
+        spec
+        for spec, present in (
+            (f"speech:{args.say}", args.say is not None),
+            (f"script:{args.script}", args.script is not None),
+            (f"wav:{args.wav}{':loop' if args.loop else ''}", args.wav is not None),
+            (args.audio, args.audio is not None),
+        )
+        if present
+    ]
+    if len(given) != 1:
+        raise CommandError("say what the agent says with exactly one of --say, --script, --wav or --audio")
+    return str(given[0])
+
+
+def open_talking(args: argparse.Namespace) -> Any:
+    spec = source_spec(args)
+    kind = spec.partition(":")[0]
+    try:
+        if kind in ("speech", "script", "bot") and (args.voice or args.loop):
+            from emulator.audio.espeak import SpeechError
+            from emulator.audio.speech import open_speech_source
+
+            try:
+                return open_speech_source(spec, voice=args.voice, loop=args.loop or None)
+            except SpeechError as error:
+                raise SourceError(str(error)) from None
+        return talking_source(spec)
+    except (SourceError, ModelError, OSError) as error:
+        raise CommandError(f"cannot speak {spec!r}: {error}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        start = placement(args.at, args.yaw)
+    except DriveError as error:
+        raise CommandError(str(error)) from None
+    if not args.markers >= 0:
+        raise CommandError("--markers must be 0 (off) or a period in seconds")
+    source = open_talking(args)
+    config = config_from_args(args, args.name, start)
+    config.audio = source_spec(args)
+    config.marker_period_s = args.markers
+    try:
+        agent = TalkingAgent(config, source)
+    except HeadsetError as error:
+        source.close()
+        raise CommandError(str(error)) from None
+    return asyncio.run(_talk(agent, config, args.duration, args.report))
+
+
+async def _until_said(agent: TalkingAgent) -> None:
+    while not agent.finished:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(TAIL_S)
+
+
+async def _talk(
+    agent: TalkingAgent, config: HeadsetConfig, duration: float | None, report: Path | None
+) -> int:
+    try:
+        await agent.start()
+    except HeadsetError as error:
+        await agent.stop()
+        raise CommandError(str(error)) from None
+    headset = agent.headset
+    print(
+        f"agent {config.name} joined {config.room} at {config.url} ({headset.participant_id}); talking",
+        file=sys.stderr,
+        flush=True,
+    )
+    said = asyncio.ensure_future(_until_said(agent)) if duration is None else None
+    try:
+        if said is None:
+            await run_until_stopped(duration, headset)
+        else:
+            stopped = asyncio.ensure_future(run_until_stopped(None, headset))
+            await asyncio.wait([said, stopped], return_when=asyncio.FIRST_COMPLETED)
+            for task in (said, stopped):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    finally:
+        measured = agent.report()
+        await agent.stop()
+    if report is not None:
+        report.write_text(json.dumps(measured, indent=2))
+    if headset.close_reason not in (None, "left"):
+        print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)
+        return 1
+    return 0

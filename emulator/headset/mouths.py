@@ -1,0 +1,187 @@
+"""Every remote avatar's mouth, as this receiver shows it: from visemes, from its own face, or from its voice.
+
+Three kinds of participant talk in a room, and each gives the mouth a different way:
+
+- A talking agent sends VISEMES (`emulator.headset.agent`). Its mouth follows them, placed on this
+  receiver's clock at the moment the matching audio is *played* here (not when the message arrived,
+  which is a playout delay early). Its STATE face still gives the rest (eyes, brows).
+- A headset with face tracking sends STATE faces whose mouth moves. That is the real thing: it wins.
+- A voice with no face of its own (a plain headset's microphone, a browser) gets a mouth estimated
+  from the audio this receiver plays (`LipSync`, one per speaker), laid over whatever face it sends
+  (a held smile still smiles while it talks).
+
+Alignment (PROTOCOL.md, VISEMES): a sender ships each message with the 20 ms audio frame whose first
+sample is at the header timestamp, so both cross the room together. For each message, `arrival −
+timestamp` is that sender's clock offset plus one frame plus the one-way delay; its median over the last
+second, plus the playout delay this receiver's buffer holds that speaker's audio for, turns a sender
+timestamp into the receiver time the audio is played. The offset cancels: no PING/PONG is needed.
+
+Runs on the loop's thread: the state link calls `on_visemes`/`on_state_face` as messages arrive and the
+voice calls `update` every 20 ms after pulling the audio.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import statistics
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from emulator.audio.source import MonoBlock
+from emulator.drive.lipsync import LipSync
+from emulator.drive.visemes import VisemeFaceDriver
+from emulator.model.face import ARKIT_NAMES, Face
+from emulator.model.viseme_timeline import VisemeKey
+from emulator.wire import Visemes, wire_timestamp, wrapped_difference
+
+if TYPE_CHECKING:
+    from emulator.model.room_state import RemoteParticipant, RoomState
+    from emulator.net.playout import PlayoutBuffer
+
+log = logging.getLogger(__name__)
+
+MOUTH_INDICES = np.array(
+    [i for i, name in enumerate(ARKIT_NAMES) if name.startswith(("jaw", "mouth")) or name == "tongueOut"]
+)
+"""The blendshapes a mouth source owns; the rest of a face (eyes, brows, cheeks) stays the sender's."""
+
+VISEMES_HOLD_S = 1.0  # visemes drive the mouth while the last message is at most this old …
+FACE_LIVE_S = 1.5  # … else a STATE face whose mouth moved this recently …
+FACE_MOVE = 0.02  # … by more than this in some mouth weight; else the voice drives it.
+WINDOW = 50  # messages or blocks (about one second) over which delays are medians
+HISTORY = 4000  # received viseme keys kept per speaker for reports and checks
+
+
+def now_us() -> int:
+    return wire_timestamp(time.monotonic_ns() // 1000)
+
+
+@dataclass
+class RemoteMouth:
+    """What this receiver knows about one participant's mouth."""
+
+    participant_id: str
+    source: str = "none"  # "visemes", "face", "audio" or "none": what drives the mouth now
+    base: Face | None = None  # the last STATE face as received
+    last_state_mouth: npt.NDArray[np.float32] | None = None
+    face_moved_at: float = -math.inf
+    visemes_at: float = -math.inf
+    visemes_received: int = 0
+    driver: VisemeFaceDriver = field(default_factory=VisemeFaceDriver)
+    transit: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
+    playout_delay: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
+    lipsync: LipSync | None = None
+    overlay: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(len(MOUTH_INDICES), np.float32))
+    keys: collections.deque[VisemeKey] = field(default_factory=lambda: collections.deque(maxlen=HISTORY))
+    """Received keys, times on this receiver's monotonic clock when their audio plays."""
+
+    def delay_s(self) -> float:
+        """Sender timestamp → receiver play time: median(arrival − timestamp) + median playout delay."""
+        transit = statistics.median(self.transit) if self.transit else 0.0
+        playout = statistics.median(self.playout_delay) if self.playout_delay else 0.0
+        return transit + playout
+
+
+class RemoteMouths:
+    """Sets `participant.face`'s mouth for every remote in `room_state`; see the module docstring."""
+
+    def __init__(self, room_state: RoomState, *, lipsync: bool = True) -> None:
+        self.room_state = room_state
+        self.lipsync_enabled = lipsync
+        self.mouths: dict[str, RemoteMouth] = {}
+
+    def mouth(self, participant_id: str) -> RemoteMouth:
+        mouth = self.mouths.get(participant_id)
+        if mouth is None:
+            mouth = self.mouths[participant_id] = RemoteMouth(participant_id)
+        return mouth
+
+    # --- messages ---------------------------------------------------------------------------------
+
+    def on_visemes(self, participant_id: str, message: Visemes, now: float | None = None) -> None:
+        """Place the message's keys at the receiver time their audio will play."""
+        arrived = time.monotonic() if now is None else now
+        mouth = self.mouth(participant_id)
+        transit = wrapped_difference(
+            now_us() if now is None else wire_timestamp(int(now * 1e6)), message.timestamp
+        )
+        transit_s = transit / 1e6
+        mouth.transit.append(transit_s)
+        mouth.visemes_at = arrived
+        mouth.visemes_received += 1
+        # The frame's first sample on our clock, had it arrived with the median delay, then played.
+        frame_start = arrived - transit_s + mouth.delay_s()
+        keys = [VisemeKey(frame_start + e.offset_ms / 1000, int(e.viseme), e.weight) for e in message.entries]
+        mouth.driver.add(keys)
+        mouth.keys.extend(keys)
+
+    def on_state_face(self, participant: RemoteParticipant, now: float | None = None) -> None:
+        """A STATE face just replaced `participant.face`: note whether its mouth moves, re-apply ours."""
+        at = time.monotonic() if now is None else now
+        mouth = self.mouth(participant.id)
+        mouth.base = participant.face.copy()
+        state_mouth = participant.face.weights[MOUTH_INDICES].copy()
+        last = mouth.last_state_mouth
+        if last is not None and float(np.abs(state_mouth - last).max()) > FACE_MOVE:
+            mouth.face_moved_at = at
+        mouth.last_state_mouth = state_mouth
+        self._apply(participant, mouth)
+
+    # --- every 20 ms --------------------------------------------------------------------------------
+
+    def update(
+        self, now: float, blocks: Mapping[str, MonoBlock], playouts: Mapping[str, PlayoutBuffer]
+    ) -> None:
+        """After the voice pulled `blocks` (by participant id) from `playouts` at `now`."""
+        for participant in self.room_state:
+            mouth = self.mouth(participant.id)
+            playout = playouts.get(participant.id)
+            if playout is not None:
+                delay_ms = playout.stats.delay_ms
+                if delay_ms > 0:
+                    mouth.playout_delay.append(delay_ms / 1000)
+            block = blocks.get(participant.id)
+            if now - mouth.visemes_at <= VISEMES_HOLD_S:
+                mouth.source = "visemes"
+                mouth.overlay = mouth.driver.face_at(now).weights[MOUTH_INDICES]
+                mouth.driver.forget_before(now)
+            elif now - mouth.face_moved_at <= FACE_LIVE_S:
+                mouth.source = "face"
+            elif block is not None and self.lipsync_enabled:
+                mouth.source = "audio"
+                if mouth.lipsync is None:
+                    mouth.lipsync = LipSync()
+                mouth.overlay = mouth.lipsync.push(block).weights[MOUTH_INDICES].copy()
+            else:
+                mouth.source = "none"
+            self._apply(participant, mouth)
+        for gone in set(self.mouths) - {p.id for p in self.room_state}:
+            del self.mouths[gone]
+
+    def _apply(self, participant: RemoteParticipant, mouth: RemoteMouth) -> None:
+        if mouth.source in ("face", "none"):
+            return
+        face = mouth.base.copy() if mouth.base is not None else Face()
+        weights = face.weights
+        if mouth.source == "visemes":
+            weights[MOUTH_INDICES] = mouth.overlay
+        else:
+            weights[MOUTH_INDICES] = np.maximum(weights[MOUTH_INDICES], mouth.overlay)
+        participant.face = face
+
+    def report(self) -> dict[str, dict[str, object]]:
+        return {
+            pid: {
+                "mouth_source": m.source,
+                "visemes_received": m.visemes_received,
+                "viseme_delay_ms": round(m.delay_s() * 1000, 1) if m.transit else None,
+            }
+            for pid, m in self.mouths.items()
+        }
