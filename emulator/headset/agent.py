@@ -19,11 +19,14 @@ its visemes (`speech:`, `script:`, `bot:`, or a future realtime-voice bridge reg
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from emulator.audio.factory import open_source
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
@@ -41,6 +44,8 @@ from emulator.wire import VisemeEntry
 log = logging.getLogger(__name__)
 
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
+LEAD_IN_S = 0.5
+"""Silence between joining and the first word: the room subscribes listeners once audio flows."""
 REFRESH_FRAMES = 5
 """Frames without a new key after which the viseme in force is sent again (100 ms)."""
 
@@ -51,7 +56,7 @@ class FrameVisemes:
 
     start: float
     stop: float
-    spoken_at: float  # sender's monotonic clock, seconds: when the frame's first sample is "said"
+    spoken_at: float  # sender's monotonic clock, seconds, on the audio's schedule: the frame's first sample
     keys: tuple[VisemeKey, ...]
 
 
@@ -76,19 +81,34 @@ class VisemeTap:
         self.listeners: list[Callable[[FrameVisemes], None]] = []
         self._clock = clock
         self._samples = 0
+        self._origin: float | None = None
+        self._released: int | None = None  # tap samples read before the source started
+
+    def release(self) -> None:
+        """Start reading the source: until then the tap sends silence (the agent is still joining)."""
+        if self._released is None:
+            self._released = self._samples
 
     def read(self, frames: int) -> MonoBlock:
-        block = self.source.read(frames)
         start = self._samples / self.sample_rate
         self._samples += frames
         stop = self._samples / self.sample_rate
-        # A block read at time t stands for the audio that ended at t (emulator/audio/marker.py).
-        frame = FrameVisemes(
-            start,
-            stop,
-            self._clock() - frames / self.sample_rate,
-            tuple(self.source.visemes_between(start, stop)),
-        )
+        if self._origin is None:
+            # A block read at time t stands for the audio that ended at t (emulator/audio/marker.py).
+            self._origin = self._clock() - stop
+        if self._released is None:
+            block: MonoBlock = np.zeros(frames, dtype=np.float32)
+            keys: tuple[VisemeKey, ...] = ()
+        else:
+            block = self.source.read(frames)
+            shift = self._released / self.sample_rate  # source time → tap time
+            keys = tuple(
+                VisemeKey(k.time + shift, k.viseme, k.weight)
+                for k in self.source.visemes_between(start - shift, stop - shift)
+            )
+        # Frames are stamped on the audio's own schedule, 20 ms a frame like its RTP timestamps, not
+        # with the time of each read: reads come in bursts when the loop is late, the media never does.
+        frame = FrameVisemes(start, stop, self._origin + start, keys)
         for listener in self.listeners:
             listener(frame)
         return block
@@ -96,6 +116,8 @@ class VisemeTap:
     @property
     def finished(self) -> bool:
         """True once a source that ends (a non-looping script, a WAV played once) has said everything."""
+        if self._released is None:
+            return False
         return bool(getattr(self.source, "finished", False)) or bool(
             getattr(getattr(self.source, "source", None), "finished", False)
         )
@@ -191,8 +213,11 @@ class TalkingAgent:
     def finished(self) -> bool:
         return self.tap.finished
 
-    async def start(self) -> None:
+    async def start(self, lead_in: float = LEAD_IN_S) -> None:
+        """Join, then start talking `lead_in` seconds later (so that the first words reach everyone)."""
         await self.headset.start()
+        await asyncio.sleep(lead_in)
+        self.tap.release()
 
     async def stop(self) -> None:
         await self.headset.stop()

@@ -10,11 +10,18 @@ Three kinds of participant talk in a room, and each gives the mouth a different 
   from the audio this receiver plays (`LipSync`, one per speaker), laid over whatever face it sends
   (a held smile still smiles while it talks).
 
-Alignment (PROTOCOL.md, VISEMES): a sender ships each message with the 20 ms audio frame whose first
-sample is at the header timestamp, so both cross the room together. For each message, `arrival −
-timestamp` is that sender's clock offset plus one frame plus the one-way delay; its median over the last
-second, plus the playout delay this receiver's buffer holds that speaker's audio for, turns a sender
-timestamp into the receiver time the audio is played. The offset cancels: no PING/PONG is needed.
+Alignment (PROTOCOL.md, VISEMES): a sender stamps each message with the time of its frame's first
+sample on the audio's own schedule (first frame's time + 20 ms per frame), exactly as the audio's RTP
+timestamps advance, and sends it together with that frame. So `RTP time − viseme time` is constant per
+sender, and this receiver learns it without pairing messages to packets: (RTP time − arrival) of the
+least delayed audio packet of the last 3 s plus (arrival − timestamp) of the least delayed VISEMES
+message of the last few seconds (the one-way delay and the clocks' offset cancel; the least delayed
+of each is the one that waited least in a queue or a busy loop, so the two compare like with like).
+A key then sits at a point of the speaker's media timeline and is placed on this receiver's clock
+from the audio block being played: `pull time + (key's media time − media time of the block's first
+sample)`. That holds through playout
+delay changes, dropped or concealed frames and late pulls. Without audio from that sender (yet) the
+keys are placed at arrival + the least delay.
 
 Runs on the loop's thread: the state link calls `on_visemes`/`on_state_face` as messages arrive and the
 voice calls `update` every 20 ms after pulling the audio.
@@ -25,7 +32,6 @@ from __future__ import annotations
 import collections
 import logging
 import math
-import statistics
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,7 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from emulator.audio.source import MonoBlock
+from emulator.audio.source import SAMPLE_RATE, MonoBlock
 from emulator.drive.lipsync import LipSync
 from emulator.drive.visemes import VisemeFaceDriver
 from emulator.model.face import ARKIT_NAMES, Face
@@ -53,9 +59,10 @@ MOUTH_INDICES = np.array(
 """The blendshapes a mouth source owns; the rest of a face (eyes, brows, cheeks) stays the sender's."""
 
 VISEMES_HOLD_S = 1.0  # visemes drive the mouth while the last message is at most this old …
-FACE_LIVE_S = 1.5  # … else a STATE face whose mouth moved this recently …
+FACE_LIVE_S = 10.0  # … else a STATE face whose mouth moved this recently (pauses included) …
 FACE_MOVE = 0.02  # … by more than this in some mouth weight; else the voice drives it.
-WINDOW = 50  # messages or blocks (about one second) over which delays are medians
+WINDOW = 50  # VISEMES messages (two to five seconds) over which the least lag is taken
+HORIZON_S = 0.2  # keys are placed this far ahead of the block being played (the driver looks ahead)
 HISTORY = 4000  # received viseme keys kept per speaker for reports and checks
 
 
@@ -75,18 +82,17 @@ class RemoteMouth:
     visemes_at: float = -math.inf
     visemes_received: int = 0
     driver: VisemeFaceDriver = field(default_factory=VisemeFaceDriver)
-    transit: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
-    playout_delay: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
+    lag: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
+    """arrival − timestamp of recent VISEMES messages (their clock offset + one-way delay), seconds."""
+    pending: list[VisemeKey] = field(default_factory=list)
+    """Keys received, times on the sender's schedule lifted to our clock (timestamp + offset)."""
     lipsync: LipSync | None = None
     overlay: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(len(MOUTH_INDICES), np.float32))
     keys: collections.deque[VisemeKey] = field(default_factory=lambda: collections.deque(maxlen=HISTORY))
     """Received keys, times on this receiver's monotonic clock when their audio plays."""
 
-    def delay_s(self) -> float:
-        """Sender timestamp → receiver play time: median(arrival − timestamp) + median playout delay."""
-        transit = statistics.median(self.transit) if self.transit else 0.0
-        playout = statistics.median(self.playout_delay) if self.playout_delay else 0.0
-        return transit + playout
+    def least_lag(self) -> float:
+        return min(self.lag) if self.lag else 0.0
 
 
 class RemoteMouths:
@@ -106,21 +112,18 @@ class RemoteMouths:
     # --- messages ---------------------------------------------------------------------------------
 
     def on_visemes(self, participant_id: str, message: Visemes, now: float | None = None) -> None:
-        """Place the message's keys at the receiver time their audio will play."""
+        """Queue the message's keys; `update` places them when the audio they go with is played."""
         arrived = time.monotonic() if now is None else now
         mouth = self.mouth(participant_id)
-        transit = wrapped_difference(
-            now_us() if now is None else wire_timestamp(int(now * 1e6)), message.timestamp
-        )
-        transit_s = transit / 1e6
-        mouth.transit.append(transit_s)
+        stamp = now_us() if now is None else wire_timestamp(int(now * 1e6))
+        lag = wrapped_difference(stamp, message.timestamp) / 1e6
+        mouth.lag.append(lag)
         mouth.visemes_at = arrived
         mouth.visemes_received += 1
-        # The frame's first sample on our clock, had it arrived with the median delay, then played.
-        frame_start = arrived - transit_s + mouth.delay_s()
-        keys = [VisemeKey(frame_start + e.offset_ms / 1000, int(e.viseme), e.weight) for e in message.entries]
-        mouth.driver.add(keys)
-        mouth.keys.extend(keys)
+        frame_start = arrived - lag  # the message's timestamp, as a time near ours
+        mouth.pending.extend(
+            VisemeKey(frame_start + e.offset_ms / 1000, int(e.viseme), e.weight) for e in message.entries
+        )
 
     def on_state_face(self, participant: RemoteParticipant, now: float | None = None) -> None:
         """A STATE face just replaced `participant.face`: note whether its mouth moves, re-apply ours."""
@@ -142,11 +145,8 @@ class RemoteMouths:
         """After the voice pulled `blocks` (by participant id) from `playouts` at `now`."""
         for participant in self.room_state:
             mouth = self.mouth(participant.id)
-            playout = playouts.get(participant.id)
-            if playout is not None:
-                delay_ms = playout.stats.delay_ms
-                if delay_ms > 0:
-                    mouth.playout_delay.append(delay_ms / 1000)
+            if mouth.pending:
+                self._place(mouth, now, playouts.get(participant.id), blocks.get(participant.id))
             block = blocks.get(participant.id)
             if now - mouth.visemes_at <= VISEMES_HOLD_S:
                 mouth.source = "visemes"
@@ -165,6 +165,25 @@ class RemoteMouths:
         for gone in set(self.mouths) - {p.id for p in self.room_state}:
             del self.mouths[gone]
 
+    def _place(
+        self, mouth: RemoteMouth, now: float, playout: PlayoutBuffer | None, block: MonoBlock | None
+    ) -> None:
+        """Move due pending keys onto the driver, at the receiver time their audio plays."""
+        media_end = playout.media_end if playout is not None else None
+        media_lead = playout.media_minus_arrival() if playout is not None else None
+        lag = mouth.least_lag()
+        if media_end is None or media_lead is None or block is None:
+            placed = [VisemeKey(k.time + lag, k.viseme, k.weight) for k in mouth.pending]
+            mouth.pending.clear()
+        else:
+            to_media = media_lead + lag  # sender time (lifted) → the speaker's media time
+            block_start = media_end - len(block) / SAMPLE_RATE
+            due = [k for k in mouth.pending if k.time + to_media < media_end + HORIZON_S]
+            mouth.pending = [k for k in mouth.pending if k.time + to_media >= media_end + HORIZON_S]
+            placed = [VisemeKey(now + (k.time + to_media - block_start), k.viseme, k.weight) for k in due]
+        mouth.driver.add(placed)
+        mouth.keys.extend(placed)
+
     def _apply(self, participant: RemoteParticipant, mouth: RemoteMouth) -> None:
         if mouth.source in ("face", "none"):
             return
@@ -181,7 +200,7 @@ class RemoteMouths:
             pid: {
                 "mouth_source": m.source,
                 "visemes_received": m.visemes_received,
-                "viseme_delay_ms": round(m.delay_s() * 1000, 1) if m.transit else None,
+                "viseme_lag_ms": round(m.least_lag() * 1000, 1) if m.lag else None,
             }
             for pid, m in self.mouths.items()
         }
