@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 LEAD_IN_S = 0.5
 """Silence between joining and the first word: the room subscribes listeners once audio flows."""
+LAST_OFFSET_MS = FRAME_SAMPLES * 1000 // SAMPLE_RATE - 1  # keys stay inside their own frame
 REFRESH_FRAMES = 5
 """Frames without a new key after which the viseme in force is sent again (100 ms)."""
 
@@ -140,7 +141,11 @@ class VisemeSender:
 
     def on_frame(self, frame: FrameVisemes) -> None:
         entries = [
-            VisemeEntry(Viseme(key.viseme), key.weight, max(0, round((key.time - frame.start) * 1000)))
+            VisemeEntry(
+                Viseme(key.viseme),
+                key.weight,
+                min(LAST_OFFSET_MS, max(0, round((key.time - frame.start) * 1000))),
+            )
             for key in frame.keys
         ]
         self._quiet_frames += 1

@@ -135,6 +135,8 @@ class RemoteMouths:
         if last is not None and float(np.abs(state_mouth - last).max()) > FACE_MOVE:
             mouth.face_moved_at = at
         mouth.last_state_mouth = state_mouth
+        if mouth.face_moved_at == at and mouth.source == "audio":
+            mouth.source = "face"  # its own mouth moves: it wins from this message on
         self._apply(participant, mouth)
 
     # --- every 20 ms --------------------------------------------------------------------------------
@@ -186,6 +188,8 @@ class RemoteMouths:
 
     def _apply(self, participant: RemoteParticipant, mouth: RemoteMouth) -> None:
         if mouth.source in ("face", "none"):
+            if mouth.base is not None:
+                participant.face = mouth.base.copy()  # as sent, without a mouth laid over it earlier
             return
         face = mouth.base.copy() if mouth.base is not None else Face()
         weights = face.weights
