@@ -13,10 +13,11 @@ Three kinds of participant talk in a room, and each gives the mouth a different 
 Alignment (PROTOCOL.md, VISEMES): a sender stamps each message with the time of its frame's first
 sample on the audio's own schedule (first frame's time + 20 ms per frame), exactly as the audio's RTP
 timestamps advance, and sends it together with that frame. So `RTP time − viseme time` is constant per
-sender, and this receiver learns it without pairing messages to packets: (RTP time − arrival) of the
-least delayed audio packet of the last 3 s plus (arrival − timestamp) of the least delayed VISEMES
-message of the last few seconds (the one-way delay and the clocks' offset cancel; the least delayed
-of each is the one that waited least in a queue or a busy loop, so the two compare like with like).
+sender, and this receiver learns it without pairing single messages to packets: for each message,
+(arrival − timestamp) plus (RTP time − arrival) of the least delayed audio packet of the 200 ms around
+its arrival, and the least of these estimates over the last 50 messages (the one-way delay and the
+clocks' offset cancel; taking both from the same moment cancels the steps a stalled sender puts in its
+schedule, and the least is the message that waited least in a queue or behind a busy loop).
 A key then sits at a point of the speaker's media timeline and is placed on this receiver's clock
 from the audio block being played: `pull time + (key's media time − media time of the block's first
 sample)`. That holds through playout
@@ -62,6 +63,7 @@ VISEMES_HOLD_S = 1.0  # visemes drive the mouth while the last message is at mos
 FACE_LIVE_S = 10.0  # … else a STATE face whose mouth moved this recently (pauses included) …
 FACE_MOVE = 0.02  # … by more than this in some mouth weight; else the voice drives it.
 WINDOW = 50  # VISEMES messages (two to five seconds) over which the least lag is taken
+PAIRING_S = 0.2  # audio packets that arrived this recently count as sent with a VISEMES message
 HORIZON_S = 0.2  # keys are placed this far ahead of the block being played (the driver looks ahead)
 HISTORY = 4000  # received viseme keys kept per speaker for reports and checks
 
@@ -84,6 +86,10 @@ class RemoteMouth:
     driver: VisemeFaceDriver = field(default_factory=VisemeFaceDriver)
     lag: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
     """arrival − timestamp of recent VISEMES messages (their clock offset + one-way delay), seconds."""
+    unmatched: list[tuple[float, float]] = field(default_factory=list)
+    """(arrival, lag) of messages not yet set against the audio that came with them."""
+    offsets: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
+    """Estimates of (media time − timestamp), one per message; the least is used."""
     pending: list[VisemeKey] = field(default_factory=list)
     """Keys received, times on the sender's schedule lifted to our clock (timestamp + offset)."""
     lipsync: LipSync | None = None
@@ -118,6 +124,7 @@ class RemoteMouths:
         stamp = now_us() if now is None else wire_timestamp(int(now * 1e6))
         lag = wrapped_difference(stamp, message.timestamp) / 1e6
         mouth.lag.append(lag)
+        mouth.unmatched.append((arrived, lag))
         mouth.visemes_at = arrived
         mouth.visemes_received += 1
         frame_start = arrived - lag  # the message's timestamp, as a time near ours
@@ -172,13 +179,17 @@ class RemoteMouths:
     ) -> None:
         """Move due pending keys onto the driver, at the receiver time their audio plays."""
         media_end = playout.media_end if playout is not None else None
-        media_lead = playout.media_minus_arrival() if playout is not None else None
-        lag = mouth.least_lag()
-        if media_end is None or media_lead is None or block is None:
-            placed = [VisemeKey(k.time + lag, k.viseme, k.weight) for k in mouth.pending]
+        if playout is not None and mouth.unmatched:
+            # The audio that arrived with these messages: the packets of the last 200 ms.
+            lead = playout.media_minus_arrival(since=now - PAIRING_S)
+            if lead is not None:
+                mouth.offsets.extend(lead + lag for at, lag in mouth.unmatched if at >= now - PAIRING_S)
+                mouth.unmatched.clear()
+        if media_end is None or not mouth.offsets or block is None:
+            placed = [VisemeKey(k.time + mouth.least_lag(), k.viseme, k.weight) for k in mouth.pending]
             mouth.pending.clear()
         else:
-            to_media = media_lead + lag  # sender time (lifted) → the speaker's media time
+            to_media = min(mouth.offsets)  # sender time (lifted) → the speaker's media time
             block_start = media_end - len(block) / SAMPLE_RATE
             due = [k for k in mouth.pending if k.time + to_media < media_end + HORIZON_S]
             mouth.pending = [k for k in mouth.pending if k.time + to_media >= media_end + HORIZON_S]

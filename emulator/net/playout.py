@@ -150,7 +150,7 @@ class PlayoutBuffer:
         self._leads = _Window(window_s)
         self._power = 0.0
         self._stats = PlayoutStats()
-        self._media_lead: collections.deque[float] = collections.deque(maxlen=150)
+        self._media_lead: collections.deque[tuple[float, float]] = collections.deque(maxlen=150)
         self.media_end: float | None = None
         """Media time (unwrapped RTP timestamp / 48 kHz) just after the last block `pull` returned."""
 
@@ -161,7 +161,7 @@ class PlayoutBuffer:
         now = self.clock() if arrival is None else arrival
         s = self._seq(seq)
         ts = self._ts(timestamp)
-        self._media_lead.append(ts / SAMPLE_RATE - now)
+        self._media_lead.append((now, ts / SAMPLE_RATE - now))
         if s in self._seen:
             self._stats.duplicates += 1
             return
@@ -203,13 +203,15 @@ class PlayoutBuffer:
             self.media_end = (self._next_ts + self._gap * FRAME_SAMPLES - len(self._pending)) / SAMPLE_RATE
         return out
 
-    def media_minus_arrival(self) -> float | None:
-        """(media time − arrival time) of the least delayed of the last 150 packets (3 s), in seconds.
+    def media_minus_arrival(self, since: float = -math.inf) -> float | None:
+        """(media time − arrival time) of the least delayed packet that arrived at or after `since`
+        (of the last 150), in seconds; None if there is none.
 
-        Another stream sent in step with this audio (a talking agent's visemes) uses it to find the media
-        time of what arrives with it; the least delayed packet is the one queueing (in the network, or a
-        busy loop) delayed least, so two streams' minima compare like with like."""
-        return max(self._media_lead) if self._media_lead else None
+        Another stream sent in step with this audio (a talking agent's visemes) uses it to find the
+        media time of what arrives with it; the least delayed packet is the one that queued least (in
+        the network, or behind a busy loop), so two streams' least delays compare like with like."""
+        leads = [lead for arrival, lead in self._media_lead if arrival >= since]
+        return max(leads) if leads else None
 
     def _next_frame(self, now: float) -> MonoBlock:
         if self._next_ts is None:

@@ -135,7 +135,7 @@ class FakePlayout:
         self.lead = media_minus_arrival
         self.media_end: float | None = None
 
-    def media_minus_arrival(self) -> float:
+    def media_minus_arrival(self, since: float = 0.0) -> float:
         return self.lead
 
 
