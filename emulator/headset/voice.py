@@ -153,7 +153,8 @@ class Voice:
     def attach(self, session: Session, room_state: RoomState) -> None:
         self.session = session
         self.room_state = room_state
-        self.mouths = RemoteMouths(room_state, lipsync=self.config.remote_lipsync)
+        if not self.config.light_receive:  # a light receiver (a swarm member) decodes no faces to move
+            self.mouths = RemoteMouths(room_state, lipsync=self.config.remote_lipsync)
         self.on_track_owners(session.track_owners)
 
     def on_remote_track(self, mid: str, track: Any, receiver: Any) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE
+from emulator.audio.source import SAMPLE_RATE
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.mouths import RemoteMouth
 from emulator.model.face import Face
@@ -52,7 +52,11 @@ class Heard:
         return np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.float32)
 
     def time_of_sample(self, index: int) -> float:
-        return self.block_times[index // FRAME_SAMPLES] + (index % FRAME_SAMPLES) / SAMPLE_RATE
+        """When the listener played sample `index` of what it recorded: its block's pull time + the rest."""
+        starts = np.cumsum([0] + [len(b) for b in self.blocks])
+        block = int(np.searchsorted(starts, index, side="right")) - 1
+        block = min(max(block, 0), len(self.blocks) - 1)
+        return self.block_times[block] + (index - int(starts[block])) / SAMPLE_RATE
 
     def jaw(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         return np.array(self.face_times), np.array([f["jawOpen"] for f in self.faces])
