@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from emulator.audio.wavfile import SourceError
 from emulator.cli.common import CommandError
-from emulator.cli.join import add_headset_arguments, config_from_args, run_until_stopped
+from emulator.cli.join import add_headset_arguments, config_from_args, finish, run_until_stopped
 from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
 from emulator.headset import HeadsetError
@@ -137,9 +136,4 @@ async def _talk(
     finally:
         measured = agent.report()
         await agent.stop()
-    if report is not None:
-        report.write_text(json.dumps(measured, indent=2))
-    if headset.close_reason not in (None, "left"):
-        print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)
-        return 1
-    return 0
+    return finish(headset, measured, report)

@@ -181,6 +181,11 @@ async def _join(
         report = {**headset.report(), **tools.report()}
         await tools.stop()
         await headset.stop()
+    return finish(headset, report, report_path)
+
+
+def finish(headset: Headset, report: dict[str, Any], report_path: Path | None) -> int:
+    """After leaving: write the report if asked; exit code 1 if the room, not we, ended the session."""
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))
     if headset.close_reason not in (None, "left"):
