@@ -31,11 +31,14 @@ import numpy as np
 from emulator.audio.factory import open_source
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
 from emulator.audio.speech import TalkingSource
+from emulator.drive.drivers import drivers_from
+from emulator.drive.errors import DriveError
 from emulator.drive.faces import Combined
 from emulator.drive.lipsync import LipSyncedSource
 from emulator.drive.visemes import VisemeFaceDriver
 from emulator.headset.config import HeadsetConfig
-from emulator.headset.core import Headset
+from emulator.headset.core import Headset, HeadsetError
+from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.viseme_timeline import SIL, VisemeKey
 from emulator.model.visemes import Viseme
@@ -202,13 +205,17 @@ class TalkingAgent:
     """
 
     def __init__(self, config: HeadsetConfig, source: TalkingSource) -> None:
+        """Raises HeadsetError for a bad `--motion`/`--face` or profile, like a headset."""
         self.tap = VisemeTap(source)
-        self.headset = Headset(config, source=self.tap)
         self.face = SpokenFace()
+        try:
+            drivers = drivers_from(config.motion, config.face, config.placement)
+        except (ModelError, DriveError) as error:
+            raise HeadsetError(str(error)) from None
+        drivers = replace(drivers, face=Combined([self.face, drivers.face]))
+        self.headset = Headset(config, source=self.tap, drivers=drivers)
         self.sender = VisemeSender(self._send)
         self.tap.listeners += [self.face.on_frame, self.sender.on_frame]
-        drivers = self.headset.drivers
-        self.headset.drivers = replace(drivers, face=Combined([self.face, drivers.face]))
 
     def _send(self, timestamp_us: int, entries: tuple[VisemeEntry, ...]) -> int:
         link = self.headset.state_link
