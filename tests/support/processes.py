@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 
@@ -28,18 +29,21 @@ def running(
     The whole group is terminated (then killed) on exit, so nothing a helper forks outlives the test.
     """
     label = name or os.path.basename(argv[0])
+    # stderr goes to a file, not a pipe: a pipe nobody reads fills up and freezes a chatty helper.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below, after the helper ends
     process = subprocess.Popen(
         list(argv),
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         start_new_session=True,
     )
     try:
         deadline = time.monotonic() + timeout
         while not ready():
             if process.poll() is not None:
-                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                log.seek(0)
+                err = log.read().decode(errors="replace")
                 raise HelperProcessError(f"{label} exited with {process.returncode}: {err.strip()[-2000:]}")
             if time.monotonic() > deadline:
                 raise HelperProcessError(f"{label} was not ready within {timeout:.0f} s")
@@ -47,6 +51,7 @@ def running(
         yield process
     finally:
         stop_group(process)
+        log.close()
 
 
 def stop_group(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:

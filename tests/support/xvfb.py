@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import subprocess
+import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support.processes import running
+from tests.support.processes import HelperProcessError, stop_group
 
 
-def _free_display() -> int:
-    for number in range(90, 190):
-        if not Path(f"/tmp/.X{number}-lock").exists() and not Path(f"/tmp/.X11-unix/X{number}").exists():
-            return number
-    raise RuntimeError("no free X display number between :90 and :189")
+def start_xvfb(timeout: float = 15.0) -> tuple[subprocess.Popen[bytes], str]:
+    """Xvfb on a display number it picks itself (`-displayfd`), so parallel runs never collide."""
+    read_end, write_end = os.pipe()
+    process = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1920x1080x24", "-nolisten", "tcp",
+         "+extension", "GLX"],
+        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    os.close(write_end)
+    try:
+        answer = b""
+        deadline = time.monotonic() + timeout
+        while not answer.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([read_end], [], [], max(0.0, remaining))
+            chunk = os.read(read_end, 16) if ready else b""
+            if not chunk:
+                stop_group(process)
+                raise HelperProcessError(f"Xvfb did not report a display within {timeout:.0f} s")
+            answer += chunk
+    finally:
+        os.close(read_end)
+    return process, f":{int(answer)}"
 
 
 @pytest.fixture(scope="session")
@@ -24,18 +44,15 @@ def xvfb_display() -> Iterator[str]:
     """DISPLAY of a private 24-bit Xvfb screen; set in os.environ for the rest of the session."""
     if shutil.which("Xvfb") is None:
         raise RuntimeError("Xvfb is not installed: run `make test`, which installs it")
-    number = _free_display()
-    display = f":{number}"
-    socket = Path(f"/tmp/.X11-unix/X{number}")
-    argv = ["Xvfb", display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "+extension", "GLX"]
+    process, display = start_xvfb()
     previous = os.environ.get("DISPLAY")
-    with running(argv, ready=socket.exists, name="Xvfb"):
-        os.environ["DISPLAY"] = display
-        os.environ.pop("QT_QPA_PLATFORM", None)
-        try:
-            yield display
-        finally:
-            if previous is None:
-                os.environ.pop("DISPLAY", None)
-            else:
-                os.environ["DISPLAY"] = previous
+    os.environ["DISPLAY"] = display
+    os.environ.pop("QT_QPA_PLATFORM", None)
+    try:
+        yield display
+    finally:
+        stop_group(process)
+        if previous is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = previous
