@@ -42,6 +42,7 @@ MARKER_PERIOD = 0.5
 LATENCY_SECONDS = 12.0
 UPLINK_SECONDS = float(os.environ.get("BENCH_UPLINK_SECONDS", "30"))
 SWARM_SECONDS = 15.0
+SESSIONS = 3  # per latency row
 
 
 def _config(url: str, name: str, **kwargs: Any) -> HeadsetConfig:
@@ -193,7 +194,13 @@ def run() -> list[Section]:
     results: dict[tuple[bool, float], dict[str, Any]] = {}
     for loss in (0.0, 0.05):
         for ours in (False, True):
-            results[(ours, loss)] = asyncio.run(_latency(ours, loss))
+            # Fresh sessions pooled: one session's figure shifts with how packet arrivals happen to
+            # line up with the 10 ms pulls, so a single session is luck of the phase.
+            runs = [asyncio.run(_latency(ours, loss)) for _ in range(SESSIONS)]
+            results[(ours, loss)] = {
+                "latencies": [x for r in runs for x in r["latencies"]],
+                "played": sum(r["played"] for r in runs) / len(runs),
+            }
     for loss in (0.0, 0.05):
         stock_median = statistics.median(results[(False, loss)]["latencies"] or [float("nan")])
         for ours in (False, True):
@@ -217,6 +224,7 @@ def run() -> list[Section]:
         [
             "Speaker: our headset (Opus 32 kbps mono, FEC); the room forwards its packets unchanged.",
             "Latency counts the 20 ms capture frame and Opus's lookahead; chirps at every 0.5 s of the sender's clock.",
+            f"{SESSIONS} fresh sessions of {LATENCY_SECONDS:.0f} s per row, pooled; 'audio time played' is the share of 10 ms blocks above -30 dBFS.",
         ],
     )
     up = asyncio.run(_uplink())
