@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from emulator.cli.common import CommandError
+from emulator.cli.common import CommandError, stop_on_signals
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
 from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
@@ -124,23 +122,16 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
 
 async def run_until_stopped(duration: float | None, *started: Headset) -> None:
     """Wait for the duration, Ctrl+C or SIGTERM, whichever comes first."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    ended = [asyncio.ensure_future(h.closed.wait()) for h in started]
-    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait()), *ended]
-    if duration is not None:
-        waiters.append(asyncio.ensure_future(asyncio.sleep(duration)))
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(sig)
+    with stop_on_signals() as stop:
+        ended = [asyncio.ensure_future(h.closed.wait()) for h in started]
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait()), *ended]
+        if duration is not None:
+            waiters.append(asyncio.ensure_future(asyncio.sleep(duration)))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,11 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import datetime
-import signal
 import sys
 from typing import Any
 
-from emulator.cli.common import CommandError
+from emulator.cli.common import CommandError, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.drive.spec import placement
 from emulator.headset import HeadsetConfig
@@ -95,30 +94,24 @@ async def _probe(
                 f"--metrics: cannot listen on {server.host}:{server.port}: {error.strerror}"
             ) from None
         print(f"probe: metrics on {server.url}", file=sys.stderr, flush=True)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     failed = 0
     try:
-        while not stop.is_set():
-            began = loop.time()
-            result = await probe_once(template, room, timeout)
-            limits.check(result)
-            metrics.observe(result)
-            failed += 0 if result.ok else 1
-            stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-            print(f"{stamp} probe {template.url} {result.line()}", flush=True)
-            if count is not None and metrics.runs >= count:
-                break
-            wait = max(0.0, (every or 0.0) - (loop.time() - began))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
+        with stop_on_signals() as stop:
+            while not stop.is_set():
+                began = loop.time()
+                result = await probe_once(template, room, timeout)
+                limits.check(result)
+                metrics.observe(result)
+                failed += 0 if result.ok else 1
+                stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+                print(f"{stamp} probe {template.url} {result.line()}", flush=True)
+                if count is not None and metrics.runs >= count:
+                    break
+                wait = max(0.0, (every or 0.0) - (loop.time() - began))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), wait)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(sig)
         if server is not None:
             await server.stop()
     return 1 if failed else 0

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
 import time
 from typing import Any
 
-from emulator.cli.common import CommandError
+from emulator.cli.common import CommandError, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.net.prometheus import MetricsServer
 from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
@@ -77,13 +75,9 @@ async def _serve(server: RoomServer, metrics_at: tuple[str, int] | None = None) 
             ) from None
         print(f"room metrics on {metrics.url}", file=sys.stderr, flush=True)
     print(f"room serving on {server.url} (mode {server.mode}); Ctrl+C stops it", file=sys.stderr, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        with stop_on_signals() as stop:
+            await stop.wait()
     finally:
         if metrics is not None:
             await metrics.stop()
