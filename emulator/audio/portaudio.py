@@ -25,15 +25,16 @@ log = logging.getLogger(__name__)
 DEFAULT_BLOCK = SAMPLE_RATE // 100  # the device asks for 10 ms at a time, the renderer's block
 DEFAULT_BUFFER_MS = 250  # ring size: how far the loop may run ahead of (or fall behind) the card
 DEFAULT_INPUT_LATENCY_MS = 100  # a microphone backlog beyond this is dropped, oldest first
-# PortAudio's "low" capture latency (~9 ms) stalls ALSA's PulseAudio plugin after one block; 40 ms
-# runs steadily there and on hardware. Playback keeps "low": the voice should not wait.
+# 40 ms of capture buffering rides out a busy loop through ALSA's PulseAudio plugin and on hardware.
+# Playback keeps "low": the voice should not wait.
 INPUT_DEVICE_LATENCY_S = 0.04
-# A capture stream that delivers nothing for this long is reopened. Seen here, through ALSA's
-# PulseAudio plugin: the first capture stream after PortAudio starts delivers a block or two and
-# stops (a reopened one runs), and capture stalls while a playback stream is open in the same process.
-# The reopening cures the first; the second is a limit of that plugin (a hardware device or a
-# PortAudio with native PulseAudio support does not share it).
-INPUT_STALL_S = 0.25
+# A capture stream that stops delivering for INPUT_STALL_S is reopened (a device that went away and
+# came back, a sound server restarted under us). A new stream gets INPUT_START_GRACE_S first: a
+# sound server may take a while before the first block (a PulseAudio source that idled with long
+# blocks, such as a null sink's monitor, delivers only when its current 2 s block ends), and
+# reopening it then would only restart the wait.
+INPUT_STALL_S = 0.5
+INPUT_START_GRACE_S = 3.0
 
 
 class _Card:
@@ -151,14 +152,17 @@ class PortAudioInput(_Card):
         self._stream.start()
         self._seen_written = self._ring.total_written()
         self._last_progress = time.monotonic()
+        self._delivering = False
 
     def _watch(self) -> None:
         """Loop thread: reopen the stream when the card has stopped delivering."""
         written = self._ring.total_written()
         now = time.monotonic()
         if written != self._seen_written:
-            self._seen_written, self._last_progress = written, now
-        elif now - self._last_progress > INPUT_STALL_S and self._stream is not None:
+            self._seen_written, self._last_progress, self._delivering = written, now, True
+            return
+        patience = INPUT_STALL_S if self._delivering else INPUT_START_GRACE_S
+        if now - self._last_progress > patience and self._stream is not None:
             log.warning("%s: capture stalled for %.2f s, reopening it", self.name, now - self._last_progress)
             self.restarts += 1
             stream, self._stream = self._stream, None

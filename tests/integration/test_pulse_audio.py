@@ -70,12 +70,7 @@ async def test_binaural_mix_through_pulseaudio_keeps_its_balance(
 
 @pytest.mark.slow
 async def test_microphone_hears_what_the_sink_plays(pulse_server: PulseServer, tmp_path: Path) -> None:
-    """The default source is the sink's monitor, so the input device records a tone paplay plays.
-
-    The tone is played by paplay, not by a second PortAudio stream: through ALSA's PulseAudio plugin,
-    a capture stream stalls while another PortAudio stream is open (seen here; the output path is
-    proven by the balance test above).
-    """
+    """The default source is the sink's monitor, so the input device records a tone paplay plays."""
     t = np.arange(2 * RATE) / RATE
     tone = (0.3 * np.sin(2 * np.pi * 1000 * t)).astype("<f4")
     raw = tmp_path / "tone.raw"
@@ -98,6 +93,7 @@ async def test_microphone_hears_what_the_sink_plays(pulse_server: PulseServer, t
     state = f"restarts {microphone.restarts}, underrun {microphone.underrun_frames}"
     assert abs(freqs[int(np.argmax(spectrum))] - 1000) < 5, state
     assert float(np.max(np.abs(samples))) > 0.1, state
+    assert microphone.restarts == 0, state
 
 
 def test_devices_command_lists_the_pulse_devices(

@@ -5,6 +5,12 @@ sink `vsink` (its monitor `vsink.monitor` is the default source, so recording he
 and a native-protocol socket of its own; it points `PULSE_SERVER` at that socket and restarts
 PortAudio, whose ALSA `pulse` and `default` devices (libasound2-plugins) then reach it. Teardown
 restores the environment, restarts PortAudio again and stops the server's process group.
+
+A null sink with nothing playing into it idles in 2 s blocks, and its monitor delivers nothing to a new
+recorder until the current block ends: a microphone opened on it would wait up to 2 s for its first
+sample, which no sound card does. So the fixture keeps a silent stream with 10 ms of latency playing
+into the sink for the whole session (silence adds nothing to what the tests play or record), and the
+sink ticks every 10 ms like a card.
 """
 
 from __future__ import annotations
@@ -55,6 +61,13 @@ class PulseServer:
         return data[: len(data) - len(data) % 2].reshape(-1, 2)
 
 
+def _sink_inputs(env: dict[str, str]) -> int:
+    listing = subprocess.run(
+        ["pactl", "list", "short", "sink-inputs"], env=env, capture_output=True, timeout=5, check=False
+    )
+    return len(listing.stdout.splitlines())
+
+
 def _server_answers(env: dict[str, str]) -> bool:
     result = subprocess.run(["pactl", "info"], env=env, capture_output=True, timeout=5, check=False)
     return result.returncode == 0 and b"vsink" in result.stdout
@@ -62,7 +75,7 @@ def _server_answers(env: dict[str, str]) -> bool:
 
 @pytest.fixture(scope="session")
 def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
-    for tool in ("pulseaudio", "pactl", "parec"):
+    for tool in ("pulseaudio", "pactl", "parec", "pacat"):
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is not installed: run `make test`, which installs pulseaudio")
     base = tmp_path_factory.mktemp("pulse")
@@ -81,7 +94,11 @@ def pulse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServ
     from emulator.audio import devices
 
     previous = {k: os.environ.get(k) for k in ("PULSE_SERVER",)}
-    with running(argv, ready=lambda: socket.exists() and _server_answers(env), env=env, name="pulseaudio"):
+    ticking = ["pacat", "--playback", "-d", "vsink", "--latency-msec=10", "--raw", "/dev/zero"]
+    with (
+        running(argv, ready=lambda: socket.exists() and _server_answers(env), env=env, name="pulseaudio"),
+        running(ticking, ready=lambda: _sink_inputs(env) > 0, env=env, name="pacat"),
+    ):
         os.environ["PULSE_SERVER"] = server
         devices.reinitialise()
         try:
