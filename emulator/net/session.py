@@ -24,6 +24,7 @@ from emulator.net.ice import (
     tune_socket_buffers,
 )
 from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
+from emulator.net.sctp import delay_sacks
 from emulator.wire.signaling import (
     Answer,
     Error,
@@ -175,6 +176,7 @@ class RoomSession(SendsOnChannels):
 
     async def _connect(self) -> Welcome:
         tune_socket_buffers()
+        delay_sacks()
         if self._local:
             restrict_to_loopback()
         self._http = aiohttp.ClientSession()

@@ -1,0 +1,125 @@
+"""Delayed SACKs for aiortc's SCTP: acknowledge every second packet, not every one.
+
+Why: aiortc 1.16 answers every received SCTP packet that carries data with a SACK of its own. The
+state stream is many small datagrams (a headset sends 90 a second, the room sends each listener a
+batch every few milliseconds), so half of all SCTP packets on the wire were SACKs, and each costs
+both peers a DTLS record, a syscall and, on the sender, a pass over its outstanding queue and its
+retransmission timer. In a room of 8 that SACK handling was 14% of the room's CPU.
+
+RFC 4960 §6.2 lets a receiver delay its SACK: it must acknowledge at least every second packet with
+data, and within 200 ms of a packet it has not acknowledged; it should acknowledge at once when data
+arrives out of order or duplicated (the sender's fast retransmit counts on that). `delay_sacks()`
+makes aiortc do exactly that, with a 20 ms timer (far below aiortc's 1 s minimum retransmission
+timeout, so the sender never retransmits for want of a SACK).
+
+`delay_sacks()` is process-wide and idempotent; it checks the installed aiortc for what it wraps and
+raises `SctpInternalsChanged` if that is gone, so an upgrade fails loudly instead of silently stalling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiortc.rtcsctptransport import RTCSctpTransport
+
+logger = logging.getLogger(__name__)
+
+SACK_EVERY_PACKETS = 2  # RFC 4960 §6.2: at least every second packet carrying data
+SACK_DELAY_S = 0.02  # RFC 4960 allows up to 200 ms; short, so the sender's timing barely moves
+
+_STOCK_SEND_SACK: Callable[[RTCSctpTransport], Awaitable[None]] | None = None
+
+
+class SctpInternalsChanged(RuntimeError):
+    """The installed aiortc no longer has the SCTP internals `delay_sacks()` relies on."""
+
+
+class _Pending:
+    """Per-association delay state, kept on the transport object."""
+
+    __slots__ = ("task", "timer", "unacked")
+
+    def __init__(self) -> None:
+        self.unacked = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+def _pending(transport: RTCSctpTransport) -> _Pending:
+    state: _Pending | None = getattr(transport, "_emulator_sack_delay", None)
+    if state is None:
+        state = _Pending()
+        transport._emulator_sack_delay = state  # type: ignore[attr-defined]
+    return state
+
+
+def _check_internals() -> Callable[[RTCSctpTransport], Awaitable[None]]:
+    send_sack = getattr(RTCSctpTransport, "_send_sack", None)
+    handle_data = getattr(RTCSctpTransport, "_handle_data", None)
+    if not inspect.iscoroutinefunction(send_sack) or handle_data is None:
+        raise SctpInternalsChanged("aiortc's RTCSctpTransport has no coroutine _send_sack any more")
+    if "_send_sack" not in inspect.getsource(handle_data):
+        raise SctpInternalsChanged("aiortc's RTCSctpTransport._handle_data no longer calls _send_sack")
+    for attribute in ("_sack_needed", "_sack_misordered", "_sack_duplicates", "_association_state"):
+        if attribute not in inspect.getsource(RTCSctpTransport.__init__):
+            raise SctpInternalsChanged(f"aiortc's RTCSctpTransport has no {attribute} any more")
+    return send_sack
+
+
+async def _send_now(transport: RTCSctpTransport) -> None:
+    state = _pending(transport)
+    state.unacked = 0
+    if state.timer is not None:
+        state.timer.cancel()
+        state.timer = None
+    assert _STOCK_SEND_SACK is not None
+    await _STOCK_SEND_SACK(transport)
+
+
+async def _send_sack_delayed(transport: RTCSctpTransport) -> None:
+    """Called by aiortc at the end of every packet with data: send now, or within SACK_DELAY_S."""
+    state = _pending(transport)
+    state.unacked += 1
+    out_of_order = bool(transport._sack_misordered or transport._sack_duplicates)
+    if out_of_order or state.unacked >= SACK_EVERY_PACKETS:
+        await _send_now(transport)
+    elif state.timer is None:
+        state.timer = asyncio.get_running_loop().call_later(SACK_DELAY_S, _timer_fired, transport)
+
+
+def _timer_fired(transport: RTCSctpTransport) -> None:
+    state = _pending(transport)
+    state.timer = None
+    if not transport._sack_needed or transport._association_state != RTCSctpTransport.State.ESTABLISHED:
+        state.unacked = 0
+        return
+    state.task = asyncio.ensure_future(_send_late(transport))
+
+
+async def _send_late(transport: RTCSctpTransport) -> None:
+    try:
+        if transport._sack_needed:
+            await _send_now(transport)
+    except ConnectionError as error:  # the association closed while the SACK waited: nothing to ack
+        logger.debug("delayed SACK not sent: %s", error)
+    finally:
+        _pending(transport).task = None
+
+
+def delay_sacks() -> None:
+    """Make every aiortc SCTP association in this process acknowledge every second packet."""
+    global _STOCK_SEND_SACK
+    if _STOCK_SEND_SACK is not None:
+        return
+    _STOCK_SEND_SACK = _check_internals()
+    patched: Any = _send_sack_delayed
+    RTCSctpTransport._send_sack = patched  # type: ignore[method-assign]
+    logger.debug("aiortc SCTP: SACK every %d packets or %.0f ms", SACK_EVERY_PACKETS, 1000 * SACK_DELAY_S)
+
+
+def sacks_are_delayed() -> bool:
+    return _STOCK_SEND_SACK is not None

@@ -1,0 +1,96 @@
+"""Delayed SACKs (emulator/net/sctp.py) between two real aiortc peers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from emulator.net import sctp
+from tests.support.peers import loopback_pair, negotiate, wait_connected
+
+
+async def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+def counted_sacks(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
+    """SACKs each association actually sent (by id of its transport), through the stock sender."""
+    sctp.delay_sacks()
+    stock = sctp._STOCK_SEND_SACK
+    assert stock is not None
+    sent: dict[int, int] = {}
+
+    async def counting(transport: Any) -> None:
+        sent[id(transport)] = sent.get(id(transport), 0) + 1
+        await stock(transport)
+
+    send: Callable[[Any], Awaitable[None]] = counting
+    monkeypatch.setattr(sctp, "_STOCK_SEND_SACK", send)
+    return sent
+
+
+async def test_every_message_arrives_with_about_half_the_sacks(counted_sacks: dict[int, int]) -> None:
+    async with loopback_pair() as (a, b):
+        lossy = a.createDataChannel("state", ordered=False, maxRetransmits=0)
+        reliable = a.createDataChannel("control")
+        arrived: dict[str, list[bytes]] = {"state": [], "control": []}
+
+        @b.on("datachannel")
+        def on_channel(channel: Any) -> None:
+            channel.on("message", lambda message: arrived[channel.label].append(message))
+
+        await negotiate(a, b)
+        await wait_connected(a, b)
+        await _wait_for(lambda: lossy.readyState == "open" and reliable.readyState == "open", "channels")
+        receiver = b.sctp
+        before = counted_sacks.get(id(receiver), 0)
+        for i in range(300):
+            lossy.send(i.to_bytes(4, "big") * 10)
+            if i % 10 == 0:
+                reliable.send(f"control {i}".encode())
+            await asyncio.sleep(0.001)  # one message per SCTP packet, as a headset's poses go
+        await _wait_for(lambda: len(arrived["state"]) == 300 and len(arrived["control"]) == 30, "messages")
+        sender = a.sctp
+        await _wait_for(lambda: not sender._sent_queue, "the sender's queue to be acknowledged")
+        sacks = counted_sacks.get(id(receiver), 0) - before
+        assert sorted(arrived["state"]) == sorted(i.to_bytes(4, "big") * 10 for i in range(300))
+        assert [m.decode() for m in arrived["control"]] == [f"control {i}" for i in range(0, 300, 10)]
+        # At most one SACK per two packets with data (plus the timer's for a last odd one);
+        # stock aiortc sent one per packet, at least 300 here.
+        assert 0 < sacks <= 330 // 2 + 5, sacks
+
+
+async def test_a_lone_message_is_acknowledged_by_the_timer(counted_sacks: dict[int, int]) -> None:
+    async with loopback_pair() as (a, b):
+        channel = a.createDataChannel("state", ordered=False, maxRetransmits=0)
+        got: list[bytes] = []
+
+        @b.on("datachannel")
+        def on_channel(remote: Any) -> None:
+            remote.on("message", got.append)
+
+        await negotiate(a, b)
+        await wait_connected(a, b)
+        await _wait_for(lambda: channel.readyState == "open", "the channel")
+        await asyncio.sleep(0.2)  # let the opening handshake's SACKs settle
+        sender, receiver = a.sctp, b.sctp
+        before = counted_sacks.get(id(receiver), 0)
+        channel.send(b"only one")
+        await _wait_for(lambda: got == [b"only one"], "the message")
+        await _wait_for(lambda: not sender._sent_queue, "the lone message to be acknowledged")
+        assert counted_sacks.get(id(receiver), 0) - before == 1
+        assert sctp._pending(receiver).timer is None
+
+
+def test_aiortc_still_has_what_we_wrap() -> None:
+    sctp._check_internals()
+    sctp.delay_sacks()
+    assert sctp.sacks_are_delayed()
