@@ -2,8 +2,9 @@
 
 Why: every data-channel message costs a DTLS record, an SCTP packet, a SACK and a pass through both
 Python stacks. A room of N headsets at 90 Hz forwards N × (N − 1) × 90 messages a second; gathering
-what is due to one receiver over a few milliseconds turns that into about 200 datagrams a second per
-receiver, whatever N is. Clients never send a BATCH, and a BATCH never holds another BATCH.
+what is due to one receiver over a few milliseconds turns that into 100–250 datagrams a second per
+receiver, whatever N is (the room's window: `emulator.room.server.batch_window_s`). Clients never
+send a BATCH, and a BATCH never holds another BATCH.
 
     header (9 bytes)   type 5, flags 0, seq = the room's per-receiver batch counter, sender 0,
                        timestamp = the room's clock

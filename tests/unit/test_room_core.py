@@ -105,3 +105,12 @@ def test_binaural_rooms_send_each_listener_its_mix_and_no_voices() -> None:
     subs = {(a.listener, a.speaker) for a in first + second if isinstance(a, Subscribe)}
     assert subs == {("c1", MIX_OWNER), ("c2", MIX_OWNER)}  # a listen-only participant hears the mix too
     assert not any(isinstance(a, Unsubscribe) for a in core.leave("c1", NOW))
+
+
+def test_the_batch_window_grows_with_the_room_within_bounds() -> None:
+    from emulator.room.server import BATCH_WINDOW_MAX_S, BATCH_WINDOW_S, batch_window_s
+
+    windows = [batch_window_s(n) for n in range(1, 60)]
+    assert windows[:8] == [BATCH_WINDOW_S] * 8
+    assert windows == sorted(windows)
+    assert batch_window_s(32) == BATCH_WINDOW_MAX_S == max(windows)
