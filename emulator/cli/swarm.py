@@ -14,7 +14,7 @@ from emulator.cli.join import add_headset_arguments, config_from_args, run_until
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.drive.spec import placement
 from emulator.net.prometheus import MetricsServer
-from emulator.qa.swarm import Swarm, SwarmError, SwarmPlan
+from emulator.qa.swarm import SETTLE_S, Swarm, SwarmError, SwarmPlan
 from emulator.qa.swarm_metrics import SwarmMetrics
 
 
@@ -66,9 +66,11 @@ async def _swarm(
     )
     for name, reason in swarm.failed:
         print(f"swarm: {name} could not join: {reason}", file=sys.stderr)
+    settle = asyncio.get_running_loop().call_later(SETTLE_S, swarm.mark_settled)
     try:
         await run_until_stopped(duration)
     finally:
+        settle.cancel()
         report = swarm.report()
         if metrics is not None:
             await metrics.stop()

@@ -123,6 +123,11 @@ class Voice:
         self.offsets: Any = None  # set by the headset: participant id → (their clock − ours) µs
         self.mouth_to_ear: dict[str, LatencySamples] = {}
         self.visemes: dict[str, Any] = {}
+        # A swarm member that nobody hears (no output, no recording, no marker detection) pulls one
+        # Opus frame (20 ms) at a time: the playout counts the same underruns at half the wake-ups.
+        unheard = config.light_receive and not config.detect_markers
+        unheard = unheard and config.output is None and config.record_dir is None
+        self.block_samples = 2 * BLOCK_SAMPLES if unheard else BLOCK_SAMPLES
         self.finished: dict[str, dict[str, Any]] = {}
         self.record_dir = config.record_dir
         if self.record_dir is not None:
@@ -215,9 +220,10 @@ class Voice:
 
     async def run(self) -> None:
         """Pull one 10 ms block from every remote in real time, for as long as the session lasts."""
+        period = self.block_samples / SAMPLE_RATE
         deadline = time.monotonic()
         while True:
-            deadline += BLOCK_S
+            deadline += period
             now = time.monotonic()
             self.pull_all(now)
             delay = deadline - time.monotonic()
@@ -229,7 +235,7 @@ class Voice:
     def pull_all(self, now: float) -> dict[str, MonoBlock]:
         blocks: dict[str, MonoBlock] = {}
         for remote in self.remotes.values():
-            block = remote.playout.pull(BLOCK_SAMPLES, now)
+            block = remote.playout.pull(self.block_samples, now)
             remote.last_block = block
             if remote.owner is None:
                 continue

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 MOTIONS = ("orbit", "look-around", "nod", "walk", "still")
 JOIN_CONCURRENCY = 4
+# After the last join, subscriptions are still being negotiated (one new audio track per round) and
+# the handshakes have just stalled the loop: underruns in this window are reported apart.
+SETTLE_S = 3.0
 
 
 class SwarmError(Exception):
@@ -80,6 +83,19 @@ class Swarm:
         self.encoders = SharedEncoders()
         self.headsets: list[Headset] = []
         self.failed: list[tuple[str, str]] = []
+        # identity → remote id → underruns counted before the swarm settled (None: not settled yet)
+        self.settled_underruns: dict[str, dict[str, int]] | None = None
+
+    def mark_settled(self) -> None:
+        """From now on underruns count as steady-state ones (see SETTLE_S)."""
+        self.settled_underruns = {
+            headset.config.participant_identity: {
+                remote: int(audio.get("underruns", 0))
+                for remote, audio in headset.voice.remote_audio_reports().items()
+            }
+            for headset in self.headsets
+            if headset.voice is not None
+        }
 
     async def start(self) -> None:
         configs = self.plan.configs()
@@ -112,16 +128,24 @@ class Swarm:
 
     def report(self) -> dict[str, Any]:
         reports = [h.report() for h in self.headsets]
-        return aggregate(reports, self.failed)
+        return aggregate(reports, self.failed, self.settled_underruns)
 
 
-def aggregate(reports: list[dict[str, Any]], failed: list[tuple[str, str]]) -> dict[str, Any]:
-    """One summary over every headset's report: the worst pair is what a load test cares about."""
+def aggregate(
+    reports: list[dict[str, Any]],
+    failed: list[tuple[str, str]],
+    settled_underruns: dict[str, dict[str, int]] | None = None,
+) -> dict[str, Any]:
+    """One summary over every headset's report: the worst pair is what a load test cares about.
+
+    `settled_underruns` (from `Swarm.mark_settled`) splits the underruns into those while the swarm
+    was joining and those after it settled; without it, `underruns_settled` is None."""
     sent_rates = {
         r["identity"]: r["uplink"].get("states_sent", 0) / max(r["duration_s"], 1e-9) for r in reports
     }
     ratios: list[float] = []
     underruns = 0
+    underruns_before = 0
     audio_streams = 0
     latencies: list[float] = []
     for report in reports:
@@ -134,6 +158,8 @@ def aggregate(reports: list[dict[str, Any]], failed: list[tuple[str, str]]) -> d
             if audio.get("packets_received"):
                 audio_streams += 1
                 underruns += int(audio.get("underruns", 0))
+                if settled_underruns is not None:
+                    underruns_before += settled_underruns.get(report["identity"], {}).get(remote["id"], 0)
             median = remote["states"]["latency"]["median_ms"]
             if median is not None:
                 latencies.append(median)
@@ -145,7 +171,11 @@ def aggregate(reports: list[dict[str, Any]], failed: list[tuple[str, str]]) -> d
             "min_ratio": round(min(ratios), 4) if ratios else None,
             "median_ratio": round(statistics.median(ratios), 4) if ratios else None,
         },
-        "audio": {"streams": audio_streams, "underruns": underruns},
+        "audio": {
+            "streams": audio_streams,
+            "underruns": underruns,
+            "underruns_settled": underruns - underruns_before if settled_underruns is not None else None,
+        },
         "state_latency_median_ms": round(statistics.median(latencies), 2) if latencies else None,
         "per_headset": reports,
     }

@@ -1,5 +1,5 @@
 """Issue 3's figures through the bundled room on loopback: mouth-to-ear (ours vs stock aiortc's receive
-path, 0% and 5% loss), uplink per participant, and the largest swarm the machine carries.
+path, 0% and 5% loss) and uplink per participant (the swarm's figure is bench_swarm's).
 
 Mouth-to-ear: a headset speaks a 440 Hz tone with chirps at every 0.5 s of its clock; the room
 forwards the packets unchanged; the listener is either our headset (tap + PlayoutBuffer, pulled every
@@ -11,14 +11,9 @@ share one clock; latency counts from when the chirp was "spoken" (including the 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,7 +36,6 @@ SECRET = "bench-secret"
 MARKER_PERIOD = 0.5
 LATENCY_SECONDS = 12.0
 UPLINK_SECONDS = float(os.environ.get("BENCH_UPLINK_SECONDS", "30"))
-SWARM_SECONDS = 15.0
 SESSIONS = 3  # per latency row
 
 
@@ -140,51 +134,6 @@ async def _uplink() -> dict[str, float]:
     }
 
 
-def _swarm(count: int, speakers: int) -> dict[str, Any]:
-    """A room process and a swarm process, as a QA team would run them; the swarm's own report."""
-    env = dict(os.environ, HEADSET_EMULATOR_SECRET=SECRET, PYTHONUNBUFFERED="1")
-    with tempfile.TemporaryDirectory() as tmp:
-        env["XDG_CONFIG_HOME"] = tmp
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        room = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "room", "--port", str(port)],
-            env=env,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            time.sleep(2.0)
-            report_path = Path(tmp) / "swarm.json"
-            subprocess.run(
-                [sys.executable, "-m", "emulator", "swarm", f"ws://127.0.0.1:{port}/ws", "-n", str(count),
-                 "--speakers", str(speakers), "--duration", str(SWARM_SECONDS), "--face", "talk",
-                 "--report", str(report_path)],
-                env=env, check=False, capture_output=True, timeout=SWARM_SECONDS + 180,
-            )  # fmt: skip
-            if not report_path.exists():
-                return {"count": count, "ok": False, "min_ratio": None, "underruns": None}
-            report = json.loads(report_path.read_text())
-        finally:
-            room.terminate()
-            room.wait(10)
-    ratio = report["state_delivery"]["min_ratio"]
-    underruns = report["audio"]["underruns"]
-    return {
-        "count": count,
-        "joined": report["headsets"],
-        "min_ratio": ratio,
-        "median_ratio": report["state_delivery"]["median_ratio"],
-        "underruns": underruns,
-        "streams": report["audio"]["streams"],
-        "latency_ms": report["state_latency_median_ms"],
-        "ok": report["headsets"] == count and ratio is not None and ratio >= 0.95 and underruns == 0,
-    }
-
-
 def _pct(values: list[float], q: float) -> str:
     return f"{np.percentile(values, q):.1f}" if values else "n/a"
 
@@ -238,34 +187,4 @@ def run() -> list[Section]:
         ],
         ["Transport bytes include SCTP/DTLS framing of every data-channel message, SRTP and RTCP; not UDP/IP headers."],
     )  # fmt: skip
-    swarm_rows = []
-    largest_ok = 0
-    for count in (8, 16, 24, 32, 40):
-        r = _swarm(count, speakers=2)
-        swarm_rows.append(
-            [str(count), str(r.get("joined")), str(r["min_ratio"]), str(r.get("median_ratio")), str(r["underruns"]),
-             str(r.get("streams")), str(r.get("latency_ms")), "yes" if r["ok"] else "no"]
-        )  # fmt: skip
-        if r["ok"]:
-            largest_ok = count
-        else:
-            break
-    swarm = Section(
-        f"Swarm on this machine: largest N with every pair ≥ 95% of states and no audio underruns = {largest_ok} (goal ≥ 32)",
-        [
-            "N",
-            "joined",
-            "min state ratio",
-            "median ratio",
-            "underruns",
-            "audio streams",
-            "state latency ms",
-            "ok",
-        ],
-        swarm_rows,
-        [
-            "The room in one process, the swarm in another (the two cores); each headset sends pose at 90 Hz and",
-            "the talk face at 60 Hz; 2 of the N speak a tone, everyone hears them; 15 s per N, stop at the first failure.",
-        ],
-    )
-    return [latency, uplink, swarm]
+    return [latency, uplink]

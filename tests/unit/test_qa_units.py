@@ -19,6 +19,7 @@ from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.net.prometheus import Family, Histogram, parse_listen, render
 from emulator.qa.recording import MAGIC, RecordingError, RecordingWriter, parse_recording, read_recording
 from emulator.qa.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
+from emulator.qa.swarm import aggregate
 from emulator.wire import FaceEncoder, FaceSet, State
 
 
@@ -188,3 +189,28 @@ def test_a_replay_of_someone_silent_and_still_is_refused(tmp_path: Path) -> None
     writer.close()
     with pytest.raises(RecordingError, match="sent nothing"):
         load_replay(read_recording(path), "quiet")
+
+
+def _swarm_member(identity: str, others: dict[str, int]) -> dict[str, object]:
+    return {
+        "identity": identity,
+        "duration_s": 10.0,
+        "uplink": {"states_sent": 900},
+        "remotes": [
+            {
+                "id": other,
+                "states": {"rate_hz": 90.0, "latency": {"median_ms": 4.0}},
+                "audio": {"packets_received": 500, "underruns": underruns},
+            }
+            for other, underruns in others.items()
+        ],
+    }
+
+
+def test_the_swarm_report_tells_underruns_while_joining_from_settled_ones() -> None:
+    reports = [_swarm_member("a", {"b": 3}), _swarm_member("b", {"a": 1})]
+    unsettled = aggregate(reports, [])
+    assert unsettled["audio"] == {"streams": 2, "underruns": 4, "underruns_settled": None}
+    settled = aggregate(reports, [], {"a": {"b": 2}, "b": {"a": 1}})
+    assert settled["audio"] == {"streams": 2, "underruns": 4, "underruns_settled": 1}
+    assert settled["state_delivery"]["min_ratio"] == 1.0

@@ -1,0 +1,129 @@
+"""Issue 3's swarm figure: the largest N this machine carries, and what each process spends on it.
+
+The room runs in one process and `headset-emulator swarm` in another, as a QA team would run them
+(one core each on this 2-core machine). Every headset sends pose at 90 Hz with the talk face at 60 Hz;
+2 of the N speak a tone and everyone hears them. Pass for an N: every headset joined, every pair got
+≥ 95% of the states sent, and no audio underrun once the swarm settled (`SETTLE_S` after the last
+join). Underruns while joining are shown beside them. The CPU columns are each process's CPU time per
+second of wall time over the settled middle of the run: the figure that moves least with other load,
+and the one that shows how the cost grows with N.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from emulator.qa.swarm import SETTLE_S
+from tests.benchmarks.report import Section
+
+SECRET = "bench-secret-for-the-swarm-0123456789"
+SWARM_SECONDS = 20.0
+SIZES = (4, 8, 12, 16, 24, 32, 40)
+SPEAKERS = 2
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _swarm(count: int) -> dict[str, Any]:
+    env = dict(os.environ, HEADSET_EMULATOR_SECRET=SECRET, PYTHONUNBUFFERED="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        env["XDG_CONFIG_HOME"] = tmp
+        port = _free_port()
+        room = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "room", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        report_path = Path(tmp) / "swarm.json"
+        try:
+            time.sleep(2.5)
+            swarm = subprocess.Popen(
+                [sys.executable, "-m", "emulator", "swarm", f"ws://127.0.0.1:{port}/ws", "-n", str(count),
+                 "--speakers", str(SPEAKERS), "--duration", str(SWARM_SECONDS), "--face", "talk",
+                 "--report", str(report_path)],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+            try:
+                # Joins take ~0.25 s each (4 at a time); measure the middle of the settled run.
+                time.sleep(min(SWARM_SECONDS / 2, 3.0 + 0.1 * count) + SETTLE_S)
+                start = (_cpu_seconds(room.pid), _cpu_seconds(swarm.pid), time.monotonic())
+                time.sleep(SWARM_SECONDS / 3)
+                end = (_cpu_seconds(room.pid), _cpu_seconds(swarm.pid), time.monotonic())
+                swarm.wait(timeout=SWARM_SECONDS + 180)
+            finally:
+                if swarm.poll() is None:
+                    swarm.kill()
+                    swarm.wait()
+        finally:
+            room.send_signal(signal.SIGINT)
+            try:
+                room.wait(10)
+            except subprocess.TimeoutExpired:
+                room.kill()
+                room.wait()
+        if not report_path.exists():
+            return {"count": count, "ok": False}
+        report = json.loads(report_path.read_text())
+    wall = end[2] - start[2]
+    ratio = report["state_delivery"]["min_ratio"]
+    settled = report["audio"]["underruns_settled"]
+    return {
+        "count": count,
+        "joined": report["headsets"],
+        "min_ratio": ratio,
+        "median_ratio": report["state_delivery"]["median_ratio"],
+        "underruns": report["audio"]["underruns"],
+        "underruns_settled": settled,
+        "streams": report["audio"]["streams"],
+        "latency_ms": report["state_latency_median_ms"],
+        "room_cores": (end[0] - start[0]) / wall,
+        "swarm_cores": (end[1] - start[1]) / wall,
+        "ok": report["headsets"] == count and ratio is not None and ratio >= 0.95 and settled == 0,
+    }
+
+
+def run() -> list[Section]:
+    rows = []
+    largest_ok = 0
+    for count in SIZES:
+        r = _swarm(count)
+        rows.append(
+            [str(count), str(r.get("joined")), str(r.get("min_ratio")), str(r.get("median_ratio")),
+             str(r.get("underruns_settled")), str(r.get("underruns")), str(r.get("streams")),
+             str(r.get("latency_ms")), f"{r.get('room_cores', float('nan')):.2f}",
+             f"{r.get('swarm_cores', float('nan')):.2f}", "yes" if r["ok"] else "no"]
+        )  # fmt: skip
+        if not r["ok"]:
+            break
+        largest_ok = count
+    title = f"Swarm on this machine: largest N with every pair ≥ 95% of states and no audio underruns = {largest_ok} (goal ≥ 32)"
+    columns = ["N", "joined", "min state ratio", "median ratio", "underruns settled", "underruns in all",
+               "audio streams", "state latency ms", "room CPU cores", "swarm CPU cores", "ok"]  # fmt: skip
+    notes = [
+        "The room in one process, the swarm in another (one core each); every headset sends pose at 90 Hz and the talk face at 60 Hz;",
+        f"{SPEAKERS} of the N speak a tone and everyone hears them; {SWARM_SECONDS:.0f} s per N; stop at the first failure.",
+        f"'underruns settled': after the swarm settled ({SETTLE_S:.0f} s after the last join); 'in all' includes the joins.",
+        "CPU cores: the process's CPU seconds per wall second over the settled middle third of the run.",
+    ]
+    return [Section(title, columns, rows, notes)]
