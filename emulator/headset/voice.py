@@ -123,11 +123,12 @@ class Voice:
         self.offsets: Any = None  # set by the headset: participant id → (their clock − ours) µs
         self.mouth_to_ear: dict[str, LatencySamples] = {}
         self.visemes: dict[str, Any] = {}
-        # A swarm member that nobody hears (no output, no recording, no marker detection) pulls one
-        # Opus frame (20 ms) at a time: the playout counts the same underruns at half the wake-ups.
+        # A swarm member that nobody hears (no output, no recording, no marker detection) keeps the
+        # playout's timing, loss and underrun accounting but decodes nothing, and pulls one Opus frame
+        # (20 ms) at a time: the same underruns are counted at half the wake-ups.
         unheard = config.light_receive and not config.detect_markers
-        unheard = unheard and config.output is None and config.record_dir is None
-        self.block_samples = 2 * BLOCK_SAMPLES if unheard else BLOCK_SAMPLES
+        self.unheard = unheard and config.output is None and config.record_dir is None
+        self.block_samples = 2 * BLOCK_SAMPLES if self.unheard else BLOCK_SAMPLES
         self.finished: dict[str, dict[str, Any]] = {}
         self.record_dir = config.record_dir
         if self.record_dir is not None:
@@ -169,7 +170,7 @@ class Voice:
             hook(receiver)
         # The room's binaural mix is the one stereo stream; voices are mono.
         binaural = self.session is not None and self.session.mode == "binaural"
-        playout = attach_playout(receiver, channels=2 if binaural else 1)
+        playout = attach_playout(receiver, channels=2 if binaural else 1, decode=not self.unheard)
         remote = RemoteVoice(mid, playout)
         self.remotes[mid] = remote
         if self.session is not None:
@@ -268,7 +269,7 @@ class Voice:
             "underruns": stats.underruns - base.get("underruns", 0),
             "jitter_ms": round(stats.jitter_ms, 2),
             "playout_delay_ms": round(stats.delay_ms, 2),
-            "level_dbfs": round(stats.level_dbfs, 1),
+            "level_dbfs": round(stats.level_dbfs, 1) if remote.playout.decodes else None,
         }
 
     def remote_audio_reports(self) -> dict[str, dict[str, Any]]:

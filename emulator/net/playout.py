@@ -124,15 +124,22 @@ class PlayoutBuffer:
         max_conceal_frames: int = 5,
         clock: Callable[[], float] = time.monotonic,
         channels: int = 1,
+        decode: bool = True,
     ) -> None:
-        """`channels=2`: a stereo stream (the room's binaural mix); blocks are then (frames, 2)."""
+        """`channels=2`: a stereo stream (the room's binaural mix); blocks are then (frames, 2).
+
+        `decode=False`: a listener nobody hears (a swarm member) keeps the timing, loss and underrun
+        accounting but plays silence instead of decoding, and reports no level."""
         self.min_delay = min_delay_ms / 1000
         self.max_delay = max_delay_ms / 1000
         self.jitter_factor = jitter_factor
         self.max_conceal_frames = max_conceal_frames
         self.clock = clock
-        self._decoder = OpusDecoder(channels)
         self._frame_shape: tuple[int, ...] = (FRAME_SAMPLES,) if channels == 1 else (FRAME_SAMPLES, channels)
+        self.decodes = decode
+        self._decoder: OpusDecoder | _Undecoded = (
+            OpusDecoder(channels) if decode else _Undecoded(self._frame_shape)
+        )
         self._packets: dict[int, _Packet] = {}
         self._ts = _Unwrapper(32)
         self._seq = _Unwrapper(16)
@@ -353,6 +360,8 @@ class PlayoutBuffer:
         return np.zeros(self._frame_shape, dtype=np.float32)
 
     def _level(self, frame: MonoBlock) -> MonoBlock:
+        if not self.decodes:
+            return frame
         self._power += 0.1 * (float(np.mean(np.square(frame, dtype=np.float64))) - self._power)
         return frame
 
@@ -384,3 +393,23 @@ def _splice(head: MonoBlock, tail: MonoBlock, offset: int) -> MonoBlock:
     ramp = np.linspace(0.0, 1.0, CROSSFADE, dtype=np.float32).reshape(-1, *([1] * (out.ndim - 1)))
     out[:CROSSFADE] = head[:CROSSFADE] * (1 - ramp) + out[:CROSSFADE] * ramp
     return out
+
+
+class _Undecoded:
+    """Stands in for the decoder of a buffer that does not decode: every frame is silence."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self._frame = np.zeros(shape, dtype=np.float32)
+        self._frame.flags.writeable = False
+
+    def decode(self, payload: bytes) -> MonoBlock:
+        return self._frame
+
+    def conceal(self) -> MonoBlock:
+        return self._frame
+
+    def recover(self, next_payload: bytes) -> MonoBlock:
+        return self._frame
+
+    def close(self) -> None:
+        pass

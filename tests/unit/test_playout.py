@@ -108,3 +108,18 @@ def test_hostile_packets_never_break_the_output(items: list[tuple[int, int, byte
         out = buf.pull(480, n * 0.01)
         assert out.shape == (480,) and np.all(np.isfinite(out))
     buf.close()
+
+
+def test_a_buffer_that_does_not_decode_counts_the_same_and_plays_silence() -> None:
+    rng = random.Random(11)
+    jitter = [rng.uniform(0, 0.05) for _ in range(400)]
+    lost = {i for i in range(400) if rng.random() < 0.05}
+    payloads = packets(400)
+    heard, _blocks, _ = simulate(payloads, delay_of=lambda i: jitter[i], lost=lost)
+    counted, silent, _ = simulate(
+        payloads, delay_of=lambda i: jitter[i], lost=lost, buffer=PlayoutBuffer(decode=False)
+    )
+    for name in ("played_frames", "concealed_frames", "underruns", "packets_lost", "skipped_frames"):
+        assert getattr(counted.stats, name) == getattr(heard.stats, name), name
+    assert heard.stats.underruns > 0 and heard.stats.packets_lost > 0  # the run exercised both paths
+    assert not np.any(np.concatenate(silent)) and heard.stats.level_dbfs > -40
