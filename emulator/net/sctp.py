@@ -62,10 +62,11 @@ def _check_internals() -> Callable[[RTCSctpTransport], Awaitable[None]]:
     handle_data = getattr(RTCSctpTransport, "_handle_data", None)
     if not inspect.iscoroutinefunction(send_sack) or handle_data is None:
         raise SctpInternalsChanged("aiortc's RTCSctpTransport has no coroutine _send_sack any more")
-    if "_send_sack" not in inspect.getsource(handle_data):
+    # Names a function's bytecode uses (no source needed: a frozen bundle has none to read).
+    if "_send_sack" not in handle_data.__code__.co_names:
         raise SctpInternalsChanged("aiortc's RTCSctpTransport._handle_data no longer calls _send_sack")
     for attribute in ("_sack_needed", "_sack_misordered", "_sack_duplicates", "_association_state"):
-        if attribute not in inspect.getsource(RTCSctpTransport.__init__):
+        if attribute not in RTCSctpTransport.__init__.__code__.co_names:
             raise SctpInternalsChanged(f"aiortc's RTCSctpTransport has no {attribute} any more")
     return send_sack
 
