@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes.util
 import math
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from emulator.model.pose import Pose, Vec3
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 MIN_AVATAR_SHARE = 0.005  # the bot's head 1.7-2.3 m away covers a few % of a 320x240 frame
 WINDOW_TIMEOUT_S = 90.0
+NATIVE_LIBRARIES = ("portaudio", "opus", "espeak-ng")  # the ones the code opens with ctypes
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print(check.line(), flush=True)
 
     report(_version())
+    report(_libraries())
     report(_assets())
     report(_audio())
     report(_speech())
@@ -93,6 +96,26 @@ def _version() -> Check:
     where = f"bundle at {Path(sys.executable).parent}" if frozen else f"Python at {sys.executable}"
     python = ".".join(map(str, sys.version_info[:3]))
     return Check("version", PASS, f"headset-emulator {__version__}, Python {python}, {where}")
+
+
+def _libraries() -> Check:
+    """Where the native libraries loaded through ctypes come from: the bundle's own or the system's.
+
+    A bundle that silently used the build machine's copies would fail on a laptop without them.
+    """
+    bundle = getattr(sys, "_MEIPASS", None)
+    found = []
+    for name in NATIVE_LIBRARIES:
+        path = ctypes.util.find_library(name)
+        if path is None:
+            where = "missing"
+        elif bundle is not None and Path(path).is_absolute() and Path(path).is_relative_to(bundle):
+            where = "bundle"
+        else:
+            where = "system"
+        found.append(f"{name} ({where})")
+    status = WARN if any(f.endswith("(missing)") for f in found) else PASS
+    return Check("libs", status, ", ".join(found))
 
 
 def _assets() -> Check:
