@@ -1,15 +1,15 @@
 """`headset-emulator self-test`: is this machine (or this desktop bundle) ready for a demo?
 
 One line per check, then a verdict; exit 0 when nothing failed. The checks are the things that go
-wrong on a laptop minutes before a demo: the bundled assets are not found, PortAudio or espeak-ng is
-missing, WebRTC cannot reach even a room on this machine, OpenGL cannot draw an avatar, Qt cannot open
-a window. The room is the demo's embedded one (`emulator.cli.demo.Demo`) on 127.0.0.1 with a fresh
-secret, so nothing is sent past loopback and nothing else can join; one talking bot is in it, and a
-headless headset joins for `--seconds`, then its view of the bot is drawn offscreen with real OpenGL.
-The window check runs `demo --bots 0` in a child process, because Qt aborts a process whose platform
-plugin cannot load, and a self-test must report that, not die of it.
+wrong on a laptop minutes before a demo: the bundled assets are not found, PortAudio, espeak-ng or
+SDL2 (gamepads) is missing, WebRTC cannot reach even a room on this machine, OpenGL cannot draw an
+avatar, Qt cannot open a window. The room is the demo's embedded one (`emulator.cli.demo.Demo`) on
+127.0.0.1 with a fresh secret, so nothing is sent past loopback and nothing else can join; one
+talking bot is in it, and a headless headset joins for `--seconds`, then its view of the bot is drawn
+offscreen with real OpenGL. The window check runs `demo --bots 0` in a child process, because Qt
+aborts a process whose platform plugin cannot load, and a self-test must report that, not die of it.
 
-Warnings (no sound card, no speech) do not fail the test: the app still works, only quieter.
+Warnings (no sound card, no speech, no SDL2) do not fail the test: the app still works, only quieter.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     report(_assets())
     report(_audio())
     report(_speech())
+    report(_gamepad())
     for check in asyncio.run(_room_and_render(args.seconds, args.frame)):
         report(check)
     if not args.no_window:
@@ -163,6 +164,16 @@ def _speech() -> Check:
     if utterance.duration <= 0:
         return Check("speech", WARN, "espeak-ng made no sound: demo bots will move their lips silently")
     return Check("speech", PASS, f"espeak-ng spoke {utterance.duration:.2f} s for 'Self test.'")
+
+
+def _gamepad() -> Check:
+    from emulator.drive.gamepad import Gamepad
+
+    with Gamepad() as pad:
+        if not pad.available:
+            return Check("gamepad", WARN, "SDL2 is not available: no gamepad (mouse and keyboard still work)")
+        plugged = f"{pad.name} connected" if pad.connected else "none connected (hot-plug works)"
+    return Check("gamepad", PASS, f"SDL2 ready, {plugged}")
 
 
 async def _room_and_render(seconds: float, frame: Path | None) -> list[Check]:

@@ -108,7 +108,8 @@ def test_self_test_passes_from_the_bundle_alone(
     assert done.returncode == 0, done.stdout
     checks = [line for line in done.stdout.splitlines() if line[:4] in ("PASS", "WARN", "FAIL")]
     lines = {line.split()[1]: line for line in checks}
-    for name in ("version", "libs", "assets", "audio", "speech", "room", "join", "render", "window"):
+    every = ("version", "libs", "assets", "audio", "speech", "gamepad", "room", "join", "render", "window")
+    for name in every:
         assert lines.get(name, "").startswith("PASS"), f"{name}: {lines.get(name)}\n{done.stdout}"
     bundle_dir = str(bundle.parent)
     assert f"bundle at {bundle_dir}" in lines["version"]
