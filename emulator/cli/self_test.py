@@ -260,7 +260,10 @@ def _render(bot: Any, eye: Vec3, frame: Path | None) -> Check:
     changed = np.any(np.abs(image.astype(np.int16) - empty.astype(np.int16)) > 24, axis=2)
     share = float(changed.mean())
     if frame is not None:
-        write_png(frame, image)
+        try:
+            write_png(frame, image)
+        except OSError as error:
+            return Check("render", FAIL, f"drew the frame but cannot write {frame}: {error.strerror}")
     renderer_name = gl.decode(errors="replace") if isinstance(gl, bytes) else str(gl)
     distance = math.dist((eye.x, eye.y, eye.z), (pose.position.x, pose.position.y, pose.position.z))
     detail = f"{renderer_name}: {bot.name}'s avatar {distance:.1f} m away covers {share:.1%} of the frame"
