@@ -61,7 +61,9 @@ def bundle() -> Iterator[Path]:
         started = time.monotonic()
         argv = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN"]
         argv += ["--workpath", str(top / "build"), "--distpath", str(top / "dist"), str(SPEC)]
-        done = _run(argv, timeout=BUILD_TIMEOUT_S, cwd=str(top))
+        # Its cache too goes in the temporary directory, so the build leaves nothing behind.
+        env = {**os.environ, "PYINSTALLER_CONFIG_DIR": str(top / "config")}
+        done = _run(argv, timeout=BUILD_TIMEOUT_S, cwd=str(top), env=env)
         assert done.returncode == 0, f"the bundle did not build:\n{done.stdout[-4000:]}"
         print(f"bundle built in {time.monotonic() - started:.0f} s", file=sys.stderr)
         executable = top / "dist" / "headset-emulator" / "headset-emulator"
