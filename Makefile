@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run demo test lint bench clean
+.PHONY: setup run demo test lint bench package clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -23,6 +23,11 @@ test: lint
 
 bench: setup
 	$(BIN)/python -m tests.benchmarks
+
+# The one-folder desktop bundle: dist/headset-emulator/ (packaging/README.md).
+package: setup
+	$(BIN)/pyinstaller --noconfirm --clean --workpath build/pyinstaller --distpath dist packaging/headset-emulator.spec
+	@du -sh dist/headset-emulator
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,12 +1,14 @@
 """Where the bundled assets (profiles, avatars, HRTF data, sounds, traces) live.
 
-A checkout keeps them in `assets/` beside the package; a desktop bundle sets
-`HEADSET_EMULATOR_ASSETS` to its own copy.
+A checkout keeps them in `assets/` beside the package; the PyInstaller bundle (packaging/) keeps its
+copy in its `_internal/` folder, which it names in `sys._MEIPASS`; `HEADSET_EMULATOR_ASSETS` overrides
+both (tests, a user's own avatars and profiles).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 
@@ -14,6 +16,9 @@ def assets_dir() -> Path:
     override = os.environ.get("HEADSET_EMULATOR_ASSETS")
     if override:
         return Path(override)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is not None:
+        return Path(bundle) / "assets"
     return Path(__file__).resolve().parents[2] / "assets"
 
 
