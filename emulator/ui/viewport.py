@@ -1,9 +1,17 @@
-"""The viewport: what the emulated headset sees, drawn by `emulator.render` inside a QOpenGLWidget.
+"""The viewport: what the emulated headset sees, drawn by `emulator.render` on an OpenGL surface.
 
 Each paint copies the newest remote states out of the headset's RoomState into the render Scene
 (only states that arrived since the last paint) and draws the scene from the controller's pose with
 the profile's field of view: one camera, or the two eyes side by side. Painting never awaits anything:
 it reads what the loop already received. Runs on the GUI thread (the loop's thread under qasync).
+
+The surface (surfaces.py) is a QOpenGLWindow in a window container by default: it presents its frames
+straight to its own native window. A QOpenGLWidget ("widget", the old path) renders into a texture
+that Qt composes with every other widget of the main window on each frame, which on a software GL
+(Mesa llvmpipe) cost more CPU than the avatars. Labels over the viewport (the window's HUD) are
+painted by Qt into an image when they change and drawn by GL each frame (hud.py), so nothing has to
+be composed over the 3D view. (Drawing the world at a reduced scale and stretching it was measured
+too: on llvmpipe the stretching pass cost more than the pixels it saved, see BENCHMARKS.md.)
 
 Input: keys go to the `Controller` by the text Qt gives them (`W`, `Shift`, `Left`); right-drag
 turns the head; leaving the window releases every held key so nobody keeps walking.
@@ -16,91 +24,203 @@ import logging
 import time
 from typing import Any
 
+import numpy as np
+from OpenGL import GL
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QMouseEvent
-from PySide6.QtOpenGLWidgets import QOpenGLWidget
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QImage, QKeyEvent, QKeySequence, QMouseEvent
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from emulator.render.avatar import Avatar
 from emulator.render.avatar_gen import VARIANTS, load_default_avatar
 from emulator.render.camera import headset_eyes
 from emulator.render.errors import AvatarError
+from emulator.render.hud import HudLayer
 from emulator.render.lod import LEVELS, simplified
+from emulator.render.offscreen import Framebuffer
 from emulator.render.renderer import Renderer
 from emulator.render.scene import Scene
 from emulator.ui.session import AppSession
+from emulator.ui.surfaces import SURFACES, WidgetSurface, WindowSurface
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FPS = 90.0
 
 
-class Viewport(QOpenGLWidget):
+class Viewport(QWidget):
     frame_drawn = Signal(int)  # avatars drawn in this frame
     render_failed = Signal(str)
 
-    def __init__(self, session: AppSession, parent: QWidget | None = None, fps: float = DEFAULT_FPS) -> None:
+    # The benchmark sets these to measure the old path next to the new one in one run.
+    default_surface = "window"
+
+    def __init__(
+        self,
+        session: AppSession,
+        parent: QWidget | None = None,
+        fps: float = DEFAULT_FPS,
+        *,
+        surface: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.scene = Scene()
         self.stereo = False
         self.renderer: Renderer | None = None
         self.failed: str | None = None
-        self.frames = 0
+        self.frames = 0  # frames drawn
+        self.presented = 0  # frames handed to the window system (swapped)
         self.avatars_drawn = 0
+        self.surface_kind = surface or self.default_surface
+        if self.surface_kind not in SURFACES:
+            raise ValueError(f"unknown viewport surface {self.surface_kind!r}: one of {', '.join(SURFACES)}")
         self._avatars: dict[str, Avatar] = {}
         self._seen: dict[str, int] = {}  # participant id → states_received already copied to the scene
         self._drag: QPoint | None = None
+        self._hud: HudLayer | None = None
+        self._overlays: dict[int, tuple[Any, ...]] = {}  # label id → what its uploaded image shows
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(320, 200)
+        self._container: QWidget | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        if self.surface_kind == "widget":
+            self._surface: WidgetSurface | WindowSurface = WidgetSurface(self)
+            layout.addWidget(self._surface)
+        else:
+            self._surface = WindowSurface(self)
+            container = QWidget.createWindowContainer(self._surface, self)
+            container.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            self.setFocusProxy(container)
+            layout.addWidget(container)
+            self._container = container
+        self._unlimited = False
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self.update)
+        self._timer.timeout.connect(self._surface.update)
         self.set_fps(fps)
 
     def set_fps(self, fps: float) -> None:
-        """Repaint rate; 0 repaints as fast as the GL can (the frame-rate benchmark)."""
-        self._timer.start(0 if fps <= 0 else max(1, round(1000 / fps)))
+        """Repaint rate; 0 repaints as fast as the GL can (the frame-rate benchmark).
+
+        Unlimited means the next frame is asked for when the last one was presented, not by a 0 ms
+        timer, which would spin the loop between frames and bill that to the frames."""
+        self._unlimited = fps <= 0
+        if self._unlimited:
+            self._timer.stop()
+            self._surface.update()
+        else:
+            self._timer.start(max(1, round(1000 / fps)))
 
     def stop(self) -> None:
+        """No more frames: the window is closing. GL resources and the native surface go now, while
+        the display is surely still there (not at interpreter exit, when Xlib may find it gone)."""
+        self._unlimited = False
         self._timer.stop()
+        self._release()
+        if self._container is not None:  # its QOpenGLWindow's context would otherwise outlive the display
+            self._container.deleteLater()
+            self._container = None
 
-    # --- GL lifecycle -----------------------------------------------------------------------------
+    # --- GL lifecycle (called by the surface, its context current) --------------------------------
 
-    def initializeGL(self) -> None:
+    def initialize_gl(self) -> None:
         try:
             self.renderer = Renderer()
+            self._hud = HudLayer()
         except Exception as error:  # a GL without 3.3 core, shader compile errors: say so, draw nothing
             log.error("the viewport cannot draw: %s", error)
             self.failed = f"the viewport cannot draw: {error}"
             self.render_failed.emit(self.failed)
             return
-        context = self.context()
+        context = self._surface.context()
         if context is not None:
             context.aboutToBeDestroyed.connect(self._release)
 
     def _release(self) -> None:
         if self.renderer is None:
             return
-        self.makeCurrent()
+        try:
+            self._surface.makeCurrent()
+            alive = True
+        except RuntimeError:  # the surface is being destroyed: its destructor made the context current
+            alive = False
         try:
             self.renderer.release()
+            if self._hud is not None:
+                self._hud.release()
         finally:
-            self.renderer = None
-            self.doneCurrent()
+            self.renderer, self._hud = None, None
+            if alive:
+                self._surface.doneCurrent()
 
-    def paintGL(self) -> None:
+    def paint_gl(self, target: int) -> None:
         self.sync_scene()
         if self.renderer is None:
             return
-        ratio = self.devicePixelRatioF()
-        width, height = round(self.width() * ratio), round(self.height() * ratio)
-        cameras = headset_eyes(self.session.controller.pose, self.session.profile, self.stereo)
-        now_us = time.monotonic_ns() // 1000
-        items = self.scene.frame(now_us)
-        self.renderer.draw_views(items, cameras, width, height)
+        width, height = self._pixels()
+        count = self._render(target, width, height)
         self.frames += 1
-        self.avatars_drawn = len(items)
-        self.frame_drawn.emit(len(items))
+        self.avatars_drawn = count
+        self.frame_drawn.emit(count)
+
+    def frame_presented(self) -> None:
+        self.presented += 1
+        if self._unlimited:
+            self._surface.update()
+
+    def _pixels(self) -> tuple[int, int]:
+        ratio = self._surface.devicePixelRatio()
+        return round(self._surface.width() * ratio), round(self._surface.height() * ratio)
+
+    def _render(self, target: int, width: int, height: int) -> int:
+        """The whole picture into framebuffer `target` (width × height pixels); returns avatars drawn."""
+        assert self.renderer is not None
+        cameras = headset_eyes(self.session.controller.pose, self.session.profile, self.stereo)
+        items = self.scene.frame(time.monotonic_ns() // 1000)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
+        self.renderer.draw_views(items, cameras, width, height)
+        self._draw_overlays(width, height)
+        return len(items)
+
+    # --- labels over the view (the window's HUD) --------------------------------------------------
+
+    def _draw_overlays(self, width: int, height: int) -> None:
+        """QLabel children are drawn by GL from an image made when they change (window surface only)."""
+        if self._hud is None or self.surface_kind == "widget":
+            return
+        for label in self.findChildren(QLabel, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if not label.testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen):
+                shown = label.isVisibleTo(self)
+                label.hide()
+                label.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+                label.setVisible(shown)
+            ratio = self._surface.devicePixelRatio()
+            key = (label.text(), label.width(), label.height(), label.isVisibleTo(self), ratio)
+            if self._overlays.get(id(label)) != key:
+                self._overlays[id(label)] = key
+                self._hud.set_image(_label_image(label, ratio) if label.isVisibleTo(self) else None)
+            GL.glViewport(0, 0, width, height)
+            self._hud.draw(round(label.x() * ratio), round(label.y() * ratio), width, height)
+            break  # one HUD layer: the window has one HUD label
+
+    # --- reading back what is shown ---------------------------------------------------------------
+
+    def grabFramebuffer(self) -> QImage:
+        """The picture the viewport shows now, drawn again into an offscreen framebuffer and read back."""
+        if self.renderer is None:
+            return QImage()
+        self._surface.makeCurrent()
+        width, height = self._pixels()
+        target = Framebuffer(width, height)
+        try:
+            self._render(target.fbo, width, height)
+            rgb = target.read_rgb()
+        finally:
+            target.release()
+            GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._surface.defaultFramebufferObject())
+            self._surface.doneCurrent()
+        rgba = np.concatenate([rgb, np.full((*rgb.shape[:2], 1), 255, np.uint8)], axis=2)
+        return QImage(rgba.tobytes(), width, height, width * 4, QImage.Format.Format_RGBX8888).copy()
 
     # --- the scene from the room ------------------------------------------------------------------
 
@@ -156,7 +276,7 @@ class Viewport(QOpenGLWidget):
             self.scene.remove(gone)
             self._seen.pop(gone, None)
 
-    # --- input ------------------------------------------------------------------------------------
+    # --- input (the window surface forwards its events here) --------------------------------------
 
     @staticmethod
     def key_name(event: QKeyEvent) -> str:
@@ -184,11 +304,14 @@ class Viewport(QOpenGLWidget):
         self.session.controller.release_all()
         super().focusOutEvent(event)
 
+    def surface_focus_lost(self) -> None:
+        self.session.controller.release_all()
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus()
         if event.button() == Qt.MouseButton.RightButton:
             self._drag = event.position().toPoint()
-            self.setCursor(Qt.CursorShape.BlankCursor)
+            self._set_cursor(Qt.CursorShape.BlankCursor)
             event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -202,5 +325,27 @@ class Viewport(QOpenGLWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.RightButton and self._drag is not None:
             self._drag = None
-            self.unsetCursor()
+            self._set_cursor(None)
             event.accept()
+
+    def _set_cursor(self, shape: Qt.CursorShape | None) -> None:
+        """The cursor over the view: the widget's, and the native surface's when it has its own window."""
+        if shape is None:
+            self.unsetCursor()
+            if isinstance(self._surface, WindowSurface):
+                self._surface.unsetCursor()
+        else:
+            self.setCursor(shape)
+            if isinstance(self._surface, WindowSurface):
+                self._surface.setCursor(shape)
+
+
+def _label_image(label: QLabel, ratio: float) -> Any:
+    """The label as Qt paints it (its style sheet's translucent background included), RGBA top row first."""
+    image = QImage(round(label.width() * ratio), round(label.height() * ratio), QImage.Format.Format_RGBA8888)
+    image.setDevicePixelRatio(ratio)
+    image.fill(Qt.GlobalColor.transparent)
+    label.render(image, QPoint(), renderFlags=QWidget.RenderFlag.DrawChildren)
+    data = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    rows = data.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 4]
+    return rows.reshape(image.height(), image.width(), 4).copy()

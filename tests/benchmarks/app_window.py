@@ -1,0 +1,86 @@
+"""The frame-rate benchmark's app: the main window joined to a room, repainting as fast as it can.
+
+`python -m tests.benchmarks.app_window URL SECRET AVATARS SECONDS [viewport options]` opens the real
+window at 1440×900, joins the room at URL, waits until AVATARS remote avatars are drawn and one more
+second has passed, then counts the frames the viewport presented for SECONDS and the process's CPU time
+(Python, Qt and llvmpipe's threads) over the same interval, and prints one line:
+`frames N seconds S cpu C avatars A`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from emulator.headset import HeadsetConfig
+from emulator.model.pose import Pose
+
+
+async def _measure(args: argparse.Namespace, settings_dir: str) -> str:
+    from emulator.ui.app import settings
+    from emulator.ui.window import MainWindow
+
+    window = MainWindow(settings(Path(settings_dir) / "s.ini"), fps=90.0)
+    window.resize(1440, 900)
+    try:
+        window.show()
+        await window.viewport.first_frame()
+        window.viewport.preload()
+        config = HeadsetConfig(
+            url=args.url,
+            room="demo",
+            name="bench",
+            placement=Pose.at(0.0, 1.6, 0.0, 0.0),
+            secret=args.secret,
+            marker_period_s=0.0,
+        )
+        if not await window.join(config):
+            raise RuntimeError(f"the window could not join: {window.statusBar().currentMessage()}")
+        deadline = time.monotonic() + 60.0
+        while window.viewport.avatars_drawn < args.avatars:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {window.viewport.avatars_drawn} of {args.avatars} avatars drawn")
+            await asyncio.sleep(0.05)
+        window.viewport.set_fps(0)
+        await asyncio.sleep(1.0)
+        frames, wall, cpu = window.viewport.frames, time.monotonic(), time.process_time()
+        await asyncio.sleep(args.seconds)
+        frames = window.viewport.frames - frames
+        wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+        return f"frames {frames} seconds {wall:.3f} cpu {cpu:.3f} avatars {window.viewport.avatars_drawn}"
+    finally:
+        window.close()
+        await window.closed.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("secret")
+    parser.add_argument("avatars", type=int)
+    parser.add_argument("seconds", type=float)
+    parser.add_argument("--switch-ms", type=float)
+    args = parser.parse_args()
+    if args.switch_ms:
+        sys.setswitchinterval(args.switch_ms / 1000)
+    from emulator.ui import app
+
+    result: dict[str, Any] = {}
+
+    async def run(_qt: Any) -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            result["line"] = await _measure(args, tmp)
+        return 0
+
+    app.run(run)
+    print(result["line"], flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
