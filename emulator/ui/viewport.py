@@ -71,9 +71,6 @@ class Viewport(QWidget):
         self.frames = 0  # frames drawn
         self.presented = 0  # frames handed to the window system (swapped)
         self.avatars_drawn = 0
-        self.surface_kind = surface or self.default_surface
-        if self.surface_kind not in SURFACES:
-            raise ValueError(f"unknown viewport surface {self.surface_kind!r}: one of {', '.join(SURFACES)}")
         self._avatars: dict[str, Avatar] = {}
         self._seen: dict[str, int] = {}  # participant id → states_received already copied to the scene
         self._drag: QPoint | None = None
@@ -81,23 +78,56 @@ class Viewport(QWidget):
         self._overlays: dict[int, tuple[Any, ...]] = {}  # label id → what its uploaded image shows
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(320, 200)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
         self._container: QWidget | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        if self.surface_kind == "widget":
-            self._surface: WidgetSurface | WindowSurface = WidgetSurface(self)
-            layout.addWidget(self._surface)
-        else:
-            self._surface = WindowSurface(self)
-            container = QWidget.createWindowContainer(self._surface, self)
-            container.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-            self.setFocusProxy(container)
-            layout.addWidget(container)
-            self._container = container
+        self._surface: WidgetSurface | WindowSurface = self._make_surface(surface or self.default_surface)
         self._unlimited = False
         self._timer = QTimer(self)
-        self._timer.timeout.connect(self._surface.update)
+        self._timer.timeout.connect(self._request_frame)
         self.set_fps(fps)
+
+    def _make_surface(self, kind: str) -> WidgetSurface | WindowSurface:
+        if kind not in SURFACES:
+            raise ValueError(f"unknown viewport surface {kind!r}: one of {', '.join(SURFACES)}")
+        self.surface_kind = kind
+        if kind == "widget":
+            widget = WidgetSurface(self)
+            self._layout.addWidget(widget)
+            return widget
+        surface = WindowSurface(self)
+        container = QWidget.createWindowContainer(surface, self)
+        container.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFocusProxy(container)
+        self._layout.addWidget(container)
+        self._container = container
+        return surface
+
+    def set_surface(self, kind: str) -> None:
+        """Draw on another surface from now on ("window" or "widget"); the benchmark alternates them."""
+        if kind == self.surface_kind:
+            return
+        self._release()
+        old = self._surface if isinstance(self._surface, WidgetSurface) else self._container
+        self._container = None
+        self.setFocusProxy(None)  # type: ignore[arg-type]  # Qt takes nullptr: no proxy
+        if old is not None:
+            self._layout.removeWidget(old)
+            old.hide()
+            old.deleteLater()
+        self._surface = self._make_surface(kind)
+        for label in self.findChildren(QLabel, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if kind == "widget" and label.testAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen):
+                shown = label.isVisibleTo(self)
+                label.hide()
+                label.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, False)
+                label.setVisible(shown)
+            label.raise_()
+        self._surface.show()
+        self._request_frame()
+
+    def _request_frame(self) -> None:
+        self._surface.update()
 
     def set_fps(self, fps: float) -> None:
         """Repaint rate; 0 repaints as fast as the GL can (the frame-rate benchmark).
@@ -107,7 +137,7 @@ class Viewport(QWidget):
         self._unlimited = fps <= 0
         if self._unlimited:
             self._timer.stop()
-            self._surface.update()
+            self._request_frame()
         else:
             self._timer.start(max(1, round(1000 / fps)))
 
@@ -127,6 +157,7 @@ class Viewport(QWidget):
         try:
             self.renderer = Renderer()
             self._hud = HudLayer()
+            self._overlays.clear()
         except Exception as error:  # a GL without 3.3 core, shader compile errors: say so, draw nothing
             log.error("the viewport cannot draw: %s", error)
             self.failed = f"the viewport cannot draw: {error}"
@@ -166,7 +197,7 @@ class Viewport(QWidget):
     def frame_presented(self) -> None:
         self.presented += 1
         if self._unlimited:
-            self._surface.update()
+            self._request_frame()
 
     def _pixels(self) -> tuple[int, int]:
         ratio = self._surface.devicePixelRatio()

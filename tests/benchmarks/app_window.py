@@ -1,10 +1,13 @@
 """The frame-rate benchmark's app: the main window joined to a room, repainting as fast as it can.
 
-`python -m tests.benchmarks.app_window URL SECRET AVATARS SECONDS [viewport options]` opens the real
-window at 1440×900, joins the room at URL, waits until AVATARS remote avatars are drawn and one more
-second has passed, then counts the frames the viewport presented for SECONDS and the process's CPU time
-(Python, Qt and llvmpipe's threads) over the same interval, and prints one line:
-`frames N seconds S cpu C avatars A`.
+`python -m tests.benchmarks.app_window URL SECRET AVATARS SECONDS SURFACE...` opens the real window
+at 1440×900, joins the room at URL and waits until AVATARS remote avatars are drawn. Then, for each
+SURFACE in turn ("widget": the old QOpenGLWidget path, "window": the QOpenGLWindow one), it switches
+the viewport to it, lets it settle for a second and counts for SECONDS the frames the viewport
+presented (swapped) and the process's CPU time (Python, Qt and llvmpipe's threads). Alternating the
+surfaces within one session puts both under the same room and the same machine load. It prints
+`measuring` before the first slice, one line per slice, `slice SURFACE frames N seconds S cpu C
+avatars A`, and `done` after the last.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from emulator.headset import HeadsetConfig
 from emulator.model.pose import Pose
 
 
-async def _measure(args: argparse.Namespace, settings_dir: str) -> str:
+async def _measure(args: argparse.Namespace, settings_dir: str) -> None:
     from emulator.ui.app import settings
     from emulator.ui.window import MainWindow
 
@@ -47,12 +50,20 @@ async def _measure(args: argparse.Namespace, settings_dir: str) -> str:
                 raise RuntimeError(f"only {window.viewport.avatars_drawn} of {args.avatars} avatars drawn")
             await asyncio.sleep(0.05)
         window.viewport.set_fps(0)
-        await asyncio.sleep(1.0)
-        frames, wall, cpu = window.viewport.frames, time.monotonic(), time.process_time()
-        await asyncio.sleep(args.seconds)
-        frames = window.viewport.frames - frames
-        wall, cpu = time.monotonic() - wall, time.process_time() - cpu
-        return f"frames {frames} seconds {wall:.3f} cpu {cpu:.3f} avatars {window.viewport.avatars_drawn}"
+        print("measuring", flush=True)
+        for surface in args.surfaces:
+            window.viewport.set_surface(surface)
+            await asyncio.sleep(1.0)
+            frames, wall, cpu = window.viewport.presented, time.monotonic(), time.process_time()
+            await asyncio.sleep(args.seconds)
+            frames = window.viewport.presented - frames
+            wall, cpu = time.monotonic() - wall, time.process_time() - cpu
+            drawn = window.viewport.avatars_drawn
+            print(
+                f"slice {surface} frames {frames} seconds {wall:.3f} cpu {cpu:.3f} avatars {drawn}",
+                flush=True,
+            )
+        print("done", flush=True)
     finally:
         window.close()
         await window.closed.wait()
@@ -64,22 +75,16 @@ def main() -> int:
     parser.add_argument("secret")
     parser.add_argument("avatars", type=int)
     parser.add_argument("seconds", type=float)
-    parser.add_argument("--switch-ms", type=float)
+    parser.add_argument("surfaces", nargs="+", choices=("widget", "window"))
     args = parser.parse_args()
-    if args.switch_ms:
-        sys.setswitchinterval(args.switch_ms / 1000)
     from emulator.ui import app
-
-    result: dict[str, Any] = {}
 
     async def run(_qt: Any) -> int:
         with tempfile.TemporaryDirectory() as tmp:
-            result["line"] = await _measure(args, tmp)
+            await _measure(args, tmp)
         return 0
 
-    app.run(run)
-    print(result["line"], flush=True)
-    return 0
+    return app.run(run)
 
 
 if __name__ == "__main__":
