@@ -17,7 +17,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-import math
 import os
 import threading
 from dataclasses import dataclass, field
@@ -205,15 +204,28 @@ class Espeak:
     def _utterance(
         self, text: str, native: np.ndarray[Any, np.dtype[np.int16]], phonemes: list[tuple[int, str]]
     ) -> Utterance:
-        g = math.gcd(SAMPLE_RATE, self.native_rate)
-        up, down = SAMPLE_RATE // g, self.native_rate // g
-        from scipy.signal import resample_poly  # a second to import: only resampling pays
-
-        samples = resample_poly(native.astype(np.float32) / 32768.0, up, down).astype(np.float32)
+        samples = _resample(native.astype(np.float64) / 32768.0, self.native_rate, SAMPLE_RATE)
         np.clip(samples, -1.0, 1.0, out=samples)
         onsets = tuple((sample / self.native_rate, ipa) for sample, ipa in phonemes)
         end = len(native) / self.native_rate
         return Utterance(text, samples, onsets, VisemeTimeline.from_phonemes(onsets, end=end))
+
+
+def _resample(signal: np.ndarray[Any, np.dtype[np.float64]], rate: int, to_rate: int) -> Any:
+    """Band-limited resampling of a whole utterance through its spectrum (numpy's FFT).
+
+    scipy.signal's resample_poly did this too, but importing scipy.signal took about two seconds of
+    the demo's start-up before its bots could join. Silence is padded on both sides first, so the
+    FFT's wrap-around cannot carry the end of the speech into its start."""
+    if rate == to_rate or len(signal) == 0:
+        return signal.astype(np.float32)
+    pad = rate // 20  # 50 ms
+    padded = np.concatenate([np.zeros(pad), signal, np.zeros(pad)])
+    start = pad * to_rate // rate
+    count = -(-len(signal) * to_rate // rate)  # as many samples as resample_poly gave: ceil
+    length = start + count + start + 1
+    resampled = np.fft.irfft(np.fft.rfft(padded), n=length) * (length / len(padded))
+    return resampled[start : start + count].astype(np.float32)
 
 
 def synthesize(text: str, *, voice: str = DEFAULT_VOICE, rate: int = 175, pitch: int = 50) -> Utterance:

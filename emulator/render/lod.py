@@ -12,7 +12,7 @@ collapse are dropped.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from emulator.model.face import ARKIT_NAMES
@@ -38,18 +38,24 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     _, cluster, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
     cluster = cluster.ravel()
     n = len(counts)
+    # Cluster means as one sparse product (n × vertices, 1/count per member): np.add.at took most of
+    # the demo's start-up preload, once per target, level and avatar.
+    vertices = len(cluster)
+    average = csr_matrix((1.0 / counts[cluster], (cluster, np.arange(vertices))), shape=(n, vertices))
 
     def mean(values: np.ndarray) -> np.ndarray:
-        out = np.zeros((n, values.shape[-1]), np.float64)
-        np.add.at(out, cluster, values)
-        return (out / counts[:, None]).astype(np.float32)
+        flat = values.reshape(vertices, -1).astype(np.float64)
+        return np.asarray(average @ flat, np.float32).reshape(n, *values.shape[1:])
 
     normals = mean(avatar.normals)
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-9)
     single = _collapse(cluster[avatar.indices[: avatar.single_sided].reshape(-1, 3)])
     double = _collapse(cluster[avatar.indices[avatar.single_sided :].reshape(-1, 3)])
+    targets = len(avatar.deltas)
     deltas = (
-        np.stack([mean(d) for d in avatar.deltas]) if len(avatar.deltas) else np.zeros((0, n, 3), np.float32)
+        mean(np.asarray(avatar.deltas).transpose(1, 0, 2)).transpose(1, 0, 2).copy()
+        if targets
+        else np.zeros((0, n, 3), np.float32)
     )
     coarse = Avatar(
         name=f"{avatar.name}@{cell * 1000:.0f}mm",
