@@ -126,6 +126,16 @@ class Viewport(QWidget):
         self._surface.show()
         self._request_frame()
 
+    @property
+    def surface(self) -> WidgetSurface | WindowSurface:
+        """What draws and, on the window surface, first receives the user's keys and mouse."""
+        return self._surface
+
+    @property
+    def hud_uploads(self) -> int:
+        """How many times the HUD image went to the GL (once per change of its text, not per frame)."""
+        return 0 if self._hud is None else self._hud.uploads
+
     def _request_frame(self) -> None:
         self._surface.update()
 

@@ -6,7 +6,7 @@ SURFACE in turn ("widget": the old QOpenGLWidget path, "window": the QOpenGLWind
 the viewport to it, lets it settle for a second and counts for SECONDS the frames the viewport
 presented (swapped) and the process's CPU time (Python, Qt and llvmpipe's threads). Alternating the
 surfaces within one session puts both under the same room and the same machine load. It prints
-`measuring` before the first slice, one line per slice, `slice SURFACE frames N seconds S cpu C
+`measuring viewport WxH` before the first slice, one line per slice, `slice SURFACE frames N seconds S cpu C
 avatars A`, and `done` after the last.
 """
 
@@ -50,7 +50,8 @@ async def _measure(args: argparse.Namespace, settings_dir: str) -> None:
                 raise RuntimeError(f"only {window.viewport.avatars_drawn} of {args.avatars} avatars drawn")
             await asyncio.sleep(0.05)
         window.viewport.set_fps(0)
-        print("measuring", flush=True)
+        size = window.viewport.size()
+        print(f"measuring viewport {size.width()}x{size.height()}", flush=True)
         for surface in args.surfaces:
             window.viewport.set_surface(surface)
             await asyncio.sleep(1.0)
