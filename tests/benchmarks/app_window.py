@@ -3,11 +3,11 @@
 `python -m tests.benchmarks.app_window URL SECRET AVATARS SECONDS SURFACE...` opens the real window
 at 1440×900, joins the room at URL and waits until AVATARS remote avatars are drawn. Then, for each
 SURFACE in turn ("widget": the old QOpenGLWidget path, "window": the QOpenGLWindow one), it switches
-the viewport to it, lets it settle for a second and counts for SECONDS the frames the viewport
-presented (swapped) and the process's CPU time (Python, Qt and llvmpipe's threads). Alternating the
-surfaces within one session puts both under the same room and the same machine load. It prints
-`measuring viewport WxH` before the first slice, one line per slice, `slice SURFACE frames N seconds S cpu C
-avatars A`, and `done` after the last.
+the viewport to it, lets it settle for a second, and counts for SECONDS the frames that were both
+drawn and presented (swapped), and the process's CPU time (Python, Qt and llvmpipe's threads).
+Alternating the surfaces within one session puts both under the same room and the same machine load.
+It prints `measuring viewport WxH` before the first slice, one line per slice (`slice SURFACE frames
+N seconds S cpu C avatars A`), and `done` after the last.
 """
 
 from __future__ import annotations
@@ -55,13 +55,20 @@ async def _measure(args: argparse.Namespace, settings_dir: str) -> None:
         for surface in args.surfaces:
             window.viewport.set_surface(surface)
             await asyncio.sleep(1.0)
-            frames, wall, cpu = window.viewport.presented, time.monotonic(), time.process_time()
+            viewport = window.viewport
+            frames, drawn, wall, cpu = (
+                viewport.presented,
+                viewport.frames,
+                time.monotonic(),
+                time.process_time(),
+            )
             await asyncio.sleep(args.seconds)
-            frames = window.viewport.presented - frames
+            # A frame counts when it was both drawn (the renderer ran) and presented (swapped).
+            frames = min(viewport.presented - frames, viewport.frames - drawn)
             wall, cpu = time.monotonic() - wall, time.process_time() - cpu
-            drawn = window.viewport.avatars_drawn
+            avatars = viewport.avatars_drawn
             print(
-                f"slice {surface} frames {frames} seconds {wall:.3f} cpu {cpu:.3f} avatars {drawn}",
+                f"slice {surface} frames {frames} seconds {wall:.3f} cpu {cpu:.3f} avatars {avatars}",
                 flush=True,
             )
         print("done", flush=True)

@@ -126,8 +126,12 @@ def _frame_rates(display: str, bots: int) -> tuple[dict[str, tuple[int, float, f
                     crowd_cpu, crowd_wall = _cpu_seconds(pid), time.monotonic()
                 elif line.startswith("done"):
                     crowd_cpu, crowd_wall = _cpu_seconds(pid) - crowd_cpu, time.monotonic() - crowd_wall
-                elif match := re.match(r"slice (\w+) frames (\d+) seconds ([0-9.]+) cpu ([0-9.]+)", line):
-                    surface, frames, seconds, cpu = match.groups()
+                elif match := re.match(
+                    r"slice (\w+) frames (\d+) seconds ([0-9.]+) cpu ([0-9.]+) avatars (\d+)", line
+                ):
+                    surface, frames, seconds, cpu, avatars = match.groups()
+                    if int(avatars) < bots:
+                        raise RuntimeError(f"{surface}: only {avatars} of {bots} avatars drawn")
                     f0, s0, c0 = totals.get(surface, (0, 0.0, 0.0))
                     totals[surface] = (f0 + int(frames), s0 + float(seconds), c0 + float(cpu))
             process.wait(timeout=60)

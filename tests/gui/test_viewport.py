@@ -149,6 +149,9 @@ def test_the_old_widget_surface_draws_the_same_view(window: Any, qtbot: Any) -> 
     viewport.set_surface("widget")
     presented = viewport.presented
     qtbot.waitUntil(lambda: viewport.presented > presented + 3, timeout=10000)
+    qtbot.wait(300)  # the old surface is gone by now: its GL must not have taken the new one's with it
+    drawn = viewport.frames
+    qtbot.waitUntil(lambda: viewport.frames > drawn + 3, timeout=10000)
     assert viewport.surface_kind == "widget"
     assert window.hud.isVisible(), "on the widget surface the HUD is a widget over the view again"
     on_widget = _on_screen(window)
