@@ -243,8 +243,9 @@ def run() -> list[Section]:
             [
                 f"One joined session per room; the surfaces alternate in {len(SLICES)} slices of "
                 f"{SLICE_SECONDS:.0f} s (after 1 s to settle each), summed per surface.",
-                "fps = frames presented (swapped) per second. CPU ms/frame = the app process's CPU time "
-                "(Python, Qt, llvmpipe's threads) / frames presented: the least load-sensitive figure.",
+                "fps = frames both drawn and presented (swapped) per second. CPU ms/frame = the app "
+                "process's CPU time (Python, Qt, llvmpipe's threads) / those frames: the least load-sensitive "
+                "figure.",
                 "The remote headsets run in their own process (room, bots, Opus, espeak) on the same 2 cores; "
                 "the demo row keeps them in the app's process, where they also hold its interpreter lock.",
                 f"Mesa llvmpipe under Xvfb on a 2-core machine shared with other engineers' test runs "
