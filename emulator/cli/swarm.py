@@ -1,20 +1,28 @@
-"""`headset-emulator swarm URL -n N`: N headless headsets in one process, and one aggregate report."""
+"""`headset-emulator swarm URL -n N`: N headless headsets, and one aggregate report.
+
+One process runs on one core (Python's loop); `--workers K` shares the headsets among K processes
+started here and merges their reports into one, so a swarm can use the cores a machine has.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sys
+import tempfile
+from collections.abc import Sequence
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from emulator.cli.common import CommandError
+from emulator.cli.common import CommandError, stop_on_signals
 from emulator.cli.join import add_headset_arguments, config_from_args, run_until_stopped
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.drive.spec import placement
 from emulator.net.prometheus import MetricsServer
-from emulator.qa.swarm import SETTLE_S, Swarm, SwarmError, SwarmPlan
+from emulator.qa.swarm import SETTLE_S, Swarm, SwarmError, SwarmPlan, merge_reports
 from emulator.qa.swarm_metrics import SwarmMetrics
 
 
@@ -30,6 +38,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--radius", type=float, default=3.0, help="circle they stand on, metres (default 3)")
     parser.add_argument("--prefix", default="swarm", help="names are PREFIX-01, PREFIX-02, …")
     parser.add_argument("--report", type=Path, help="write the aggregate report as JSON here")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="share the headsets among this many processes, one core each (default 1)",
+    )
     add_metrics_argument(parser, 9110)
     parser.set_defaults(handler=run, motion="mixed")
 
@@ -39,14 +53,24 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("-n must be between 1 and 1000")
     if args.speakers is not None and not 0 <= args.speakers <= args.count:
         raise CommandError("--speakers must be between 0 and -n")
+    if not 1 <= args.workers <= 64:
+        raise CommandError("--workers must be between 1 and 64")
     template = config_from_args(args, args.prefix, placement(None, 0.0))
     plan = SwarmPlan(template, args.count, args.speakers, args.radius, args.prefix)
     listen = metrics_address(args)
+    if args.workers > 1:
+        if listen is not None:
+            raise CommandError("--metrics serves one process's swarm: use it without --workers")
+        return _run_workers(plan.split(args.workers), args.duration, args.report)
     return asyncio.run(_swarm(plan, args.duration, args.report, listen))
 
 
 async def _swarm(
-    plan: SwarmPlan, duration: float | None, report_path: Path | None, listen: tuple[str, int] | None = None
+    plan: SwarmPlan,
+    duration: float | None,
+    report_path: Path | None,
+    listen: tuple[str, int] | None = None,
+    summary: bool = True,
 ) -> int:
     swarm = Swarm(plan)
     metrics = MetricsServer(SwarmMetrics(swarm).collect, *listen) if listen else None
@@ -75,8 +99,61 @@ async def _swarm(
         if metrics is not None:
             await metrics.stop()
         await swarm.stop()
-    summary = {k: v for k, v in report.items() if k != "per_headset"}
-    print(json.dumps(summary), flush=True)
+    _finish(report, report_path, summary)
+    return 0 if not swarm.failed else 1
+
+
+def _finish(report: dict[str, Any], report_path: Path | None, summary: bool) -> None:
+    if summary:
+        print(json.dumps({k: v for k, v in report.items() if k not in ("per_headset", "settled_underruns")}))
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))
-    return 0 if not swarm.failed else 1
+
+
+def _worker(plan: SwarmPlan, duration: float | None, report_path: Path) -> None:
+    """One worker process's share; its report goes to `report_path` for the parent to merge."""
+    try:
+        code = asyncio.run(_swarm(plan, duration, report_path, summary=False))
+    except CommandError as error:
+        print(
+            f"headset-emulator swarm (worker {plan.first + 1}-{plan.first + plan.count}): {error}",
+            file=sys.stderr,
+        )
+        code = 2
+    sys.exit(code)
+
+
+def _run_workers(plans: list[SwarmPlan], duration: float | None, report_path: Path | None) -> int:
+    spawn = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited loop or threads
+    with tempfile.TemporaryDirectory(prefix="swarm-workers-") as tmp:
+        paths = [Path(tmp) / f"worker-{k}.json" for k in range(len(plans))]
+        workers = [
+            spawn.Process(target=_worker, args=(plan, duration, path), name=f"swarm-worker-{k + 1}")
+            for k, (plan, path) in enumerate(zip(plans, paths, strict=True))
+        ]
+        for worker in workers:
+            worker.start()
+        print(f"swarm: {len(workers)} worker processes started", file=sys.stderr, flush=True)
+        asyncio.run(_wait_for(workers))
+        parts = [json.loads(path.read_text()) for path in paths if path.exists()]
+    if not parts:
+        raise CommandError("no swarm worker finished with a report (see the errors above)")
+    report = merge_reports(parts)
+    _finish(report, report_path, True)
+    complete = len(parts) == len(workers) and all(w.exitcode == 0 for w in workers)
+    return 0 if complete and not report["failed"] else 1
+
+
+async def _wait_for(workers: Sequence[BaseProcess]) -> None:
+    """Until every worker has ended; Ctrl+C or SIGTERM here asks them all to leave (they report)."""
+    with stop_on_signals() as stop:
+        asked = False
+        while any(w.is_alive() for w in workers):
+            if stop.is_set() and not asked:
+                asked = True
+                for worker in workers:
+                    if worker.is_alive():
+                        worker.terminate()  # SIGTERM: the worker leaves its room and writes its report
+            await asyncio.sleep(0.1)
+    for worker in workers:
+        worker.join()

@@ -43,13 +43,28 @@ class SwarmPlan:
     )
     radius_m: float = 3.0
     name_prefix: str = "swarm"
+    # A worker process's share of a bigger swarm: headsets first .. first + count - 1 of `total`.
+    first: int = 0
+    total: int | None = None
+
+    def split(self, parts: int) -> list[SwarmPlan]:
+        """This plan as `parts` consecutive shares (for worker processes), as even as they go."""
+        total = self.total or self.count
+        parts = max(1, min(parts, self.count))
+        shares, start = [], self.first
+        for k in range(parts):
+            size = self.count // parts + (1 if k < self.count % parts else 0)
+            shares.append(replace(self, first=start, count=size, total=total))
+            start += size
+        return shares
 
     def configs(self) -> list[HeadsetConfig]:
         if self.count < 1:
             raise SwarmError("a swarm needs at least one headset")
+        total = self.total or self.count
         configs = []
-        for i in range(self.count):
-            angle = 2 * math.pi * i / self.count
+        for i in range(self.first, self.first + self.count):
+            angle = 2 * math.pi * i / total
             x, z = self.radius_m * math.sin(angle), -self.radius_m * math.cos(angle)
             # Face the centre of the circle: yaw that turns -z towards (-x, -z).
             yaw = math.degrees(math.atan2(x, -z)) if (x or z) else 0.0
@@ -69,7 +84,7 @@ class SwarmPlan:
                     light_receive=True,
                     # One listener measuring mouth-to-ear is enough for a load test; the matched
                     # filter is the costliest thing a listener does per remote voice.
-                    detect_markers=i == self.count - 1,
+                    detect_markers=i == total - 1,
                 )
             )
         return configs
@@ -128,7 +143,22 @@ class Swarm:
 
     def report(self) -> dict[str, Any]:
         reports = [h.report() for h in self.headsets]
-        return aggregate(reports, self.failed, self.settled_underruns)
+        report = aggregate(reports, self.failed, self.settled_underruns)
+        report["settled_underruns"] = self.settled_underruns  # lets worker reports be merged
+        return report
+
+
+def merge_reports(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One report from the reports of a swarm's worker processes (each `Swarm.report()`)."""
+    reports = [headset for part in parts for headset in part["per_headset"]]
+    failed = [(f["name"], f["reason"]) for part in parts for f in part["failed"]]
+    settled: dict[str, dict[str, int]] | None = {}
+    for part in parts:
+        if part.get("settled_underruns") is None:
+            settled = None
+        elif settled is not None:
+            settled.update(part["settled_underruns"])
+    return aggregate(reports, failed, settled)
 
 
 def aggregate(

@@ -214,3 +214,19 @@ def test_the_swarm_report_tells_underruns_while_joining_from_settled_ones() -> N
     settled = aggregate(reports, [], {"a": {"b": 2}, "b": {"a": 1}})
     assert settled["audio"] == {"streams": 2, "underruns": 4, "underruns_settled": 1}
     assert settled["state_delivery"]["min_ratio"] == 1.0
+
+
+def test_a_swarm_plan_split_among_workers_makes_the_same_headsets() -> None:
+    from emulator.headset import HeadsetConfig
+    from emulator.qa.swarm import SwarmPlan
+
+    template = HeadsetConfig(url="ws://127.0.0.1:1/ws", room="r", name="t", audio="tone:440")
+    plan = SwarmPlan(template, 7, speakers=3)
+    whole = plan.configs()
+    shares = plan.split(3)
+    assert [s.count for s in shares] == [3, 2, 2]
+    parts = [config for share in shares for config in share.configs()]
+    assert parts == whole
+    assert [c.detect_markers for c in parts].count(True) == 1 and parts[-1].detect_markers
+    assert [c.audio for c in parts] == ["tone:440"] * 3 + ["none"] * 4
+    assert len(plan.split(20)) == 7
