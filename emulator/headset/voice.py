@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 # instead of 10, and the binaural renderer's block (at most 10 ms) is the same size.
 BLOCK_SAMPLES = SAMPLE_RATE // 100
 BLOCK_S = BLOCK_SAMPLES / SAMPLE_RATE
+DEFAULT_MIN_DELAY_MS = 5.0  # what a listener plays out at least: the low-latency path of issue 3
+# A swarm member nobody hears plays out at least one Opus frame late, as common WebRTC receivers do
+# (libwebrtc's NetEQ keeps about a frame or more): its underruns then mean audio that came late to
+# such a client, not the few milliseconds our own low-latency playout shaves off.
+UNHEARD_MIN_DELAY_MS = 20.0
 
 
 class VoiceError(Exception):
@@ -170,7 +175,12 @@ class Voice:
             hook(receiver)
         # The room's binaural mix is the one stereo stream; voices are mono.
         binaural = self.session is not None and self.session.mode == "binaural"
-        playout = attach_playout(receiver, channels=2 if binaural else 1, decode=not self.unheard)
+        playout = attach_playout(
+            receiver,
+            channels=2 if binaural else 1,
+            decode=not self.unheard,
+            min_delay_ms=UNHEARD_MIN_DELAY_MS if self.unheard else DEFAULT_MIN_DELAY_MS,
+        )
         remote = RemoteVoice(mid, playout)
         self.remotes[mid] = remote
         if self.session is not None:
