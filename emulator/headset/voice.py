@@ -42,9 +42,8 @@ log = logging.getLogger(__name__)
 BLOCK_SAMPLES = SAMPLE_RATE // 100
 BLOCK_S = BLOCK_SAMPLES / SAMPLE_RATE
 DEFAULT_MIN_DELAY_MS = 5.0  # what a listener plays out at least: the low-latency path of issue 3
-# A swarm member nobody hears plays out at least one Opus frame late, as common WebRTC receivers do
-# (libwebrtc's NetEQ keeps about a frame or more): its underruns then mean audio that came late to
-# such a client, not the few milliseconds our own low-latency playout shaves off.
+# A swarm member nobody hears plays out at least one Opus frame late: its underruns then mean audio
+# that came a frame late, not the few milliseconds our own low-latency playout shaves off.
 UNHEARD_MIN_DELAY_MS = 20.0
 
 
