@@ -116,6 +116,7 @@ def _swarm(count: int) -> dict[str, Any]:
 def run() -> list[Section]:
     rows = []
     largest_ok = 0
+    failed = False
     for count in SIZES:
         r = _swarm(count)
         rows.append(
@@ -124,16 +125,20 @@ def run() -> list[Section]:
              str(r.get("latency_ms")), f"{r.get('room_cores', float('nan')):.2f}",
              f"{r.get('swarm_cores', float('nan')):.2f}", "yes" if r["ok"] else "no"]
         )  # fmt: skip
-        if not r["ok"]:
+        if r["ok"] and not failed:
+            largest_ok = count
+        failed = failed or not r["ok"]
+        # Past the first failure the rows still show how delivery degrades; stop once it collapses.
+        if r.get("min_ratio") is None or r["min_ratio"] < 0.5:
             break
-        largest_ok = count
     title = f"Swarm on this machine: largest N with every pair ≥ 95% of states and no audio underruns = {largest_ok} (goal ≥ 32)"
     columns = ["N", "joined", "min state ratio", "median ratio", "underruns settled", "underruns in all",
                "audio streams", "state latency ms", "room CPU cores", "swarm CPU cores", "ok"]  # fmt: skip
     notes = [
         f"The room in one process, the swarm in {WORKERS} worker processes; every headset sends pose at 90 Hz and the talk face at 60 Hz;",
-        f"{SPEAKERS} of the N speak a tone and everyone hears them; {SWARM_SECONDS:.0f} s per N; stop at the first failure.",
+        f"{SPEAKERS} of the N speak a tone and everyone hears them; {SWARM_SECONDS:.0f} s per N; the rows go on past the first failure until state delivery falls under half.",
         f"'underruns settled': after the swarm settled ({SETTLE_S:.0f} s after the last join); 'in all' includes the joins.",
         "CPU cores: CPU seconds per wall second over the settled middle third of the run (the swarm's: its workers' together).",
+        "Members nobody hears play out at least 20 ms late (the measuring one 5 ms); an underrun is a frame that came after its time.",
     ]
     return [Section(title, columns, rows, notes)]
