@@ -11,6 +11,8 @@ The stereo result goes to the output backend (`--output`; none by default) and, 
 to `binaural.wav` beside the per-remote recordings. Writing to a sound card only copies into its ring
 buffer (`PortAudioOutput.write`), so the loop never waits for the card; if the card falls far behind,
 blocks are dropped and counted rather than queued. `--hrtf off` sums the voices to both ears.
+`placed` holds voices that are not in the room but stand somewhere in it (the app's ghost
+participant): each is read every tick and spatialized from its own position, in either mode.
 
 Everything here runs on the asyncio loop's thread.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +53,14 @@ PREFILL_S = 0.04
 MAX_QUEUED_S = 0.15
 
 Stereo = npt.NDArray[np.float32]
+
+
+class PlacedVoice(Protocol):
+    """A voice that is not a room participant: its sound and where it stands (loop thread)."""
+
+    def read(self, frames: int) -> npt.NDArray[np.float32]: ...
+
+    def position(self) -> Vec3: ...
 
 
 class EarsError(Exception):
@@ -84,24 +94,33 @@ class Ears:
         self.blocks_heard = 0
         self.blocks_dropped = 0  # not played: the output was already far ahead
         self.frames_refused = 0  # the output's ring was full
+        self.placed: dict[str, PlacedVoice] = {}
 
     def hear(self, blocks: Mapping[str, npt.NDArray[np.float32]]) -> None:
         """Voice's listener: {participant id (or "" for the room's mix): one block}."""
+        # Placed voices are read even when nobody listens, so they keep their own timing.
+        extra = {pid: voice.read(self.block) for pid, voice in list(self.placed.items())}
         if self.output is None and self.recorder is None:
             return  # nobody listens (a swarm member): rendering would only cost CPU
+        where = {pid: voice.position() for pid, voice in self.placed.items() if pid in extra}
         if self._mode() == "binaural":
             mix = blocks.get(MIX_OWNER)
             stereo = mix if mix is not None and mix.shape == (self.block, 2) else self._silence()
+            if extra:
+                stereo = stereo + self.render(extra, where)
         else:
-            stereo = self.render(blocks)
+            stereo = self.render({**blocks, **extra} if extra else blocks, where)
         self.blocks_heard += 1
         if self.recorder is not None:
             self.recorder.write(stereo)
         if self.output is not None:
             self._play(self.output, stereo)
 
-    def render(self, blocks: Mapping[str, npt.NDArray[np.float32]]) -> Stereo:
-        """Client-side spatialization of mono voices for the listener's pose now."""
+    def render(
+        self, blocks: Mapping[str, npt.NDArray[np.float32]], placed: Mapping[str, Vec3] | None = None
+    ) -> Stereo:
+        """Client-side spatialization of mono voices for the listener's pose now (`placed`: positions
+        of voices that are not in the room state)."""
         voices = {pid: b for pid, b in blocks.items() if pid != MIX_OWNER and b.shape == (self.block,)}
         if self.renderer is None:
             total = np.sum(list(voices.values()), axis=0) if voices else np.zeros(self.block)
@@ -110,7 +129,8 @@ class Ears:
         listener = self._listener_pose()
         renderer.set_listener(listener)
         for pid in voices:
-            renderer.set_source(pid, self._position_of(pid, listener))
+            at = placed.get(pid) if placed else None
+            renderer.set_source(pid, at if at is not None else self._position_of(pid, listener))
         for gone in [sid for sid in renderer.sources if sid not in voices]:
             renderer.remove_source(gone)
         step = renderer.block

@@ -17,13 +17,13 @@ from emulator.audio.source import AudioSource
 from emulator.audio.switch import SwitchableSource
 from emulator.audio.wavfile import SourceError
 from emulator.headset import Headset, HeadsetConfig
+from emulator.headset.recording.recorder import SessionRecorder
+from emulator.headset.recording.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
+from emulator.headset.recording.sessionfile import RecordingError, read_recording
 from emulator.model.errors import ModelError
 from emulator.net.conditions import ConditionsError, NetworkConditioner, parse_conditions
 from emulator.net.prometheus import parse_listen
 from emulator.qa.control import ControlServer
-from emulator.qa.recorder import SessionRecorder
-from emulator.qa.recording import RecordingError, read_recording
-from emulator.qa.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
 
 log = logging.getLogger(__name__)
 

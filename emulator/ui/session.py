@@ -25,6 +25,7 @@ from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import DeviceProfile, load_profile
+from emulator.ui.session_tools import SessionTools
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class AppSession(QObject):
         self._face_override: Face | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watch: asyncio.Task[None] | None = None
+        self.tools = SessionTools()  # recording, network conditions, ghosts
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -191,6 +193,7 @@ class AppSession(QObject):
             self._set_state("disconnected")
             raise
         self.headset = headset
+        self.tools.started(headset)
         if headset.voice is not None:
             headset.voice.listeners.append(self._on_blocks)
         self._watch = asyncio.ensure_future(self._watch_closed(headset))
@@ -222,6 +225,7 @@ class AppSession(QObject):
         headset, self.headset = self.headset, None
         self.levels.clear()
         if headset is not None:
+            await self.tools.stopping(headset)
             await headset.stop()
         self.source = None  # the headset's voice closed it
 
@@ -233,6 +237,7 @@ class AppSession(QObject):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.leave()
+        await self.tools.stop()
 
     # --- what the headset hears -------------------------------------------------------------------
 

@@ -13,8 +13,14 @@ painted by Qt into an image when they change and drawn by GL each frame (hud.py)
 be composed over the 3D view. (Drawing the world at a reduced scale and stretching it was measured
 too: on llvmpipe the stretching pass cost more than the pixels it saved, see BENCHMARKS.md.)
 
+Ghosts (recorded participants played back, `emulator/ui/ghost.py`) are drawn like participants,
+with their own tint and label, from their pose and face now.
+
 Input: keys go to the `Controller` by the text Qt gives them (`W`, `Shift`, `Left`); right-drag
-turns the head; leaving the window releases every held key so nobody keeps walking.
+turns the head; leaving the window releases every held key so nobody keeps walking. Pointer lock
+(double-click, or `set_pointer_lock`) hides the cursor and puts it back in the middle after every
+move, so the mouse turns the head without a button held and without running into the screen's
+edge; Esc or losing focus releases it.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Any
 import numpy as np
 from OpenGL import GL
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeyEvent, QKeySequence, QMouseEvent
+from PySide6.QtGui import QCursor, QImage, QKeyEvent, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from emulator.render.avatar import Avatar
@@ -39,6 +45,7 @@ from emulator.render.lod import LEVELS, simplified
 from emulator.render.offscreen import Framebuffer
 from emulator.render.renderer import Renderer
 from emulator.render.scene import Scene
+from emulator.ui.ghost import GHOST_TINT
 from emulator.ui.session import AppSession
 from emulator.ui.surfaces import SURFACES, WidgetSurface, WindowSurface
 
@@ -51,6 +58,7 @@ DEFAULT_SURFACE = "window"  # "widget": the composed QOpenGLWidget, kept as the 
 class Viewport(QWidget):
     frame_drawn = Signal(int)  # avatars drawn in this frame
     render_failed = Signal(str)
+    pointer_lock_changed = Signal(bool)
 
     def __init__(
         self,
@@ -74,6 +82,7 @@ class Viewport(QWidget):
         self._drag: QPoint | None = None
         self._hud: HudLayer | None = None
         self._overlays: dict[int, tuple[Any, ...]] = {}  # label id → what its uploaded image shows
+        self.pointer_locked = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(320, 200)
         self._layout = QVBoxLayout(self)
@@ -157,6 +166,7 @@ class Viewport(QWidget):
         the display is surely still there (not at interpreter exit, when Xlib may find it gone)."""
         self._unlimited = False
         self._timer.stop()
+        self.set_pointer_lock(False)
         self._release()
         if self._container is not None:  # its QOpenGLWindow's context would otherwise outlive the display
             self._container.deleteLater()
@@ -314,6 +324,13 @@ class Viewport(QWidget):
                 self._seen[participant.id] = participant.states_received
                 when = round(participant.last_state_at * 1_000_000)
                 self.scene.update(participant.id, participant.pose, participant.face, time_us=when)
+        now_us = time.monotonic_ns() // 1000
+        for ghost in list(self.session.tools.ghosts.values()):
+            present.add(ghost.id)
+            if ghost.id not in self.scene:
+                self.scene.add(ghost.id, self._avatar(0), ghost.label, tint=GHOST_TINT)
+            pose, face = ghost.sample()
+            self.scene.update(ghost.id, pose, face, time_us=now_us)
         for gone in [p.id for p in self.scene.participants() if p.id not in present]:
             self.scene.remove(gone)
             self._seen.pop(gone, None)
@@ -325,6 +342,10 @@ class Viewport(QWidget):
         return QKeySequence(event.key()).toString()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.pointer_locked:
+            self.set_pointer_lock(False)
+            event.accept()
+            return
         if event.isAutoRepeat():
             event.accept()
             return
@@ -344,10 +365,45 @@ class Viewport(QWidget):
 
     def focusOutEvent(self, event: Any) -> None:
         self.session.controller.release_all()
+        self.set_pointer_lock(False)
         super().focusOutEvent(event)
 
     def surface_focus_lost(self) -> None:
         self.session.controller.release_all()
+        self.set_pointer_lock(False)
+
+    def _centre(self) -> QPoint:
+        return QPoint(self.width() // 2, self.height() // 2)
+
+    def set_pointer_lock(self, locked: bool) -> None:
+        """Lock (hide, grab and re-centre the cursor: every move turns the head) or release it."""
+        if locked == self.pointer_locked:
+            return
+        self.pointer_locked = locked
+        window = self._surface if isinstance(self._surface, WindowSurface) else None
+        if locked:
+            self._drag = None
+            self.setFocus()
+            self._set_cursor(Qt.CursorShape.BlankCursor)
+            if window is not None:  # a native surface: its own window takes the grab
+                window.setMouseGrabEnabled(True)
+            else:
+                self.setMouseTracking(True)
+                self.grabMouse()
+            QCursor.setPos(self.mapToGlobal(self._centre()))
+        else:
+            if window is not None:
+                window.setMouseGrabEnabled(False)
+            else:
+                self.releaseMouse()
+                self.setMouseTracking(False)
+            self._set_cursor(None)
+        self.pointer_lock_changed.emit(locked)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.set_pointer_lock(True)
+            event.accept()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus()
@@ -357,6 +413,14 @@ class Viewport(QWidget):
             event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self.pointer_locked:
+            centre = self._centre()
+            delta = event.position().toPoint() - centre
+            if not delta.isNull():  # the re-centring itself arrives as a move to the centre
+                self.session.controller.mouse_look(delta.x(), delta.y())
+                QCursor.setPos(self.mapToGlobal(centre))
+            event.accept()
+            return
         if self._drag is not None:
             point = event.position().toPoint()
             delta = point - self._drag

@@ -31,9 +31,11 @@ from emulator.ui.docks.audio import AudioPanel
 from emulator.ui.docks.connect import ConnectPanel
 from emulator.ui.docks.controls import ControlsPanel, load_controls
 from emulator.ui.docks.face import FacePanel
+from emulator.ui.docks.network import NetworkPanel
 from emulator.ui.docks.participants import ParticipantsPanel
 from emulator.ui.docks.stats import StatsPanel
 from emulator.ui.input import InputTick
+from emulator.ui.qa_actions import QaActions
 from emulator.ui.session import AppSession
 from emulator.ui.stats_model import StatsCollector
 from emulator.ui.viewport import DEFAULT_FPS, Viewport
@@ -89,6 +91,7 @@ class MainWindow(QMainWindow):
         self.audio_panel = AudioPanel(self.session, settings)
         self.participants_panel = ParticipantsPanel(self.session, self.collector)
         self.stats_panel = StatsPanel(self.collector)
+        self.network_panel = NetworkPanel(self.session, settings)
         self.docks: dict[str, QDockWidget] = {}
         area = Qt.DockWidgetArea
         for title, widget, where in (
@@ -98,6 +101,7 @@ class MainWindow(QMainWindow):
             ("Audio", self.audio_panel, area.RightDockWidgetArea),
             ("Participants", self.participants_panel, area.RightDockWidgetArea),
             ("Stats", self.stats_panel, area.RightDockWidgetArea),
+            ("Network", self.network_panel, area.RightDockWidgetArea),
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock-{title.lower()}")
@@ -109,13 +113,16 @@ class MainWindow(QMainWindow):
         self.docks["Connect"].raise_()
         self.tabifyDockWidget(self.docks["Audio"], self.docks["Participants"])
         self.tabifyDockWidget(self.docks["Participants"], self.docks["Stats"])
+        self.tabifyDockWidget(self.docks["Stats"], self.docks["Network"])
         self.docks["Participants"].raise_()
         self._make_menus()
+        self.qa = QaActions(self, self.session, settings)
 
-        for panel in (self.face_panel, self.controls_panel):
+        for panel in (self.face_panel, self.controls_panel, self.network_panel, self.audio_panel, self.qa):
             panel.message.connect(self.show_message)
         self.session.state_changed.connect(self._on_state)
         self.session.error.connect(self.show_error)
+        self.qa.error.connect(self.show_error)
         self.viewport.render_failed.connect(self.show_error)
         self.input.gamepad_changed.connect(self._on_gamepad)
         self.input.face_preset.connect(self.face_panel.apply_preset)
@@ -162,6 +169,11 @@ class MainWindow(QMainWindow):
         stereo = self._action(view, "&Stereo (side by side)", self.set_stereo, "F2")
         stereo.setCheckable(True)
         self._action(view, "&Reset head", self.session.controller.reset, "Ctrl+R")
+        lock = self._action(
+            view, "&Pointer lock (mouse-look; Esc releases)", self.viewport.set_pointer_lock, "F3"
+        )
+        lock.setCheckable(True)
+        self.viewport.pointer_lock_changed.connect(lock.setChecked)
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -271,6 +283,9 @@ class MainWindow(QMainWindow):
             self.participants_panel.refresh()
         if self.audio_panel.isVisible():
             self.audio_panel.refresh()
+        if self.network_panel.isVisible():
+            self.network_panel.refresh()
+        self.qa.refresh()
 
     def _sample_stats(self) -> None:
         headset = self.session.headset

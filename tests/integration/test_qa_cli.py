@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.qa.recording import read_recording
+from emulator.headset.recording.sessionfile import read_recording
 from tests.support.processes import running, stop_group
 from tests.support.room import cli, cli_env, free_port, start_room
 

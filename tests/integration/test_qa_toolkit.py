@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from emulator.headset import Headset, HeadsetConfig
+from emulator.headset.recording.replay import load_replay
+from emulator.headset.recording.sessionfile import read_recording
 from emulator.model.pose import Pose
 from emulator.net.conditions import NetworkConditioner, parse_conditions
 from emulator.net.opus_decoder import OpusDecoder
 from emulator.net.prometheus import MetricsServer
 from emulator.qa.probe import ProbeMetrics, probe_once
-from emulator.qa.recording import read_recording
-from emulator.qa.replay import load_replay
 from emulator.qa.swarm import Swarm, SwarmPlan
 from emulator.qa.swarm_metrics import SwarmMetrics
 from emulator.qa.tools import JoinTools

@@ -12,13 +12,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.audio.tone import ToneSource
+from emulator.headset.recording.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
+from emulator.headset.recording.sessionfile import (
+    MAGIC,
+    RecordingError,
+    RecordingWriter,
+    parse_recording,
+    read_recording,
+)
 from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.net.conditions import ConditionsError, Impairment, NetConditions, parse_conditions
 from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.net.prometheus import Family, Histogram, parse_listen, render
-from emulator.qa.recording import MAGIC, RecordingError, RecordingWriter, parse_recording, read_recording
-from emulator.qa.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
 from emulator.qa.swarm import aggregate
 from emulator.wire import FaceEncoder, FaceSet, State
 

@@ -1,15 +1,20 @@
-"""Audio dock: microphone and output device, mute, level meters, HRTF choice and spatial mode.
+"""Audio dock: microphone and output device, mute, level meters, HRTF choice and the spatial mode.
 
-The devices and the HRTF apply to the next join (the headset opens them when it starts); the headset's
-ears (`emulator/headset/ears.py`) play every remote voice spatialized to the output. The meters show
-what arrives (each remote's blocks from `Voice.listeners`) and what we send.
+The devices apply to the next join (the headset opens them when it starts); the HRTF applies at once
+when joined (the ears swap their renderer) and to later joins. The headset's ears
+(`emulator/headset/ears.py`) play every remote voice spatialized to the output. The spatial mode is
+the room's, not ours: a room started with `--mix binaural` mixes one binaural stream per listener and
+says so in `welcome.mode` (emulator/room/SIGNALING.md); a client there must play that mix as it is,
+so there is no per-listener choice to offer, and the dock shows which of the two is in force and what
+the HRTF is used for in it. The meters show what arrives (each remote's blocks from `Voice.listeners`)
+and what we send.
 """
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,17 +23,25 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from emulator.audio.devices import list_devices
+from emulator.audio.hrtf import HrtfError
 from emulator.ui.session import AppSession
 
 log = logging.getLogger(__name__)
 
 SILENCE = "silence (send nothing)"
+MODE_TEXT = {
+    None: "not joined: the room decides (client-side unless it runs --mix binaural)",
+    "forward": "client-side: the room forwards each voice; this headset spatializes them with the HRTF",
+    "binaural": "server-side: the room sends this listener's binaural mix, played as it is "
+    "(the HRTF only places ghosts)",
+}
 
 
 class Meter(QWidget):
@@ -65,6 +78,8 @@ def _set(meter: Meter, level: float) -> None:
 
 
 class AudioPanel(QWidget):
+    message = Signal(str)
+
     def __init__(self, session: AppSession, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -96,14 +111,12 @@ class AudioPanel(QWidget):
         if sofa:
             self.hrtf.addItem(sofa, sofa)
         self._restore(self.hrtf, "audio/hrtf")
-        self.hrtf.currentIndexChanged.connect(lambda _: self._save(self.hrtf, "audio/hrtf"))
+        self.hrtf.currentIndexChanged.connect(self._hrtf_chosen)
         pick = QPushButton("SOFA file…")
         pick.clicked.connect(self._pick_sofa)
-        self.mode = QComboBox()
-        self.mode.addItem("client-side (each receiver spatializes)", "client")
-        self.mode.addItem("server-side (the room mixes per listener)", "server")
-        self._restore(self.mode, "audio/mode")
-        self.mode.currentIndexChanged.connect(lambda _: self._save(self.mode, "audio/mode"))
+        self.mode = QLabel(MODE_TEXT[None])
+        self.mode.setWordWrap(True)
+        self.mode_shown: str | None = None
         form = QFormLayout()
         form.addRow("Microphone", self.input)
         form.addRow("Output", self.output)
@@ -131,6 +144,22 @@ class AudioPanel(QWidget):
     def _save(self, combo: QComboBox, key: str) -> None:
         self.settings.setValue(key, combo.currentData())
 
+    def _hrtf_chosen(self, _index: int) -> None:
+        self._save(self.hrtf, "audio/hrtf")
+        try:
+            self.session.tools.set_hrtf(self.hrtf_spec())
+        except HrtfError as error:
+            self.message.emit(f"HRTF: {error}")
+            return
+        if self.session.connected:
+            self.message.emit(f"HRTF: {self.hrtf.currentText()}")
+
+    def room_mode(self) -> str | None:
+        """The joined room's spatial mode ("forward" or "binaural"), None when not joined."""
+        headset = self.session.headset
+        session = headset.session if headset is not None else None
+        return str(getattr(session, "mode", "forward")) if session is not None else None
+
     def _pick_sofa(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "HRTF in SOFA format", "", "SOFA files (*.sofa)")
         if path:
@@ -148,6 +177,10 @@ class AudioPanel(QWidget):
         return str(self.hrtf.currentData()) or None
 
     def refresh(self) -> None:
+        mode = self.room_mode()
+        if mode != self.mode_shown:
+            self.mode_shown = mode
+            self.mode.setText(MODE_TEXT.get(mode, f"{mode} (unknown to this version)"))
         source = self.session.source
         _set(self.mic_meter, source.level if source else 0.0)
         headset = self.session.headset

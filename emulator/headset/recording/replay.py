@@ -21,11 +21,11 @@ import numpy as np
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
 from emulator.drive.drivers import Drivers
 from emulator.drive.trace import TraceMotion
+from emulator.headset.recording.sessionfile import Participant, Recording, RecordingError
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.net.opus_decoder import OpusDecodeError, OpusDecoder
-from emulator.qa.recording import Participant, Recording, RecordingError
 from emulator.wire import FaceAccumulator, State, WireError, parse_message
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The session file: one chunked binary file holding what one headset sent, heard and saw.
 
-The format is described in `emulator/qa/RECORDING.md` (version 1). In short: an 8-byte magic, a
+The format is described in `emulator/headset/recording/RECORDING.md` (version 1). In short: an 8-byte magic, a
 version, a JSON header, then records of (kind, stream, time, payload). State records carry the state
 stream's own binary messages unchanged and audio records carry 20 ms Opus packets, so a file is
 compact (about 5 kB/s per participant with voice) and needs no codec of its own. Records are
