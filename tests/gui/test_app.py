@@ -11,8 +11,8 @@ The steps share one window and run in order, in one test.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-import os
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -93,17 +93,9 @@ def changed_centroid_x(frame: np.ndarray, baseline: np.ndarray) -> tuple[float, 
     return (float(columns.mean()) if len(columns) else math.nan), len(columns)
 
 
-@pytest.fixture(scope="module")
-def qapp(xvfb_display: str) -> Any:
-    """pytest-qt's QApplication, made by the app's own code so the GL format is set first."""
-    os.environ["QT_QPA_PLATFORM"] = "xcb"
-    from emulator.ui.app import application
-
-    return application()
-
-
-@pytest.fixture
-def world(qapp: Any, tmp_path: Path) -> Iterator[World]:
+@contextlib.contextmanager
+def open_world(qapp: Any, tmp_path: Path, *room_args: str) -> Iterator[World]:
+    """A room process (with `room_args`), the window shown on a qasync loop, and an unstarted puppet."""
     import qasync
 
     from emulator.net import ice
@@ -116,7 +108,7 @@ def world(qapp: Any, tmp_path: Path) -> Iterator[World]:
     port = free_port()
     log_file = (tmp / "room.log").open("wb")
     process = subprocess.Popen(
-        cli("room", "--host", "127.0.0.1", "--port", str(port)),
+        cli("room", "--host", "127.0.0.1", "--port", str(port), *room_args),
         env=cli_env(tmp),
         stdout=subprocess.DEVNULL,
         stderr=log_file,
@@ -155,6 +147,12 @@ def world(qapp: Any, tmp_path: Path) -> Iterator[World]:
             if ice_depth == 0 and ice._depth > 0:
                 ice._depth = 0
                 ice._uninstall()
+
+
+@pytest.fixture
+def world(qapp: Any, tmp_path: Path) -> Iterator[World]:
+    with open_world(qapp, tmp_path) as world:
+        yield world
 
 
 async def window_joins_and_the_puppets_avatar_moves_on_screen(world: World) -> None:
