@@ -255,6 +255,39 @@ async def closing_finalises_a_recording(world: World, folder: Path) -> None:
     assert not recording.truncated and recording.find("me").states
 
 
+async def leaving_finalises_a_recording(world: World, path: Path) -> None:
+    window = world.window
+    assert window.qa.start_recording(path) == path
+    await world.wait_until(
+        lambda: (
+            world.window.session.headset.room_state.by_id(  # type: ignore[union-attr]
+                world.observer.participant_id or ""
+            )
+            is not None
+        ),
+        "the window sees the puppet",
+    )
+    await world.pause(0.5)
+    await window.session.leave()
+    window.qa.refresh()
+    assert not window.qa.indicator.isVisible() and not window.qa.record.isChecked()
+    recording = read_recording(path)
+    assert not recording.truncated
+    assert recording.find("me").states and recording.find("puppet").states
+
+
+def the_network_dock_names_presets_and_custom_settings(world: World) -> None:
+    panel = world.window.network_panel
+    panel.preset.setCurrentIndex(panel.preset.findData("4g"))
+    assert panel.spec() == "4g" and panel.delay.value() == pytest.approx(45.0)
+    panel.loss.setValue(7.5)
+    assert panel.spec().startswith("custom:loss=7.5%")
+    panel.apply()
+    assert world.window.session.tools.conditions.loss == pytest.approx(0.075)
+    assert world.window.settings.value("network/spec") == panel.spec()
+    panel.set_spec("good")
+
+
 def test_the_apps_qa_tools_in_a_room(qapp: Any, qtbot: Any, tmp_path: Path) -> None:
     with open_world(qapp, tmp_path) as world:
         blocks = world.run(scenario(world, qtbot, tmp_path), timeout=240.0)
@@ -297,10 +330,14 @@ def test_the_audio_dock_shows_a_binaural_rooms_mode(qapp: Any, tmp_path: Path) -
             window.audio_panel.refresh()
             assert window.audio_panel.room_mode() is None
             assert window.audio_panel.mode.text().startswith("not joined")
+            window.qa.refresh()
+            assert not window.qa.record.isEnabled()  # nothing to record before joining
             config = HeadsetConfig(world.room.url, "gui", "me", secret=SECRET)
             assert await window.join(config), window.statusBar().currentMessage()
             await the_audio_dock_shows_the_rooms_mode(world, "binaural")
             await world.observer.start()
+            await leaving_finalises_a_recording(world, tmp_path / "left.hemurec")
+            the_network_dock_names_presets_and_custom_settings(world)
             await closing_leaves_no_task_thread_or_process(world)
 
         world.run(steps(), timeout=120.0)
