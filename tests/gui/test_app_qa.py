@@ -100,7 +100,8 @@ async def pointer_lock_turns_the_head(world: World, qtbot: Any) -> None:
     controller.reset()
 
 
-async def join(world: World, tmp_path: Path) -> None:
+async def join(world: World, tmp_path: Path, microphone: str = "silence") -> None:
+    """The window joins (hearing into tmp_path/ears), then the puppet."""
     window = world.window
     config = HeadsetConfig(
         world.room.url,
@@ -108,7 +109,7 @@ async def join(world: World, tmp_path: Path) -> None:
         "me",
         placement=Pose(Vec3(0.0, EYE, 0.0)),
         secret=SECRET,
-        audio=f"wav:{speech_then_silence(tmp_path / 'mic.wav')}:loop",
+        audio=microphone,
         record_dir=tmp_path / "ears",
     )
     assert await window.join(config), window.statusBar().currentMessage()
@@ -176,13 +177,14 @@ async def the_record_button_records_the_other_headsets_states_and_voice(world: W
     recording = read_recording(files[0])
     assert not recording.truncated
     puppet = recording.find("puppet")
-    assert len(puppet.states) > 50 and len(puppet.audio) > 50
+    # A still headset sends its state only now and then (a keep-alive), its voice every 20 ms.
+    assert len(puppet.states) >= 5 and len(puppet.audio) > 50
     material = load_replay(recording, "puppet")
     xs = [pose.position.x for pose in material.poses]
     assert min(xs) < -0.5 and max(xs) > 0.5  # it walked from left to right while recorded
     assert tone_level(material.pcm[len(material.pcm) // 4 :]) > 0.05  # its 330 Hz voice
     me = recording.find("me")
-    assert me.local and len(me.states) > 50 and len(me.audio) > 50
+    assert me.local and len(me.states) >= 5 and len(me.audio) > 50
     return files[0]
 
 
@@ -288,9 +290,38 @@ def the_network_dock_names_presets_and_custom_settings(world: World) -> None:
     panel.set_spec("good")
 
 
-def test_the_apps_qa_tools_in_a_room(qapp: Any, qtbot: Any, tmp_path: Path) -> None:
+# Two windows, each joined for well under 30 s: with the app and the puppet headset on one qasync
+# loop, longer sessions in this test process end in a qasync/PySide timer crash or lost ICE consent
+# (seen with main's code too; see the report), which is not what these tests are about.
+
+
+def test_pointer_lock_lipsync_a_live_link_csv_and_loss(qapp: Any, qtbot: Any, tmp_path: Path) -> None:
+    async def steps(world: World) -> None:
+        world.tasks_before = set(asyncio.all_tasks())
+        await pointer_lock_turns_the_head(world, qtbot)
+        await join(world, tmp_path, f"wav:{speech_then_silence(tmp_path / 'mic.wav')}:loop")
+        await the_audio_dock_shows_the_rooms_mode(world, "forward")
+        await lipsync_opens_the_jaw_in_speech_and_shuts_it_in_silence(world)
+        await a_live_link_csv_reaches_the_other_headset(world)
+        await ten_percent_loss_raises_the_reported_loss(world)
+        await closing_leaves_no_task_thread_or_process(world)
+
     with open_world(qapp, tmp_path) as world:
-        blocks = world.run(scenario(world, qtbot, tmp_path), timeout=240.0)
+        world.run(steps(world), timeout=120.0)
+
+
+def test_recording_and_playing_it_back_as_a_ghost(qapp: Any, tmp_path: Path) -> None:
+    async def steps(world: World) -> tuple[int, ...]:
+        world.tasks_before = set(asyncio.all_tasks())
+        folder = tmp_path / "recordings"
+        await join(world, tmp_path)
+        path = await the_record_button_records_the_other_headsets_states_and_voice(world, folder)
+        blocks = await the_ghost_moves_on_screen_and_is_heard(world, path)
+        await closing_finalises_a_recording(world, folder)
+        return blocks
+
+    with open_world(qapp, tmp_path) as world:
+        blocks = world.run(steps(world), timeout=120.0)
     ears = read_stereo(tmp_path / "ears" / "binaural.wav")
     quiet, started, off, removed = (b * BLOCK_SAMPLES for b in blocks)
     silence = ears[quiet:started]
@@ -303,21 +334,6 @@ def test_the_apps_qa_tools_in_a_room(qapp: Any, qtbot: Any, tmp_path: Path) -> N
     # ... and with HRTF off, summed to both ears alike.
     assert tone_level(without.mean(axis=1)) > 0.1 * heard
     assert np.array_equal(without[:, 0], without[:, 1])
-
-
-async def scenario(world: World, qtbot: Any, tmp_path: Path) -> tuple[int, ...]:
-    world.tasks_before = set(asyncio.all_tasks())
-    folder = tmp_path / "recordings"
-    await pointer_lock_turns_the_head(world, qtbot)
-    await join(world, tmp_path)
-    await the_audio_dock_shows_the_rooms_mode(world, "forward")
-    await lipsync_opens_the_jaw_in_speech_and_shuts_it_in_silence(world)
-    await a_live_link_csv_reaches_the_other_headset(world)
-    path = await the_record_button_records_the_other_headsets_states_and_voice(world, folder)
-    await ten_percent_loss_raises_the_reported_loss(world)
-    blocks = await the_ghost_moves_on_screen_and_is_heard(world, path)
-    await closing_finalises_a_recording(world, folder)
-    return blocks
 
 
 def test_the_audio_dock_shows_a_binaural_rooms_mode(qapp: Any, tmp_path: Path) -> None:
