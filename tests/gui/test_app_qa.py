@@ -260,22 +260,20 @@ async def closing_finalises_a_recording(world: World, folder: Path) -> None:
 async def leaving_finalises_a_recording(world: World, path: Path) -> None:
     window = world.window
     assert window.qa.start_recording(path) == path
-    await world.wait_until(
-        lambda: (
-            world.window.session.headset.room_state.by_id(  # type: ignore[union-attr]
-                world.observer.participant_id or ""
-            )
-            is not None
-        ),
-        "the window sees the puppet",
-    )
-    await world.pause(0.5)
+    world.puppet.pose = facing_viewer(0.3, -1.5)  # a move is sent at once (a still headset rarely sends)
+
+    def moved() -> bool:
+        p = window.session.headset.room_state.by_id(world.observer.participant_id or "")  # type: ignore[union-attr]
+        return p is not None and p.pose is not None and p.pose.position.x > 0.25
+
+    await world.wait_until(moved, "the window sees the puppet move")
     await window.session.leave()
     window.qa.refresh()
     assert not window.qa.indicator.isVisible() and not window.qa.record.isChecked()
     recording = read_recording(path)
     assert not recording.truncated
     assert recording.find("me").states and recording.find("puppet").states
+    assert recording.find("room mix").audio  # a binaural room's one stream is what the window heard
 
 
 def the_network_dock_names_presets_and_custom_settings(world: World) -> None:

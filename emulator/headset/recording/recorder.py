@@ -29,6 +29,7 @@ from emulator.wire.signaling import ParticipantInfo
 
 log = logging.getLogger(__name__)
 
+ROOM_MIX_NAME = "room mix"  # the name of what a binaural room sends (owner "", `wire.signaling.MIX_OWNER`)
 HEARD_BITRATE = 32_000  # what heard audio is re-encoded at: plenty for checking a voice or a tone
 
 
@@ -111,7 +112,7 @@ class SessionRecorder:
         number = table.get(participant_id)
         if number is None:
             info = self._names.get(participant_id)
-            name = info.name if info else participant_id
+            name = info.name if info else participant_id or ROOM_MIX_NAME
             number = table[participant_id] = self.writer.declare(
                 kind,
                 participant_id,
@@ -157,6 +158,8 @@ class SessionRecorder:
         # The ears pull blocks shorter than an Opus frame: gather each remote's into 20 ms frames.
         t_us = self._now_us()
         for participant_id, block in blocks.items():
+            if block.ndim == 2:  # a binaural room's mix: kept as mono, like every recorded voice
+                block = block.mean(axis=1, dtype=np.float32)
             pending = self._pending.get(participant_id)
             pending = block if pending is None else np.concatenate([pending, block])
             while len(pending) >= FRAME_SAMPLES:
