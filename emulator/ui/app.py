@@ -20,8 +20,11 @@ from PySide6.QtCore import QCoreApplication, QSettings, Qt
 from PySide6.QtGui import QSurfaceFormat
 from PySide6.QtWidgets import QApplication
 
+from emulator.ui.refcount import NoneKeeper
+
 ORGANIZATION = "headset-emulator"
 APPLICATION = "headset-emulator"
+_keepers: list[NoneKeeper] = []
 
 
 def display_problem() -> str | None:
@@ -59,6 +62,7 @@ def application() -> QApplication:
     app.setApplicationName(APPLICATION)
     # The loop, not Qt, decides when the program ends: the window's close waits for the room to be left.
     app.setQuitOnLastWindowClosed(False)
+    _keepers.append(NoneKeeper(app))  # PySide6 leaks references to None on every qasync callback
     return app
 
 

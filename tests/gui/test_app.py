@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import subprocess
 import time
@@ -141,6 +142,9 @@ def open_world(qapp: Any, tmp_path: Path, *room_args: str) -> Iterator[World]:
         world.run(observer.stop())
         loop.close()
         asyncio.set_event_loop(None)
+        window.deleteLater()
+        qapp.processEvents()
+        gc.collect()  # the window's and the loop's Qt objects go now, not at interpreter exit
         stop_group(process)
         log_file.close()
         with ice._lock:
