@@ -290,7 +290,7 @@ async def _watch(
             print(f"first frame with {wanted} avatars after {time.monotonic() - started:.2f} s", flush=True)
             if args.screenshot is not None:
                 await asyncio.sleep(2.5)  # let them walk and talk a little: the mouths open, labels settle
-                image = window.grab()
+                image = window.snapshot()
                 args.screenshot.parent.mkdir(parents=True, exist_ok=True)
                 if not image.save(str(args.screenshot)):
                     outcome["error"] = f"cannot write {args.screenshot}"

@@ -16,8 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from emulator import __version__
@@ -297,6 +297,17 @@ class MainWindow(QMainWindow):
             self.stats_panel.refresh(now)
 
     # --- closing ----------------------------------------------------------------------------------
+
+    def snapshot(self) -> QImage:
+        """The window as the user sees it. A widget grab leaves the viewport's native GL surface
+        blank, so its picture (HUD included) is drawn again and painted in where the viewport sits."""
+        image = self.grab().toImage()
+        view = self.viewport.grabFramebuffer()
+        if not view.isNull():
+            painter = QPainter(image)
+            painter.drawImage(QRect(self.viewport.mapTo(self, QPoint(0, 0)), self.viewport.size()), view)
+            painter.end()
+        return image
 
     async def shutdown(self) -> None:
         """Leave the room and stop every timer, task and device the window owns."""

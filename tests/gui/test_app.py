@@ -184,6 +184,28 @@ async def window_joins_and_the_puppets_avatar_moves_on_screen(world: World) -> N
     width = window.viewport.grabFramebuffer().width()
     assert left_count > 200 and right_count > 200, "the avatar covers pixels"
     assert left_x < width / 2 < right_x, (left_x, right_x, width)
+    a_snapshot_of_the_window_shows_the_view(window)
+
+
+def a_snapshot_of_the_window_shows_the_view(window: Any) -> None:
+    """`demo --screenshot` saves `snapshot()`: the docks, and in the viewport's place its picture
+    (a plain widget grab leaves a native GL surface blank)."""
+    from PySide6.QtCore import QPoint
+
+    image = window.snapshot()
+    top_left = window.viewport.mapTo(window, QPoint(0, 0))
+    ratio = image.devicePixelRatio()
+    data = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    pixels = data.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 4]
+    pixels = pixels.reshape(image.height(), image.width(), 4)[:, :, :3].astype(np.int16)
+    x0, y0 = round(top_left.x() * ratio), round(top_left.y() * ratio)
+    w, h = round(window.viewport.width() * ratio), round(window.viewport.height() * ratio)
+    view = pixels[y0 : y0 + h, x0 : x0 + w]
+    sky, floor = (
+        view[h // 10 : h // 5].reshape(-1, 3).mean(axis=0),
+        view[-h // 10 :].reshape(-1, 3).mean(axis=0),
+    )
+    assert abs(int(sky[0]) - int(sky[2])) > 20 and sky.sum() != floor.sum(), (sky, floor)  # a sky, a floor
 
 
 async def pressing_w_moves_the_pose_the_room_receives(world: World, qtbot: Any) -> None:
