@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -37,10 +38,15 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
         env = cli_env(tmp_path)
         file = tmp_path / "s.hemurec"
         alpha = subprocess.Popen(
-            cli("join", room.url, "--name", "alpha", "--motion", "orbit", "--duration", "6"),
-            env=env, stderr=subprocess.PIPE, start_new_session=True,
+            cli("join", room.url, "--name", "alpha", "--motion", "orbit", "--duration", "30"),
+            env=env, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
+            # bravo records only once alpha is in the room (both starting at once raced on a busy machine).
+            deadline = time.monotonic() + 30
+            while dict(room.health()["rooms"]).get("lobby", 0) < 1:
+                assert alpha.poll() is None and time.monotonic() < deadline, "alpha did not join"
+                time.sleep(0.1)
             done = subprocess.run(
                 cli("join", room.url, "--name", "bravo", "--record", str(file), "--duration", "4",
                     "--net", "wifi"),
@@ -49,7 +55,6 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
             assert done.returncode == 0, done.stderr.decode()[-2000:]
             metrics = get(f"http://127.0.0.1:{metrics_port}/metrics")
         finally:
-            alpha.communicate(timeout=60)
             stop_group(alpha)
         assert 'headset_room_participants{room="lobby"}' in metrics
         assert "headset_room_audio_bytes_forwarded_total" in metrics
