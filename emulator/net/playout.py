@@ -41,6 +41,7 @@ FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 CROSSFADE = 120  # 2.5 ms: hides the seam where a frame is dropped
 MIN_SHORTEN = 96  # 2 ms: smaller corrections are not worth a seam
 MAX_GAP_FRAMES = 10  # a timestamp jump larger than this is a new talk spurt, not a loss
+PEAK_MARGIN_S = 0.012  # the slack may sink 10 ms under the target before a frame is added
 
 
 @dataclass
@@ -111,6 +112,40 @@ class _Window:
         return min(v for _, v in self.items)
 
 
+class _TransitPeaks:
+    """How late packets come at worst, over the last `buckets` seconds, ignoring a one-off.
+
+    Transit = arrival − media time; its spread (latest − earliest) is the delay that would have played
+    every packet. Kept as a (min, max) per one-second bucket. A spike that recurs (a busy sender or
+    receiver loop, a radio scanning every few seconds) shows in two or more buckets, and the target
+    should cover it rather than underrun at every one; a single spike (a join, a burst after a stall)
+    is in one bucket only and is ignored, so it does not hold the delay up for seconds.
+    """
+
+    def __init__(self, buckets: int) -> None:
+        self._buckets: collections.deque[list[float]] = collections.deque(maxlen=buckets)
+        self._second: int | None = None
+        self.spread = 0.0
+
+    def add(self, now: float, transit: float) -> None:
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._buckets.append([transit, transit])
+        else:
+            bucket = self._buckets[-1]
+            if bucket[0] <= transit <= bucket[1]:
+                return
+            bucket[0], bucket[1] = min(bucket[0], transit), max(bucket[1], transit)
+        if len(self._buckets) < 2:
+            self.spread = 0.0
+            return
+        # Second-latest and second-earliest buckets: only what recurs counts, either way.
+        latest = sorted(b[1] for b in self._buckets)[-2]
+        earliest = sorted(b[0] for b in self._buckets)[1]
+        self.spread = max(0.0, latest - earliest)
+
+
 class PlayoutBuffer:
     """One remote speaker. `push` and `pull` run on the asyncio loop's thread (not thread-safe)."""
 
@@ -121,6 +156,7 @@ class PlayoutBuffer:
         max_delay_ms: float = 200.0,
         jitter_factor: float = 3.0,
         window_s: float = 1.0,
+        peak_window_s: int = 10,
         max_conceal_frames: int = 5,
         clock: Callable[[], float] = time.monotonic,
         channels: int = 1,
@@ -150,7 +186,9 @@ class PlayoutBuffer:
         self._last_transit: float | None = None
         self._next_ts: int | None = None
         self._gap = 0  # frames emitted since the last real one without moving `_next_ts`
+        self._added = 0  # of those, concealment frames inserted on purpose to raise the delay
         self._slack = _Window(window_s)
+        self._peaks = _TransitPeaks(peak_window_s)
         self._last_adjust = -math.inf
         self._pending = np.zeros((0, *self._frame_shape[1:]), dtype=np.float32)
         self._lead = 0  # samples still queued for output when the frame being made was decoded
@@ -177,9 +215,10 @@ class PlayoutBuffer:
         self._stats.payload_bytes += len(payload)
         if self._first_seq is None:
             self._first_seq = s
+        transit = now - ts / SAMPLE_RATE
+        self._peaks.add(now, transit)  # every packet: the late ones are the ones overtaken
         if self._max_seq is None or s > self._max_seq:
             self._max_seq = s
-            transit = now - ts / SAMPLE_RATE
             if self._last_transit is not None:
                 self._jitter += (abs(transit - self._last_transit) - self._jitter) / 16
             self._last_transit = transit
@@ -195,17 +234,28 @@ class PlayoutBuffer:
 
     @property
     def target(self) -> float:
-        return min(max(self.min_delay, self.jitter_factor * self._jitter), self.max_delay)
+        target = max(self.min_delay, self.jitter_factor * self._jitter)
+        if self._peaks.spread > target + PEAK_MARGIN_S:
+            # Late packets recur beyond what the jitter predicts (a busy machine's scheduling, a
+            # radio's periodic scans): hold the delay over those peaks instead of underrunning at each.
+            target = self._peaks.spread + PEAK_MARGIN_S
+        return min(target, self.max_delay)
 
     def pull(self, frames: int = FRAME_SAMPLES, now: float | None = None) -> MonoBlock:
         """Exactly `frames` samples of 48 kHz mono (or stereo) to play now: decoded, concealed or silence."""
         t = self.clock() if now is None else now
-        while len(self._pending) < frames:
+        pending = self._pending
+        if frames == FRAME_SAMPLES and not len(pending):
+            self._lead = 0  # whole frames (an unheard swarm member's pulls): usually nothing to join
+            pending = self._next_frame(t)
+        while len(pending) < frames:
             # A frame must have arrived by the time it is decoded (now), whenever it starts playing.
-            self._lead = len(self._pending)
-            self._pending = np.concatenate([self._pending, self._next_frame(t)])
-        out, self._pending = self._pending[:frames], self._pending[frames:]
-        self._update_delay_stats()
+            self._lead = len(pending)
+            pending = np.concatenate([pending, self._next_frame(t)])
+        if len(pending) == frames:
+            out, self._pending = pending, pending[:0]
+        else:
+            out, self._pending = pending[:frames], pending[frames:]
         if self._next_ts is not None:
             self.media_end = (self._next_ts + self._gap * FRAME_SAMPLES - len(self._pending)) / SAMPLE_RATE
         return out
@@ -235,6 +285,7 @@ class PlayoutBuffer:
         missing = round((earliest - self._next_ts) / FRAME_SAMPLES)
         if missing > self._gap + MAX_GAP_FRAMES:
             self._next_ts, missing, self._gap = earliest, 0, 0  # a new talk spurt (or a sender restart)
+            self._added = 0
         if missing > self._gap:
             # Frames before `earliest` are lost: conceal them now, the last one from earliest's FEC.
             self._gap += 1
@@ -248,18 +299,21 @@ class PlayoutBuffer:
                     return self._level(self._decoder.conceal())
             return self._level(self._decoder.conceal())
         if self._gap > missing:
-            # The buffer ran dry and the frame came after its time: an underrun, the delay grew.
+            # The delay grew. Unless only by the frames we inserted to raise it, the buffer ran dry
+            # and the frame came after its time: an underrun.
             self._stats.stretched_frames += self._gap - missing
-            self._stats.underruns += 1
+            if self._gap - self._added > missing:
+                self._stats.underruns += 1
         if missing == 0 and self._wants_more_delay(now):
             self._gap += 1
+            self._added += 1
             self._stats.concealed_frames += 1
             return self._level(self._decoder.conceal())
         return self._play(earliest, now)
 
     def _play(self, ts: int, now: float) -> MonoBlock:
         packet = self._packets.pop(ts)
-        self._next_ts, self._gap = ts + FRAME_SAMPLES, 0
+        self._next_ts, self._gap, self._added = ts + FRAME_SAMPLES, 0, 0
         frame = self._decode(packet.payload)
         self._stats.played_frames += 1
         self._slack.add(now, now - packet.arrival)
@@ -313,7 +367,7 @@ class PlayoutBuffer:
             del self._packets[ts]
             self._stats.late_drops += 1
         earliest = min(self._packets)
-        self._next_ts, self._gap = earliest, 0
+        self._next_ts, self._gap, self._added = earliest, 0, 0
         self._slack.items.clear()
         return earliest
 

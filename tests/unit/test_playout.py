@@ -123,3 +123,21 @@ def test_a_buffer_that_does_not_decode_counts_the_same_and_plays_silence() -> No
         assert getattr(counted.stats, name) == getattr(heard.stats, name), name
     assert heard.stats.underruns > 0 and heard.stats.packets_lost > 0  # the run exercised both paths
     assert not np.any(np.concatenate(silent)) and heard.stats.level_dbfs > -40
+
+
+def test_late_packets_that_recur_raise_the_delay_once_instead_of_underrunning_each_time() -> None:
+    # Once a second a packet comes 60 ms late (a busy machine's scheduler, a radio scanning).
+    late = {i for i in range(25, 1000, 50)}
+    buf, blocks, _ = simulate(packets(1000), delay_of=lambda i: 0.003 + (0.060 if i in late else 0.0))
+    st_ = buf.stats
+    assert st_.target_ms > 60, "the buffer holds the recurring peak"
+    assert st_.underruns <= 3, f"{st_.underruns} underruns for {len(late)} late packets: only the first ones"
+    assert st_.stretched_frames > st_.underruns, (
+        "frames added on purpose to raise the delay are not underruns"
+    )
+    assert coverage(blocks[30:995]) >= 0.995
+
+
+def test_a_single_late_burst_does_not_hold_the_delay_up() -> None:
+    buf, _, _ = simulate(packets(600), delay_of=lambda i: 0.003 + (0.2 if i == 200 else 0.0))
+    assert buf.stats.target_ms < 10, "one spike is not a pattern"
