@@ -14,6 +14,7 @@ from emulator.cli.qa_options import add_qa_arguments, tools_from_args
 from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
+from emulator.headset.config import MAX_STATES_PER_PACKET
 from emulator.model.pose import Pose
 from emulator.net.ice_servers import IceOptions, IceServerError
 from emulator.qa.tools import JoinTools, ToolError
@@ -36,6 +37,13 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--opus-bitrate", type=int, default=32_000, help="Opus bitrate in bit/s (default 32000)"
+    )
+    parser.add_argument(
+        "--states-per-packet",
+        type=int,
+        default=2,
+        metavar="K",
+        help="pose/face samples per data-channel datagram, 1-8 (default 2: 90 Hz pose in 45 datagrams/s)",
     )
     parser.add_argument(
         "--motion", default="still", help="still | orbit | nod | look-around | walk | trace:FILE.jsonl"
@@ -87,6 +95,8 @@ def register(subparsers: Any) -> None:
 def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> HeadsetConfig:
     if args.opus_bitrate < 6000 or args.opus_bitrate > 510_000:
         raise CommandError("--opus-bitrate must be between 6000 and 510000 bit/s")
+    if not 1 <= args.states_per_packet <= MAX_STATES_PER_PACKET:
+        raise CommandError(f"--states-per-packet must be between 1 and {MAX_STATES_PER_PACKET}")
     if args.duration is not None and not args.duration > 0:
         raise CommandError("--duration must be positive")
     if args.input and args.audio.strip().lower() != "mic":
@@ -112,6 +122,7 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         face=args.face,
         audio=args.audio,
         opus_bitrate=args.opus_bitrate,
+        states_per_packet=args.states_per_packet,
         record_dir=getattr(args, "record_dir", None),
         hrtf=args.hrtf,
         output=args.output,

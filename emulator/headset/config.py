@@ -8,6 +8,8 @@ from pathlib import Path
 from emulator.model.pose import Pose
 from emulator.net.ice_servers import IceOptions
 
+MAX_STATES_PER_PACKET = 8  # more would hold the first pose of a datagram back by most of 0.1 s
+
 
 @dataclass
 class HeadsetConfig:
@@ -23,6 +25,7 @@ class HeadsetConfig:
     face: str = "neutral"
     audio: str = "tone:440"
     opus_bitrate: int = 32_000
+    states_per_packet: int = 2  # STATEs per datagram: 90 Hz pose in 45 datagrams a second (PROTOCOL.md)
     record_dir: Path | None = None
     hrtf: str | None = None  # None: the bundled KEMAR set; "off": no spatialization
     output: str | None = None  # None: no playback; "default", a device, or "wav:FILE"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
@@ -20,6 +21,7 @@ from emulator.model.errors import ModelError
 from emulator.model.meta_face import arkit_to_meta
 from emulator.net.sessions import Session
 from emulator.wire import (
+    BatchPacker,
     FaceAccumulator,
     FaceEncoder,
     FaceSet,
@@ -38,6 +40,8 @@ from emulator.wire import (
     wire_timestamp,
     wrapped_difference,
 )
+from emulator.wire.batch import ENTRY_OVERHEAD
+from emulator.wire.header import HEADER_SIZE
 from emulator.wire.signaling import ParticipantInfo
 
 if TYPE_CHECKING:
@@ -49,6 +53,7 @@ log = logging.getLogger(__name__)
 PING_INTERVAL_S = 1.0
 STATE_FIRST_BYTE = 0x40  # version 1, type STATE
 STATE_TYPE_MASK = 0xF8  # version and type bits; the low three are STATE's flags
+_ENTRY_AND_HEADER = struct.Struct("!HBHHI")  # a BATCH entry's length, then its message's header
 
 
 def now_us() -> int:
@@ -71,6 +76,12 @@ class StateLink:
         self.states_sent = 0
         self.faces_sent = 0
         self.bytes_sent = 0
+        self.packets_sent = 0  # datagrams on the lossy channel carrying our STATEs
+        # STATEs go out `states_per_packet` to a datagram (a BATCH): every datagram costs ~65 bytes of
+        # SCTP/DTLS framing, a SACK and a pass through both ends' Python stacks, more than a pose.
+        self.states_per_packet = max(1, headset.config.states_per_packet)
+        self._held: list[tuple[bytes, bool]] = []  # (STATE, carries a face) waiting for its datagram
+        self._packer = BatchPacker()
         self.malformed = 0
         self.unknown_sender = 0
         self.record_dir = headset.config.record_dir
@@ -97,12 +108,12 @@ class StateLink:
         next_face = next_send
         while True:
             now = time.monotonic()
-            pose, face = self.headset.sample_drivers()
             include_face = now >= next_face
             if include_face:
                 next_face += face_period
                 if next_face < now:
                     next_face = now + face_period
+            pose, face = self.headset.sample_drivers(with_face=include_face)
             self.send_state(pose, face if include_face else None)
             next_send += period
             delay = next_send - time.monotonic()
@@ -121,14 +132,26 @@ class StateLink:
                 arkit_to_meta(face) if self.face_set is FaceSet.META70 else face
             )
         message = State(seq=self._next_seq(), sender=0, timestamp=now_us(), pose=pose, face=face_update)
-        data = bytes(message)
-        if self.session.send_state(data):
+        self._held.append((bytes(message), face_update is not None))
+        if len(self._held) >= self.states_per_packet:
+            self._send_held()
+
+    def _send_held(self) -> None:
+        """One datagram with the held STATEs (a BATCH when there are several; the room unpacks it)."""
+        held, self._held = self._held, []
+        if self.session is None or not held:
+            return
+        states = [data for data, _ in held]
+        for packet in self._packer.pack(states, now_us()):
+            if not self.session.send_state(packet):
+                return  # the channel is not open or is backed up: these states are dropped, not counted
+            self.packets_sent += 1
+            self.bytes_sent += len(packet)
+        for data, with_face in held:
             for hook in self.on_sent:
                 hook(data)
             self.states_sent += 1
-            self.bytes_sent += len(data)
-            if face_update is not None:
-                self.faces_sent += 1
+            self.faces_sent += with_face
 
     def send_visemes(self, timestamp_us: int, entries: tuple[VisemeEntry, ...]) -> int:
         """One VISEMES message (a talking agent's, `emulator.headset.agent`); returns bytes sent (0: none)."""
@@ -165,6 +188,9 @@ class StateLink:
 
     def on_message(self, data: bytes) -> None:
         received_us = now_us()
+        if self.light and is_batch(data):
+            self._count_batch_light(data, received_us)
+            return
         if is_batch(data):
             try:
                 for inner in split_batch(data):
@@ -207,6 +233,32 @@ class StateLink:
                 participant.profile = message.profile
                 participant.avatar = message.avatar
 
+    def _count_batch_light(self, data: bytes, received_us: int) -> None:
+        """Light receiving of a BATCH: STATEs are counted from their headers where they lie, without
+        copying them out (a swarm member gets thousands a second); anything else is handled in full."""
+        now = time.monotonic()
+        end = len(data)
+        offset = HEADER_SIZE
+        while offset < end:
+            if offset + _ENTRY_AND_HEADER.size > end:
+                self.malformed += 1
+                return
+            length, first, seq, sender, timestamp = _ENTRY_AND_HEADER.unpack_from(data, offset)
+            start = offset + ENTRY_OVERHEAD
+            offset = start + length
+            if length < HEADER_SIZE or offset > end:
+                self.malformed += 1
+                return
+            if first & STATE_TYPE_MASK != STATE_FIRST_BYTE:
+                self._on_one(data[start:offset], received_us)  # a nested BATCH is refused there
+                continue
+            stats = self.remotes.get(sender)
+            if stats is None:
+                self.unknown_sender += 1
+                continue
+            stats.note_sequence(seq)
+            self._count_state(stats, sender, timestamp, received_us, now)
+
     def _count_state_header(self, data: bytes, received_us: int) -> None:
         """Light receiving (swarms): a STATE is counted and timed from its header, never decoded."""
         try:
@@ -219,10 +271,11 @@ class StateLink:
             self.unknown_sender += 1
             return
         stats.note_sequence(header.seq)
-        self._count_state(stats, header.sender, header.timestamp, received_us)
+        self._count_state(stats, header.sender, header.timestamp, received_us, time.monotonic())
 
-    def _count_state(self, stats: RemoteStats, sender: int, timestamp: int, received_us: int) -> None:
-        now = time.monotonic()
+    def _count_state(
+        self, stats: RemoteStats, sender: int, timestamp: int, received_us: int, now: float
+    ) -> None:
         stats.states_received += 1
         if stats.first_state_at is None:
             stats.first_state_at = now
@@ -234,7 +287,7 @@ class StateLink:
 
     def _on_state(self, message: State, stats: RemoteStats, received_us: int) -> None:
         now = time.monotonic()
-        self._count_state(stats, message.sender, message.timestamp, received_us)
+        self._count_state(stats, message.sender, message.timestamp, received_us, now)
         participant = self.headset.room_state.get(message.sender)
         if participant is None:
             return
@@ -320,6 +373,7 @@ class StateLink:
     def uplink_report(self) -> dict[str, Any]:
         return {
             "states_sent": self.states_sent,
+            "state_packets_sent": self.packets_sent,
             "faces_sent": self.faces_sent,
             "state_bytes_sent": self.bytes_sent,
             "malformed_received": self.malformed,

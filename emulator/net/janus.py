@@ -39,7 +39,7 @@ from emulator.net.session import (
     SessionCounters,
     SessionError,
 )
-from emulator.wire import WireError, is_batch, stamp_sender
+from emulator.wire import WireError, is_batch, split_batch, stamp_sender
 from emulator.wire.signaling import Join, ParticipantInfo, Welcome
 
 log = logging.getLogger(__name__)
@@ -83,16 +83,17 @@ def participant_from_publisher(publisher: dict[str, Any], number: int) -> Partic
     )
 
 
-def stamp(data: bytes, number: int) -> bytes | None:
+def stamp(data: bytes, number: int) -> list[bytes]:
     """What the bundled room does to a forwarded message: the sender field becomes its number.
 
-    None for anything that is not a single v1 message (nothing we may attribute; a client never
-    sends a BATCH, so one arriving from a feed is refused too).
+    A publisher's BATCH (its own STATEs packed together) comes apart into its messages, each stamped.
+    Nothing for anything that is not v1 (nothing we may attribute).
     """
     try:
-        return None if is_batch(data) else stamp_sender(data, number)
+        messages = list(split_batch(data)) if is_batch(data) else [data]
+        return [stamp_sender(message, number) for message in messages]
     except WireError:
-        return None
+        return []
 
 
 @dataclass
@@ -316,8 +317,7 @@ class JanusSession(SendsOnChannels):
             def on_message(data: bytes | str) -> None:
                 if isinstance(data, str) or self.participants.get(info.id) is not info:
                     return
-                stamped = stamp(data, info.number)
-                if stamped is not None:
+                for stamped in stamp(data, info.number):
                     deliver(stamped)
 
         pc.on("datachannel", listen)

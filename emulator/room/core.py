@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from emulator.net.tokens import TokenError, verify
-from emulator.wire import WireError, stamp_sender
+from emulator.wire import WireError, is_batch, split_batch, stamp_sender
 from emulator.wire.signaling import (
     MIX_OWNER,
     Error,
@@ -180,18 +180,21 @@ class RoomCore:
             self.stats.messages_dropped += 1
             return []
         try:
-            stamped = stamp_sender(data, sender.info.number)
+            # A client may pack its own messages into a BATCH; each one is stamped and forwarded alone,
+            # so receivers get them batched per receiver like everyone else's.
+            messages = list(split_batch(data)) if is_batch(data) else [data]
+            stamped = [stamp_sender(message, sender.info.number) for message in messages]
         except WireError:
-            # Not a v1 state-stream message (a client never sends a BATCH either): count it, drop it.
+            # Not v1 state-stream messages: count it, drop it (all of a malformed BATCH).
             sender.states_refused += 1
             self.stats.messages_dropped += 1
             return []
         recipients = tuple(p.conn for p in self.participants.values() if p.conn != conn)
-        sender.states_forwarded += 1
-        self.stats.states_forwarded += 1
+        sender.states_forwarded += len(stamped)
+        self.stats.states_forwarded += len(stamped)
         if not recipients:
             return []
-        return [Forward(recipients, stamped, reliable)]
+        return [Forward(recipients, message, reliable) for message in stamped]
 
     def heard(self, conn: str, now: float) -> None:
         """Any sign of life on a participant's media (data channel message, RTP)."""

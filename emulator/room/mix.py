@@ -33,7 +33,7 @@ from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.net.playout import PlayoutBuffer
 from emulator.net.receive import attach_playout
 from emulator.net.tasks import cancel_and_wait
-from emulator.wire import MessageType, State, WireError, parse_message, peek_header
+from emulator.wire import MessageType, State, WireError, is_batch, parse_message, peek_header, split_batch
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +98,20 @@ class BinauralMix:
         return mix.fanout.subscribe()
 
     def on_state(self, conn: str, data: bytes) -> None:
-        """A state-stream message from `conn` (before the room stamps it): keep its latest pose."""
+        """A state-stream message from `conn` (before the room stamps it): keep its latest pose.
+
+        A client's BATCH holds its STATEs oldest first, so the last pose in it is the newest.
+        """
         try:
-            if peek_header(data).type is not MessageType.STATE:
-                return
-            message = parse_message(data)
+            for one in split_batch(data) if is_batch(data) else (data,):
+                if peek_header(one).type is not MessageType.STATE:
+                    continue
+                message = parse_message(one)
+                pose = message.pose if isinstance(message, State) else None
+                if pose is not None and pose.position.is_finite():
+                    self.poses[conn] = pose
         except WireError:
             self.states_malformed += 1
-            return
-        if isinstance(message, State) and message.pose is not None and message.pose.position.is_finite():
-            self.poses[conn] = message.pose
 
     async def remove(self, conn: str) -> None:
         playout = self.speakers.pop(conn, None)

@@ -1,13 +1,14 @@
-"""BATCH: several stamped state-stream messages in one datagram, from the room to one receiver.
+"""BATCH: several state-stream messages in one datagram.
 
 Why: every data-channel message costs a DTLS record, an SCTP packet, a SACK and a pass through both
 Python stacks. A room of N headsets at 90 Hz forwards N × (N − 1) × 90 messages a second; gathering
-what is due to one receiver over a few milliseconds turns that into 100–250 datagrams a second per
-receiver, whatever N is (the room's window: `emulator.room.server.batch_window_s`). Clients never
-send a BATCH, and a BATCH never holds another BATCH.
+what is due to one receiver over a few milliseconds turns that into one datagram per window per
+receiver (the room's window: `emulator.room.server.batch_window_s`). A headset packs its own STATEs
+the same way (`HeadsetConfig.states_per_packet`); the room splits those and stamps each message.
+A BATCH never holds another BATCH.
 
-    header (9 bytes)   type 5, flags 0, seq = the room's per-receiver batch counter, sender 0,
-                       timestamp = the room's clock
+    header (9 bytes)   type 5, flags 0, seq = the packer's batch counter, sender 0,
+                       timestamp = the packer's clock
     then, repeated:    u16 length, then that many bytes: one complete v1 message (not a BATCH)
 
 A BATCH is at most MAX_MESSAGE_SIZE bytes like any message, so it stays one datagram.

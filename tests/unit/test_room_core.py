@@ -45,6 +45,28 @@ def test_state_is_restamped_with_the_senders_number_and_sent_to_everyone_else() 
     assert forward.data[:3] == forged[:3] and forward.data[5:] == forged[5:]
 
 
+def test_a_clients_batch_comes_apart_and_each_message_is_stamped_as_its_sender() -> None:
+    from emulator.wire import BatchPacker
+
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "alice")
+    join(core, "c2", "bob")
+    alice = core.participant("c1")
+    assert alice is not None
+    # alice packs two STATEs, the second claiming to be someone else
+    (packed,) = BatchPacker().pack([state(seq=1), state(seq=2, sender=77)], timestamp=5)
+    forwards = core.state_message("c1", packed, NOW, reliable=False)
+    assert [f.data[1:3] for f in forwards] == [b"\x00\x01", b"\x00\x02"]  # both, in order
+    assert all(isinstance(f, Forward) and f.to == ("c2",) for f in forwards)
+    assert all(int.from_bytes(f.data[3:5], "big") == alice.info.number for f in forwards)
+    assert alice.states_forwarded == 2 and core.stats.states_forwarded == 2
+    # a BATCH holding a BATCH, or one cut short, is refused whole
+    assert core.state_message("c1", packed[:-3], NOW, reliable=False) == []
+    nested = packed[:9] + len(packed).to_bytes(2, "big") + packed
+    assert core.state_message("c1", nested, NOW, reliable=False) == []
+    assert core.stats.messages_dropped == 2 and alice.states_forwarded == 2
+
+
 def test_garbage_and_listen_only_states_are_counted_not_forwarded() -> None:
     core = RoomCore("lobby", SECRET)
     join(core, "c1", "alice")
@@ -114,3 +136,38 @@ def test_the_batch_window_grows_with_the_room_within_bounds() -> None:
     assert windows[:8] == [BATCH_WINDOW_S] * 8
     assert windows == sorted(windows)
     assert batch_window_s(32) == BATCH_WINDOW_MAX_S == max(windows)
+
+
+class _Channel:
+    readyState = "open"
+    bufferedAmount = 0
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+
+async def test_a_full_batch_goes_at_once_and_the_rest_when_the_window_ends() -> None:
+    import asyncio
+
+    from emulator.room.core import Forward
+    from emulator.room.server import Connection, RoomServer, batch_window_s
+    from emulator.wire import split_batch
+    from emulator.wire.header import MAX_MESSAGE_SIZE
+
+    server = RoomServer(SECRET)
+    channel = _Channel()
+    listener = Connection("c2", ws=None)  # type: ignore[arg-type]
+    listener.channels["state"] = channel
+    server.connections["c2"] = listener
+    states = [state(seq=n) for n in range(1, 101)]  # 21 bytes each: 100 do not fit one datagram
+    for data in states:
+        server._forward(Forward(("c2",), data, False))
+    assert len(channel.sent) == len(states) * (len(states[0]) + 2) // MAX_MESSAGE_SIZE
+    assert all(len(d) <= MAX_MESSAGE_SIZE for d in channel.sent)
+    assert all(len(d) > MAX_MESSAGE_SIZE - 23 for d in channel.sent), "full ones only, before the window"
+    await asyncio.sleep(batch_window_s(1) + 0.01)
+    received = [m for d in channel.sent for m in split_batch(d)]
+    assert received == states, "every state, once, in order"

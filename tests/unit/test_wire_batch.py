@@ -48,3 +48,14 @@ def test_split_batch_raises_only_wire_errors(tail: bytes) -> None:
     with contextlib.suppress(WireError):
         for message in split_batch(data):
             parse_message(message)
+
+
+def test_a_janus_feed_batch_comes_apart_and_is_stamped_with_the_feeds_number() -> None:
+    from emulator.net.janus import stamp
+
+    inner = [bytes(State(seq=n, sender=0, timestamp=n, pose=None)) for n in (1, 2)]
+    (packed,) = BatchPacker().pack(inner, timestamp=0)
+    stamped = stamp(packed, 12)
+    assert [parse_message(m).seq for m in stamped] == [1, 2]
+    assert all(parse_message(m).sender == 12 for m in stamped)
+    assert stamp(packed[:-1], 12) == [] and stamp(b"\xff", 12) == []

@@ -1,0 +1,88 @@
+"""The headset's state stream alone: how STATEs are packed into datagrams, and how a light receiver (a
+swarm member) counts a room's BATCH. The session is a recorder of what would go on the channel."""
+
+from __future__ import annotations
+
+from emulator.headset import Headset, HeadsetConfig
+from emulator.headset.state_link import StateLink
+from emulator.headset.voice import Voice
+from emulator.model.pose import Pose
+from emulator.wire import BatchPacker, Ping, Pong, State, is_batch, parse_message, split_batch
+from emulator.wire.signaling import ParticipantInfo
+
+
+class RecordingSession:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send_state(self, data: bytes) -> bool:
+        self.sent.append(data)
+        return True
+
+
+def make_link(states_per_packet: int = 2, light: bool = False) -> tuple[StateLink, RecordingSession]:
+    config = HeadsetConfig(
+        url="ws://127.0.0.1:9/ws",
+        room="lobby",
+        name="me",
+        audio="none",
+        states_per_packet=states_per_packet,
+        light_receive=light,
+    )
+    headset = Headset(config)
+    voice = Voice(config, headset.profile, None, None)
+    link = StateLink(headset, voice)
+    session = RecordingSession()
+    link.attach(session)  # type: ignore[arg-type]
+    return link, session
+
+
+def test_states_go_two_to_a_datagram_in_order_and_are_all_counted() -> None:
+    link, session = make_link(states_per_packet=2)
+    for step in range(5):
+        link.send_state(Pose.at(0.1 * step, 1.6, 0.0), None)
+    assert len(session.sent) == 2, "the fifth STATE waits for its partner"
+    assert all(is_batch(d) for d in session.sent)
+    states = [parse_message(m) for d in session.sent for m in split_batch(d)]
+    assert all(isinstance(s, State) for s in states)
+    assert [s.seq for s in states] == [1, 2, 3, 4]
+    assert [round(s.pose.position.x, 3) for s in states if isinstance(s, State) and s.pose] == [
+        0,
+        0.1,
+        0.2,
+        0.3,
+    ]
+    assert link.states_sent == 4 and link.packets_sent == 2
+    assert link.bytes_sent == sum(len(d) for d in session.sent)
+
+
+def test_one_state_per_datagram_sends_plain_states() -> None:
+    link, session = make_link(states_per_packet=1)
+    link.send_state(Pose.at(0, 1.6, 0), None)
+    assert len(session.sent) == 1 and not is_batch(session.sent[0])
+    assert isinstance(parse_message(session.sent[0]), State)
+
+
+def test_a_light_receiver_counts_a_batch_per_sender_and_still_answers_pings() -> None:
+    link, session = make_link(light=True)
+    for number, name in ((3, "alice"), (4, "bob")):
+        link.remote_joined(ParticipantInfo(id=name, number=number, name=name, profile="quest3"))
+    messages = [bytes(State(seq=s, sender=3, timestamp=1000 * s, pose=Pose.at(0, 1.6, 0))) for s in (1, 2, 4)]
+    messages.append(bytes(State(seq=9, sender=4, timestamp=5, pose=Pose.at(1, 1.6, 0))))
+    messages.append(bytes(State(seq=1, sender=99, timestamp=5, pose=None)))  # nobody we know
+    messages.append(bytes(Ping(seq=7, sender=4, timestamp=123)))
+    (batch,) = BatchPacker().pack(messages, timestamp=0)
+    link.on_message(batch)
+    alice, bob = link.remotes[3], link.remotes[4]
+    assert (alice.states_received, alice.states_lost) == (3, 1)
+    assert bob.states_received == 1
+    assert link.unknown_sender == 1 and link.malformed == 0
+    (pong,) = [parse_message(d) for d in session.sent]
+    assert isinstance(pong, Pong) and pong.ping_seq == 7
+    link.on_message(batch[:-4])  # cut inside its last entry
+    assert link.malformed == 1
+    assert alice.states_received == 6, "what came before the damage still counts"
+
+
+def test_headset_config_defaults_to_two_states_per_datagram() -> None:
+    assert HeadsetConfig(url="", room="r", name="n").states_per_packet == 2
