@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -24,6 +26,8 @@ from emulator.drive.spec import placement
 from emulator.net.prometheus import MetricsServer
 from emulator.qa.swarm import SETTLE_S, Swarm, SwarmError, SwarmPlan, merge_reports
 from emulator.qa.swarm_metrics import SwarmMetrics
+
+WORKERS_JOIN_TIMEOUT_S = 120.0  # how long joined workers wait for the slowest one before going on
 
 
 def register(subparsers: Any) -> None:
@@ -71,7 +75,10 @@ async def _swarm(
     report_path: Path | None,
     listen: tuple[str, int] | None = None,
     summary: bool = True,
+    all_joined: Any = None,
 ) -> int:
+    """`all_joined`: a multiprocessing Barrier shared by the workers, so that they settle, measure and
+    leave together (one worker leaving early would disturb the others' last seconds)."""
     swarm = Swarm(plan)
     metrics = MetricsServer(SwarmMetrics(swarm).collect, *listen) if listen else None
     try:
@@ -80,6 +87,8 @@ async def _swarm(
             print(f"swarm: metrics on {metrics.url}", file=sys.stderr, flush=True)
         await swarm.start()
     except (SwarmError, OSError) as error:
+        if all_joined is not None:
+            all_joined.abort()  # the other workers go on without waiting for this one
         await swarm.stop()
         if metrics is not None:
             await metrics.stop()
@@ -90,6 +99,9 @@ async def _swarm(
     )
     for name, reason in swarm.failed:
         print(f"swarm: {name} could not join: {reason}", file=sys.stderr)
+    if all_joined is not None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            await asyncio.to_thread(all_joined.wait, WORKERS_JOIN_TIMEOUT_S)
     settle = asyncio.get_running_loop().call_later(SETTLE_S, swarm.mark_settled)
     try:
         await run_until_stopped(duration)
@@ -110,10 +122,10 @@ def _finish(report: dict[str, Any], report_path: Path | None, summary: bool) -> 
         report_path.write_text(json.dumps(report, indent=2))
 
 
-def _worker(plan: SwarmPlan, duration: float | None, report_path: Path) -> None:
+def _worker(plan: SwarmPlan, duration: float | None, report_path: Path, all_joined: Any) -> None:
     """One worker process's share; its report goes to `report_path` for the parent to merge."""
     try:
-        code = asyncio.run(_swarm(plan, duration, report_path, summary=False))
+        code = asyncio.run(_swarm(plan, duration, report_path, summary=False, all_joined=all_joined))
     except CommandError as error:
         print(
             f"headset-emulator swarm (worker {plan.first + 1}-{plan.first + plan.count}): {error}",
@@ -127,8 +139,11 @@ def _run_workers(plans: list[SwarmPlan], duration: float | None, report_path: Pa
     spawn = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited loop or threads
     with tempfile.TemporaryDirectory(prefix="swarm-workers-") as tmp:
         paths = [Path(tmp) / f"worker-{k}.json" for k in range(len(plans))]
+        all_joined = spawn.Barrier(len(plans))
         workers = [
-            spawn.Process(target=_worker, args=(plan, duration, path), name=f"swarm-worker-{k + 1}")
+            spawn.Process(
+                target=_worker, args=(plan, duration, path, all_joined), name=f"swarm-worker-{k + 1}"
+            )
             for k, (plan, path) in enumerate(zip(plans, paths, strict=True))
         ]
         for worker in workers:
