@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from emulator.cli.common import CommandError, stop_on_signals
+from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
 from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
@@ -177,6 +177,7 @@ async def _join(
         file=sys.stderr,
         flush=True,
     )
+    freeze_what_is_loaded()
     try:
         await run_until_stopped(duration, headset)
     finally:

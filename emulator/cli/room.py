@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from emulator.cli.common import CommandError, stop_on_signals
+from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.net.prometheus import MetricsServer
 from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
@@ -75,6 +75,7 @@ async def _serve(server: RoomServer, metrics_at: tuple[str, int] | None = None) 
             ) from None
         print(f"room metrics on {metrics.url}", file=sys.stderr, flush=True)
     print(f"room serving on {server.url} (mode {server.mode}); Ctrl+C stops it", file=sys.stderr, flush=True)
+    freeze_what_is_loaded()
     try:
         with stop_on_signals() as stop:
             await stop.wait()

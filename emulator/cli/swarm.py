@@ -19,7 +19,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from emulator.cli.common import CommandError, stop_on_signals
+from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.join import add_headset_arguments, config_from_args, run_until_stopped
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.drive.spec import placement
@@ -102,6 +102,7 @@ async def _swarm(
     if all_joined is not None:
         with contextlib.suppress(threading.BrokenBarrierError):
             await asyncio.to_thread(all_joined.wait, WORKERS_JOIN_TIMEOUT_S)
+    freeze_what_is_loaded()
     settle = asyncio.get_running_loop().call_later(SETTLE_S, swarm.mark_settled)
     try:
         await run_until_stopped(duration)
