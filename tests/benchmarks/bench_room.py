@@ -222,7 +222,7 @@ def run() -> list[Section]:
             "Blocks above -30 dBFS: the share of 10 ms blocks the listener got that still carry the 440 Hz tone: libopus's concealment fades a long pure tone, so this is the stricter, signal-dependent figure.",
         ],
     )
-    ups = {k: asyncio.run(_uplink(k)) for k in (1, 2)}
+    ups = {k: asyncio.run(_uplink(k)) for k in (1, 2, 3)}
     uplink = Section(
         "Uplink per participant: pose 90 Hz, full face 60 Hz (talk), voice (goal ≤ 60 kbps)",
         [
@@ -251,7 +251,7 @@ def run() -> list[Section]:
         [
             f"{UPLINK_SECONDS:.0f} s per row; a second headset in the room sends its own states, which the sender acknowledges (SCTP SACKs count in its transport bytes).",
             "outbound-rtp bytesSent and data-channel bytes are payload (RTP payload, messages handed to the channel), as WebRTC's stats define bytesSent; transport bytesSent adds SRTP/RTP headers, DTLS records, SCTP packets and SACKs, RTCP and ICE checks (not UDP/IP headers).",
-            "Default: 2 STATEs per datagram (PROTOCOL.md, BATCH): each pose is still sampled and sent at 90 Hz, the first of a pair waits one period (11 ms).",
+            "Default: 2 STATEs per datagram (PROTOCOL.md, BATCH): each pose is still sampled and sent at 90 Hz, the first of a pair waits one period (11 ms); 3 would hold the first 22 ms.",
         ],
     )  # fmt: skip
     return [latency, uplink]
