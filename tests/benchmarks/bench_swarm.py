@@ -30,6 +30,7 @@ SWARM_SECONDS = 20.0
 SIZES = (4, 8, 12, 16, 20, 24, 28, 32, 40)
 SPEAKERS = 2
 WORKERS = 2  # the swarm's processes: one core's loop each
+ROUNDS = 2  # runs per N: a rare stall anywhere fails a run, so one run alone is luck
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -117,26 +118,31 @@ def run() -> list[Section]:
     rows = []
     largest_ok = 0
     failed = False
+    passed_once: list[int] = []
     for count in SIZES:
-        r = _swarm(count)
-        rows.append(
-            [str(count), str(r.get("joined")), str(r.get("min_ratio")), str(r.get("median_ratio")),
-             str(r.get("underruns_settled")), str(r.get("underruns")), str(r.get("streams")),
-             str(r.get("latency_ms")), f"{r.get('room_cores', float('nan')):.2f}",
-             f"{r.get('swarm_cores', float('nan')):.2f}", "yes" if r["ok"] else "no"]
-        )  # fmt: skip
-        if r["ok"] and not failed:
+        results = [_swarm(count) for _ in range(ROUNDS)]
+        for round_no, r in enumerate(results, 1):
+            rows.append(
+                [str(count), str(round_no), str(r.get("joined")), str(r.get("min_ratio")),
+                 str(r.get("median_ratio")), str(r.get("underruns_settled")), str(r.get("underruns")),
+                 str(r.get("streams")), str(r.get("latency_ms")), f"{r.get('room_cores', float('nan')):.2f}",
+                 f"{r.get('swarm_cores', float('nan')):.2f}", "yes" if r["ok"] else "no"]
+            )  # fmt: skip
+        if any(r["ok"] for r in results):
+            passed_once.append(count)
+        if all(r["ok"] for r in results) and not failed:
             largest_ok = count
-        failed = failed or not r["ok"]
+        failed = failed or not all(r["ok"] for r in results)
         # Past the first failure the rows still show how delivery degrades; stop once it collapses.
-        if r.get("min_ratio") is None or r["min_ratio"] < 0.5:
+        if any(r.get("min_ratio") is None or r["min_ratio"] < 0.5 for r in results):
             break
-    title = f"Swarm on this machine: largest N with every pair ≥ 95% of states and no audio underruns = {largest_ok} (goal ≥ 32)"
-    columns = ["N", "joined", "min state ratio", "median ratio", "underruns settled", "underruns in all",
+    title = f"Swarm on this machine: largest N with every pair ≥ 95% of states and no audio underruns in every run up to it = {largest_ok} (goal ≥ 32)"
+    columns = ["N", "run", "joined", "min state ratio", "median ratio", "underruns settled", "underruns in all",
                "audio streams", "state latency ms", "room CPU cores", "swarm CPU cores", "ok"]  # fmt: skip
     notes = [
         f"The room in one process, the swarm in {WORKERS} worker processes (they settle, measure and leave together); every headset sends pose at 90 Hz and the talk face at 60 Hz, 2 STATEs to a datagram (the default);",
-        f"{SPEAKERS} of the N speak a tone and everyone hears them; {SWARM_SECONDS:.0f} s per N; the rows go on past the first failure until state delivery falls under half.",
+        f"{SPEAKERS} of the N speak a tone and everyone hears them; {ROUNDS} runs of {SWARM_SECONDS:.0f} s per N; the rows go on past the first failure until state delivery falls under half.",
+        f"N with at least one run passing: {', '.join(map(str, passed_once)) or 'none'}.",
         f"'underruns settled': after the swarm settled ({SETTLE_S:.0f} s after the last join); 'in all' includes the joins.",
         "CPU cores: CPU seconds per wall second over the settled middle third of the run (the swarm's: its workers' together).",
         "Members nobody hears play out at least 20 ms late (the measuring one 5 ms); every playout's delay follows the jitter and holds over late packets that recur. An underrun is a frame that came after its time (a frame inserted to raise the delay is not one).",
