@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiortc.rtcsctptransport import RTCSctpTransport
+from OpenSSL import SSL
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,8 @@ async def _send_late(transport: RTCSctpTransport) -> None:
     try:
         if transport._sack_needed:
             await _send_now(transport)
-    except ConnectionError as error:  # the association closed while the SACK waited: nothing to ack
+    except (ConnectionError, SSL.Error) as error:
+        # The association or its DTLS closed while the SACK waited: there is nothing left to ack.
         logger.debug("delayed SACK not sent: %s", error)
     finally:
         _pending(transport).task = None

@@ -94,3 +94,23 @@ def test_aiortc_still_has_what_we_wrap() -> None:
     sctp._check_internals()
     sctp.delay_sacks()
     assert sctp.sacks_are_delayed()
+
+
+async def test_a_sack_that_waited_past_the_dtls_shutdown_is_dropped_quietly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from OpenSSL import SSL
+
+    sctp.delay_sacks()
+
+    async def shut(_transport: Any) -> None:
+        raise SSL.Error([("SSL routines", "", "protocol is shutdown")])
+
+    monkeypatch.setattr(sctp, "_STOCK_SEND_SACK", shut)
+
+    class Closing:
+        _sack_needed = True
+
+    transport: Any = Closing()
+    await sctp._send_late(transport)  # raised "Task exception was never retrieved" at room shutdown
+    assert sctp._pending(transport).task is None
