@@ -36,7 +36,7 @@ SECRET = "bench-secret"
 MARKER_PERIOD = 0.5
 LATENCY_SECONDS = 12.0
 UPLINK_SECONDS = float(os.environ.get("BENCH_UPLINK_SECONDS", "30"))
-SESSIONS = 3  # per latency row
+SESSIONS = 6  # per latency row: a session's figure moves by up to 10 ms with where its markers fall in a pull
 
 
 def _config(url: str, name: str, **kwargs: Any) -> HeadsetConfig:
