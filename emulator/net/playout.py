@@ -119,7 +119,10 @@ class _TransitPeaks:
     every packet. Kept as a (min, max) per one-second bucket. A spike that recurs (a busy sender or
     receiver loop, a radio scanning every few seconds) shows in two or more buckets, and the target
     should cover it rather than underrun at every one; a single spike (a join, a burst after a stall)
-    is in one bucket only and is ignored, so it does not hold the delay up for seconds.
+    is in one bucket only and is ignored, so it does not hold the delay up for seconds. Peaks are
+    remembered for 20 s, as WebRTC's NetEq does (peaks count when they recur within 10 s, and
+    peak mode ends after twice that without one): a hold that lapses sooner underruns again at the
+    next peak of a slow rhythm.
     """
 
     def __init__(self, buckets: int) -> None:
@@ -156,7 +159,7 @@ class PlayoutBuffer:
         max_delay_ms: float = 200.0,
         jitter_factor: float = 3.0,
         window_s: float = 1.0,
-        peak_window_s: int = 10,
+        peak_window_s: int = 20,
         max_conceal_frames: int = 5,
         clock: Callable[[], float] = time.monotonic,
         channels: int = 1,
