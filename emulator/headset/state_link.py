@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
@@ -32,6 +31,7 @@ from emulator.wire import (
     VisemeEntry,
     Visemes,
     WireError,
+    batch_entries,
     clock_offset,
     is_batch,
     parse_message,
@@ -40,8 +40,6 @@ from emulator.wire import (
     wire_timestamp,
     wrapped_difference,
 )
-from emulator.wire.batch import ENTRY_OVERHEAD
-from emulator.wire.header import HEADER_SIZE
 from emulator.wire.signaling import ParticipantInfo
 
 if TYPE_CHECKING:
@@ -53,7 +51,6 @@ log = logging.getLogger(__name__)
 PING_INTERVAL_S = 1.0
 STATE_FIRST_BYTE = 0x40  # version 1, type STATE
 STATE_TYPE_MASK = 0xF8  # version and type bits; the low three are STATE's flags
-_ENTRY_AND_HEADER = struct.Struct("!HBHHI")  # a BATCH entry's length, then its message's header
 
 
 def now_us() -> int:
@@ -237,27 +234,20 @@ class StateLink:
         """Light receiving of a BATCH: STATEs are counted from their headers where they lie, without
         copying them out (a swarm member gets thousands a second); anything else is handled in full."""
         now = time.monotonic()
-        end = len(data)
-        offset = HEADER_SIZE
-        while offset < end:
-            if offset + _ENTRY_AND_HEADER.size > end:
-                self.malformed += 1
-                return
-            length, first, seq, sender, timestamp = _ENTRY_AND_HEADER.unpack_from(data, offset)
-            start = offset + ENTRY_OVERHEAD
-            offset = start + length
-            if length < HEADER_SIZE or offset > end:
-                self.malformed += 1
-                return
-            if first & STATE_TYPE_MASK != STATE_FIRST_BYTE:
-                self._on_one(data[start:offset], received_us)  # a nested BATCH is refused there
-                continue
-            stats = self.remotes.get(sender)
-            if stats is None:
-                self.unknown_sender += 1
-                continue
-            stats.note_sequence(seq)
-            self._count_state(stats, sender, timestamp, received_us, now)
+        try:
+            for first, seq, sender, timestamp, start, end in batch_entries(data):
+                if first & STATE_TYPE_MASK != STATE_FIRST_BYTE:
+                    self._on_one(data[start:end], received_us)  # a nested BATCH is refused there
+                    continue
+                stats = self.remotes.get(sender)
+                if stats is None:
+                    self.unknown_sender += 1
+                    continue
+                stats.note_sequence(seq)
+                self._count_state(stats, sender, timestamp, received_us, now)
+        except WireError as error:
+            self.malformed += 1
+            log.debug("dropped the rest of a malformed BATCH: %s", error)
 
     def _count_state_header(self, data: bytes, received_us: int) -> None:
         """Light receiving (swarms): a STATE is counted and timed from its header, never decoded."""

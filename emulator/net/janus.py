@@ -39,7 +39,7 @@ from emulator.net.session import (
     SessionCounters,
     SessionError,
 )
-from emulator.wire import WireError, is_batch, split_batch, stamp_sender
+from emulator.wire import WireError, stamp_datagram
 from emulator.wire.signaling import Join, ParticipantInfo, Welcome
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,7 @@ def stamp(data: bytes, number: int) -> list[bytes]:
     Nothing for anything that is not v1 (nothing we may attribute).
     """
     try:
-        messages = list(split_batch(data)) if is_batch(data) else [data]
-        return [stamp_sender(message, number) for message in messages]
+        return stamp_datagram(data, number)
     except WireError:
         return []
 

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from emulator.net.tokens import TokenError, verify
-from emulator.wire import WireError, is_batch, split_batch, stamp_sender
+from emulator.wire import WireError, stamp_datagram
 from emulator.wire.signaling import (
     MIX_OWNER,
     Error,
@@ -182,8 +182,7 @@ class RoomCore:
         try:
             # A client may pack its own messages into a BATCH; each one is stamped and forwarded alone,
             # so receivers get them batched per receiver like everyone else's.
-            messages = list(split_batch(data)) if is_batch(data) else [data]
-            stamped = [stamp_sender(message, sender.info.number) for message in messages]
+            stamped = stamp_datagram(data, sender.info.number)
         except WireError:
             # Not v1 state-stream messages: count it, drop it (all of a malformed BATCH).
             sender.states_refused += 1

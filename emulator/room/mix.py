@@ -33,7 +33,7 @@ from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.net.playout import PlayoutBuffer
 from emulator.net.receive import attach_playout
 from emulator.net.tasks import cancel_and_wait
-from emulator.wire import MessageType, State, WireError, is_batch, parse_message, peek_header, split_batch
+from emulator.wire import MessageType, State, WireError, messages_in, parse_message, peek_header
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class BinauralMix:
         A client's BATCH holds its STATEs oldest first, so the last pose in it is the newest.
         """
         try:
-            for one in split_batch(data) if is_batch(data) else (data,):
+            for one in messages_in(data):
                 if peek_header(one).type is not MessageType.STATE:
                     continue
                 message = parse_message(one)

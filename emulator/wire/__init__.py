@@ -4,7 +4,15 @@ Pure: no sockets, no asyncio. PROTOCOL.md in this directory is the specification
 """
 
 from emulator.model.visemes import Viseme
-from emulator.wire.batch import Batch, BatchPacker, is_batch, split_batch
+from emulator.wire.batch import (
+    Batch,
+    BatchPacker,
+    batch_entries,
+    is_batch,
+    messages_in,
+    split_batch,
+    stamp_datagram,
+)
 from emulator.wire.clock import ClockSample, clock_offset, wrapped_difference
 from emulator.wire.errors import WireError
 from emulator.wire.face import FaceAccumulator, FaceEncoder, FaceSet, FaceUpdate
@@ -43,12 +51,15 @@ __all__ = [
     "VisemeEntry",
     "Visemes",
     "WireError",
+    "batch_entries",
     "clock_offset",
     "from_json",
     "is_batch",
+    "messages_in",
     "parse_message",
     "peek_header",
     "split_batch",
+    "stamp_datagram",
     "stamp_sender",
     "to_json",
     "wire_timestamp",

@@ -21,12 +21,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from emulator.wire.errors import WireError
-from emulator.wire.header import HEADER_SIZE, MAX_MESSAGE_SIZE, VERSION, check_u16, check_u32, peek_header
+from emulator.wire.header import (
+    HEADER_SIZE,
+    MAX_MESSAGE_SIZE,
+    VERSION,
+    check_u16,
+    check_u32,
+    peek_header,
+    stamp_sender,
+)
 
 BATCH_TYPE = 5
 BATCH_FIRST_BYTE = (VERSION << 6) | (BATCH_TYPE << 3)
 _length = struct.Struct("!H")
 _batch_header = struct.Struct("!BHHI")
+_entry_and_header = struct.Struct("!HBHHI")  # an entry's length, then its message's header
 ENTRY_OVERHEAD = _length.size
 
 
@@ -68,23 +77,44 @@ class Batch:
         return cls(seq, timestamp, tuple(split_batch(data)))
 
 
-def split_batch(data: bytes) -> Iterator[bytes]:
-    """The messages inside a BATCH, each header-checked; a WireError for anything malformed."""
+def batch_entries(data: bytes) -> Iterator[tuple[int, int, int, int, int, int]]:
+    """Each entry of a BATCH where it lies, without copying it out: (first byte, seq, sender,
+    timestamp, start, end) of its message, so `data[start:end]` is the message. Only the lengths are
+    checked (a WireError for one that runs past the end); `split_batch` checks each header too."""
     offset = HEADER_SIZE
     end = len(data)
     while offset < end:
         if offset + ENTRY_OVERHEAD > end:
             raise WireError("truncated BATCH entry length")
-        (length,) = _length.unpack_from(data, offset)
-        offset += ENTRY_OVERHEAD
-        if length < HEADER_SIZE or offset + length > end:
+        if offset + _entry_and_header.size > end:
+            raise WireError("BATCH entry too short for a message header")
+        length, first, seq, sender, timestamp = _entry_and_header.unpack_from(data, offset)
+        start = offset + ENTRY_OVERHEAD
+        offset = start + length
+        if length < HEADER_SIZE or offset > end:
             raise WireError(f"BATCH entry of {length} bytes does not fit")
-        message = bytes(data[offset : offset + length])
+        yield first, seq, sender, timestamp, start, offset
+
+
+def split_batch(data: bytes) -> Iterator[bytes]:
+    """The messages inside a BATCH, each header-checked; a WireError for anything malformed."""
+    for *_, start, end in batch_entries(data):
+        message = bytes(data[start:end])
         if is_batch(message):
             raise WireError("a BATCH cannot hold another BATCH")
         peek_header(message)
         yield message
-        offset += length
+
+
+def messages_in(data: bytes) -> list[bytes]:
+    """The messages one datagram carries: a BATCH's, or the datagram itself; WireError if malformed."""
+    return list(split_batch(data)) if is_batch(data) else [data]
+
+
+def stamp_datagram(data: bytes, sender: int) -> list[bytes]:
+    """What a relay does with a datagram from one sender: each message in it, stamped with `sender`
+    (a client may pack its own messages into a BATCH). WireError if any of it is malformed."""
+    return [stamp_sender(message, sender) for message in messages_in(data)]
 
 
 class BatchPacker:
