@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from emulator.net.tokens import TokenError, verify
-from emulator.wire import WireError, stamp_datagram
+from emulator.wire import WireError, pong_recipient, stamp_datagram
 from emulator.wire.signaling import (
     MIX_OWNER,
     Error,
@@ -108,6 +108,7 @@ class RoomCore:
     participants: dict[str, Participant] = field(default_factory=dict)  # by conn
     stats: RoomStats = field(default_factory=RoomStats)
     _next_number: int = 1
+    _conn_by_number: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -146,6 +147,7 @@ class RoomCore:
         )
         others = list(self.participants.values())
         self.participants[conn] = Participant(conn, info, joined_at=now)
+        self._conn_by_number[info.number] = conn
         self.stats.joins += 1
         actions.append(Send(conn, Welcome(info, self.mode, [p.info for p in others])))
         actions += [Send(p.conn, Joined(info)) for p in others]
@@ -193,7 +195,17 @@ class RoomCore:
         self.stats.states_forwarded += len(stamped)
         if not recipients:
             return []
-        return [Forward(recipients, message, reliable) for message in stamped]
+        forwards: list[Action] = []
+        for message in stamped:
+            to = pong_recipient(message)
+            if to is None:
+                forwards.append(Forward(recipients, message, reliable))
+                continue
+            # A PONG answers one participant's PING: only the asker needs it.
+            addressee = self._conn_by_number.get(to)
+            if addressee is not None and addressee != conn:
+                forwards.append(Forward((addressee,), message, reliable))
+        return forwards
 
     def heard(self, conn: str, now: float) -> None:
         """Any sign of life on a participant's media (data channel message, RTP)."""
@@ -219,7 +231,8 @@ class RoomCore:
         return self.participants.get(conn)
 
     def by_number(self, number: int) -> Participant | None:
-        return next((p for p in self.participants.values() if p.info.number == number), None)
+        conn = self._conn_by_number.get(number)
+        return None if conn is None else self.participants.get(conn)
 
     def __len__(self) -> int:
         return len(self.participants)
@@ -239,6 +252,7 @@ class RoomCore:
         gone = self.participants.pop(conn, None)
         if gone is None:
             return []
+        self._conn_by_number.pop(gone.info.number, None)
         log.info("room %s: %s (%s) left: %s", self.name, gone.info.id, gone.info.name, reason)
         actions: list[Action] = [Close(conn, reason)]
         for p in self.participants.values():

@@ -27,7 +27,17 @@ from emulator.wire.header import (
     wire_timestamp,
 )
 from emulator.wire.json_twin import from_json, to_json
-from emulator.wire.messages import Hello, Message, Ping, Pong, State, VisemeEntry, Visemes, parse_message
+from emulator.wire.messages import (
+    Hello,
+    Message,
+    Ping,
+    Pong,
+    State,
+    VisemeEntry,
+    Visemes,
+    parse_message,
+    pong_recipient,
+)
 
 __all__ = [
     "HEADER_SIZE",
@@ -58,6 +68,7 @@ __all__ = [
     "messages_in",
     "parse_message",
     "peek_header",
+    "pong_recipient",
     "split_batch",
     "stamp_datagram",
     "stamp_sender",

@@ -41,7 +41,8 @@ _TYPE_NAMES = {t: t.name.lower() for t in MessageType}
 _TYPES_BY_NAME = {v: k for k, v in _TYPE_NAMES.items()}
 _COMMON = frozenset({"v", "type", "seq", "sender", "t"})
 _OPTIONAL_BY_TYPE: dict[MessageType, frozenset[str]] = {
-    MessageType.STATE: frozenset({"pose", "face", "hands"})
+    MessageType.STATE: frozenset({"pose", "face", "hands"}),
+    MessageType.PONG: frozenset({"to"}),
 }
 _REQUIRED_BY_TYPE: dict[MessageType, frozenset[str]] = {
     MessageType.STATE: frozenset(),
@@ -115,6 +116,8 @@ def message_dict(msg: Message) -> dict[str, Any]:
         out.update(name=msg.display_name, profile=msg.profile, avatar=msg.avatar, face_set=msg.face_set.key)
     elif isinstance(msg, Pong):
         out.update(ping_seq=msg.ping_seq, t1=msg.ping_timestamp, t2=msg.receive_timestamp)
+        if msg.to is not None:
+            out["to"] = msg.to
     return out
 
 
@@ -298,6 +301,7 @@ def _build(kind: MessageType, obj: dict[str, Any], common: dict[str, int]) -> Me
         )
     if kind is MessageType.PING:
         return Ping(**common)
+    to = check_u16(_integer(obj["to"], "to"), "to") if "to" in obj else None
     return Pong(**common, ping_seq=check_u16(_integer(obj["ping_seq"], "ping_seq"), "ping_seq"),
                 ping_timestamp=check_u32(_integer(obj["t1"], "t1"), "t1"),
-                receive_timestamp=check_u32(_integer(obj["t2"], "t2"), "t2"))  # fmt: skip
+                receive_timestamp=check_u32(_integer(obj["t2"], "t2"), "t2"), to=to)  # fmt: skip

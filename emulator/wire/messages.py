@@ -22,6 +22,7 @@ from emulator.wire.hands import HAND_MASK_LEFT, HAND_MASK_RIGHT, decode_hand_blo
 from emulator.wire.header import (
     HEADER_SIZE,
     MAX_MESSAGE_SIZE,
+    VERSION,
     Header,
     MessageType,
     check_u16,
@@ -46,6 +47,7 @@ VISEME_ENTRY_SIZE = struct.calcsize(VISEME_ENTRY_FORMAT)
 MAX_VISEMES = 255
 PONG_FORMAT = "!HII"
 PONG_SIZE = struct.calcsize(PONG_FORMAT)
+PONG_TO_SIZE = 2  # the optional trailing u16: whom the PONG answers
 MAX_NAME_BYTES = 64
 MAX_PROFILE_BYTES = 32
 MAX_AVATAR_BYTES = 255
@@ -53,6 +55,7 @@ PROFILE_KEY = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 _viseme_entry = struct.Struct(VISEME_ENTRY_FORMAT)
 _pong = struct.Struct(PONG_FORMAT)
+_pong_to = struct.Struct("!H")
 
 
 def _finish(parts: list[bytes]) -> bytes:
@@ -328,35 +331,58 @@ class Ping(_Message):
 
 @dataclass(frozen=True, kw_only=True)
 class Pong(_Message):
-    """The answer to a PING: echoes its seq and t1, adds t2 (when it arrived); `timestamp` is t3."""
+    """The answer to a PING: echoes its seq and t1, adds t2 (when it arrived); `timestamp` is t3.
+
+    `to` is the participant number of the PING's sender, so a room hands the PONG to that one
+    participant only: broadcast, every participant would receive N − 1 answers to every other's PING,
+    N³ messages a second in a room of N. None (the 19-byte form) for a PING with no sender number.
+    """
 
     TYPE: ClassVar[MessageType] = MessageType.PONG
 
     ping_seq: int = 0
     ping_timestamp: int = 0
     receive_timestamp: int = 0
+    to: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_u16(self.ping_seq, "ping_seq")
         check_u32(self.ping_timestamp, "ping_timestamp")
         check_u32(self.receive_timestamp, "receive_timestamp")
+        if self.to is not None and check_u16(self.to, "to") == 0:
+            raise WireError("a PONG's `to` is a participant number, 1..65535")
 
     @classmethod
     def answer(cls, ping: Ping, received_at: int, sent_at: int, seq: int = 0) -> Pong:
         """The PONG for `ping`, which arrived at `received_at` and leaves at `sent_at` (u32 µs)."""
         return cls(seq=seq, timestamp=sent_at, ping_seq=ping.seq, ping_timestamp=ping.timestamp,
-                   receive_timestamp=received_at)  # fmt: skip
+                   receive_timestamp=received_at, to=ping.sender or None)  # fmt: skip
 
     def __bytes__(self) -> bytes:
-        return self._header() + _pong.pack(self.ping_seq, self.ping_timestamp, self.receive_timestamp)
+        body = _pong.pack(self.ping_seq, self.ping_timestamp, self.receive_timestamp)
+        return self._header() + body + (b"" if self.to is None else _pong_to.pack(self.to))
 
     @classmethod
     def _parse(cls, header: Header, data: bytes) -> Pong:
-        _exact_length(data, HEADER_SIZE + PONG_SIZE, "PONG")
+        addressed = len(data) > HEADER_SIZE + PONG_SIZE
+        _exact_length(data, HEADER_SIZE + PONG_SIZE + (PONG_TO_SIZE if addressed else 0), "PONG")
         ping_seq, t1, t2 = _pong.unpack_from(data, HEADER_SIZE)
+        to = _pong_to.unpack_from(data, HEADER_SIZE + PONG_SIZE)[0] if addressed else None
         return cls(seq=header.seq, sender=header.sender, timestamp=header.timestamp, ping_seq=ping_seq,
-                   ping_timestamp=t1, receive_timestamp=t2)  # fmt: skip
+                   ping_timestamp=t1, receive_timestamp=t2, to=to)  # fmt: skip
+
+
+_PONG_FIRST_BYTE = (VERSION << 6) | (MessageType.PONG << 3)
+
+
+def pong_recipient(data: bytes) -> int | None:
+    """Whom a message is addressed to, if it is an addressed PONG, read without parsing it (relays,
+    for messages whose header they have checked); None for anything else, which goes to everyone."""
+    if len(data) != HEADER_SIZE + PONG_SIZE + PONG_TO_SIZE or data[0] != _PONG_FIRST_BYTE:
+        return None
+    to: int = _pong_to.unpack_from(data, HEADER_SIZE + PONG_SIZE)[0]
+    return to or None
 
 
 Message = State | Visemes | Hello | Ping | Pong

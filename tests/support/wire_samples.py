@@ -93,6 +93,15 @@ def samples() -> dict[str, Message]:
             ping_timestamp=4_294_967_295,
             receive_timestamp=1_000_000,
         ),
+        "pong_addressed": Pong(
+            seq=10,
+            sender=4,
+            timestamp=2_000_250,
+            ping_seq=17,
+            ping_timestamp=1_999_000,
+            receive_timestamp=2_000_000,
+            to=65535,
+        ),
     }
 
 
@@ -168,7 +177,14 @@ hellos = st.builds(
     face_set=st.sampled_from(list(FaceSet)),
 )
 pings = st.builds(Ping, **_common())
-pongs = st.builds(Pong, **_common(), ping_seq=u16, ping_timestamp=u32, receive_timestamp=u32)
+pongs = st.builds(
+    Pong,
+    **_common(),
+    ping_seq=u16,
+    ping_timestamp=u32,
+    receive_timestamp=u32,
+    to=st.none() | st.integers(1, 0xFFFF),
+)
 messages = st.one_of(states, visemes, hellos, pings, pongs)
 
 

@@ -67,6 +67,35 @@ def test_a_clients_batch_comes_apart_and_each_message_is_stamped_as_its_sender()
     assert core.stats.messages_dropped == 2 and alice.states_forwarded == 2
 
 
+def test_a_pong_goes_only_to_the_participant_whose_ping_it_answers() -> None:
+    from emulator.wire import BatchPacker, Ping, Pong
+
+    core = RoomCore("lobby", SECRET)
+    for conn, name in (("c1", "alice"), ("c2", "bob"), ("c3", "carol"), ("c4", "dave")):
+        join(core, conn, name)
+    alice, bob = core.participant("c1"), core.participant("c2")
+    assert alice is not None and bob is not None
+    (ping,) = core.state_message("c1", bytes(Ping(seq=3, timestamp=100)), NOW, reliable=False)
+    assert isinstance(ping, Forward) and set(ping.to) == {"c2", "c3", "c4"}  # everyone answers a PING
+    # bob answers what he received (stamped with alice's number), packed with a STATE of his own
+    answer = Pong.answer(Ping.parse(ping.data), received_at=150, sent_at=160)
+    assert answer.to == alice.info.number
+    (packed,) = BatchPacker().pack([bytes(answer), state(seq=9)], timestamp=5)
+    pong, own_state = core.state_message("c2", packed, NOW, reliable=False)
+    assert isinstance(pong, Forward) and pong.to == ("c1",)
+    assert int.from_bytes(pong.data[3:5], "big") == bob.info.number
+    assert isinstance(own_state, Forward) and set(own_state.to) == {"c1", "c3", "c4"}
+    # an answer to someone who has left, or to oneself, goes nowhere; an unaddressed one to everyone
+    gone = Pong(ping_seq=3, ping_timestamp=100, to=999)
+    assert core.state_message("c2", bytes(gone), NOW, reliable=False) == []
+    itself = Pong(ping_seq=3, ping_timestamp=100, to=bob.info.number)
+    assert core.state_message("c2", bytes(itself), NOW, reliable=False) == []
+    (legacy,) = core.state_message("c2", bytes(Pong(ping_seq=3, ping_timestamp=100)), NOW, reliable=False)
+    assert isinstance(legacy, Forward) and set(legacy.to) == {"c1", "c3", "c4"}
+    core.leave("c1", NOW)
+    assert core.state_message("c2", bytes(answer), NOW, reliable=False) == []
+
+
 def test_garbage_and_listen_only_states_are_counted_not_forwarded() -> None:
     core = RoomCore("lobby", SECRET)
     join(core, "c1", "alice")

@@ -25,6 +25,7 @@ from emulator.wire import (
     WireError,
     parse_message,
     peek_header,
+    pong_recipient,
     stamp_sender,
     wire_timestamp,
 )
@@ -279,3 +280,17 @@ def test_pong_answers_a_ping() -> None:
     )  # fmt: skip
     assert struct.unpack("!HII", bytes(pong)[9:]) == (41, 1000, 5000)
     assert MessageType(peek_header(bytes(pong)).type) is MessageType.PONG
+    assert pong.to is None and pong_recipient(bytes(pong)) is None  # the PING had no sender number
+
+
+def test_a_pong_is_addressed_to_the_pings_sender() -> None:
+    stamped_ping = Ping(seq=41, sender=12, timestamp=1000)
+    pong = Pong.answer(stamped_ping, received_at=5000, sent_at=5100)
+    data = bytes(pong)
+    assert len(data) == 21 and struct.unpack("!HIIH", data[9:]) == (41, 1000, 5000, 12)
+    assert Pong.parse(data).to == 12 and pong_recipient(data) == 12
+    assert pong_recipient(bytes(State(seq=1))) is None and pong_recipient(data[:-1]) is None
+    with pytest.raises(WireError, match="participant number"):
+        Pong.parse(data[:-2] + bytes(2))  # addressed to number 0, which no participant has
+    with pytest.raises(WireError, match="trailing garbage"):
+        Pong.parse(data + b"\x00")
