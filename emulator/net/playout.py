@@ -41,6 +41,7 @@ FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 CROSSFADE = 120  # 2.5 ms: hides the seam where a frame is dropped
 MIN_SHORTEN = 96  # 2 ms: smaller corrections are not worth a seam
 MAX_GAP_FRAMES = 10  # a timestamp jump larger than this is a new talk spurt, not a loss
+SEEN_MEMORY = 512  # sequence numbers remembered to tell a duplicate (10 s of 20 ms frames)
 PEAK_MARGIN_S = 0.012  # the slack may sink 10 ms under the target before a frame is added
 
 
@@ -95,21 +96,37 @@ class _Unwrapper:
 
 @dataclass
 class _Window:
-    """Slack samples (time, seconds) over the last `span` seconds."""
+    """Slack samples (time, seconds) over the last `span` seconds, and their minimum.
+
+    The minimum is asked for up to three times a frame: a deque of the samples that could still be
+    the minimum (each smaller than every later one) keeps it O(1) instead of a scan of the window.
+    """
 
     span: float
     items: collections.deque[tuple[float, float]] = field(default_factory=collections.deque)
+    _candidates: collections.deque[tuple[float, float]] = field(default_factory=collections.deque)
 
     def add(self, now: float, value: float) -> None:
         self.items.append((now, value))
-        while self.items and self.items[0][0] < now - self.span:
+        candidates = self._candidates
+        while candidates and candidates[-1][1] >= value:
+            candidates.pop()
+        candidates.append((now, value))
+        horizon = now - self.span
+        while self.items and self.items[0][0] < horizon:
             self.items.popleft()
+        while candidates[0][0] < horizon:
+            candidates.popleft()
+
+    def clear(self) -> None:
+        self.items.clear()
+        self._candidates.clear()
 
     def full(self, now: float) -> bool:
         return bool(self.items) and now - self.items[0][0] >= 0.8 * self.span
 
     def minimum(self) -> float:
-        return min(v for _, v in self.items)
+        return self._candidates[0][1]
 
 
 class _TransitPeaks:
@@ -184,7 +201,9 @@ class PlayoutBuffer:
         self._seq = _Unwrapper(16)
         self._first_seq: int | None = None
         self._max_seq: int | None = None
-        self._seen: collections.deque[int] = collections.deque(maxlen=512)
+        # The last 512 sequence numbers, in order (to forget the oldest) and as a set (to look up).
+        self._seen: collections.deque[int] = collections.deque()
+        self._seen_set: set[int] = set()
         self._jitter = 0.0
         self._last_transit: float | None = None
         self._next_ts: int | None = None
@@ -210,10 +229,13 @@ class PlayoutBuffer:
         s = self._seq(seq)
         ts = self._ts(timestamp)
         self._media_lead.append((now, ts / SAMPLE_RATE - now))
-        if s in self._seen:
+        if s in self._seen_set:
             self._stats.duplicates += 1
             return
         self._seen.append(s)
+        self._seen_set.add(s)
+        if len(self._seen) > SEEN_MEMORY:
+            self._seen_set.discard(self._seen.popleft())
         self._stats.packets_received += 1
         self._stats.payload_bytes += len(payload)
         if self._first_seq is None:
@@ -340,8 +362,8 @@ class PlayoutBuffer:
 
     def _adjusted(self, now: float) -> None:
         self._last_adjust = now
-        self._slack.items.clear()
-        self._leads.items.clear()
+        self._slack.clear()
+        self._leads.clear()
 
     def _decode(self, payload: bytes) -> MonoBlock:
         try:
@@ -371,7 +393,7 @@ class PlayoutBuffer:
             self._stats.late_drops += 1
         earliest = min(self._packets)
         self._next_ts, self._gap, self._added = earliest, 0, 0
-        self._slack.items.clear()
+        self._slack.clear()
         return earliest
 
     def _drop_stale(self) -> None:
@@ -404,7 +426,7 @@ class PlayoutBuffer:
             return False
         if self._slack.minimum() < self.target - 0.010:
             self._last_adjust = now
-            self._slack.items.clear()
+            self._slack.clear()
             return True
         return False
 

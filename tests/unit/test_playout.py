@@ -141,3 +141,32 @@ def test_late_packets_that_recur_raise_the_delay_once_instead_of_underrunning_ea
 def test_a_single_late_burst_does_not_hold_the_delay_up() -> None:
     buf, _, _ = simulate(packets(600), delay_of=lambda i: 0.003 + (0.2 if i == 200 else 0.0))
     assert buf.stats.target_ms < 10, "one spike is not a pattern"
+
+
+def test_duplicates_are_counted_not_played_and_old_numbers_are_forgotten() -> None:
+    payloads = packets(600)
+    buffer = PlayoutBuffer(clock=lambda: 0.0)
+    for i in range(600):
+        buffer.push(i, i * 960, payloads[i], arrival=i * 0.02)
+    buffer.push(599, 599 * 960, payloads[599], arrival=12.0)  # a duplicate
+    buffer.push(100, 100 * 960, payloads[100], arrival=12.0)  # within the last 512 numbers
+    buffer.push(50, 50 * 960, payloads[50], arrival=12.0)  # older: not known as a duplicate
+    stats = buffer.stats
+    assert stats.duplicates == 2 and stats.packets_received == 601
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 0.5), st.floats(-1.0, 1.0), st.booleans()), max_size=300))
+def test_the_window_minimum_is_the_minimum_of_the_last_span(steps: list[tuple[float, float, bool]]) -> None:
+    from emulator.net.playout import _Window
+
+    window, now, kept = _Window(1.0), 0.0, []
+    for step, value, clear in steps:
+        now += step
+        if clear:
+            window.clear()
+            kept = []
+        window.add(now, value)
+        kept = [(t, v) for t, v in [*kept, (now, value)] if t >= now - 1.0]
+        assert window.minimum() == min(v for _, v in kept)
+        assert list(window.items) == kept
