@@ -127,7 +127,8 @@ class Blink:
 
     def __init__(self, seed: int = 0, rate_per_minute: float = 17.0, base: FloatArray | None = None) -> None:
         mean_gap = 60.0 / rate_per_minute
-        self._base = base if base is not None else np.zeros(ARKIT_COUNT, dtype=np.float32)
+        # Checked once here (as a Face would), so that `sample` can adopt its copies unchecked.
+        self._base = Face(base).weights if base is not None else np.zeros(ARKIT_COUNT, dtype=np.float32)
         self._left = arkit_index("eyeBlinkLeft")
         self._right = arkit_index("eyeBlinkRight")
 
@@ -148,12 +149,17 @@ class Blink:
         return max((blink_closure(t - e[0]) for e in self._events.around(t, _BLINK_S)), default=0.0)
 
     def sample(self, t: float) -> Face:
+        return Face.adopt(self.weights_at(t))
+
+    def weights_at(self, t: float) -> FloatArray:
+        """The weights at `t`, in a fresh array the caller may keep or change."""
         weights = self._base.copy()
         closed = self.closure(t)
-        for index in (self._left, self._right):
-            assert index is not None
-            weights[index] = max(float(weights[index]), closed)
-        return Face(weights)
+        if closed > 0.0:
+            for index in (self._left, self._right):
+                assert index is not None
+                weights[index] = max(float(weights[index]), closed)
+        return weights
 
 
 # Mouth shapes a syllable can take, at full openness; jawOpen is scaled by the syllable's depth.
@@ -194,19 +200,18 @@ class Talk:
 
     def sample(self, t: float) -> Face:
         t = check_time(t)
-        weights = self._blink.sample(t).weights.astype(np.float32)
-        mouth = np.zeros(ARKIT_COUNT, dtype=np.float32)
+        weights = self._blink.weights_at(t)
         for start, length, depth, vowel, bilabial in self._syllables.around(t, 0.3):
             x = (t - start) / length
             if not 0.0 <= x < 1.0:
                 continue
             # sin² rises and falls smoothly, so neighbouring syllables join without a jump.
             envelope = math.sin(math.pi * x) ** 2
-            shape = _VOWELS[int(vowel)] * (depth * envelope)
+            np.maximum(weights, _VOWELS[int(vowel)] * (depth * envelope), out=weights)
             if bilabial and x < 0.3:
-                shape = np.maximum(shape, _LIPS_CLOSED * (1.0 - x / 0.3))
-            mouth = np.maximum(mouth, shape)
-        return Face(np.maximum(weights, mouth))
+                np.maximum(weights, _LIPS_CLOSED * (1.0 - x / 0.3), out=weights)
+        # Every term is a product of weights in 0..1: the sum stays a valid face without a check.
+        return Face.adopt(weights)
 
 
 @dataclass

@@ -21,6 +21,7 @@ Timestamps on the returned poses are `t` in microseconds; a headset restamps the
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,10 +47,18 @@ def check_time(t: float) -> float:
     return max(0.0, t)
 
 
+@functools.lru_cache(maxsize=4096)
+def _level_frame(start: Pose) -> Pose:
+    # A motion's start never changes and each headset samples it 90 times a second: level it once.
+    return level(start).with_timestamp(0)
+
+
 def _in_frame(start: Pose, t: float, position: Vec3, yaw: float, pitch: float = 0.0) -> Pose:
     """A pose given in the start's level frame (radians), stamped with `t`."""
-    local = Pose(position, Quat.from_euler(yaw, pitch))
-    return level(start).compose(local).with_timestamp(seconds_to_us(t))
+    frame = _level_frame(start)
+    turn = Quat.from_euler(yaw, pitch).normalized()
+    where = frame.position + frame.orientation.rotate(position)
+    return Pose(where, frame.orientation * turn, seconds_to_us(t))
 
 
 def _smoothstep(x: float) -> float:

@@ -206,12 +206,13 @@ class FaceEncoder:
             if self.face_set.mask_size + changed.size < n:
                 self._last = levels
                 values: list[int | None] = [None] * n
-                for i in changed:
-                    values[i] = int(levels[i])
+                now = levels.tolist()
+                for i in changed.tolist():
+                    values[i] = now[i]
                 return FaceUpdate(self.face_set, tuple(values), False)
         self._last = levels
         self._since_full = 0
-        return FaceUpdate(self.face_set, tuple(int(v) for v in levels), True)
+        return FaceUpdate(self.face_set, tuple(levels.tolist()), True)
 
 
 SEQ_STALE_WINDOW = 4096  # a value this many sequence numbers behind what we hold is old, not wrapped

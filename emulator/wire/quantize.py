@@ -82,18 +82,17 @@ def pack_orientation(q: Quat) -> bytes:
     n = q.norm()
     if n < 1e-9:
         raise WireError(f"orientation {q.as_tuple()} has no direction")
-    comps = [c / n for c in q.as_tuple()]
-    largest = max(range(4), key=lambda i: abs(comps[i]))
-    sign = -1.0 if comps[largest] < 0 else 1.0
-    levels = [
-        min(_MAX_LEVEL, max(0, _ZERO_LEVEL + round(sign * comps[i] * _TO_LEVEL)))
-        for i in range(4)
-        if i != largest
-    ]
+    comps = [q.x / n, q.y / n, q.z / n, q.w / n]
+    magnitudes = [abs(c) for c in comps]
+    largest = magnitudes.index(max(magnitudes))  # the first of equals, as max(range(4), key=…) gave
+    scale = -_TO_LEVEL if comps[largest] < 0 else _TO_LEVEL
+    del comps[largest]
+    levels = [min(_MAX_LEVEL, max(0, _ZERO_LEVEL + round(c * scale))) for c in comps]
     for _ in range(3):
         small = [(level - _ZERO_LEVEL) * _FROM_LEVEL for level in levels]
-        biggest = max(range(3), key=lambda i: abs(small[i]))
-        if math.sqrt(max(0.0, 1.0 - sum(c * c for c in small))) >= abs(small[biggest]) - _TIE_TOLERANCE:
+        sizes = [abs(c) for c in small]
+        biggest = sizes.index(max(sizes))
+        if math.sqrt(max(0.0, 1.0 - sum(c * c for c in small))) >= sizes[biggest] - _TIE_TOLERANCE:
             break
         levels[biggest] += -1 if levels[biggest] > _ZERO_LEVEL else 1
     bits = largest
