@@ -83,5 +83,8 @@ def write_benchmarks_md(sections_by_module: dict[str, list[Section]], path: Path
         "Written by `make bench` (`python -m tests.benchmarks [NAME…]`). Each block says when and on what\n"
         "machine it was measured; figures compare side by side within one run.\n\n"
     )
-    text = header + "".join(f"<!-- bench:{name} -->\n{blocks[name]}\n" for name in sorted(blocks))
+    # Each kept block is stripped of its trailing blank lines, so they do not pile up run after run.
+    text = header + "".join(
+        f"<!-- bench:{name} -->\n{blocks[name].rstrip()}\n\n\n" for name in sorted(blocks)
+    )
     path.write_text(text.rstrip() + "\n")
