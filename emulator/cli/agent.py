@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.audio.wavfile import SourceError
-from emulator.cli.common import CommandError
+from emulator.cli.common import CommandError, freeze_what_is_loaded
 from emulator.cli.join import add_headset_arguments, config_from_args, finish, run_until_stopped
 from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
@@ -122,6 +122,7 @@ async def _talk(
         file=sys.stderr,
         flush=True,
     )
+    freeze_what_is_loaded()
     said = asyncio.ensure_future(_until_said(agent)) if duration is None else None
     try:
         if said is None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.cli.common import CommandError
+from emulator.cli.common import CommandError, freeze_what_is_loaded
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
@@ -258,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
             )
             if not await window.join(config):
                 outcome["error"] = "the app could not join the demo room (see the status bar)"
+            freeze_what_is_loaded()  # set up and joined: keep later full GC passes out of the audio
             await _watch(window, demo, args, started, outcome)
             return 0
         finally:
