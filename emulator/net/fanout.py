@@ -24,6 +24,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, AudioSource
+from emulator.net.direct_send import DirectRtpSender, ntp_now
 from emulator.net.opus import TIME_BASE, OpusEncoder, OpusSettings
 from emulator.net.receive import RtpAudioPacket
 from emulator.net.tasks import cancel_and_wait
@@ -52,9 +53,22 @@ class EncodedAudioTrack(MediaStreamTrack):
         self._queue: collections.deque[EncodedFrame | None] = collections.deque(maxlen=SUBSCRIBER_BACKLOG)
         self._ready = asyncio.Event()
         self._first = True
+        self._direct: DirectRtpSender | None = None
         self.dropped = 0
 
-    def _offer(self, frame: EncodedFrame | None) -> None:
+    def send_directly(self, sender: DirectRtpSender) -> None:
+        """From now on, frames go out through `sender` as they are published (`emulator.net.direct_send`),
+        and `recv()` (aiortc's sender task) waits for good: the room's relay path."""
+        self._direct = sender
+        self._queue.clear()
+
+    def _offer(self, frame: EncodedFrame | None, ntp: int = 0) -> None:
+        if self._direct is not None:
+            if frame is None:
+                self.stop()
+            else:
+                self._direct.send(frame.payload, frame.pts, ntp or ntp_now())
+            return
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
         self._queue.append(frame)
@@ -116,8 +130,9 @@ class PacketFanout:
         self.bytes_published += len(frame.payload)
         for hook in self.on_frame:
             hook(frame)
+        ntp = ntp_now()  # one clock read for every listener's abs-send-time
         for track in self._tracks:
-            track._offer(frame)
+            track._offer(frame, ntp)
 
     async def stop(self) -> None:
         """End every subscribed track (their senders stop cleanly)."""

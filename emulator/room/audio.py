@@ -5,8 +5,9 @@ routed here as the speaker `MIX_OWNER` ("").
 
 A speaker's receiver is tapped before aiortc's jitter buffer (`emulator/net/receive.py`) into a
 `RelayFanout`, which offers each packet to one `EncodedAudioTrack` per listener. The same bytes go to
-every listener, so a speaker costs one receive and N sends however many listen. Runs on the loop's
-thread.
+every listener, so a speaker costs one receive and N sends however many listen. Each listener's copy
+leaves at once through a `DirectRtpSender` on its transceiver (`emulator/net/direct_send.py`), not
+through aiortc's sender task. Runs on the loop's thread.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
 
+from emulator.net.direct_send import DirectRtpSender, SenderInternalsChanged
 from emulator.net.fanout import EncodedAudioTrack, RelayFanout
 from emulator.net.receive import tap_audio_receiver
 from emulator.room.mix import BinauralMix
@@ -32,14 +34,17 @@ class ListenerRoutes:
     by_speaker: dict[str, RTCRtpTransceiver] = field(default_factory=dict)
     tracks: dict[str, EncodedAudioTrack] = field(default_factory=dict)
     free: list[RTCRtpTransceiver] = field(default_factory=list)
+    # One RTP stream per transceiver, whoever it carries: sequence numbers run on across remaps.
+    direct: dict[int, DirectRtpSender] = field(default_factory=dict)  # by id(transceiver)
 
 
 class RoomAudio:
     """Who hears whom in one room. Connections are the I/O layer's ids."""
 
-    def __init__(self, room: str, mode: str) -> None:
+    def __init__(self, room: str, mode: str, *, direct_send: bool = True) -> None:
         self.room = room
         self.mode = mode
+        self.direct_send = direct_send  # False: every copy through aiortc's sender task (the stock path)
         self.mix = BinauralMix(room) if mode == "binaural" else None
         self.voices: dict[str, RelayFanout] = {}
         self.listeners: dict[str, ListenerRoutes] = {}
@@ -93,9 +98,27 @@ class RoomAudio:
             transceiver = routes.free.pop()
             transceiver.sender.replaceTrack(track)
             routes.by_speaker[speaker] = transceiver
+            self._send_directly(routes, transceiver, track)
             return "remap"
-        routes.by_speaker[speaker] = pc.addTransceiver(track, direction="sendonly")
+        transceiver = pc.addTransceiver(track, direction="sendonly")
+        routes.by_speaker[speaker] = transceiver
+        self._send_directly(routes, transceiver, track)
         return "renegotiate"
+
+    def _send_directly(
+        self, routes: ListenerRoutes, transceiver: RTCRtpTransceiver, track: EncodedAudioTrack
+    ) -> None:
+        if not self.direct_send:
+            return
+        direct = routes.direct.get(id(transceiver))
+        if direct is None:
+            try:
+                direct = routes.direct[id(transceiver)] = DirectRtpSender(transceiver)
+            except SenderInternalsChanged as error:
+                log.warning("room %s: relaying audio through aiortc's sender task: %s", self.room, error)
+                self.direct_send = False
+                return
+        track.send_directly(direct)
 
     def unsubscribe(self, listener: str, speaker: str) -> str:
         self.wanted.get(speaker, set()).discard(listener)
