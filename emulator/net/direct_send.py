@@ -19,7 +19,6 @@ the installed aiortc. Everything runs on the loop's thread.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import time
 from collections.abc import Coroutine
@@ -27,8 +26,6 @@ from typing import Any
 
 from aiortc import RTCRtpTransceiver
 from aiortc.rtp import RtpPacket
-
-logger = logging.getLogger(__name__)
 
 NTP_UNIX_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP's epoch) to 1970-01-01
 _PREFIX = "_RTCRtpSender__"

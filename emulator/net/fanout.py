@@ -62,12 +62,13 @@ class EncodedAudioTrack(MediaStreamTrack):
         self._direct = sender
         self._queue.clear()
 
-    def _offer(self, frame: EncodedFrame | None, ntp: int = 0) -> None:
+    def _offer(self, frame: EncodedFrame | None, ntp: int) -> None:
+        """`frame` None ends the track; `ntp` (`ntp_now()`) is the publish time, read once for all."""
         if self._direct is not None:
             if frame is None:
                 self.stop()
             else:
-                self._direct.send(frame.payload, frame.pts, ntp or ntp_now())
+                self._direct.send(frame.payload, frame.pts, ntp)
             return
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
@@ -137,7 +138,7 @@ class PacketFanout:
     async def stop(self) -> None:
         """End every subscribed track (their senders stop cleanly)."""
         for track in list(self._tracks):
-            track._offer(None)
+            track._offer(None, 0)
         self._tracks.clear()
 
 

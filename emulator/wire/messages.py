@@ -47,7 +47,6 @@ VISEME_ENTRY_SIZE = struct.calcsize(VISEME_ENTRY_FORMAT)
 MAX_VISEMES = 255
 PONG_FORMAT = "!HII"
 PONG_SIZE = struct.calcsize(PONG_FORMAT)
-PONG_TO_SIZE = 2  # the optional trailing u16: whom the PONG answers
 MAX_NAME_BYTES = 64
 MAX_PROFILE_BYTES = 32
 MAX_AVATAR_BYTES = 255
@@ -55,7 +54,8 @@ PROFILE_KEY = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 _viseme_entry = struct.Struct(VISEME_ENTRY_FORMAT)
 _pong = struct.Struct(PONG_FORMAT)
-_pong_to = struct.Struct("!H")
+_pong_to = struct.Struct("!H")  # the optional trailing u16: whom the PONG answers
+PONG_TO_SIZE = _pong_to.size
 
 
 def _finish(parts: list[bytes]) -> bytes:

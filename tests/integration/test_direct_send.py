@@ -37,8 +37,12 @@ async def test_relayed_frames_arrive_whole_in_order_and_are_counted_by_the_sende
 
         await negotiate(room, listener)
         await wait_connected(room, listener)
-        while not transceiver.sender._RTCRtpSender__started:
+        for _ in range(500):
+            if transceiver.sender._RTCRtpSender__started:
+                break
             await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the room's sender never started")
         base = 123_456
         for i, payload in enumerate(payloads):
             relay.push(base + 960 * i, payload, arrival=0.0)
