@@ -42,9 +42,11 @@ log = logging.getLogger(__name__)
 BLOCK_SAMPLES = SAMPLE_RATE // 100
 BLOCK_S = BLOCK_SAMPLES / SAMPLE_RATE
 DEFAULT_MIN_DELAY_MS = 5.0  # what a listener plays out at least: the low-latency path of issue 3
-# A swarm member nobody hears plays out at least one Opus frame late: its underruns then mean audio
-# that came a frame late, not the few milliseconds our own low-latency playout shaves off.
-UNHEARD_MIN_DELAY_MS = 20.0
+# Every swarm member, the one measuring mouth-to-ear included, plays out at least one Opus frame late:
+# a swarm's underruns then mean audio that came a frame late, the same for every member, not the few
+# milliseconds our own low-latency playout shaves off. (At 5 ms, the measuring member underran on any
+# 5-10 ms hiccup of its worker's loop, a few times a minute even in a swarm of 4.)
+SWARM_MIN_DELAY_MS = 20.0
 
 
 class VoiceError(Exception):
@@ -178,7 +180,7 @@ class Voice:
             receiver,
             channels=2 if binaural else 1,
             decode=not self.unheard,
-            min_delay_ms=UNHEARD_MIN_DELAY_MS if self.unheard else DEFAULT_MIN_DELAY_MS,
+            min_delay_ms=SWARM_MIN_DELAY_MS if self.config.light_receive else DEFAULT_MIN_DELAY_MS,
         )
         remote = RemoteVoice(mid, playout)
         self.remotes[mid] = remote
@@ -278,6 +280,7 @@ class Voice:
             "underruns": stats.underruns - base.get("underruns", 0),
             "jitter_ms": round(stats.jitter_ms, 2),
             "playout_delay_ms": round(stats.delay_ms, 2),
+            "playout_min_delay_ms": round(1000 * remote.playout.min_delay, 2),
             "level_dbfs": round(stats.level_dbfs, 1) if remote.playout.decodes else None,
         }
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.headset.voice import SWARM_MIN_DELAY_MS
 from tests.support.room import RoomProcess, cli, cli_env
 
 pytestmark = pytest.mark.slow
@@ -39,6 +40,12 @@ def test_a_swarm_in_two_worker_processes_reports_as_one(room_process: RoomProces
         h["name"] for h in report["per_headset"] if any(r["mouth_to_ear"]["count"] for r in h["remotes"])
     ]
     assert listening == ["swarm-05"]
+    # Every member plays out with the same floor, the measuring one too: an underrun means the same
+    # (audio a frame late) whoever counted it.
+    floors = {
+        r["audio"]["playout_min_delay_ms"] for h in report["per_headset"] for r in h["remotes"] if r["audio"]
+    }
+    assert floors == {SWARM_MIN_DELAY_MS}
     assert report["audio"]["underruns_settled"] is not None
     assert "settled_underruns" not in printed
 
