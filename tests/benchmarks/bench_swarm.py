@@ -145,6 +145,6 @@ def run() -> list[Section]:
         f"N with at least one run passing: {', '.join(map(str, passed_once)) or 'none'}.",
         f"'underruns settled': after the swarm settled ({SETTLE_S:.0f} s after the last join); 'in all' includes the joins.",
         "CPU cores: CPU seconds per wall second over the settled middle third of the run (the swarm's: its workers' together).",
-        "Members nobody hears play out at least 20 ms late (the measuring one 5 ms); every playout's delay follows the jitter and holds over late packets that recur. An underrun is a frame that came after its time (a frame inserted to raise the delay is not one).",
+        "Every member plays out at least 20 ms late (the one measuring mouth-to-ear too); every playout's delay follows the jitter and holds over late packets that recur. An underrun is a frame that came after its time (a frame inserted to raise the delay is not one).",
     ]
     return [Section(title, columns, rows, notes)]
