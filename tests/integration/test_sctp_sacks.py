@@ -37,7 +37,7 @@ def counted_sacks(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
     return sent
 
 
-async def test_every_message_arrives_with_about_half_the_sacks(counted_sacks: dict[int, int]) -> None:
+async def test_every_message_arrives_with_a_fraction_of_the_sacks(counted_sacks: dict[int, int]) -> None:
     async with loopback_pair() as (a, b):
         lossy = a.createDataChannel("state", ordered=False, maxRetransmits=0)
         reliable = a.createDataChannel("control")
@@ -63,9 +63,9 @@ async def test_every_message_arrives_with_about_half_the_sacks(counted_sacks: di
         sacks = counted_sacks.get(id(receiver), 0) - before
         assert sorted(arrived["state"]) == sorted(i.to_bytes(4, "big") * 10 for i in range(300))
         assert [m.decode() for m in arrived["control"]] == [f"control {i}" for i in range(0, 300, 10)]
-        # At most one SACK per two packets with data (plus the timer's for a last odd one);
-        # stock aiortc sent one per packet, at least 300 here.
-        assert 0 < sacks <= 330 // 2 + 5, sacks
+        # One SACK per 4 packets with data, plus the timer's where a busy machine spread the sends
+        # out; acknowledging every second packet would take 165, and stock aiortc sent at least 330.
+        assert 0 < sacks <= 330 // 3, sacks  # 83 here: 330 / 4
 
 
 async def test_a_lone_message_is_acknowledged_by_the_timer(counted_sacks: dict[int, int]) -> None:
@@ -88,6 +88,28 @@ async def test_a_lone_message_is_acknowledged_by_the_timer(counted_sacks: dict[i
         await _wait_for(lambda: not sender._sent_queue, "the lone message to be acknowledged")
         assert counted_sacks.get(id(receiver), 0) - before == 1
         assert sctp._pending(receiver).timer is None
+
+
+async def test_a_burst_past_the_congestion_window_arrives_whole(counted_sacks: dict[int, int]) -> None:
+    """A reliable message of many packets (more than aiortc's first congestion window of 3) still
+    arrives whole and in order: the sender's window grows on the SACKs the timer sends."""
+    async with loopback_pair() as (a, b):
+        channel = a.createDataChannel("control")
+        got: list[bytes] = []
+
+        @b.on("datachannel")
+        def on_channel(remote: Any) -> None:
+            remote.on("message", got.append)
+
+        await negotiate(a, b)
+        await wait_connected(a, b)
+        await _wait_for(lambda: channel.readyState == "open", "the channel")
+        messages = [bytes([i]) * 60_000 for i in range(1, 4)]  # 50 packets each
+        for message in messages:
+            channel.send(message)
+        await _wait_for(lambda: len(got) == len(messages), "the burst")
+        assert got == messages
+        assert a.sctp._cwnd > 3 * 1200  # it grew past the first window
 
 
 def test_aiortc_still_has_what_we_wrap() -> None:
