@@ -3,11 +3,16 @@ swarm member) counts a room's BATCH. The session is a recorder of what would go 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable
+
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.state_link import StateLink
 from emulator.headset.voice import Voice
 from emulator.model.pose import Pose
 from emulator.wire import BatchPacker, Ping, Pong, State, is_batch, parse_message, split_batch
+from emulator.wire.clock import wrapped_difference
 from emulator.wire.signaling import ParticipantInfo
 
 
@@ -86,3 +91,40 @@ def test_a_light_receiver_counts_a_batch_per_sender_and_still_answers_pings() ->
 
 def test_headset_config_defaults_to_two_states_per_datagram() -> None:
     assert HeadsetConfig(url="", room="r", name="n").states_per_packet == 2
+
+
+async def test_while_states_flow_a_pong_rides_in_the_next_state_datagram() -> None:
+    link, session = make_link(states_per_packet=2)
+    link.remote_joined(ParticipantInfo(id="bob", number=4, name="bob", profile="quest3"))
+    sending = asyncio.create_task(link.send_forever())
+    try:
+        await _until(lambda: len(session.sent) >= 1)
+        session.sent.clear()
+        link.on_message(bytes(Ping(seq=7, sender=4, timestamp=123)))
+        assert session.sent == [], "the answer waits for the next STATE datagram"
+        await _until(lambda: len(session.sent) >= 1)
+        (datagram,) = session.sent
+        assert is_batch(datagram)
+        messages = [parse_message(m) for m in split_batch(datagram)]
+        pongs = [m for m in messages if isinstance(m, Pong)]
+        assert len(pongs) == 1 and sum(isinstance(m, State) for m in messages) == 2
+        (pong,) = pongs
+        assert (pong.ping_seq, pong.ping_timestamp, pong.to) == (7, 123, 4)
+        # Stamped when it left, so that the time it waited drops out of the round trip.
+        assert wrapped_difference(pong.timestamp, pong.receive_timestamp) > 0
+        link.on_message(bytes(Ping(seq=8, sender=4, timestamp=456)))
+    finally:
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
+    # Sending stopped with a PING unanswered: its PONG went on its own.
+    last = parse_message(session.sent[-1])
+    assert isinstance(last, Pong) and last.ping_seq == 8
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError("timed out")
