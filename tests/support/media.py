@@ -15,16 +15,20 @@ FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 
 
 async def pace(
-    pull: Callable[[float], MonoBlock], seconds: float, on_block: Callable[[MonoBlock, float], None]
+    pull: Callable[[float], MonoBlock],
+    seconds: float,
+    on_block: Callable[[MonoBlock, float], None],
+    period_s: float = FRAME_S,
 ) -> None:
-    """Pull one 20 ms block every 20 ms of loop time for `seconds`, like a sound card callback would."""
+    """Pull one block every `period_s` (20 ms) of loop time for `seconds`, like a sound card callback
+    would; `pull` decides the block's size."""
     loop = asyncio.get_running_loop()
     deadline = loop.time()
     end = deadline + seconds
     while deadline < end:
         now = time.monotonic()
         on_block(pull(now), now)
-        deadline += FRAME_S
+        deadline += period_s
         await asyncio.sleep(max(0.0, deadline - loop.time()))
 
 
@@ -36,7 +40,7 @@ def dominant_hz(samples: npt.NDArray[np.float32]) -> float:
 
 
 def coverage(blocks: list[MonoBlock], floor_dbfs: float = -30.0) -> float:
-    """Fraction of 20 ms blocks that carry sound (RMS above `floor_dbfs`)."""
+    """Fraction of blocks that carry sound (RMS above `floor_dbfs`)."""
     if not blocks:
         return 0.0
     rms = np.array([np.sqrt(np.mean(np.square(b, dtype=np.float64))) for b in blocks])
