@@ -13,8 +13,9 @@ How this one works (all in 20 ms Opus frames, pulled by the consumer on the asyn
 - Delay follows jitter: an RFC 3550 interarrival jitter J gives target = clamp(max(min_delay, k·J)).
   The slack of each played frame (decode time − arrival time) is kept over a window; when even the
   smallest slack in the window is at least target + one frame, one frame is dropped (crossfaded); when
-  output was always still queued when frames were decoded (the consumer pulls blocks that are not
-  20 ms), the next frame is played that much shorter (a crossfaded cut). At most one change per window;
+  it is above the target by less than a frame, or output was always still queued when frames were
+  decoded (the consumer pulls blocks that are not 20 ms), the next frame is played that much shorter
+  (a crossfaded cut). At most one change per window;
   when the slack falls below target − 10 ms, one concealment frame is inserted. A backlog far above
   target (a burst after a stall) is dropped a frame per frame until it is back in range.
 - After more than `max_conceal_frames` of nothing the output goes silent; when packets resume, playout
@@ -214,6 +215,7 @@ class PlayoutBuffer:
         self._last_adjust = -math.inf
         self._pending = np.zeros((0, *self._frame_shape[1:]), dtype=np.float32)
         self._lead = 0  # samples still queued for output when the frame being made was decoded
+        self._pull_frames = FRAME_SAMPLES  # what the consumer asks for at a time (the last pull's)
         self._leads = _Window(window_s)
         self._power = 0.0
         self._stats = PlayoutStats()
@@ -269,6 +271,7 @@ class PlayoutBuffer:
     def pull(self, frames: int = FRAME_SAMPLES, now: float | None = None) -> MonoBlock:
         """Exactly `frames` samples of 48 kHz mono (or stereo) to play now: decoded, concealed or silence."""
         t = self.clock() if now is None else now
+        self._pull_frames = frames
         pending = self._pending
         if frames == FRAME_SAMPLES and not len(pending):
             self._lead = 0  # whole frames (an unheard swarm member's pulls): usually nothing to join
@@ -352,7 +355,7 @@ class PlayoutBuffer:
             self._stats.skipped_frames += 1
             self._adjusted(now)
         else:
-            excess = self._excess_lead(now)
+            excess = max(self._excess_lead(now), self._excess_slack(now))
             if excess > 0:
                 # Play this frame `excess` samples short: the whole stream moves that much earlier.
                 frame = _splice(frame, frame, excess)
@@ -420,6 +423,19 @@ class PlayoutBuffer:
         if excess < MIN_SHORTEN:
             return 0
         return min(excess, FRAME_SAMPLES - CROSSFADE)
+
+    def _excess_slack(self, now: float) -> int:
+        """Whole pulls' worth of samples by which every frame in the window was decoded later than
+        `target` after it arrived, when that is less than a frame: cutting them brings the delay
+        closer to the target. A frame is decoded at a pull, so its slack moves in steps of one pull
+        (10 ms for the headset's blocks): a cut of part of a pull would only move the next decode a
+        whole pull earlier. Without this, a session's delay settles anywhere from target to target
+        + 20 ms, where its first frames happened to leave it; with it, within one pull of the target."""
+        block = self._pull_frames
+        if block >= FRAME_SAMPLES or not self._may_adjust(now):
+            return 0
+        excess = int((self._slack.minimum() - self.target) * SAMPLE_RATE) // block * block
+        return excess if 0 < excess <= FRAME_SAMPLES - CROSSFADE else 0
 
     def _wants_more_delay(self, now: float) -> bool:
         if now - self._last_adjust < self._slack.span or not self._slack.full(now):

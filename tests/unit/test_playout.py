@@ -170,3 +170,28 @@ def test_the_window_minimum_is_the_minimum_of_the_last_span(steps: list[tuple[fl
         kept = [(t, v) for t, v in [*kept, (now, value)] if t >= now - 1.0]
         assert window.minimum() == min(v for _, v in kept)
         assert list(window.items) == kept
+
+
+def test_with_10_ms_pulls_the_delay_comes_down_to_within_a_pull_of_the_target() -> None:
+    """A late start leaves the slack 19 ms above the target: a whole frame cannot go (that would break
+    the target), but a consumer of 10 ms blocks can lose one pull's worth: the stream plays 10 ms sooner."""
+    payloads = packets(600)
+    buf = PlayoutBuffer()
+    # The first frames come 15 ms late (a join, a busy loop): playout starts with that much delay.
+    arrivals = sorted((i * FRAME + (0.018 if i < 5 else 0.003), i) for i in range(len(payloads)))
+    blocks, slack = [], []
+    k = 0
+    for tick in range(2 * len(payloads)):
+        now = tick * FRAME / 2 + 0.007
+        while k < len(arrivals) and arrivals[k][0] <= now:
+            at, i = arrivals[k]
+            buf.push(1000 + i, i * 960, payloads[i], at)
+            k += 1
+        blocks.append(buf.pull(480, now))
+        slack.append(buf.stats.delay_ms)
+    st_ = buf.stats
+    assert st_.target_ms == 5.0
+    assert min(slack[20:100]) >= 20.0, "it started late"
+    assert 5.0 <= st_.delay_ms < 15.0 and max(slack[-300:-30]) < 15.0, "then came within 10 ms of the target"
+    assert st_.shortened_ms == 10.0 and st_.skipped_frames == 0 and st_.underruns == 0
+    assert coverage(blocks[10:1190]) == 1.0 and abs(dominant_hz(np.concatenate(blocks[600:1190])) - 440) < 2
