@@ -68,18 +68,24 @@ async def test_every_message_arrives_with_a_fraction_of_the_sacks(counted_sacks:
         assert 0 < sacks <= 330 // 3, sacks  # 83 here: 330 / 4
 
 
+async def _open_channel(a: Any, b: Any, label: str, **options: Any) -> tuple[Any, list[bytes]]:
+    """A data channel from `a` to `b`, open, and the list its messages arrive in."""
+    channel = a.createDataChannel(label, **options)
+    got: list[bytes] = []
+
+    @b.on("datachannel")
+    def on_channel(remote: Any) -> None:
+        remote.on("message", got.append)
+
+    await negotiate(a, b)
+    await wait_connected(a, b)
+    await _wait_for(lambda: channel.readyState == "open", "the channel")
+    return channel, got
+
+
 async def test_a_lone_message_is_acknowledged_by_the_timer(counted_sacks: dict[int, int]) -> None:
     async with loopback_pair() as (a, b):
-        channel = a.createDataChannel("state", ordered=False, maxRetransmits=0)
-        got: list[bytes] = []
-
-        @b.on("datachannel")
-        def on_channel(remote: Any) -> None:
-            remote.on("message", got.append)
-
-        await negotiate(a, b)
-        await wait_connected(a, b)
-        await _wait_for(lambda: channel.readyState == "open", "the channel")
+        channel, got = await _open_channel(a, b, "state", ordered=False, maxRetransmits=0)
         await asyncio.sleep(0.2)  # let the opening handshake's SACKs settle
         sender, receiver = a.sctp, b.sctp
         before = counted_sacks.get(id(receiver), 0)
@@ -94,16 +100,7 @@ async def test_a_burst_past_the_congestion_window_arrives_whole(counted_sacks: d
     """A reliable message of many packets (more than aiortc's first congestion window of 3) still
     arrives whole and in order: the sender's window grows on the SACKs the timer sends."""
     async with loopback_pair() as (a, b):
-        channel = a.createDataChannel("control")
-        got: list[bytes] = []
-
-        @b.on("datachannel")
-        def on_channel(remote: Any) -> None:
-            remote.on("message", got.append)
-
-        await negotiate(a, b)
-        await wait_connected(a, b)
-        await _wait_for(lambda: channel.readyState == "open", "the channel")
+        channel, got = await _open_channel(a, b, "control")
         messages = [bytes([i]) * 60_000 for i in range(1, 4)]  # 50 packets each
         for message in messages:
             channel.send(message)
