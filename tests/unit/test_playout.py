@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from emulator.audio.tone import ToneSource
 from emulator.net.opus import OpusEncoder
-from emulator.net.playout import PlayoutBuffer
+from emulator.net.playout import PlayoutBuffer, PlayoutStats
 from tests.support.media import coverage, dominant_hz
 
 FRAME = 0.02
@@ -28,21 +28,23 @@ def simulate(
     lost: set[int] = frozenset(),  # type: ignore[assignment]
     phase: float = 0.007,
     buffer: PlayoutBuffer | None = None,
-) -> tuple[PlayoutBuffer, list[np.ndarray], list[float]]:
-    """Packet i is sent at i·20 ms and arrives delay_of(i) later; the consumer pulls every 20 ms."""
+    pull: int = 960,
+) -> tuple[PlayoutBuffer, list[np.ndarray], list[PlayoutStats]]:
+    """Packet i is sent at i·20 ms and arrives delay_of(i) later; the consumer pulls `pull` samples
+    (20 ms) at a time in real time. Returns the buffer, the blocks and its stats after each pull."""
     buf = buffer or PlayoutBuffer()
     arrivals = sorted((i * FRAME + delay_of(i), i) for i in range(len(payloads)) if i not in lost)
-    blocks, buffered = [], []
+    blocks, ticks = [], []
     k = 0
-    for tick in range(len(payloads) + 10):
-        now = tick * FRAME + phase
+    for tick in range((len(payloads) + 10) * 960 // pull):
+        now = tick * pull / 48_000 + phase
         while k < len(arrivals) and arrivals[k][0] <= now:
             at, i = arrivals[k]
             buf.push((1000 + i) & 0xFFFF, (4_294_000_000 + i * 960) & 0xFFFFFFFF, payloads[i], at)
             k += 1
-        blocks.append(buf.pull(960, now))
-        buffered.append(buf.stats.buffered_ms)
-    return buf, blocks, buffered
+        blocks.append(buf.pull(pull, now))
+        ticks.append(buf.stats)
+    return buf, blocks, ticks
 
 
 def test_steady_stream_plays_everything_with_little_delay_across_wraparounds() -> None:
@@ -72,7 +74,8 @@ def test_target_delay_follows_jitter() -> None:
 def test_loss_is_concealed_and_the_delay_does_not_grow() -> None:
     rng = random.Random(7)
     lost = {i for i in range(20, 1000) if rng.random() < 0.05}
-    buf, blocks, buffered = simulate(packets(1000), lost=lost)
+    buf, blocks, ticks = simulate(packets(1000), lost=lost)
+    buffered = [t.buffered_ms for t in ticks]
     st_ = buf.stats
     assert st_.packets_lost == len(lost)
     assert st_.concealed_frames >= len(lost)
@@ -89,7 +92,8 @@ def test_fec_rebuilds_a_loss_when_the_next_packet_is_already_there() -> None:
 
 def test_a_stall_then_burst_does_not_leave_a_backlog() -> None:
     burst = {i: 0.6 - i * FRAME + 0.003 for i in range(50, 80)}  # 30 packets held, then all at once
-    buf, _blocks, buffered = simulate(packets(300), delay_of=lambda i: burst.get(i, 0.003))
+    buf, _blocks, ticks = simulate(packets(300), delay_of=lambda i: burst.get(i, 0.003))
+    buffered = [t.buffered_ms for t in ticks]
     assert buf.stats.underruns >= 1
     assert max(buffered[-100:]) <= 40, "playout is back near the live edge after the burst"
 
@@ -175,23 +179,13 @@ def test_the_window_minimum_is_the_minimum_of_the_last_span(steps: list[tuple[fl
 def test_with_10_ms_pulls_the_delay_comes_down_to_within_a_pull_of_the_target() -> None:
     """A late start leaves the slack 19 ms above the target: a whole frame cannot go (that would break
     the target), but a consumer of 10 ms blocks can lose one pull's worth: the stream plays 10 ms sooner."""
-    payloads = packets(600)
-    buf = PlayoutBuffer()
     # The first frames come 15 ms late (a join, a busy loop): playout starts with that much delay.
-    arrivals = sorted((i * FRAME + (0.018 if i < 5 else 0.003), i) for i in range(len(payloads)))
-    blocks, slack = [], []
-    k = 0
-    for tick in range(2 * len(payloads)):
-        now = tick * FRAME / 2 + 0.007
-        while k < len(arrivals) and arrivals[k][0] <= now:
-            at, i = arrivals[k]
-            buf.push(1000 + i, i * 960, payloads[i], at)
-            k += 1
-        blocks.append(buf.pull(480, now))
-        slack.append(buf.stats.delay_ms)
+    buf, blocks, ticks = simulate(packets(600), delay_of=lambda i: 0.018 if i < 5 else 0.003, pull=480)
+    slack = [t.delay_ms for t in ticks]
     st_ = buf.stats
     assert st_.target_ms == 5.0
     assert min(slack[20:100]) >= 20.0, "it started late"
     assert 5.0 <= st_.delay_ms < 15.0 and max(slack[-300:-30]) < 15.0, "then came within 10 ms of the target"
-    assert st_.shortened_ms == 10.0 and st_.skipped_frames == 0 and st_.underruns == 0
+    assert st_.shortened_ms == 10.0 and st_.skipped_frames == 0
+    assert ticks[2 * 600 - 1].underruns == 0, "none while the stream lasted (its end is an outage)"
     assert coverage(blocks[10:1190]) == 1.0 and abs(dominant_hz(np.concatenate(blocks[600:1190])) - 440) < 2
