@@ -32,7 +32,7 @@ from emulator.net.loss import PacketDropper, drop_incoming_rtp
 from emulator.net.playout import PlayoutBuffer
 from emulator.net.receive import attach_playout, receiver_for_track
 from tests.benchmarks.report import Section
-from tests.support.media import coverage, pace
+from tests.support.media import coverage, frames_sounding, pace, played_share
 from tests.support.peers import loopback_pair, negotiate, wait_connected
 
 SECONDS = 7.0  # per session
@@ -149,12 +149,9 @@ async def _run(ours: bool, loss: float) -> Result:
                     blocks.append(block)
                     detector.feed(block, at)
 
-                before = _frames(buffers[0])
+                before = frames_sounding(buffers)
                 await pace(lambda now: buffers[0].pull(BLOCK_SAMPLES, now), SECONDS, on_block, BLOCK_S)
-                sounding, silent = (
-                    end - begin for end, begin in zip(_frames(buffers[0]), before, strict=True)
-                )
-                played = sounding / max(1, sounding + silent)
+                played = played_share(before, frames_sounding(buffers))
                 audible: float | None = coverage(blocks)
             else:
                 stock[0].measuring = True
@@ -175,12 +172,6 @@ async def _run(ours: bool, loss: float) -> Result:
     injections = source.injections[first_injection:]
     latencies = match_latencies(injections, detector.detections, max_latency=MAX_LATENCY)
     return Result(latencies, len(injections), played, sent * 8 / 1000 / elapsed, audible)
-
-
-def _frames(buffer: PlayoutBuffer) -> tuple[int, int]:
-    """(frames decoded or concealed, frames of silence) the playout has produced so far."""
-    stats = buffer.stats
-    return stats.played_frames + stats.concealed_frames, stats.silent_frames
 
 
 def _bytes_sent(report: Any) -> int:

@@ -30,7 +30,7 @@ from emulator.room.server import RoomServer
 from emulator.wire.signaling import Join
 from tests.benchmarks.bench_latency import StockListener
 from tests.benchmarks.report import Section
-from tests.support.media import coverage
+from tests.support.media import coverage, frames_sounding, played_share
 
 SECRET = "bench-secret"
 MARKER_PERIOD = 0.5
@@ -66,16 +66,15 @@ async def _latency(ours: bool, loss: float) -> dict[str, Any]:
                 assert listener.voice is not None
                 listener.voice.listeners.append(lambda got: blocks.extend(got.values()))
                 await asyncio.sleep(1.0)
-                before = _frames_sounding(listener)
+                before = frames_sounding(r.playout for r in listener.voice.remotes.values())
                 await asyncio.sleep(LATENCY_SECONDS - 1.0)
-                after = _frames_sounding(listener)
+                after = frames_sounding(r.playout for r in listener.voice.remotes.values())
                 report = listener.report()
                 remote = report["remotes"][0]
                 values = listener.voice.mouth_to_ear.get(remote["id"])
                 latencies = list(values.values_ms) if values else []
                 audible = coverage(blocks[100:])
-                sounding, silent = (a - b for a, b in zip(after, before, strict=True))
-                played = sounding / max(1, sounding + silent)
+                played = played_share(before, after)
             else:
 
                 def on_track(mid: str, track: Any, receiver: Any) -> None:
@@ -108,13 +107,6 @@ async def _latency(ours: bool, loss: float) -> dict[str, Any]:
                 await listener.stop()
             await speaker.stop()
     return {"latencies": latencies, "played": played, "audible": audible}
-
-
-def _frames_sounding(listener: Headset) -> tuple[int, int]:
-    """(frames decoded or concealed, frames of silence) so far, over the listener's remote voices."""
-    assert listener.voice is not None
-    stats = [remote.playout.stats for remote in listener.voice.remotes.values()]
-    return sum(s.played_frames + s.concealed_frames for s in stats), sum(s.silent_frames for s in stats)
 
 
 async def _uplink(states_per_packet: int) -> dict[str, float]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import numpy.typing as npt
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
+from emulator.net.playout import PlayoutBuffer
 
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 
@@ -45,3 +46,16 @@ def coverage(blocks: list[MonoBlock], floor_dbfs: float = -30.0) -> float:
         return 0.0
     rms = np.array([np.sqrt(np.mean(np.square(b, dtype=np.float64))) for b in blocks])
     return float(np.mean(20 * np.log10(np.maximum(rms, 1e-9)) > floor_dbfs))
+
+
+def frames_sounding(playouts: Iterable[PlayoutBuffer]) -> tuple[int, int]:
+    """(frames decoded or concealed, frames of silence) these playouts have produced so far."""
+    stats = [playout.stats for playout in playouts]
+    return sum(s.played_frames + s.concealed_frames for s in stats), sum(s.silent_frames for s in stats)
+
+
+def played_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """Of the frames produced between two `frames_sounding` readings, the share that carried sound
+    (decoded or concealed): the audio time played."""
+    sounding, silent = after[0] - before[0], after[1] - before[1]
+    return sounding / max(1, sounding + silent)
