@@ -12,12 +12,12 @@ How this one works (all in 20 ms Opus frames, pulled by the consumer on the asyn
   lost frame right before a buffered packet is rebuilt from that packet's in-band FEC.
 - Delay follows jitter: an RFC 3550 interarrival jitter J gives target = clamp(max(min_delay, k·J)).
   The slack of each played frame (decode time − arrival time) is kept over a window; when even the
-  smallest slack in the window is at least target + one frame, one frame is dropped (crossfaded); when
-  it is above the target by less than a frame, or output was always still queued when frames were
-  decoded (the consumer pulls blocks that are not 20 ms), the next frame is played that much shorter
-  (a crossfaded cut). At most one change per window;
-  when the slack falls below target − 10 ms, one concealment frame is inserted. A backlog far above
-  target (a burst after a stall) is dropped a frame per frame until it is back in range.
+  smallest slack in the window is at least target + one frame, one frame is dropped (crossfaded). A
+  consumer pulling blocks shorter than a frame (the headset's 10 ms) can lose less: when the slack is
+  above the target by one or more whole pulls, or output was always still queued when frames were
+  decoded, the next frame is played that much shorter (a crossfaded cut). At most one change per
+  window; when the slack falls below target − 10 ms, one concealment frame is inserted. A backlog far
+  above target (a burst after a stall) is dropped a frame per frame until it is back in range.
 - After more than `max_conceal_frames` of nothing the output goes silent; when packets resume, playout
   restarts from the newest ones rather than replaying the stale burst.
 """
