@@ -29,13 +29,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import socket
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import aioice.ice
-import aioice.turn
 from aiortc import RTCConfiguration
 
 logger = logging.getLogger(__name__)
@@ -159,51 +157,3 @@ def loopback_only() -> Iterator[None]:
 def restricted() -> bool:
     """Whether the loopback restriction is in force now."""
     return _saved is not None
-
-
-SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
-# What asyncio asks recvfrom() for on each read: the largest UDP payload fits in 64 KiB.
-DATAGRAM_READ_BYTES = 64 * 1024
-_buffers_tuned = False
-
-
-def tune_socket_buffers() -> None:
-    """Give every ICE socket a 4 MiB receive buffer and a 64 KiB read size (process-wide, idempotent).
-
-    Why the buffer: asyncio reads one datagram per socket per loop iteration, so a busy process (a
-    room, a swarm of headsets) lets datagrams pile up in the kernel between reads; at Linux's default
-    208 KiB the socket overflows and drops them. A dropped SCTP packet stalls an unreliable data
-    channel until its retransmission timer fires (a second or more), which is how a swarm of 8 saw
-    2-second-old poses before this. The kernel caps the size at net.core.rmem_max; whatever it grants
-    is kept.
-
-    Why the read size: asyncio's datagram transport calls recvfrom(256 KiB) for every datagram. CPython
-    allocates that much and shrinks it to the datagram; at 256 KiB glibc takes the memory from the
-    system and gives it back each time, which made one read of a 1,100-byte datagram cost 18.6 µs
-    instead of 1.8 µs at 64 KiB (this machine). No UDP datagram is larger than 64 KiB.
-    """
-    global _buffers_tuned
-    if _buffers_tuned:
-        return
-    protocol = getattr(aioice.ice, "StunProtocol", None)
-    original = getattr(protocol, "connection_made", None)
-    if protocol is None or original is None:
-        raise IceInternalsChanged(
-            "aioice lacks StunProtocol.connection_made; emulator/net/ice.py must be updated"
-        )
-
-    def connection_made(self: Any, transport: Any) -> None:
-        original(self, transport)
-        if getattr(transport, "max_size", 0) > DATAGRAM_READ_BYTES:
-            transport.max_size = DATAGRAM_READ_BYTES
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
-
-    protocol.connection_made = connection_made
-    # aioice sets its own buffer size (256 KiB) on host sockets right after connection_made: ask it
-    # for ours instead, or the tuning above is undone.
-    if isinstance(getattr(aioice.turn, "UDP_SOCKET_BUFFER_SIZE", None), int):
-        aioice.turn.UDP_SOCKET_BUFFER_SIZE = max(aioice.turn.UDP_SOCKET_BUFFER_SIZE, SOCKET_BUFFER_BYTES)
-    _buffers_tuned = True

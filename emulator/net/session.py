@@ -21,9 +21,9 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from emulator.net.ice import (
     is_loopback_host,
     restrict_to_loopback,
-    tune_socket_buffers,
 )
 from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
+from emulator.net.ice_sockets import tune_ice_sockets
 from emulator.net.sctp import delay_sacks
 from emulator.wire.signaling import (
     Answer,
@@ -175,7 +175,7 @@ class RoomSession(SendsOnChannels):
             raise
 
     async def _connect(self) -> Welcome:
-        tune_socket_buffers()
+        tune_ice_sockets()
         delay_sacks()
         if self._local:
             restrict_to_loopback()

@@ -21,8 +21,8 @@ from emulator.net.ice import (
     is_loopback_host,
     loopback_configuration,
     restrict_to_loopback,
-    tune_socket_buffers,
 )
+from emulator.net.ice_sockets import tune_ice_sockets
 from emulator.net.sctp import delay_sacks
 from emulator.net.tasks import cancel_and_wait
 from emulator.room.audio import RoomAudio
@@ -122,7 +122,7 @@ class RoomServer:
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        tune_socket_buffers()
+        tune_ice_sockets()
         delay_sacks()
         if self._loopback:
             restrict_to_loopback()

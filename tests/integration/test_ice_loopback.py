@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-from pathlib import Path
-
 import aioice.ice
 from aioice import Candidate
 
 from emulator.net.ice import (
-    DATAGRAM_READ_BYTES,
-    SOCKET_BUFFER_BYTES,
     is_loopback_host,
     keep_loopback_candidates,
     loopback_only,
     restricted,
-    tune_socket_buffers,
 )
 from tests.support.peers import loopback_pair, negotiate, wait_connected
 
@@ -87,38 +80,3 @@ async def test_two_peers_connect_over_loopback_only() -> None:
 def test_aioice_still_has_what_we_wrap() -> None:
     assert callable(aioice.ice.get_host_addresses)
     assert callable(aioice.ice.Connection.add_remote_candidate)
-
-
-async def test_tuned_ice_sockets_read_at_most_64_kib_and_buffer_4_mib() -> None:
-    tune_socket_buffers()
-    async with loopback_pair() as (a, b):
-        a.createDataChannel("probe")
-        await negotiate(a, b)
-        await wait_connected(a, b)
-        connection = a.sctp.transport.transport._connection
-        transports = [protocol.transport for protocol in connection._protocols]
-        assert transports
-        for transport in transports:
-            assert transport.max_size == DATAGRAM_READ_BYTES  # asyncio's default is 256 KiB
-            sock = transport.get_extra_info("socket")
-            # Linux reports twice what it granted, and grants at most net.core.rmem_max.
-            granted = min(SOCKET_BUFFER_BYTES, int(Path("/proc/sys/net/core/rmem_max").read_text()))
-            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == 2 * granted
-        # A datagram as large as UDP carries still arrives whole through a 64 KiB read.
-        loop = asyncio.get_running_loop()
-        got: asyncio.Future[bytes] = loop.create_future()
-
-        class Catch(asyncio.DatagramProtocol):
-            def datagram_received(self, data: bytes, addr: object) -> None:
-                got.set_result(data)
-
-        listener, _ = await loop.create_datagram_endpoint(Catch, local_addr=("127.0.0.1", 0))
-        try:
-            listener.max_size = DATAGRAM_READ_BYTES
-            big = bytes(range(256)) * 255 + b"\x01" * (65_507 - 256 * 255)
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-                sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-                sender.sendto(big, listener.get_extra_info("sockname"))
-            assert await asyncio.wait_for(got, 5) == big
-        finally:
-            listener.close()
