@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from emulator.headset.report import RemoteStats
+from emulator.headset.ticks import next_tick
 from emulator.model.errors import ModelError
 from emulator.model.meta_face import arkit_to_meta
 from emulator.net.sessions import Session
@@ -107,8 +108,8 @@ class StateLink:
         profile = self.headset.profile
         period = 1.0 / profile.pose_rate_hz
         face_period = 1.0 / profile.face_rate_hz
-        next_send = time.monotonic()
-        next_face = next_send
+        next_face = time.monotonic()
+        tick = next_tick(period, next_face)  # the first STATE goes at once, the rest on the grid
         self._pongs_ride = True
         try:
             while True:
@@ -120,12 +121,11 @@ class StateLink:
                         next_face = now + face_period
                 pose, face = self.headset.sample_drivers(with_face=include_face)
                 self.send_state(pose, face if include_face else None)
-                next_send += period
-                delay = next_send - time.monotonic()
-                if delay < -0.25:  # fell far behind (a stalled loop): skip ahead rather than burst
-                    next_send = time.monotonic() + period
-                    delay = period
-                await asyncio.sleep(max(0.0, delay))
+                now = time.monotonic()
+                if tick * period - now < -0.25:  # fell far behind (a stalled loop): skip, don't burst
+                    tick = next_tick(period, now)
+                await asyncio.sleep(max(0.0, tick * period - now))
+                tick += 1
         finally:
             self._pongs_ride = False
             self._answer_waiting_pings(alone=True)

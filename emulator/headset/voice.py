@@ -25,6 +25,7 @@ from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.mouths import RemoteMouths
 from emulator.headset.report import LatencySamples
+from emulator.headset.ticks import next_tick
 from emulator.model.profiles import DeviceProfile
 from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack
 from emulator.net.opus import OpusSettings, OpusSettingsError
@@ -233,16 +234,14 @@ class Voice:
     async def run(self) -> None:
         """Pull one 10 ms block from every remote in real time, for as long as the session lasts."""
         period = self.block_samples / SAMPLE_RATE
-        deadline = time.monotonic()
+        tick = next_tick(period, time.monotonic())  # the first block at once, the rest on the grid
         while True:
-            deadline += period
+            self.pull_all(time.monotonic())
             now = time.monotonic()
-            self.pull_all(now)
-            delay = deadline - time.monotonic()
-            if delay < -10 * BLOCK_S:
-                deadline = time.monotonic()
-                delay = 0.0
-            await asyncio.sleep(max(0.0, delay))
+            if tick * period - now < -10 * BLOCK_S:  # far behind: resume from now
+                tick = next_tick(period, now)
+            await asyncio.sleep(max(0.0, tick * period - now))
+            tick += 1
 
     def pull_all(self, now: float) -> dict[str, MonoBlock]:
         blocks: dict[str, MonoBlock] = {}
