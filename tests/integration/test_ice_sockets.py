@@ -46,57 +46,45 @@ def _record(datagram: int) -> bytes:
     return bytes((23, 0xFE, 0xFD)) + datagram.to_bytes(2, "big") + b"\x00" * 40  # a DTLS record's start
 
 
-def _send_while_the_loop_is_busy(to: tuple[str, int], datagrams: list[bytes]) -> None:
-    """Send, then hold the loop (as a busy process would) so that everything waits in the kernel."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-        for datagram in datagrams:
-            sender.sendto(datagram, to)
-    time.sleep(0.05)
+async def _receive_after_a_busy_loop(datagrams: list[bytes]) -> tuple[list[int], Receiver]:
+    """Send `datagrams` to an ICE socket while its loop is held (as in a busy process, so that they
+    wait in the kernel); then how many a timer that came due meanwhile saw, and all that arrived."""
+    receiver = Receiver()
+    transport, address = await _ice_socket(receiver)
+    try:
+        seen_by_timer: list[int] = []
+        asyncio.get_running_loop().call_later(0.001, lambda: seen_by_timer.append(len(receiver.media)))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for datagram in datagrams:
+                sender.sendto(datagram, address)
+        time.sleep(0.05)
+        await asyncio.sleep(0.05)
+        return seen_by_timer, receiver
+    finally:
+        transport.close()
 
 
 async def test_what_queued_while_the_loop_was_busy_is_read_before_the_timers_that_came_due() -> None:
-    receiver = Receiver()
-    transport, address = await _ice_socket(receiver)
-    try:
-        seen_by_timer: list[int] = []
-        asyncio.get_running_loop().call_later(0.001, lambda: seen_by_timer.append(len(receiver.media)))
-        sent = [_record(k) for k in range(20)]
-        _send_while_the_loop_is_busy(address, sent)
-        await asyncio.sleep(0.05)
-        # asyncio alone reads one datagram a loop iteration: the timer would have seen 1.
-        assert seen_by_timer == [20]
-        assert receiver.media == sent
-    finally:
-        transport.close()
+    sent = [_record(k) for k in range(20)]
+    seen_by_timer, receiver = await _receive_after_a_busy_loop(sent)
+    # asyncio alone reads one datagram a loop iteration: the timer would have seen 1.
+    assert seen_by_timer == [20]
+    assert receiver.media == sent
 
 
 async def test_one_readiness_reads_at_most_the_drain_limit_and_the_rest_follows() -> None:
-    receiver = Receiver()
-    transport, address = await _ice_socket(receiver)
-    try:
-        seen_by_timer: list[int] = []
-        asyncio.get_running_loop().call_later(0.001, lambda: seen_by_timer.append(len(receiver.media)))
-        sent = [_record(k) for k in range(DRAIN_LIMIT + 30)]
-        _send_while_the_loop_is_busy(address, sent)
-        await asyncio.sleep(0.05)
-        assert seen_by_timer == [1 + DRAIN_LIMIT]  # the loop gets its turn before the rest
-        assert receiver.media == sent
-    finally:
-        transport.close()
+    sent = [_record(k) for k in range(DRAIN_LIMIT + 30)]
+    seen_by_timer, receiver = await _receive_after_a_busy_loop(sent)
+    assert seen_by_timer == [1 + DRAIN_LIMIT]  # the loop gets its turn before the rest
+    assert receiver.media == sent
 
 
 async def test_stun_still_goes_to_aioice_and_media_straight_to_the_connection_in_order() -> None:
-    receiver = Receiver()
-    transport, address = await _ice_socket(receiver)
-    try:
-        request = aioice.stun.Message(aioice.stun.Method.BINDING, aioice.stun.Class.REQUEST)
-        rtp = bytes((0x80, 111)) + b"\x00" * 30
-        _send_while_the_loop_is_busy(address, [_record(1), bytes(request), rtp, _record(2)])
-        await asyncio.sleep(0.05)
-        assert receiver.media == [_record(1), rtp, _record(2)]
-        assert [m.transaction_id for m in receiver.requests] == [request.transaction_id]
-    finally:
-        transport.close()
+    request = aioice.stun.Message(aioice.stun.Method.BINDING, aioice.stun.Class.REQUEST)
+    rtp = bytes((0x80, 111)) + b"\x00" * 30
+    _, receiver = await _receive_after_a_busy_loop([_record(1), bytes(request), rtp, _record(2)])
+    assert receiver.media == [_record(1), rtp, _record(2)]
+    assert [m.transaction_id for m in receiver.requests] == [request.transaction_id]
 
 
 async def test_tuned_ice_sockets_read_at_most_64_kib_and_buffer_4_mib() -> None:
