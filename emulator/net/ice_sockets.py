@@ -40,7 +40,7 @@ from emulator.net.ice import IceInternalsChanged
 
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 DATAGRAM_READ_BYTES = 64 * 1024  # the largest UDP payload fits
-DRAIN_LIMIT = 64  # datagrams read after the first, per readiness: ~10 ms of a room's busiest socket
+DRAIN_LIMIT = 64  # more per readiness: a third of a second for a swarm member at N = 32 (~200 a second)
 _STUN_FIRST_BYTE_MAX = 3  # RFC 7983: a STUN message starts with 0-3
 _tuned = False
 
