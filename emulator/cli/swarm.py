@@ -117,6 +117,14 @@ async def _swarm(
 
 
 def _finish(report: dict[str, Any], report_path: Path | None, summary: bool) -> None:
+    host = report.get("host") or {}
+    if summary and host.get("stalls"):
+        print(
+            f"swarm: the host stopped this machine's CPUs {len(host['stalls'])} time(s) after the swarm"
+            f" settled (CPU steal, {host['cpu_steal_ms']:.0f} ms in all); {host['underruns_in_stalls']}"
+            " of the settled underruns fell in those stalls",
+            file=sys.stderr,
+        )
     if summary:
         print(json.dumps({k: v for k, v in report.items() if k not in ("per_headset", "settled_underruns")}))
     if report_path is not None:

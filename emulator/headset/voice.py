@@ -291,6 +291,10 @@ class Voice:
                 reports[remote.owner] = self._audio_report(remote)
         return reports
 
+    def underruns_so_far(self) -> int:
+        """Every current playout's underruns together, to see when they happen."""
+        return sum(remote.playout.stats.underruns for remote in self.remotes.values())
+
     # --- closing ----------------------------------------------------------------------------------
 
     def _close_recording(self, remote: RemoteVoice) -> None:

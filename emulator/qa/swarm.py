@@ -12,12 +12,14 @@ import contextlib
 import logging
 import math
 import statistics
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.headset.voice import SharedEncoders
 from emulator.model.pose import Pose
+from emulator.qa.host_stalls import SAMPLE_S, HostStalls, merge_host_summaries, read_cpu_steal_s
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +102,14 @@ class Swarm:
         self.failed: list[tuple[str, str]] = []
         # identity → remote id → underruns counted before the swarm settled (None: not settled yet)
         self.settled_underruns: dict[str, dict[str, int]] | None = None
+        self.host = HostStalls()
+        self._watch: asyncio.Task[None] | None = None
 
     def mark_settled(self) -> None:
-        """From now on underruns count as steady-state ones (see SETTLE_S)."""
+        """From now on underruns count as steady-state ones (see SETTLE_S), and the host is watched
+        for stalls (see host_stalls)."""
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().create_task(self._watch_host())
         self.settled_underruns = {
             headset.config.participant_identity: {
                 remote: int(audio.get("underruns", 0))
@@ -135,7 +142,20 @@ class Swarm:
         if self.failed and len(self.failed) == len(configs):
             raise SwarmError(f"no headset could join: {self.failed[0][1]}")
 
+    async def _watch_host(self) -> None:
+        while True:
+            self._sample_host()
+            await asyncio.sleep(SAMPLE_S)
+
+    def _sample_host(self) -> None:
+        underruns = sum(h.voice.underruns_so_far() for h in self.headsets if h.voice is not None)
+        self.host.sample(time.monotonic(), read_cpu_steal_s(), underruns)
+
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         for headset in self.headsets:
             with contextlib.suppress(Exception):
                 await headset.stop()
@@ -143,7 +163,10 @@ class Swarm:
 
     def report(self) -> dict[str, Any]:
         reports = [h.report() for h in self.headsets]
-        report = aggregate(reports, self.failed, self.settled_underruns)
+        if self._watch is not None:
+            self._sample_host()
+        host = self.host.summary() if self.settled_underruns is not None else None
+        report = aggregate(reports, self.failed, self.settled_underruns, host)
         report["settled_underruns"] = self.settled_underruns  # lets worker reports be merged
         return report
 
@@ -153,23 +176,26 @@ def merge_reports(parts: list[dict[str, Any]]) -> dict[str, Any]:
     reports = [headset for part in parts for headset in part["per_headset"]]
     failed = [(f["name"], f["reason"]) for part in parts for f in part["failed"]]
     settled: dict[str, dict[str, int]] | None = {}
+    hosts = [part["host"] for part in parts if part.get("host") is not None]
     for part in parts:
         if part.get("settled_underruns") is None:
             settled = None
         elif settled is not None:
             settled.update(part["settled_underruns"])
-    return aggregate(reports, failed, settled)
+    return aggregate(reports, failed, settled, merge_host_summaries(hosts) if hosts else None)
 
 
 def aggregate(
     reports: list[dict[str, Any]],
     failed: list[tuple[str, str]],
     settled_underruns: dict[str, dict[str, int]] | None = None,
+    host: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One summary over every headset's report: the worst pair is what a load test cares about.
 
     `settled_underruns` (from `Swarm.mark_settled`) splits the underruns into those while the swarm
-    was joining and those after it settled; without it, `underruns_settled` is None."""
+    was joining and those after it settled; without it, `underruns_settled` is None. `host` (from
+    `HostStalls.summary`, settled time only) counts the settled underruns that fell in host stalls."""
     sent_rates = {
         r["identity"]: r["uplink"].get("states_sent", 0) / max(r["duration_s"], 1e-9) for r in reports
     }
@@ -205,7 +231,9 @@ def aggregate(
             "streams": audio_streams,
             "underruns": underruns,
             "underruns_settled": underruns - underruns_before if settled_underruns is not None else None,
+            "underruns_settled_in_host_stalls": host["underruns_in_stalls"] if host is not None else None,
         },
+        "host": host,
         "state_latency_median_ms": round(statistics.median(latencies), 2) if latencies else None,
         "per_headset": reports,
     }

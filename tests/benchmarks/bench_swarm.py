@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from emulator.qa.host_stalls import AFTERMATH_S, STALL_STEAL_S, WINDOW_S
 from emulator.qa.swarm import SETTLE_S
 from tests.benchmarks.report import Section
 
@@ -99,6 +100,8 @@ def _swarm(count: int) -> dict[str, Any]:
     wall = end[2] - start[2]
     ratio = report["state_delivery"]["min_ratio"]
     settled = report["audio"]["underruns_settled"]
+    host = report.get("host") or {}
+    in_stalls = report["audio"].get("underruns_settled_in_host_stalls") or 0
     return {
         "count": count,
         "joined": report["headsets"],
@@ -106,44 +109,62 @@ def _swarm(count: int) -> dict[str, Any]:
         "median_ratio": report["state_delivery"]["median_ratio"],
         "underruns": report["audio"]["underruns"],
         "underruns_settled": settled,
+        "in_host_stalls": in_stalls,
+        "host_stalls": len(host.get("stalls", [])),
+        "steal_ms": host.get("cpu_steal_ms"),
         "streams": report["audio"]["streams"],
         "latency_ms": report["state_latency_median_ms"],
         "room_cores": (end[0] - start[0]) / wall,
         "swarm_cores": (end[1] - start[1]) / wall,
-        "ok": report["headsets"] == count and ratio is not None and ratio >= 0.95 and settled == 0,
+        "ok": report["headsets"] == count
+        and ratio is not None
+        and ratio >= 0.95
+        and settled is not None
+        and settled - in_stalls <= 0,
+        "ok_counting_host_stalls": settled == 0,
     }
+
+
+def _largest_passing(results: dict[int, list[dict[str, Any]]], key: str) -> int:
+    """The largest N such that every run of it and of every smaller N passed by `key`."""
+    largest = 0
+    for count in SIZES:
+        if count not in results or not all(r.get(key) for r in results[count]):
+            break
+        largest = count
+    return largest
 
 
 def run() -> list[Section]:
     rows = []
-    largest_ok = 0
-    failed = False
-    passed_once: list[int] = []
+    results: dict[int, list[dict[str, Any]]] = {}
     for count in SIZES:
-        results = [_swarm(count) for _ in range(ROUNDS)]
-        for round_no, r in enumerate(results, 1):
+        results[count] = [_swarm(count) for _ in range(ROUNDS)]
+        for round_no, r in enumerate(results[count], 1):
+            stalls = f"{r.get('host_stalls')} ({r.get('steal_ms')} ms)" if "host_stalls" in r else "None"
             rows.append(
                 [str(count), str(round_no), str(r.get("joined")), str(r.get("min_ratio")),
-                 str(r.get("median_ratio")), str(r.get("underruns_settled")), str(r.get("underruns")),
-                 str(r.get("streams")), str(r.get("latency_ms")), f"{r.get('room_cores', float('nan')):.2f}",
-                 f"{r.get('swarm_cores', float('nan')):.2f}", "yes" if r["ok"] else "no"]
+                 str(r.get("median_ratio")), str(r.get("underruns_settled")), str(r.get("in_host_stalls")),
+                 str(r.get("underruns")), stalls, str(r.get("streams")), str(r.get("latency_ms")),
+                 f"{r.get('room_cores', float('nan')):.2f}", f"{r.get('swarm_cores', float('nan')):.2f}",
+                 "yes" if r["ok"] else "no"]
             )  # fmt: skip
-        if any(r["ok"] for r in results):
-            passed_once.append(count)
-        if all(r["ok"] for r in results) and not failed:
-            largest_ok = count
-        failed = failed or not all(r["ok"] for r in results)
         # Past the first failure the rows still show how delivery degrades; stop once it collapses.
-        if any(r.get("min_ratio") is None or r["min_ratio"] < 0.5 for r in results):
+        if any(r.get("min_ratio") is None or r["min_ratio"] < 0.5 for r in results[count]):
             break
+    largest_ok = _largest_passing(results, "ok")
+    strict = _largest_passing(results, "ok_counting_host_stalls")
+    passed_once = [count for count, runs in results.items() if any(r["ok"] for r in runs)]
     title = f"Swarm on this machine: largest N with every pair ≥ 95% of states and no audio underruns in every run up to it = {largest_ok} (goal ≥ 32)"
-    columns = ["N", "run", "joined", "min state ratio", "median ratio", "underruns settled", "underruns in all",
-               "audio streams", "state latency ms", "room CPU cores", "swarm CPU cores", "ok"]  # fmt: skip
+    columns = ["N", "run", "joined", "min state ratio", "median ratio", "underruns settled",
+               "of them in host stalls", "underruns in all", "host stalls (CPU steal)", "audio streams",
+               "state latency ms", "room CPU cores", "swarm CPU cores", "ok"]  # fmt: skip
     notes = [
         f"The room in one process, the swarm in {WORKERS} worker processes (they settle, measure and leave together); every headset sends pose at 90 Hz and the talk face at 60 Hz, 2 STATEs to a datagram (the default);",
         f"{SPEAKERS} of the N speak a tone and everyone hears them; {ROUNDS} runs of {SWARM_SECONDS:.0f} s per N; the rows go on past the first failure until state delivery falls under half.",
         f"N with at least one run passing: {', '.join(map(str, passed_once)) or 'none'}.",
         f"'underruns settled': after the swarm settled ({SETTLE_S:.0f} s after the last join); 'in all' includes the joins.",
+        f"Host stalls: this is a virtual machine, and its host now and then stops both CPUs for tens of milliseconds (CPU steal in /proc/stat: ≥ {1000 * STALL_STEAL_S:.0f} ms stolen within {1000 * WINDOW_S:.0f} ms). Nothing in the machine runs then, so playouts run dry at any N. Underruns in a stall or the {AFTERMATH_S:.1f} s after it are shown apart and do not fail a run; any other settled underrun does. Counting those too, the largest N would be {strict}.",
         "CPU cores: CPU seconds per wall second over the settled middle third of the run (the swarm's: its workers' together).",
         "Every member plays out at least 20 ms late (the one measuring mouth-to-ear too); every playout's delay follows the jitter and holds over late packets that recur. An underrun is a frame that came after its time (a frame inserted to raise the delay is not one).",
     ]

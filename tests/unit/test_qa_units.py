@@ -216,9 +216,16 @@ def _swarm_member(identity: str, others: dict[str, int]) -> dict[str, object]:
 def test_the_swarm_report_tells_underruns_while_joining_from_settled_ones() -> None:
     reports = [_swarm_member("a", {"b": 3}), _swarm_member("b", {"a": 1})]
     unsettled = aggregate(reports, [])
-    assert unsettled["audio"] == {"streams": 2, "underruns": 4, "underruns_settled": None}
-    settled = aggregate(reports, [], {"a": {"b": 2}, "b": {"a": 1}})
-    assert settled["audio"] == {"streams": 2, "underruns": 4, "underruns_settled": 1}
+    assert unsettled["audio"] == {
+        "streams": 2, "underruns": 4, "underruns_settled": None, "underruns_settled_in_host_stalls": None
+    }  # fmt: skip
+    stall = {"at_s": 1.0, "length_s": 0.1, "stolen_ms": 50}
+    host = {"cpu_steal_ms": 50.0, "stalls": [stall], "underruns_in_stalls": 1}
+    settled = aggregate(reports, [], {"a": {"b": 2}, "b": {"a": 1}}, host)
+    assert settled["audio"] == {
+        "streams": 2, "underruns": 4, "underruns_settled": 1, "underruns_settled_in_host_stalls": 1
+    }  # fmt: skip
+    assert settled["host"] == host
     assert settled["state_delivery"]["min_ratio"] == 1.0
 
 
