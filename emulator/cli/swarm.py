@@ -28,6 +28,7 @@ from emulator.qa.swarm import SETTLE_S, Swarm, SwarmError, SwarmPlan, merge_repo
 from emulator.qa.swarm_metrics import SwarmMetrics
 
 WORKERS_JOIN_TIMEOUT_S = 120.0  # how long joined workers wait for the slowest one before going on
+WORKERS_MEASURED_TIMEOUT_S = 30.0  # how long a worker that has its report waits for the others'
 
 
 def register(subparsers: Any) -> None:
@@ -75,10 +76,12 @@ async def _swarm(
     report_path: Path | None,
     listen: tuple[str, int] | None = None,
     summary: bool = True,
-    all_joined: Any = None,
+    together: Any = None,
 ) -> int:
-    """`all_joined`: a multiprocessing Barrier shared by the workers, so that they settle, measure and
-    leave together (one worker leaving early would disturb the others' last seconds)."""
+    """`together`: a multiprocessing Barrier shared by the workers, so that they settle, measure and
+    leave together. Each waits there once all its headsets have joined, and again once it has its
+    report: a worker whose headsets left while another was still measuring would load the room and
+    the other's listeners with leaves and renegotiations, and its speakers' last packets come late."""
     swarm = Swarm(plan)
     metrics = MetricsServer(SwarmMetrics(swarm).collect, *listen) if listen else None
     try:
@@ -87,8 +90,8 @@ async def _swarm(
             print(f"swarm: metrics on {metrics.url}", file=sys.stderr, flush=True)
         await swarm.start()
     except (SwarmError, OSError) as error:
-        if all_joined is not None:
-            all_joined.abort()  # the other workers go on without waiting for this one
+        if together is not None:
+            together.abort()  # the other workers go on without waiting for this one
         await swarm.stop()
         if metrics is not None:
             await metrics.stop()
@@ -99,9 +102,7 @@ async def _swarm(
     )
     for name, reason in swarm.failed:
         print(f"swarm: {name} could not join: {reason}", file=sys.stderr)
-    if all_joined is not None:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            await asyncio.to_thread(all_joined.wait, WORKERS_JOIN_TIMEOUT_S)
+    await _wait_for_the_others(together, WORKERS_JOIN_TIMEOUT_S)
     freeze_what_is_loaded()
     settle = asyncio.get_running_loop().call_later(SETTLE_S, swarm.mark_settled)
     try:
@@ -109,11 +110,20 @@ async def _swarm(
     finally:
         settle.cancel()
         report = swarm.report()
+        await _wait_for_the_others(together, WORKERS_MEASURED_TIMEOUT_S)
         if metrics is not None:
             await metrics.stop()
         await swarm.stop()
     _finish(report, report_path, summary)
     return 0 if not swarm.failed else 1
+
+
+async def _wait_for_the_others(together: Any, timeout_s: float) -> None:
+    """Until every worker has reached this point too (the loop, and the headsets, run meanwhile)."""
+    if together is None:
+        return
+    with contextlib.suppress(threading.BrokenBarrierError):
+        await asyncio.to_thread(together.wait, timeout_s)
 
 
 def _finish(report: dict[str, Any], report_path: Path | None, summary: bool) -> None:
@@ -131,10 +141,10 @@ def _finish(report: dict[str, Any], report_path: Path | None, summary: bool) -> 
         report_path.write_text(json.dumps(report, indent=2))
 
 
-def _worker(plan: SwarmPlan, duration: float | None, report_path: Path, all_joined: Any) -> None:
+def _worker(plan: SwarmPlan, duration: float | None, report_path: Path, together: Any) -> None:
     """One worker process's share; its report goes to `report_path` for the parent to merge."""
     try:
-        code = asyncio.run(_swarm(plan, duration, report_path, summary=False, all_joined=all_joined))
+        code = asyncio.run(_swarm(plan, duration, report_path, summary=False, together=together))
     except CommandError as error:
         print(
             f"headset-emulator swarm (worker {plan.first + 1}-{plan.first + plan.count}): {error}",
@@ -148,11 +158,9 @@ def _run_workers(plans: list[SwarmPlan], duration: float | None, report_path: Pa
     spawn = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited loop or threads
     with tempfile.TemporaryDirectory(prefix="swarm-workers-") as tmp:
         paths = [Path(tmp) / f"worker-{k}.json" for k in range(len(plans))]
-        all_joined = spawn.Barrier(len(plans))
+        together = spawn.Barrier(len(plans))
         workers = [
-            spawn.Process(
-                target=_worker, args=(plan, duration, path, all_joined), name=f"swarm-worker-{k + 1}"
-            )
+            spawn.Process(target=_worker, args=(plan, duration, path, together), name=f"swarm-worker-{k + 1}")
             for k, (plan, path) in enumerate(zip(plans, paths, strict=True))
         ]
         for worker in workers:

@@ -47,6 +47,9 @@ def test_a_swarm_in_two_worker_processes_reports_as_one(room_process: RoomProces
     }
     assert floors == {SWARM_MIN_DELAY_MS}
     assert report["audio"]["underruns_settled"] is not None
+    # Every worker took its report before any headset left: no one saw a member of the swarm leave.
+    left = [(h["name"], e["id"]) for h in report["per_headset"] for e in h["events"] if e["event"] == "left"]
+    assert left == []
     # The host was watched from the moment the swarm settled: this Linux machine's steal counter read,
     # and every underrun it puts down to a host stall is one of the settled ones.
     assert report["host"]["cpu_steal_ms"] is not None and report["host"]["cpu_steal_ms"] >= 0
