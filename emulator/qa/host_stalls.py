@@ -10,8 +10,10 @@ or just after, such a stall apart from the rest.
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -40,63 +42,85 @@ def read_cpu_steal_s(path: Path = PROC_STAT) -> float | None:
 
 
 @dataclass
+class _Stall:
+    start: float
+    end: float
+    stolen_s: float
+
+
 class HostStalls:
-    """Samples (time, stolen CPU, underruns so far); `summary()` says which underruns were the host's.
+    """Fed (time, stolen CPU, underruns so far) samples; `summary()` says which underruns were the
+    host's. Sans-I/O: the caller passes the clock, the steal counter and its own underrun count.
 
-    Sans-I/O: the caller passes the clock, the steal counter and its own underrun count."""
+    It keeps what a run of any length needs, not every sample: the last WINDOW_S of samples, the
+    underruns not yet placed (a stall is dated back to when the stealing began, up to WINDOW_S before
+    it is seen), and the stalls themselves (the first MAX_LISTED of them)."""
 
-    samples: list[tuple[float, float, int]] = field(default_factory=list)
-    supported: bool = True
+    MAX_LISTED = 100
+
+    def __init__(self) -> None:
+        self.supported = True
+        self._recent: deque[tuple[float, float]] = deque()  # (time, steal) over the last WINDOW_S
+        self._undecided: deque[tuple[float, int]] = deque()  # (time, underruns added since the last)
+        self._stalls: list[_Stall] = []
+        self._stall_count = 0
+        self._first: tuple[float, float, int] | None = None
+        self._last: tuple[float, float, int] | None = None
+        self._in_stalls = 0
 
     def sample(self, now: float, steal_s: float | None, underruns: int) -> None:
         if steal_s is None:
             self.supported = False
             return
-        self.samples.append((now, steal_s, underruns))
+        if self._first is None:
+            self._first = (now, steal_s, underruns)
+        if self._last is not None and underruns > self._last[2]:  # a speaker who left takes its count
+            self._undecided.append((now, underruns - self._last[2]))
+        self._last = (now, steal_s, underruns)
+        self._recent.append((now, steal_s))
+        while self._recent[0][0] < now - WINDOW_S - 1e-9:
+            self._recent.popleft()
+        stolen = steal_s - self._recent[0][1]
+        if stolen >= STALL_STEAL_S - 1e-9:
+            # From the sample before the stealing began to this one.
+            start = next(t for (t, _), (_, later) in pairwise(self._recent) if later > self._recent[0][1])
+            self._note_stall(start, now, stolen)
+        self._decide(now - WINDOW_S - SAMPLE_S)
 
-    def stalls(self) -> list[tuple[float, float, float]]:
-        """(start, end, stolen seconds) of every stretch where ≥ STALL_STEAL_S was stolen within
-        WINDOW_S, merged where they overlap: from the sample before the stealing began to the last
-        sample of the stretch."""
-        found: list[tuple[float, float, float]] = []
-        oldest = 0
-        for now, steal, _ in self.samples:
-            while self.samples[oldest][0] < now - WINDOW_S - 1e-9:
-                oldest += 1
-            stolen = steal - self.samples[oldest][1]
-            if stolen < STALL_STEAL_S - 1e-9:
-                continue
-            began = oldest
-            while self.samples[began + 1][1] == self.samples[oldest][1]:
-                began += 1
-            start = self.samples[began][0]
-            if found and start <= found[-1][1]:
-                first, _, worst = found[-1]
-                found[-1] = (first, now, max(worst, stolen))
-            else:
-                found.append((start, now, stolen))
-        return found
+    def _note_stall(self, start: float, end: float, stolen: float) -> None:
+        last = self._stalls[-1] if self._stalls else None
+        if last is not None and start <= last.end:
+            last.end, last.stolen_s = end, max(last.stolen_s, stolen)
+            return
+        self._stall_count += 1
+        if len(self._stalls) >= self.MAX_LISTED:
+            self._stalls.pop(0)
+        self._stalls.append(_Stall(start, end, stolen))
+
+    def _decide(self, before: float) -> None:
+        """Place the underruns counted before `before`: no stall found later can reach back to them."""
+        while self._undecided and self._undecided[0][0] <= before:
+            at, added = self._undecided.popleft()
+            if any(s.start < at <= s.end + AFTERMATH_S for s in reversed(self._stalls[-8:])):
+                self._in_stalls += added
 
     def summary(self) -> dict[str, Any]:
-        if not self.supported or len(self.samples) < 2:
-            return {"cpu_steal_ms": None, "stalls": [], "underruns_in_stalls": 0}
-        begin = self.samples[0][0]
-        stalls = self.stalls()
-        in_stalls = 0
-        for (_, _, before), (now, _, after) in pairwise(self.samples):
-            if any(start < now <= end + AFTERMATH_S for start, end, _ in stalls):
-                in_stalls += max(0, after - before)  # a speaker who left takes its count along
+        if not self.supported or self._first is None or self._last is None:
+            return {"cpu_steal_ms": None, "stall_count": 0, "stalls": [], "underruns_in_stalls": 0}
+        self._decide(math.inf)
+        begin = self._first[0]
         return {
-            "cpu_steal_ms": round(1000 * (self.samples[-1][1] - self.samples[0][1]), 1),
+            "cpu_steal_ms": round(1000 * (self._last[1] - self._first[1]), 1),
+            "stall_count": self._stall_count,
             "stalls": [
                 {
-                    "at_s": round(start - begin, 2),
-                    "length_s": round(end - start, 2),
-                    "stolen_ms": round(1000 * stolen),
+                    "at_s": round(s.start - begin, 2),
+                    "length_s": round(s.end - s.start, 2),
+                    "stolen_ms": round(1000 * s.stolen_s),
                 }
-                for start, end, stolen in stalls
+                for s in self._stalls
             ],
-            "underruns_in_stalls": in_stalls,
+            "underruns_in_stalls": self._in_stalls,
         }
 
 
@@ -104,9 +128,10 @@ def merge_host_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One host section from several processes' (a swarm's workers): the stalls are the same host's,
     the underruns each process's own."""
     steals = [p["cpu_steal_ms"] for p in parts if p.get("cpu_steal_ms") is not None]
-    widest = max(parts, key=lambda p: len(p.get("stalls", [])), default={})
+    widest = max(parts, key=lambda p: p.get("stall_count", len(p.get("stalls", []))), default={})
     return {
         "cpu_steal_ms": max(steals) if steals else None,
+        "stall_count": widest.get("stall_count", len(widest.get("stalls", []))),
         "stalls": widest.get("stalls", []),
         "underruns_in_stalls": sum(int(p.get("underruns_in_stalls", 0)) for p in parts),
     }

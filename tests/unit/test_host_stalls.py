@@ -7,6 +7,7 @@ from pathlib import Path
 from emulator.qa.host_stalls import (
     AFTERMATH_S,
     SAMPLE_S,
+    WINDOW_S,
     HostStalls,
     merge_host_summaries,
     read_cpu_steal_s,
@@ -56,7 +57,7 @@ def test_without_a_steal_counter_nothing_is_put_down_to_the_host() -> None:
     host = HostStalls()
     for k in range(10):
         host.sample(k * SAMPLE_S, None, k)
-    assert host.summary() == {"cpu_steal_ms": None, "stalls": [], "underruns_in_stalls": 0}
+    assert host.summary() == {"cpu_steal_ms": None, "stall_count": 0, "stalls": [], "underruns_in_stalls": 0}
 
 
 def test_the_steal_counter_is_read_from_proc_stat(tmp_path: Path) -> None:
@@ -77,4 +78,30 @@ def test_workers_share_the_hosts_stalls_and_add_their_underruns() -> None:
     one = {"cpu_steal_ms": 60.0, "stalls": [STALL_60], "underruns_in_stalls": 4}
     two = {"cpu_steal_ms": 70.0, "stalls": [], "underruns_in_stalls": 0}
     merged = merge_host_summaries([one, two])
-    assert merged == {"cpu_steal_ms": 70.0, "stalls": one["stalls"], "underruns_in_stalls": 4}
+    assert merged == {
+        "cpu_steal_ms": 70.0,
+        "stall_count": 1,
+        "stalls": one["stalls"],
+        "underruns_in_stalls": 4,
+    }
+
+
+def test_a_long_run_keeps_a_bounded_record() -> None:
+    # Three hours at 20 samples a second, a 40 ms stall every minute with 2 underruns after it and
+    # 1 underrun a minute elsewhere: what is kept does not grow with the run.
+    host = HostStalls()
+    steal, underruns = 0.0, 0
+    for k in range(3 * 3600 * 20):
+        now = k * SAMPLE_S
+        second = now % 60
+        if abs(second - 10.0) < 1e-6:
+            steal += 0.04
+        if abs(second - 10.1) < 1e-6:
+            underruns += 2
+        if abs(second - 40.0) < 1e-6:
+            underruns += 1
+        host.sample(now, steal, underruns)
+        assert len(host._recent) <= round(WINDOW_S / SAMPLE_S) + 2 and len(host._undecided) <= 8
+    summary = host.summary()
+    assert summary["stall_count"] == 180 and len(summary["stalls"]) == HostStalls.MAX_LISTED
+    assert summary["underruns_in_stalls"] == 360
