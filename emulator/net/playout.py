@@ -43,6 +43,7 @@ CROSSFADE = 120  # 2.5 ms: hides the seam where a frame is dropped
 MIN_SHORTEN = 96  # 2 ms: smaller corrections are not worth a seam
 MAX_GAP_FRAMES = 10  # a timestamp jump larger than this is a new talk spurt, not a loss
 SEEN_MEMORY = 512  # sequence numbers remembered to tell a duplicate (10 s of 20 ms frames)
+RAISE_EVERY_S = 0.2  # the delay rises by at most a frame this often (see _wants_more_delay)
 PEAK_MARGIN_S = 0.012  # the slack may sink 10 ms under the target before a frame is added
 
 
@@ -438,7 +439,14 @@ class PlayoutBuffer:
         return excess if 0 < excess <= FRAME_SAMPLES - CROSSFADE else 0
 
     def _wants_more_delay(self, now: float) -> bool:
-        if now - self._last_adjust < self._slack.span or not self._slack.full(now):
+        """A frame in the window had less slack than the target (less 10 ms): raise the delay a frame.
+
+        Lowering the delay waits for a full window, since every frame in it must have had slack to
+        spare; raising it need not, since one frame short of the target is proof enough. Waiting a
+        window per frame let the delay follow a target raised by peaks (20 to 80 ms when a machine
+        becomes busy) at one frame a second, and every late packet in those seconds was an underrun.
+        RAISE_EVERY_S leaves the frames after each raise time to show their new slack."""
+        if now - self._last_adjust < RAISE_EVERY_S or not self._slack.items:
             return False
         if self._slack.minimum() < self.target - 0.010:
             self._last_adjust = now

@@ -142,6 +142,19 @@ def test_late_packets_that_recur_raise_the_delay_once_instead_of_underrunning_ea
     assert coverage(blocks[30:995]) >= 0.995
 
 
+def test_the_delay_follows_a_raised_target_within_a_second_not_a_frame_a_second() -> None:
+    # From 4 s on, three packets a second come 80 ms late (a machine that has become busy). Once the
+    # peaks have raised the target, every late packet the delay has not caught up with is an underrun.
+    late = {i for i in range(200, 1500) if i % 17 == 0}
+    buf, _, ticks = simulate(packets(1500), delay_of=lambda i: 0.003 + (0.080 if i in late else 0.0))
+    raised = next(k for k, t in enumerate(ticks) if t.target_ms > 60)
+    caught_up = next(k for k, t in enumerate(ticks) if k > raised and t.delay_ms >= t.target_ms - 10)
+    following_s = (caught_up - raised) * FRAME
+    assert following_s < 1.0, f"the delay took {following_s:.2f} s to follow"
+    assert ticks[-11].underruns - ticks[raised].underruns <= 2, "once raised, late packets are covered"
+    assert buf.stats.target_ms > 80
+
+
 def test_a_single_late_burst_does_not_hold_the_delay_up() -> None:
     buf, _, _ = simulate(packets(600), delay_of=lambda i: 0.003 + (0.2 if i == 200 else 0.0))
     assert buf.stats.target_ms < 10, "one spike is not a pattern"
