@@ -130,7 +130,8 @@ def _finish(report: dict[str, Any], report_path: Path | None, summary: bool) -> 
     host = report.get("host") or {}
     if summary and host.get("stalls"):
         print(
-            f"swarm: the host stopped this machine's CPUs {len(host['stalls'])} time(s) after the swarm"
+            f"swarm: the host stopped this machine's CPUs {host.get('stall_count', len(host['stalls']))}"
+            " time(s) after the swarm"
             f" settled (CPU steal, {host['cpu_steal_ms']:.0f} ms in all); {host['underruns_in_stalls']}"
             " of the settled underruns fell in those stalls",
             file=sys.stderr,

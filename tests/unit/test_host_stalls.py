@@ -105,3 +105,21 @@ def test_a_long_run_keeps_a_bounded_record() -> None:
     summary = host.summary()
     assert summary["stall_count"] == 180 and len(summary["stalls"]) == HostStalls.MAX_LISTED
     assert summary["underruns_in_stalls"] == 360
+
+
+def test_the_swarm_says_when_host_stalls_took_underruns(capsys) -> None:  # type: ignore[no-untyped-def]
+    from emulator.cli.swarm import _finish
+
+    stalls = [STALL_60] * 2  # the listed ones (the first 100); the count is of all
+    report = {
+        "headsets": 2,
+        "host": {"cpu_steal_ms": 180.0, "stall_count": 3, "stalls": stalls, "underruns_in_stalls": 5},
+    }
+    _finish(report, None, summary=True)
+    said = capsys.readouterr()
+    assert "stopped this machine's CPUs 3 time(s)" in said.err and "180 ms in all" in said.err
+    assert "5 of the settled underruns fell in those stalls" in said.err
+    _finish(
+        {"headsets": 2, "host": {"cpu_steal_ms": 10.0, "stall_count": 0, "stalls": []}}, None, summary=True
+    )
+    assert "stopped" not in capsys.readouterr().err
