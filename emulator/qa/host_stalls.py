@@ -54,7 +54,7 @@ class HostStalls:
 
     It keeps what a run of any length needs, not every sample: the last WINDOW_S of samples, the
     underruns not yet placed (a stall is dated back to when the stealing began, up to WINDOW_S before
-    it is seen), and the stalls themselves (the first MAX_LISTED of them)."""
+    it is seen), and the latest MAX_LISTED stalls (`stall_count` counts them all)."""
 
     MAX_LISTED = 100
 

@@ -110,7 +110,7 @@ def test_a_long_run_keeps_a_bounded_record() -> None:
 def test_the_swarm_says_when_host_stalls_took_underruns(capsys) -> None:  # type: ignore[no-untyped-def]
     from emulator.cli.swarm import _finish
 
-    stalls = [STALL_60] * 2  # the listed ones (the first 100); the count is of all
+    stalls = [STALL_60] * 2  # the listed ones (the latest 100); the count is of all
     report = {
         "headsets": 2,
         "host": {"cpu_steal_ms": 180.0, "stall_count": 3, "stalls": stalls, "underruns_in_stalls": 5},
