@@ -223,14 +223,16 @@ class StateLink:
         if stats is None:
             self.unknown_sender += 1
             return
-        # One sequence counter covers every message a sender puts on the lossy channel.
+        if isinstance(message, Pong):
+            # Outside the sequence: a PONG is addressed to one participant (see _answer_waiting_pings).
+            self._on_pong(message, received_us)
+            return
+        # One sequence counter covers every other message a sender puts on the lossy channel.
         stats.note_sequence(message.seq)
         if isinstance(message, State):
             self._on_state(message, stats, received_us)
         elif isinstance(message, Ping):
             self._answer_ping(message, received_us)
-        elif isinstance(message, Pong):
-            self._on_pong(message, received_us)
         elif isinstance(message, Visemes):
             stats.visemes_received += 1
             self.voice.on_visemes(stats.id, message)
@@ -325,7 +327,9 @@ class StateLink:
         if not self._pongs:
             return []
         waiting, self._pongs = self._pongs, []
-        pongs = [bytes(Pong.answer(ping, at, now_us(), self._next_seq())) for ping, at in waiting]
+        # A PONG goes to its asker only: a number of its own would be a gap, counted as a lost message,
+        # at every other receiver (N − 2 a second per sender in a room of N). It repeats the latest.
+        pongs = [bytes(Pong.answer(ping, at, now_us(), self._seq)) for ping, at in waiting]
         if alone and self.session is not None:
             for packet in self._packer.pack(pongs, now_us()):
                 self.session.send_state(packet)

@@ -7,11 +7,23 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+import pytest
+
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.state_link import StateLink
 from emulator.headset.voice import Voice
 from emulator.model.pose import Pose
-from emulator.wire import BatchPacker, Ping, Pong, State, is_batch, parse_message, split_batch
+from emulator.wire import (
+    BatchPacker,
+    Ping,
+    Pong,
+    State,
+    is_batch,
+    parse_message,
+    pong_recipient,
+    split_batch,
+    stamp_datagram,
+)
 from emulator.wire.clock import wrapped_difference
 from emulator.wire.signaling import ParticipantInfo
 
@@ -87,6 +99,41 @@ def test_a_light_receiver_counts_a_batch_per_sender_and_still_answers_pings() ->
     link.on_message(batch[:-4])  # cut inside its last entry
     assert link.malformed == 1
     assert alice.states_received == 6, "what came before the damage still counts"
+
+
+@pytest.mark.parametrize("light", [False, True], ids=["full", "light"])
+def test_a_pong_to_someone_else_is_not_counted_lost_by_the_others(light: bool) -> None:
+    """Bob asks Alice the time with every STATE she sends; the room hands her PONGs to Bob alone.
+    Carol gets every other message of Alice's and must count none of hers lost."""
+    alice, alice_out = make_link(states_per_packet=2)
+    for number, name in ((4, "bob"), (5, "carol")):
+        alice.remote_joined(ParticipantInfo(id=name, number=number, name=name, profile="quest3"))
+    carol, _ = make_link(light=light)
+    carol.remote_joined(ParticipantInfo(id="alice", number=3, name="alice", profile="visionpro"))
+    for step in range(10):
+        alice.send_state(Pose.at(0, 1.6, 0), None)
+        alice.on_message(bytes(Ping(seq=step + 1, sender=4, timestamp=step)))
+    alice.send_ping()  # her own PING still takes a number: a gap there would be a lost message
+    alice.send_state(Pose.at(0, 1.6, 0), None)
+    alice.send_state(Pose.at(0, 1.6, 0), None)
+    # The room's part, as RoomCore does it: each message stamped with Alice's number, a PONG to its
+    # asker only, and what is left for Carol packed per datagram.
+    pongs_to_bob = 0
+    for datagram in alice_out.sent:
+        for_carol = []
+        for message in stamp_datagram(datagram, 3):
+            if pong_recipient(message) == 4:
+                pongs_to_bob += 1
+            else:
+                for_carol.append(message)
+        for packet in BatchPacker().pack(for_carol, timestamp=0):
+            carol.on_message(packet)
+    assert pongs_to_bob == 10
+    heard = carol.remotes[3]
+    assert heard.states_received == 12
+    assert heard.states_lost == 0, "Alice's PONGs to Bob showed as gaps in her sequence"
+    carol.on_message(bytes(State(seq=(heard.last_seq or 0) + 2, sender=3, timestamp=0, pose=None)))
+    assert heard.states_lost == 1, "a real gap still counts"
 
 
 def test_headset_config_defaults_to_two_states_per_datagram() -> None:
