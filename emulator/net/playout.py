@@ -211,6 +211,7 @@ class PlayoutBuffer:
         self._next_ts: int | None = None
         self._gap = 0  # frames emitted since the last real one without moving `_next_ts`
         self._added = 0  # of those, concealment frames inserted on purpose to raise the delay
+        self._counted = 0  # of those, frames already counted as stretched (see _next_frame)
         self._slack = _Window(window_s)
         self._peaks = _TransitPeaks(peak_window_s)
         self._last_adjust = -math.inf
@@ -314,7 +315,7 @@ class PlayoutBuffer:
         missing = round((earliest - self._next_ts) / FRAME_SAMPLES)
         if missing > self._gap + MAX_GAP_FRAMES:
             self._next_ts, missing, self._gap = earliest, 0, 0  # a new talk spurt (or a sender restart)
-            self._added = 0
+            self._added = self._counted = 0
         if missing > self._gap:
             # Frames before `earliest` are lost: conceal them now, the last one from earliest's FEC.
             self._gap += 1
@@ -329,10 +330,12 @@ class PlayoutBuffer:
             return self._level(self._decoder.conceal())
         if self._gap > missing:
             # The delay grew. Unless only by the frames we inserted to raise it, the buffer ran dry
-            # and the frame came after its time: an underrun.
-            self._stats.stretched_frames += self._gap - missing
-            if self._gap - self._added > missing:
+            # and the frame came after its time: an underrun. Counted once: a raise may put a frame
+            # before it (below) and this branch comes round again, with the same gap and one more.
+            self._stats.stretched_frames += self._gap - missing - self._counted
+            if self._gap - self._added > missing and not self._counted:
                 self._stats.underruns += 1
+            self._counted = self._gap - missing
         if missing == 0 and self._wants_more_delay(now):
             self._gap += 1
             self._added += 1
@@ -342,7 +345,7 @@ class PlayoutBuffer:
 
     def _play(self, ts: int, now: float) -> MonoBlock:
         packet = self._packets.pop(ts)
-        self._next_ts, self._gap, self._added = ts + FRAME_SAMPLES, 0, 0
+        self._next_ts, self._gap, self._added, self._counted = ts + FRAME_SAMPLES, 0, 0, 0
         frame = self._decode(packet.payload)
         self._stats.played_frames += 1
         self._slack.add(now, now - packet.arrival)
@@ -396,7 +399,7 @@ class PlayoutBuffer:
             del self._packets[ts]
             self._stats.late_drops += 1
         earliest = min(self._packets)
-        self._next_ts, self._gap, self._added = earliest, 0, 0
+        self._next_ts, self._gap, self._added, self._counted = earliest, 0, 0, 0
         self._slack.clear()
         return earliest
 

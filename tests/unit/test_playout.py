@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -153,6 +154,26 @@ def test_the_delay_follows_a_raised_target_within_a_second_not_a_frame_a_second(
     assert following_s < 1.0, f"the delay took {following_s:.2f} s to follow"
     assert ticks[-11].underruns - ticks[raised].underruns <= 2, "once raised, late packets are covered"
     assert buf.stats.target_ms > 80
+
+
+def test_one_stall_is_one_underrun_however_the_delay_is_raised_after_it() -> None:
+    # The sender (or the network) stalls: every packet due in the stall arrives at its end. The buffer
+    # runs dry once; a raise right after the late frame must not count it a second time.
+    payloads = packets(300)
+    for min_delay_ms, stall_s, phase in ((5, 0.050, 0.007), (5, 0.090, 0.015), (20, 0.090, 0.015)):
+        end = 150 * FRAME + 0.003 + stall_s
+
+        def arrival_delay(i: int, end: float = end) -> float:
+            return max(0.003, end - i * FRAME) if i >= 150 and i * FRAME < end else 0.003
+
+        steady, _, _ = simulate(payloads, phase=phase, buffer=PlayoutBuffer(min_delay_ms=min_delay_ms))
+        buf, _, _ = simulate(
+            payloads, delay_of=arrival_delay, phase=phase, buffer=PlayoutBuffer(min_delay_ms=min_delay_ms)
+        )
+        assert buf.stats.underruns - steady.stats.underruns == 1, (min_delay_ms, stall_s, phase)
+        stretched = buf.stats.stretched_frames - steady.stats.stretched_frames
+        # The frames it ran dry for, and at most one added on purpose: each counted once.
+        assert stretched <= math.ceil(stall_s / FRAME) + 1, (min_delay_ms, stall_s, phase, stretched)
 
 
 def test_a_single_late_burst_does_not_hold_the_delay_up() -> None:
