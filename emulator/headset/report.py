@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import math
 import statistics
+from array import array
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
 @dataclass
 class LatencySamples:
-    """Latency observations in milliseconds, summarised as median and p95."""
+    """Latency observations in milliseconds, summarised as median and p95.
 
-    values_ms: list[float] = field(default_factory=list)
+    The latest `limit` are kept, as 8-byte doubles: a swarm member of 32 keeps 31 remotes' state
+    latencies at 90 Hz, and as Python floats in a list (32 bytes each) a worker's 16 members held
+    some 160 MB after two minutes. `added` counts every sample ever added, so a reader that takes the
+    new ones as they come (the swarm's metrics) can tell how many are new once old ones are dropped.
+    """
+
+    values_ms: array[float] = field(default_factory=lambda: array("d"))
     limit: int = 10_000
+    added: int = 0
 
     def add(self, value_ms: float) -> None:
         if math.isfinite(value_ms):
             if len(self.values_ms) >= self.limit:
                 del self.values_ms[: self.limit // 10]
             self.values_ms.append(value_ms)
+            self.added += 1
+
+    def since(self, added: int) -> array[float]:
+        """The samples added after the first `added` (those still kept, if older ones were dropped)."""
+        new = self.added - added
+        if new <= 0:
+            return array("d")
+        return self.values_ms[-new:] if new < len(self.values_ms) else self.values_ms[:]
 
     def summary(self) -> dict[str, float | int | None]:
         if not self.values_ms:

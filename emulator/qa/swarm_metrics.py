@@ -26,13 +26,12 @@ class SwarmMetrics:
         self._seen: dict[int, int] = {}
 
     def _take(self, samples: LatencySamples, histogram: Histogram) -> None:
+        """Observe the samples added since the last scrape: by count ever added, since the list
+        drops its oldest once full (by position, every sample was observed again after each drop)."""
         key = id(samples)
-        seen = self._seen.get(key, 0)
-        if seen > len(samples.values_ms):
-            seen = 0  # the list was trimmed: start over from what it holds now
-        for value in samples.values_ms[seen:]:
+        for value in samples.since(self._seen.get(key, 0)):
             histogram.observe(value / 1000)
-        self._seen[key] = len(samples.values_ms)
+        self._seen[key] = samples.added
 
     def collect(self) -> list[Family]:
         totals = {
