@@ -102,6 +102,19 @@ class AccessorReader:
             )
         return self.binary[start:end], view.byteStride
 
+    def image_bytes(self, image_index: int) -> tuple[bytes, str]:
+        """The encoded bytes of image `image_index` and its MIME type ("" when the file names none)."""
+        images = self.gltf.images or []
+        if isinstance(image_index, bool) or not isinstance(image_index, int):
+            raise self._fail(f"image {image_index} does not exist")
+        if not 0 <= image_index < len(images):
+            raise self._fail(f"image {image_index} does not exist")
+        image = images[image_index]
+        if image.bufferView is None:
+            raise self._fail(f"image {image_index} is not in a bufferView: only the .glb's own BIN is read")
+        raw, _ = self._view_bytes(image.bufferView)
+        return raw, image.mimeType or ""
+
     def _read(
         self, raw: bytes, offset: int, stride: int | None, count: int, dtype: np.dtype[Any], width: int
     ) -> Any:
