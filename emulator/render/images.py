@@ -46,7 +46,11 @@ def decode_image(data: bytes, name: str, layer_size: int = LAYER_SIZE) -> npt.ND
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # truncated or corrupt pixel data
         raise AvatarError(f"{name}: broken image ({_first_line(error)})") from None
     if rgba.size != (layer_size, layer_size):
-        rgba = rgba.resize((layer_size, layer_size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        # Colour and alpha apart: Pillow premultiplies RGBA when resizing, which would blacken texels
+        # that are transparent but drawn anyway (an OPAQUE material ignores alpha).
+        size = (layer_size, layer_size)
+        bands = [b.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0) for b in rgba.split()]
+        rgba = Image.merge("RGBA", bands)
     return np.asarray(rgba, dtype=np.uint8).copy()
 
 

@@ -231,3 +231,9 @@ def primitive_surface(
         params=np.broadcast_to(params, (n, 4)).copy(),
         emissive=np.broadcast_to(np.asarray(material.emissive, np.float32), (n, 3)).copy(),
     )
+
+
+# The extensions this module reads: a file may list them in extensionsRequired.
+EXTENSIONS = frozenset(
+    {"EXT_texture_webp", "KHR_texture_transform", "KHR_materials_unlit", "KHR_materials_emissive_strength"}
+)

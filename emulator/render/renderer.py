@@ -55,6 +55,11 @@ class Renderer:
             GL.glUniform1i(program.loc("u_textures"), TEXTURE_UNIT)
         GL.glUseProgram(0)
 
+    @property
+    def textures(self) -> TextureLayers:
+        """The texture array of this renderer's GL context (read-only use: tests check uploads)."""
+        return self._textures
+
     def draw(self, items: Sequence[DrawItem], camera: Camera, viewport: Viewport) -> None:
         """One view of the items into `viewport` of the bound framebuffer."""
         x, y, width, height = viewport

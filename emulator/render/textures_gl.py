@@ -39,6 +39,9 @@ class TextureLayers:
         """The array layer of `avatar`'s texture 0 (its layer numbers are offset by this)."""
         return self._bases.get(id(avatar.textures), 0)
 
+    def resident(self, avatar: Avatar) -> bool:
+        return id(avatar.textures) in self._bases
+
     def update(self, avatars: Iterable[Avatar]) -> None:
         """Make every texture set of `avatars` resident; rebuild only when the set of sets changes."""
         sets: dict[int, np.ndarray] = {}

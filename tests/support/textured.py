@@ -1,0 +1,204 @@
+"""Textured avatar files made by tests: a square with a known picture on a known UV layout.
+
+The square faces glTF's +z (so the loader turns it toward the viewer), 40 cm a side, centred on the
+origin, which the file names as the eye centre so the avatar frame keeps those coordinates (x mirrored,
+as the loader turns every file half a turn about y). Its picture is a 2×2 checker of four colours laid
+out so that, seen from the front, the picture appears as painted: `QUADRANTS` gives the colour and the
+avatar-frame point at the middle of each quadrant. The JSON and BIN are packed by hand so that the test
+controls every field (extensions, alpha modes, several images).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+HALF = 0.2  # metres: half the square's side
+RED, GREEN, BLUE, YELLOW = (220, 40, 40), (40, 200, 60), (40, 70, 220), (230, 210, 40)
+# (colour, avatar-frame point) of each quadrant: top-left, top-right, bottom-left, bottom-right as seen
+QUADRANTS: tuple[tuple[tuple[int, int, int], tuple[float, float, float]], ...] = (
+    (RED, (HALF / 2, HALF / 2, 0.0)),
+    (GREEN, (-HALF / 2, HALF / 2, 0.0)),
+    (BLUE, (HALF / 2, -HALF / 2, 0.0)),
+    (YELLOW, (-HALF / 2, -HALF / 2, 0.0)),
+)
+
+
+def checker(size: int = 64, transparent_left: bool = False) -> npt.NDArray[np.uint8]:
+    """(size, size, 4) RGBA: the four colours in quadrants; the left half alpha 0 if asked."""
+    image = np.zeros((size, size, 4), np.uint8)
+    half = size // 2
+    image[:half, :half, :3], image[:half, half:, :3] = RED, GREEN
+    image[half:, :half, :3], image[half:, half:, :3] = BLUE, YELLOW
+    image[..., 3] = 255
+    if transparent_left:
+        image[:, :half, 3] = 0
+    return image
+
+
+def encode(image: npt.NDArray[np.uint8], fmt: str) -> bytes:
+    out = io.BytesIO()
+    if fmt == "WEBP":
+        Image.fromarray(image).save(out, "WEBP", lossless=True, exact=True)
+    elif fmt == "JPEG":
+        Image.fromarray(image[..., :3]).save(out, "JPEG", quality=95)
+    else:
+        Image.fromarray(image).save(out, fmt)
+    return out.getvalue()
+
+
+class GlbBuilder:
+    """A glTF document and its BIN chunk, built field by field."""
+
+    def __init__(self) -> None:
+        self.doc: dict[str, Any] = {
+            "asset": {"version": "2.0", "generator": "tests/support/textured"},
+            "scene": 0,
+            "scenes": [{"nodes": [], "extras": {"headsetEmulator": {"eyeCentre": [0.0, 0.0, 0.0]}}}],
+            "nodes": [],
+            "meshes": [],
+            "materials": [],
+            "textures": [],
+            "images": [],
+            "accessors": [],
+            "bufferViews": [],
+            "buffers": [],
+        }
+        self.blob = bytearray()
+
+    def view(self, payload: bytes) -> int:
+        while len(self.blob) % 4:
+            self.blob.append(0)
+        self.doc["bufferViews"].append(
+            {"buffer": 0, "byteOffset": len(self.blob), "byteLength": len(payload)}
+        )
+        self.blob.extend(payload)
+        return len(self.doc["bufferViews"]) - 1
+
+    def accessor(self, array: npt.NDArray[Any], kind: str) -> int:
+        component = {"float32": 5126, "uint16": 5123}[str(array.dtype)]
+        entry: dict[str, Any] = {
+            "bufferView": self.view(array.tobytes()),
+            "componentType": component,
+            "count": len(array),
+            "type": kind,
+        }
+        if kind == "VEC3":
+            entry["min"], entry["max"] = array.min(axis=0).tolist(), array.max(axis=0).tolist()
+        self.doc["accessors"].append(entry)
+        return len(self.doc["accessors"]) - 1
+
+    def image(self, data: bytes, mime: str, name: str = "") -> int:
+        self.doc["images"].append({"bufferView": self.view(data), "mimeType": mime, "name": name})
+        return len(self.doc["images"]) - 1
+
+    def texture(self, source: int | None = None, webp: int | None = None) -> int:
+        entry: dict[str, Any] = {}
+        if source is not None:
+            entry["source"] = source
+        if webp is not None:
+            entry["extensions"] = {"EXT_texture_webp": {"source": webp}}
+        self.doc["textures"].append(entry)
+        return len(self.doc["textures"]) - 1
+
+    def material(self, **fields: Any) -> int:
+        self.doc["materials"].append(fields)
+        return len(self.doc["materials"]) - 1
+
+    def square(self, material: int, z: float = 0.0, half: float = HALF) -> None:
+        """A square facing +z at depth `z`, UV (0, 0) at its top-left as seen from the front."""
+        positions = np.array(
+            [[-half, half, z], [half, half, z], [-half, -half, z], [half, -half, z]], np.float32
+        )
+        normals = np.tile(np.array([0.0, 0.0, 1.0], np.float32), (4, 1))
+        uvs = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
+        indices = np.array([0, 2, 1, 1, 2, 3], np.uint16)  # counter-clockwise seen from +z
+        attributes = {
+            "POSITION": self.accessor(positions, "VEC3"),
+            "NORMAL": self.accessor(normals, "VEC3"),
+            "TEXCOORD_0": self.accessor(uvs, "VEC2"),
+        }
+        primitive = {
+            "attributes": attributes,
+            "indices": self.accessor(indices, "SCALAR"),
+            "material": material,
+        }
+        self.doc["meshes"].append({"name": f"square{len(self.doc['meshes'])}", "primitives": [primitive]})
+        self.doc["nodes"].append({"mesh": len(self.doc["meshes"]) - 1})
+        self.doc["scenes"][0]["nodes"].append(len(self.doc["nodes"]) - 1)
+
+    def require(self, *extensions: str) -> None:
+        for key in ("extensionsUsed", "extensionsRequired"):
+            self.doc.setdefault(key, []).extend(e for e in extensions if e not in self.doc.get(key, []))
+
+    def glb(self) -> bytes:
+        while len(self.blob) % 4:
+            self.blob.append(0)
+        self.doc["buffers"] = [{"byteLength": len(self.blob)}]
+        document = json.dumps({k: v for k, v in self.doc.items() if v != []}).encode()
+        document += b" " * (-len(document) % 4)
+        chunks = struct.pack("<II", len(document), 0x4E4F534A) + document
+        chunks += struct.pack("<II", len(self.blob), 0x004E4942) + bytes(self.blob)
+        return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
+
+    def save(self, path: Path) -> Path:
+        path.write_bytes(self.glb())
+        return path
+
+
+def textured_square(
+    path: Path,
+    *,
+    fmt: str = "PNG",
+    alpha_mode: str = "OPAQUE",
+    unlit: bool = False,
+    transparent_left: bool = False,
+) -> Path:
+    """The checker square; `fmt` "WEBP" names the image only through EXT_texture_webp (required)."""
+    builder = GlbBuilder()
+    mime = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}[fmt]
+    image = builder.image(encode(checker(transparent_left=transparent_left), fmt), mime, "checker")
+    if fmt == "WEBP":
+        texture = builder.texture(webp=image)
+        builder.require("EXT_texture_webp")
+    else:
+        texture = builder.texture(source=image)
+    fields: dict[str, Any] = {
+        "name": "checker",
+        "pbrMetallicRoughness": {"baseColorTexture": {"index": texture}},
+        "alphaMode": alpha_mode,
+    }
+    if unlit:
+        fields["extensions"] = {"KHR_materials_unlit": {}}
+        builder.require("KHR_materials_unlit")
+    builder.square(builder.material(**fields))
+    return builder.save(path)
+
+
+def glass_over_red(path: Path, red: bool = True) -> Path:
+    """A red opaque square with a half-transparent blue BLEND square 5 cm in front of it (nearer the
+    viewer), written BLEND first in the file so that only draw order can make the blue show; with
+    `red` False, the glass alone."""
+    builder = GlbBuilder()
+    glass = builder.material(
+        name="glass",
+        pbrMetallicRoughness={"baseColorFactor": [0.1, 0.2, 1.0, 0.5]},
+        alphaMode="BLEND",
+        extensions={"KHR_materials_unlit": {}},
+    )
+    opaque = builder.material(
+        name="red",
+        pbrMetallicRoughness={"baseColorFactor": [1.0, 0.0, 0.0, 1.0]},
+        extensions={"KHR_materials_unlit": {}},
+    )
+    builder.square(glass, z=0.05, half=HALF / 2)
+    if red:
+        builder.square(opaque)
+    return builder.save(path)
