@@ -41,7 +41,9 @@ def decode_image(data: bytes, name: str, layer_size: int = LAYER_SIZE) -> npt.ND
                 rgba = image.convert("RGBA")
     except AvatarError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise AvatarError(f"{name}: too big for a texture ({_first_line(error)})") from None
+    except UnidentifiedImageError as error:
         raise AvatarError(f"{name}: not a PNG, JPEG or WebP image ({_first_line(error)})") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # truncated or corrupt pixel data
         raise AvatarError(f"{name}: broken image ({_first_line(error)})") from None

@@ -112,8 +112,9 @@ class GlbBuilder:
         self.doc["materials"].append(fields)
         return len(self.doc["materials"]) - 1
 
-    def square(self, material: int, z: float = 0.0, half: float = HALF) -> None:
-        """A square facing +z at depth `z`, UV (0, 0) at its top-left as seen from the front."""
+    def square(self, material: int | None, z: float = 0.0, half: float = HALF, uv1: bool = False) -> None:
+        """A square facing +z at depth `z`, UV (0, 0) at its top-left as seen from the front; with `uv1`
+        a second set, TEXCOORD_1, holding half the first."""
         positions = np.array(
             [[-half, half, z], [half, half, z], [-half, -half, z], [half, -half, z]], np.float32
         )
@@ -125,11 +126,11 @@ class GlbBuilder:
             "NORMAL": self.accessor(normals, "VEC3"),
             "TEXCOORD_0": self.accessor(uvs, "VEC2"),
         }
-        primitive = {
-            "attributes": attributes,
-            "indices": self.accessor(indices, "SCALAR"),
-            "material": material,
-        }
+        if uv1:
+            attributes["TEXCOORD_1"] = self.accessor(uvs / 2, "VEC2")
+        primitive: dict[str, Any] = {"attributes": attributes, "indices": self.accessor(indices, "SCALAR")}
+        if material is not None:
+            primitive["material"] = material
         self.doc["meshes"].append({"name": f"square{len(self.doc['meshes'])}", "primitives": [primitive]})
         self.doc["nodes"].append({"mesh": len(self.doc["meshes"]) - 1})
         self.doc["scenes"][0]["nodes"].append(len(self.doc["nodes"]) - 1)

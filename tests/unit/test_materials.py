@@ -1,0 +1,205 @@
+"""Materials and texture images read from generated .glb files: what each glTF field does to a vertex."""
+
+from __future__ import annotations
+
+import math
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from emulator.render import materials
+from emulator.render.avatar import parse_avatar
+from emulator.render.errors import AvatarError
+from emulator.render.images import decode_image
+from emulator.render.materials import BLEND_CUTOFF, NO_LAYER, apply_uv, uv_matrix
+from tests.support.textured import GREEN, RED, GlbBuilder, checker, encode, textured_square
+
+SQUARE_UVS = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
+
+
+def _with_material(**fields: object) -> GlbBuilder:
+    builder = GlbBuilder()
+    image = builder.image(encode(checker(), "PNG"), "image/png", "checker")
+    texture = builder.texture(source=image)
+    pbr = fields.pop("pbr", {"baseColorTexture": {"index": texture}})
+    builder.square(builder.material(pbrMetallicRoughness=pbr, **fields), uv1=True)
+    return builder
+
+
+def test_uv_matrix_is_translation_rotation_scale_as_the_spec_writes_it() -> None:
+    offset, rotation, scale = (0.25, -0.5), 0.3, (2.0, 0.5)
+    c, s = math.cos(rotation), math.sin(rotation)
+    t = np.array([[1, 0, offset[0]], [0, 1, offset[1]], [0, 0, 1]])
+    r = np.array([[c, s, 0], [-s, c, 0], [0, 0, 1]])
+    sc = np.diag([scale[0], scale[1], 1.0])
+    expected = (t @ r @ sc @ np.c_[SQUARE_UVS, np.ones(4)].T).T[:, :2]
+    got = apply_uv(
+        SQUARE_UVS, uv_matrix({"offset": list(offset), "rotation": rotation, "scale": list(scale)})
+    )
+    assert np.allclose(got, expected, atol=1e-6)
+
+
+def test_texture_transform_is_applied_to_the_uvs_at_load() -> None:
+    builder = _with_material()
+    info = builder.doc["materials"][0]["pbrMetallicRoughness"]["baseColorTexture"]
+    info["extensions"] = {"KHR_texture_transform": {"offset": [0.5, 0.0], "scale": [0.5, 1.0]}}
+    avatar = parse_avatar(builder.glb(), "transform.glb")
+    assert np.allclose(avatar.uvs, SQUARE_UVS * [0.5, 1.0] + [0.5, 0.0])
+
+
+def test_texcoord_set_and_the_transforms_override_are_followed() -> None:
+    builder = _with_material()
+    info = builder.doc["materials"][0]["pbrMetallicRoughness"]["baseColorTexture"]
+    info["texCoord"] = 1
+    assert np.allclose(parse_avatar(builder.glb(), "uv1.glb").uvs, SQUARE_UVS / 2)
+    info["extensions"] = {"KHR_texture_transform": {"texCoord": 0}}
+    assert np.allclose(parse_avatar(builder.glb(), "uv0.glb").uvs, SQUARE_UVS)
+
+
+@pytest.mark.parametrize(
+    ("fields", "cutoff", "blend"),
+    [
+        ({}, 0.0, False),
+        ({"alphaMode": "MASK"}, 0.5, False),
+        ({"alphaMode": "MASK", "alphaCutoff": 0.3}, 0.3, False),
+        ({"alphaMode": "BLEND"}, BLEND_CUTOFF, True),
+        ({"alphaMode": "SOMETHING"}, 0.0, False),
+    ],
+)
+def test_alpha_modes(fields: dict[str, object], cutoff: float, blend: bool) -> None:
+    avatar = parse_avatar(_with_material(**fields).glb(), "alpha.glb")
+    assert np.allclose(avatar.surface[:, 1], cutoff)
+    assert (avatar.blend_start == 0) is blend and len(avatar.indices) == 6
+
+
+def test_double_sided_material_is_not_culled() -> None:
+    avatar = parse_avatar(_with_material(doubleSided=True).glb(), "two.glb")
+    assert avatar.single_sided == 0 and avatar.blend_start == 6
+    assert parse_avatar(_with_material().glb(), "one.glb").single_sided == 6
+
+
+def test_emissive_factor_strength_texture_and_unlit() -> None:
+    builder = _with_material(
+        emissiveFactor=[0.5, 0.25, 0.0],
+        extensions={"KHR_materials_emissive_strength": {"emissiveStrength": 2.0}, "KHR_materials_unlit": {}},
+    )
+    builder.doc["materials"][0]["emissiveTexture"] = {"index": 0}
+    avatar = parse_avatar(builder.glb(), "glow.glb")
+    assert np.allclose(avatar.emissive, [1.0, 0.5, 0.0])
+    assert np.all(avatar.surface[:, 2] == 0) and np.all(avatar.surface[:, 3] == 1.0)
+    assert len(avatar.textures) == 1, "the same image is decoded once for both slots"
+
+
+def test_base_colour_factor_times_vertex_colour_and_no_texture() -> None:
+    avatar = parse_avatar(_with_material(pbr={"baseColorFactor": [0.5, 1.0, 1.0, 1.0]}).glb(), "plain.glb")
+    assert np.allclose(avatar.colors, [0.5, 1.0, 1.0, 1.0])
+    assert np.all(avatar.surface[:, 0] == NO_LAYER) and len(avatar.textures) == 0
+
+
+def test_webp_source_is_preferred_to_the_fallback() -> None:
+    builder = GlbBuilder()
+    grey = builder.image(encode(np.full((8, 8, 4), 128, np.uint8), "PNG"), "image/png", "fallback")
+    webp = builder.image(encode(checker(), "WEBP"), "image/webp", "checker")
+    builder.square(
+        builder.material(pbrMetallicRoughness={"baseColorTexture": {"index": builder.texture(grey, webp)}})
+    )
+    layer = parse_avatar(builder.glb(), "webp.glb").textures[0]
+    assert tuple(layer[10, 10, :3]) == RED and tuple(layer[10, -10, :3]) == GREEN
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_each_format_decodes_to_the_checker(fmt: str) -> None:
+    layer = decode_image(encode(checker(), fmt), "checker", layer_size=64)
+    assert layer.shape == (64, 64, 4)
+    assert np.abs(layer[8, 8, :3].astype(int) - RED).max() <= 8
+    assert np.abs(layer[8, 56, :3].astype(int) - GREEN).max() <= 8
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0"))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(("width", "height"), [(9000, 100), (40_000, 40_000)])
+def test_oversized_image_is_refused_from_its_header_naming_it(width: int, height: int) -> None:
+    builder = GlbBuilder()
+    image = builder.image(_png_header_only(width, height), "image/png", "huge")
+    builder.square(
+        builder.material(pbrMetallicRoughness={"baseColorTexture": {"index": builder.texture(image)}})
+    )
+    with pytest.raises(AvatarError) as error:
+        parse_avatar(builder.glb(), "big.glb")
+    message = str(error.value)
+    assert message.startswith("big.glb: image 0 ('huge')") and "too big" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (encode(checker(), "PNG")[:200], "broken image"),
+        (b"GIF89a" + b"\0" * 64, "not a PNG, JPEG or WebP"),
+        (b"", "not a PNG, JPEG or WebP"),
+    ],
+)
+def test_broken_image_gives_one_line_naming_it(data: bytes, words: str) -> None:
+    builder = GlbBuilder()
+    image = builder.image(data, "image/png", "skin")
+    builder.square(
+        builder.material(pbrMetallicRoughness={"baseColorTexture": {"index": builder.texture(image)}})
+    )
+    with pytest.raises(AvatarError) as error:
+        parse_avatar(builder.glb(), "broken.glb")
+    assert str(error.value).startswith("broken.glb: image 0 ('skin')") and words in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_image_count_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(materials, "MAX_IMAGES", 2)
+    builder = GlbBuilder()
+    for _ in range(3):
+        image = builder.image(encode(checker(8), "PNG"), "image/png")
+        builder.square(
+            builder.material(pbrMetallicRoughness={"baseColorTexture": {"index": builder.texture(image)}})
+        )
+    with pytest.raises(AvatarError, match="more than 2 texture images"):
+        parse_avatar(builder.glb(), "many.glb")
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (
+            lambda d: d["materials"][0]["pbrMetallicRoughness"].update(baseColorTexture={"index": 9}),
+            "texture 9",
+        ),
+        (lambda d: d["textures"][0].update(source=7), "image 7"),
+        (lambda d: d["meshes"][0]["primitives"][0].update(material=5), "material 5"),
+        (lambda d: d["images"][0].pop("bufferView"), "not in a bufferView"),
+    ],
+)
+def test_dangling_references_are_named(edit: object, words: str) -> None:
+    builder = _with_material()
+    edit(builder.doc)  # type: ignore[operator]
+    with pytest.raises(AvatarError, match=words):
+        parse_avatar(builder.glb(), "dangling.glb")
+
+
+def test_textured_square_file_loads_with_one_layer(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from emulator.render.avatar import load_avatar
+
+    avatar = load_avatar(textured_square(Path(str(tmp_path)) / "sq.glb", fmt="JPEG"))
+    assert avatar.textures.shape == (1, 512, 512, 4) and np.all(avatar.surface[:, 0] == 0)
