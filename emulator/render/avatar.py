@@ -191,7 +191,7 @@ class _Merger:
             _attr(attributes, "POSITION"),
             _attr(attributes, "NORMAL"),
             _attr(attributes, "COLOR_0"),
-            prim.material,
+            material.vertex_key,
             tuple(_attr(t, "POSITION") for t in prim.targets or []),
         )
         positions = reader.read(_attr(attributes, "POSITION"))

@@ -60,6 +60,13 @@ class Material:
     unlit: bool = False
 
     @property
+    def vertex_key(self) -> tuple[object, ...]:
+        """What this material puts into its vertices: primitives that share accessors and this key
+        (materials differing only in doubleSided, say) can share vertices."""
+        textures = (self.base_texture, self.emissive_texture)
+        return (self.base_color, textures, self.cutoff_code, self.emissive, self.unlit)
+
+    @property
     def cutoff_code(self) -> float:
         if self.alpha_mode is AlphaMode.MASK:
             return max(self.alpha_cutoff, 1e-3)
