@@ -203,3 +203,97 @@ def glass_over_red(path: Path, red: bool = True) -> Path:
     if red:
         builder.square(opaque)
     return builder.save(path)
+
+
+def _uv_sphere(
+    radius: float, centre: tuple[float, float, float], rows: int = 32, cols: int = 48
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.uint16]]:
+    """Positions, normals, equirectangular UVs (the front, +z, at u = 0.25) and triangles; the seam
+    column is doubled so that UVs do not wrap inside a triangle."""
+    t, p = np.meshgrid(np.linspace(0, np.pi, rows), np.linspace(0, 2 * np.pi, cols + 1), indexing="ij")
+    d = np.stack([np.sin(t) * np.cos(p), np.cos(t), np.sin(t) * np.sin(p)], axis=-1).reshape(-1, 3)
+    uvs = np.stack([p / (2 * np.pi), t / np.pi], axis=-1).reshape(-1, 2)
+    stride = cols + 1
+    tris = []
+    for i in range(rows - 1):
+        for j in range(cols):
+            a, b = i * stride + j, i * stride + j + 1
+            tris += [(a, b, a + stride), (b, b + stride, a + stride)]  # counter-clockwise from outside
+    positions = (np.asarray(centre) + radius * d).astype(np.float32)
+    return positions, d.astype(np.float32), uvs.astype(np.float32), np.asarray(tris, np.uint16).ravel()
+
+
+def face_picture(size: int = 512) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """A painted face (skin, eyes, brows, lips) and a hair picture whose alpha cuts a fringe, both
+    equirectangular with the face centred at u = 0.25."""
+    from PIL import ImageDraw
+
+    skin = Image.new("RGBA", (size, size), (224, 172, 140, 255))
+    draw = ImageDraw.Draw(skin)
+    s = size / 512
+
+    def box(u: float, v: float, w: float, h: float) -> tuple[float, float, float, float]:
+        return ((u - w) * size, (v - h) * size, (u + w) * size, (v + h) * size)
+
+    for side in (-1, 1):
+        u = 0.25 + side * 0.055
+        draw.ellipse(box(u, 0.5, 0.028, 0.022), fill=(250, 250, 245, 255))
+        draw.ellipse(box(u, 0.5, 0.013, 0.018), fill=(70, 110, 160, 255))
+        draw.ellipse(box(u, 0.5, 0.006, 0.009), fill=(20, 20, 25, 255))
+        draw.line(
+            [box(u, 0.445, 0.03, 0)[:2], box(u, 0.445, 0.03, 0)[2:]], fill=(90, 60, 40, 255), width=int(7 * s)
+        )
+    draw.ellipse(box(0.25, 0.655, 0.05, 0.02), fill=(186, 80, 84, 255))
+    draw.line(
+        [box(0.25, 0.655, 0.05, 0)[:2], box(0.25, 0.655, 0.05, 0)[2:]],
+        fill=(120, 40, 50, 255),
+        width=int(3 * s),
+    )
+    draw.ellipse(box(0.25, 0.58, 0.012, 0.01), fill=(205, 150, 122, 255))
+    hair = np.zeros((size, size, 4), np.uint8)
+    hair[..., :3] = (92, 58, 34)
+    u = np.linspace(0, 1, size)[None, :]
+    v = np.linspace(0, 1, size)[:, None]
+    front = np.abs(((u - 0.25 + 0.5) % 1.0) - 0.5)  # distance from the middle of the face, in u
+    edge = np.where(front < 0.12, 0.40 + 0.02 * np.sin(u * 180), 0.62)  # a fringe over the forehead
+    hair[..., 3] = np.where(v < edge, 255, 0).astype(np.uint8)
+    streaks = (np.sin(u * 400) * 18).astype(np.int16)
+    hair[..., :3] = np.clip(hair[..., :3].astype(np.int16) + streaks[..., None], 0, 255).astype(np.uint8)
+    return np.asarray(skin), hair
+
+
+def textured_head(path: Path) -> Path:
+    """A head a person can read: a painted face on a sphere, and a MASK hair shell over it."""
+    builder = GlbBuilder()
+    skin, hair = face_picture()
+    layers = [
+        builder.texture(builder.image(encode(img, "PNG"), "image/png", name))
+        for img, name in ((skin, "face"), (hair, "hair"))
+    ]
+    face_material = builder.material(
+        name="face", pbrMetallicRoughness={"baseColorTexture": {"index": layers[0]}}
+    )
+    hair_material = builder.material(
+        name="hair",
+        pbrMetallicRoughness={"baseColorTexture": {"index": layers[1]}},
+        alphaMode="MASK",
+        alphaCutoff=0.5,
+        doubleSided=True,
+    )
+    for material, radius in ((face_material, 0.1), (hair_material, 0.106)):
+        positions, normals, uvs, indices = _uv_sphere(radius, (0.0, 0.0, -0.055))
+        positions[:, 1] *= 1.22  # taller than wide
+        attributes = {
+            "POSITION": builder.accessor(positions, "VEC3"),
+            "NORMAL": builder.accessor(normals, "VEC3"),
+            "TEXCOORD_0": builder.accessor(uvs, "VEC2"),
+        }
+        primitive = {
+            "attributes": attributes,
+            "indices": builder.accessor(indices, "SCALAR"),
+            "material": material,
+        }
+        builder.doc["meshes"].append({"name": "head", "primitives": [primitive]})
+        builder.doc["nodes"].append({"mesh": len(builder.doc["meshes"]) - 1})
+        builder.doc["scenes"][0]["nodes"].append(len(builder.doc["nodes"]) - 1)
+    return builder.save(path)
