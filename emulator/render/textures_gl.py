@@ -88,7 +88,9 @@ class TextureLayers:
             )  # fmt: skip
             self.uploads += len(layers)
         GL.glGenerateMipmap(GL.GL_TEXTURE_2D_ARRAY)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
+        # Bilinear within the nearest mip level: trilinear cost llvmpipe ~30% more CPU per textured frame
+        # (8 heads at 1280×720: 17.0 against 12.9 ms) for a difference nobody sees at this size.
+        GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_NEAREST)
         GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
         # glTF's default wrap; per-sampler wrap modes are not kept (all layers share one sampler).
         GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, GL.GL_TEXTURE_WRAP_S, GL.GL_REPEAT)

@@ -297,3 +297,31 @@ def textured_head(path: Path) -> Path:
         builder.doc["nodes"].append({"mesh": len(builder.doc["meshes"]) - 1})
         builder.doc["scenes"][0]["nodes"].append(len(builder.doc["nodes"]) - 1)
     return builder.save(path)
+
+
+def textured_copy(avatar: Any, layers: int = 10, layer_size: int = 512) -> Any:
+    """`avatar` with spherical UVs and `layers` generated texture layers, one per horizontal band of
+    the mesh, for benchmarks that want RPM-class texture counts on any mesh."""
+    from dataclasses import replace
+
+    p = avatar.positions - avatar.positions.mean(axis=0)
+    d = p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-9)
+    uvs = np.stack(
+        [np.arctan2(d[:, 0], -d[:, 2]) / (2 * np.pi) + 0.5, np.arccos(np.clip(d[:, 1], -1, 1)) / np.pi], 1
+    )
+    band = np.minimum(
+        (
+            (avatar.positions[:, 1] - avatar.positions[:, 1].min()) / np.ptp(avatar.positions[:, 1]) * layers
+        ).astype(int),
+        layers - 1,
+    )
+    surface = avatar.surface.copy()
+    surface[:, 0] = band
+    grid = (np.indices((layer_size, layer_size)).sum(axis=0) // 32) % 2
+    textures = np.empty((layers, layer_size, layer_size, 4), np.uint8)
+    for k in range(layers):
+        textures[k, ..., :3] = np.where(grid[..., None], 255, 200 - 8 * k)
+        textures[k, ..., 3] = 255
+    return replace(
+        avatar, name=f"{avatar.name}+tex", uvs=uvs.astype(np.float32), surface=surface, textures=textures
+    )
