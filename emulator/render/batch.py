@@ -61,8 +61,10 @@ class Batch:
         for item, avatar in entries:
             tint = np.broadcast_to(np.asarray(item.tint, np.float32), (avatar.vertex_count, 3))
             surface = avatar.surface.copy()
+            base = textures.base(avatar)
             for column in (0, 2):  # layer numbers of this avatar's textures within the shared array
-                surface[:, column] += np.where(surface[:, column] >= 0, textures.base(avatar), 0)
+                layer = surface[:, column]
+                surface[:, column] = np.where((layer >= 0) & (base >= 0), layer + base, -1.0)
             statics.append(
                 np.concatenate([avatar.colors, tint, avatar.uvs, surface, avatar.emissive], axis=1)
             )

@@ -51,8 +51,8 @@ void main() {{
     v_uv = a_uv;
     v_surface = a_surface;
 #if GPU_MORPH
-    v_surface.x += a_surface.x >= 0.0 ? u_layer_base : 0.0;
-    v_surface.z += a_surface.z >= 0.0 ? u_layer_base : 0.0;
+    v_surface.x = a_surface.x >= 0.0 && u_layer_base >= 0.0 ? a_surface.x + u_layer_base : -1.0;
+    v_surface.z = a_surface.z >= 0.0 && u_layer_base >= 0.0 ? a_surface.z + u_layer_base : -1.0;
 #endif
     v_emissive = a_emissive;
     gl_Position = u_view_projection * world;

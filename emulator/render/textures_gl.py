@@ -36,8 +36,9 @@ class TextureLayers:
         self._allocate([])
 
     def base(self, avatar: Avatar) -> int:
-        """The array layer of `avatar`'s texture 0 (its layer numbers are offset by this)."""
-        return self._bases.get(id(avatar.textures), 0)
+        """The array layer of `avatar`'s texture 0 (its layer numbers are offset by this); -1 when its
+        textures are not in the array (none, or past the GL's layer limit): drawn untextured."""
+        return self._bases.get(id(avatar.textures), -1)
 
     def resident(self, avatar: Avatar) -> bool:
         return id(avatar.textures) in self._bases

@@ -153,4 +153,13 @@ def test_textures_are_uploaded_once_and_released_when_the_avatar_goes(
         offscreen.render(_items((avatar, POSE)), [CAMERA])
     assert layers.uploads == before + len(avatar.textures) == before + 1
     offscreen.render([], [CAMERA])
-    assert layers.base(avatar) == 0 and not layers.resident(avatar)
+    assert layers.base(avatar) == -1 and not layers.resident(avatar)
+
+
+def test_past_the_layer_limit_an_avatar_is_drawn_untextured(xvfb_display: str, tmp_path: Path) -> None:
+    avatar = load_avatar(textured_square(tmp_path / "full.glb", unlit=True))
+    with OffscreenRenderer(W, H, labels=False) as renderer:
+        renderer.renderer.textures._max_layers = 0  # a GL with no room left in the array
+        image = renderer.render(_items((avatar, POSE)), [CAMERA])
+    for _, local in QUADRANTS:
+        assert _dominant(_colour(image, local)) == (True, True, True), "the base colour alone: grey-white"
