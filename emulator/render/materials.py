@@ -143,6 +143,21 @@ def _texture_ref(gltf: pygltflib.GLTF2, info: Any, source: str) -> TextureRef | 
     return TextureRef(image=texture_image(gltf, index, source), tex_coord=tex_coord, uv=uv)
 
 
+def _vrm0_properties(gltf: pygltflib.GLTF2, index: int) -> dict[str, Any]:
+    """VRM 0.x's `materialProperties` entry for material `index` (UniVRM writes one per material, in
+    order, each naming its material); {} when there is none."""
+    vrm = (gltf.extensions or {}).get("VRM") if isinstance(gltf.extensions, dict) else None
+    entries = vrm.get("materialProperties") if isinstance(vrm, dict) else None
+    if not isinstance(entries, list):
+        return {}
+    name = (gltf.materials or [])[index].name
+    by_name = [e for e in entries if isinstance(e, dict) and name and e.get("name") == name]
+    if by_name:
+        return dict(by_name[0])
+    entry = entries[index] if index < len(entries) else None
+    return dict(entry) if isinstance(entry, dict) else {}
+
+
 def read_material(gltf: pygltflib.GLTF2, index: Any, source: str) -> Material:
     """Material `index` (DEFAULT_MATERIAL for a primitive without one)."""
     materials = gltf.materials or []
@@ -157,16 +172,24 @@ def read_material(gltf: pygltflib.GLTF2, index: Any, source: str) -> Material:
     strength = extensions.get("KHR_materials_emissive_strength")
     gain = _number(strength.get("emissiveStrength"), 1.0) if isinstance(strength, dict) else 1.0
     emissive = _vector(m.emissiveFactor, 3, (0.0, 0.0, 0.0))
+    base_texture = _texture_ref(gltf, _get(pbr, "baseColorTexture"), source)
+    # MToon (VRM 1.0's extension, VRM 0.x's shader) is a lit toon shader: drawn lit by its base colour
+    # texture, although exporters add KHR_materials_unlit for viewers that know no MToon.
+    vrm0 = _vrm0_properties(gltf, index)
+    mtoon = "VRMC_materials_mtoon" in extensions or vrm0.get("shader") == "VRM/MToon"
+    main = (vrm0.get("textureProperties") or {}).get("_MainTex") if vrm0 else None
+    if base_texture is None and isinstance(main, int) and not isinstance(main, bool):
+        base_texture = TextureRef(image=texture_image(gltf, main, source), tex_coord=0)
     return Material(
         name=m.name or f"material{index}",
         base_color=_vector(_get(pbr, "baseColorFactor"), 4, DEFAULT_MATERIAL.base_color),  # type: ignore[arg-type]
-        base_texture=_texture_ref(gltf, _get(pbr, "baseColorTexture"), source),
+        base_texture=base_texture,
         alpha_mode=AlphaMode(mode),
         alpha_cutoff=min(max(_number(m.alphaCutoff, 0.5), 0.0), 1.0),
         double_sided=bool(m.doubleSided),
         emissive=tuple(min(e * gain, 1.0) for e in emissive),  # type: ignore[arg-type]
         emissive_texture=_texture_ref(gltf, m.emissiveTexture, source),
-        unlit="KHR_materials_unlit" in extensions,
+        unlit="KHR_materials_unlit" in extensions and not mtoon,
     )
 
 

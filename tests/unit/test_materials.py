@@ -203,3 +203,26 @@ def test_textured_square_file_loads_with_one_layer(tmp_path: object) -> None:
 
     avatar = load_avatar(textured_square(Path(str(tmp_path)) / "sq.glb", fmt="JPEG"))
     assert avatar.textures.shape == (1, 512, 512, 4) and np.all(avatar.surface[:, 0] == 0)
+
+
+def test_vrm1_mtoon_is_lit_by_its_base_colour_texture() -> None:
+    builder = _with_material(
+        extensions={"KHR_materials_unlit": {}, "VRMC_materials_mtoon": {"specVersion": "1.0"}}
+    )
+    avatar = parse_avatar(builder.glb(), "mtoon.vrm")
+    assert np.all(avatar.surface[:, 0] == 0) and np.all(avatar.surface[:, 3] == 0)
+
+
+def test_vrm0_mtoon_main_texture_is_drawn_when_the_pbr_names_none() -> None:
+    builder = _with_material(pbr={}, name="Face", extensions={"KHR_materials_unlit": {}})
+    builder.doc["extensions"] = {
+        "VRM": {
+            "materialProperties": [
+                {"name": "Other", "shader": "VRM/MToon", "textureProperties": {}},
+                {"name": "Face", "shader": "VRM/MToon", "textureProperties": {"_MainTex": 0}},
+            ]
+        }
+    }
+    avatar = parse_avatar(builder.glb(), "old.vrm")
+    assert np.all(avatar.surface[:, 0] == 0) and np.all(avatar.surface[:, 3] == 0)
+    assert len(avatar.textures) == 1
