@@ -16,7 +16,7 @@ from emulator.render.camera import Camera, pose_matrix
 from emulator.render.lod import simplified
 from emulator.render.offscreen import OffscreenRenderer
 from emulator.render.scene import DrawItem, Scene
-from tests.support.textured import BLUE, HALF, QUADRANTS, RED, glass_over_red, textured_square
+from tests.support.textured import BLUE, HALF, QUADRANTS, RED, glass_over_red, textured_copy, textured_square
 
 pytestmark = pytest.mark.gui
 W, H = 320, 240
@@ -146,14 +146,24 @@ def test_blend_avatar_listed_first_still_tints_the_avatar_behind(
 def test_textures_are_uploaded_once_and_released_when_the_avatar_goes(
     offscreen: OffscreenRenderer, tmp_path: Path
 ) -> None:
-    avatar = load_avatar(textured_square(tmp_path / "cache.glb"))
+    first = load_avatar(textured_square(tmp_path / "first.glb", unlit=True))
+    second = load_avatar(textured_square(tmp_path / "second.glb", fmt="WEBP", unlit=True))
+    beside = Pose(Vec3(0.6, 1.6, -1.0), POSE.orientation)
     layers = offscreen.renderer.textures
     before = layers.uploads
     for _ in range(3):
-        offscreen.render(_items((avatar, POSE)), [CAMERA])
-    assert layers.uploads == before + len(avatar.textures) == before + 1
+        offscreen.render(_items((first, POSE)), [CAMERA])
+    assert layers.uploads == before + 1, "one layer, uploaded once"
+    base = layers.base(first)
+    image = offscreen.render(_items((first, POSE), (second, beside)), [CAMERA])
+    assert layers.uploads == before + 2, "a newcomer uploads its own layers only"
+    assert layers.base(first) == base and layers.base(second) != base
+    for colour, local in QUADRANTS:
+        assert np.abs(_colour(image, local) - np.asarray(colour)).max() <= 6
+    offscreen.render(_items((second, beside)), [CAMERA])
+    assert not layers.resident(first) and layers.base(first) == -1
     offscreen.render([], [CAMERA])
-    assert layers.base(avatar) == -1 and not layers.resident(avatar)
+    assert not layers.resident(second)
 
 
 def test_past_the_layer_limit_an_avatar_is_drawn_untextured(xvfb_display: str, tmp_path: Path) -> None:
@@ -163,3 +173,19 @@ def test_past_the_layer_limit_an_avatar_is_drawn_untextured(xvfb_display: str, t
         image = renderer.render(_items((avatar, POSE)), [CAMERA])
     for _, local in QUADRANTS:
         assert _dominant(_colour(image, local)) == (True, True, True), "the base colour alone: grey-white"
+
+
+def test_the_array_grows_when_full_and_keeps_what_it_held(xvfb_display: str, tmp_path: Path) -> None:
+    square = load_avatar(textured_square(tmp_path / "sq.glb", unlit=True))
+    big = [textured_copy(square, layers=9, layer_size=512) for _ in range(2)]  # 18 layers: past 16
+    with OffscreenRenderer(W, H, labels=False) as renderer:
+        layers = renderer.renderer.textures
+        renderer.render(_items((big[0], POSE)), [CAMERA])
+        generation = layers.generation
+        renderer.render(
+            _items((big[0], POSE), (big[1], Pose(Vec3(0.6, 1.6, -1.0), POSE.orientation))), [CAMERA]
+        )
+        assert layers.generation > generation, "the array grew"
+        assert layers.resident(big[0]) and layers.resident(big[1])
+        assert {layers.base(big[0]), layers.base(big[1])} == {0, 9}
+        assert layers.uploads == 9 + 9 + 9, "growing re-uploads what the array held, once"

@@ -226,3 +226,13 @@ def test_vrm0_mtoon_main_texture_is_drawn_when_the_pbr_names_none() -> None:
     avatar = parse_avatar(builder.glb(), "old.vrm")
     assert np.all(avatar.surface[:, 0] == 0) and np.all(avatar.surface[:, 3] == 0)
     assert len(avatar.textures) == 1
+
+
+def test_mip_chain_halves_to_one_pixel_averaging_two_by_two() -> None:
+    from emulator.render.textures_gl import mip_chain
+
+    fine = np.zeros((2, 8, 8, 4), np.uint8)
+    fine[:, ::2, ::2] = 200  # one bright texel in every 2×2 block
+    chain = mip_chain(fine)
+    assert [level.shape[1] for level in chain] == [8, 4, 2, 1]
+    assert np.all(chain[1] == 50) and np.all(chain[3] == 50)
