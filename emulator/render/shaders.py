@@ -28,10 +28,10 @@ uniform float u_layer_base;        // GPU morphing: this avatar's first layer (t
 out vec3 v_normal;
 out vec3 v_world;
 out vec4 v_color;
-out vec3 v_tint;
+flat out vec3 v_tint;  // constant per avatar, as emissive is per material: nothing to interpolate
 out vec2 v_uv;
 flat out vec4 v_surface;
-out vec3 v_emissive;
+flat out vec3 v_emissive;
 void main() {{
     vec3 p = a_position;
 #if GPU_MORPH
@@ -71,10 +71,10 @@ AVATAR_FRAGMENT = """
 in vec3 v_normal;
 in vec3 v_world;
 in vec4 v_color;
-in vec3 v_tint;
+flat in vec3 v_tint;
 in vec2 v_uv;
 flat in vec4 v_surface;
-in vec3 v_emissive;
+flat in vec3 v_emissive;
 uniform vec3 u_eye;
 uniform sampler2DArray u_textures;
 out vec4 frag;
