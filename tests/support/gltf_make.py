@@ -35,6 +35,8 @@ EYE_X, EYE_Y, MOUTH_Y = 0.035, HEAD_Y + 0.02, HEAD_Y - 0.045
 PLAIN_TARGETS = {"jaw": "jawOpen", "blink_L": "eyeBlinkLeft", "blink_R": "eyeBlinkRight"}
 VRM_TARGETS = {"jaw": "Fcl_MTH_A", "blink_L": "Fcl_EYE_Close_L", "blink_R": "Fcl_EYE_Close_R"}
 Layout = Literal["glb", "files", "data-uri"]
+# Vertex ranges of make_face's parts, in order: a 24 x 32 sphere, then four boxes of 8 corners.
+NOSE, LEFT_EYE, RIGHT_EYE, MOUTH = (slice(768 + 8 * i, 776 + 8 * i) for i in range(4))
 
 
 @dataclass
