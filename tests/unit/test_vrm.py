@@ -41,7 +41,9 @@ def _only(part: slice, count: int = 800) -> np.ndarray:
 
 def test_each_version_faces_the_avatar_frames_front_with_its_own_left_at_minus_x(vrm: Avatar) -> None:
     nose = vrm.positions[NOSE]
-    assert nose[:, 2].mean() < -0.01 and nose[:, 2].min() == vrm.positions[:, 2].min(), "the nose points to -z"
+    assert nose[:, 2].mean() < -0.01 and nose[:, 2].min() == vrm.positions[:, 2].min(), (
+        "the nose points to -z"
+    )
     np.testing.assert_allclose(vrm.positions[LEFT_EYE].mean(axis=0), [-EYE_X, 0.0, 0.0], atol=1e-5)
     np.testing.assert_allclose(vrm.positions[RIGHT_EYE].mean(axis=0), [EYE_X, 0.0, 0.0], atol=1e-5)
 
