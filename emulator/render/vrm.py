@@ -214,8 +214,11 @@ def synthesise_targets(
     `morphs` holds each (mesh, morph target) as a full (V, 3) delta array; `positions` the merged
     vertices, `centre_x` the x of the point between the eyes (for splitting blink by side).
     """
+    needed = {e for sources in ARKIT_TO_VRM.values() for e, _ in sources} | {"blink"}
     expression: dict[str, F32] = {}
     for name, binds in info.expressions.items():
+        if name not in needed:  # custom expressions have no ARKit name to follow
+            continue
         found = [(morphs[(m, i)], w) for m, i, w in binds if (m, i) in morphs]
         if found:
             expression[name] = sum((d * np.float32(w) for d, w in found), np.zeros_like(positions))

@@ -365,11 +365,14 @@ def _add_bones(doc: dict[str, Any], face: Face, facing: float) -> dict[str, int]
     return bones
 
 
-def write_vrm(path: Path, version: Literal["1.0", "0.x"], *, with_blink_sides: bool = True) -> Path:
-    """A VRM face: expressions aa, blink (and blinkLeft/Right unless told not) on VRoid-named targets."""
+def write_vrm(
+    path: Path, version: Literal["1.0", "0.x"], *, with_blink_sides: bool = True, perfect_sync: bool = False
+) -> Path:
+    """A VRM face: expressions aa, blink (and blinkLeft/Right unless told not) on VRoid-named targets,
+    or on ARKit-named ones (`perfect_sync`, as VRoid's "Perfect Sync" avatars name theirs)."""
     facing = 1.0 if version == "1.0" else -1.0
     face = make_face() if version == "1.0" else turn_half(make_face())
-    w = write_face(path, face=face, names=VRM_TARGETS, textured=False)
+    w = write_face(path, face=face, names=PLAIN_TARGETS if perfect_sync else VRM_TARGETS, textured=False)
     doc = w.doc
     bones = _add_bones(doc, face, facing)
     order = list(face.targets)

@@ -17,6 +17,7 @@ from emulator.render import gltf_read
 from emulator.render.avatar import Avatar, load_avatar, parse_avatar
 from emulator.render.errors import AvatarError
 from emulator.render.gltf_extensions import SUPPORTED_EXTENSIONS
+from emulator.render.gltf_images import check_image, image_size
 from emulator.render.gltf_read import AccessorReader, load_document
 from emulator.render.gltf_uri import read_uri
 from tests.support.gltf_make import skin_png, write_face, write_gltf
@@ -289,3 +290,73 @@ def test_a_gltf_of_another_version_or_with_a_bare_buffer_is_refused(tmp_path: Pa
     del doc["buffers"][0]["uri"]
     with pytest.raises(AvatarError, match="buffer 0 has no URI and no data"):
         parse_avatar(json.dumps(doc).encode(), "f.gltf", base=tmp_path)
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + bytes(9)
+    return b"\xff\xd8" + app0 + sof0 + b"\xff\xd9"
+
+
+def _webp(kind: bytes, width: int, height: int) -> bytes:
+    if kind == b"VP8L":
+        body = b"\x2f" + struct.pack("<I", (width - 1) | (height - 1) << 14)
+    elif kind == b"VP8X":
+        body = bytes(4) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    else:
+        body = bytes(3) + b"\x9d\x01\x2a" + struct.pack("<HH", width, height)
+    chunk = kind + struct.pack("<I", len(body)) + body
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+@pytest.mark.parametrize(
+    ("data", "mime"),
+    [
+        (_jpeg, "image/jpeg"),
+        *[(lambda w, h, k=k: _webp(k, w, h), "image/webp") for k in (b"VP8 ", b"VP8L", b"VP8X")],
+    ],
+)
+def test_jpeg_and_webp_headers_give_their_size_and_big_ones_are_refused(data: object, mime: str) -> None:
+    make = data  # a function of (width, height)
+    assert image_size(make(640, 480), mime) == (640, 480)  # type: ignore[operator]
+    assert check_image(make(4096, 4096), "") == (mime, None)  # type: ignore[operator]
+    kind, refusal = check_image(make(8193, 16), "")  # type: ignore[operator]
+    assert kind == mime and refusal == "8193x16 pixels is over the 8192x8192 limit"
+    assert check_image(make(640, 480)[:14], "")[1] is not None  # type: ignore[operator]
+
+
+def test_image_sizes_match_what_pillow_writes() -> None:
+    image_module = pytest.importorskip("PIL.Image")
+    import io
+
+    for fmt, mime in (("JPEG", "image/jpeg"), ("WEBP", "image/webp"), ("PNG", "image/png")):
+        for lossless in (False, True):
+            out = io.BytesIO()
+            image_module.new("RGB", (37, 23)).save(out, fmt, lossless=lossless)
+            assert check_image(out.getvalue(), "") == (mime, None)
+            assert image_size(out.getvalue(), mime) == (37, 23)
+
+
+def test_khr_meshopt_compression_is_read_as_the_ext_one(plain: Avatar, tmp_path: Path) -> None:
+    path = write_gltf(tmp_path / "k.gltf", "data-uri", quantize=True, compress=True)
+    path.write_text(path.read_text().replace("EXT_meshopt_compression", "KHR_meshopt_compression"))
+    assert np.abs(load_avatar(path).positions - plain.positions).max() < 1e-5
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_meshopt_files_load_or_raise_avatar_error_only(tmp_path: Path, data: st.DataObject) -> None:
+    """Hostile bytes reach meshoptimizer's C decoder: it must refuse them, never crash or read past them."""
+    path = tmp_path / "c.glb"
+    if not path.exists():
+        write_gltf(path, quantize=True, compress=True)
+    original = bytearray(path.read_bytes())
+    json_end = 20 + struct.unpack_from("<I", original, 12)[0]
+    for _ in range(data.draw(st.integers(1, 8))):
+        position = data.draw(st.integers(json_end + 8, len(original) - 1))  # inside the compressed streams
+        original[position] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(json_end, len(original)))
+    try:
+        parse_avatar(bytes(original[:cut]) if data.draw(st.booleans()) else bytes(original), "fuzz.glb")
+    except AvatarError as error:
+        assert "\n" not in str(error)

@@ -134,3 +134,31 @@ def test_a_plain_gltf_is_not_a_vrm(tmp_path: Path) -> None:
     path = write_gltf(tmp_path / "f.glb")
     gltf, _ = load_document(path.read_bytes(), str(path))
     assert read_vrm(gltf) is None and load_avatar(path).humanoid == {}
+
+
+def test_perfect_sync_avatars_keep_their_own_arkit_targets(tmp_path: Path) -> None:
+    avatar = load_avatar(write_vrm(tmp_path / "f.vrm", "1.0", perfect_sync=True))
+    assert avatar.target_names[:3] == ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight")
+    assert avatar.targets.arkit[ARKIT_NAMES.index("jawOpen")] == 0
+    assert avatar.targets.arkit[ARKIT_NAMES.index("eyeBlinkLeft")] == 1
+    np.testing.assert_array_equal(_moved(avatar, {"eyeBlinkLeft": 1.0}), _only(LEFT_EYE))
+
+
+def test_custom_expressions_and_binds_to_missing_targets_add_nothing(tmp_path: Path) -> None:
+    path = write_vrm(tmp_path / "f.vrm", "1.0")
+    data = path.read_bytes()
+    length = int.from_bytes(data[12:16], "little")
+    doc = json.loads(data[20 : 20 + length])
+    expressions = doc["extensions"]["VRMC_vrm"]["expressions"]
+    expressions["custom"] = {
+        f"custom{i}": {"morphTargetBinds": [{"node": 0, "index": 0}]} for i in range(500)
+    }
+    expressions["preset"]["happy"] = {"morphTargetBinds": [{"node": 0, "index": 99}]}
+    text = json.dumps(doc).encode()
+    text += b" " * (-len(text) % 4)
+    rest = data[20 + length :]
+    body = len(text).to_bytes(4, "little") + data[16:20] + text + rest
+    path.write_bytes(data[:4] + data[4:8] + (12 + len(body)).to_bytes(4, "little") + body)
+    avatar = load_avatar(path)
+    assert not any("mouthSmile" in n for n in avatar.target_names)
+    assert len(avatar.target_names) == 11
