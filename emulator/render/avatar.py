@@ -273,6 +273,19 @@ def _eye_centre(
     return np.array([centre[0], eye_y, centre[2]])
 
 
+def _add_vrm_targets(merger: _Merger, vrm: VrmInfo, positions: F32, eye_x: float) -> None:
+    """Append the ARKit/viseme-named targets made from the VRM's expressions (file frame)."""
+    wanted = {(m, i) for binds in vrm.expressions.values() for m, i, _ in binds}
+    morphs: dict[tuple[int, int], F32] = {}
+    for key, blocks in merger.morphs.items():
+        if key in wanted:
+            morphs[key] = np.zeros((merger.count, 3), np.float32)
+            for start, d in blocks:
+                morphs[key][start : start + len(d)] += d
+    for target_name, d in synthesise_targets(vrm, morphs, positions, eye_x).items():
+        merger.targets.setdefault(target_name, [(0, d)])
+
+
 def load_avatar(path: str | Path) -> Avatar:
     """Load a .glb, .gltf or .vrm; raises AvatarError (never anything else) when it cannot be used."""
     path = Path(path)
@@ -330,18 +343,8 @@ def _build(
     eye = _eye_centre(gltf, world, positions, vrm)
     turn = _GLTF_TO_AVATAR[:3, :3].astype(np.float32)
     if vrm is not None:
-        if not vrm.faces_plus_z:
-            turn = np.eye(3, dtype=np.float32)
-        wanted = {(m, i) for binds in vrm.expressions.values() for m, i, _ in binds}
-        morphs = {}
-        for key, blocks in merger.morphs.items():
-            if key not in wanted:
-                continue
-            morphs[key] = np.zeros((merger.count, 3), np.float32)
-            for start, d in blocks:
-                morphs[key][start : start + len(d)] += d
-        for target_name, d in synthesise_targets(vrm, morphs, positions, float(eye[0])).items():
-            merger.targets.setdefault(target_name, [(0, d)])
+        turn = turn if vrm.faces_plus_z else np.eye(3, dtype=np.float32)
+        _add_vrm_targets(merger, vrm, positions, float(eye[0]))
     names = tuple(merger.targets)
     deltas = np.zeros((len(names), merger.count, 3), np.float32)
     for t, target_name in enumerate(names):
