@@ -84,8 +84,12 @@ def read_uri(uri: object, base: Path | None, source: str, what: str, limit: int)
         if not path.is_file():
             raise AvatarError(f"{source}: {what} URI {shown}: no such file beside the .gltf")
         size = path.stat().st_size
+        if size <= limit:
+            with path.open("rb") as file:
+                data = file.read(limit + 1)  # the file may have grown since stat
+            size = len(data)
         if size > limit:
             raise AvatarError(f"{source}: {what} URI {shown}: {size} bytes is over the {limit}-byte limit")
-        return path.read_bytes(), ""
+        return data, ""
     except OSError as error:
         raise AvatarError(f"{source}: {what} URI {shown}: cannot read ({error.strerror})") from None

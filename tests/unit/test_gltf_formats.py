@@ -169,6 +169,9 @@ def test_too_many_images_or_too_many_buffer_bytes_are_refused_before_reading(
     monkeypatch.setattr(gltf_read, "MAX_BUFFER_BYTES", 1000)
     with pytest.raises(AvatarError, match="data URI is over the 1000-byte limit"):
         load_avatar(path)
+    path = write_gltf(tmp_path / "files" / "face.gltf", "files")
+    with pytest.raises(AvatarError, match=r"buffer 0 URI 'face\.bin': \d+ bytes is over the 1000-byte limit"):
+        load_avatar(path)
 
 
 def test_an_unsupported_required_extension_is_one_line_naming_it(tmp_path: Path) -> None:
