@@ -16,12 +16,12 @@ import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
 from emulator.render.errors import AvatarError
+from emulator.render.gltf_images import MAX_IMAGE_SIDE
 
 FORMATS = ("PNG", "JPEG", "WEBP")
-MIME_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
-MAX_SIDE = 8192  # pixels; RPM and VRoid export 1024-4096
-MAX_PIXELS = 8192 * 8192
-MAX_IMAGES = 64  # textures per avatar; RPM-class avatars have 10-20
+MAX_SIDE = MAX_IMAGE_SIDE  # gltf_images.check_image refuses bigger headers first; Pillow's own reading agrees
+MAX_PIXELS = MAX_SIDE * MAX_SIDE
+MAX_TEXTURES = 64  # decoded images per avatar (512×512 RGBA: 1 MiB each); RPM-class avatars have 10-20
 LAYER_SIZE = 512  # side of every texture layer: a face at 1-4 m covers a few hundred pixels at most
 
 

@@ -23,7 +23,7 @@ import pygltflib
 
 from emulator.render.errors import AvatarError
 from emulator.render.gltf_read import AccessorReader
-from emulator.render.images import LAYER_SIZE, MAX_IMAGES, decode_image
+from emulator.render.images import LAYER_SIZE, MAX_TEXTURES, decode_image
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +128,14 @@ def texture_image(gltf: pygltflib.GLTF2, texture: Any, source: str) -> int:
 
 
 def _texture_ref(gltf: pygltflib.GLTF2, info: Any, source: str) -> TextureRef | None:
+    """The texture `info` names; None (drawn untextured, with a warning) when it names nothing usable."""
     if info is None:
         return None
-    index = _get(info, "index")
+    try:
+        image = texture_image(gltf, _get(info, "index"), source)
+    except AvatarError as error:
+        log.warning("%s (drawn untextured)", error)
+        return None
     tex_coord = _get(info, "texCoord")
     extensions = _get(info, "extensions") or {}
     transform = extensions.get("KHR_texture_transform") if isinstance(extensions, dict) else None
@@ -140,12 +145,12 @@ def _texture_ref(gltf: pygltflib.GLTF2, info: Any, source: str) -> TextureRef | 
         tex_coord = transform.get("texCoord", tex_coord)  # the extension may override the set
     if isinstance(tex_coord, bool) or not isinstance(tex_coord, int) or not 0 <= tex_coord < 8:
         tex_coord = 0
-    return TextureRef(image=texture_image(gltf, index, source), tex_coord=tex_coord, uv=uv)
+    return TextureRef(image=image, tex_coord=tex_coord, uv=uv)
 
 
 def _vrm0_properties(gltf: pygltflib.GLTF2, index: int) -> dict[str, Any]:
-    """VRM 0.x's `materialProperties` entry for material `index` (UniVRM writes one per material, in
-    order, each naming its material); {} when there is none."""
+    """VRM 0.x's `materialProperties` entry for material `index` (by name, else in order, as
+    vrm.mtoon_fallback finds it); {} when there is none."""
     vrm = (gltf.extensions or {}).get("VRM") if isinstance(gltf.extensions, dict) else None
     entries = vrm.get("materialProperties") if isinstance(vrm, dict) else None
     if not isinstance(entries, list):
@@ -174,12 +179,9 @@ def read_material(gltf: pygltflib.GLTF2, index: Any, source: str) -> Material:
     emissive = _vector(m.emissiveFactor, 3, (0.0, 0.0, 0.0))
     base_texture = _texture_ref(gltf, _get(pbr, "baseColorTexture"), source)
     # MToon (VRM 1.0's extension, VRM 0.x's shader) is a lit toon shader: drawn lit by its base colour
-    # texture, although exporters add KHR_materials_unlit for viewers that know no MToon.
-    vrm0 = _vrm0_properties(gltf, index)
-    mtoon = "VRMC_materials_mtoon" in extensions or vrm0.get("shader") == "VRM/MToon"
-    main = (vrm0.get("textureProperties") or {}).get("_MainTex") if vrm0 else None
-    if base_texture is None and isinstance(main, int) and not isinstance(main, bool):
-        base_texture = TextureRef(image=texture_image(gltf, main, source), tex_coord=0)
+    # texture (vrm.mtoon_fallback fills a bare VRM 0.x material's), although exporters add
+    # KHR_materials_unlit for viewers that know no MToon.
+    mtoon = "VRMC_materials_mtoon" in extensions or _vrm0_properties(gltf, index).get("shader") == "VRM/MToon"
     return Material(
         name=m.name or f"material{index}",
         base_color=_vector(_get(pbr, "baseColorFactor"), 4, DEFAULT_MATERIAL.base_color),  # type: ignore[arg-type]
@@ -194,23 +196,33 @@ def read_material(gltf: pygltflib.GLTF2, index: Any, source: str) -> Material:
 
 
 class ImageLayers:
-    """The images an avatar's materials use, decoded once each into texture layers, in first-use order."""
+    """The images an avatar's materials use, decoded once each into texture layers, in first-use order.
+
+    An image that cannot be used (refused URI, oversized, broken, one too many) is logged once in one
+    line naming it, and what uses it is drawn untextured: the avatar still loads."""
 
     def __init__(self, reader: AccessorReader, layer_size: int = LAYER_SIZE) -> None:
         self.reader = reader
         self.layer_size = layer_size
-        self._layer: dict[int, int] = {}
+        self._layer: dict[int, int | None] = {}
         self._pixels: list[npt.NDArray[np.uint8]] = []
 
-    def layer(self, image: int) -> int:
+    def layer(self, image: int) -> int | None:
+        """The layer of glTF image `image`, or None when it cannot be used."""
         if image not in self._layer:
-            if len(self._pixels) >= MAX_IMAGES:
-                raise AvatarError(f"{self.reader.source}: more than {MAX_IMAGES} texture images")
-            data, _mime = self.reader.image_bytes(image)
-            name = (self.reader.gltf.images or [])[image].name or ""
-            label = f"{self.reader.source}: image {image}" + (f" ({name!r})" if name else "")
-            self._pixels.append(decode_image(data, label, self.layer_size))
-            self._layer[image] = len(self._pixels) - 1
+            self._layer[image] = None
+            try:
+                if len(self._pixels) >= MAX_TEXTURES:
+                    raise AvatarError(
+                        f"{self.reader.source}: image {image}: over {MAX_TEXTURES} texture images"
+                    )
+                data, _mime = self.reader.image_bytes(image)
+                name = (self.reader.gltf.images or [])[image].name or ""
+                label = f"{self.reader.source}: image {image}" + (f" ({name!r})" if name else "")
+                self._pixels.append(decode_image(data, label, self.layer_size))
+                self._layer[image] = len(self._pixels) - 1
+            except AvatarError as error:
+                log.warning("%s (drawn untextured)", error)
         return self._layer[image]
 
     def stack(self) -> npt.NDArray[np.uint8]:
@@ -250,9 +262,9 @@ def primitive_surface(
                 raise AvatarError(f"{reader.source}: TEXCOORD_{texture.tex_coord} is not one VEC2 per vertex")
             uvs = apply_uv(raw, texture.uv)
             if material.base_texture is not None:
-                base_layer = float(layers.layer(material.base_texture.image))
+                base_layer = _or_none(layers.layer(material.base_texture.image))
             if material.emissive_texture is not None:  # sampled with the base texture's UVs
-                emissive_layer = float(layers.layer(material.emissive_texture.image))
+                emissive_layer = _or_none(layers.layer(material.emissive_texture.image))
     params = np.array(
         [base_layer, material.cutoff_code, emissive_layer, 1.0 if material.unlit else 0.0], np.float32
     )
@@ -263,7 +275,5 @@ def primitive_surface(
     )
 
 
-# The extensions this module reads: a file may list them in extensionsRequired.
-EXTENSIONS = frozenset(
-    {"EXT_texture_webp", "KHR_texture_transform", "KHR_materials_unlit", "KHR_materials_emissive_strength"}
-)
+def _or_none(layer: int | None) -> float:
+    return NO_LAYER if layer is None else float(layer)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 import struct
 import zlib
 
@@ -132,49 +134,67 @@ def _png_header_only(width: int, height: int) -> bytes:
     )
 
 
-@pytest.mark.parametrize(("width", "height"), [(9000, 100), (40_000, 40_000)])
-def test_oversized_image_is_refused_from_its_header_naming_it(width: int, height: int) -> None:
+def _one_image_avatar(data: bytes, name: str = "skin") -> GlbBuilder:
     builder = GlbBuilder()
-    image = builder.image(_png_header_only(width, height), "image/png", "huge")
+    image = builder.image(data, "image/png", name)
     builder.square(
         builder.material(pbrMetallicRoughness={"baseColorTexture": {"index": builder.texture(image)}})
     )
-    with pytest.raises(AvatarError) as error:
-        parse_avatar(builder.glb(), "big.glb")
-    message = str(error.value)
-    assert message.startswith("big.glb: image 0 ('huge')") and "too big" in message and "\n" not in message
+    return builder
+
+
+def _untextured_with_one_warning(builder: GlbBuilder, source: str, caplog: pytest.LogCaptureFixture) -> str:
+    """Load `builder`'s file: it must load, untextured, with one warning line; returns that line."""
+    with caplog.at_level(logging.WARNING, logger="emulator.render.materials"):
+        avatar = parse_avatar(builder.glb(), source)
+    assert np.all(avatar.surface[:, 0] == NO_LAYER) and len(avatar.textures) == 0
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "\n" not in lines[0] and lines[0].endswith("(drawn untextured)")
+    return lines[0]
+
+
+@pytest.mark.parametrize(("width", "height"), [(9000, 100), (40_000, 40_000)])
+def test_oversized_image_is_refused_from_its_header_naming_it(
+    width: int, height: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    line = _untextured_with_one_warning(
+        _one_image_avatar(_png_header_only(width, height), "huge"), "big.glb", caplog
+    )
+    assert line.startswith("big.glb: image 0 ('huge')") and f"{width}x{height}" in line
+
+
+@pytest.mark.parametrize(("width", "height"), [(9000, 100), (40_000, 40_000)])
+def test_the_decoder_bounds_the_size_from_the_header_too(width: int, height: int) -> None:
+    with pytest.raises(AvatarError, match=r"huge: .*too big"):
+        decode_image(_png_header_only(width, height), "huge")
 
 
 @pytest.mark.parametrize(
     ("data", "words"),
     [
         (encode(checker(), "PNG")[:200], "broken image"),
-        (b"GIF89a" + b"\0" * 64, "not a PNG, JPEG or WebP"),
-        (b"", "not a PNG, JPEG or WebP"),
+        (b"GIF89a" + b"\0" * 64, "refused"),
+        (b"", "refused"),
     ],
 )
-def test_broken_image_gives_one_line_naming_it(data: bytes, words: str) -> None:
-    builder = GlbBuilder()
-    image = builder.image(data, "image/png", "skin")
-    builder.square(
-        builder.material(pbrMetallicRoughness={"baseColorTexture": {"index": builder.texture(image)}})
-    )
-    with pytest.raises(AvatarError) as error:
-        parse_avatar(builder.glb(), "broken.glb")
-    assert str(error.value).startswith("broken.glb: image 0 ('skin')") and words in str(error.value)
-    assert "\n" not in str(error.value)
+def test_broken_image_gives_one_line_naming_it(
+    data: bytes, words: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    line = _untextured_with_one_warning(_one_image_avatar(data), "broken.glb", caplog)
+    assert line.startswith("broken.glb: image 0 ('skin')") and words in line
 
 
 def test_image_count_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(materials, "MAX_IMAGES", 2)
+    monkeypatch.setattr(materials, "MAX_TEXTURES", 2)
     builder = GlbBuilder()
     for _ in range(3):
         image = builder.image(encode(checker(8), "PNG"), "image/png")
         builder.square(
             builder.material(pbrMetallicRoughness={"baseColorTexture": {"index": builder.texture(image)}})
         )
-    with pytest.raises(AvatarError, match="more than 2 texture images"):
-        parse_avatar(builder.glb(), "many.glb")
+    avatar = parse_avatar(builder.glb(), "many.glb")
+    assert len(avatar.textures) == 2
+    assert sorted(set(avatar.surface[:, 0].tolist())) == [NO_LAYER, 0.0, 1.0], "the third square untextured"
 
 
 @pytest.mark.parametrize(
@@ -185,14 +205,21 @@ def test_image_count_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
             "texture 9",
         ),
         (lambda d: d["textures"][0].update(source=7), "image 7"),
-        (lambda d: d["meshes"][0]["primitives"][0].update(material=5), "material 5"),
-        (lambda d: d["images"][0].pop("bufferView"), "not in a bufferView"),
+        (lambda d: d["images"][0].pop("bufferView"), "image 0 .* URI"),
     ],
 )
-def test_dangling_references_are_named(edit: object, words: str) -> None:
+def test_dangling_texture_references_are_named_and_drawn_untextured(
+    edit: object, words: str, caplog: pytest.LogCaptureFixture
+) -> None:
     builder = _with_material()
     edit(builder.doc)  # type: ignore[operator]
-    with pytest.raises(AvatarError, match=words):
+    assert re.search(words, _untextured_with_one_warning(builder, "dangling.glb", caplog))
+
+
+def test_a_missing_material_is_an_error() -> None:
+    builder = _with_material()
+    builder.doc["meshes"][0]["primitives"][0]["material"] = 5
+    with pytest.raises(AvatarError, match="material 5 does not exist"):
         parse_avatar(builder.glb(), "dangling.glb")
 
 
@@ -236,3 +263,9 @@ def test_mip_chain_halves_to_one_pixel_averaging_two_by_two() -> None:
     chain = mip_chain(fine)
     assert [level.shape[1] for level in chain] == [8, 4, 2, 1]
     assert np.all(chain[1] == 50) and np.all(chain[3] == 50)
+
+
+def test_the_decoder_refuses_other_kinds_in_one_line() -> None:
+    with pytest.raises(AvatarError, match=r"^face: not a PNG, JPEG or WebP image \(") as error:
+        decode_image(b"GIF89a" + b"\0" * 64, "face")
+    assert "\n" not in str(error.value)
