@@ -16,7 +16,16 @@ from emulator.render.camera import Camera, pose_matrix
 from emulator.render.lod import simplified
 from emulator.render.offscreen import OffscreenRenderer
 from emulator.render.scene import DrawItem, Scene
-from tests.support.textured import BLUE, HALF, QUADRANTS, RED, glass_over_red, textured_copy, textured_square
+from tests.support.textured import (
+    BLUE,
+    HALF,
+    QUADRANTS,
+    RED,
+    GlbBuilder,
+    glass_over_red,
+    textured_copy,
+    textured_square,
+)
 
 pytestmark = pytest.mark.gui
 W, H = 320, 240
@@ -189,3 +198,14 @@ def test_the_array_grows_when_full_and_keeps_what_it_held(xvfb_display: str, tmp
         assert layers.resident(big[0]) and layers.resident(big[1])
         assert {layers.base(big[0]), layers.base(big[1])} == {0, 9}
         assert layers.uploads == 9 + 9 + 9, "growing re-uploads what the array held, once"
+
+
+def test_emissive_glows_on_a_black_surface(offscreen: OffscreenRenderer, tmp_path: Path) -> None:
+    builder = GlbBuilder()
+    dark = builder.material(
+        pbrMetallicRoughness={"baseColorFactor": [0, 0, 0, 1]}, emissiveFactor=[0.1, 0.9, 0.2]
+    )
+    builder.square(dark)
+    image = offscreen.render(_items((load_avatar(builder.save(tmp_path / "glow.glb")), POSE)), [CAMERA])
+    r, g, b = _colour(image, QUADRANTS[0][1])
+    assert g > 210 and r < 90 and b < 110, f"the emissive green, saw {(r, g, b)}"
