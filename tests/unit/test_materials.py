@@ -7,15 +7,17 @@ import math
 import re
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from emulator.render import materials
-from emulator.render.avatar import parse_avatar
+from emulator.render.avatar import load_avatar, parse_avatar
 from emulator.render.errors import AvatarError
 from emulator.render.images import decode_image
 from emulator.render.materials import BLEND_CUTOFF, NO_LAYER, apply_uv, uv_matrix
+from emulator.render.textures_gl import mip_chain
 from tests.support.textured import GREEN, RED, GlbBuilder, checker, encode, textured_square
 
 SQUARE_UVS = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
@@ -223,12 +225,8 @@ def test_a_missing_material_is_an_error() -> None:
         parse_avatar(builder.glb(), "dangling.glb")
 
 
-def test_textured_square_file_loads_with_one_layer(tmp_path: object) -> None:
-    from pathlib import Path
-
-    from emulator.render.avatar import load_avatar
-
-    avatar = load_avatar(textured_square(Path(str(tmp_path)) / "sq.glb", fmt="JPEG"))
+def test_textured_square_file_loads_with_one_layer(tmp_path: Path) -> None:
+    avatar = load_avatar(textured_square(tmp_path / "sq.glb", fmt="JPEG"))
     assert avatar.textures.shape == (1, 512, 512, 4) and np.all(avatar.surface[:, 0] == 0)
 
 
@@ -256,8 +254,6 @@ def test_vrm0_mtoon_main_texture_is_drawn_when_the_pbr_names_none() -> None:
 
 
 def test_mip_chain_halves_to_one_pixel_averaging_two_by_two() -> None:
-    from emulator.render.textures_gl import mip_chain
-
     fine = np.zeros((2, 8, 8, 4), np.uint8)
     fine[:, ::2, ::2] = 200  # one bright texel in every 2×2 block
     chain = mip_chain(fine)
