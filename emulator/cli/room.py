@@ -27,6 +27,12 @@ def register(subparsers: Any) -> None:
         help="forward: every listener gets every voice and spatializes it itself (default); "
         "binaural: the room renders one binaural mix per listener",
     )
+    room.add_argument(
+        "--browsers",
+        action="store_true",
+        help="serve browsers on this machine: WebRTC also on this machine's own interface addresses, "
+        "which a browser needs (it offers no loopback candidate); see docs/browser.md",
+    )
     room.add_argument("--secret", help="token secret (default: $HEADSET_EMULATOR_SECRET or a local file)")
     add_metrics_argument(room, 9109)
     room.set_defaults(handler=run_room)
@@ -56,7 +62,7 @@ def run_room(args: argparse.Namespace) -> int:
     except TokenError as error:
         raise CommandError(str(error)) from None
     listen = metrics_address(args)
-    return asyncio.run(_serve(RoomServer(secret, args.host, args.port, args.mix), listen))
+    return asyncio.run(_serve(RoomServer(secret, args.host, args.port, args.mix, browsers=args.browsers), listen))
 
 
 async def _serve(server: RoomServer, metrics_at: tuple[str, int] | None = None) -> int:
@@ -75,6 +81,9 @@ async def _serve(server: RoomServer, metrics_at: tuple[str, int] | None = None) 
             ) from None
         print(f"room metrics on {metrics.url}", file=sys.stderr, flush=True)
     print(f"room serving on {server.url} (mode {server.mode}); Ctrl+C stops it", file=sys.stderr, flush=True)
+    if server.browsers:
+        page = server.url.replace("ws://", "http://").removesuffix("/ws") + "/"
+        print(f"browsers on this machine: open {page}", file=sys.stderr, flush=True)
     freeze_what_is_loaded()
     try:
         with stop_on_signals() as stop:

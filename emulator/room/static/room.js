@@ -13,8 +13,10 @@
   const MAP_PERIOD_MS = 100;
 
   const page = {
-    status: "idle",
+    status: "idle", // idle, joining, joined, failed, left
+    stage: null, // where a join is: token, room, microphone, connection, channel (see join.js)
     error: null,
+    microphone: null, // why the page joined listening only, or null when its microphone is on
     me: null,
     mode: null,
     participants: new Map(), // id → {id, number, name, profile, position, heading, speaking, statesReceived}
@@ -29,6 +31,7 @@
   let stateChannel = null;
   let seq = 0;
   let timers = [];
+  let watchdog = null;
 
   const $ = (id) => document.getElementById(id);
   const setStatus = (text) => {
@@ -135,15 +138,6 @@
 
   // --- signaling -------------------------------------------------------------------------------
 
-  function keepLoopbackCandidates(sdp) {
-    // The room ignores any other candidate anyway (emulator/net/ice.py); leaving them out keeps the
-    // offer honest about where this page can be reached on a loopback-only room.
-    return sdp
-      .split("\r\n")
-      .filter((line) => !line.startsWith("a=candidate:") || /^127\./.test(line.split(" ")[4] || ""))
-      .join("\r\n");
-  }
-
   function gatheringComplete(connection) {
     // The room does not trickle: the offer must carry every candidate.
     if (connection.iceGatheringState === "complete") return Promise.resolve();
@@ -158,8 +152,8 @@
     const given = params.get("token");
     if (given) return given;
     const reply = await fetch(`/token?room=${encodeURIComponent(ROOM)}&name=${encodeURIComponent(name)}`);
-    const body = await reply.json();
-    if (!reply.ok) throw new Error(body.error || `the room refused a token (${reply.status})`);
+    const body = await reply.json().catch(() => ({}));
+    if (!reply.ok) throw new Error(body.error || `the room refused a token (HTTP ${reply.status})`);
     return body.token;
   }
 
@@ -196,33 +190,58 @@
         removeParticipant(message.id);
         break;
       case "error":
-        throw new Error(`${message.code}: ${message.reason}`);
+        throw new Error(JoinErrors.refused(message.code, message.reason));
       default:
         break;
     }
   }
 
+  async function openMicrophone() {
+    try {
+      if (!navigator.mediaDevices) throw Object.assign(new Error("no mediaDevices"), { name: "NoMediaDevices" });
+      return await navigator.mediaDevices.getUserMedia({ audio: true });
+    } catch (error) {
+      page.microphone = JoinErrors.microphone(error);
+      return null;
+    }
+  }
+
   async function startMedia() {
-    const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
+    page.stage = "microphone";
+    const microphone = await openMicrophone();
+    if (page.status !== "joining") return; // the join failed or was left while the browser asked
+    page.stage = "connection";
     pc = new RTCPeerConnection({ iceServers: [] }); // no STUN/TURN: nothing to ask outside
-    pc.addTransceiver(microphone.getAudioTracks()[0], { direction: "sendonly", streams: [microphone] });
+    if (microphone !== null) {
+      pc.addTransceiver(microphone.getAudioTracks()[0], { direction: "sendonly", streams: [microphone] });
+    }
     stateChannel = pc.createDataChannel("state", { ordered: false, maxRetransmits: 0 });
     stateChannel.binaryType = "arraybuffer";
     stateChannel.onmessage = (event) => StateWire.split(event.data).forEach(onStateMessage);
     stateChannel.onopen = () => {
+      if (page.status !== "joining") return;
+      clearTimeout(watchdog);
       page.status = "joined";
-      setStatus(`Joined ${ROOM} as ${page.me.name}.`);
+      page.stage = null;
+      const listening = page.microphone ? `, listening only: ${page.microphone}` : "";
+      setStatus(`Joined ${ROOM} as ${page.me.name}${listening}.`);
       timers.push(setInterval(sendPose, POSE_PERIOD_MS));
     };
     const control = pc.createDataChannel("control");
     control.binaryType = "arraybuffer";
     pc.ontrack = (event) => attachVoice(event.transceiver.mid, event.track);
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === "failed") fail(new Error(JoinErrors.iceFailed()));
+      if (pc.iceConnectionState === "connected") page.stage = "channel";
+    };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "failed") fail(new Error("the connection to the room failed"));
     };
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
-    ws.send(JSON.stringify({ type: "offer", sdp: keepLoopbackCandidates(pc.localDescription.sdp) }));
+    // Every candidate goes: the room picks what it accepts (loopback, or this machine's own
+    // addresses when it serves browsers); mDNS `.local` names it ignores (emulator/net/ice.py).
+    ws.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
   }
 
   function sendPose() {
@@ -234,8 +253,13 @@
 
   async function join(name) {
     page.status = "joining";
+    page.stage = "token";
     page.error = null;
+    page.microphone = null;
     setStatus("Joining…");
+    watchdog = setTimeout(() => {
+      if (page.status === "joining") fail(new Error(JoinErrors.timedOut(page.stage, pc && pc.iceConnectionState)));
+    }, JoinErrors.JOIN_TIMEOUT_MS);
     // Created inside the click: browsers only let a page start audio after a gesture.
     audio = new AudioContext();
     await audio.resume();
@@ -244,14 +268,16 @@
     audio.listener.positionZ.value = MY_POSITION[2];
     audio.listener.forwardZ.value = -1;
     const token = await fetchToken(name);
-    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+    page.stage = "room";
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    ws = new WebSocket(url);
     ws.onmessage = (event) => onSignal(event.data);
     ws.onclose = () => {
-      if (page.status !== "left") fail(new Error("the room closed the connection"));
+      if (page.status === "joining" || page.status === "joined") fail(new Error("the room closed the connection"));
     };
     await new Promise((resolve, reject) => {
       ws.onopen = resolve;
-      ws.onerror = () => reject(new Error("cannot reach the room"));
+      ws.onerror = () => reject(new Error(JoinErrors.unreachable(url)));
     });
     const me = { type: "join", room: ROOM, token, name, profile: "browser", avatar: "default", face_set: "arkit52" };
     ws.send(JSON.stringify(me));
@@ -263,23 +289,38 @@
     page.drawn = RoomMap.draw($("map"), { name: page.me.name, position: MY_POSITION }, page.participants.values());
   }
 
-  function leave() {
-    page.status = "left";
+  function hangUp() {
+    clearTimeout(watchdog);
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "leave" }));
     timers.forEach(clearInterval);
     timers = [];
     if (pc) pc.close();
     if (ws) ws.close();
     if (audio) audio.close();
-    setStatus("Left.");
+    pc = ws = audio = stateChannel = null;
+    page.me = null;
+    page.participants.clear();
+    page.voices.clear();
+    renderRoster();
     $("leave").hidden = true;
     $("join").disabled = false;
   }
 
+  function leave() {
+    page.status = "left";
+    hangUp();
+    setStatus("Left.");
+  }
+
+  // The first failure wins (a refused token is followed by the WebSocket closing); the page hangs up
+  // so that Join can be pressed again.
   function fail(error) {
+    if (page.status !== "joining" && page.status !== "joined") return;
+    const joined = page.status === "joined";
     page.error = String(error.message || error);
     page.status = "failed";
-    setStatus(`Could not stay in the room: ${page.error}`);
+    hangUp();
+    setStatus(`${joined ? "Lost the room" : "Could not join"}: ${page.error}`);
   }
 
   $("room-name").textContent = `· ${ROOM}`;
