@@ -62,7 +62,9 @@ def run_room(args: argparse.Namespace) -> int:
     except TokenError as error:
         raise CommandError(str(error)) from None
     listen = metrics_address(args)
-    return asyncio.run(_serve(RoomServer(secret, args.host, args.port, args.mix, browsers=args.browsers), listen))
+    return asyncio.run(
+        _serve(RoomServer(secret, args.host, args.port, args.mix, browsers=args.browsers), listen)
+    )
 
 
 async def _serve(server: RoomServer, metrics_at: tuple[str, int] | None = None) -> int:

@@ -3,7 +3,10 @@
 A browser offers no loopback candidate, so a test of a browser as people have it needs an interface
 that is not loopback. Namespace "here" holds loopback and one end of the pair (`HERE`); namespace
 "far" holds the other end (`FAR`) and nothing else. Whatever the test runs inside "here" sees only
-these two addresses: no route leads to the machine's real interfaces. The far end is in a namespace
+these two addresses: no route leads to the machine's real interfaces. "here" routes by default to
+the far end, as a real machine routes to its gateway: Chromium without microphone permission gathers
+only on the interface of the default route (and offers it as an mDNS name); without one it offers
+nothing. Whatever goes that way ends in "far", which forwards nothing. The far end is in a namespace
 of its own so that the browser's mDNS announcements (multicast on its interface) find no listener
 that is itself; with both ends in one namespace Chromium hears its own name from the other end,
 takes it for a conflict and drops the candidate.
@@ -99,7 +102,11 @@ def private_network() -> Iterator[PrivateNetwork]:
                  str(net.far.pid)])  # fmt: skip
         net.run(["ip", "addr", "add", f"{HERE}/{PREFIX}", "dev", "veth-here"])
         net.run(["ip", "link", "set", "veth-here", "up"])
-        for argv in (["ip", "addr", "add", f"{FAR}/{PREFIX}", "dev", "veth-far"], ["ip", "link", "set", "veth-far", "up"]):
+        net.run(["ip", "route", "add", "default", "via", FAR])
+        for argv in (
+            ["ip", "addr", "add", f"{FAR}/{PREFIX}", "dev", "veth-far"],
+            ["ip", "link", "set", "veth-far", "up"],
+        ):
             subprocess.run([*far, *argv], check=True, capture_output=True, timeout=SETUP_TIMEOUT_S)
         yield net
     finally:
