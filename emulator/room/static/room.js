@@ -34,8 +34,9 @@
   let watchdog = null;
 
   const $ = (id) => document.getElementById(id);
-  const setStatus = (text) => {
+  const setStatus = (text, failed = false) => {
     $("status").textContent = text;
+    $("status").classList.toggle("failed", failed);
   };
 
   // --- roster and state stream ---------------------------------------------------------------
@@ -301,7 +302,10 @@
     page.me = null;
     page.participants.clear();
     page.voices.clear();
+    page.drawn = {};
     renderRoster();
+    const map = $("map");
+    map.getContext("2d").clearRect(0, 0, map.width, map.height); // as before joining: nobody to show
     $("leave").hidden = true;
     $("join").disabled = false;
   }
@@ -320,7 +324,7 @@
     page.error = String(error.message || error);
     page.status = "failed";
     hangUp();
-    setStatus(`${joined ? "Lost the room" : "Could not join"}: ${page.error}`);
+    setStatus(`${joined ? "Lost the room" : "Could not join"}: ${page.error}`, true);
   }
 
   $("room-name").textContent = `· ${ROOM}`;
