@@ -10,6 +10,7 @@ from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
+from emulator.net.ice import is_loopback_host
 from emulator.net.prometheus import MetricsServer
 from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
 from emulator.room.metrics import RoomMetrics
@@ -83,9 +84,14 @@ async def _serve(server: RoomServer, metrics_at: tuple[str, int] | None = None) 
             ) from None
         print(f"room metrics on {metrics.url}", file=sys.stderr, flush=True)
     print(f"room serving on {server.url} (mode {server.mode}); Ctrl+C stops it", file=sys.stderr, flush=True)
-    if server.browsers:
-        page = server.url.replace("ws://", "http://").removesuffix("/ws") + "/"
-        print(f"browsers on this machine: open {page}", file=sys.stderr, flush=True)
+    if server.browsers and is_loopback_host(server.host):
+        print(
+            f"browsers on this machine: open http://{server.host}:{server.port}/", file=sys.stderr, flush=True
+        )
+    elif server.browsers:
+        print(
+            "--browsers: a room on a network address takes any candidate already", file=sys.stderr, flush=True
+        )
     freeze_what_is_loaded()
     try:
         with stop_on_signals() as stop:

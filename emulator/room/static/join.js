@@ -8,7 +8,8 @@ const JoinErrors = (() => {
     "A browser never offers a loopback address, so the room must be started with " +
     "`headset-emulator room --browsers` (see docs/browser.md).";
 
-  // `stage` is where the join was when it stopped: token, room, microphone, connection, channel.
+  // `stage` is where the join was when it stopped: token, room, connection, channel (the
+  // microphone's prompt comes before the deadline starts).
   function timedOut(stage, iceState) {
     if (stage === "connection" || stage === "channel") {
       return (
@@ -17,7 +18,7 @@ const JoinErrors = (() => {
       );
     }
     if (stage === "room") return "The room did not answer the join. Is `headset-emulator room` still running?";
-    return `The join stopped while ${stage === "token" ? "asking for a token" : "opening the microphone"}; reload and try again.`;
+    return "The room did not hand out a token. Is `headset-emulator room` still running?";
   }
 
   function iceFailed() {

@@ -14,7 +14,7 @@
 
   const page = {
     status: "idle", // idle, joining, joined, failed, left
-    stage: null, // where a join is: token, room, microphone, connection, channel (see join.js)
+    stage: null, // where a join is: microphone, token, room, connection, channel (see join.js)
     error: null,
     microphone: null, // why the page joined listening only, or null when its microphone is on
     me: null,
@@ -32,6 +32,7 @@
   let seq = 0;
   let timers = [];
   let watchdog = null;
+  let microphone = null; // the MediaStream, or null when listening only
 
   const $ = (id) => document.getElementById(id);
   const setStatus = (text, failed = false) => {
@@ -208,9 +209,6 @@
   }
 
   async function startMedia() {
-    page.stage = "microphone";
-    const microphone = await openMicrophone();
-    if (page.status !== "joining") return; // the join failed or was left while the browser asked
     page.stage = "connection";
     pc = new RTCPeerConnection({ iceServers: [] }); // no STUN/TURN: nothing to ask outside
     if (microphone !== null) {
@@ -254,13 +252,10 @@
 
   async function join(name) {
     page.status = "joining";
-    page.stage = "token";
+    page.stage = "microphone";
     page.error = null;
     page.microphone = null;
-    setStatus("Joining…");
-    watchdog = setTimeout(() => {
-      if (page.status === "joining") fail(new Error(JoinErrors.timedOut(page.stage, pc && pc.iceConnectionState)));
-    }, JoinErrors.JOIN_TIMEOUT_MS);
+    setStatus("Asking for the microphone…");
     // Created inside the click: browsers only let a page start audio after a gesture.
     audio = new AudioContext();
     await audio.resume();
@@ -268,6 +263,17 @@
     audio.listener.positionY.value = MY_POSITION[1];
     audio.listener.positionZ.value = MY_POSITION[2];
     audio.listener.forwardZ.value = -1;
+    // First, and outside the deadline: a person may take a while to answer the browser's prompt.
+    microphone = await openMicrophone();
+    if (page.status !== "joining") {
+      hangUp(); // left (or failed) while the browser asked
+      return;
+    }
+    setStatus("Joining…");
+    page.stage = "token";
+    watchdog = setTimeout(() => {
+      if (page.status === "joining") fail(new Error(JoinErrors.timedOut(page.stage, pc && pc.iceConnectionState)));
+    }, JoinErrors.JOIN_TIMEOUT_MS);
     const token = await fetchToken(name);
     page.stage = "room";
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
@@ -298,7 +304,8 @@
     if (pc) pc.close();
     if (ws) ws.close();
     if (audio) audio.close();
-    pc = ws = audio = stateChannel = null;
+    if (microphone) microphone.getTracks().forEach((track) => track.stop());
+    pc = ws = audio = stateChannel = microphone = null;
     page.me = null;
     page.participants.clear();
     page.voices.clear();
