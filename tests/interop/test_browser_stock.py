@@ -4,6 +4,9 @@ Everything runs inside a private network the test makes (`tests/support/netns.py
 headless headset and Chromium see loopback and one veth address, and nothing else. With microphone
 permission Chromium offers that address; without it, an mDNS `.local` name, and its checks then come
 from the address, which the room learns as a peer-reflexive candidate.
+
+The page's other errors (a refused token, a room that has stopped) need no second interface: those
+tests use the suite's loopback Chromium.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from tests.support.browser import STOCK_FLAGS, NamespacedChromium
 from tests.support.exchange import read_wav
 from tests.support.netns import HERE, PrivateNetwork
 from tests.support.processes import running, stop_group
-from tests.support.room import cli, cli_env, free_port
+from tests.support.room import cli, cli_env, free_port, start_room
 
 pytestmark = pytest.mark.slow
 
@@ -157,3 +160,16 @@ def test_a_refused_token_says_so_on_the_page(room_process: Any, chromium: Any) -
     status = page.inner_text("#status")
     assert status.startswith("Could not join: The room refused the token (token-malformed"), status
     assert "headset-emulator token" in status
+
+
+def test_a_room_that_has_stopped_says_so_on_the_page(chromium: Any, tmp_path: Path) -> None:
+    with contextlib.contextmanager(start_room)(tmp_path) as room:
+        page = chromium.new_page()
+        page.goto(f"http://127.0.0.1:{room.port}/?room=lobby")
+    page.click("#join")
+    page.wait_for_function("window.emulatorRoom.page.status === 'failed'", timeout=WAIT_MS)
+    status = page.inner_text("#status")
+    assert status == (
+        f"Could not join: Cannot reach the room at http://127.0.0.1:{room.port}. "
+        "Is `headset-emulator room` still running?"
+    )

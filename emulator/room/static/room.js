@@ -153,7 +153,9 @@
   async function fetchToken(name) {
     const given = params.get("token");
     if (given) return given;
-    const reply = await fetch(`/token?room=${encodeURIComponent(ROOM)}&name=${encodeURIComponent(name)}`);
+    const reply = await fetch(`/token?room=${encodeURIComponent(ROOM)}&name=${encodeURIComponent(name)}`).catch(() => {
+      throw new Error(JoinErrors.unreachable(location.origin));
+    });
     const body = await reply.json().catch(() => ({}));
     if (!reply.ok) throw new Error(body.error || `the room refused a token (HTTP ${reply.status})`);
     return body.token;
