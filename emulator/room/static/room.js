@@ -13,10 +13,8 @@
   const MAP_PERIOD_MS = 100;
 
   const page = {
-    status: "idle", // idle, joining, joined, failed, left
-    stage: null, // where a join is: microphone, token, room, connection, channel (see join.js)
+    status: "idle",
     error: null,
-    microphone: null, // why the page joined listening only, or null when its microphone is on
     me: null,
     mode: null,
     participants: new Map(), // id → {id, number, name, profile, position, heading, speaking, statesReceived}
@@ -24,6 +22,9 @@
     voices: new Map(), // mid → {track, panner, analyser}
     drawn: {}, // id → [px, py] where the map last drew them
     statesReceived: 0,
+    // The join flow (static/join.js words its failures): status is idle, joining, joined, failed or left.
+    stage: null, // where a join is: microphone, token, room, connection, channel
+    microphone: null, // why the page joined listening only, or null when its microphone is on
   };
   let audio = null;
   let pc = null;
