@@ -20,11 +20,11 @@ A bundled room on loopback, every headset joining it, and every test must send n
 - `keep_loopback_candidates(sdp)`: strips non-loopback `a=candidate` lines from an SDP, for logs and
   for peers that want a clean description before `setRemoteDescription`.
 - `restrict_to_this_machine()` / `this_machine_only()`: the same, widened to this machine's own
-  interface addresses, for a room that serves browsers. A browser gathers no loopback candidate, so it
-  can only reach the room on an interface address; packets to one's own address never leave the
-  machine (the kernel delivers them locally). mDNS `.local` names stay ignored (resolving them would
-  multicast on the LAN): the browser's checks arrive from its real address, which the room learns as a
-  peer-reflexive candidate (RFC 8445 section 7.3.1.3).
+  interface addresses, for a room that serves browsers. A browser allowed the microphone gathers on
+  its interface addresses only, never loopback, so it reaches the room on one of those; packets to
+  one's own address never leave the machine (the kernel delivers them locally). mDNS `.local` names
+  stay ignored (resolving them would multicast on the LAN): the browser's checks arrive from its real
+  address, which the room learns as a peer-reflexive candidate (RFC 8445 section 7.3.1.3).
 
 Both patches are checked against the installed aioice on install (`IceInternalsChanged` if the
 functions they wrap are gone), so an aioice upgrade fails loudly instead of leaking packets.
