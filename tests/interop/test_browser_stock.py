@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 TONE_HZ = 440.0
 WAIT_MS = 30_000
-JOIN_TIMEOUT_S = 8  # the page's own deadline (static/join.js)
+JOIN_TIMEOUT_S = 10  # the page's own deadline (static/join.js)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 "use strict";
 
 const JoinErrors = (() => {
-  const JOIN_TIMEOUT_MS = 8000; // a join on one machine takes well under a second; ICE gives up after ~30 s
+  const JOIN_TIMEOUT_MS = 10000; // a join on one machine takes well under a second; ICE gives up after ~30 s
   const BROWSERS_HINT =
     "A browser never offers a loopback address, so the room must be started with " +
     "`headset-emulator room --browsers` (see docs/browser.md).";
