@@ -9,7 +9,10 @@ from emulator.cli.common import CommandError
 from emulator.net.prometheus import parse_listen
 from emulator.qa.tools import JoinTools
 
-NET_HELP = "good | wifi | 4g | lossy | custom:loss=5%%,delay=80ms,jitter=30ms,rate=300kbps (default good)"
+NET_HELP = (
+    "good | wifi | 4g | lossy | commute | cafe-wifi | "
+    "custom:loss=5%%,burst=4,delay=80ms,jitter=30ms,rate=300kbps,reorder=1%%,duplicate=1%% (default good)"
+)
 
 
 def add_net_argument(parser: argparse.ArgumentParser) -> None:

@@ -193,6 +193,16 @@ async def test_reported_loss_and_jitter_follow_the_network_setting(room: RoomSer
     assert impaired["network"]["incoming"]["lost"] > 0 and impaired["network"]["outgoing"]["lost"] > 0
 
 
+async def test_bursty_loss_reordering_and_duplicates_through_real_webrtc(room: RoomServer) -> None:
+    """The receive path copes with runs of losses, overtaking and twice-delivered packets."""
+    result, _ = await measure(room, "custom:loss=8%,burst=4,reorder=5%,duplicate=5%,delay=20ms", 8.0)
+    audio, incoming = result["audio"], result["network"]["incoming"]
+    assert incoming["reordered"] > 10 and incoming["duplicated"] > 10 and incoming["lost"] > 10
+    lost = audio["packets_lost"] / max(1, audio["packets_lost"] + audio["packets_received"])
+    assert 0.02 < lost < 0.2, audio  # the duplicates do not count as received twice
+    assert audio["packets_received"] > 250 and audio["concealed_frames"] > 5
+
+
 async def test_audio_keeps_flowing_concealed_at_10_percent_loss(room: RoomServer) -> None:
     result, delays = await measure(room, "custom:loss=10%", 8.0)
     audio = result["audio"]
