@@ -8,7 +8,8 @@ Each run, in a room of its own unless one is named:
 - **first audio out**: from the ear's join completing (the mouth already being in the room) to the
   first 20 ms block of the mouth's voice the ear plays out above −40 dBFS.
 - **mouth-to-ear**: the median of the ear's scheduled-chirp latencies (`Voice.mouth_to_ear`), from
-  the moment a chirp was "spoken" on the mouth's clock to the moment the ear played it.
+  the moment a chirp was "spoken" on the mouth's clock to the moment the ear played it; shown beside
+  the floor the codec sets (`floor=`: the Opus frame plus the encoder's lookahead).
 - **state round trip**: the median of the ear's PING→PONG round trips through the room to the mouth.
 
 A measure not obtained within the timeout fails the run. Runs on the caller's loop.
@@ -45,6 +46,7 @@ class ProbeResult:
     first_audio_s: float | None = None
     mouth_to_ear_ms: float | None = None
     rtt_ms: float | None = None
+    codec_floor_ms: float | None = None
     error: str | None = None
     over: list[str] = dataclasses.field(default_factory=list)
 
@@ -60,7 +62,8 @@ class ProbeResult:
         return (
             f"room={self.room} join={show(self.join_s, 'ms', 1000)} "
             f"first_audio={show(self.first_audio_s, 'ms', 1000)} "
-            f"mouth_to_ear={show(self.mouth_to_ear_ms, 'ms')} rtt={show(self.rtt_ms, 'ms')} {status}"
+            f"mouth_to_ear={show(self.mouth_to_ear_ms, 'ms')} floor={show(self.codec_floor_ms, 'ms')} "
+            f"rtt={show(self.rtt_ms, 'ms')} {status}"
         )
 
 
@@ -135,6 +138,8 @@ async def _measure(mouth: Headset, ear: Headset, result: ProbeResult) -> None:
         remote = _remote(ear.report(), mouth.participant_id)
         if remote is not None:
             latency, rtt = remote["mouth_to_ear"], remote["round_trip"]
+            if remote.get("audio"):
+                result.codec_floor_ms = remote["audio"]["codec_floor_ms"]
             if latency["count"] >= SAMPLES_WANTED:
                 result.mouth_to_ear_ms = latency["median_ms"]
             if rtt["count"] >= SAMPLES_WANTED:

@@ -90,6 +90,7 @@ def test_probe_prints_a_line_per_run_and_fails_past_a_threshold(tmp_path: Path) 
         lines = ok.stdout.decode().splitlines()
         assert ok.returncode == 0, ok.stdout.decode() + ok.stderr.decode()[-2000:]
         assert len(lines) == 2 and all(line.endswith(" ok") and "mouth_to_ear=" in line for line in lines)
+        assert all(" floor=26.5ms " in line for line in lines)  # 20 ms frames + 6.5 ms lookahead
         strict = subprocess.run(cli("probe", room.url, "--once", "--max-mouth-to-ear", "0.001ms"), env=env,
                                 capture_output=True, timeout=120)  # fmt: skip
         assert strict.returncode == 1
