@@ -193,6 +193,7 @@ async def _join(
         report = {**headset.report(), **tools.report()}
         await tools.stop()
         await headset.stop()
+    await tools.add_scores(report)
     return finish(headset, report, report_path)
 
 

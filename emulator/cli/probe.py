@@ -10,9 +10,10 @@ import sys
 from typing import Any
 
 from emulator.cli.common import CommandError, stop_on_signals
-from emulator.cli.qa_options import add_metrics_argument, metrics_address
+from emulator.cli.qa_options import add_metrics_argument, add_net_argument, metrics_address
 from emulator.drive.spec import placement
 from emulator.headset import HeadsetConfig
+from emulator.net.conditions import ConditionsError, NetConditions, parse_conditions
 from emulator.net.prometheus import MetricsServer
 from emulator.net.tokens import parse_duration
 from emulator.qa.probe import ProbeMetrics, Thresholds, probe_once
@@ -50,6 +51,8 @@ def register(subparsers: Any) -> None:
         "--max-mouth-to-ear", type=_ms, help="fail past this mouth-to-ear latency, e.g. 150ms"
     )
     parser.add_argument("--max-rtt", type=_ms, help="fail past this state round trip, e.g. 50ms")
+    parser.add_argument("--min-mos", type=float, help="fail a run whose voice scores lower, e.g. 3.5")
+    add_net_argument(parser)
     add_metrics_argument(parser, 9108)
     parser.set_defaults(handler=run)
 
@@ -69,10 +72,17 @@ def run(args: argparse.Namespace) -> int:
         None if args.max_first_audio is None else args.max_first_audio / 1000,
         args.max_mouth_to_ear,
         args.max_rtt,
+        args.min_mos,
     )
+    net = None
+    if args.net is not None:
+        try:
+            net = parse_conditions(args.net)
+        except ConditionsError as error:
+            raise CommandError(str(error)) from None
     template = HeadsetConfig(url=args.url, room="", name="probe", secret=args.secret, placement=placement())
     metrics = metrics_address(args)
-    return asyncio.run(_probe(template, args.room, every, count, limits, args.timeout / 1000, metrics))
+    return asyncio.run(_probe(template, args.room, every, count, limits, args.timeout / 1000, metrics, net))
 
 
 async def _probe(
@@ -83,6 +93,7 @@ async def _probe(
     limits: Thresholds,
     timeout: float,
     listen: tuple[str, int] | None,
+    net: NetConditions | None = None,
 ) -> int:
     metrics = ProbeMetrics()
     server = MetricsServer(metrics.collect, *listen) if listen else None
@@ -100,7 +111,7 @@ async def _probe(
         with stop_on_signals() as stop:
             while not stop.is_set():
                 began = loop.time()
-                result = await probe_once(template, room, timeout)
+                result = await probe_once(template, room, timeout, net)
                 limits.check(result)
                 metrics.observe(result)
                 failed += 0 if result.ok else 1

@@ -1,4 +1,5 @@
-"""The QA toolkit's options on `join`: --record, --replay/--as/--speed/--loop, --net, --control."""
+"""The QA toolkit's options on `join`: --record, --replay/--as/--speed/--loop, --net, --control,
+--score/--reference."""
 
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--control", metavar="HOST:PORT", help="serve the remote-control HTTP API here, e.g. 127.0.0.1:8770"
     )
+    parser.add_argument(
+        "--score",
+        choices=("off", "cheap", "full"),
+        default="cheap",
+        help="voice scores in --report: cheap = E-model from loss and delay (default), full = also "
+        "the audio against --reference (needs the [quality] extra)",
+    )
+    parser.add_argument("--reference", type=Path, help="WAV the far end plays, scored with --score full")
 
 
 def tools_from_args(args: argparse.Namespace) -> JoinTools:
@@ -43,6 +52,8 @@ def tools_from_args(args: argparse.Namespace) -> JoinTools:
         net_seed=args.net_seed,
         control=args.control,
         name_given=args.name is not None,
+        score=args.score,
+        reference=args.reference,
     )
 
 

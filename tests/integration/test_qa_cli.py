@@ -91,10 +91,16 @@ def test_probe_prints_a_line_per_run_and_fails_past_a_threshold(tmp_path: Path) 
         assert ok.returncode == 0, ok.stdout.decode() + ok.stderr.decode()[-2000:]
         assert len(lines) == 2 and all(line.endswith(" ok") and "mouth_to_ear=" in line for line in lines)
         assert all(" floor=26.5ms " in line for line in lines)  # 20 ms frames + 6.5 ms lookahead
+        assert all(float(line.split(" mos=")[1].split()[0]) > 4.0 for line in lines)
         strict = subprocess.run(cli("probe", room.url, "--once", "--max-mouth-to-ear", "0.001ms"), env=env,
                                 capture_output=True, timeout=120)  # fmt: skip
         assert strict.returncode == 1
         assert "FAIL (mouth-to-ear" in strict.stdout.decode()
+        # A lossy path (the ear's packets through --net lossy: 10 %) scores below 3.5 and fails.
+        lossy_run = cli("probe", room.url, "--once", "--net", "lossy", "--min-mos", "3.5")
+        lossy = subprocess.run(lossy_run, env=env, capture_output=True, timeout=120)
+        assert lossy.returncode == 1, lossy.stdout.decode() + lossy.stderr.decode()[-2000:]
+        assert "FAIL (mos " in lossy.stdout.decode() and "< 3.5" in lossy.stdout.decode()
     finally:
         rooms.close()
 

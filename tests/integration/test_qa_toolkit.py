@@ -283,6 +283,8 @@ async def test_probe_measures_and_room_metrics_are_served(room: RoomServer) -> N
         assert result.join_s and result.first_audio_s is not None
         assert result.mouth_to_ear_ms is not None and result.mouth_to_ear_ms > 0
         assert result.rtt_ms is not None and result.rtt_ms > 0
+        assert result.mos is not None and result.mos > 4.0  # speech on loopback: nothing lost
+        assert result.codec_floor_ms == 26.5
         probe_metrics.observe(result)
         # While a headset is in, the room's metrics count it.
         lone = Headset(config(room, "metrics", "lone"))
@@ -304,6 +306,12 @@ async def test_probe_measures_and_room_metrics_are_served(room: RoomServer) -> N
     assert "# TYPE headset_room_round_trip_seconds histogram" in room_text
     assert "headset_probe_runs_total 1" in probe_text
     assert 'headset_probe_mouth_to_ear_seconds_bucket{le="+Inf"} 1' in probe_text
+    assert "# TYPE headset_probe_mos histogram" in probe_text
+    assert (
+        'headset_probe_mos_bucket{le="4.5"} 1' in probe_text
+        and 'headset_probe_mos_bucket{le="4"} 0' in probe_text
+    )
+    assert f"headset_probe_mos_last {result.mos!r}" in probe_text
     assert (
         f"headset_probe_join_seconds_last {result.join_s!r}" in probe_text
         or "headset_probe_join_seconds_last" in probe_text
