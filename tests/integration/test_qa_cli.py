@@ -6,10 +6,13 @@ import json
 import subprocess
 import time
 import urllib.request
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from emulator.audio.speech import ScriptLine, SpeechSource
 from emulator.headset.recording.sessionfile import read_recording
 from tests.support.processes import running, stop_group
 from tests.support.room import cli, cli_env, free_port, start_room
@@ -120,3 +123,58 @@ def test_bad_qa_options_are_one_line_errors(tmp_path: Path, options: list[str], 
     )  # fmt: skip
     err = done.stderr.decode()
     assert done.returncode == 2 and message in err and "Traceback" not in err, err
+
+
+def test_join_scores_a_known_far_end_against_its_reference(tmp_path: Path) -> None:
+    """A speaker plays a WAV of speech; a listener joins with --score full --reference that WAV."""
+    lines = [
+        "The quick brown fox jumps over the lazy dog near the river bank.",
+        "Please call Stella and ask her to bring these things with her.",
+        "Six spoons of fresh snow peas and five thick slabs of blue cheese.",
+        "We also need a small plastic snake and a big toy frog for the kids.",
+        "She can scoop these things into three red bags, and we will meet her.",
+    ]
+    source = SpeechSource([ScriptLine(4.0 * i, text) for i, text in enumerate(lines)])
+    speech = np.concatenate([source.read(960) for _ in range(20 * 50)])
+    wav = tmp_path / "far-end.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48_000)
+        out.writeframes((np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes())
+    rooms = start_room(tmp_path)
+    room = next(rooms)
+    try:
+        env = cli_env(tmp_path)
+        speaker = subprocess.Popen(
+            cli("join", room.url, "--name", "far", "--audio", f"wav:{wav}", "--duration", "40"),
+            env=env, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while dict(room.health()["rooms"]).get("lobby", 0) < 1:
+                assert speaker.poll() is None and time.monotonic() < deadline, "the speaker did not join"
+                time.sleep(0.1)
+            report_path = tmp_path / "r.json"
+            done = subprocess.run(
+                cli("join", room.url, "--name", "near", "--audio", "none", "--duration", "8",
+                    "--score", "full", "--reference", str(wav), "--report", str(report_path)),
+                env=env, capture_output=True, timeout=240,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr.decode()[-2000:]
+        finally:
+            stop_group(speaker)
+        (far,) = json.loads(report_path.read_text())["remotes"]
+        score = far["score"]
+        assert score["emodel"]["mos"] > 4.0 and score["emodel"]["loss_percent"] < 2
+        full = score["full"]
+        # Found in what was heard (the sender's chirps, which the reference lacks, and the playout's
+        # small time adjustments keep the correlation well under 1).
+        assert full["correlation"] > 0.3 and full["seconds"] > 4, full
+        assert full["visqol"] > 4.0, full  # clean loopback: near the codec-only 4.9
+        assert full["mos"] is not None and full["mos"] > 1.5, full
+        bad = subprocess.run(cli("join", room.url, "--score", "cheap", "--reference", str(wav)), env=env,
+                             capture_output=True, timeout=60)  # fmt: skip
+        assert bad.returncode != 0 and "--reference is scored with --score full" in bad.stderr.decode()
+    finally:
+        rooms.close()
