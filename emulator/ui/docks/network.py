@@ -54,8 +54,8 @@ class NetworkPanel(QWidget):
         self.jitter = _spin(9999.0, " ms")
         self.rate = _spin(1_000_000.0, " kbit/s")
         self.rate.setSpecialValueText("unlimited")  # 0 means no limit
-        self.burst = _spin(100.0, " packets", 1)
-        self.burst.setSpecialValueText("independent")  # 0: each packet drawn on its own
+        self.burst = _spin(100.0, "", 1)
+        self.burst.setSpecialValueText("off")  # 0: each packet lost independently
         self.reorder = _spin(100.0, " %", 1)
         self.duplicate = _spin(100.0, " %", 1)
         self.apply_button = QPushButton("Apply")
@@ -67,7 +67,7 @@ class NetworkPanel(QWidget):
         form = QFormLayout()
         form.addRow("Conditions", self.preset)
         form.addRow("Loss", self.loss)
-        form.addRow("Loss burst (mean)", self.burst)
+        form.addRow("Burst (packets)", self.burst)
         form.addRow("Delay (one way)", self.delay)
         form.addRow("Jitter (±)", self.jitter)
         form.addRow("Rate", self.rate)
