@@ -19,7 +19,6 @@ from emulator.net.ice import is_loopback_host
 
 log = logging.getLogger(__name__)
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 # aiohttp closes a connection that has not finished sending a request within its keep-alive timeout
 # (counted from the connection's start), so that is the header timeout against slowloris.
 HEADER_TIMEOUT_S = 10.0
@@ -75,8 +74,8 @@ class HttpGuard:
             return True
         if not host:
             return False
-        name, port = split_host(host)
-        return name in LOOPBACK_NAMES and (port or 80) == self.port
+        _, port = split_host(host)
+        return is_loopback_name(host) and (port or 80) == self.port
 
     def origin_ok(self, origin: str | None, host: str | None) -> bool:
         if origin is None:
