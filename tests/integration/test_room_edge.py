@@ -238,7 +238,8 @@ async def test_room_metrics_refuse_a_rebinding_host_and_escape_what_they_export(
     await metrics.start()
     try:
         async with http.ws_connect(f"ws://127.0.0.1:{room.port}/ws") as ws:
-            await ws.send_str(join("lobby"))
+            # A token's identity is any string the minter chose: it must not break out of its label.
+            await ws.send_str(join("lobby", identity='eve"} 1\nheadset_room_participants{room="x'))
             await next_json(ws)
             await ws.send_str("[" * 3000)
             await next_json(ws)
@@ -247,6 +248,8 @@ async def test_room_metrics_refuse_a_rebinding_host_and_escape_what_they_export(
             async with http.get(metrics.url) as response:
                 text = await response.text()
         assert 'headset_room_participants{room="lobby"} 1' in text
+        assert 'participant="eve\\"} 1\\nheadset_room_participants{room=\\"x"}' in text
+        assert not any(line.startswith('headset_room_participants{room="x') for line in text.splitlines())
         assert 'headset_room_edge_refusals_total{reason="bad-signaling"} 1' in text
     finally:
         await metrics.stop()
