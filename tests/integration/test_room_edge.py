@@ -7,6 +7,7 @@ rebinding Host, a reverse proxy, deep nesting, sockets that never join, slowlori
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -192,25 +193,32 @@ async def test_pending_connections_are_capped_and_a_joined_one_no_longer_counts(
         await room.stop()
 
 
-async def test_a_slowloris_request_loses_its_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+def gone(reader: asyncio.StreamReader) -> bool:
+    """Closed by the other end: a FIN (end of stream) or, when we wrote after it, a reset."""
+    return reader.at_eof() or reader.exception() is not None
+
+
+async def test_300_slowloris_requests_lose_their_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(room_server, "HEADER_TIMEOUT_S", 1.0)
     room = await started()
+    streams = []
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", room.port)
-        writer.write(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{room.port}\r\n".encode())
+        for _ in range(300):
+            reader, writer = await asyncio.open_connection("127.0.0.1", room.port)
+            writer.write(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{room.port}\r\n".encode())
+            streams.append((reader, writer))
         began = time.monotonic()
-        closed = False
-        while time.monotonic() - began < 10:
-            writer.write(b"X-Slow: 1\r\n")  # a header every 0.2 s, never the blank line
-            try:
-                if await asyncio.wait_for(reader.read(100), 0.2) == b"":
-                    closed = True
-                    break
-            except TimeoutError:
-                continue
-        writer.close()
-        assert closed
+        while time.monotonic() - began < 15 and not all(gone(reader) for reader, _ in streams):
+            for reader, writer in streams:
+                if not gone(reader):
+                    writer.write(b"X-Slow: 1\r\n")  # a header now and then, never the blank line
+                    with contextlib.suppress(TimeoutError, ConnectionError):
+                        await asyncio.wait_for(reader.read(100), 0.001)
+            await asyncio.sleep(0.2)
+        assert sum(gone(reader) for reader, _ in streams) == 300
     finally:
+        for _, writer in streams:
+            writer.close()
         await room.stop()
 
 
