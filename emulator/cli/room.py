@@ -39,6 +39,7 @@ def register(subparsers: Any) -> None:
     limits = EdgeLimits()
     room.add_argument(
         "--max-token-lifetime",
+        metavar="DURATION",
         default="24h",
         help="refuse tokens valid for longer than this from now (default 24h)",
     )
@@ -51,17 +52,20 @@ def register(subparsers: Any) -> None:
     )
     room.add_argument(
         "--join-timeout",
+        metavar="DURATION",
         default=f"{limits.join_timeout_s:g}s",
         help=f"close a connection that has not joined within this (default {limits.join_timeout_s:g}s)",
     )
     room.add_argument(
         "--max-pending",
+        metavar="N",
         type=int,
         default=limits.max_pending,
         help=f"connections waiting to join, at most (default {limits.max_pending})",
     )
     room.add_argument(
         "--max-pending-per-address",
+        metavar="N",
         type=int,
         default=limits.max_pending_per_address,
         help="connections waiting to join from one non-loopback address, at most "
@@ -76,6 +80,7 @@ def register(subparsers: Any) -> None:
     token.add_argument("--listen-only", action="store_true", help="may not publish audio or state")
     token.add_argument(
         "--max-token-lifetime",
+        metavar="DURATION",
         default="24h",
         help="the room's --max-token-lifetime: a longer --ttl is refused (default 24h)",
     )

@@ -53,6 +53,8 @@ class JoinTools:
 
     def prepare(self, config: HeadsetConfig) -> Headset:
         """The headset to start, with what these options change about it."""
+        if self.control_dir is not None and not self.control_dir.is_dir():
+            raise ToolError(f"--control-dir: {str(self.control_dir)!r} is not a directory")
         if self.net is not None:
             try:
                 self.network = NetworkConditioner(parse_conditions(self.net), self.net_seed)

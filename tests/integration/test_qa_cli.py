@@ -114,6 +114,10 @@ def test_probe_prints_a_line_per_run_and_fails_past_a_threshold(tmp_path: Path) 
         (["--net", "moon"], "unknown network 'moon'"),
         (["--replay", "missing.hemurec", "--as", "x"], "cannot read missing.hemurec"),
         (["--replay", "missing.hemurec"], "--replay needs --as NAME"),
+        (
+            ["--control", "127.0.0.1:0", "--control-dir", "nowhere"],
+            "--control-dir: 'nowhere' is not a directory",
+        ),
     ],
 )
 def test_bad_qa_options_are_one_line_errors(tmp_path: Path, options: list[str], message: str) -> None:

@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import subprocess
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,6 +25,7 @@ from emulator.room import server as room_server
 from emulator.room.edge import EdgeLimits
 from emulator.room.metrics import RoomMetrics
 from emulator.room.server import RoomServer
+from tests.support.room import cli, cli_env
 
 SECRET = b"edge-secret"
 
@@ -261,3 +264,20 @@ async def test_room_metrics_refuse_a_rebinding_host_and_escape_what_they_export(
         assert 'headset_room_edge_refusals_total{reason="bad-signaling"} 1' in text
     finally:
         await metrics.stop()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--allow-origin", "evil"], "--allow-origin: expected SCHEME://HOST[:PORT], got 'evil'"),
+        (["--max-token-lifetime", "forever"], "not a duration: 'forever'"),
+        (["--join-timeout", "0"], "a duration must be positive"),
+        (["--max-pending", "0"], "must be at least 1"),
+    ],
+)
+def test_bad_room_limits_are_one_line_errors(tmp_path: Path, options: list[str], message: str) -> None:
+    done = subprocess.run(
+        cli("room", "--port", "0", *options), env=cli_env(tmp_path), capture_output=True, timeout=60
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 2 and message in err and len(err.strip().splitlines()) == 1, err
