@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import accumulate
 from typing import Any
+
+import numpy as np
 
 MAX_DEPTH = 16  # signaling's deepest message (welcome → participants → participant) nests 3 deep
 
 # A JSON string, escapes included: brackets inside strings do not nest anything.
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_BRACKETS = re.compile(r"[^\[\]{}]+")
-_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# Each byte as a step: `[`/`{` → +1, `]`/`}` → -1, anything else (UTF-8 continuations included) 0.
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
 
 
 class JsonBoundsError(ValueError):
@@ -25,9 +28,12 @@ class JsonBoundsError(ValueError):
 
 
 def nesting_depth(text: str) -> int:
-    """The deepest `[`/`{` nesting in `text` (strings skipped); linear, no recursion."""
-    brackets = _BRACKETS.sub("", _STRING.sub("", text))
-    return max(accumulate(_STEP[c] for c in brackets), default=0)
+    """The deepest `[`/`{` nesting in `text` (strings skipped); linear, no recursion, numpy-fast."""
+    outside_strings = _STRING.sub("", text).encode("utf-8", "surrogatepass")
+    if not outside_strings:
+        return 0
+    steps = _STEP[np.frombuffer(outside_strings, dtype=np.uint8)]
+    return max(0, int(np.cumsum(steps, dtype=np.int32).max()))
 
 
 def loads_bounded(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> Any:
