@@ -263,5 +263,5 @@ def _file_error(error: Exception, from_file: bool, what: str) -> str:
     """The error for the caller; a file's parser may quote the file, so that stays in the local log."""
     if not from_file:
         return str(error)
-    log.info("control: the file could not be used: %s", error)
+    log.info("control: the file could not be used: %r", str(error))
     return f"the file cannot be used as {what} (the headset's log says why)"
