@@ -9,10 +9,10 @@ on loopback could read the room's secret anyway). SECURITY.md lists each limit a
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
 
-from emulator.net.ice import is_loopback_host
 from emulator.net.tokens import DEFAULT_MAX_LIFETIME_S
 
 
@@ -42,7 +42,7 @@ class PendingJoins:
             self.refused += 1
             return f"too many connections waiting to join ({self.limits.max_pending})"
         per_address = self.limits.max_pending_per_address
-        if not is_loopback_host(address) and self.by_address[address] >= per_address:
+        if not _is_loopback(address) and self.by_address[address] >= per_address:
             self.refused += 1
             return f"too many connections waiting to join from one address ({per_address})"
         self.by_address[address] += 1
@@ -53,3 +53,14 @@ class PendingJoins:
         self.by_address[address] -= 1
         if self.by_address[address] <= 0:
             del self.by_address[address]
+
+
+def _is_loopback(address: str) -> bool:
+    """127.0.0.0/8 and ::1, and 127.x as a dual-stack socket reports it (::ffff:127.0.0.1)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
