@@ -48,6 +48,7 @@ class Avatar:
     target_names: tuple[str, ...]
     deltas: F32  # (T, V, 3)
     single_sided: int = 0  # the first this many indices may be back-face culled; the rest are two-sided
+    draws_own_hands: bool = False  # it poses its own finger bones; else hand_mesh.py draws simple hands
     targets: TargetMap = field(init=False)
     levels: dict[float, Avatar] = field(default_factory=dict, init=False, repr=False, compare=False)  # lod.py
 

@@ -19,6 +19,7 @@ from emulator.render.background import Background
 from emulator.render.batch import Batch
 from emulator.render.camera import Camera
 from emulator.render.gl_util import Program
+from emulator.render.hand_gl import HandBatch
 from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
@@ -48,6 +49,7 @@ class Renderer:
         self._overlay = Overlay()
         self._cache = AvatarCache()
         self._batch = Batch()
+        self._hands = HandBatch()
 
     def draw(self, items: Sequence[DrawItem], camera: Camera, viewport: Viewport) -> None:
         """One view of the items into `viewport` of the bound framebuffer."""
@@ -101,12 +103,13 @@ class Renderer:
         batched = chosen
         if self.morph is MorphMode.GPU:
             batched = self._draw_each(chosen, view_projection, eye)
+        program = self._cpu_program
+        program.use()
+        program.matrix("u_view_projection", view_projection)
+        program.vec3("u_eye", eye)
         if batched:
-            program = self._cpu_program
-            program.use()
-            program.matrix("u_view_projection", view_projection)
-            program.vec3("u_eye", eye)
             self._batch.draw(batched, self._cache.frame)
+        self._hands.draw(items, self._cache.frame)
 
     def _draw_each(
         self, chosen: Sequence[tuple[DrawItem, Avatar]], view_projection: np.ndarray, eye: tuple[float, ...]
@@ -142,6 +145,7 @@ class Renderer:
     def release(self) -> None:
         self._cache.release()
         self._batch.release()
+        self._hands.release()
         self._overlay.release()
         self._background.release()
         self._gpu_program.delete()

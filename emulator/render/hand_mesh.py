@@ -1,0 +1,194 @@
+"""Simple hand meshes built from the 26 OpenXR joints, for avatars that have no finger bones of their own.
+
+A hand is a palm slab through the wrist and the four finger bases, and one six-sided tube per finger
+bone (thumb metacarpal to tip, finger proximal to tip), capped at both ends. Every hand has the same
+vertex count and triangles (`HAND_VERTICES`, `HAND_TRIANGLES`), so a crowd's hands go to the GPU as one
+vertex buffer and one draw call (`hand_gl.py`); only positions and normals change between frames.
+
+A participant that sends no hands gets relaxed ones (`relaxed_hands`): hanging beside its torso, in its
+body frame (the head's position and yaw), for avatars with a body below the head; head-only avatars get
+none. Pure numpy: no GL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from emulator.model.hands import DIGITS, HandJoint, HandPose, HandSide, hand_pose
+from emulator.model.pose import Pose, Quat, Vec3
+from emulator.model.quat_array import qmul, qrotate
+from emulator.render.avatar import Avatar
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+_SIDES = 6
+# Bones drawn as tubes: (from joint, to joint). The thumb starts at its metacarpal; the fingers' metacarpals
+# lie inside the palm slab, so their tubes start at the proximal joint.
+_BONES: tuple[tuple[int, int], ...] = tuple(
+    (int(a), int(b))
+    for d, digit in enumerate(DIGITS)
+    for a, b in zip(digit[(0 if d == 0 else 1) : -1], digit[(1 if d == 0 else 2) :], strict=True)
+)
+_FINGER_BASES = tuple(int(digit[1]) for digit in DIGITS[1:])  # index … little proximal joints
+_TUBE_VERTICES = 2 * _SIDES + 2  # two rings and two cap centres
+_PALM_OUTLINE = 6  # wrist (thumb side), four finger bases, wrist (little side)
+HAND_VERTICES = len(_BONES) * _TUBE_VERTICES + 2 * _PALM_OUTLINE
+BODY_BELOW_EYES_M = 0.3  # an avatar reaching this far below its eyes has shoulders: relaxed hands show
+DEFAULT_SKIN = (0.86, 0.7, 0.6)
+
+
+def _tube_triangles() -> npt.NDArray[np.uint32]:
+    tris = []
+    for k in range(_SIDES):
+        a0, a1 = k, (k + 1) % _SIDES
+        b0, b1 = a0 + _SIDES, a1 + _SIDES
+        tris += [(a0, a1, b1), (a0, b1, b0)]
+        tris += [(2 * _SIDES, a1, a0), (2 * _SIDES + 1, b0, b1)]  # caps: start, end
+    return np.asarray(tris, np.uint32)
+
+
+def _palm_triangles() -> npt.NDArray[np.uint32]:
+    n = _PALM_OUTLINE
+    tris = []
+    for k in range(1, n - 1):  # a fan on each face; the outline is convex enough for it
+        tris += [(0, k, k + 1), (n, n + k + 1, n + k)]
+    for k in range(n):  # the rim
+        a, b = k, (k + 1) % n
+        tris += [(a, n + a, n + b), (a, n + b, b)]
+    return np.asarray(tris, np.uint32)
+
+
+def _all_triangles() -> npt.NDArray[np.uint32]:
+    tube = _tube_triangles()
+    parts = [tube + np.uint32(i * _TUBE_VERTICES) for i in range(len(_BONES))]
+    parts.append(_palm_triangles() + np.uint32(len(_BONES) * _TUBE_VERTICES))
+    return np.concatenate(parts).astype(np.uint32)
+
+
+# Every hand's triangles, indices into its HAND_VERTICES vertices, wound counter-clockwise seen from outside.
+HAND_TRIANGLES: npt.NDArray[np.uint32] = _all_triangles()
+HAND_TRIANGLES.setflags(write=False)
+_ANGLES = np.linspace(0.0, 2.0 * math.pi, _SIDES, endpoint=False)
+_BONE_A = np.array([a for a, _ in _BONES])
+_BONE_B = np.array([b for _, b in _BONES])
+
+
+def _unit(v: F64) -> F64:
+    return np.asarray(v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9))
+
+
+def hand_geometry(positions: F64, radii: F64, back: F64) -> tuple[F32, F32]:
+    """(positions, normals), each (HAND_VERTICES, 3), of one hand from its joints, their radii and the
+    direction the back of the hand faces (the wrist's +y)."""
+    a, b = positions[_BONE_A], positions[_BONE_B]
+    axis = _unit(b - a)
+    side = np.cross(axis, back)
+    weak = np.linalg.norm(side, axis=1) < 1e-6  # a bone along the back direction: any perpendicular
+    side[weak] = np.cross(axis[weak], np.array([1.0, 0.0, 0.0]))
+    u = _unit(side)
+    v = np.cross(axis, u)
+    ring = np.cos(_ANGLES)[None, :, None] * u[:, None, :] + np.sin(_ANGLES)[None, :, None] * v[:, None, :]
+    # Tubes a little thinner than the joints' radii (which bound the flesh), tapering to the tip.
+    ra, rb = radii[_BONE_A, None, None] * 0.8, radii[_BONE_B, None, None] * 0.8
+    tube_p = np.concatenate([a[:, None] + ring * ra, b[:, None] + ring * rb, a[:, None], b[:, None]], axis=1)
+    tube_n = np.concatenate([ring, ring, -axis[:, None], axis[:, None]], axis=1)
+    wrist = positions[HandJoint.WRIST]
+    bases = positions[list(_FINGER_BASES)]
+    across = _unit(bases[-1] - bases[0])  # thumb side to little side
+    half_width = 0.45 * float(np.linalg.norm(bases[-1] - bases[0]))
+    outline = np.concatenate(
+        [[wrist - across * half_width * 0.8], bases, [wrist + across * half_width * 0.8]], axis=0
+    )
+    if np.dot(np.cross(outline[1] - outline[0], outline[2] - outline[0]), back) < 0:
+        outline = outline[::-1]  # counter-clockwise seen from the back: faces wind outwards on both hands
+    thickness = float(radii[HandJoint.PALM]) * 0.45
+    palm_p = np.concatenate([outline + back * thickness, outline - back * thickness])
+    palm_n = np.concatenate([np.broadcast_to(back, outline.shape), np.broadcast_to(-back, outline.shape)])
+    out_p = np.concatenate([tube_p.reshape(-1, 3), palm_p]).astype(np.float32)
+    out_n = np.concatenate([tube_n.reshape(-1, 3), palm_n]).astype(np.float32)
+    return out_p, out_n
+
+
+def hand_pose_geometry(hand: HandPose) -> tuple[F32, F32]:
+    back = qrotate(hand.orientations[HandJoint.WRIST], np.array([0.0, 1.0, 0.0]))
+    return hand_geometry(hand.positions, hand.radii, back)
+
+
+def has_body(avatar: Avatar) -> bool:
+    """Whether the avatar reaches below its chin far enough to have shoulders to hang hands from."""
+    return bool(avatar.vertex_count) and float(avatar.positions[:, 1].min()) < -BODY_BELOW_EYES_M
+
+
+def skin_tone(avatar: Avatar) -> tuple[float, float, float]:
+    """The colour of the cheeks (beside and under the eyes, facing forward), for hands to match."""
+    p = avatar.positions
+    cheeks = (np.abs(p[:, 0]) > 0.03) & (np.abs(p[:, 0]) < 0.065) & (p[:, 1] < -0.015) & (p[:, 1] > -0.06)
+    cheeks &= avatar.normals[:, 2] < -0.5
+    if cheeks.sum() < 3:
+        return DEFAULT_SKIN
+    r, g, b = np.median(avatar.colors[cheeks, :3], axis=0)
+    return float(r), float(g), float(b)
+
+
+@dataclass(frozen=True)
+class HandStyle:
+    """What an avatar's simple hands look like: their colour and, with a body, where they rest."""
+
+    skin: tuple[float, float, float]
+    rest: tuple[HandPose, HandPose] | None  # left, right in the avatar's own frame
+
+
+def _rest_hands(avatar: Avatar) -> tuple[HandPose, HandPose]:
+    """Relaxed hands in the avatar's own frame (origin between the eyes, facing -z): beside the lower
+    torso, fingers down and a little curled, palms towards the body, thumbs forward."""
+    p = avatar.positions
+    bottom = float(p[:, 1].min())
+    wrist_y = max(bottom + 0.08, -0.62)
+    band = p[np.abs(p[:, 1] - (wrist_y + 0.1)) < 0.05]
+    half_width = float(np.abs(band[:, 0]).max()) if len(band) else 0.18
+    hands = {}
+    for side, sign in ((HandSide.LEFT, -1.0), (HandSide.RIGHT, 1.0)):
+        # Fingers (-z) turned to point down, then the back of the hand (+y) turned to face outwards.
+        down = Quat.from_axis_angle(Vec3(1.0, 0.0, 0.0), -math.pi / 2)
+        outwards = Quat.from_axis_angle(Vec3(0.0, 1.0, 0.0), -sign * math.pi / 2)
+        wrist = Pose(Vec3(sign * (half_width + 0.025), wrist_y, -0.02), outwards * down)
+        hands[side] = hand_pose(side, wrist, curl=0.35, thumb_curl=0.2)
+    return hands[HandSide.LEFT], hands[HandSide.RIGHT]
+
+
+_STYLES: dict[int, tuple[Avatar, HandStyle]] = {}
+
+
+def hand_style(avatar: Avatar) -> HandStyle:
+    """The avatar's hand style, worked out once per avatar (the renderer asks every frame)."""
+    cached = _STYLES.get(id(avatar))
+    if cached is None or cached[0] is not avatar:
+        cached = (avatar, HandStyle(skin_tone(avatar), _rest_hands(avatar) if has_body(avatar) else None))
+        _STYLES[id(avatar)] = cached
+        if len(_STYLES) > 64:  # avatars come and go: keep the cache from growing without end
+            _STYLES.pop(next(iter(_STYLES)))
+    return cached[1]
+
+
+def relaxed_hands(avatar: Avatar, pose: Pose) -> tuple[HandPose, HandPose] | None:
+    """The relaxed left and right hands of a participant whose head is at `pose`, in the room frame;
+    None for an avatar without a body. The body turns with the head's yaw only: a nod or a tilt of the
+    head does not swing the hands."""
+    rest = hand_style(avatar).rest
+    if rest is None:
+        return None
+    forward = pose.orientation.rotate(Vec3(0.0, 0.0, -1.0))
+    yaw = math.atan2(-forward.x, -forward.z)
+    body = Pose(pose.position, Quat.from_axis_angle(Vec3(0.0, 1.0, 0.0), yaw))
+    return _placed(rest[0], body), _placed(rest[1], body)
+
+
+def _placed(hand: HandPose, body: Pose) -> HandPose:
+    q = np.asarray(body.orientation.as_tuple())
+    positions = qrotate(q, hand.positions) + np.asarray(body.position.as_tuple())
+    return HandPose(hand.side, positions, qmul(q, hand.orientations), hand.radii)
