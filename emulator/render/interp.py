@@ -4,9 +4,10 @@ States arrive at the sender's rate (30–120 Hz) and with network jitter; the di
 Drawing the newest state as it lands makes motion step and stutter. Instead each participant keeps its
 last few states stamped with their capture time (the sender's clock mapped onto ours by the caller),
 and the renderer samples at `now - delay`: between two states it interpolates (position linearly,
-orientation by slerp, weights and hand joints linearly), so as long as the delay covers one state interval plus the
-jitter, there is always a state on each side and the motion is as smooth as the display. Past the
-newest state it holds the newest one rather than guessing. Pure numpy and Pose: no GL, no clock.
+orientation by slerp, weights and hand joints linearly), so as long as the delay covers one state
+interval plus the jitter, there is always a state on each side and the motion is as smooth as the
+display. Past the newest state it holds the newest one rather than guessing. Pure numpy and Pose:
+no GL, no clock.
 """
 
 from __future__ import annotations
