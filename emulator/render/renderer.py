@@ -66,7 +66,7 @@ class Renderer:
         self._background.draw(view_projection, eye)
         self._draw_avatars(items, view_projection, eye, camera.pixels_per_metre(width / height, height))
         if self.labels:
-            self._overlay.draw(items, view_projection, width, height)
+            self._overlay.draw(items, view_projection, eye, width, height)
         GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
