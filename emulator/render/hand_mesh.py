@@ -108,7 +108,9 @@ def hand_geometry(positions: F64, radii: F64, back: F64) -> tuple[F32, F32]:
         outline = outline[::-1]  # counter-clockwise seen from the back: faces wind outwards on both hands
     thickness = float(radii[HandJoint.PALM]) * 0.45
     palm_p = np.concatenate([outline + back * thickness, outline - back * thickness])
-    palm_n = np.concatenate([np.broadcast_to(back, outline.shape), np.broadcast_to(-back, outline.shape)])
+    # Normals lean outwards from the palm's middle, so its rim shades like the edge of a hand, not a card.
+    outwards = _unit(outline - outline.mean(axis=0)) * 0.8
+    palm_n = _unit(np.concatenate([outwards + back, outwards - back]))
     out_p = np.concatenate([tube_p.reshape(-1, 3), palm_p]).astype(np.float32)
     out_n = np.concatenate([tube_n.reshape(-1, 3), palm_n]).astype(np.float32)
     return out_p, out_n
@@ -148,7 +150,7 @@ def _rest_hands(avatar: Avatar) -> tuple[HandPose, HandPose]:
     torso, fingers down and a little curled, palms towards the body, thumbs forward."""
     p = avatar.positions
     bottom = float(p[:, 1].min())
-    wrist_y = max(bottom + 0.08, -0.62)
+    wrist_y = max(bottom + 0.1, -0.62)
     band = p[np.abs(p[:, 1] - (wrist_y + 0.1)) < 0.05]
     half_width = float(np.abs(band[:, 0]).max()) if len(band) else 0.18
     hands = {}
