@@ -1,0 +1,125 @@
+"""Simple hand meshes, relaxed hands, hands carried through the scene, and label fading (no GL)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from emulator.model.hands import HandJoint, HandSide, hand_pose
+from emulator.model.pose import Pose, Quat, Vec3
+from emulator.render.avatar import Avatar
+from emulator.render.avatar_gen import load_default_avatar
+from emulator.render.hand_gl import hands_to_draw
+from emulator.render.hand_mesh import (
+    HAND_TRIANGLES,
+    HAND_VERTICES,
+    hand_pose_geometry,
+    hand_style,
+    relaxed_hands,
+)
+from emulator.render.interp import State, StateBuffer
+from emulator.render.overlay import label_alpha
+from emulator.render.scene import Scene
+
+
+def _head_only() -> Avatar:
+    """A bare ball the size of a head: no body to hang hands from."""
+    theta, phi = np.meshgrid(np.linspace(0.1, 3.0, 8), np.linspace(0, 2 * math.pi, 12, endpoint=False))
+    p = np.stack([np.sin(theta) * np.cos(phi), np.cos(theta), np.sin(theta) * np.sin(phi)], -1).reshape(-1, 3)
+    n = len(p)
+    return Avatar(
+        name="ball",
+        positions=(p * 0.1).astype(np.float32),
+        normals=p.astype(np.float32),
+        colors=np.ones((n, 4), np.float32),
+        indices=np.array([0, 1, 2], np.uint32),
+        target_names=(),
+        deltas=np.zeros((0, n, 3), np.float32),
+    )
+
+
+def test_a_hand_mesh_is_closed_wound_outward_and_follows_its_joints() -> None:
+    for side in HandSide:
+        hand = hand_pose(side, curl=0.4)
+        positions, normals = hand_pose_geometry(hand)
+        assert positions.shape == normals.shape == (HAND_VERTICES, 3)
+        assert HAND_TRIANGLES.max() < HAND_VERTICES
+        np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-5)
+        tri = positions[HAND_TRIANGLES]
+        face = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        big = np.linalg.norm(face, axis=1) > 1e-9
+        # Counter-clockwise seen from outside: each face normal agrees with its vertices' normals.
+        agree = (face * normals[HAND_TRIANGLES].mean(axis=1)).sum(axis=1) > 0
+        assert agree[big].mean() > 0.97, side
+        # Every joint but the palm centre is inside the mesh's bounds, and the tips are reached.
+        low, high = positions.min(axis=0) - 1e-3, positions.max(axis=0) + 1e-3
+        assert ((hand.positions >= low) & (hand.positions <= high)).all()
+        tip = hand.positions[HandJoint.MIDDLE_TIP]
+        assert np.linalg.norm(positions - tip, axis=1).min() < 0.01
+
+
+def test_a_curled_hand_is_smaller_than_an_open_one() -> None:
+    open_p, _ = hand_pose_geometry(hand_pose(HandSide.RIGHT, curl=0.0))
+    fist_p, _ = hand_pose_geometry(hand_pose(HandSide.RIGHT, curl=1.0))
+    assert np.ptp(fist_p[:, 2]) < 0.75 * np.ptp(open_p[:, 2])
+
+
+def test_relaxed_hands_hang_beside_the_bust_palms_in_and_turn_with_the_body_yaw_only() -> None:
+    bust = load_default_avatar()
+    style = hand_style(bust)
+    assert style.rest is not None and style.skin[0] > style.skin[2], "hands take the face's skin tone"
+    pose = Pose(Vec3(1.0, 1.6, -2.0))
+    left, right = relaxed_hands(bust, pose) or (None, None)
+    assert left is not None and right is not None
+    for hand, sign in ((left, -1.0), (right, 1.0)):
+        wrist = hand.positions[HandJoint.WRIST] - np.array([1.0, 1.6, -2.0])
+        assert -0.6 < wrist[1] < -0.3, "below the shoulders"
+        assert 0.15 < sign * wrist[0] < 0.35, "at its own side"
+        tips = hand.positions[HandJoint.MIDDLE_TIP] - hand.positions[HandJoint.WRIST]
+        assert tips[1] < -0.1, "fingers point down"
+        assert sign * tips[0] < 0, "curled towards the body"
+    nod = Pose(pose.position, Quat.from_euler(0.0, math.radians(30.0)))
+    nodded = relaxed_hands(bust, nod)
+    assert nodded is not None and nodded[0] == left, "a nod does not swing the hands"
+    turned = relaxed_hands(bust, Pose(pose.position, Quat.from_euler(math.radians(90.0))))
+    assert turned is not None
+    # Turned to face -x (a quarter turn to its left), its own right hand is now on the -z side.
+    assert turned[1].positions[HandJoint.WRIST][2] < -2.15
+    assert relaxed_hands(_head_only(), pose) is None
+
+
+def test_hands_to_draw_prefers_received_hands_and_skips_avatars_with_their_own() -> None:
+    bust = load_default_avatar()
+    scene = Scene(delay_us=0)
+    scene.add("a", bust)
+    scene.add("b", _head_only())
+    scene.add("c", replace(bust, draws_own_hands=True))
+    sent = hand_pose(HandSide.RIGHT, Pose(Vec3(0.3, 1.4, -1.0)))
+    for pid in ("a", "b", "c"):
+        scene.update(pid, Pose(Vec3(0.0, 1.6, -1.5)), time_us=0, right_hand=sent)
+    drawn = [(h is sent, h.side) for h, _, _ in hands_to_draw(scene.frame(0))]
+    sides = sorted(side.name for _, side in drawn)
+    # a: its received right hand and a relaxed left; b: only the received hand; c: none (draws its own).
+    assert sides == ["LEFT", "RIGHT", "RIGHT"]
+    assert sum(1 for is_sent, _ in drawn if is_sent) == 2
+
+
+def test_hands_are_interpolated_between_states_like_the_pose() -> None:
+    buffer = StateBuffer()
+    a = hand_pose(HandSide.LEFT, Pose(Vec3(0.0, 1.0, 0.0)), curl=0.0)
+    b = hand_pose(HandSide.LEFT, Pose(Vec3(0.1, 1.0, 0.0)), curl=0.0)
+    buffer.push(State(0, Pose(Vec3(0.0, 1.6, 0.0)), left_hand=a))
+    buffer.push(State(100, Pose(Vec3(0.0, 1.6, 0.0)), left_hand=b))
+    middle = buffer.sample(50)
+    assert middle is not None and middle.left_hand is not None and middle.right_hand is None
+    np.testing.assert_allclose(middle.left_hand.positions[HandJoint.WRIST], [0.05, 1.0, 0.0], atol=1e-9)
+    # A hand that appears between two states shows from halfway, as visemes and faces do.
+    buffer.push(State(200, Pose(Vec3(0.0, 1.6, 0.0))))
+    assert buffer.sample(140).left_hand == b and buffer.sample(160).left_hand is None  # type: ignore[union-attr]
+
+
+def test_labels_fade_with_distance() -> None:
+    assert label_alpha(1.0) == label_alpha(3.0) == 1.0
+    assert 1.0 > label_alpha(5.0) > label_alpha(7.0) > label_alpha(8.0) == label_alpha(30.0) > 0.2
