@@ -50,13 +50,12 @@ NECK_TOP, NECK_BOTTOM = -0.06, -0.2
 _SECTIONS: tuple[tuple[float, float, float, float], ...] = (
     (-0.175, 0.060, 0.056, 0.060), (-0.190, 0.095, 0.072, 0.060), (-0.205, 0.140, 0.088, 0.060),
     (-0.222, 0.176, 0.099, 0.060), (-0.242, 0.198, 0.107, 0.060), (-0.268, 0.212, 0.113, 0.060),
-    (-0.300, 0.218, 0.117, 0.060), (-0.340, 0.215, 0.120, 0.058), (-0.385, 0.207, 0.121, 0.058),
-    (-0.430, 0.199, 0.120, 0.059), (-0.470, 0.191, 0.117, 0.060), (-0.505, 0.185, 0.113, 0.061),
+    (-0.300, 0.218, 0.117, 0.060), (-0.370, 0.212, 0.120, 0.058), (-0.450, 0.198, 0.120, 0.059),
     (-0.530, 0.182, 0.110, 0.062),
 )  # fmt: skip
 BUST_BOTTOM = _SECTIONS[-1][0]
-_TORSO_COLUMNS = 32
-_NECK_COLUMNS = 20
+_TORSO_COLUMNS = 24
+_NECK_COLUMNS = 16
 _EXPONENT = 2.6  # a superellipse: squarer shoulders than an ellipse
 
 
@@ -90,7 +89,7 @@ def _tube_triangles(rows: int, cols: int) -> npt.NDArray[np.int32]:
 
 
 def _neck() -> tuple[F64, npt.NDArray[np.int32]]:
-    ys = np.linspace(NECK_TOP, NECK_BOTTOM, 7)
+    ys = np.linspace(NECK_TOP, NECK_BOTTOM, 5)
     ring = _ring(_NECK_COLUMNS, NECK_RADII[0], NECK_RADII[1], 2.0)
     points = np.concatenate([ring + np.array([0.0, y, NECK_Z]) for y in ys])
     top = len(points)  # a cap inside the head, so the tube is closed

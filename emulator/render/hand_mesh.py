@@ -13,6 +13,7 @@ none. Pure numpy: no GL.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +21,9 @@ import numpy.typing as npt
 
 from emulator.model.hands import DIGITS, HandJoint, HandPose, HandSide, hand_pose
 from emulator.model.pose import Pose, Quat, Vec3
-from emulator.model.quat_array import qmul, qrotate
+from emulator.model.quat_array import cross, qmul, qrotate
 from emulator.render.avatar import Avatar
+from emulator.render.scene import DrawItem
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -74,51 +76,57 @@ def _all_triangles() -> npt.NDArray[np.uint32]:
 HAND_TRIANGLES: npt.NDArray[np.uint32] = _all_triangles()
 HAND_TRIANGLES.setflags(write=False)
 _ANGLES = np.linspace(0.0, 2.0 * math.pi, _SIDES, endpoint=False)
+_COS, _SIN = np.cos(_ANGLES)[None, :, None], np.sin(_ANGLES)[None, :, None]
+_X, _Y = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+_FINGER_BASES_INDEX = np.array(_FINGER_BASES)
 _BONE_A = np.array([a for a, _ in _BONES])
 _BONE_B = np.array([b for _, b in _BONES])
 
 
-def _unit(v: F64) -> F64:
-    return np.asarray(v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9))
-
-
-def hand_geometry(positions: F64, radii: F64, back: F64) -> tuple[F32, F32]:
-    """(positions, normals), each (HAND_VERTICES, 3), of one hand from its joints, their radii and the
-    direction the back of the hand faces (the wrist's +y)."""
+def hand_geometry(positions: F64, radii: F64, back: F64, out: F32 | None = None) -> F32:
+    """(HAND_VERTICES, 6) positions and normals of one hand from its joints, their radii and the
+    direction the back of the hand faces (the wrist's +y); written into `out` when given. A renderer
+    runs this for every received hand every frame, so it is a few dozen numpy calls on small arrays."""
+    out = np.empty((HAND_VERTICES, 6), np.float32) if out is None else out
     a, b = positions[_BONE_A], positions[_BONE_B]
-    axis = _unit(b - a)
-    side = np.cross(axis, back)
-    weak = np.linalg.norm(side, axis=1) < 1e-6  # a bone along the back direction: any perpendicular
-    side[weak] = np.cross(axis[weak], np.array([1.0, 0.0, 0.0]))
-    u = _unit(side)
-    v = np.cross(axis, u)
-    ring = np.cos(_ANGLES)[None, :, None] * u[:, None, :] + np.sin(_ANGLES)[None, :, None] * v[:, None, :]
+    axis = b - a
+    axis /= np.maximum(np.sqrt((axis * axis).sum(axis=1)), 1e-9)[:, None]
+    side = cross(axis, np.broadcast_to(back, axis.shape))
+    length = np.sqrt((side * side).sum(axis=1))
+    weak = length < 1e-6  # a bone along the back direction: any perpendicular will do
+    if weak.any():
+        side[weak] = cross(axis[weak], np.broadcast_to(_X, (int(weak.sum()), 3)))
+        length = np.sqrt((side * side).sum(axis=1))
+    u = side / length[:, None]
+    v = cross(axis, u)
+    ring = _COS * u[:, None, :] + _SIN * v[:, None, :]  # (bones, sides, 3)
+    tubes = out[: len(_BONES) * _TUBE_VERTICES].reshape(len(_BONES), _TUBE_VERTICES, 6)
     # Tubes a little thinner than the joints' radii (which bound the flesh), tapering to the tip.
-    ra, rb = radii[_BONE_A, None, None] * 0.8, radii[_BONE_B, None, None] * 0.8
-    tube_p = np.concatenate([a[:, None] + ring * ra, b[:, None] + ring * rb, a[:, None], b[:, None]], axis=1)
-    tube_n = np.concatenate([ring, ring, -axis[:, None], axis[:, None]], axis=1)
+    tubes[:, :_SIDES, :3] = a[:, None] + ring * (radii[_BONE_A, None, None] * 0.8)
+    tubes[:, _SIDES : 2 * _SIDES, :3] = b[:, None] + ring * (radii[_BONE_B, None, None] * 0.8)
+    tubes[:, : 2 * _SIDES, 3:] = np.concatenate([ring, ring], axis=1)
+    tubes[:, 2 * _SIDES, :3], tubes[:, 2 * _SIDES + 1, :3] = a, b
+    tubes[:, 2 * _SIDES, 3:], tubes[:, 2 * _SIDES + 1, 3:] = -axis, axis
     wrist = positions[HandJoint.WRIST]
-    bases = positions[list(_FINGER_BASES)]
-    across = _unit(bases[-1] - bases[0])  # thumb side to little side
-    half_width = 0.45 * float(np.linalg.norm(bases[-1] - bases[0]))
-    outline = np.concatenate(
-        [[wrist - across * half_width * 0.8], bases, [wrist + across * half_width * 0.8]], axis=0
-    )
-    if np.dot(np.cross(outline[1] - outline[0], outline[2] - outline[0]), back) < 0:
+    bases = positions[_FINGER_BASES_INDEX]
+    span = bases[-1] - bases[0]  # thumb side to little side
+    reach = span * 0.36
+    outline = np.concatenate([(wrist - reach)[None], bases, (wrist + reach)[None]])
+    if np.dot(cross(outline[1] - outline[0], outline[2] - outline[0]), back) < 0:
         outline = outline[::-1]  # counter-clockwise seen from the back: faces wind outwards on both hands
-    thickness = float(radii[HandJoint.PALM]) * 0.45
-    palm_p = np.concatenate([outline + back * thickness, outline - back * thickness])
+    thickness = back * (float(radii[HandJoint.PALM]) * 0.45)
+    palm = out[len(_BONES) * _TUBE_VERTICES :]
+    palm[:_PALM_OUTLINE, :3], palm[_PALM_OUTLINE:, :3] = outline + thickness, outline - thickness
     # Normals lean outwards from the palm's middle, so its rim shades like the edge of a hand, not a card.
-    outwards = _unit(outline - outline.mean(axis=0)) * 0.8
-    palm_n = _unit(np.concatenate([outwards + back, outwards - back]))
-    out_p = np.concatenate([tube_p.reshape(-1, 3), palm_p]).astype(np.float32)
-    out_n = np.concatenate([tube_n.reshape(-1, 3), palm_n]).astype(np.float32)
-    return out_p, out_n
+    outwards = outline - outline.mean(axis=0)
+    outwards *= 0.8 / np.maximum(np.sqrt((outwards * outwards).sum(axis=1)), 1e-9)[:, None]
+    normals = np.concatenate([outwards + back, outwards - back])
+    palm[:, 3:] = normals / np.sqrt((normals * normals).sum(axis=1))[:, None]
+    return out
 
 
-def hand_pose_geometry(hand: HandPose) -> tuple[F32, F32]:
-    back = qrotate(hand.orientations[HandJoint.WRIST], np.array([0.0, 1.0, 0.0]))
-    return hand_geometry(hand.positions, hand.radii, back)
+def hand_pose_geometry(hand: HandPose, out: F32 | None = None) -> F32:
+    return hand_geometry(hand.positions, hand.radii, qrotate(hand.orientations[HandJoint.WRIST], _Y), out)
 
 
 def has_body(avatar: Avatar) -> bool:
@@ -143,6 +151,7 @@ class HandStyle:
 
     skin: tuple[float, float, float]
     rest: tuple[HandPose, HandPose] | None  # left, right in the avatar's own frame
+    rest_geometry: tuple[F32, F32] | None  # their meshes, in the same frame: placed by one matrix product
 
 
 def _rest_hands(avatar: Avatar) -> tuple[HandPose, HandPose]:
@@ -170,7 +179,9 @@ def hand_style(avatar: Avatar) -> HandStyle:
     """The avatar's hand style, worked out once per avatar (the renderer asks every frame)."""
     cached = _STYLES.get(id(avatar))
     if cached is None or cached[0] is not avatar:
-        cached = (avatar, HandStyle(skin_tone(avatar), _rest_hands(avatar) if has_body(avatar) else None))
+        rest = _rest_hands(avatar) if has_body(avatar) else None
+        meshes = None if rest is None else (hand_pose_geometry(rest[0]), hand_pose_geometry(rest[1]))
+        cached = (avatar, HandStyle(skin_tone(avatar), rest, meshes))
         _STYLES[id(avatar)] = cached
         if len(_STYLES) > 64:  # avatars come and go: keep the cache from growing without end
             _STYLES.pop(next(iter(_STYLES)))
@@ -184,10 +195,48 @@ def relaxed_hands(avatar: Avatar, pose: Pose) -> tuple[HandPose, HandPose] | Non
     rest = hand_style(avatar).rest
     if rest is None:
         return None
+    body = _body(pose)
+    return _placed(rest[0], body), _placed(rest[1], body)
+
+
+def _body(pose: Pose) -> Pose:
+    """The body's frame under a head: the head's position, turned by its yaw alone."""
     forward = pose.orientation.rotate(Vec3(0.0, 0.0, -1.0))
     yaw = math.atan2(-forward.x, -forward.z)
-    body = Pose(pose.position, Quat.from_axis_angle(Vec3(0.0, 1.0, 0.0), yaw))
-    return _placed(rest[0], body), _placed(rest[1], body)
+    return Pose(pose.position, Quat.from_axis_angle(Vec3(0.0, 1.0, 0.0), yaw))
+
+
+Color = tuple[float, float, float]
+
+
+def frame_hands(items: Sequence[DrawItem]) -> list[tuple[F32, Color, Color]]:
+    """(mesh (HAND_VERTICES, 6), skin colour, tint) of every hand to draw this frame: the received ones,
+    relaxed ones for a side a participant does not send, none for avatars that draw their own hands or
+    have no body. Relaxed meshes are made once per avatar and only moved here."""
+    out: list[tuple[F32, Color, Color]] = []
+    for item in items:
+        avatar = item.avatar
+        if avatar.draws_own_hands:
+            continue
+        style = hand_style(avatar)
+        for k, hand in enumerate((item.left_hand, item.right_hand)):
+            if hand is not None:
+                mesh = hand_pose_geometry(hand)
+            elif style.rest_geometry is not None:
+                mesh = _moved(style.rest_geometry[k], _body(item.pose))
+            else:
+                continue
+            out.append((mesh, style.skin, item.tint))
+    return out
+
+
+def _moved(mesh: F32, body: Pose) -> F32:
+    rotation = np.asarray(body.orientation.as_matrix(), np.float32)
+    out = np.empty_like(mesh)
+    np.matmul(mesh[:, :3], rotation.T, out=out[:, :3])
+    out[:, :3] += np.asarray(body.position.as_tuple(), np.float32)
+    np.matmul(mesh[:, 3:], rotation.T, out=out[:, 3:])
+    return out
 
 
 def _placed(hand: HandPose, body: Pose) -> HandPose:

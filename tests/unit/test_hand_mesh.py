@@ -11,10 +11,10 @@ from emulator.model.hands import HandJoint, HandSide, hand_pose
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.render.avatar import Avatar
 from emulator.render.avatar_gen import load_default_avatar
-from emulator.render.hand_gl import hands_to_draw
 from emulator.render.hand_mesh import (
     HAND_TRIANGLES,
     HAND_VERTICES,
+    frame_hands,
     hand_pose_geometry,
     hand_style,
     relaxed_hands,
@@ -43,8 +43,9 @@ def _head_only() -> Avatar:
 def test_a_hand_mesh_is_closed_wound_outward_and_follows_its_joints() -> None:
     for side in HandSide:
         hand = hand_pose(side, curl=0.4)
-        positions, normals = hand_pose_geometry(hand)
-        assert positions.shape == normals.shape == (HAND_VERTICES, 3)
+        mesh = hand_pose_geometry(hand)
+        positions, normals = mesh[:, :3], mesh[:, 3:]
+        assert mesh.shape == (HAND_VERTICES, 6)
         assert HAND_TRIANGLES.max() < HAND_VERTICES
         np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-5)
         tri = positions[HAND_TRIANGLES]
@@ -61,8 +62,8 @@ def test_a_hand_mesh_is_closed_wound_outward_and_follows_its_joints() -> None:
 
 
 def test_a_curled_hand_is_smaller_than_an_open_one() -> None:
-    open_p, _ = hand_pose_geometry(hand_pose(HandSide.RIGHT, curl=0.0))
-    fist_p, _ = hand_pose_geometry(hand_pose(HandSide.RIGHT, curl=1.0))
+    open_p = hand_pose_geometry(hand_pose(HandSide.RIGHT, curl=0.0))[:, :3]
+    fist_p = hand_pose_geometry(hand_pose(HandSide.RIGHT, curl=1.0))[:, :3]
     assert np.ptp(fist_p[:, 2]) < 0.75 * np.ptp(open_p[:, 2])
 
 
@@ -90,7 +91,7 @@ def test_relaxed_hands_hang_beside_the_bust_palms_in_and_turn_with_the_body_yaw_
     assert relaxed_hands(_head_only(), pose) is None
 
 
-def test_hands_to_draw_prefers_received_hands_and_skips_avatars_with_their_own() -> None:
+def test_frame_hands_prefers_received_hands_and_skips_avatars_with_their_own() -> None:
     bust = load_default_avatar()
     scene = Scene(delay_us=0)
     scene.add("a", bust)
@@ -99,11 +100,17 @@ def test_hands_to_draw_prefers_received_hands_and_skips_avatars_with_their_own()
     sent = hand_pose(HandSide.RIGHT, Pose(Vec3(0.3, 1.4, -1.0)))
     for pid in ("a", "b", "c"):
         scene.update(pid, Pose(Vec3(0.0, 1.6, -1.5)), time_us=0, right_hand=sent)
-    drawn = [(h is sent, h.side) for h, _, _ in hands_to_draw(scene.frame(0))]
-    sides = sorted(side.name for _, side in drawn)
-    # a: its received right hand and a relaxed left; b: only the received hand; c: none (draws its own).
-    assert sides == ["LEFT", "RIGHT", "RIGHT"]
-    assert sum(1 for is_sent, _ in drawn if is_sent) == 2
+    items = scene.frame(0)
+    meshes = [mesh for mesh, _, _ in frame_hands(items)]
+    # a: a relaxed left and its received right hand; b: only the received hand; c: none (draws its own).
+    assert len(meshes) == 3
+    sent_mesh = hand_pose_geometry(sent)
+    np.testing.assert_array_equal(meshes[1], sent_mesh)
+    np.testing.assert_array_equal(meshes[2], sent_mesh)
+    # The relaxed hand is the cached rest mesh moved by the body: the same as meshing the placed joints.
+    relaxed = relaxed_hands(bust, items[0].pose)
+    assert relaxed is not None
+    np.testing.assert_allclose(meshes[0], hand_pose_geometry(relaxed[0]), atol=1e-5)
 
 
 def test_hands_are_interpolated_between_states_like_the_pose() -> None:
