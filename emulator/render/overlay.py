@@ -11,6 +11,7 @@ bottom edge is above the head's top, so it never covers the face.
 from __future__ import annotations
 
 import ctypes
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,10 +24,12 @@ from emulator.render.gl_util import Program
 from emulator.render.scene import DrawItem
 from emulator.render.shaders import OVERLAY_FRAGMENT, OVERLAY_VERTEX
 
+log = logging.getLogger(__name__)
 F32 = npt.NDArray[np.float32]
 LABEL_HEIGHT_M = 0.2  # above the eyes: clear of the hair (the head's top is about 0.14 m up)
 FULL_UNTIL_M, FADED_AT_M, FADED_ALPHA = 3.0, 8.0, 0.3  # opacity: 1 up to 3 m, down to 0.3 at 8 m
 _FLOATS = 9  # x y z u v r g b a
+MAX_ATLAS_ROWS = 8192  # GL 3.3 promises 1024; every desktop driver, llvmpipe included, gives 8192 or more
 
 
 @dataclass(frozen=True)
@@ -42,17 +45,24 @@ class LabelAtlas:
     """The names' images stacked in one texture, rebuilt only when the set of names changes."""
 
     def __init__(self) -> None:
-        self.names: tuple[str, ...] = ()
+        self.names: tuple[str, ...] = ()  # the names in the texture
+        self._asked: tuple[str, ...] = ()
         self.placed: dict[str, Placed] = {}
         self.image = np.zeros((1, 1), np.uint8)
 
     def update(self, names: Sequence[str]) -> bool:
         """Re-pack for `names`; True when the image changed."""
         wanted = tuple(sorted(set(names)))
-        if wanted == self.names:
+        if wanted == self._asked:
             return False
+        self._asked = wanted
         font = label_font()
         images = [font.render(name) for name in wanted]
+        # One column of names: past what any GL texture holds, the last names go unlabelled.
+        fits = np.cumsum([im.shape[0] + 2 for im in images]) <= MAX_ATLAS_ROWS
+        if not fits.all():
+            log.warning("%d names do not fit the label texture: they are drawn unlabelled", (~fits).sum())
+            wanted, images = wanted[: int(fits.sum())], images[: int(fits.sum())]
         width = max((im.shape[1] for im in images), default=1)
         height = sum(im.shape[0] + 2 for im in images) or 1
         atlas = np.zeros((height, width), np.uint8)

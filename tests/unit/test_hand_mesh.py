@@ -1,11 +1,13 @@
-"""Simple hand meshes, relaxed hands, hands carried through the scene, and label fading (no GL)."""
+"""Hand meshes, relaxed hands, hands carried through the scene, the labels' texture and fading (no GL)."""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from emulator.model.hands import HandJoint, HandSide, hand_pose
 from emulator.model.pose import Pose, Quat, Vec3
@@ -20,7 +22,7 @@ from emulator.render.hand_mesh import (
     relaxed_hands,
 )
 from emulator.render.interp import State, StateBuffer
-from emulator.render.overlay import label_alpha
+from emulator.render.overlay import MAX_ATLAS_ROWS, LabelAtlas, label_alpha
 from emulator.render.scene import Scene
 
 
@@ -130,3 +132,19 @@ def test_hands_are_interpolated_between_states_like_the_pose() -> None:
 def test_labels_fade_with_distance() -> None:
     assert label_alpha(1.0) == label_alpha(3.0) == 1.0
     assert 1.0 > label_alpha(5.0) > label_alpha(7.0) > label_alpha(8.0) == label_alpha(30.0) > 0.2
+
+
+def test_the_label_texture_holds_every_name_once_and_stays_within_gl_limits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    atlas = LabelAtlas()
+    assert atlas.update(["Bob", "José 李", "Bob"]) and not atlas.update(["José 李", "Bob"])
+    assert set(atlas.placed) == {"Bob", "José 李"}
+    bob, jose = atlas.placed["Bob"], atlas.placed["José 李"]
+    assert bob.uv[3] <= jose.uv[1] or jose.uv[3] <= bob.uv[1], "names do not overlap in the texture"
+    crowd = [f"participant {i}" for i in range(400)]
+    with caplog.at_level(logging.WARNING, logger="emulator.render.overlay"):
+        atlas.update(crowd)
+        atlas.update(crowd)
+    assert atlas.image.shape[0] <= MAX_ATLAS_ROWS and 100 < len(atlas.placed) < 400
+    assert len(caplog.records) == 1, "one warning, not one per frame"
