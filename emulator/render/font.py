@@ -3,8 +3,9 @@
 The fonts are tried in order for each character, so a name mixing scripts ("José 李") takes each glyph
 from the first font that has it: DejaVu Sans (Latin, Greek, Cyrillic, Hebrew, Arabic; fonts-dejavu-core),
 then Droid Sans Fallback for CJK (fonts-droid-fallback, 7 MB installed, chosen over fonts-wqy-zenhei at
-16 MB and fonts-noto-cjk at 89 MB). A font "has" a character when its rendering differs from its .notdef
-box. With no font file at all, Pillow's built-in font is used after a one-line warning.
+16 MB and fonts-noto-cjk at 89 MB, which are used when they are what is installed). A font "has" a
+character when its rendering differs from its .notdef box. With no font file at all, Pillow's
+built-in font is used after a one-line warning.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 log = logging.getLogger(__name__)
 
+# File names: Pillow finds them under the system's font folders (/usr/share/fonts and the XDG ones).
 FONT_FILES: tuple[str, ...] = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf",
+    "DejaVuSans.ttf",
+    "DroidSansFallbackFull.ttf",
+    "DroidSansFallback.ttf",
+    "NotoSansCJK-Regular.ttc",
+    "wqy-zenhei.ttc",
 )
 RASTER_PX = 32  # glyphs are drawn at this size and scaled down on screen (with mipmaps)
 MAX_LABEL_CHARS = 32
