@@ -101,7 +101,8 @@ def label_vertices(
     atlas: LabelAtlas,
 ) -> F32:
     """Triangles (pixels, y down, and NDC depth) for every label in front of the camera, farthest first."""
-    scale = max(0.6, height / 720)
+    # Sized by the view's smaller side: a tall, narrow viewport must not get big labels.
+    scale = min(1.5, max(0.6, min(width, height) / 720))
     solid = (-1.0, -1.0, -1.0, -1.0)
     labels = []
     for item in items:
