@@ -230,3 +230,28 @@ def test_the_bust_costs_little_more_to_draw_than_the_head_alone(head: Avatar) ->
     """The head alone had 7189 vertices; the body adds under 5 %, and the coarsest level stays small."""
     assert head.vertex_count < 7189 * 1.05
     assert simplified(head, LEVELS[-1][0]).vertex_count < 1900
+
+
+def test_the_skeleton_binds_in_its_rest_pose_with_the_head_bone_under_the_eyes() -> None:
+    """Each joint's inverse bind matrix undoes its world matrix, so a skinning renderer draws the file
+    as stored (upright, arms down) until a pose moves a bone."""
+    gltf = pygltflib.GLTF2().load(str(default_avatar_path("default")))
+    skin = gltf.skins[0]
+    accessor = gltf.accessors[skin.inverseBindMatrices]
+    view = gltf.bufferViews[accessor.bufferView]
+    blob = gltf.binary_blob()
+    raw = blob[view.byteOffset : view.byteOffset + view.byteLength]
+    inverse_bind = np.frombuffer(raw, np.float32).reshape(-1, 4, 4).transpose(0, 2, 1)  # column-major
+    parent = {c: i for i, n in enumerate(gltf.nodes) for c in n.children or []}
+
+    def world(index: int) -> np.ndarray:
+        m = np.eye(4)
+        m[:3, 3] = gltf.nodes[index].translation or [0.0, 0.0, 0.0]
+        return world(parent[index]) @ m if index in parent else m
+
+    for joint, ibm in zip(skin.joints, inverse_bind, strict=True):
+        np.testing.assert_allclose(world(joint) @ ibm, np.eye(4), atol=1e-5)
+    by_name = {gltf.nodes[j].name: world(j)[:3, 3] for j in skin.joints}
+    # glTF faces +z here; the eyes are the origin: the head bone sits below and behind them.
+    assert -0.12 < by_name["Head"][1] < -0.05 and by_name["Head"][2] < 0.0
+    assert by_name["LeftArm"][0] > 0.1 > -0.1 > by_name["RightArm"][0], "glTF's +x is the avatar's left"
