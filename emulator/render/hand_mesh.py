@@ -83,50 +83,60 @@ _BONE_A = np.array([a for a, _ in _BONES])
 _BONE_B = np.array([b for _, b in _BONES])
 
 
-def hand_geometry(positions: F64, radii: F64, back: F64, out: F32 | None = None) -> F32:
-    """(HAND_VERTICES, 6) positions and normals of one hand from its joints, their radii and the
-    direction the back of the hand faces (the wrist's +y); written into `out` when given. A renderer
-    runs this for every received hand every frame, so it is a few dozen numpy calls on small arrays."""
-    out = np.empty((HAND_VERTICES, 6), np.float32) if out is None else out
-    a, b = positions[_BONE_A], positions[_BONE_B]
+def hands_geometry(positions: F64, radii: F64, back: F64) -> F32:
+    """(H, HAND_VERTICES, 6) positions and normals of H hands from their joints (H, 26, 3), radii (H, 26)
+    and the direction the back of each hand faces (H, 3; the wrist's +y). All hands of a frame go
+    through one call: a few dozen numpy operations whatever their number."""
+    count = len(positions)
+    out = np.empty((count, HAND_VERTICES, 6), np.float32)
+    a, b = positions[:, _BONE_A], positions[:, _BONE_B]
     axis = b - a
-    axis /= np.maximum(np.sqrt((axis * axis).sum(axis=1)), 1e-9)[:, None]
-    side = cross(axis, np.broadcast_to(back, axis.shape))
-    length = np.sqrt((side * side).sum(axis=1))
+    axis /= np.maximum(np.sqrt((axis * axis).sum(axis=-1)), 1e-9)[..., None]
+    side = cross(axis, np.broadcast_to(back[:, None], axis.shape))
+    length = np.sqrt((side * side).sum(axis=-1))
     weak = length < 1e-6  # a bone along the back direction: any perpendicular will do
     if weak.any():
-        side[weak] = cross(axis[weak], np.broadcast_to(_X, (int(weak.sum()), 3)))
-        length = np.sqrt((side * side).sum(axis=1))
-    u = side / length[:, None]
+        side = np.where(weak[..., None], cross(axis, np.broadcast_to(_X, axis.shape)), side)
+        length = np.sqrt((side * side).sum(axis=-1))
+    u = side / length[..., None]
     v = cross(axis, u)
-    ring = _COS * u[:, None, :] + _SIN * v[:, None, :]  # (bones, sides, 3)
-    tubes = out[: len(_BONES) * _TUBE_VERTICES].reshape(len(_BONES), _TUBE_VERTICES, 6)
+    ring = _COS * u[..., None, :] + _SIN * v[..., None, :]  # (hands, bones, sides, 3)
+    tubes = out[:, : len(_BONES) * _TUBE_VERTICES].reshape(count, len(_BONES), _TUBE_VERTICES, 6)
     # Tubes a little thinner than the joints' radii (which bound the flesh), tapering to the tip.
-    tubes[:, :_SIDES, :3] = a[:, None] + ring * (radii[_BONE_A, None, None] * 0.8)
-    tubes[:, _SIDES : 2 * _SIDES, :3] = b[:, None] + ring * (radii[_BONE_B, None, None] * 0.8)
-    tubes[:, : 2 * _SIDES, 3:] = np.concatenate([ring, ring], axis=1)
-    tubes[:, 2 * _SIDES, :3], tubes[:, 2 * _SIDES + 1, :3] = a, b
-    tubes[:, 2 * _SIDES, 3:], tubes[:, 2 * _SIDES + 1, 3:] = -axis, axis
-    wrist = positions[HandJoint.WRIST]
-    bases = positions[_FINGER_BASES_INDEX]
-    span = bases[-1] - bases[0]  # thumb side to little side
-    reach = span * 0.36
-    outline = np.concatenate([(wrist - reach)[None], bases, (wrist + reach)[None]])
-    if np.dot(cross(outline[1] - outline[0], outline[2] - outline[0]), back) < 0:
-        outline = outline[::-1]  # counter-clockwise seen from the back: faces wind outwards on both hands
-    thickness = back * (float(radii[HandJoint.PALM]) * 0.45)
-    palm = out[len(_BONES) * _TUBE_VERTICES :]
-    palm[:_PALM_OUTLINE, :3], palm[_PALM_OUTLINE:, :3] = outline + thickness, outline - thickness
+    tubes[..., :_SIDES, :3] = a[..., None, :] + ring * (radii[:, _BONE_A, None, None] * 0.8)
+    tubes[..., _SIDES : 2 * _SIDES, :3] = b[..., None, :] + ring * (radii[:, _BONE_B, None, None] * 0.8)
+    tubes[..., :_SIDES, 3:] = ring
+    tubes[..., _SIDES : 2 * _SIDES, 3:] = ring
+    tubes[..., 2 * _SIDES, :3], tubes[..., 2 * _SIDES + 1, :3] = a, b
+    tubes[..., 2 * _SIDES, 3:], tubes[..., 2 * _SIDES + 1, 3:] = -axis, axis
+    wrist = positions[:, HandJoint.WRIST]
+    bases = positions[:, _FINGER_BASES_INDEX]
+    reach = (bases[:, -1] - bases[:, 0]) * 0.36  # from the thumb side to the little finger's
+    outline = np.concatenate([(wrist - reach)[:, None], bases, (wrist + reach)[:, None]], axis=1)
+    turn = cross(outline[:, 1] - outline[:, 0], outline[:, 2] - outline[:, 0])
+    # Counter-clockwise seen from the back, so the faces wind outwards on left and right hands alike.
+    outline = np.where(((turn * back).sum(axis=-1) < 0)[:, None, None], outline[:, ::-1], outline)
+    thickness = back[:, None] * (radii[:, HandJoint.PALM, None, None] * 0.45)
+    palm = out[:, len(_BONES) * _TUBE_VERTICES :]
+    palm[:, :_PALM_OUTLINE, :3], palm[:, _PALM_OUTLINE:, :3] = outline + thickness, outline - thickness
     # Normals lean outwards from the palm's middle, so its rim shades like the edge of a hand, not a card.
-    outwards = outline - outline.mean(axis=0)
-    outwards *= 0.8 / np.maximum(np.sqrt((outwards * outwards).sum(axis=1)), 1e-9)[:, None]
-    normals = np.concatenate([outwards + back, outwards - back])
-    palm[:, 3:] = normals / np.sqrt((normals * normals).sum(axis=1))[:, None]
+    outwards = outline - outline.mean(axis=1, keepdims=True)
+    outwards *= 0.8 / np.maximum(np.sqrt((outwards * outwards).sum(axis=-1)), 1e-9)[..., None]
+    normals = np.concatenate([outwards + back[:, None], outwards - back[:, None]], axis=1)
+    palm[..., 3:] = normals / np.sqrt((normals * normals).sum(axis=-1))[..., None]
     return out
 
 
-def hand_pose_geometry(hand: HandPose, out: F32 | None = None) -> F32:
-    return hand_geometry(hand.positions, hand.radii, qrotate(hand.orientations[HandJoint.WRIST], _Y), out)
+def hand_pose_geometry(hand: HandPose) -> F32:
+    """(HAND_VERTICES, 6) positions and normals of one hand."""
+    mesh: F32 = hands_poses_geometry([hand])[0]
+    return mesh
+
+
+def hands_poses_geometry(hands: Sequence[HandPose]) -> F32:
+    positions = np.stack([h.positions for h in hands])
+    wrists = np.stack([h.orientations[HandJoint.WRIST] for h in hands])
+    return hands_geometry(positions, np.stack([h.radii for h in hands]), qrotate(wrists, _Y))
 
 
 def has_body(avatar: Avatar) -> bool:
@@ -199,11 +209,15 @@ def relaxed_hands(avatar: Avatar, pose: Pose) -> tuple[HandPose, HandPose] | Non
     return _placed(rest[0], body), _placed(rest[1], body)
 
 
+def _yaw(pose: Pose) -> float:
+    """The heading of the head's forward (-z) axis about +y: 0 looking down -z."""
+    x, y, z, w = pose.orientation.as_tuple()
+    return math.atan2(2.0 * (x * z + w * y), 1.0 - 2.0 * (x * x + y * y))
+
+
 def _body(pose: Pose) -> Pose:
     """The body's frame under a head: the head's position, turned by its yaw alone."""
-    forward = pose.orientation.rotate(Vec3(0.0, 0.0, -1.0))
-    yaw = math.atan2(-forward.x, -forward.z)
-    return Pose(pose.position, Quat.from_axis_angle(Vec3(0.0, 1.0, 0.0), yaw))
+    return Pose(pose.position, Quat.from_axis_angle(Vec3(0.0, 1.0, 0.0), _yaw(pose)))
 
 
 Color = tuple[float, float, float]
@@ -212,31 +226,44 @@ Color = tuple[float, float, float]
 def frame_hands(items: Sequence[DrawItem]) -> list[tuple[F32, Color, Color]]:
     """(mesh (HAND_VERTICES, 6), skin colour, tint) of every hand to draw this frame: the received ones,
     relaxed ones for a side a participant does not send, none for avatars that draw their own hands or
-    have no body. Relaxed meshes are made once per avatar and only moved here."""
-    out: list[tuple[F32, Color, Color]] = []
+    have no body. Received hands are meshed together in one call; relaxed meshes are made once per
+    avatar and only moved here."""
+    slots: list[tuple[Color, Color]] = []
+    received: list[tuple[int, HandPose]] = []
+    relaxed: list[tuple[int, F32, Pose, float]] = []
     for item in items:
         avatar = item.avatar
         if avatar.draws_own_hands:
             continue
         style = hand_style(avatar)
+        yaw = _yaw(item.pose) if style.rest_geometry is not None else 0.0
         for k, hand in enumerate((item.left_hand, item.right_hand)):
             if hand is not None:
-                mesh = hand_pose_geometry(hand)
+                received.append((len(slots), hand))
             elif style.rest_geometry is not None:
-                mesh = _moved(style.rest_geometry[k], _body(item.pose))
+                relaxed.append((len(slots), style.rest_geometry[k], item.pose, yaw))
             else:
                 continue
-            out.append((mesh, style.skin, item.tint))
-    return out
-
-
-def _moved(mesh: F32, body: Pose) -> F32:
-    rotation = np.asarray(body.orientation.as_matrix(), np.float32)
-    out = np.empty_like(mesh)
-    np.matmul(mesh[:, :3], rotation.T, out=out[:, :3])
-    out[:, :3] += np.asarray(body.position.as_tuple(), np.float32)
-    np.matmul(mesh[:, 3:], rotation.T, out=out[:, 3:])
-    return out
+            slots.append((style.skin, item.tint))
+    meshes: list[F32 | None] = [None] * len(slots)
+    if received:
+        for (slot, _), mesh in zip(received, hands_poses_geometry([h for _, h in received]), strict=True):
+            meshes[slot] = mesh
+    if relaxed:
+        # A turn about +y: x' = c x + s z, z' = c z - s x, for positions and normals alike.
+        rest = np.stack([mesh for _, mesh, _, _ in relaxed])
+        yaws = np.array([yaw for _, _, _, yaw in relaxed], np.float32)
+        c, s = np.cos(yaws)[:, None, None], np.sin(yaws)[:, None, None]
+        x, z = rest[..., 0::3], rest[..., 2::3]  # (hands, vertices, 2): position and normal columns
+        moved = rest.copy()
+        moved[..., 0::3] = c * x + s * z
+        moved[..., 2::3] = c * z - s * x
+        moved[..., :3] += np.array([pose.position.as_tuple() for _, _, pose, _ in relaxed], np.float32)[
+            :, None
+        ]
+        for (slot, _, _, _), mesh in zip(relaxed, moved, strict=True):
+            meshes[slot] = mesh
+    return [(mesh, skin, tint) for mesh, (skin, tint) in zip(meshes, slots, strict=True) if mesh is not None]
 
 
 def _placed(hand: HandPose, body: Pose) -> HandPose:
