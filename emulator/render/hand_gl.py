@@ -55,7 +55,7 @@ class HandBatch:
             self._last = stamp
         if self._index_count:
             GL.glBindVertexArray(self.vao)
-            draw_sided(0, self._index_count)
+            draw_sided(self._index_count, self._index_count)  # wound outward: back faces culled
 
     def _relayout(self, layout: tuple[tuple[Color, Color], ...]) -> None:
         self._layout = layout

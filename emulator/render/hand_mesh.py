@@ -1,7 +1,7 @@
 """Simple hand meshes built from the 26 OpenXR joints, for avatars that have no finger bones of their own.
 
 A hand is a palm slab through the wrist and the four finger bases, and one six-sided tube per finger
-bone (thumb metacarpal to tip, finger proximal to tip), capped at both ends. Every hand has the same
+bone (thumb metacarpal to tip, finger proximal to tip), capped at the fingertips. Every hand has the same
 vertex count and triangles (`HAND_VERTICES`, `HAND_TRIANGLES`), so a crowd's hands go to the GPU as one
 vertex buffer and one draw call (`hand_gl.py`); only positions and normals change between frames.
 
@@ -36,6 +36,7 @@ _BONES: tuple[tuple[int, int], ...] = tuple(
     for d, digit in enumerate(DIGITS)
     for a, b in zip(digit[(0 if d == 0 else 1) : -1], digit[(1 if d == 0 else 2) :], strict=True)
 )
+_TIPS = frozenset(int(digit[-1]) for digit in DIGITS)
 _FINGER_BASES = tuple(int(digit[1]) for digit in DIGITS[1:])  # index … little proximal joints
 _TUBE_VERTICES = 2 * _SIDES + 2  # two rings and two cap centres
 _PALM_OUTLINE = 6  # wrist (thumb side), four finger bases, wrist (little side)
@@ -44,13 +45,16 @@ BODY_BELOW_EYES_M = 0.3  # an avatar reaching this far below its eyes has should
 DEFAULT_SKIN = (0.86, 0.7, 0.6)
 
 
-def _tube_triangles() -> npt.NDArray[np.uint32]:
+def _tube_triangles(tip: bool) -> npt.NDArray[np.uint32]:
+    """One bone's side, and a cap where it ends at a fingertip. Inner ends are left open: the next
+    bone's tube or the palm covers them, and culling makes the rare glimpse inside see-through."""
     tris = []
     for k in range(_SIDES):
         a0, a1 = k, (k + 1) % _SIDES
         b0, b1 = a0 + _SIDES, a1 + _SIDES
         tris += [(a0, a1, b1), (a0, b1, b0)]
-        tris += [(2 * _SIDES, a1, a0), (2 * _SIDES + 1, b0, b1)]  # caps: start, end
+        if tip:
+            tris.append((2 * _SIDES + 1, b0, b1))
     return np.asarray(tris, np.uint32)
 
 
@@ -66,8 +70,7 @@ def _palm_triangles() -> npt.NDArray[np.uint32]:
 
 
 def _all_triangles() -> npt.NDArray[np.uint32]:
-    tube = _tube_triangles()
-    parts = [tube + np.uint32(i * _TUBE_VERTICES) for i in range(len(_BONES))]
+    parts = [_tube_triangles(b in _TIPS) + np.uint32(i * _TUBE_VERTICES) for i, (_, b) in enumerate(_BONES)]
     parts.append(_palm_triangles() + np.uint32(len(_BONES) * _TUBE_VERTICES))
     return np.concatenate(parts).astype(np.uint32)
 

@@ -42,7 +42,7 @@ def _head_only() -> Avatar:
     )
 
 
-def test_a_hand_mesh_is_closed_wound_outward_and_follows_its_joints() -> None:
+def test_a_hand_mesh_is_wound_outward_and_follows_its_joints() -> None:
     for side in HandSide:
         hand = hand_pose(side, curl=0.4)
         mesh = hand_pose_geometry(hand)
