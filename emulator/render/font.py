@@ -11,6 +11,7 @@ built-in font is used after a one-line warning.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -70,14 +71,21 @@ class LabelFont:
     def render(self, text: str) -> npt.NDArray[np.uint8]:
         """(height, width) coverage image of one line of text, white on transparent."""
         text = " ".join(text.split())[:MAX_LABEL_CHARS] or " "
-        runs = [(char, self.font_for(char) or self.fonts[0]) for char in text]
-        width = max(1, round(sum(font.getlength(char) for char, font in runs)) + 2)
+        # Runs of characters from the same font are drawn together: kerning and combining marks hold.
+        runs: list[tuple[str, Font]] = []
+        for char in text:
+            font = self.font_for(char) or self.fonts[0]
+            if runs and (runs[-1][1] is font or unicodedata.combining(char)):
+                runs[-1] = (runs[-1][0] + char, runs[-1][1])
+            else:
+                runs.append((char, font))
+        width = max(1, round(sum(font.getlength(run) for run, font in runs)) + 2)
         image = Image.new("L", (width, self.height), 0)
         draw = ImageDraw.Draw(image)
         x = 1.0
-        for char, font in runs:
-            draw.text((x, self.ascent), char, fill=255, font=font, anchor="ls")
-            x += font.getlength(char)
+        for run, font in runs:
+            draw.text((x, self.ascent), run, fill=255, font=font, anchor="ls")
+            x += font.getlength(run)
         return np.asarray(image, np.uint8)
 
 
