@@ -67,6 +67,7 @@ class Avatar:
     textures: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 1, 1, 4), np.uint8))
     blend_start: int = -1  # indices from here on are BLEND triangles, drawn after everything opaque
     humanoid: dict[str, int] = field(default_factory=dict, compare=False)  # VRM bone name -> glTF node
+    draws_own_hands: bool = False  # it poses its own finger bones; else hand_mesh.py draws simple hands
     targets: TargetMap = field(init=False)
     levels: dict[float, Avatar] = field(default_factory=dict, init=False, repr=False, compare=False)  # lod.py
 

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.model.face import Face
+from emulator.model.hands import HandPose
 from emulator.model.meta_face import MetaFace
 from emulator.model.pose import Pose
 from emulator.model.visemes import VISEME_COUNT
@@ -54,6 +55,8 @@ class DrawItem:
     tint: tuple[float, float, float]
     name: str
     speaking: float
+    left_hand: HandPose | None = None  # received joints, room frame; None: not sent
+    right_hand: HandPose | None = None
 
 
 class Scene:
@@ -102,17 +105,21 @@ class Scene:
         face: Face | MetaFace | F32 | None = None,
         visemes: F32 | None = None,
         time_us: int | None = None,
+        left_hand: HandPose | None = None,
+        right_hand: HandPose | None = None,
     ) -> None:
         """A new state; `time_us` (our clock) defaults to the pose's timestamp. Unknown ids are ignored.
 
         `face` is ARKit's 52 (a Face or an array in Apple's order) or a Quest's MetaFace, mapped onto
-        ARKit here; `visemes` are the 15 Oculus viseme weights in the wire order."""
+        ARKit here; `visemes` are the 15 Oculus viseme weights in the wire order; hands are the latest
+        received joints (room frame), None when the participant sends none."""
         participant = self._participants.get(participant_id)
         if participant is None:
             return
         f = None if face is None else arkit_weights(face)
         v = None if visemes is None else np.asarray(visemes, np.float32).reshape(VISEME_COUNT)
-        participant.states.push(State(pose.timestamp_us if time_us is None else time_us, pose, f, v))
+        when = pose.timestamp_us if time_us is None else time_us
+        participant.states.push(State(when, pose, f, v, left_hand, right_hand))
 
     def set_speaking(self, participant_id: str, level: float) -> None:
         participant = self._participants.get(participant_id)
@@ -129,7 +136,16 @@ class Scene:
             weights = p.avatar.targets.weights(state.face, state.visemes)
             items.append(
                 DrawItem(
-                    p.id, p.avatar, pose_matrix(state.pose), state.pose, weights, p.tint, p.name, p.speaking
+                    p.id,
+                    p.avatar,
+                    pose_matrix(state.pose),
+                    state.pose,
+                    weights,
+                    p.tint,
+                    p.name,
+                    p.speaking,
+                    state.left_hand,
+                    state.right_hand,
                 )
             )
         return items
