@@ -18,12 +18,14 @@ from typing import Any
 from emulator.audio.wavfile import SourceError
 from emulator.cli.common import CommandError, freeze_what_is_loaded
 from emulator.cli.join import add_headset_arguments, config_from_args, finish, run_until_stopped
+from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args
 from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
 from emulator.headset import HeadsetError
 from emulator.headset.agent import TalkingAgent, talking_source
 from emulator.headset.config import HeadsetConfig
 from emulator.model.errors import ModelError
+from emulator.qa.verdict import Limits
 
 TAIL_S = 0.5  # stay this long after the last word so that it is heard to the end
 
@@ -46,6 +48,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--markers", type=float, default=0.0, help="mouth-to-ear marker period in seconds (default 0: none)"
     )
+    add_verdict_arguments(parser)
     parser.set_defaults(handler=run, audio=None, face="blink")
 
 
@@ -90,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     if not args.markers >= 0:
         raise CommandError("--markers must be 0 (off) or a period in seconds")
+    limits = limits_from_args(args)
     source = open_talking(args)
     config = config_from_args(args, args.name, start)
     config.audio = source_spec(args)
@@ -99,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     except HeadsetError as error:
         source.close()
         raise CommandError(str(error)) from None
-    return asyncio.run(_talk(agent, config, args.duration, args.report))
+    return asyncio.run(_talk(agent, config, args.duration, args.report, limits))
 
 
 async def _until_said(agent: TalkingAgent) -> None:
@@ -109,7 +113,11 @@ async def _until_said(agent: TalkingAgent) -> None:
 
 
 async def _talk(
-    agent: TalkingAgent, config: HeadsetConfig, duration: float | None, report: Path | None
+    agent: TalkingAgent,
+    config: HeadsetConfig,
+    duration: float | None,
+    report: Path | None,
+    limits: Limits | None = None,
 ) -> int:
     try:
         await agent.start()
@@ -137,4 +145,4 @@ async def _talk(
     finally:
         measured = agent.report()
         await agent.stop()
-    return finish(headset, measured, report)
+    return finish(headset, measured, report, limits)

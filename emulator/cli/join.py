@@ -11,6 +11,7 @@ from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
+from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args, say_verdict
 from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
@@ -18,6 +19,7 @@ from emulator.headset.config import MAX_STATES_PER_PACKET
 from emulator.model.pose import Pose
 from emulator.net.ice_servers import IceOptions, IceServerError
 from emulator.qa.tools import JoinTools, ToolError
+from emulator.qa.verdict import Limits
 
 
 def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +91,7 @@ def register(subparsers: Any) -> None:
         "--record-dir", type=Path, help="write each remote's audio (WAV) and states (JSONL) here"
     )
     add_qa_arguments(parser)
+    add_verdict_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -151,11 +154,16 @@ def run(args: argparse.Namespace) -> int:
     except DriveError as error:
         raise CommandError(str(error)) from None
     config = config_from_args(args, args.name or "headset", start)
-    return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args)))
+    limits = limits_from_args(args)
+    return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args), limits))
 
 
 async def _join(
-    config: HeadsetConfig, duration: float | None, report_path: Path | None, tools: JoinTools | None = None
+    config: HeadsetConfig,
+    duration: float | None,
+    report_path: Path | None,
+    tools: JoinTools | None = None,
+    limits: Limits | None = None,
 ) -> int:
     tools = tools or JoinTools()
     try:
@@ -184,14 +192,18 @@ async def _join(
         report = {**headset.report(), **tools.report()}
         await tools.stop()
         await headset.stop()
-    return finish(headset, report, report_path)
+    return finish(headset, report, report_path, limits)
 
 
-def finish(headset: Headset, report: dict[str, Any], report_path: Path | None) -> int:
-    """After leaving: write the report if asked; exit code 1 if the room, not we, ended the session."""
+def finish(
+    headset: Headset, report: dict[str, Any], report_path: Path | None, limits: Limits | None = None
+) -> int:
+    """After leaving: write the report if asked, give the verdict (unless --no-verdict); exit code 1
+    if the room, not we, ended the session or the run was unhealthy."""
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))
-    if headset.close_reason not in (None, "left"):
+    ended = headset.close_reason not in (None, "left")
+    if ended:
         print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)
-        return 1
-    return 0
+    unhealthy = say_verdict(limits, [report])
+    return 1 if ended or unhealthy else 0

@@ -8,6 +8,10 @@ from array import array
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# Rates (states per second) are measured after the first seconds of a stream: a join stalls the
+# loop, and the bursts and gaps then are start-up, not the rate of the stream.
+RATE_SETTLE_S = 3.0
+
 
 @dataclass
 class LatencySamples:
@@ -63,6 +67,8 @@ class RemoteStats:
     first_state_at: float | None = None
     last_state_at: float | None = None
     last_seq: int | None = None
+    rate_since: float | None = None
+    rate_since_count: int = 0
     state_latency: LatencySamples = field(default_factory=LatencySamples)
     round_trip: LatencySamples = field(default_factory=LatencySamples)
     clock_offset_us: float | None = None
@@ -84,11 +90,24 @@ class RemoteStats:
                 return
         self.last_seq = seq
 
+    def note_received_at(self, now: float) -> None:
+        """After counting a state: when; the rate's measure restarts until RATE_SETTLE_S in."""
+        if self.first_state_at is None:
+            self.first_state_at = now
+        self.last_state_at = now
+        if now < self.first_state_at + RATE_SETTLE_S:
+            self.rate_since, self.rate_since_count = now, self.states_received
+
     def state_rate_hz(self) -> float | None:
-        if self.first_state_at is None or self.last_state_at is None or self.states_received < 2:
+        """States per second since RATE_SETTLE_S into the stream (or the whole of a shorter one)."""
+        if self.rate_since is None or self.last_state_at is None:
             return None
-        span = self.last_state_at - self.first_state_at
-        return (self.states_received - 1) / span if span > 0 else None
+        since, count = self.rate_since, self.rate_since_count
+        if self.last_state_at - since <= 0 and self.first_state_at is not None:
+            since, count = self.first_state_at, 1  # not settled yet: the whole stream so far
+        span = self.last_state_at - since
+        received = self.states_received - count
+        return received / span if span > 0 and received > 0 else None
 
     def as_report(self) -> dict[str, Any]:
         rate = self.state_rate_hz()

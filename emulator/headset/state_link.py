@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from emulator.headset.report import RemoteStats
+from emulator.headset.report import RATE_SETTLE_S, RemoteStats
 from emulator.headset.ticks import next_tick
 from emulator.model.errors import ModelError
 from emulator.model.meta_face import arkit_to_meta
@@ -72,6 +72,12 @@ class StateLink:
         self._seq = 0
         self._pings_sent: dict[int, int] = {}  # our ping seq → its u32 timestamp
         self.states_sent = 0
+        # The sender's actual rate, which receivers' delivery ratios are measured against: states
+        # sent from `rate_since` (RATE_SETTLE_S after the first went out) to the latest.
+        self.first_sent_at: float | None = None
+        self.rate_since: float | None = None
+        self.rate_since_count = 0
+        self.last_sent_at: float | None = None
         self.faces_sent = 0
         self.bytes_sent = 0
         self.packets_sent = 0  # datagrams on the lossy channel carrying our STATEs (and PONGs riding along)
@@ -160,6 +166,12 @@ class StateLink:
                 hook(data)
             self.states_sent += 1
             self.faces_sent += with_face
+        self.last_sent_at = time.monotonic()
+        if self.first_sent_at is None or self.last_sent_at < self.first_sent_at + RATE_SETTLE_S:
+            # Until the sender has been sending a while, restart the measure: a join stalls the
+            # loop, and the states not sent meanwhile are start-up, not the rate it sends at.
+            self.first_sent_at = self.first_sent_at or self.last_sent_at
+            self.rate_since, self.rate_since_count = self.last_sent_at, self.states_sent
 
     def send_visemes(self, timestamp_us: int, entries: tuple[VisemeEntry, ...]) -> int:
         """One VISEMES message (a talking agent's, `emulator.headset.agent`); returns bytes sent (0: none)."""
@@ -280,9 +292,7 @@ class StateLink:
         self, stats: RemoteStats, sender: int, timestamp: int, received_us: int, now: float
     ) -> None:
         stats.states_received += 1
-        if stats.first_state_at is None:
-            stats.first_state_at = now
-        stats.last_state_at = now
+        stats.note_received_at(now)
         offset = self.offsets_us.get(sender)
         if offset is not None:
             # The sender's timestamp on our clock is its timestamp minus (its clock − ours).
@@ -398,4 +408,13 @@ class StateLink:
             "faces_sent": self.faces_sent,
             "state_bytes_sent": self.bytes_sent,
             "malformed_received": self.malformed,
+            "state_rate_hz": self.sent_rate_hz(),
         }
+
+    def sent_rate_hz(self) -> float | None:
+        """States per second while sending, start-up apart (None: not sending long enough yet)."""
+        if self.rate_since is None or self.last_sent_at is None:
+            return None
+        span = self.last_sent_at - self.rate_since
+        sent = self.states_sent - self.rate_since_count
+        return round(sent / span, 2) if span > 0 and sent > 0 else None

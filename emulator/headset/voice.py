@@ -48,6 +48,7 @@ DEFAULT_MIN_DELAY_MS = 5.0  # what a listener plays out at least: the low-latenc
 # milliseconds our own low-latency playout shaves off. (At 5 ms, the measuring member underran on any
 # 5-10 ms hiccup of its worker's loop, a few times a minute even in a swarm of 4.)
 SWARM_MIN_DELAY_MS = 20.0
+SETTLE_S = 3.0  # a speaker's first seconds: underruns then are start-up, reported apart
 
 
 class VoiceError(Exception):
@@ -87,6 +88,10 @@ class RemoteVoice:
     states_log: Any = None
     last_block: MonoBlock | None = None
     baseline: dict[str, int] = field(default_factory=dict)
+    # Underruns while a speaker's stream starts (subscription, first packets, delay growing to the
+    # path's jitter) are start-up, not the steady state: counted apart until `settle_due`.
+    settle_due: float = 0.0
+    settled_underruns_base: int | None = None
 
 
 def _pcm16(block: MonoBlock) -> bytes:
@@ -207,6 +212,8 @@ class Voice:
             "concealed_frames": stats.concealed_frames,
             "underruns": stats.underruns,
         }
+        remote.settle_due = time.monotonic() + SETTLE_S
+        remote.settled_underruns_base = None
         remote.detector = MarkerDetector()
         if owner and self.record_dir is not None:
             # Kept open across blocks and closed when the owner changes or the voice stops.
@@ -247,6 +254,8 @@ class Voice:
         blocks: dict[str, MonoBlock] = {}
         for remote in self.remotes.values():
             block = remote.playout.pull(self.block_samples, now)
+            if remote.settled_underruns_base is None and now >= remote.settle_due:
+                remote.settled_underruns_base = remote.playout.stats.underruns
             remote.last_block = block
             if remote.owner is None:
                 continue
@@ -277,6 +286,10 @@ class Voice:
             "packets_lost": stats.packets_lost - base.get("packets_lost", 0),
             "concealed_frames": stats.concealed_frames - base.get("concealed_frames", 0),
             "underruns": stats.underruns - base.get("underruns", 0),
+            "underruns_settled": 0
+            if remote.settled_underruns_base is None
+            else stats.underruns - remote.settled_underruns_base,
+            "settled": remote.settled_underruns_base is not None,
             "jitter_ms": round(stats.jitter_ms, 2),
             "playout_delay_ms": round(stats.delay_ms, 2),
             "playout_min_delay_ms": round(1000 * remote.playout.min_delay, 2),
@@ -290,6 +303,13 @@ class Voice:
             if remote.owner is not None:
                 reports[remote.owner] = self._audio_report(remote)
         return reports
+
+    def settle_now(self) -> None:
+        """Count underruns from now on as settled ones, for every current speaker (a swarm calls this
+        once all its members have joined: their joins stall every stream, not just the new ones)."""
+        for remote in self.remotes.values():
+            remote.settle_due = 0.0
+            remote.settled_underruns_base = remote.playout.stats.underruns
 
     def underruns_so_far(self) -> int:
         """Every current playout's underruns together, to see when they happen."""
