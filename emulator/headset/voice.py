@@ -256,6 +256,8 @@ class Voice:
             block = remote.playout.pull(self.block_samples, now)
             if remote.settled_underruns_base is None and now >= remote.settle_due:
                 remote.settled_underruns_base = remote.playout.stats.underruns
+                if remote.owner in self.mouth_to_ear:
+                    self.mouth_to_ear[remote.owner].mark_settled()
             remote.last_block = block
             if remote.owner is None:
                 continue
@@ -268,7 +270,12 @@ class Voice:
                     if offset_us is None:
                         continue
                     latency = scheduled_latency(played_at, offset_us / 1e6, self.config.marker_period_s)
-                    self.mouth_to_ear.setdefault(remote.owner, LatencySamples()).add(latency * 1000)
+                    samples = self.mouth_to_ear.get(remote.owner)
+                    if samples is None:
+                        samples = self.mouth_to_ear[remote.owner] = LatencySamples()
+                        if remote.settled_underruns_base is not None:
+                            samples.mark_settled()
+                    samples.add(latency * 1000)
         if self.mouths is not None:
             playouts = {r.owner: r.playout for r in self.remotes.values() if r.owner is not None}
             self.mouths.update(now, blocks, playouts)
@@ -294,6 +301,11 @@ class Voice:
             "playout_delay_ms": round(stats.delay_ms, 2),
             "playout_min_delay_ms": round(1000 * remote.playout.min_delay, 2),
             "level_dbfs": round(stats.level_dbfs, 1) if remote.playout.decodes else None,
+            **(
+                {}
+                if remote.playout.decodes
+                else {"level_dbfs_why": "not decoded: this listener counts packets without decoding them"}
+            ),
         }
 
     def remote_audio_reports(self) -> dict[str, dict[str, Any]]:
@@ -310,6 +322,8 @@ class Voice:
         for remote in self.remotes.values():
             remote.settle_due = 0.0
             remote.settled_underruns_base = remote.playout.stats.underruns
+        for samples in self.mouth_to_ear.values():
+            samples.mark_settled()
 
     def underruns_so_far(self) -> int:
         """Every current playout's underruns together, to see when they happen."""

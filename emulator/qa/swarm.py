@@ -226,6 +226,7 @@ def aggregate(
             median = remote["states"]["latency"]["median_ms"]
             if median is not None:
                 latencies.append(median)
+    unsettled = "the swarm ended before it settled (3 s after the last join)"
     return {
         "headsets": len(reports),
         "failed": [{"name": n, "reason": r} for n, r in failed],
@@ -233,6 +234,7 @@ def aggregate(
             "pairs": len(ratios),
             "min_ratio": round(min(ratios), 3) if ratios else None,
             "median_ratio": round(statistics.median(ratios), 3) if ratios else None,
+            **({} if ratios else {"why": "no pair received states at a measurable rate from a member"}),
         },
         "audio": {
             "streams": audio_streams,
@@ -240,9 +242,12 @@ def aggregate(
             "underruns_startup": underruns - underruns_settled if settled else None,
             "underruns_settled": underruns_settled if settled else None,
             "underruns_settled_in_host_stalls": host["underruns_in_stalls"] if host is not None else None,
+            **({} if settled else {"why": unsettled}),
         },
         "host": host,
+        **({} if host is not None else {"host_why": unsettled}),
         "state_latency_median_ms": round(statistics.median(latencies), 2) if latencies else None,
+        **({} if latencies else {"state_latency_median_ms_why": "no pair measured a state latency"}),
         "measuring": _measuring(reports),
         "per_headset": reports,
     }

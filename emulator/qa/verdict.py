@@ -29,6 +29,7 @@ class Limits:
     - `max_state_loss`: states lost / (received + lost), per pair.
     - `max_state_latency_ms`: median state latency (sender clock to receiver), per pair.
     - `max_mouth_to_ear_ms`: median scheduled-chirp latency, per pair that measured one.
+      (Latencies: the settled median, start-up left out, when there is one; else the whole run's.)
     - `min_state_rate`: states received per second / the rate the sender sent at (its report's
       `uplink.state_rate_hz`, else its profile's nominal pose rate), per pair.
     """
@@ -82,14 +83,14 @@ def judge_pair(
             loss > limits.max_state_loss,
             f"{_pct(loss)} of states lost > {_pct(limits.max_state_loss)}",
         )
-    latency = (states.get("latency") or {}).get("median_ms")
+    latency = _median(states.get("latency"))
     if limits.max_state_latency_ms is not None and latency is not None:
         worse(
             "--max-state-latency",
             latency > limits.max_state_latency_ms,
             f"median {latency:.1f}ms > {limits.max_state_latency_ms:g}ms",
         )
-    chirp = (remote.get("mouth_to_ear") or {}).get("median_ms")
+    chirp = _median(remote.get("mouth_to_ear"))
     if limits.max_mouth_to_ear_ms is not None and chirp is not None:
         worse(
             "--max-mouth-to-ear",
@@ -105,6 +106,15 @@ def judge_pair(
             f"{rate:.1f} of {sender_rate_hz:.1f} states/s = {ratio:.2f} < {limits.min_state_rate:g}",
         )
     return breaches
+
+
+def _median(summary: Any) -> float | None:
+    """A latency summary's settled median, or the whole run's if it has no settled samples."""
+    if not isinstance(summary, dict):
+        return None
+    settled = summary.get("settled") or {}
+    value = settled.get("median_ms") if settled.get("count") else summary.get("median_ms")
+    return float(value) if isinstance(value, int | float) else None
 
 
 def judge_reports(reports: list[dict[str, Any]], limits: Limits) -> list[Breach]:

@@ -226,6 +226,7 @@ def test_the_swarm_report_tells_underruns_while_joining_from_settled_ones() -> N
     assert unsettled["audio"] == {
         "streams": 2, "underruns": 4, "underruns_startup": None, "underruns_settled": None,
         "underruns_settled_in_host_stalls": None,
+        "why": "the swarm ended before it settled (3 s after the last join)",
     }  # fmt: skip
     stall = {"at_s": 1.0, "length_s": 0.1, "stolen_ms": 50}
     host = {"cpu_steal_ms": 50.0, "stalls": [stall], "underruns_in_stalls": 1}

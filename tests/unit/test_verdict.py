@@ -70,3 +70,11 @@ def test_a_remote_naming_an_unknown_profile_or_a_path_is_not_rate_checked() -> N
     for profile in ("nonesuch", "/etc/passwd.toml"):
         remote = _remote("b", rate=1.0, profile=profile)
         assert judge_reports([{"name": "a", "remotes": [remote]}], Limits()) == []
+
+
+def test_latencies_are_judged_on_the_settled_part_when_there_is_one() -> None:
+    remote = _remote("b", latency=300.0)  # start-up mixed in ...
+    remote["states"]["latency"]["settled"] = {"count": 500, "median_ms": 20.0}  # ... but settled it is fine
+    assert judge_reports([_member("a", [remote])], Limits()) == []
+    remote["states"]["latency"]["settled"] = {"count": 0, "median_ms": None}
+    assert [b.threshold for b in judge_reports([_member("a", [remote])], Limits())] == ["--max-state-latency"]
