@@ -12,7 +12,7 @@ default (docks on both sides, a window taller than the screen) is ignored rather
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QRect, QSettings, Qt
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QTabWidget, QWidget
 
 LAYOUT_VERSION = 2  # bump when the default layout changes, so old saved layouts give way to it
 DEFAULT_SIZE = (1440, 900)
@@ -46,6 +46,7 @@ def dock_width(window: QMainWindow, docks: dict[str, QDockWidget]) -> int:
 def place_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     """The default layout: all docks tabbed on the right, in `docks`' order, RAISED in front."""
     right = Qt.DockWidgetArea.RightDockWidgetArea
+    window.setTabPosition(right, QTabWidget.TabPosition.North)  # tabs above the panel, where one looks first
     first: QDockWidget | None = None
     for dock in docks.values():
         dock.setFloating(False)

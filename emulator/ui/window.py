@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         self.stats_panel = StatsPanel(self.collector)
         self.network_panel = NetworkPanel(self.session, settings)
         self.docks: dict[str, QDockWidget] = {}
-        for title, panel in (
+        panels: tuple[tuple[str, QWidget], ...] = (
             ("Connect", self.connect_panel),
             ("Participants", self.participants_panel),
             ("Controls", self.controls_panel),
@@ -102,10 +102,11 @@ class MainWindow(QMainWindow):
             ("Audio", self.audio_panel),
             ("Stats", self.stats_panel),
             ("Network", self.network_panel),
-        ):
+        )
+        for title, content in panels:
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock-{title.lower()}")
-            dock.setWidget(layout.scrolling(panel))
+            dock.setWidget(layout.scrolling(content))
             self.docks[title] = dock
         self._make_menus()
         self.qa = QaActions(self, self.session, settings)
@@ -248,19 +249,22 @@ class MainWindow(QMainWindow):
 
     # --- periodic ---------------------------------------------------------------------------------
 
+    def round_trip_ms(self) -> float | None:
+        """The HUD's round trip: the newest state-stream round trip to each other participant, averaged."""
+        headset = self.session.headset
+        if headset is None or headset.state_link is None:
+            return None
+        remotes = headset.state_link.remotes.values()
+        rtts = [s.round_trip.values_ms[-1] for s in remotes if s.round_trip.values_ms]
+        return sum(rtts) / len(rtts) if rtts else None
+
     def _refresh(self) -> None:
         pose = self.session.controller.pose
         p = pose.position
         yaw, pitch = self.session.controller.yaw_degrees, self.session.controller.pitch_degrees
         headset = self.session.headset
-        rtts = []
-        if headset is not None and headset.state_link is not None:
-            rtts = [
-                s.round_trip.values_ms[-1]
-                for s in headset.state_link.remotes.values()
-                if s.round_trip.values_ms
-            ]
-        rtt = f"{sum(rtts) / len(rtts):.0f} ms" if rtts else "–"
+        round_trip = self.round_trip_ms()
+        rtt = "–" if round_trip is None else f"{round_trip:.0f} ms"
         room = f" {self._last_config.room}" if headset is not None and self._last_config else ""
         self.hud.setText(
             f"{self.session.profile.name}  {'stereo' if self.viewport.stereo else 'mono'}\n"
