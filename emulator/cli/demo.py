@@ -179,11 +179,11 @@ class Demo:
 
 
 class DemoThread:
-    """The room and the bots on a loop of their own, in a thread, so the app's painting cannot starve them.
+    """The room and the bots on a loop of their own in a thread of the app (`demo --in-process`).
 
-    On llvmpipe a frame costs the GUI thread milliseconds of CPU; with everything on one loop the
-    bots' handshakes and 1 s WebSocket heartbeats competed with painting and sometimes lost. Here they
-    behave like other devices on the network. `stop()` ends the loop and joins the thread.
+    The old way, kept for the benchmark's comparison with the child process: a loop of its own kept
+    the bots' handshakes and heartbeats from waiting behind painting, but the thread still shares the
+    app's interpreter lock. `stop()` ends the loop and joins the thread.
     """
 
     def __init__(self, bots: int = 2, secret: str | None = None) -> None:
@@ -269,8 +269,11 @@ def run(args: argparse.Namespace) -> int:
             window.viewport.preload()
             try:
                 await starting
-            except (HeadsetError, OSError, DemoProcessError) as error:
-                outcome["error"] = str(error) if isinstance(error, DemoProcessError) else f"{error}"
+            except DemoProcessError as error:
+                outcome["error"] = str(error)
+                return 1
+            except (HeadsetError, OSError) as error:
+                outcome["error"] = f"the demo could not start: {error}"
                 return 1
             for note in background.notes:
                 window.show_message(note)
