@@ -273,8 +273,9 @@ def run() -> list[Section]:
                 f"fps: repainting as fast as it can for {DEMO_FPS_SECONDS:.0f} s once both are drawn, in the "
                 "window's default size and docks; CPU ms/frame counts the app's process only, so with the bots in "
                 "a child their CPU is not in it (they still share the machine's 2 cores).",
-                "HUD round trip: the state stream's newest round trip to each bot, averaged, as the HUD shows it "
-                "at the end of the measurement (loopback; while the app repaints flat out).",
+                "HUD round trip: what the HUD shows (the state stream's newest round trip to each bot, "
+                "averaged), median of 8 readings over 2 s at the demo's usual 90 fps, before the flat-out "
+                "repainting; loopback, so the figure is the time the messages wait for the loops to run.",
                 "Demo runs that failed to start and were tried again: "
                 + ("; ".join(FAILED_STARTS) if FAILED_STARTS else "none")
                 + ".",
