@@ -99,6 +99,8 @@ def register(subparsers: Any) -> None:
     )
     # The old way, room and bots on a thread of the app, kept for the benchmark's comparison.
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    # The child process's side (demo_room.py): the room and the bots, no window.
+    parser.add_argument("--serve-room", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
 
@@ -241,6 +243,10 @@ class DemoThread:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.serve_room:
+        from emulator.cli.demo_room import serve
+
+        return serve(args.bots)
     from emulator.ui.app import display_problem
 
     problem = display_problem()

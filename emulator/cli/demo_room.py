@@ -4,7 +4,8 @@ In the app's process (a thread of its own, `demo --in-process`) the bots' Opus, 
 stream competed with painting for the GIL: the HUD showed 50-150 ms round trips on loopback and the
 jitter plot sat at 10-20 ms. Here they behave like other devices on the network.
 
-The parent (`DemoProcess`) starts `python -m emulator.cli.demo_room BOTS`, writes the room's secret
+The parent (`DemoProcess`) starts `headset-emulator demo --serve-room --bots N` (the same command
+line, so a frozen bundle runs it too; `--serve-room` is hidden from help), writes the room's secret
 as the first line of the child's stdin (never on its command line, where `ps` shows it) and keeps
 that pipe open. The child answers with one JSON line on stdout: `{"url": ..., "notes": [...]}` once
 the bots are in, or `{"error": "..."}`. It then runs until its stdin ends, which happens however
@@ -45,6 +46,12 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def child_argv(bots: int) -> list[str]:
+    """This program's own command line for the child: `python -m emulator`, or the bundle itself."""
+    program = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "emulator"]
+    return [*program, "demo", "--serve-room", "--bots", str(bots)]
+
+
 class DemoProcess:
     """The parent's handle on the child: `start()` waits until the bots are in, `stop()` ends it."""
 
@@ -67,7 +74,7 @@ class DemoProcess:
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115  # closed by stop()
         env = dict(os.environ, **{PARENT_ENV: str(os.getpid())})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulator.cli.demo_room", str(self.bots)],
+            child_argv(self.bots),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._errors,
@@ -172,17 +179,13 @@ async def _serve(bots: int, secret: str) -> int:
         await demo.stop()
 
 
-def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.WARNING, format="demo room: %(levelname)s %(name)s: %(message)s")
+def serve(bots: int) -> int:
+    """The child's whole life (`demo --serve-room`): the secret from stdin, the room and bots until EOF."""
     if not _die_with_parent():
         return 1
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the app decides when the demo ends
     secret = sys.stdin.buffer.readline().decode().strip()
-    if len(argv) != 1 or not argv[0].isdigit() or not secret:
-        _answer({"error": "usage: python -m emulator.cli.demo_room BOTS, the secret on stdin"})
+    if not secret:
+        _answer({"error": "the demo's room got no secret on its stdin (it is started by `demo` itself)"})
         return 2
-    return asyncio.run(_serve(int(argv[0]), secret))
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    return asyncio.run(_serve(bots, secret))

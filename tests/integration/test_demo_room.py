@@ -16,7 +16,7 @@ def test_a_child_that_cannot_start_says_why_in_one_line() -> None:
     with pytest.raises(DemoProcessError) as raised:
         asyncio.run(background.start())
     message = str(raised.value)
-    assert "the secret on stdin" in message and "\n" not in message
+    assert "no secret on its stdin" in message and "\n" not in message
     assert background.process is not None and background.process.poll() is not None
 
 
