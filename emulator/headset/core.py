@@ -219,8 +219,9 @@ class Headset:
 
     # --- what the headset does now ----------------------------------------------------------------
 
-    def elapsed(self) -> float:
-        return time.monotonic() - self._started_at
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds since the start, now or at `now` (a `time.monotonic()` reading)."""
+        return (time.monotonic() if now is None else now) - self._started_at
 
     def sample_drivers(self, with_face: bool = True) -> tuple[Pose, Face]:
         """The pose now, and the face now (or, `with_face=False`, the last one: it is sent less often)."""
@@ -233,9 +234,10 @@ class Headset:
         self.face = self.face_override.copy() if self.face_override else face
         return self.pose, self.face
 
-    def sample_hands(self) -> Hands:
-        """The hands now, placed relative to the pose last sampled (as a tracker reports them)."""
-        self.hands = self.hands_driver.sample(self.elapsed(), self.pose)
+    def sample_hands(self, now: float | None = None) -> Hands:
+        """The hands now (or at `now`, a `time.monotonic()` reading), placed relative to the pose last
+        sampled, as a tracker reports them."""
+        self.hands = self.hands_driver.sample(self.elapsed(now), self.pose)
         return self.hands
 
     @property

@@ -132,8 +132,9 @@ class StateLink:
                 include_face, next_face = _due(now, next_face, face_period)
                 include_hands, next_hands = _due(now, next_hands, hand_period)
                 pose, face = self.headset.sample_drivers(with_face=include_face)
-                hands = self.headset.sample_hands() if include_hands else None
-                self.send_state(pose, face if include_face else None, hands)
+                # Hands sampled at the STATE's own timestamp: a receiver can check them against the driver.
+                hands = self.headset.sample_hands(now) if include_hands else None
+                self.send_state(pose, face if include_face else None, hands, at=now)
                 now = time.monotonic()
                 if tick * period - now < -0.25:  # fell far behind (a stalled loop): skip, don't burst
                     tick = next_tick(period, now)
@@ -143,8 +144,11 @@ class StateLink:
             self._pongs_ride = False
             self._answer_waiting_pings(alone=True)
 
-    def send_state(self, pose: Any, face: Any | None, hands: Hands | None = None) -> None:
-        """`hands` None: this STATE carries none (they go at the hand rate); untracked sides are None."""
+    def send_state(
+        self, pose: Any, face: Any | None, hands: Hands | None = None, at: float | None = None
+    ) -> None:
+        """`hands` None: this STATE carries none (they go at the hand rate); untracked sides are None.
+        `at`: the `time.monotonic()` reading to stamp it with (default now)."""
         if self.session is None:
             return
         face_update = None
@@ -154,7 +158,8 @@ class StateLink:
                 arkit_to_meta(face) if self.face_set is FaceSet.META70 else face
             )
         left, right = hands if hands is not None else NO_HANDS
-        message = State(seq=self._next_seq(), sender=0, timestamp=now_us(), pose=pose, face=face_update,
+        stamp = now_us() if at is None else wire_timestamp(round(at * 1_000_000))
+        message = State(seq=self._next_seq(), sender=0, timestamp=stamp, pose=pose, face=face_update,
                         left_hand=left, right_hand=right)  # fmt: skip
         with_hands = left is not None or right is not None
         try:
