@@ -417,7 +417,7 @@ class Viewport(QWidget):
             centre = self._centre()
             delta = event.position().toPoint() - centre
             if not delta.isNull():  # the re-centring itself arrives as a move to the centre
-                self.session.controller.mouse_look(delta.x(), delta.y())
+                self._mouse_moved(event, delta)
                 QCursor.setPos(self.mapToGlobal(centre))
             event.accept()
             return
@@ -425,8 +425,16 @@ class Viewport(QWidget):
             point = event.position().toPoint()
             delta = point - self._drag
             self._drag = point
-            self.session.controller.mouse_look(delta.x(), delta.y())
+            self._mouse_moved(event, delta)
             event.accept()
+
+    def _mouse_moved(self, event: QMouseEvent, delta: QPoint) -> None:
+        """Ctrl held with a hand raised: the mouse moves that hand; otherwise it turns the head."""
+        controller = self.session.controller
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and controller.hands.any_raised:
+            controller.mouse_hand(delta.x(), delta.y())
+        else:
+            controller.mouse_look(delta.x(), delta.y())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.RightButton and self._drag is not None:
