@@ -132,6 +132,23 @@ class HandTrace:
         return Hands(out.get(HandSide.LEFT), out.get(HandSide.RIGHT))
 
 
+def hand_trace_record(hands: Hands, head: Pose) -> dict[str, Any]:
+    """Both hands as a trace line holds them (without `t`): in the head's level frame, micrometres."""
+    frame = level(head).inverse()
+    fq = np.array(frame.orientation.as_tuple())
+    out: dict[str, Any] = {}
+    for side, hand in ((HandSide.LEFT, hands.left), (HandSide.RIGHT, hands.right)):
+        if hand is None:
+            continue
+        joints = qrotate(fq, hand.positions) + np.array(frame.position.as_tuple())
+        wq = qmul(fq, hand.orientations[1])
+        out[side.name.lower()] = {
+            "joints": np.round(joints, 6).tolist(),
+            "wrist_q": [round(float(c), 7) for c in wq],
+        }
+    return out
+
+
 def load_hand_trace(path: Path, *, loop: bool = True, absolute: bool = False) -> HandTrace:
     samples = parse_hand_trace(read_trace_text(path), str(path))
     t0 = samples[0][0]

@@ -249,3 +249,29 @@ def test_an_empty_or_missing_trace_is_refused(tmp_path: Path) -> None:
         parse_hand_trace("\n\n", "empty.jsonl")
     with pytest.raises(TraceError, match="cannot read trace"):
         hands_from_spec(f"trace:{tmp_path / 'absent.jsonl'}")
+
+
+def test_the_drive_command_writes_hands_that_replay_as_a_hand_trace(tmp_path: Path) -> None:
+    from emulator.cli import main
+    from emulator.drive.drivers import build_drivers
+
+    out = tmp_path / "orbit.jsonl"
+    argv = [
+        "drive",
+        "--motion",
+        "orbit:radius=1,period=4",
+        "--hands",
+        "wave",
+        "--duration",
+        "2",
+        "-o",
+        str(out),
+    ]
+    assert main(argv) == 0
+    head = build_drivers("orbit:radius=1,period=4").motion
+    replay, wave = hands_from_spec(f"trace:{out},once"), hands_from_spec("wave")
+    for t in (0.0, 0.5, 1.5):
+        got, want = replay.sample(t, head.sample(t)).right, wave.sample(t, head.sample(t)).right
+        assert got is not None and want is not None
+        np.testing.assert_allclose(got.positions, want.positions, atol=1e-5)
+    assert main(["drive", "--hands", "jazz"]) == 2
