@@ -21,6 +21,7 @@ from emulator.headset.recording.states_log import record_entry
 from emulator.headset.report import RemoteStats
 from emulator.headset.ticks import next_tick
 from emulator.model.errors import ModelError
+from emulator.model.face import Face
 from emulator.model.meta_face import arkit_to_meta
 from emulator.net.sessions import Session
 from emulator.wire import (
@@ -330,8 +331,6 @@ class StateLink:
             return
         participant.states_received += 1
         participant.last_state_at = now
-        if self.record_dir is not None:
-            self._record(message, participant.id, received_us)
         if message.pose is not None:
             try:
                 participant.pose = message.pose.with_timestamp(received_us)
@@ -342,6 +341,12 @@ class StateLink:
             if accumulator.apply(message.face, message.seq):
                 participant.face = accumulator.arkit()
                 self.voice.on_state_face(participant)
+        if self.record_dir is not None:
+            # A Meta face is also logged as the ARKit face the listener shows after this message.
+            shown = (
+                participant.face if message.face and message.face.face_set is not FaceSet.ARKIT52 else None
+            )
+            self._record(message, participant.id, received_us, shown)
         if message.left_hand is not None:
             participant.hands["left"] = message.left_hand
         if message.right_hand is not None:
@@ -398,14 +403,16 @@ class StateLink:
                 return self.offsets_us[number][0]
         return None
 
-    def _record(self, message: State | Visemes, participant_id: str, received_us: int) -> None:
+    def _record(
+        self, message: State | Visemes, participant_id: str, received_us: int, shown: Face | None = None
+    ) -> None:
         log_file = self._state_logs.get(message.sender)
         if log_file is None:
             assert self.record_dir is not None
             path = self.record_dir / f"{participant_id}.states.jsonl"
             log_file = self._state_logs[message.sender] = path.open("a", encoding="utf-8")
         try:
-            log_file.write(json.dumps(record_entry(message, received_us)) + "\n")
+            log_file.write(json.dumps(record_entry(message, received_us, shown)) + "\n")
         except WireError as error:  # not expected from a parsed message; the log must not stop the link
             log.debug("could not record a state-stream message: %s", error)
 

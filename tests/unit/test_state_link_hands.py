@@ -14,6 +14,7 @@ import pytest
 from emulator.drive.hands import Hands, hands_from_spec
 from emulator.model.face import Face
 from emulator.model.hands import HandJoint, HandSide, hand_pose
+from emulator.model.meta_face import arkit_to_meta
 from emulator.model.pose import Pose, Vec3
 from emulator.model.room_state import RemoteParticipant
 from emulator.model.visemes import Viseme
@@ -116,3 +117,17 @@ def test_the_states_log_keeps_face_hands_and_visemes(tmp_path: Path) -> None:
     assert entry["viseme"] == "aa" and entry["weight"] == pytest.approx(0.8, abs=0.01)
     assert "p" not in left_only and set(left_only["hands"]) == {"left"}
     assert link.headset.room_state.get(3).hands["left"] is not None  # type: ignore[union-attr]
+
+
+def test_a_quest_face_is_also_logged_by_arkit_name(tmp_path: Path) -> None:
+    link, _ = make_link()
+    link.record_dir = tmp_path
+    link.remote_joined(ParticipantInfo(id="quinn", number=5, name="quinn", profile="quest3"))
+    link.headset.room_state.add(RemoteParticipant("quinn", 5, "quinn", "quest3", face_set="meta70"))
+    meta = arkit_to_meta(Face.from_mapping({"jawOpen": 0.6}))
+    face = FaceEncoder(FaceSet.META70).update(meta)
+    link.on_message(bytes(State(seq=1, sender=5, timestamp=100, pose=HEAD, face=face)))
+    link.close()
+    (entry,) = [json.loads(line) for line in (tmp_path / "quinn.states.jsonl").open()]
+    assert entry["face"]["set"] == "meta70" and "JAW_DROP" in entry["face"]["w"]
+    assert entry["arkit"]["jawOpen"] == pytest.approx(0.6, abs=0.01)

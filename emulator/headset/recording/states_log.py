@@ -11,19 +11,24 @@ listener's log can be checked against what the sender's drivers produced:
 
 `p` and `q` (the pose) stay top-level, as before hands and faces were kept; a part that the message
 did not carry is left out. Face weights are by name in the sender's set (ARKit for a Vision Pro,
-Meta's for a Quest), only those the message carried (a delta update carries the ones that changed).
+Meta's for a Quest), only those the message carried (a delta update carries the ones that changed);
+for a Quest, `arkit` adds the whole face the listener shows after it, by ARKit name (non-zero weights).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from emulator.model.face import Face
 from emulator.wire import State, Visemes
 from emulator.wire.json_twin import WEIGHT_DECIMALS, message_dict
 
 
-def record_entry(message: State | Visemes, received_us: int) -> dict[str, Any]:
-    """The JSON object of one received message; WireError only for what the wire could not carry."""
+def record_entry(message: State | Visemes, received_us: int, shown: Face | None = None) -> dict[str, Any]:
+    """The JSON object of one received message; WireError only for what the wire could not carry.
+
+    `shown`: the ARKit face the listener shows after a STATE with a face in another set (a Quest's
+    Meta weights), logged as `arkit` by name (non-zero weights)."""
     twin = message_dict(message)
     entry: dict[str, Any] = {
         "type": twin["type"],
@@ -45,6 +50,8 @@ def record_entry(message: State | Visemes, received_us: int) -> dict[str, Any]:
             "full": message.face.full,
             "w": {names[i]: round(w, WEIGHT_DECIMALS) for i, w in carried},
         }
+    if shown is not None:
+        entry["arkit"] = {k: round(v, WEIGHT_DECIMALS) for k, v in shown.as_dict(nonzero_only=True).items()}
     if "hands" in twin:
         entry["hands"] = twin["hands"]
     return entry
