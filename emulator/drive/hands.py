@@ -61,7 +61,10 @@ class HandsDriver(Protocol):
     def sample(self, t: float, head: Pose) -> Hands: ...
 
 
-@functools.lru_cache(maxsize=256)
+CURL_STEP = 0.005  # a moving finger's tip steps by about a millimetre: posed hands can be cached
+
+
+@functools.lru_cache(maxsize=4096)
 def _canonical(side: HandSide, curl: float, thumb: float) -> HandPose:
     return hand_pose(side, curl=curl, thumb_curl=thumb)
 
@@ -72,7 +75,7 @@ def shaped_hand(side: HandSide, wrist: Pose, curls: tuple[float, ...]) -> HandPo
     Each digit's chain depends only on the wrist and its own curl, so a digit can be taken from a
     hand curled uniformly by that amount; the palm follows the middle finger.
     """
-    rounded = tuple(round(c, 3) for c in curls)
+    rounded = tuple(round(c / CURL_STEP) * CURL_STEP for c in curls)
     base = _canonical(side, rounded[2], rounded[0])
     positions = base.positions.copy()
     orientations = base.orientations.copy()
