@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from emulator.drive.errors import DriveError
 from emulator.drive.motions import check_time
@@ -34,6 +35,8 @@ from emulator.drive.spec import level, param_float, parse_params, split_flags, s
 from emulator.model.hands import DIGITS, HandPose, HandSide, hand_pose
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.model.quat_array import qmul, qrotate
+
+Array = npt.NDArray[np.float64]
 
 HANDS_NAMES = ("none", "relaxed", "wave", "point", "pinch", "thumbs-up", "talk", "trace")
 
@@ -69,12 +72,10 @@ def _canonical(side: HandSide, curl: float, thumb: float) -> HandPose:
     return hand_pose(side, curl=curl, thumb_curl=thumb)
 
 
-def shaped_hand(side: HandSide, wrist: Pose, curls: tuple[float, ...]) -> HandPose:
-    """The canonical hand with each digit curled by its own amount, its wrist at `wrist`.
-
-    Each digit's chain depends only on the wrist and its own curl, so a digit can be taken from a
-    hand curled uniformly by that amount; the palm follows the middle finger.
-    """
+def _shaped(side: HandSide, curls: tuple[float, ...]) -> tuple[Array, Array, Array]:
+    """Positions, orientations and radii of the canonical hand at the origin, each digit curled by
+    its own amount. Each digit's chain depends only on the wrist and its own curl, so a digit can be
+    taken from a hand curled uniformly by that amount; the palm follows the middle finger."""
     rounded = tuple(round(c / CURL_STEP) * CURL_STEP for c in curls)
     base = _canonical(side, rounded[2], rounded[0])
     positions = base.positions.copy()
@@ -86,9 +87,39 @@ def shaped_hand(side: HandSide, wrist: Pose, curls: tuple[float, ...]) -> HandPo
         rows = [int(j) for j in digit]
         positions[rows] = other.positions[rows]
         orientations[rows] = other.orientations[rows]
+    return positions, orientations, base.radii
+
+
+def shaped_hand(side: HandSide, wrist: Pose, curls: tuple[float, ...]) -> HandPose:
+    """The canonical hand with each digit curled by its own amount, its wrist at `wrist`."""
+    positions, orientations, radii = _shaped(side, curls)
     wq = np.array(wrist.orientation.as_tuple())
     positions = qrotate(wq, positions) + np.array(wrist.position.as_tuple())
-    return HandPose(side, positions, qmul(wq, orientations), base.radii)
+    return HandPose(side, positions, qmul(wq, orientations), radii)
+
+
+@functools.lru_cache(maxsize=4096)
+def _turned(side: HandSide, turn: tuple[float, float, float, float], curls: tuple[float, ...]) -> tuple[
+    Array, Array, Array
+]:  # fmt: skip
+    """A shaped hand turned by `turn` about its wrist at the origin: what a preset holds still."""
+    positions, orientations, radii = _shaped(side, curls)
+    wq = np.array(turn)
+    return qrotate(wq, positions), qmul(wq, orientations), radii
+
+
+def _yawed(side: HandSide, frame: Pose, where: Vec3, local: tuple[Array, Array, Array]) -> HandPose:
+    """A hand given about its wrist turned by a level frame (a rotation about +y only) and moved to
+    `where`: written out rather than through general quaternion products, presets do this 30 times
+    a second per hand."""
+    positions, orientations, radii = local
+    s, c = frame.orientation.y, frame.orientation.w  # the frame's quaternion is (0, s, 0, c)
+    cos, sin = c * c - s * s, 2.0 * s * c  # the yaw's cosine and sine
+    x, y, z = positions[:, 0], positions[:, 1], positions[:, 2]
+    moved = np.column_stack((cos * x + sin * z + where.x, y + where.y, cos * z - sin * x + where.z))
+    qx, qy, qz, qw = orientations[:, 0], orientations[:, 1], orientations[:, 2], orientations[:, 3]
+    turned = np.column_stack((c * qx + s * qz, c * qy + s * qw, c * qz - s * qx, c * qw - s * qy))
+    return HandPose(side, moved, turned, radii)
 
 
 def _mirror(side: HandSide, x: float, roll: float) -> tuple[float, float]:
@@ -121,7 +152,8 @@ def hand_at(
     turn = Quat.from_euler(math.radians(yaw), math.radians(pitch), math.radians(roll))
     if tilt:
         turn = Quat.from_euler(0.0, 0.0, math.radians(tilt)) * turn
-    return shaped_hand(side, Pose(where, frame.orientation * turn), curls)
+    rounded = tuple(round(c / CURL_STEP) * CURL_STEP for c in curls)
+    return _yawed(side, frame, where, _turned(side, turn.as_tuple(), rounded))
 
 
 def _relaxed(side: HandSide, head: Pose, t: float) -> HandPose:
