@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from emulator.drive.hands import NO_HANDS, Hands
 from emulator.headset.recording.states_log import record_entry
 from emulator.headset.report import RemoteStats
-from emulator.headset.ticks import next_tick
+from emulator.headset.ticks import due, next_tick
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.meta_face import arkit_to_meta
@@ -56,14 +56,6 @@ log = logging.getLogger(__name__)
 PING_INTERVAL_S = 1.0
 STATE_FIRST_BYTE = 0x40  # version 1, type STATE
 STATE_TYPE_MASK = 0xF8  # version and type bits; the low three are STATE's flags
-
-
-def _due(now: float, next_at: float, period: float) -> tuple[bool, float]:
-    """Whether a part sent every `period` is due now, and when it is due next (never in a burst)."""
-    if now < next_at:
-        return False, next_at
-    next_at += period
-    return True, next_at if next_at >= now else now + period
 
 
 def now_us() -> int:
@@ -130,8 +122,8 @@ class StateLink:
         try:
             while True:
                 now = time.monotonic()
-                include_face, next_face = _due(now, next_face, face_period)
-                include_hands, next_hands = _due(now, next_hands, hand_period)
+                include_face, next_face = due(now, next_face, face_period)
+                include_hands, next_hands = due(now, next_hands, hand_period)
                 pose, face = self.headset.sample_drivers(with_face=include_face)
                 # Hands sampled at the STATE's own timestamp: a receiver can check them against the driver.
                 hands = self.headset.sample_hands(now) if include_hands else None
