@@ -46,14 +46,11 @@ class BotPlan:
     radius_m: float
     period_s: float
     arc_deg: float = 24.0  # how far along its circle round the user it paces to and fro
-    # The hands each bot sends, as `--hands` names them; handed to the headset once the hands
-    # driver exists (issue 19, hands-drive).
-    hands: str = "talk"
 
 
 # Close enough that a face reads on a laptop screen (each bust ≥ 1% of the view, tests/gui), not so
 # close that they crowd the user; they pace outwards first, so they stay apart and in view.
-BOTS = (BotPlan("Ada", -30.0, 1.2, 40.0), BotPlan("Grace", 32.0, 1.3, 55.0))
+BOTS = (BotPlan("Ada", -24.0, 1.6, 40.0), BotPlan("Grace", 26.0, 1.7, 55.0))
 NAMES = ("Alan", "Barbara", "Edsger", "Frances", "Donald", "Radia")
 MAX_BOTS = len(BOTS) + len(NAMES)
 

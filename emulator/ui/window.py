@@ -270,7 +270,8 @@ class MainWindow(QMainWindow):
             f"{self.session.profile.name}  {'stereo' if self.viewport.stereo else 'mono'}\n"
             f"pos {p.x:+.2f} {p.y:+.2f} {p.z:+.2f} m  yaw {yaw:+.0f}°  pitch {pitch:+.0f}°\n"
             f"{STATE_TEXT.get(self.session.state, self.session.state)}{room}  round trip {rtt}  "
-            f"{len(headset.room_state) if headset else 0} others"
+            f"{len(headset.room_state) if headset else 0} others\n"
+            f"{self.session.controller.hands.describe()}"
         )
         self.hud.adjustSize()
         # Hidden docks are not refreshed: on a software GL every widget repaint recomposes the window.
