@@ -7,7 +7,8 @@ origin: from our own files' `scene.extras.headsetEmulator.eyeCentre`, else from 
 `LeftEye`/`RightEye` (Ready Player Me's joints), else from the top of the bounding box.
 
 Every primitive of every mesh in the default scene is baked with its node's transform into one vertex
-array (skinned meshes are taken in bind pose, as their vertices are stored), colour = material
+array (skinned meshes in their bind pose, as their vertices are stored; a file with skins also gets its
+skeleton and per-vertex joints and weights, skeleton.py, so it can be posed), colour = material
 `baseColorFactor` × `COLOR_0`; textures are not sampled. Morph targets are merged by name across meshes,
 so an RPM avatar's head, teeth and eyes all follow `jawOpen` together.
 """
@@ -27,6 +28,7 @@ from emulator.render.errors import AvatarError
 from emulator.render.faces import TargetMap, map_targets
 from emulator.render.gltf_read import AccessorReader, split_glb
 from emulator.render.meshmath import vertex_normals
+from emulator.render.skeleton import Skeleton, SkinBuilder, has_skins
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,9 @@ class Avatar:
     target_names: tuple[str, ...]
     deltas: F32  # (T, V, 3)
     single_sided: int = 0  # the first this many indices may be back-face culled; the rest are two-sided
+    skeleton: Skeleton | None = None  # with the two arrays below when the file has skins
+    skin_joints: npt.NDArray[np.uint16] | None = None  # (V, 4) skeleton slots
+    skin_weights: F32 | None = None  # (V, 4), each row summing to 1
     targets: TargetMap = field(init=False)
     levels: dict[float, Avatar] = field(default_factory=dict, init=False, repr=False, compare=False)  # lod.py
 
@@ -153,6 +158,7 @@ class _Merger:
         self.targets: dict[str, list[tuple[int, F32]]] = {}
         self.count = 0
         self._shared: dict[tuple[Any, ...], int] = {}
+        self.skin: SkinBuilder | None = None
 
     def add_primitive(
         self,
@@ -194,6 +200,8 @@ class _Merger:
             group.append((indices + self._shared[key]).astype(np.uint32))
             return
         self._shared[key] = self.count
+        if self.skin is not None:
+            self.skin.add(node_index, attributes, n)
         placed = (positions @ linear.T + world[:3, 3]).astype(np.float32)
         normal_index, color_index = _attr(attributes, "NORMAL"), _attr(attributes, "COLOR_0")
         if normal_index is not None and reader.read(normal_index).shape == (n, 3):
@@ -289,7 +297,10 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
     merger = _Merger()
     world: dict[int, Any] = {}
     meshes = gltf.meshes or []
-    for node_index, matrix in _walk(gltf, source):
+    walk = _walk(gltf, source)
+    if has_skins(gltf):
+        merger.skin = SkinBuilder(gltf, reader, walk)
+    for node_index, matrix in walk:
         world[node_index] = matrix
         node = (gltf.nodes or [])[node_index]
         if node.mesh is None:
@@ -316,6 +327,15 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
         for start, d in merger.targets[target_name]:
             deltas[t, start : start + len(d)] = d @ turn.T
     indices, single_sided = merger.triangles()
+    skin: dict[str, Any] = {}
+    if merger.skin is not None:
+        to_avatar = _GLTF_TO_AVATAR.copy()
+        to_avatar[:3, 3] = -(turn.astype(np.float64) @ eye)
+        skin = {
+            "skeleton": merger.skin.skeleton(to_avatar),
+            "skin_joints": np.concatenate(merger.skin.joints),
+            "skin_weights": np.concatenate(merger.skin.weights),
+        }
     avatar = Avatar(
         name=name,
         positions=((positions - eye.astype(np.float32)) @ turn.T).astype(np.float32),
@@ -325,6 +345,7 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
         target_names=names,
         deltas=deltas,
         single_sided=single_sided,
+        **skin,
     )
     if avatar.missing_arkit and len(avatar.missing_arkit) < 52:
         log.info("%s: no targets for %s (ignored)", source, ", ".join(avatar.missing_arkit))

@@ -6,7 +6,9 @@ of `cell` metres (vertex clustering): a cluster takes its members' mean position
 *target deltas*, so the coarse head still blinks and talks. Vertices are clustered on where they are
 at rest, where the open jaw takes them (so the two lips of a closed mouth stay apart) and in
 which connected piece of the mesh they are (so a lid and the eye under it stay apart). Triangles that
-collapse are dropped.
+collapse are dropped. A skinned avatar's vertices only merge with those that follow the same main joint
+(so a finger never merges with the thigh it rests on), and a cluster takes the joints and weights of its
+member nearest the centre.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     moved = avatar.positions + _opening(avatar)
     piece = components(avatar)
     size = _piece_cell(avatar.positions, piece, cell)[:, None]
-    key = np.concatenate(
-        [np.floor(avatar.positions / size), np.floor(moved / (2 * size)), piece[:, None]], axis=1
-    ).astype(np.int64)
+    columns = [np.floor(avatar.positions / size), np.floor(moved / (2 * size)), piece[:, None]]
+    if avatar.skin_joints is not None and avatar.skin_weights is not None:
+        main = np.take_along_axis(avatar.skin_joints, avatar.skin_weights.argmax(axis=1)[:, None], axis=1)
+        columns.append(main.astype(np.float64))
+    key = np.concatenate(columns, axis=1).astype(np.int64)
     _, cluster, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
     cluster = cluster.ravel()
     n = len(counts)
@@ -57,15 +61,24 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
         if targets
         else np.zeros((0, n, 3), np.float32)
     )
+    centres = mean(avatar.positions)
+    skin = {}
+    if avatar.skin_joints is not None and avatar.skin_weights is not None:
+        skin = {
+            "skeleton": avatar.skeleton,
+            "skin_joints": _nearest_member(avatar.positions, cluster, centres, avatar.skin_joints),
+            "skin_weights": _nearest_member(avatar.positions, cluster, centres, avatar.skin_weights),
+        }
     coarse = Avatar(
         name=f"{avatar.name}@{cell * 1000:.0f}mm",
-        positions=mean(avatar.positions),
+        positions=centres,
         normals=normals,
-        colors=_nearest_member(avatar.positions, cluster, mean(avatar.positions), avatar.colors),
+        colors=_nearest_member(avatar.positions, cluster, centres, avatar.colors),
         indices=np.concatenate([single, double]).astype(np.uint32).ravel(),
         target_names=avatar.target_names,
         deltas=deltas,
         single_sided=single.size,
+        **skin,  # type: ignore[arg-type]
     )
     cache[cell] = coarse
     return coarse
@@ -92,7 +105,7 @@ def _nearest_member(
     distance = np.linalg.norm(positions - centres[cluster], axis=1)
     order = np.lexsort((distance, cluster))
     first = order[np.concatenate([[True], cluster[order][1:] != cluster[order][:-1]])]
-    out = np.empty((len(centres), colors.shape[1]), np.float32)
+    out = np.empty((len(centres), colors.shape[1]), colors.dtype)
     out[cluster[first]] = colors[first]
     return out
 

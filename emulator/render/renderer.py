@@ -120,6 +120,9 @@ class Renderer:
         GL.glActiveTexture(GL.GL_TEXTURE0)
         leftover = []
         for item, avatar in chosen:
+            if item.skin is not None:  # skinned avatars are skinned by numpy in the batch
+                leftover.append((item, avatar))
+                continue
             mesh = self._cache.mesh(avatar)
             if not mesh.gpu_morph and avatar.target_names:
                 leftover.append((item, avatar))

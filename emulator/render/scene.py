@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.model.face import Face
+from emulator.model.hands import HandPose
 from emulator.model.meta_face import MetaFace
 from emulator.model.pose import Pose
 from emulator.model.visemes import VISEME_COUNT
@@ -22,6 +23,7 @@ from emulator.render.avatar import Avatar
 from emulator.render.camera import pose_matrix
 from emulator.render.faces import arkit_weights
 from emulator.render.interp import DEFAULT_DELAY_US, State, StateBuffer
+from emulator.render.posing import BodyYaw, pose_skeleton, yaw_of
 
 F32 = npt.NDArray[np.float32]
 
@@ -40,6 +42,9 @@ class Participant:
     tint: tuple[float, float, float]
     speaking: float = 0.0  # audio level 0..1 (e.g. RMS mapped to 0..1)
     states: StateBuffer = field(default_factory=StateBuffer)
+    body: BodyYaw = field(default_factory=BodyYaw)  # a skinned avatar's body yaw, lagging the head's
+    left_hand: HandPose | None = None  # the newest received hands, room frame
+    right_hand: HandPose | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,9 @@ class DrawItem:
     tint: tuple[float, float, float]
     name: str
     speaking: float
+    skin: F32 | None = None  # (slots, 3, 4) skin matrices of a posed skeleton (posing.py)
+    left_hand: HandPose | None = None  # room frame
+    right_hand: HandPose | None = None
 
 
 class Scene:
@@ -102,6 +110,8 @@ class Scene:
         face: Face | MetaFace | F32 | None = None,
         visemes: F32 | None = None,
         time_us: int | None = None,
+        left_hand: HandPose | None = None,
+        right_hand: HandPose | None = None,
     ) -> None:
         """A new state; `time_us` (our clock) defaults to the pose's timestamp. Unknown ids are ignored.
 
@@ -112,6 +122,7 @@ class Scene:
             return
         f = None if face is None else arkit_weights(face)
         v = None if visemes is None else np.asarray(visemes, np.float32).reshape(VISEME_COUNT)
+        participant.left_hand, participant.right_hand = left_hand, right_hand
         participant.states.push(State(pose.timestamp_us if time_us is None else time_us, pose, f, v))
 
     def set_speaking(self, participant_id: str, level: float) -> None:
@@ -127,9 +138,19 @@ class Scene:
             if state is None:
                 continue
             weights = p.avatar.targets.weights(state.face, state.visemes)
+            model, skin = pose_matrix(state.pose), None
+            skeleton = p.avatar.skeleton
+            if skeleton is not None:
+                yaw = p.body.update(yaw_of(model[:3, :3]), now_us)
+                posed = pose_skeleton(skeleton, state.pose, yaw, p.left_hand, p.right_hand)
+                if posed is not None:
+                    model, skin = posed.model, posed.skin
             items.append(
                 DrawItem(
-                    p.id, p.avatar, pose_matrix(state.pose), state.pose, weights, p.tint, p.name, p.speaking
+                    *(p.id, p.avatar, model, state.pose, weights, p.tint, p.name, p.speaking),
+                    skin=skin,
+                    left_hand=p.left_hand,
+                    right_hand=p.right_hand,
                 )
             )
         return items
