@@ -5,7 +5,7 @@
 neck, torso with yellow shoulder markers (on `Spine2`), blue sleeves, green hands with five
 three-bone fingers, legs and shoes. The head and teeth carry 70 morph targets (ARKit's 52, the 15
 visemes, 3 more as RPM exports them); every target moves something. `detail` scales every part's
-resolution: 1.0 gives ~16k vertices, an "RPM-class" avatar for the render bench; `textures` gives
+resolution: `RPM_CLASS_DETAIL` gives ~17k vertices, an "RPM-class" avatar for the render bench; `textures` gives
 each of the 12 materials a small PNG base colour texture and every vertex a TEXCOORD_0.
 glTF frame: +z forward, +y up, the avatar's own left at +x.
 """
@@ -25,6 +25,7 @@ from tests.support.avatars import _Writer
 
 EYE_Y = 1.63  # eye height, metres
 SHOULDER_Y = 1.44
+RPM_CLASS_DETAIL = 0.55  # ~17k vertices
 TARGET_NAMES = (*ARKIT_NAMES, *VISEME_NAMES, "mouthOpen", "mouthSmile", "eyesClosed")
 MATERIALS = (
     ("Head", (0.85, 0.65, 0.55)), ("Eyes", (0.15, 0.2, 0.5)), ("Teeth", (0.95, 0.95, 0.9)),
