@@ -5,8 +5,9 @@
 neck, torso with yellow shoulder markers (on `Spine2`), blue sleeves, green hands with five
 three-bone fingers, legs and shoes. The head and teeth carry 70 morph targets (ARKit's 52, the 15
 visemes, 3 more as RPM exports them); every target moves something. `detail` scales every part's
-resolution: `RPM_CLASS_DETAIL` gives ~17k vertices, an "RPM-class" avatar for the render bench; `textures` gives
-each of the 12 materials a small PNG base colour texture and every vertex a TEXCOORD_0.
+resolution (`RPM_CLASS_DETAIL`: ~17k vertices, an "RPM-class" avatar for the render bench);
+`textures` gives each of the 12 materials a small PNG base colour texture and every vertex a
+TEXCOORD_0.
 glTF frame: +z forward, +y up, the avatar's own left at +x.
 """
 
