@@ -9,8 +9,10 @@ matrix per skeleton slot:
 - arms hang relaxed from a T or A pose, or reach for the received wrists (two-bone IK with the elbow
   out and down), hands take the received palm's orientation and each finger bone points along its
   received segment, when the skeleton has those bones;
-- the root follows the head's position and the body's yaw, never the head's pitch or roll: the avatar
-  is placed so its posed eyes are where the headset is.
+- the root follows the head's position and the body's yaw, never the head's pitch or roll. The
+  headset's position is where the eyes are with the head straight on the body; turning the head about
+  the neck moves the eyes a few centimetres from it (as it moves a real headset), and the body stays
+  put rather than swinging the other way.
 Bone rotations are given in the avatar frame's axes at rest and applied about each bone's rest
 position, children after parents, so a rotation of the upper arm carries the forearm with it.
 """
@@ -307,10 +309,9 @@ def pose_skeleton(
         solver.rotate(head_bone, head_turn)
     else:
         solver.rotate(head_bone, neck_turn @ head_turn)
-    eye = solver.delta[head_bone] @ np.array([0.0, 0.0, 0.0, 1.0])  # the avatar frame's origin
     model = np.eye(4)
     model[:3, :3] = body
-    model[:3, 3] = np.asarray(head.position.as_tuple()) - body @ eye[:3]
+    model[:3, 3] = head.position.as_tuple()
     avatar_from_world = np.asarray(np.linalg.inv(model), np.float64)
     for side, hand in (("left", left_hand), ("right", right_hand)):
         _arm(solver, skeleton, side, None if hand is None else _hand_targets(hand, avatar_from_world))

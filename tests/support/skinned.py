@@ -29,7 +29,7 @@ SHOULDER_Y = 1.44
 RPM_CLASS_DETAIL = 0.55  # ~17k vertices
 TARGET_NAMES = (*ARKIT_NAMES, *VISEME_NAMES, "mouthOpen", "mouthSmile", "eyesClosed")
 MATERIALS = (
-    ("Head", (0.85, 0.65, 0.55)), ("Eyes", (0.15, 0.2, 0.5)), ("Teeth", (0.95, 0.95, 0.9)),
+    ("Head", (0.85, 0.65, 0.55)), ("Eyes", (0.12, 0.08, 0.05)), ("Teeth", (0.95, 0.95, 0.9)),
     ("Nose", (0.95, 0.05, 0.05)), ("Hair", (0.25, 0.15, 0.08)), ("Shirt", (0.85, 0.85, 0.85)),
     ("Sleeves", (0.1, 0.2, 0.95)), ("Hands", (0.05, 0.8, 0.1)), ("Pants", (0.2, 0.2, 0.25)),
     ("Shoes", (0.1, 0.08, 0.05)), ("Markers", (0.95, 0.9, 0.05)), ("Neck", (0.82, 0.62, 0.52)),

@@ -129,7 +129,7 @@ def _near(avatar: Avatar, point: tuple[float, float, float]) -> int:
     return int(np.argmin(np.linalg.norm(avatar.positions - np.asarray(point, np.float32), axis=1)))
 
 
-def test_a_head_yaw_turns_the_head_and_leaves_the_torso_and_eyes_where_the_headset_is(body: Avatar) -> None:
+def test_a_head_yaw_turns_the_head_about_the_neck_and_leaves_the_torso(body: Avatar) -> None:
     assert body.skeleton is not None
     pose = Pose(Vec3(1.0, 1.7, -2.0), Quat.from_euler(math.radians(40)))
     posed = pose_skeleton(body.skeleton, pose, 0.0)
@@ -142,9 +142,9 @@ def test_a_head_yaw_turns_the_head_and_leaves_the_torso_and_eyes_where_the_heads
     # The nose swings toward the head's yaw (to -x for a positive yaw of a -z-facing avatar).
     assert world[nose][0] - rest[nose][0] < -0.05
     assert np.linalg.norm(world[chest] - rest[chest]) < 1e-5
-    # The eyes stay where the headset is, whatever the neck did.
+    # The head turns about the neck: the eyes stay within a few centimetres of the headset.
     eye = posed.model @ np.append(posed.skin[_slot_of(body, "head")] @ np.array([0, 0, 0, 1.0]), 1.0)
-    np.testing.assert_allclose(eye[:3], [1.0, 1.7, -2.0], atol=1e-6)
+    assert 0.01 < np.linalg.norm(eye[:3] - [1.0, 1.7, -2.0]) < 0.06
 
 
 def _slot_of(avatar: Avatar, humanoid: str) -> int:
