@@ -71,7 +71,9 @@ class _Run:
         self.scene = Scene(delay_us=0)
         self.scene.add("p", avatar, name="Skinned", tint=(1.0, 1.0, 1.0))
 
-    def at(self, t_s: float, pose: Pose, left: HandPose | None = None, right: HandPose | None = None) -> list:  # type: ignore[type-arg]
+    def at(
+        self, t_s: float, pose: Pose, left: HandPose | None = None, right: HandPose | None = None
+    ) -> list[DrawItem]:
         self.scene.update("p", pose, time_us=round(t_s * S), left_hand=left, right_hand=right)
         return self.scene.frame(round(t_s * S))
 
