@@ -6,7 +6,8 @@ of `cell` metres (vertex clustering): a cluster takes its members' mean position
 *target deltas*, so the coarse head still blinks and talks. Vertices are clustered on where they are
 at rest, where the open jaw takes them (so the two lips of a closed mouth stay apart) and in
 which connected piece of the mesh they are (so a lid and the eye under it stay apart). Triangles that
-collapse are dropped. A skinned avatar's vertices only merge with those that follow the same main joint
+collapse are dropped. A skinned avatar's body is clustered coarser than its head (`BODY_FACTOR`), and
+its vertices only merge with those that follow the same main joint
 (so a finger never merges with the thigh it rests on), and a cluster takes the joints and weights of its
 member nearest the centre.
 """
@@ -23,6 +24,10 @@ from emulator.render.avatar import Avatar
 HEAD_HEIGHT_M = 0.25
 # (cell size in metres, the smallest on-screen head height in pixels drawn at that level)
 LEVELS: tuple[tuple[float, float], ...] = ((0.0, 300.0), (0.006, 180.0), (0.012, 100.0), (0.016, 0.0))
+# A skinned avatar's body (all but the head) is seen from farther than its face is read: its cells are
+# this much coarser, and no finer than the level's for thin pieces (fingers), which would keep nearly
+# every vertex otherwise.
+BODY_FACTOR = 3.0
 
 
 def simplified(avatar: Avatar, cell: float) -> Avatar:
@@ -33,10 +38,15 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
         return cache[cell]
     moved = avatar.positions + _opening(avatar)
     piece = components(avatar)
-    size = _piece_cell(avatar.positions, piece, cell)[:, None]
-    columns = [np.floor(avatar.positions / size), np.floor(moved / (2 * size)), piece[:, None]]
+    size = _piece_cell(avatar.positions, piece, cell)
+    main = None
     if avatar.skin_joints is not None and avatar.skin_weights is not None:
         main = np.take_along_axis(avatar.skin_joints, avatar.skin_weights.argmax(axis=1)[:, None], axis=1)
+        body = ~_on_head(avatar)[main[:, 0]]
+        size[body] = np.maximum(size[body] * BODY_FACTOR, cell)
+    size = size[:, None]
+    columns = [np.floor(avatar.positions / size), np.floor(moved / (2 * size)), piece[:, None]]
+    if main is not None:
         columns.append(main.astype(np.float64))
     key = np.concatenate(columns, axis=1).astype(np.int64)
     _, cluster, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
@@ -82,6 +92,18 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     )
     cache[cell] = coarse
     return coarse
+
+
+def _on_head(avatar: Avatar) -> np.ndarray:
+    """Per skin slot: does it follow the head bone or one under it (eyes, jaw, hair)?"""
+    skeleton = avatar.skeleton
+    if skeleton is None:
+        return np.zeros(0, bool)
+    head = skeleton.bone("head")
+    on_head = np.zeros(len(skeleton.parents), bool)
+    for bone, parent in enumerate(skeleton.parents.tolist()):  # parents come first
+        on_head[bone] = bone == head or (parent >= 0 and bool(on_head[parent]))
+    return np.asarray(on_head[skeleton.slot_bones])
 
 
 def _piece_cell(positions: np.ndarray, piece: np.ndarray, cell: float) -> np.ndarray:

@@ -20,6 +20,7 @@ position, children after parents, so a rotation of the upper arm carries the for
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,31 +123,46 @@ def head_rotations(relative: F64, limits: HeadLimits) -> tuple[F64, F64]:
     return neck, neck.T @ full
 
 
+# Posing works on a few dozen 3-vectors per avatar per frame: plain float arithmetic here costs a
+# fraction of numpy's per-call overhead (np.cross alone took a third of the posing time).
 def _unit(v: F64) -> F64:
-    n = float(np.linalg.norm(v))
+    n = math.sqrt(float(v[0]) ** 2 + float(v[1]) ** 2 + float(v[2]) ** 2)
     return v / n if n > 1e-9 else v
 
 
+def _cross(a: F64, b: F64) -> F64:
+    ax, ay, az = float(a[0]), float(a[1]), float(a[2])
+    bx, by, bz = float(b[0]), float(b[1]), float(b[2])
+    return np.array([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx])
+
+
 def rotation_between(a: F64, b: F64) -> F64:
-    """The smallest rotation taking direction `a` to direction `b`."""
+    """The smallest rotation taking direction `a` to direction `b` (Rodrigues)."""
     a, b = _unit(a), _unit(b)
-    axis = np.cross(a, b)
-    s, c = float(np.linalg.norm(axis)), float(np.dot(a, b))
+    x, y, z = (float(v) for v in _cross(a, b))
+    s = math.sqrt(x * x + y * y + z * z)
+    c = float(a[0] * b[0] + a[1] * b[1] + a[2] * b[2])
     if s < 1e-9:
         if c > 0:
             return np.eye(3)
         other = np.array([1.0, 0, 0]) if abs(a[0]) < 0.9 else np.array([0, 1.0, 0])
-        axis = _unit(np.cross(a, other))
+        axis = _unit(_cross(a, other))
         return np.asarray(2 * np.outer(axis, axis) - np.eye(3))
-    k = axis / s
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.asarray(np.eye(3) + s * kx + (1 - c) * kx @ kx)
+    x, y, z = x / s, y / s, z / s
+    t = 1.0 - c
+    return np.array(
+        [
+            [c + t * x * x, t * x * y - s * z, t * x * z + s * y],
+            [t * x * y + s * z, c + t * y * y, t * y * z - s * x],
+            [t * x * z - s * y, t * y * z + s * x, c + t * z * z],
+        ]
+    )
 
 
 def _frame(forward: F64, side: F64) -> F64:
     f = _unit(forward)
-    up = _unit(np.cross(f, side))
-    return np.stack([f, _unit(np.cross(up, f)), up], axis=1)
+    up = _unit(_cross(f, side))
+    return np.stack([f, _unit(_cross(up, f)), up], axis=1)
 
 
 def _about(point: F64, rotation: F64) -> F64:
@@ -212,20 +228,57 @@ class _Solver:
         posed = _frame(parent.T @ target[0], parent.T @ target[1])
         self.rotate(bone, posed @ _frame(*rest).T)
 
-    def skin(self) -> F32:
-        """(S, 3, 4) skin matrices of every slot."""
+    def skin(self, owners: dict[tuple[int, ...], npt.NDArray[np.int64]]) -> F32:
+        """(S, 3, 4) skin matrices of every slot; `owners` caches which posed bone moves each slot."""
         s = self.s
-        owner = np.full(len(s.parents), -1, np.int64)
-        stack = [np.eye(4)]
-        index: dict[int, int] = {}
-        for bone, d in self.delta.items():
-            index[bone] = len(stack)
-            stack.append(d)
-        for b in range(len(s.parents)):  # parents come first (skeleton.py)
-            p = int(s.parents[b])
-            owner[b] = index.get(b, owner[p] if p >= 0 else 0)
-        deltas = np.stack(stack)[owner[s.slot_bones]] if len(s.slot_bones) else np.zeros((0, 4, 4))
-        return np.asarray((deltas @ s.slot_rest)[:, :3, :], np.float32)
+        posed = tuple(self.delta)
+        owner = owners.get(posed)
+        if owner is None:
+            index = {bone: i + 1 for i, bone in enumerate(posed)}  # 0: the identity
+            by_bone = np.zeros(len(s.parents), np.int64)
+            for b, p in enumerate(s.parents.tolist()):  # parents come first (skeleton.py)
+                by_bone[b] = index.get(b, by_bone[p] if p >= 0 else 0)
+            owner = owners[posed] = by_bone[s.slot_bones]
+        stack = np.stack([np.eye(4), *self.delta.values()])
+        return np.asarray((stack[owner] @ s.slot_rest)[:, :3, :], np.float32)
+
+
+class _Rig:
+    """What posing one skeleton needs that never changes: the relaxed arms, slot owners."""
+
+    def __init__(self, skeleton: Skeleton) -> None:
+        self.owners: dict[tuple[int, ...], npt.NDArray[np.int64]] = {}
+        self.relaxed: dict[str, dict[int, F64]] = {}
+        moving = {skeleton.bone("head"), skeleton.bone("neck")} - {None}
+        for side in ("left", "right"):
+            upper = skeleton.bone(f"{side}UpperArm")
+            if upper is None or moving & set(_ancestors(skeleton, upper)):
+                continue  # arms hung from the neck move with it: posed every frame instead
+            solver = _Solver(skeleton)
+            _arm(solver, skeleton, side, None)
+            self.relaxed[side] = solver.delta
+
+
+def _ancestors(skeleton: Skeleton, bone: int) -> list[int]:
+    out = []
+    bone = int(skeleton.parents[bone])
+    while bone >= 0:
+        out.append(bone)
+        bone = int(skeleton.parents[bone])
+    return out
+
+
+_RIGS: dict[int, tuple[weakref.ref[Skeleton], _Rig]] = {}
+
+
+def _rig(skeleton: Skeleton) -> _Rig:
+    entry = _RIGS.get(id(skeleton))
+    if entry is not None and entry[0]() is skeleton:
+        return entry[1]
+    rig = _Rig(skeleton)
+    key = id(skeleton)
+    _RIGS[key] = (weakref.ref(skeleton, lambda _: _RIGS.pop(key, None)), rig)
+    return rig
 
 
 @dataclass(frozen=True)
@@ -313,6 +366,10 @@ def pose_skeleton(
     model[:3, :3] = body
     model[:3, 3] = head.position.as_tuple()
     avatar_from_world = np.asarray(np.linalg.inv(model), np.float64)
+    rig = _rig(skeleton)
     for side, hand in (("left", left_hand), ("right", right_hand)):
-        _arm(solver, skeleton, side, None if hand is None else _hand_targets(hand, avatar_from_world))
-    return Posed(model, solver.skin())
+        if hand is None and side in rig.relaxed:
+            solver.delta.update(rig.relaxed[side])
+        else:
+            _arm(solver, skeleton, side, None if hand is None else _hand_targets(hand, avatar_from_world))
+    return Posed(model, solver.skin(rig.owners))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,14 @@ class Skeleton:
         return replace(self, humanoid=found)
 
     def children(self, bone: int) -> list[int]:
-        return [int(b) for b in np.flatnonzero(self.parents == bone)]
+        return self._children.get(bone, [])
+
+    @cached_property
+    def _children(self) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for b, p in enumerate(self.parents.tolist()):
+            out.setdefault(p, []).append(b)
+        return out
 
 
 def guess_humanoid(names: Sequence[str]) -> dict[str, int]:
