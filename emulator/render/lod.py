@@ -6,7 +6,7 @@ of `cell` metres (vertex clustering): a cluster takes its members' mean position
 *target deltas*, so the coarse head still blinks and talks. Vertices are clustered on where they are
 at rest, where the open jaw takes them (so the two lips of a closed mouth stay apart) and in
 which connected piece of the mesh they are (so a lid and the eye under it stay apart). Triangles that
-collapse are dropped. A skinned avatar's body is clustered coarser than its head (`BODY_FACTOR`), and
+collapse are dropped. A skinned avatar's body is clustered coarser than its head (`BODY_CELLS`), and
 its vertices only merge with those that follow the same main joint
 (so a finger never merges with the thigh it rests on), and a cluster takes the joints and weights of its
 member nearest the centre.
@@ -24,10 +24,10 @@ from emulator.render.avatar import Avatar
 HEAD_HEIGHT_M = 0.25
 # (cell size in metres, the smallest on-screen head height in pixels drawn at that level)
 LEVELS: tuple[tuple[float, float], ...] = ((0.0, 300.0), (0.006, 180.0), (0.012, 100.0), (0.016, 0.0))
-# A skinned avatar's body (all but the head) is seen from farther than its face is read: its cells are
-# this much coarser, and no finer than the level's for thin pieces (fingers), which would keep nearly
-# every vertex otherwise.
-BODY_FACTOR = 3.0
+# A skinned avatar's body (all but the head) needs less detail than its face at the same distance:
+# its cell at each level (thin pieces such as fingers included, which would keep nearly every vertex
+# otherwise). A body whose head is 100-180 px tall is ~700 px tall: 4 cm cells are ~16 px.
+BODY_CELLS: dict[float, float] = {0.006: 0.015, 0.012: 0.04, 0.016: 0.08}
 
 
 def simplified(avatar: Avatar, cell: float) -> Avatar:
@@ -42,8 +42,9 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     main = None
     if avatar.skin_joints is not None and avatar.skin_weights is not None:
         main = np.take_along_axis(avatar.skin_joints, avatar.skin_weights.argmax(axis=1)[:, None], axis=1)
-        body = ~_on_head(avatar)[main[:, 0]]
-        size[body] = np.maximum(size[body] * BODY_FACTOR, cell)
+        part = _parts(avatar)[main[:, 0]]
+        size[part == _BODY] = BODY_CELLS.get(cell, 5 * cell)
+        size[part == _HAND] = cell  # hands stay readable (a wave), fingers as small blobs
     size = size[:, None]
     columns = [np.floor(avatar.positions / size), np.floor(moved / (2 * size)), piece[:, None]]
     if main is not None:
@@ -94,16 +95,23 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     return coarse
 
 
-def _on_head(avatar: Avatar) -> np.ndarray:
-    """Per skin slot: does it follow the head bone or one under it (eyes, jaw, hair)?"""
+_HEAD, _HAND, _BODY = 0, 1, 2
+
+
+def _parts(avatar: Avatar) -> np.ndarray:
+    """Per skin slot: does it follow the head (or a bone under it), a hand, or the rest of the body?"""
     skeleton = avatar.skeleton
     if skeleton is None:
-        return np.zeros(0, bool)
-    head = skeleton.bone("head")
-    on_head = np.zeros(len(skeleton.parents), bool)
+        return np.zeros(0, np.int8)
+    roots = {
+        skeleton.bone("head"): _HEAD,
+        skeleton.bone("leftHand"): _HAND,
+        skeleton.bone("rightHand"): _HAND,
+    }
+    part = np.full(len(skeleton.parents), _BODY, np.int8)
     for bone, parent in enumerate(skeleton.parents.tolist()):  # parents come first
-        on_head[bone] = bone == head or (parent >= 0 and bool(on_head[parent]))
-    return np.asarray(on_head[skeleton.slot_bones])
+        part[bone] = roots.get(bone, part[parent] if parent >= 0 else _BODY)
+    return np.asarray(part[skeleton.slot_bones])
 
 
 def _piece_cell(positions: np.ndarray, piece: np.ndarray, cell: float) -> np.ndarray:

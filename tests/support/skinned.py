@@ -27,6 +27,7 @@ from tests.support.avatars import _Writer
 EYE_Y = 1.63  # eye height, metres
 SHOULDER_Y = 1.44
 RPM_CLASS_DETAIL = 0.55  # ~17k vertices
+RPM_HALF_BODY_DETAIL = 0.62  # ~17k vertices without legs
 TARGET_NAMES = (*ARKIT_NAMES, *VISEME_NAMES, "mouthOpen", "mouthSmile", "eyesClosed")
 MATERIALS = (
     ("Head", (0.85, 0.65, 0.55)), ("Eyes", (0.12, 0.08, 0.05)), ("Teeth", (0.95, 0.95, 0.9)),
@@ -62,7 +63,7 @@ class _Skeleton:
         return self.names.index(name)
 
 
-def _skeleton() -> _Skeleton:
+def _skeleton(legs: bool) -> _Skeleton:
     s = _Skeleton()
     hips = s.add("Hips", -1, (0.0, 1.0, 0.0))
     spine = s.add("Spine", hips, (0.0, 0.1, 0.0))
@@ -81,9 +82,10 @@ def _skeleton() -> _Skeleton:
             parent = s.add(f"{side}Hand{digit}1", hand, (offset[0] * x, offset[1], offset[2]))
             for k, length in enumerate(lengths):
                 parent = s.add(f"{side}Hand{digit}{k + 2}", parent, (length * x, 0.0, 0.0))
-        up = s.add(f"{side}UpLeg", hips, (0.1 * x, -0.05, 0.0))
-        leg = s.add(f"{side}Leg", up, (0.0, -0.45, 0.0))
-        s.add(f"{side}Foot", leg, (0.0, -0.42, 0.0))
+        if legs:
+            up = s.add(f"{side}UpLeg", hips, (0.1 * x, -0.05, 0.0))
+            leg = s.add(f"{side}Leg", up, (0.0, -0.45, 0.0))
+            s.add(f"{side}Foot", leg, (0.0, -0.42, 0.0))
     return s
 
 
@@ -161,8 +163,11 @@ def _targets(points: np.ndarray, head_centre: np.ndarray, count: int) -> list[np
     return out
 
 
-def write_skinned_avatar(path: Path, *, detail: float = 0.35, textures: bool = False) -> Path:
-    s = _skeleton()
+def write_skinned_avatar(
+    path: Path, *, detail: float = 0.35, textures: bool = False, legs: bool = True
+) -> Path:
+    """`legs=False`: a half body (head, torso, arms and hands), as Ready Player Me exported for VR."""
+    s = _skeleton(legs)
     w = _Writer()
     g = w.gltf
     for m, (name, rgb) in enumerate(MATERIALS):
@@ -259,6 +264,8 @@ def write_skinned_avatar(path: Path, *, detail: float = 0.35, textures: bool = F
                 part(
                     bone, "Hands", _tube(at[bone], at[f"{side}Hand{digit}{k + 1}"], 0.009, n(12), n(24)), bone
                 )
+        if not legs:
+            continue
         for bone, child, radius in (
             (f"{side}UpLeg", f"{side}Leg", 0.075),
             (f"{side}Leg", f"{side}Foot", 0.055),
