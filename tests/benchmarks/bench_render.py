@@ -10,6 +10,7 @@ Cases alternate within the process, best of three rounds each.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -253,7 +254,9 @@ def _skinned_section(heads: list[Avatar]) -> Section:
         # Four people, four copies of each: nothing shared but the file.
         pools = {"half": [load_avatar(half) for _ in range(4)], "full": [load_avatar(full) for _ in range(4)]}
     pools["head"] = heads
-    cases = [("half", n) for n in RPM_COUNTS] + [(k, n) for k in ("full", "head") for n in HEAD_COUNTS]
+    pools["unposed"] = pools["half"]
+    cases = [("half", n) for n in RPM_COUNTS]
+    cases += [(k, n) for k in ("unposed", "full", "head") for n in HEAD_COUNTS]
     fps_by: dict[tuple[str, int], float] = {}
     cpu_by: dict[tuple[str, int], float] = {}
     renderer = OffscreenRenderer(WIDTH, HEIGHT, samples=0, morph="cpu")
@@ -261,8 +264,14 @@ def _skinned_section(heads: list[Avatar]) -> Section:
         for _ in range(ROUNDS):
             for kind, count in cases:
                 pool = pools[kind]
-                driven = _Driven([pool[i % 4] for i in range(count)], _poses(count), hands=kind != "head")
-                fps, cpu_ms = _measure(renderer, driven.items)
+                driven = _Driven([pool[i % 4] for i in range(count)], _poses(count), hands=kind == "half")
+                items = driven.items
+                if kind == "unposed":  # what the geometry and pixels alone cost: drawn in bind pose
+
+                    def items(frame: int, driven: _Driven = driven) -> list[DrawItem]:
+                        return [dataclasses.replace(item, skin=None) for item in driven.items(frame)]
+
+                fps, cpu_ms = _measure(renderer, items)
                 fps_by[(kind, count)] = max(fps, fps_by.get((kind, count), 0.0))
                 cpu_by[(kind, count)] = min(cpu_ms, cpu_by.get((kind, count), 1e9))
     finally:
@@ -284,6 +293,7 @@ def _skinned_section(heads: list[Avatar]) -> Section:
                 str(count),
                 cell("half", count, fps_by),
                 cell("half", count, cpu_by),
+                cell("unposed", count, cpu_by),
                 cell("full", count, cpu_by),
                 cell("head", count, fps_by),
                 cell("head", count, cpu_by),
@@ -300,6 +310,7 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "avatars",
             "half body fps",
             "half body CPU ms/frame",
+            "half body unposed, no hands",
             "full body CPU ms/frame",
             "heads fps",
             "heads CPU ms/frame",
@@ -316,9 +327,11 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             f"here they cost only their file bytes); heads: the default head ({heads[0].vertex_count} "
             "vertices, untextured, no skeleton)",
             "all driven through the Scene at 90 Hz: 6 face targets and the head yaw change on every avatar "
-            "every frame, every other skinned avatar waves a received left hand (arm IK, fingers); numpy "
+            "every frame, every other half body waves a received left hand (arm IK, fingers); numpy "
             "skinning in the CPU batch; coarser levels of detail when small on screen (a body coarser "
-            "than its head, lod.py BODY_CELLS)",
+            "than its head, lod.py BODY_CELLS); 'unposed': the same half bodies without hands, drawn in "
+            "bind pose (T-pose) without skinning: what their geometry and pixels alone cost; full body: "
+            "posed, no hands",
             f"numpy posing + skinning of one full-detail half body alone: {_skin_ms(h):.2f} ms",
             "noisy: llvmpipe shares this machine's 2 cores with other engineers' test runs; compare "
             "the columns of one run, not runs",
