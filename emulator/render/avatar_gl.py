@@ -40,6 +40,10 @@ class MeshGL:
         self.normals = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.normals, np.float32))
         self.colors = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.colors, np.float32))
         self.elements = buffer(GL.GL_ELEMENT_ARRAY_BUFFER, np.ascontiguousarray(avatar.indices, np.uint32))
+        self.skin: list[int] = []  # joints, weights (GPU skinning)
+        if avatar.skin_joints is not None and avatar.skin_weights is not None:
+            for values in (avatar.skin_joints, avatar.skin_weights):
+                self.skin.append(buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(values, np.float32)))
         self.vao = self.make_vao(self.positions)
         self.delta_buffer = 0
         self.delta_texture = 0
@@ -72,6 +76,8 @@ class MeshGL:
         attribute(0, positions, 3)
         attribute(1, self.normals, 3)
         attribute(2, self.colors, 4)
+        for location, vbo in zip((4, 5), self.skin, strict=False):
+            attribute(location, vbo, 4)
         GL.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self.elements)
         GL.glBindVertexArray(0)
         return vao
@@ -79,7 +85,9 @@ class MeshGL:
     def release(self) -> None:
         GL.glDeleteVertexArrays(1, [self.vao])
         names = [
-            b for b in (self.positions, self.normals, self.colors, self.elements, self.delta_buffer) if b
+            b
+            for b in (self.positions, self.normals, self.colors, self.elements, self.delta_buffer, *self.skin)
+            if b
         ]
         GL.glDeleteBuffers(len(names), names)
         if self.delta_texture:
@@ -113,3 +121,28 @@ class AvatarCache:
         for mesh, _ in self._meshes.values():
             mesh.release()
         self._meshes.clear()
+
+
+class BoneTexture:
+    """Skin matrices of the avatar being drawn (GPU skinning): a texture buffer, 3 RGBA32F texels a slot."""
+
+    def __init__(self) -> None:
+        self.buffer = int(GL.glGenBuffers(1))
+        self.texture = int(GL.glGenTextures(1))
+        GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, self.buffer)
+        GL.glBufferData(GL.GL_TEXTURE_BUFFER, 16, None, GL.GL_STREAM_DRAW)
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, self.texture)
+        GL.glTexBuffer(GL.GL_TEXTURE_BUFFER, GL.GL_RGBA32F, self.buffer)
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
+
+    def upload(self, matrices: np.ndarray) -> None:
+        """(slots, 3, 4) skin matrices, bound on texture unit 1 for the skinning program."""
+        data = np.ascontiguousarray(matrices, np.float32)
+        GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, self.buffer)
+        GL.glBufferData(GL.GL_TEXTURE_BUFFER, data.nbytes, data, GL.GL_STREAM_DRAW)  # orphans the last
+        GL.glActiveTexture(GL.GL_TEXTURE1)
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, self.texture)
+
+    def release(self) -> None:
+        GL.glDeleteTextures(1, [self.texture])
+        GL.glDeleteBuffers(1, [self.buffer])

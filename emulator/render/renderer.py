@@ -14,7 +14,7 @@ import numpy as np
 from OpenGL import GL
 
 from emulator.render.avatar import Avatar
-from emulator.render.avatar_gl import AvatarCache, MorphMode
+from emulator.render.avatar_gl import AvatarCache, BoneTexture, MorphMode
 from emulator.render.background import Background
 from emulator.render.batch import Batch
 from emulator.render.camera import Camera
@@ -45,6 +45,8 @@ class Renderer:
         # through the CPU batch instead.
         self._gpu_program = Program(avatar_vertex_shader(True), AVATAR_FRAGMENT)
         self._cpu_program = Program(avatar_vertex_shader(False), AVATAR_FRAGMENT)
+        self._skin_program = Program(avatar_vertex_shader(True, gpu_skin=True), AVATAR_FRAGMENT)
+        self._bones = BoneTexture()
         self._overlay = Overlay()
         self._cache = AvatarCache()
         self._batch = Batch()
@@ -111,22 +113,36 @@ class Renderer:
     def _draw_each(
         self, chosen: Sequence[tuple[DrawItem, Avatar]], view_projection: np.ndarray, eye: tuple[float, ...]
     ) -> list[tuple[DrawItem, Avatar]]:
-        """GPU morphing, a draw call per avatar; returns the ones that must go through the CPU batch."""
-        program = self._gpu_program
-        program.use()
-        program.matrix("u_view_projection", view_projection)
-        program.vec3("u_eye", eye)
-        GL.glUniform1i(program.loc("u_deltas"), 0)
-        GL.glActiveTexture(GL.GL_TEXTURE0)
+        """GPU morphing (and skinning), a draw call per avatar; returns the ones for the CPU batch."""
         leftover = []
-        for item, avatar in chosen:
-            if item.skin is not None:  # skinned avatars are skinned by numpy in the batch
-                leftover.append((item, avatar))
-                continue
+        for skinned in (False, True):
+            program = self._skin_program if skinned else self._gpu_program
+            program.use()
+            program.matrix("u_view_projection", view_projection)
+            program.vec3("u_eye", eye)
+            GL.glUniform1i(program.loc("u_deltas"), 0)
+            if skinned:
+                GL.glUniform1i(program.loc("u_bones"), 1)
+            GL.glActiveTexture(GL.GL_TEXTURE0)
+            group = [(item, avatar) for item, avatar in chosen if (item.skin is not None) is skinned]
+            leftover += self._draw_group(program, group, skinned)
+        GL.glActiveTexture(GL.GL_TEXTURE1)
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
+        GL.glActiveTexture(GL.GL_TEXTURE0)
+        return leftover
+
+    def _draw_group(
+        self, program: Program, group: Sequence[tuple[DrawItem, Avatar]], skinned: bool
+    ) -> list[tuple[DrawItem, Avatar]]:
+        leftover = []
+        for item, avatar in group:
             mesh = self._cache.mesh(avatar)
             if not mesh.gpu_morph and avatar.target_names:
                 leftover.append((item, avatar))
                 continue
+            if skinned and item.skin is not None:
+                self._bones.upload(item.skin)  # binds it on texture unit 1
+                GL.glActiveTexture(GL.GL_TEXTURE0)
             program.matrix("u_model", item.model)
             program.vec3("u_tint", item.tint)
             targets, weights = active_targets(item.weights)
@@ -149,3 +165,5 @@ class Renderer:
         self._background.release()
         self._gpu_program.delete()
         self._cpu_program.delete()
+        self._skin_program.delete()
+        self._bones.release()

@@ -9,6 +9,7 @@ MAX_ACTIVE_TARGETS = 72  # RPM avatars: 52 ARKit + 15 visemes, with room to spar
 AVATAR_VERTEX = f"""
 #version 330 core
 #define GPU_MORPH {{gpu_morph}}
+#define GPU_SKIN {{gpu_skin}}
 layout(location = 0) in vec3 a_position;
 layout(location = 1) in vec3 a_normal;
 layout(location = 2) in vec4 a_color;
@@ -21,6 +22,11 @@ uniform int u_vertex_count;
 uniform int u_targets[{MAX_ACTIVE_TARGETS}];
 uniform float u_weights[{MAX_ACTIVE_TARGETS}];
 uniform samplerBuffer u_deltas;    // target-major: texel target * vertex_count + vertex
+#if GPU_SKIN
+layout(location = 4) in vec4 a_joints;   // skin slots (skeleton.py), as floats
+layout(location = 5) in vec4 a_weights;
+uniform samplerBuffer u_bones;
+#endif
 out vec3 v_normal;
 out vec3 v_world;
 out vec4 v_color;
@@ -31,8 +37,20 @@ void main() {{
     for (int i = 0; i < u_active; ++i) {{
         p += u_weights[i] * texelFetch(u_deltas, u_targets[i] * u_vertex_count + gl_VertexID).xyz;
     }}
+    vec3 n = a_normal;
+#if GPU_SKIN
+    // Skin blended positions and normals: 3 texels (the rows of a 3x4) per skin slot.
+    mat4 skin = mat4(0.0);
+    for (int k = 0; k < 4; ++k) {{
+        int row = int(a_joints[k]) * 3;
+        skin += a_weights[k] * transpose(mat4(texelFetch(u_bones, row), texelFetch(u_bones, row + 1),
+                                              texelFetch(u_bones, row + 2), vec4(0.0, 0.0, 0.0, 1.0)));
+    }}
+    p = (skin * vec4(p, 1.0)).xyz;
+    n = mat3(skin) * n;
+#endif
     vec4 world = u_model * vec4(p, 1.0);
-    v_normal = mat3(u_model) * a_normal;
+    v_normal = mat3(u_model) * n;
     v_tint = u_tint;
 #else
     vec4 world = vec4(p, 1.0);
@@ -46,8 +64,10 @@ void main() {{
 """
 
 
-def avatar_vertex_shader(gpu_morph: bool) -> str:
-    return AVATAR_VERTEX.replace("{gpu_morph}", "1" if gpu_morph else "0")
+def avatar_vertex_shader(gpu_morph: bool, gpu_skin: bool = False) -> str:
+    """GPU skinning only comes with GPU morphing (it needs the per-avatar model matrix)."""
+    source = AVATAR_VERTEX.replace("{gpu_morph}", "1" if gpu_morph else "0")
+    return source.replace("{gpu_skin}", "1" if gpu_skin and gpu_morph else "0")
 
 
 AVATAR_FRAGMENT = """

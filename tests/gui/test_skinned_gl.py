@@ -27,9 +27,10 @@ HEAD = Vec3(0.0, 1.6, -2.2)  # where the headset is: the avatar faces the camera
 S = 1_000_000
 
 
-@pytest.fixture(scope="module")
-def offscreen(xvfb_display: str) -> Iterator[OffscreenRenderer]:
-    with OffscreenRenderer(W, H, labels=False) as renderer:
+@pytest.fixture(scope="module", params=["cpu", "gpu"])
+def offscreen(xvfb_display: str, request: pytest.FixtureRequest) -> Iterator[OffscreenRenderer]:
+    """numpy skinning in the CPU batch, and skinning in the vertex shader: the same pictures."""
+    with OffscreenRenderer(W, H, labels=False, morph=request.param) as renderer:
         yield renderer
 
 
