@@ -32,6 +32,7 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
 
+_MAX_SLOTS = 4096  # joints over all skins; RPM and VRM avatars have 60-200, slots are stored as uint16
 _SIDES = (("left", "Left"), ("right", "Right"))
 _DIGITS = (
     ("Thumb", ("Metacarpal", "Proximal", "Distal")),
@@ -177,6 +178,8 @@ class SkinBuilder:
         slots = [
             self._slot(node.skin, int(n), np.asarray(ibm[j], np.float64)) for j, n in enumerate(joint_nodes)
         ]
+        if len(self._slot_rest) > _MAX_SLOTS:
+            raise AvatarError(f"{source}: more than {_MAX_SLOTS} skin joints in all")
         slot_of = np.array(slots, np.uint16)
         weights = np.clip(np.nan_to_num(weights), 0.0, None)
         total = weights.sum(axis=1, keepdims=True)
