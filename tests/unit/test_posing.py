@@ -279,3 +279,29 @@ def test_broken_skins_are_refused_with_one_line(
     weights = np.array([[1, 0, 0, 0]] * 3, np.float32)
     with pytest.raises(AvatarError, match=message):
         load_avatar(_tiny_skin(tmp_path / "bad.glb", weights, joints, skin=skin))
+
+
+def test_the_scene_keeps_each_participants_body_yaw_and_hands(body: Avatar) -> None:
+    from emulator.render.scene import Scene
+
+    scene = Scene(delay_us=0)
+    scene.add("a", body)
+    scene.add("b", body)
+    hand = hand_pose(HandSide.RIGHT, Pose(Vec3(0.3, 1.7, -0.3)))
+
+    def yaw_of(item_model: np.ndarray) -> float:
+        return math.degrees(math.atan2(item_model[0, 2], item_model[2, 2]))
+
+    items = {}
+    for step in range(0, 101):  # a turns its head 90 degrees at 0.5 s and holds it; b looks ahead
+        t = step * 20_000
+        head_a = Quat.from_euler(math.radians(90.0 if t >= 500_000 else 0.0))
+        scene.update("a", Pose(Vec3(0, 1.6, 0), head_a), time_us=t, right_hand=hand)
+        scene.update("b", Pose(Vec3(1, 1.6, 0)), time_us=t)
+        items = {item.id: item for item in scene.frame(t)}
+        if t == 900_000:  # held 0.4 s: not yet
+            assert yaw_of(items["a"].model) == pytest.approx(0.0)
+    assert yaw_of(items["a"].model) == pytest.approx(90.0, abs=5.0), "after 1.5 s the body has followed"
+    assert yaw_of(items["b"].model) == pytest.approx(0.0)
+    assert items["a"].skin is not None and items["a"].right_hand is hand and items["a"].left_hand is None
+    assert items["b"].right_hand is None
