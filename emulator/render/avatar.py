@@ -1,10 +1,12 @@
-"""Avatars: any glTF 2.0 .glb with ARKit-named morph targets, flattened into one mesh ready to draw.
+"""Avatars: glTF 2.0 .glb/.gltf and VRM with ARKit-named morph targets, flattened into one mesh to draw.
 
 The avatar frame: metres, +y up, the avatar looks toward -z (like the headset it stands for, so its own
 left is -x), origin between the eyes, because a participant's head pose is its headset's pose.
-glTF models face +z, so the loader turns every file half a turn about y, then moves the eyes to the
-origin: from our own files' `scene.extras.headsetEmulator.eyeCentre`, else from nodes named like
-`LeftEye`/`RightEye` (Ready Player Me's joints), else from the top of the bounding box.
+glTF and VRM 1.0 models face +z, so the loader turns them half a turn about y; VRM 0.x models already
+face -z and are not turned (vrm.py). Then it moves the eyes to the origin: from our own files'
+`scene.extras.headsetEmulator.eyeCentre`, else a VRM's leftEye/rightEye bones, else from nodes named
+like `LeftEye`/`RightEye` (Ready Player Me's joints), else from the top of the bounding box. VRM
+expressions become ARKit/viseme-named targets (vrm.synthesise_targets).
 
 Every primitive of every mesh in the default scene is baked with its node's transform into one vertex
 array (skinned meshes in their bind pose, as their vertices are stored; a file with skins also gets its
@@ -26,9 +28,10 @@ import pygltflib
 
 from emulator.render.errors import AvatarError
 from emulator.render.faces import TargetMap, map_targets
-from emulator.render.gltf_read import AccessorReader, split_glb
+from emulator.render.gltf_read import AccessorReader, load_document
 from emulator.render.meshmath import vertex_normals
 from emulator.render.skeleton import Skeleton, SkinBuilder, has_skins
+from emulator.render.vrm import VrmInfo, mtoon_fallback, read_vrm, synthesise_targets
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class Avatar:
     target_names: tuple[str, ...]
     deltas: F32  # (T, V, 3)
     single_sided: int = 0  # the first this many indices may be back-face culled; the rest are two-sided
+    humanoid: dict[str, int] = field(default_factory=dict, compare=False)  # VRM bone name -> glTF node
     skeleton: Skeleton | None = None  # with the two arrays below when the file has skins
     skin_joints: npt.NDArray[np.uint16] | None = None  # (V, 4) skeleton slots
     skin_weights: F32 | None = None  # (V, 4), each row summing to 1
@@ -156,6 +160,7 @@ class _Merger:
         self.single: list[npt.NDArray[np.uint32]] = []  # triangles that may be culled (glTF's default)
         self.double: list[npt.NDArray[np.uint32]] = []  # materials marked doubleSided
         self.targets: dict[str, list[tuple[int, F32]]] = {}
+        self.morphs: dict[tuple[int, int], list[tuple[int, F32]]] = {}  # (mesh, target index): for VRM
         self.count = 0
         self._shared: dict[tuple[Any, ...], int] = {}
         self.skin: SkinBuilder | None = None
@@ -168,6 +173,7 @@ class _Merger:
         prim: Any,
         world: Any,
         node_index: int,
+        mesh_index: int = -1,
     ) -> None:
         attributes = prim.attributes
         if attributes is None or _attr(attributes, "POSITION") is None:
@@ -216,7 +222,7 @@ class _Merger:
             if len(vertex_color) == n and vertex_color.shape[1] in (3, 4):
                 color[:, : vertex_color.shape[1]] *= vertex_color
         names = _target_names(mesh, prim, len(prim.targets or []))
-        for name, target in zip(names, prim.targets or [], strict=True):
+        for k, (name, target) in enumerate(zip(names, prim.targets or [], strict=True)):
             index = _attr(target, "POSITION")
             if index is None:
                 continue
@@ -225,7 +231,9 @@ class _Merger:
                 raise AvatarError(
                     f"{reader.source}: target {name!r} of mesh {mesh.name!r} has the wrong size"
                 )
-            self.targets.setdefault(name, []).append((self.count, (deltas @ linear.T).astype(np.float32)))
+            placed_deltas = (deltas @ linear.T).astype(np.float32)
+            self.targets.setdefault(name, []).append((self.count, placed_deltas))
+            self.morphs.setdefault((mesh_index, k), []).append((self.count, placed_deltas))
         self.positions.append(placed)
         self.normals.append(normals.astype(np.float32))
         self.colors.append(color.astype(np.float32))
@@ -246,12 +254,17 @@ class _Merger:
         return normals
 
 
-def _eye_centre(gltf: pygltflib.GLTF2, world: dict[int, Any], positions: F32) -> npt.NDArray[np.float64]:
+def _eye_centre(
+    gltf: pygltflib.GLTF2, world: dict[int, Any], positions: F32, vrm: VrmInfo | None
+) -> npt.NDArray[np.float64]:
     """The point between the eyes, in the glTF frame (see the module docstring for the order tried)."""
     for scene in gltf.scenes or []:
         tag = scene.extras.get("headsetEmulator") if isinstance(scene.extras, dict) else None
         if isinstance(tag, dict) and isinstance(tag.get("eyeCentre"), list) and len(tag["eyeCentre"]) == 3:
             return np.asarray(tag["eyeCentre"], np.float64)
+    bones = vrm.humanoid if vrm is not None else {}
+    if bones.get("leftEye") in world and bones.get("rightEye") in world:
+        return np.asarray((world[bones["leftEye"]][:3, 3] + world[bones["rightEye"]][:3, 3]) / 2)
     eyes: dict[str, npt.NDArray[np.float64]] = {}
     for index, node in enumerate(gltf.nodes or []):
         key = (node.name or "").lower().replace("_", "")
@@ -268,8 +281,21 @@ def _eye_centre(gltf: pygltflib.GLTF2, world: dict[int, Any], positions: F32) ->
     return np.array([centre[0], eye_y, centre[2]])
 
 
+def _add_vrm_targets(merger: _Merger, vrm: VrmInfo, positions: F32, eye_x: float) -> None:
+    """Append the ARKit/viseme-named targets made from the VRM's expressions (file frame)."""
+    wanted = {(m, i) for binds in vrm.expressions.values() for m, i, _ in binds}
+    morphs: dict[tuple[int, int], F32] = {}
+    for key, blocks in merger.morphs.items():
+        if key in wanted:
+            morphs[key] = np.zeros((merger.count, 3), np.float32)
+            for start, d in blocks:
+                morphs[key][start : start + len(d)] += d
+    for target_name, d in synthesise_targets(vrm, morphs, positions, eye_x).items():
+        merger.targets.setdefault(target_name, [(0, d)])
+
+
 def load_avatar(path: str | Path) -> Avatar:
-    """Load a .glb; raises AvatarError (never anything else) when the file cannot be used."""
+    """Load a .glb, .gltf or .vrm; raises AvatarError (never anything else) when it cannot be used."""
     path = Path(path)
     source = str(path)
     try:
@@ -279,21 +305,27 @@ def load_avatar(path: str | Path) -> Avatar:
         data = path.read_bytes()
     except OSError as error:
         raise AvatarError(f"{source}: cannot read ({error.strerror})") from None
-    return parse_avatar(data, source, name=path.stem)
+    return parse_avatar(data, source, name=path.stem, base=path.parent)
 
 
-def parse_avatar(data: bytes, source: str, name: str = "avatar") -> Avatar:
-    gltf, binary = split_glb(data, source)
-    reader = AccessorReader(gltf, binary, source)
+def parse_avatar(data: bytes, source: str, name: str = "avatar", base: Path | None = None) -> Avatar:
+    """`base`: the folder a .gltf's URIs may name files in (None: only data URIs and a .glb's BIN)."""
+    gltf, buffers = load_document(data, source, base)
+    reader = AccessorReader(gltf, buffers, source, base)
     try:
-        return _build(gltf, reader, source, name)
+        vrm = read_vrm(gltf)
+        if vrm is not None and vrm.version == "0.x":
+            mtoon_fallback(gltf)
+        return _build(gltf, reader, source, name, vrm)
     except AvatarError:
         raise
     except (ValueError, TypeError, AttributeError, IndexError, KeyError, np.linalg.LinAlgError) as error:
         raise AvatarError(f"{source}: malformed glTF ({type(error).__name__}: {error})") from None
 
 
-def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str) -> Avatar:
+def _build(
+    gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str, vrm: VrmInfo | None = None
+) -> Avatar:
     merger = _Merger()
     world: dict[int, Any] = {}
     meshes = gltf.meshes or []
@@ -315,12 +347,15 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
             if mode != _TRIANGLES:
                 log.info("%s: skipping a primitive of mode %d (only triangles are drawn)", source, mode)
                 continue
-            merger.add_primitive(reader, gltf, mesh, prim, transform, node_index)
+            merger.add_primitive(reader, gltf, mesh, prim, transform, node_index, node.mesh)
     if merger.count == 0:
         raise AvatarError(f"{source}: no triangle meshes in the default scene")
     positions = np.concatenate(merger.positions)
-    eye = _eye_centre(gltf, world, positions)
+    eye = _eye_centre(gltf, world, positions, vrm)
     turn = _GLTF_TO_AVATAR[:3, :3].astype(np.float32)
+    if vrm is not None:
+        turn = turn if vrm.faces_plus_z else np.eye(3, dtype=np.float32)
+        _add_vrm_targets(merger, vrm, positions, float(eye[0]))
     names = tuple(merger.targets)
     deltas = np.zeros((len(names), merger.count, 3), np.float32)
     for t, target_name in enumerate(names):
@@ -329,10 +364,14 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
     indices, single_sided = merger.triangles()
     skin: dict[str, Any] = {}
     if merger.skin is not None:
-        to_avatar = _GLTF_TO_AVATAR.copy()
+        to_avatar = np.eye(4)
+        to_avatar[:3, :3] = turn
         to_avatar[:3, 3] = -(turn.astype(np.float64) @ eye)
+        skeleton = merger.skin.skeleton(to_avatar)
+        if vrm is not None and vrm.humanoid:
+            skeleton = skeleton.with_humanoid(vrm.humanoid)  # the file's own bone map beats names
         skin = {
-            "skeleton": merger.skin.skeleton(to_avatar),
+            "skeleton": skeleton,
             "skin_joints": np.concatenate(merger.skin.joints),
             "skin_weights": np.concatenate(merger.skin.weights),
         }
@@ -345,6 +384,7 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
         target_names=names,
         deltas=deltas,
         single_sided=single_sided,
+        humanoid=dict(vrm.humanoid) if vrm is not None else {},
         **skin,
     )
     if avatar.missing_arkit and len(avatar.missing_arkit) < 52:

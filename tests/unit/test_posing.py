@@ -305,3 +305,27 @@ def test_the_scene_keeps_each_participants_body_yaw_and_hands(body: Avatar) -> N
     assert yaw_of(items["b"].model) == pytest.approx(0.0)
     assert items["a"].skin is not None and items["a"].right_hand is hand and items["a"].left_hand is None
     assert items["b"].right_hand is None
+
+
+def test_a_vrm_files_own_bone_map_finds_bones_whatever_their_names(tmp_path: Path) -> None:
+    source = write_skinned_avatar(tmp_path / "named.glb", detail=0.2)
+    gltf = pygltflib.GLTF2().load(str(source))
+    wanted = {"Neck": "neck", "Head": "head", "LeftArm": "leftUpperArm", "LeftForeArm": "leftLowerArm",
+              "LeftHand": "leftHand", "Hips": "hips"}  # fmt: skip
+    bones = {}
+    for index, node in enumerate(gltf.nodes):
+        if node.name in wanted and wanted[node.name] not in bones:  # the bone, not the mesh named after it
+            bones[wanted[node.name]] = {"node": index}
+        node.name = f"bone{index}"  # no name left to guess from
+    gltf.extensions = {"VRMC_vrm": {"specVersion": "1.0", "humanoid": {"humanBones": bones}}}
+    gltf.extensionsUsed = ["VRMC_vrm"]
+    gltf.save_binary(str(tmp_path / "anonymous.vrm"))
+    avatar = load_avatar(tmp_path / "anonymous.vrm")
+    assert avatar.skeleton is not None
+    assert set(avatar.skeleton.humanoid) == set(wanted.values())
+    assert avatar.skeleton.nodes[avatar.skeleton.humanoid["head"]] == bones["head"]["node"]
+    posed = pose_skeleton(avatar.skeleton, Pose(Vec3(0, 0, 0)), 0.0)
+    assert posed is not None
+    shoulder = _bone_position(avatar, posed.skin, "leftUpperArm")
+    wrist = _bone_position(avatar, posed.skin, "leftHand")
+    assert wrist[1] < shoulder[1] - 0.45, "the left arm hangs: found through the file's map"
