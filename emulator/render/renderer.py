@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 # BENCHMARKS.md (render): on llvmpipe numpy blending with one batched draw took less CPU per frame than
 # GPU morphing at every avatar count (16 avatars: ~16.8 vs ~19.4 ms), so it is the default.
 # Skinned avatars alike: numpy skinning in the batch took less than skinning in the vertex shader
-# (8 RPM-class half bodies: 21.8 vs 23.6 ms), so GPU skinning only comes with MorphMode.GPU.
+# (8 RPM-class half bodies: 22.8 vs 24.0 ms), so GPU skinning only comes with MorphMode.GPU.
 DEFAULT_MORPH = MorphMode.CPU
 
 Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), width, height

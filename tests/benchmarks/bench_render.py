@@ -351,7 +351,7 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "shader, a draw call per avatar)",
             f"numpy posing + skinning of one full-detail half body alone: {_skin_ms(h):.2f} ms",
             f"8 half bodies cover {pixels['half']} pixels of the two eyes' views, 8 heads {pixels['head']}: "
-            "llvmpipe shades each on the CPU, which is most of what the unposed column adds to the heads'",
+            "six times the pixels, each shaded on the CPU by llvmpipe",
             "noisy: llvmpipe shares this machine's 2 cores with other engineers' test runs; compare "
             "the columns of one run, not runs",
         ],
