@@ -140,9 +140,12 @@ class SkinBuilder:
             if bone is None:
                 raise AvatarError(f"{self._reader.source}: skin {skin} uses node {node}, not in the scene")
             # In the glTF frame until `skeleton` knows the avatar frame (it needs the eyes).
+            # A rigid slot (skin -1): its vertices are baked where the node is, so rest @ bind is I.
             rest = self._walk[bone][1]
             self._slots[key] = len(self._slot_rest)
-            self._slot_rest.append(rest if inverse_bind is None else rest @ inverse_bind)
+            self._slot_rest.append(
+                np.eye(4) if skin < 0 else rest @ (np.eye(4) if inverse_bind is None else inverse_bind)
+            )
             self._slot_bones.append(bone)
         return self._slots[key]
 
@@ -152,8 +155,7 @@ class SkinBuilder:
         joints_at = _get(attributes, "JOINTS_0")
         weights_at = _get(attributes, "WEIGHTS_0")
         if node.skin is None or joints_at is None or weights_at is None:
-            world = self._walk[self._bone_of_node[node_index]][1]
-            slot = self._slot(-1, node_index, np.asarray(np.linalg.inv(world), np.float64))
+            slot = self._slot(-1, node_index, None)
             self.joints.append(np.full((count, 4), slot, np.uint16))
             self.weights.append(np.tile(np.array([1, 0, 0, 0], np.float32), (count, 1)))
             return

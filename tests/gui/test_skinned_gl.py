@@ -15,6 +15,7 @@ import pytest
 from emulator.model.hands import HandPose, HandSide, hand_pose
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.render.avatar import Avatar, load_avatar
+from emulator.render.avatar_gl import MorphMode
 from emulator.render.camera import Camera
 from emulator.render.offscreen import OffscreenRenderer
 from emulator.render.scene import DrawItem, Scene
@@ -27,11 +28,18 @@ HEAD = Vec3(0.0, 1.6, -2.2)  # where the headset is: the avatar faces the camera
 S = 1_000_000
 
 
-@pytest.fixture(scope="module", params=["cpu", "gpu"])
-def offscreen(xvfb_display: str, request: pytest.FixtureRequest) -> Iterator[OffscreenRenderer]:
-    """numpy skinning in the CPU batch, and skinning in the vertex shader: the same pictures."""
-    with OffscreenRenderer(W, H, labels=False, morph=request.param) as renderer:
+@pytest.fixture(scope="module")
+def context(xvfb_display: str) -> Iterator[OffscreenRenderer]:
+    with OffscreenRenderer(W, H, labels=False) as renderer:
         yield renderer
+
+
+@pytest.fixture(params=[MorphMode.CPU, MorphMode.GPU])
+def offscreen(context: OffscreenRenderer, request: pytest.FixtureRequest) -> Iterator[OffscreenRenderer]:
+    """numpy skinning in the CPU batch, and skinning in the vertex shader: the same pictures."""
+    context.renderer.morph = request.param
+    yield context
+    context.renderer.morph = MorphMode.CPU
 
 
 @pytest.fixture(scope="module")
