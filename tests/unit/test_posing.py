@@ -163,7 +163,10 @@ def _bone_position(avatar: Avatar, posed_skin: np.ndarray, humanoid: str) -> np.
     assert avatar.skeleton is not None
     bone = avatar.skeleton.humanoid[humanoid]
     rest = avatar.skeleton.rest[bone][:3, 3]
-    return np.asarray(posed_skin[_slot_of(avatar, humanoid)] @ np.append(rest, 1.0))
+    slot = _slot_of(avatar, humanoid)
+    # A skin matrix maps bind-pose points; the bone's rest point is where slot_rest takes its bind point.
+    moved = posed_skin[slot] @ np.linalg.inv(avatar.skeleton.slot_rest[slot])
+    return np.asarray(moved @ np.append(rest, 1.0))
 
 
 def test_arms_hang_down_from_the_t_pose(body: Avatar) -> None:
@@ -329,3 +332,25 @@ def test_a_vrm_files_own_bone_map_finds_bones_whatever_their_names(tmp_path: Pat
     shoulder = _bone_position(avatar, posed.skin, "leftUpperArm")
     wrist = _bone_position(avatar, posed.skin, "leftHand")
     assert wrist[1] < shoulder[1] - 0.45, "the left arm hangs: found through the file's map"
+
+
+def test_arms_hang_down_from_an_a_pose_too(tmp_path: Path) -> None:
+    gltf = pygltflib.GLTF2().load(str(write_skinned_avatar(tmp_path / "t.glb", detail=0.2)))
+    for node in gltf.nodes:
+        if node.name in ("LeftArm", "RightArm") and node.mesh is None:
+            side = 1.0 if node.name == "LeftArm" else -1.0  # glTF frame: the avatar's left at +x
+            half = math.radians(-45.0 * side) / 2  # about +z: the arm 45 degrees down
+            node.rotation = [0.0, 0.0, math.sin(half), math.cos(half)]
+    gltf.save_binary(str(tmp_path / "a.glb"))
+    avatar = load_avatar(tmp_path / "a.glb")
+    assert avatar.skeleton is not None
+    rest = avatar.skeleton.rest
+    left = [avatar.skeleton.humanoid[n] for n in ("leftUpperArm", "leftHand")]
+    drop = rest[left[0]][1, 3] - rest[left[1]][1, 3]
+    assert 0.3 < drop < 0.45, "the file's rest pose is an A-pose"
+    posed = pose_skeleton(avatar.skeleton, Pose(Vec3(0, 0, 0)), 0.0)
+    assert posed is not None
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        shoulder = _bone_position(avatar, posed.skin, f"{side}UpperArm")
+        wrist = _bone_position(avatar, posed.skin, f"{side}Hand")
+        assert wrist[1] < shoulder[1] - 0.45 and 0.0 < (wrist[0] - shoulder[0]) * sign < 0.15
