@@ -10,6 +10,7 @@ from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
+from emulator.net.ice import is_loopback_host
 from emulator.net.prometheus import MetricsServer
 from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
 from emulator.room.metrics import RoomMetrics
@@ -26,6 +27,12 @@ def register(subparsers: Any) -> None:
         default="forward",
         help="forward: every listener gets every voice and spatializes it itself (default); "
         "binaural: the room renders one binaural mix per listener",
+    )
+    room.add_argument(
+        "--browsers",
+        action="store_true",
+        help="serve browsers on this machine: WebRTC also on this machine's own interface addresses, "
+        "which a browser needs (it offers no loopback candidate); see docs/browser.md",
     )
     room.add_argument("--secret", help="token secret (default: $HEADSET_EMULATOR_SECRET or a local file)")
     add_metrics_argument(room, 9109)
@@ -56,7 +63,9 @@ def run_room(args: argparse.Namespace) -> int:
     except TokenError as error:
         raise CommandError(str(error)) from None
     listen = metrics_address(args)
-    return asyncio.run(_serve(RoomServer(secret, args.host, args.port, args.mix), listen))
+    return asyncio.run(
+        _serve(RoomServer(secret, args.host, args.port, args.mix, browsers=args.browsers), listen)
+    )
 
 
 async def _serve(server: RoomServer, metrics_at: tuple[str, int] | None = None) -> int:
@@ -75,6 +84,14 @@ async def _serve(server: RoomServer, metrics_at: tuple[str, int] | None = None) 
             ) from None
         print(f"room metrics on {metrics.url}", file=sys.stderr, flush=True)
     print(f"room serving on {server.url} (mode {server.mode}); Ctrl+C stops it", file=sys.stderr, flush=True)
+    if server.browsers and is_loopback_host(server.host):
+        print(
+            f"browsers on this machine: open http://{server.host}:{server.port}/", file=sys.stderr, flush=True
+        )
+    elif server.browsers:
+        print(
+            "--browsers: a room on a network address takes any candidate already", file=sys.stderr, flush=True
+        )
     freeze_what_is_loaded()
     try:
         with stop_on_signals() as stop:

@@ -36,14 +36,14 @@ class MeshGL:
         self.vertex_count = avatar.vertex_count
         self.index_count = len(avatar.indices)
         self.single_sided = avatar.single_sided
+        self.blend_start = avatar.blend_start
         self.positions = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.positions, np.float32))
         self.normals = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.normals, np.float32))
         self.colors = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.colors, np.float32))
+        self.uvs = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.uvs, np.float32))
+        self.surface = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.surface, np.float32))
+        self.emissive = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.emissive, np.float32))
         self.elements = buffer(GL.GL_ELEMENT_ARRAY_BUFFER, np.ascontiguousarray(avatar.indices, np.uint32))
-        self.skin: list[int] = []  # joints, weights (GPU skinning)
-        if avatar.skin_joints is not None and avatar.skin_weights is not None:
-            for values in (avatar.skin_joints, avatar.skin_weights):
-                self.skin.append(buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(values, np.float32)))
         self.vao = self.make_vao(self.positions)
         self.delta_buffer = 0
         self.delta_texture = 0
@@ -76,8 +76,9 @@ class MeshGL:
         attribute(0, positions, 3)
         attribute(1, self.normals, 3)
         attribute(2, self.colors, 4)
-        for location, vbo in zip((4, 5), self.skin, strict=False):
-            attribute(location, vbo, 4)
+        attribute(4, self.uvs, 2)
+        attribute(5, self.surface, 4)
+        attribute(6, self.emissive, 3)
         GL.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self.elements)
         GL.glBindVertexArray(0)
         return vao
@@ -85,10 +86,8 @@ class MeshGL:
     def release(self) -> None:
         GL.glDeleteVertexArrays(1, [self.vao])
         names = [
-            b
-            for b in (self.positions, self.normals, self.colors, self.elements, self.delta_buffer, *self.skin)
-            if b
-        ]
+            b for b in (self.positions, self.normals, self.colors, self.uvs, self.surface, self.emissive) if b
+        ] + [b for b in (self.elements, self.delta_buffer) if b]
         GL.glDeleteBuffers(len(names), names)
         if self.delta_texture:
             GL.glDeleteTextures(1, [self.delta_texture])
@@ -121,28 +120,3 @@ class AvatarCache:
         for mesh, _ in self._meshes.values():
             mesh.release()
         self._meshes.clear()
-
-
-class BoneTexture:
-    """Skin matrices of the avatar being drawn (GPU skinning): a texture buffer, 3 RGBA32F texels a slot."""
-
-    def __init__(self) -> None:
-        self.buffer = int(GL.glGenBuffers(1))
-        self.texture = int(GL.glGenTextures(1))
-        GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, self.buffer)
-        GL.glBufferData(GL.GL_TEXTURE_BUFFER, 16, None, GL.GL_STREAM_DRAW)
-        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, self.texture)
-        GL.glTexBuffer(GL.GL_TEXTURE_BUFFER, GL.GL_RGBA32F, self.buffer)
-        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
-
-    def upload(self, matrices: np.ndarray) -> None:
-        """(slots, 3, 4) skin matrices, bound on texture unit 1 for the skinning program."""
-        data = np.ascontiguousarray(matrices, np.float32)
-        GL.glBindBuffer(GL.GL_TEXTURE_BUFFER, self.buffer)
-        GL.glBufferData(GL.GL_TEXTURE_BUFFER, data.nbytes, data, GL.GL_STREAM_DRAW)  # orphans the last
-        GL.glActiveTexture(GL.GL_TEXTURE1)
-        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, self.texture)
-
-    def release(self) -> None:
-        GL.glDeleteTextures(1, [self.texture])
-        GL.glDeleteBuffers(1, [self.buffer])

@@ -14,7 +14,7 @@ import numpy as np
 from OpenGL import GL
 
 from emulator.render.avatar import Avatar
-from emulator.render.avatar_gl import AvatarCache, BoneTexture, MorphMode
+from emulator.render.avatar_gl import AvatarCache, MorphMode
 from emulator.render.background import Background
 from emulator.render.batch import Batch
 from emulator.render.camera import Camera
@@ -24,14 +24,15 @@ from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
 from emulator.render.scene import DrawItem, Scene
 from emulator.render.shaders import AVATAR_FRAGMENT, MAX_ACTIVE_TARGETS, avatar_vertex_shader
-from emulator.render.sided import draw_sided
+from emulator.render.sided import draw_blended, draw_sided
+from emulator.render.textures_gl import TEXTURE_UNIT, TextureLayers
 
 log = logging.getLogger(__name__)
 
 # BENCHMARKS.md (render): on llvmpipe numpy blending with one batched draw took less CPU per frame than
 # GPU morphing at every avatar count (16 avatars: ~16.8 vs ~19.4 ms), so it is the default.
 # Skinned avatars alike: numpy skinning in the batch took less than skinning in the vertex shader
-# (8 RPM-class half bodies: 22.8 vs 24.0 ms), so GPU skinning only comes with MorphMode.GPU.
+# (8 RPM-class half bodies: 22.8 vs 24.0 ms; docs/skinned-avatars.md), so skinning is numpy only.
 DEFAULT_MORPH = MorphMode.CPU
 
 Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), width, height
@@ -47,11 +48,19 @@ class Renderer:
         # through the CPU batch instead.
         self._gpu_program = Program(avatar_vertex_shader(True), AVATAR_FRAGMENT)
         self._cpu_program = Program(avatar_vertex_shader(False), AVATAR_FRAGMENT)
-        self._skin_program = Program(avatar_vertex_shader(True, gpu_skin=True), AVATAR_FRAGMENT)
-        self._bones = BoneTexture()
         self._overlay = Overlay()
         self._cache = AvatarCache()
         self._batch = Batch()
+        self._textures = TextureLayers()
+        for program in (self._gpu_program, self._cpu_program):
+            program.use()
+            GL.glUniform1i(program.loc("u_textures"), TEXTURE_UNIT)
+        GL.glUseProgram(0)
+
+    @property
+    def textures(self) -> TextureLayers:
+        """The texture array of this renderer's GL context (read-only use: tests check uploads)."""
+        return self._textures
 
     def draw(self, items: Sequence[DrawItem], camera: Camera, viewport: Viewport) -> None:
         """One view of the items into `viewport` of the bound framebuffer."""
@@ -102,70 +111,80 @@ class Renderer:
             distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
             cell = level_for(HEAD_HEIGHT_M * pixels_at_1m / distance) if self.lod else 0.0
             chosen.append((item, simplified(item.avatar, cell)))
-        batched = chosen
+        self._textures.update(avatar for _, avatar in chosen)
+        self._textures.bind()
+        batched: Sequence[tuple[DrawItem, Avatar]] = chosen
+        blended: list[tuple[DrawItem, Avatar]] = []
         if self.morph is MorphMode.GPU:
-            batched = self._draw_each(chosen, view_projection, eye)
+            batched, blended = self._draw_each(chosen, view_projection, eye)
         if batched:
             program = self._cpu_program
             program.use()
             program.matrix("u_view_projection", view_projection)
             program.vec3("u_eye", eye)
-            self._batch.draw(batched, self._cache.frame)
+            self._batch.draw(batched, self._cache.frame, self._textures, eye)
+        if blended:
+            self._draw_blended(blended, eye)
 
     def _draw_each(
         self, chosen: Sequence[tuple[DrawItem, Avatar]], view_projection: np.ndarray, eye: tuple[float, ...]
-    ) -> list[tuple[DrawItem, Avatar]]:
-        """GPU morphing (and skinning), a draw call per avatar; returns the ones for the CPU batch."""
-        leftover = []
-        for skinned in (False, True):
-            program = self._skin_program if skinned else self._gpu_program
-            program.use()
-            program.matrix("u_view_projection", view_projection)
-            program.vec3("u_eye", eye)
-            GL.glUniform1i(program.loc("u_deltas"), 0)
-            if skinned:
-                GL.glUniform1i(program.loc("u_bones"), 1)
-            GL.glActiveTexture(GL.GL_TEXTURE0)
-            group = [(item, avatar) for item, avatar in chosen if (item.skin is not None) is skinned]
-            leftover += self._draw_group(program, group, skinned)
-        GL.glActiveTexture(GL.GL_TEXTURE1)
-        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
+    ) -> tuple[list[tuple[DrawItem, Avatar]], list[tuple[DrawItem, Avatar]]]:
+        """GPU morphing, a draw call per avatar (opaque triangles); returns the ones that must go through
+        the CPU batch, and the ones with BLEND triangles still to draw."""
+        program = self._gpu_program
+        program.use()
+        program.matrix("u_view_projection", view_projection)
+        program.vec3("u_eye", eye)
+        GL.glUniform1i(program.loc("u_deltas"), 0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
-        return leftover
-
-    def _draw_group(
-        self, program: Program, group: Sequence[tuple[DrawItem, Avatar]], skinned: bool
-    ) -> list[tuple[DrawItem, Avatar]]:
-        leftover = []
-        for item, avatar in group:
+        leftover, blended = [], []
+        for item, avatar in chosen:
+            if item.skin is not None:  # skinned avatars: numpy skinning in the batch (see DEFAULT_MORPH)
+                leftover.append((item, avatar))
+                continue
             mesh = self._cache.mesh(avatar)
             if not mesh.gpu_morph and avatar.target_names:
                 leftover.append((item, avatar))
                 continue
-            if skinned and item.skin is not None:
-                self._bones.upload(item.skin)  # binds it on texture unit 1
-                GL.glActiveTexture(GL.GL_TEXTURE0)
-            program.matrix("u_model", item.model)
-            program.vec3("u_tint", item.tint)
-            targets, weights = active_targets(item.weights)
-            count = min(len(targets), MAX_ACTIVE_TARGETS)
-            GL.glUniform1i(program.loc("u_active"), count)
-            GL.glUniform1i(program.loc("u_vertex_count"), mesh.vertex_count)
-            if count:
-                GL.glUniform1iv(program.loc("u_targets"), count, targets[:count])
-                GL.glUniform1fv(program.loc("u_weights"), count, weights[:count])
-            GL.glBindTexture(GL.GL_TEXTURE_BUFFER, mesh.delta_texture)
+            if mesh.blend_start < mesh.index_count:
+                blended.append((item, avatar))
+            self._set_gpu_uniforms(item, avatar)
             GL.glBindVertexArray(mesh.vao)
-            draw_sided(mesh.single_sided, mesh.index_count)
+            draw_sided(mesh.single_sided, mesh.blend_start)
         GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
-        return leftover
+        return leftover, blended
+
+    def _set_gpu_uniforms(self, item: DrawItem, avatar: Avatar) -> None:
+        program, mesh = self._gpu_program, self._cache.mesh(avatar)
+        program.matrix("u_model", item.model)
+        program.vec3("u_tint", item.tint)
+        GL.glUniform1f(program.loc("u_layer_base"), float(self._textures.base(avatar)))
+        targets, weights = active_targets(item.weights)
+        count = min(len(targets), MAX_ACTIVE_TARGETS)
+        GL.glUniform1i(program.loc("u_active"), count)
+        GL.glUniform1i(program.loc("u_vertex_count"), mesh.vertex_count)
+        if count:
+            GL.glUniform1iv(program.loc("u_targets"), count, targets[:count])
+            GL.glUniform1fv(program.loc("u_weights"), count, weights[:count])
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, mesh.delta_texture)
+
+    def _draw_blended(self, blended: Sequence[tuple[DrawItem, Avatar]], eye: tuple[float, ...]) -> None:
+        """GPU morphing's BLEND triangles, after everything opaque, farthest avatar first."""
+        program = self._gpu_program
+        program.use()
+        here = np.asarray(eye)
+        for item, avatar in sorted(blended, key=lambda e: -float(np.linalg.norm(e[0].model[:3, 3] - here))):
+            mesh = self._cache.mesh(avatar)
+            self._set_gpu_uniforms(item, avatar)
+            GL.glBindVertexArray(mesh.vao)
+            draw_blended([(item.model[:3, 3], mesh.blend_start, mesh.index_count - mesh.blend_start)], eye)
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
 
     def release(self) -> None:
         self._cache.release()
         self._batch.release()
+        self._textures.release()
         self._overlay.release()
         self._background.release()
         self._gpu_program.delete()
         self._cpu_program.delete()
-        self._skin_program.delete()
-        self._bones.release()

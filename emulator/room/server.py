@@ -21,6 +21,7 @@ from emulator.net.ice import (
     is_loopback_host,
     loopback_configuration,
     restrict_to_loopback,
+    restrict_to_this_machine,
 )
 from emulator.net.ice_sockets import tune_ice_sockets
 from emulator.net.sctp import delay_sacks
@@ -105,6 +106,8 @@ class RoomServer:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         mode: str = "forward",
+        *,
+        browsers: bool = False,
     ) -> None:
         self.secret = secret
         self.host = host
@@ -118,13 +121,18 @@ class RoomServer:
         self._ticker: asyncio.Task[None] | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
         self._loopback = is_loopback_host(host)
+        # A browser gathers no loopback candidate: a loopback room serving one also takes this
+        # machine's own addresses (docs/browser.md). Off by default: a local room stays on 127.0.0.0/8.
+        self.browsers = browsers
 
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
         tune_ice_sockets()
         delay_sacks()
-        if self._loopback:
+        if self._loopback and self.browsers:
+            restrict_to_this_machine()
+        elif self._loopback:
             restrict_to_loopback()
         app = web.Application()
         app.router.add_get("/ws", self._websocket)

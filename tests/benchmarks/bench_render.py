@@ -262,19 +262,18 @@ def _skinned_section(heads: list[Avatar]) -> Section:
         # Four people, four copies of each: nothing shared but the file.
         pools = {"half": [load_avatar(half) for _ in range(4)], "full": [load_avatar(full) for _ in range(4)]}
     pools["head"] = heads
-    pools["unposed"] = pools["half-gpu"] = pools["half"]
-    cases = [(k, n) for n in RPM_COUNTS for k in ("half", "half-gpu")]
+    pools["unposed"] = pools["half"]
+    cases = [("half", n) for n in RPM_COUNTS]
     cases += [(k, n) for k in ("unposed", "full", "head") for n in HEAD_COUNTS]
     fps_by: dict[tuple[str, int], float] = {}
     cpu_by: dict[tuple[str, int], float] = {}
     pixels: dict[str, int] = {}
-    renderers = {mode: OffscreenRenderer(WIDTH, HEIGHT, samples=0, morph=mode) for mode in ("cpu", "gpu")}
+    renderer = OffscreenRenderer(WIDTH, HEIGHT, samples=0, morph="cpu")
     try:
         for _ in range(ROUNDS):
             for kind, count in cases:
                 pool = pools[kind]
-                renderer = renderers["gpu" if kind == "half-gpu" else "cpu"]
-                hands = kind.startswith("half")
+                hands = kind == "half"
                 driven = _Driven([pool[i % 4] for i in range(count)], _poses(count), hands=hands)
                 items = driven.items
                 if kind == "unposed":  # what the geometry and pixels alone cost: drawn in bind pose
@@ -288,8 +287,7 @@ def _skinned_section(heads: list[Avatar]) -> Section:
                 fps_by[(kind, count)] = max(fps, fps_by.get((kind, count), 0.0))
                 cpu_by[(kind, count)] = min(cpu_ms, cpu_by.get((kind, count), 1e9))
     finally:
-        for renderer in renderers.values():
-            renderer.close()
+        renderer.close()
 
     def cell(kind: str, count: int, value: dict[tuple[str, int], float]) -> str:
         return f"{value[(kind, count)]:.1f}" if (kind, count) in value else "-"
@@ -307,7 +305,6 @@ def _skinned_section(heads: list[Avatar]) -> Section:
                 str(count),
                 cell("half", count, fps_by),
                 cell("half", count, cpu_by),
-                cell("half-gpu", count, cpu_by),
                 cell("unposed", count, cpu_by),
                 cell("full", count, cpu_by),
                 cell("head", count, fps_by),
@@ -325,7 +322,6 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "avatars",
             "half body fps",
             "half body CPU ms/frame",
-            "same, GPU skinning",
             "half body unposed, no hands",
             "full body CPU ms/frame",
             "heads fps",
@@ -347,8 +343,7 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "skinning in the CPU batch; coarser levels of detail when small on screen (a body coarser "
             "than its head, lod.py BODY_CELLS); 'unposed': the same half bodies without hands, drawn in "
             "bind pose (T-pose) without skinning: what their geometry and pixels alone cost; full body: "
-            "posed, no hands; 'GPU skinning': the GPU renderer (morphing and skinning in the vertex "
-            "shader, a draw call per avatar)",
+            "posed, no hands",
             f"numpy posing + skinning of one full-detail half body alone: {_skin_ms(h):.2f} ms",
             f"8 half bodies cover {pixels['half']} pixels of the two eyes' views, 8 heads {pixels['head']}: "
             "six times the pixels, each shaded on the CPU by llvmpipe",

@@ -36,7 +36,7 @@ def context(xvfb_display: str) -> Iterator[OffscreenRenderer]:
 
 @pytest.fixture(params=[MorphMode.CPU, MorphMode.GPU])
 def offscreen(context: OffscreenRenderer, request: pytest.FixtureRequest) -> Iterator[OffscreenRenderer]:
-    """numpy skinning in the CPU batch, and skinning in the vertex shader: the same pictures."""
+    """Both morph modes: a GPU-morphing renderer sends skinned avatars through the CPU batch too."""
     context.renderer.morph = request.param
     yield context
     context.renderer.morph = MorphMode.CPU
