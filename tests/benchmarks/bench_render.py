@@ -335,8 +335,8 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             f"RPM-class (generated, tests/support/skinned.py): half body (head, torso, arms, hands: Ready "
             f"Player Me's VR export) {h.vertex_count} vertices, {len(h.indices) // 3} triangles; full body "
             f"{f.vertex_count} vertices, {len(f.indices) // 3} triangles; both {len(h.target_names)} targets, "
-            "a Mixamo skeleton with fingers, 12 base colour textures (drawn once the materials work lands; "
-            f"here they cost only their file bytes); heads: the default head ({heads[0].vertex_count} "
+            "a Mixamo skeleton with fingers, 12 base colour textures (64x64 PNG, sampled); heads: the "
+            f"default head ({heads[0].vertex_count} "
             "vertices, untextured, no skeleton)",
             "all driven through the Scene at 90 Hz: 6 face targets and the head yaw change on every avatar "
             "every frame, every other half body waves a received left hand (arm IK, fingers); numpy "
