@@ -69,6 +69,7 @@ class Avatar:
     textures: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 1, 1, 4), np.uint8))
     blend_start: int = -1  # indices from here on are BLEND triangles, drawn after everything opaque
     humanoid: dict[str, int] = field(default_factory=dict, compare=False)  # VRM bone name -> glTF node
+    draws_own_hands: bool = False  # it poses its own finger bones; else hand_mesh.py draws simple hands
     skeleton: Skeleton | None = None  # with the two arrays below when the file has skins
     skin_joints: npt.NDArray[np.uint16] | None = None  # (V, 4) skeleton slots
     skin_weights: F32 | None = None  # (V, 4), each row summing to 1
@@ -397,7 +398,11 @@ def _build(
         skeleton = merger.skin.skeleton(to_avatar)
         if vrm is not None and vrm.humanoid:
             skeleton = skeleton.with_humanoid(vrm.humanoid)  # the file's own bone map beats names
+        fingers = ("Hand", "IndexProximal")
         skin = {
+            "draws_own_hands": all(
+                skeleton.bone(f"{side}{b}") is not None for side in ("left", "right") for b in fingers
+            ),
             "skeleton": skeleton,
             "skin_joints": np.concatenate(merger.skin.joints),
             "skin_weights": np.concatenate(merger.skin.weights),

@@ -77,6 +77,7 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     skin = {}
     if avatar.skin_joints is not None and avatar.skin_weights is not None:
         skin = {
+            "draws_own_hands": avatar.draws_own_hands,
             "skeleton": avatar.skeleton,
             "skin_joints": _nearest_member(avatar.positions, cluster, centres, avatar.skin_joints),
             "skin_weights": _nearest_member(avatar.positions, cluster, centres, avatar.skin_weights),

@@ -177,6 +177,7 @@ def _about(point: F64, rotation: F64) -> F64:
 _REST_UPPER = np.array([0.17, -1.0, -0.06])
 _REST_LOWER = np.array([0.08, -1.0, -0.30])
 _ELBOW_POLE = np.array([0.6, -1.0, 0.4])  # elbows bend out, down and back
+_HANGING = math.cos(math.radians(30.0))  # an upper arm this close to straight down is left as it is
 _FINGERS = (
     ("Thumb", ("Metacarpal", "Proximal", "Distal"), (2, 3, 4, 5)),
     ("Index", ("Proximal", "Intermediate", "Distal"), (7, 8, 9, 10)),
@@ -299,6 +300,9 @@ def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None) -> No
     if upper is None or lower is None:
         return
     if hand is None:
+        rest = solver.rest_direction(upper, lower)
+        if rest is not None and -rest[1] > _HANGING:
+            return  # authored hanging already (a bust, a relaxed rest pose): kept as it is
         solver.aim(upper, lower, _REST_UPPER * flip)
         solver.aim(lower, wrist, _REST_LOWER * flip)
         return

@@ -19,6 +19,7 @@ from emulator.render.background import Background
 from emulator.render.batch import Batch
 from emulator.render.camera import Camera
 from emulator.render.gl_util import Program
+from emulator.render.hand_gl import HandBatch
 from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
@@ -51,6 +52,7 @@ class Renderer:
         self._overlay = Overlay()
         self._cache = AvatarCache()
         self._batch = Batch()
+        self._hands = HandBatch()
         self._textures = TextureLayers()
         for program in (self._gpu_program, self._cpu_program):
             program.use()
@@ -77,7 +79,7 @@ class Renderer:
         self._background.draw(view_projection, eye)
         self._draw_avatars(items, view_projection, eye, camera.pixels_per_metre(width / height, height))
         if self.labels:
-            self._overlay.draw(items, view_projection, width, height)
+            self._overlay.draw(items, view_projection, eye, width, height)
         GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
@@ -117,12 +119,13 @@ class Renderer:
         blended: list[tuple[DrawItem, Avatar]] = []
         if self.morph is MorphMode.GPU:
             batched, blended = self._draw_each(chosen, view_projection, eye)
+        program = self._cpu_program
+        program.use()
+        program.matrix("u_view_projection", view_projection)
+        program.vec3("u_eye", eye)
         if batched:
-            program = self._cpu_program
-            program.use()
-            program.matrix("u_view_projection", view_projection)
-            program.vec3("u_eye", eye)
             self._batch.draw(batched, self._cache.frame, self._textures, eye)
+        self._hands.draw(items, self._cache.frame)
         if blended:
             self._draw_blended(blended, eye)
 
@@ -184,6 +187,7 @@ class Renderer:
         self._cache.release()
         self._batch.release()
         self._textures.release()
+        self._hands.release()
         self._overlay.release()
         self._background.release()
         self._gpu_program.delete()

@@ -323,7 +323,14 @@ class Viewport(QWidget):
                     continue
                 self._seen[participant.id] = participant.states_received
                 when = round(participant.last_state_at * 1_000_000)
-                self.scene.update(participant.id, participant.pose, participant.face, time_us=when)
+                self.scene.update(
+                    participant.id,
+                    participant.pose,
+                    participant.face,
+                    time_us=when,
+                    left_hand=participant.hands.get("left"),
+                    right_hand=participant.hands.get("right"),
+                )
         now_us = time.monotonic_ns() // 1000
         for ghost in list(self.session.tools.ghosts.values()):
             present.add(ghost.id)

@@ -306,7 +306,7 @@ def test_the_scene_keeps_each_participants_body_yaw_and_hands(body: Avatar) -> N
             assert yaw_of(items["a"].model) == pytest.approx(0.0)
     assert yaw_of(items["a"].model) == pytest.approx(90.0, abs=5.0), "after 1.5 s the body has followed"
     assert yaw_of(items["b"].model) == pytest.approx(0.0)
-    assert items["a"].skin is not None and items["a"].right_hand is hand and items["a"].left_hand is None
+    assert items["a"].skin is not None and items["a"].right_hand == hand and items["a"].left_hand is None
     assert items["b"].right_hand is None
 
 
