@@ -40,6 +40,7 @@ from emulator.render.avatar import Avatar
 from emulator.render.avatar_gen import VARIANTS, load_default_avatar
 from emulator.render.camera import headset_eyes
 from emulator.render.errors import AvatarError
+from emulator.render.framing import Framing, framing
 from emulator.render.hud import HudLayer
 from emulator.render.lod import LEVELS, simplified
 from emulator.render.offscreen import Framebuffer
@@ -273,6 +274,14 @@ class Viewport(QWidget):
             self._surface.doneCurrent()
         rgba = np.concatenate([rgb, np.full((*rgb.shape[:2], 1), 255, np.uint8)], axis=2)
         return QImage(rgba.tobytes(), width, height, width * 4, QImage.Format.Format_RGBX8888).copy()
+
+    def framing(self) -> list[Framing]:
+        """Each avatar as the next frame shows it (first eye): its share of the view, whether it faces us."""
+        width, height = self._pixels()
+        camera = headset_eyes(self.session.controller.pose, self.session.profile, self.stereo)[0]
+        if self.stereo:
+            width //= 2
+        return framing(self.scene.frame(time.monotonic_ns() // 1000), camera, width, height)
 
     # --- the scene from the room ------------------------------------------------------------------
 
