@@ -337,7 +337,7 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             f"{f.vertex_count} vertices, {len(f.indices) // 3} triangles; both {len(h.target_names)} targets, "
             "a Mixamo skeleton with fingers, 12 base colour textures (64x64 PNG, sampled); default: "
             f"the default avatar ({heads[0].vertex_count} vertices, untextured, "
-            f"{'skinned and posed, hands drawn from joints' if heads[0].skeleton else 'no skeleton'})",
+            f"{'skinned and posed, relaxed simple hands' if heads[0].skeleton else 'no skeleton'})",
             "all driven through the Scene at 90 Hz: 6 face targets and the head yaw change on every avatar "
             "every frame, every other half body waves a received left hand (arm IK, fingers); numpy "
             "skinning in the CPU batch; coarser levels of detail when small on screen (a body coarser "
