@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # BENCHMARKS.md (render): on llvmpipe numpy blending with one batched draw took less CPU per frame than
 # GPU morphing at every avatar count (16 avatars: ~16.8 vs ~19.4 ms), so it is the default.
+# Skinned avatars alike: numpy skinning in the batch took less than skinning in the vertex shader
+# (8 RPM-class half bodies: 22.8 vs 24.0 ms; docs/skinned-avatars.md), so skinning is numpy only.
 DEFAULT_MORPH = MorphMode.CPU
 
 Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), width, height
@@ -140,6 +142,9 @@ class Renderer:
         GL.glActiveTexture(GL.GL_TEXTURE0)
         leftover, blended = [], []
         for item, avatar in chosen:
+            if item.skin is not None:  # skinned avatars: numpy skinning in the batch (see DEFAULT_MORPH)
+                leftover.append((item, avatar))
+                continue
             mesh = self._cache.mesh(avatar)
             if not mesh.gpu_morph and avatar.target_names:
                 leftover.append((item, avatar))

@@ -23,6 +23,7 @@ from emulator.render.avatar import Avatar
 from emulator.render.camera import pose_matrix
 from emulator.render.faces import arkit_weights
 from emulator.render.interp import DEFAULT_DELAY_US, State, StateBuffer
+from emulator.render.posing import BodyYaw, pose_skeleton, yaw_of
 
 F32 = npt.NDArray[np.float32]
 
@@ -41,6 +42,7 @@ class Participant:
     tint: tuple[float, float, float]
     speaking: float = 0.0  # audio level 0..1 (e.g. RMS mapped to 0..1)
     states: StateBuffer = field(default_factory=StateBuffer)
+    body: BodyYaw = field(default_factory=BodyYaw)  # a skinned avatar's body yaw, lagging the head's
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class DrawItem:
     speaking: float
     left_hand: HandPose | None = None  # received joints, room frame; None: not sent
     right_hand: HandPose | None = None
+    skin: F32 | None = None  # (slots, 3, 4) skin matrices of a posed skeleton (posing.py)
 
 
 class Scene:
@@ -134,11 +137,22 @@ class Scene:
             if state is None:
                 continue
             weights = p.avatar.targets.weights(state.face, state.visemes)
+            model, skin = pose_matrix(state.pose), None
+            skeleton = p.avatar.skeleton
+            if skeleton is not None:
+                yaw = p.body.update(yaw_of(model[:3, :3]), now_us)
+                # Arms reach for received hands only on avatars that pose their own fingers; for the
+                # others hand_mesh.py draws the hands, and their arms stay relaxed.
+                own = p.avatar.draws_own_hands
+                hands = (state.left_hand, state.right_hand) if own else (None, None)
+                posed = pose_skeleton(skeleton, state.pose, yaw, *hands)
+                if posed is not None:
+                    model, skin = posed.model, posed.skin
             items.append(
                 DrawItem(
                     p.id,
                     p.avatar,
-                    pose_matrix(state.pose),
+                    model,
                     state.pose,
                     weights,
                     p.tint,
@@ -146,6 +160,7 @@ class Scene:
                     p.speaking,
                     state.left_hand,
                     state.right_hand,
+                    skin=skin,
                 )
             )
         return items
