@@ -437,6 +437,11 @@ class StateLink:
             "state_bytes_sent": self.bytes_sent,
             "malformed_received": self.malformed,
             "state_rate_hz": self.sent_rate_hz(),
+            **(
+                {"state_rate_hz_why": "not sending for long enough yet (the first 3 s are start-up)"}
+                if self.sent_rate_hz() is None
+                else {}
+            ),
         }
 
     def sent_rate_hz(self) -> float | None:

@@ -191,6 +191,7 @@ def _measuring(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "mouth_to_ear_median_ms": round(statistics.median(c["median_ms"] for c in best["chirps"]), 2),
         "mouth_to_ear_worst_ms": max(c["median_ms"] for c in best["chirps"]),
         "round_trip_median_ms": round(statistics.median(trips), 2) if trips else None,
+        **({} if trips else {"why": "no PING/PONG round trip completed"}),
     }
 
 

@@ -25,6 +25,7 @@ from emulator.drive.spec import placement
 from emulator.model.hands import HandJoint
 from emulator.wire.clock import wrapped_difference
 from tests.support.processes import finish_all
+from tests.support.reports import read_report
 from tests.support.room import RoomProcess, cli, cli_env, start_room
 
 pytestmark = pytest.mark.slow
@@ -52,7 +53,7 @@ class Run:
 
 
 def _seen(record_dir: Path, report: Path, name: str) -> Seen:
-    (remote,) = [r for r in json.loads(report.read_text())["remotes"] if r["name"] == name]
+    (remote,) = [r for r in read_report(report)["remotes"] if r["name"] == name]
     path = record_dir / f"{remote['id']}.states.jsonl"
     return Seen([json.loads(line) for line in path.read_text().splitlines()], remote)
 

@@ -12,6 +12,7 @@ import pytest
 
 from emulator.headset.recording.sessionfile import read_recording
 from tests.support.processes import running, stop_group
+from tests.support.reports import read_report
 from tests.support.room import cli, cli_env, free_port, start_room
 
 pytestmark = pytest.mark.slow
@@ -85,7 +86,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert json.load(response)["leaving"] is True
             assert ghost.wait(timeout=30) == 0
-        assert json.loads((tmp_path / "r.json").read_text())["uplink"]["states_sent"] > 0
+        assert read_report(tmp_path / "r.json")["uplink"]["states_sent"] > 0
     finally:
         rooms.close()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from emulator.headset.voice import SWARM_MIN_DELAY_MS
+from tests.support.reports import check_report, read_report
 from tests.support.room import RoomProcess, cli, cli_env
 
 pytestmark = pytest.mark.slow
@@ -24,8 +25,8 @@ def test_a_swarm_in_two_worker_processes_reports_as_one(room_process: RoomProces
     assert result.returncode == 0, result.stderr
     assert "2 worker processes started" in result.stderr
     # --no-verdict: the summary is the last line, no HEALTHY/UNHEALTHY after it.
-    printed = json.loads(result.stdout.strip().splitlines()[-1])
-    report = json.loads(report_path.read_text())
+    printed = check_report(json.loads(result.stdout.strip().splitlines()[-1]))
+    report = read_report(report_path)
     assert printed["headsets"] == report["headsets"] == 5 and report["failed"] == []
     names = sorted(h["name"] for h in report["per_headset"])
     assert names == [f"swarm-0{i}" for i in range(1, 6)]

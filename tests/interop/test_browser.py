@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.exchange import read_wav
 from tests.support.processes import stop_group
+from tests.support.reports import read_report
 from tests.support.room import RoomProcess, cli, cli_env
 
 pytestmark = pytest.mark.slow
@@ -85,7 +86,7 @@ def test_browser_and_headset_hear_and_see_each_other(
         page.click("#leave")
     finally:
         stop_group(headset)
-    report = json.loads((tmp_path / "walker.json").read_text())
+    report = read_report(tmp_path / "walker.json")
     (seen,) = [r for r in report["remotes"] if r["id"] == browser_id]
     assert seen["name"] == "web" and seen["states"]["received"] > 20
     # The browser's fixed pose arrives as the browser's: standing at the centre.
