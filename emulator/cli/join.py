@@ -11,6 +11,7 @@ from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
+from emulator.cli.summary_table import remote_table
 from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args, say_verdict
 from emulator.drive.errors import DriveError
 from emulator.drive.hands import hands_from_spec
@@ -213,6 +214,7 @@ def finish(
     if the room, not we, ended the session or the run was unhealthy."""
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))
+    print(remote_table(report), file=sys.stderr, flush=True)
     ended = headset.close_reason not in (None, "left")
     if ended:
         print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)

@@ -12,6 +12,7 @@ import time
 from typing import Any, Protocol
 
 from emulator.audio.factory import open_source
+from emulator.audio.geometry import head_direction
 from emulator.audio.source import AudioSource
 from emulator.audio.wavfile import SourceError
 from emulator.drive.drivers import Drivers, drivers_from
@@ -265,6 +266,10 @@ class Headset:
                     remote["audio_why"] = "no voice received from this participant"
                 latencies = self.voice.mouth_to_ear.get(remote["id"]) or LatencySamples()
                 remote["mouth_to_ear"] = latencies.summary(self._why_no_chirps(bool(remote["audio"])))
+        for remote in remotes:
+            remote["heard_from"] = self._heard_from(remote["id"])
+            if remote["heard_from"] is None:
+                remote["heard_from_why"] = "no pose received from this participant"
         ice = selected_pair(self.session.pc) if self.session and self.session.pc else None
         return {
             "name": self.config.name,
@@ -283,6 +288,18 @@ class Headset:
             "ears": self.ears.report() if self.ears else {},
             "ice": ice,
             **({} if ice else {"ice_why": "no ICE pair was selected (not connected, or a Janus session)"}),
+        }
+
+    def _heard_from(self, participant_id: str) -> dict[str, float] | None:
+        """Where a remote is, as this headset's ears place it at the moment of the report."""
+        remote = self.room_state.by_id(participant_id)
+        if remote is None or remote.pose is None:
+            return None
+        azimuth, elevation, distance = head_direction(self.pose, remote.pose.position)
+        return {
+            "azimuth_deg": round(azimuth, 1),
+            "elevation_deg": round(elevation, 1),
+            "distance_m": round(distance, 2),
         }
 
     def _why_no_chirps(self, hears_voice: bool) -> str:

@@ -23,7 +23,7 @@ def load_schema() -> dict[str, Any]:
 
 def _type(node: dict[str, Any]) -> str:
     if "$ref" in node:
-        return node["$ref"].rsplit("/", 1)[-1] + " (below)"
+        return str(node["$ref"]).rsplit("/", 1)[-1] + " (below)"
     if "enum" in node:
         return " \\| ".join(f"`{v}`" for v in node["enum"])
     kind = node.get("type", "any")
