@@ -97,8 +97,9 @@ def judge_pair(
             chirp > limits.max_mouth_to_ear_ms,
             f"median {chirp:.1f}ms > {limits.max_mouth_to_ear_ms:g}ms",
         )
-    if limits.min_state_rate is not None and sender_rate_hz:
-        rate = float(states.get("rate_hz") or 0.0)
+    rate = states.get("rate_hz")
+    if limits.min_state_rate is not None and sender_rate_hz and rate is not None:
+        rate = float(rate)
         ratio = rate / sender_rate_hz
         worse(
             "--min-state-rate",

@@ -43,7 +43,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
         env = cli_env(tmp_path)
         file = tmp_path / "s.hemurec"
         alpha = subprocess.Popen(
-            cli("join", room.url, "--name", "alpha", "--motion", "orbit", "--duration", "30"),
+            cli("join", "--no-verdict", room.url, "--name", "alpha", "--motion", "orbit", "--duration", "30"),
             env=env, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
@@ -54,7 +54,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
                 time.sleep(0.1)
             done = subprocess.run(
                 cli("join", room.url, "--name", "bravo", "--record", str(file), "--duration", "4",
-                    "--net", "wifi"),
+                    "--no-verdict", "--net", "wifi"),
                 env=env, capture_output=True, timeout=60,
             )  # fmt: skip
             assert done.returncode == 0, done.stderr.decode()[-2000:]
@@ -69,7 +69,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
         stats_url = f"http://127.0.0.1:{control_port}/stats"
         argv = cli(
             "join", room.url, "--room", "again", "--replay", str(file), "--as", "alpha", "--loop",
-            "--speed", "2", "--control", f"127.0.0.1:{control_port}",
+            "--no-verdict", "--speed", "2", "--control", f"127.0.0.1:{control_port}",
             "--control-token", CONTROL_TOKEN, "--report", str(tmp_path / "r.json"),
         )  # fmt: skip
         with running(

@@ -62,7 +62,7 @@ def turning_trace(path: Path) -> Path:
 
 def join(room: RoomProcess, tmp_path: Path, name: str, seconds: float, *extra: str) -> list[str]:
     return cli(
-        "join", room.url, "--room", "lobby", "--name", name, "--duration", str(seconds),
+        "join", "--no-verdict", room.url, "--room", "lobby", "--name", name, "--duration", str(seconds),
         "--report", str(tmp_path / f"{name}.json"), "--face", "neutral", *extra,
     )  # fmt: skip
 

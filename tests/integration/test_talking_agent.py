@@ -99,11 +99,11 @@ async def _listen(room: RoomProcess, tmp_path: Path) -> Session:
         script.write_text(SCRIPT)
         env = cli_env(tmp_path)
         agent_argv = cli(
-            "agent", room.url, "--room", "lobby", "--name", "agent", "--script", str(script),
+            "agent", "--no-verdict", room.url, "--room", "lobby", "--name", "agent", "--script", str(script),
             "--report", str(tmp_path / "agent.json"),
         )  # fmt: skip
         tracked_argv = cli(
-            "join", room.url, "--room", "lobby", "--name", "tracked", "--audio", "tone:300",
+            "join", "--no-verdict", room.url, "--room", "lobby", "--name", "tracked", "--audio", "tone:300",
             "--face", "talk", "--duration", "30",
         )  # fmt: skip
         for argv in (agent_argv, tracked_argv):

@@ -31,7 +31,7 @@ WAIT_MS = 30_000
 def walker(room: RoomProcess, tmp_path: Path) -> subprocess.Popen[bytes]:
     argv = cli(
         "join", room.url, "--room", "lobby", "--name", "walker", "--audio", f"tone:{TONE_HZ:g}",
-        "--at=0,1.6,-2", "--motion", "orbit:radius=1.5,period=6", "--duration", "16",
+        "--no-verdict", "--at=0,1.6,-2", "--motion", "orbit:radius=1.5,period=6", "--duration", "16",
         "--report", str(tmp_path / "walker.json"), "--record-dir", str(tmp_path / "walker"),
     )  # fmt: skip
     return subprocess.Popen(argv, env=cli_env(tmp_path), stderr=subprocess.PIPE, start_new_session=True)

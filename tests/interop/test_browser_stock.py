@@ -46,7 +46,7 @@ def room_in(net: PrivateNetwork, tmp_path: Path, *extra: str) -> Iterator[int]:
 
 def walker(net: PrivateNetwork, port: int, tmp_path: Path) -> subprocess.Popen[bytes]:
     argv = net.enter(cli(
-        "join", f"ws://127.0.0.1:{port}/ws", "--room", "lobby", "--name", "walker",
+        "join", "--no-verdict", f"ws://127.0.0.1:{port}/ws", "--room", "lobby", "--name", "walker",
         "--audio", f"tone:{TONE_HZ:g}", "--at=0,1.6,-2", "--duration", "14",
         "--report", str(tmp_path / "walker.json"), "--record-dir", str(tmp_path / "walker"),
     ))  # fmt: skip

@@ -25,7 +25,7 @@ def join(
     name: str, room: RoomProcess, tmp_path: Path, *extra: str, tone: float = 440.0
 ) -> subprocess.Popen[bytes]:
     argv = cli(
-        "join", room.url, "--room", "lobby", "--name", name, "--audio", f"tone:{tone:g}",
+        "join", "--no-verdict", room.url, "--room", "lobby", "--name", name, "--audio", f"tone:{tone:g}",
         "--report", str(tmp_path / f"{name}.json"), "--record-dir", str(tmp_path / name), *extra,
     )  # fmt: skip
     return subprocess.Popen(argv, env=cli_env(tmp_path), stderr=subprocess.PIPE, start_new_session=True)

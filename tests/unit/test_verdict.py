@@ -66,6 +66,12 @@ def test_a_swarm_judges_against_the_senders_actual_rate_and_counts_the_rest() ->
     assert verdict(two).endswith("(and 1 more)")
 
 
+def test_a_figure_not_measured_is_not_a_breach() -> None:
+    # A remote that joined just before the report: no rate, no latency yet.
+    remote = _remote("b", received=0, rate=None, latency=None)
+    assert judge_reports([_member("a", [remote])], Limits()) == []
+
+
 def test_a_remote_naming_an_unknown_profile_or_a_path_is_not_rate_checked() -> None:
     for profile in ("nonesuch", "/etc/passwd.toml"):
         remote = _remote("b", rate=1.0, profile=profile)
