@@ -17,7 +17,13 @@ from typing import Any
 
 from emulator.audio.wavfile import SourceError
 from emulator.cli.common import CommandError, freeze_what_is_loaded
-from emulator.cli.join import add_headset_arguments, config_from_args, finish, run_until_stopped
+from emulator.cli.join import (
+    add_headset_arguments,
+    config_from_args,
+    finish,
+    identity_note,
+    run_until_stopped,
+)
 from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args
 from emulator.drive.errors import DriveError
 from emulator.drive.spec import placement
@@ -130,6 +136,9 @@ async def _talk(
         file=sys.stderr,
         flush=True,
     )
+    mismatch = identity_note(headset)
+    if mismatch:
+        print(mismatch, file=sys.stderr, flush=True)
     freeze_what_is_loaded()
     said = asyncio.ensure_future(_until_said(agent)) if duration is None else None
     try:

@@ -197,6 +197,9 @@ async def _join(
         file=sys.stderr,
         flush=True,
     )
+    mismatch = identity_note(headset)
+    if mismatch:
+        print(mismatch, file=sys.stderr, flush=True)
     freeze_what_is_loaded()
     try:
         await run_until_stopped(duration, headset)
@@ -205,6 +208,17 @@ async def _join(
         await tools.stop()
         await headset.stop()
     return finish(headset, report, report_path, limits)
+
+
+def identity_note(headset: Headset) -> str | None:
+    """When the token names someone else than `--name`/`--identity`: who the room says we are."""
+    given, shown = headset.config.participant_identity, headset.participant_id
+    if shown is None or shown == given:
+        return None
+    return (
+        f"{headset.config.name}: the token is for identity {shown!r}, not {given!r}: the room shows this "
+        f"headset as {headset.config.name!r} with id {shown!r}"
+    )
 
 
 def finish(

@@ -150,7 +150,16 @@ class Headset:
             self._on_joined(info)
         self.voice.attach(self.session, self.room_state)
         self.state_link.attach(self.session)
-        self._spawn(self.state_link.send_forever(), "state")
+        if welcome.you.may_publish:
+            self.voice.start_sending()
+            self._spawn(self.state_link.send_forever(), "state")
+        else:
+            # The room would drop whatever we sent: encode and send nothing, and say so once.
+            self.voice.listen_only = True
+            log.warning(
+                "%s: the token allows listening only: this headset sends no voice and no pose",
+                self.config.name,
+            )
         self._spawn(self.state_link.ping_forever(), "ping")
         self._spawn(self.voice.run(), "voice")
 

@@ -21,13 +21,14 @@ import numpy as np
 
 from emulator.audio.marker import MarkerDetector
 from emulator.audio.marker_schedule import ScheduledMarkerSource, scheduled_latency
+from emulator.audio.mute import MuteGate
 from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.mouths import RemoteMouths
-from emulator.headset.report import LatencySamples
+from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.ticks import next_tick
 from emulator.model.profiles import DeviceProfile
-from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack
+from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack, PacketFanout
 from emulator.net.opus import OpusSettings, OpusSettingsError
 from emulator.net.playout import PlayoutBuffer
 from emulator.net.receive import attach_playout
@@ -116,7 +117,8 @@ class Voice:
         self._owns_encoder = encoders is None
         self.fanout: EncodedAudioFanout | None = None
         if source is not None:
-            marked: AudioSource = (
+            # The mute gate comes last: muted, nothing this headset would send gets through.
+            marked: AudioSource = MuteGate(
                 ScheduledMarkerSource(source, config.marker_period_s)
                 if config.marker_period_s > 0
                 else source
@@ -128,6 +130,8 @@ class Voice:
                 self.fanout = encoders.get(key, lambda: EncodedAudioFanout(marked, settings))
                 if self.fanout.source is not marked:
                     source.close()  # another headset's identical source already feeds the shared encoder
+        self.gate = self.fanout.source if self.fanout is not None else None
+        self.listen_only = False
         self._track: EncodedAudioTrack | None = None
         self.remotes: dict[str, RemoteVoice] = {}  # by mid
         self.session: Session | None = None
@@ -153,17 +157,54 @@ class Voice:
     # --- outgoing ---------------------------------------------------------------------------------
 
     def outgoing_track(self) -> EncodedAudioTrack | None:
+        """The track to offer; nothing is encoded until `start_sending` (the room may say that this
+        headset only listens)."""
         if self._track is None and self.fanout is not None:
-            self._track = self.fanout.subscribe()
+            self._track = PacketFanout.subscribe(self.fanout)
         return self._track
 
+    def start_sending(self) -> None:
+        if self.fanout is not None:
+            self.fanout.start()
+
+    @property
+    def muted(self) -> bool:
+        return isinstance(self.gate, MuteGate) and self.gate.muted
+
+    def set_muted(self, muted: bool) -> None:
+        """Silence everything this headset sends (voice and latency chirps); LookupError without a voice."""
+        if not isinstance(self.gate, MuteGate):
+            raise LookupError("this headset sends no voice (--audio none, or listening only)")
+        self.gate.set_muted(muted)
+
     def uplink_report(self) -> dict[str, Any]:
-        if self.fanout is None:
-            return {"audio_frames_encoded": 0, "audio_payload_bytes": 0, "opus_bitrate": 0}
+        periods = self.gate.periods if isinstance(self.gate, MuteGate) else []
+        mute = {
+            "muted": self.muted,
+            "mute_periods": [
+                {
+                    "from": utc_stamp(p.began),
+                    "to": None if p.ended is None else utc_stamp(p.ended),
+                    **({"why": "still muted when the report was taken"} if p.ended is None else {}),
+                }
+                for p in periods
+            ],
+            "listen_only": self.listen_only,
+        }
+        if self.fanout is None or self.listen_only:
+            why = "the token allows listening only" if self.listen_only else "no voice (--audio none)"
+            return {
+                "audio_frames_encoded": 0,
+                "audio_payload_bytes": 0,
+                "opus_bitrate": 0,
+                "audio_why": why,
+                **mute,
+            }
         return {
             "audio_frames_encoded": self.fanout.frames_encoded,
             "audio_payload_bytes": self.fanout.bytes_encoded,
             "opus_bitrate": self.config.opus_bitrate,
+            **mute,
         }
 
     # --- incoming ---------------------------------------------------------------------------------
