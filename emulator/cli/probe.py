@@ -51,6 +51,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--max-rtt", type=_ms, help="fail past this state round trip, e.g. 50ms")
     add_metrics_argument(parser, 9108)
+    parser.add_argument(
+        "--linger",
+        default="30s",
+        metavar="DURATION",
+        help="with --metrics, keep serving the results this long after the last run, so that a scraper "
+        "gets them (default 30s; 0 exits at once; Ctrl+C stops sooner)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -70,9 +77,15 @@ def run(args: argparse.Namespace) -> int:
         args.max_mouth_to_ear,
         args.max_rtt,
     )
+    try:
+        linger = 0.0 if args.linger.strip().lower() in ("0", "0s") else parse_duration(args.linger)
+    except ValueError as error:
+        raise CommandError(f"--linger: {error}") from None
     template = HeadsetConfig(url=args.url, room="", name="probe", secret=args.secret, placement=placement())
     metrics = metrics_address(args)
-    return asyncio.run(_probe(template, args.room, every, count, limits, args.timeout / 1000, metrics))
+    return asyncio.run(
+        _probe(template, args.room, every, count, limits, args.timeout / 1000, metrics, linger)
+    )
 
 
 async def _probe(
@@ -83,6 +96,7 @@ async def _probe(
     limits: Thresholds,
     timeout: float,
     listen: tuple[str, int] | None,
+    linger: float = 0.0,
 ) -> int:
     metrics = ProbeMetrics()
     server = MetricsServer(metrics.collect, *listen) if listen else None
@@ -107,6 +121,15 @@ async def _probe(
                 stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
                 print(f"{stamp} probe {template.url} {result.line()}", flush=True)
                 if count is not None and metrics.runs >= count:
+                    if server is not None and linger > 0:
+                        print(
+                            f"probe: done; serving the results on {server.url} for {linger:g} s more "
+                            "(Ctrl+C stops)",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), linger)
                     break
                 wait = max(0.0, (every or 0.0) - (loop.time() - began))
                 with contextlib.suppress(TimeoutError):

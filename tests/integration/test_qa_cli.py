@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 import urllib.request
@@ -128,3 +129,29 @@ def test_bad_qa_options_are_one_line_errors(tmp_path: Path, options: list[str], 
     )  # fmt: skip
     err = done.stderr.decode()
     assert done.returncode == 2 and message in err and "Traceback" not in err, err
+
+
+def test_probe_once_with_metrics_lingers_so_its_results_can_be_scraped(tmp_path: Path) -> None:
+    rooms = start_room(tmp_path)
+    room = next(rooms)
+    port = free_port()
+    try:
+        argv = cli("probe", room.url, "--once", "--metrics", f"127.0.0.1:{port}", "--linger", "60s")
+        probe = subprocess.Popen(argv, env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, start_new_session=True)  # fmt: skip
+        try:
+            assert probe.stderr is not None
+            for line in probe.stderr:  # the run ends, then it says it lingers
+                if "serving the results" in line:
+                    break
+            else:
+                raise AssertionError(f"the probe ended without lingering (exit {probe.wait()})")
+            assert probe.poll() is None, "still serving"
+            metrics = get(f"http://127.0.0.1:{port}/metrics")
+            assert "headset_probe_runs_total 1" in metrics
+            probe.send_signal(signal.SIGINT)  # Ctrl+C ends the linger at once
+            assert probe.wait(timeout=15) in (0, 1)  # 1: the run itself broke a threshold on a busy machine
+        finally:
+            stop_group(probe)  # type: ignore[arg-type]
+    finally:
+        rooms.close()
