@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli.snapshot",
     "emulator.cli.demo",
     "emulator.cli.probe",
+    "emulator.cli.recording",
     "emulator.cli.self_test",
 )
 
