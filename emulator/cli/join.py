@@ -53,7 +53,10 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
         "--motion", default="still", help="still | orbit | nod | look-around | walk | trace:FILE.jsonl"
     )
     parser.add_argument(
-        "--face", default="neutral", help="neutral | talk | blink | smile | surprise | csv:FILE"
+        "--face",
+        default="neutral",
+        help="neutral | talk | blink | smile | surprise | csv:FILE | trace:FILE.jsonl (a --motion trace:FILE "
+        "brings its faces along with the default face)",
     )
     parser.add_argument(
         "--hands",
