@@ -20,6 +20,7 @@ from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.headset.voice import SharedEncoders
 from emulator.model.pose import Pose
 from emulator.qa.host_stalls import SAMPLE_S, HostStalls, merge_host_summaries, read_cpu_steal_s
+from emulator.qa.verdict import nominal_rate
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +217,8 @@ def aggregate(
     for report in reports:
         for remote in report["remotes"]:
             rate = remote["states"]["rate_hz"]
-            sent = sent_rates.get(remote["id"])
+            # A sender that has not sent for long enough to measure: its profile's rate.
+            sent = sent_rates.get(remote["id"]) or nominal_rate(remote.get("profile"))
             if rate is not None and sent:
                 ratios.append(rate / sent)
             audio = remote.get("audio") or {}

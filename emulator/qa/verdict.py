@@ -125,12 +125,12 @@ def judge_reports(reports: list[dict[str, Any]], limits: Limits) -> list[Breach]
     breaches: list[Breach] = []
     for report in reports:
         for remote in report.get("remotes", []):
-            rate = sent.get(remote.get("id")) or _nominal_rate(remote.get("profile"))
+            rate = sent.get(remote.get("id")) or nominal_rate(remote.get("profile"))
             breaches += judge_pair(str(report.get("name")), remote, limits, rate)
     return breaches
 
 
-def _nominal_rate(profile: Any) -> float | None:
+def nominal_rate(profile: Any) -> float | None:
     """A bundled profile's pose rate (a remote names its profile: never a path to open)."""
     try:
         known = load_profiles()

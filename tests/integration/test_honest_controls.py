@@ -84,9 +84,9 @@ async def test_mute_silences_chirps_too_and_state_reads_the_controls_back(room: 
             assert await post("/mute", {"muted": True}) == 200
             # What was on its way plays out first: the listener's playout delay, and a margin.
             delay_ms = listener.report()["remotes"][0]["audio"]["playout_delay_ms"]
-            await asyncio.sleep(0.5 + 2 * delay_ms / 1000)
+            await asyncio.sleep(1.5 + 2 * delay_ms / 1000)  # (and any backlog a busy loop left)
             muted_at = time.monotonic()
-            await asyncio.sleep(2.5)
+            await asyncio.sleep(2.5)  # five chirp periods
             loud = [round(t - muted_at, 2) for t, p in peaks if t >= muted_at and p > 1e-3]
             assert loudest(muted_at) < 1e-3, (loud[:20], puppet.voice.muted, type(puppet.voice.gate))
             assert (await state())["muted"] is True
