@@ -34,6 +34,7 @@ from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.net.conditions import ConditionsError, NetworkConditioner
+from emulator.wire.quantize import position_problem
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ class ControlServer:
 
     def _do_pose(self, body: dict[str, Any]) -> dict[str, Any]:
         position = Vec3.of(_numbers(body.get("position"), 3, "position"))
+        if (problem := position_problem(position)) is not None:
+            raise BadRequest(problem)
         try:
             if "orientation" in body:
                 orientation = Quat.of(_numbers(body["orientation"], 4, "orientation"))
