@@ -57,6 +57,9 @@ MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
 # flood the budgets let through) is dropped for that receiver and counted, not queued without bound.
 MAX_RELIABLE_BUFFERED_BYTES = 256 * 1024
 TICK_S = 0.5
+# A live peer in a busy process may take many seconds to answer a renegotiation (10 s once closed
+# every bot of a loaded swarm); a dead one is removed by the core's silence check within 5 s anyway.
+NEGOTIATION_TIMEOUT_S = 60.0
 HEARTBEAT_S = 10.0  # WebSocket pings; see emulator/net/session.py for why not less
 BATCH_WINDOW_S = 0.004  # a pose waits at most this long in a small room: a quarter of a 90 Hz period
 # Every datagram costs both ends ~80 µs of aiortc's SCTP and DTLS whatever it carries, and a listener
@@ -348,7 +351,7 @@ class RoomServer:
             conn.pending_answer = asyncio.get_running_loop().create_future()
             await self._send(conn, Offer(pc.localDescription.sdp))
             try:
-                sdp = await asyncio.wait_for(conn.pending_answer, 10.0)
+                sdp = await asyncio.wait_for(conn.pending_answer, NEGOTIATION_TIMEOUT_S)
             except TimeoutError:
                 log.warning("%s did not answer a renegotiation; closing", conn.conn_id)
                 await self._leave(conn, "negotiation-timeout")

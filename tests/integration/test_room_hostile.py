@@ -202,3 +202,29 @@ async def test_a_reliable_channel_flood_is_capped_and_cut_off() -> None:
         finally:
             await mallory.close()
             await victim.close()
+
+
+class SlowToAnswer(RoomSession):
+    """A live peer in a busy process: it answers the room's renegotiations, 12 s late."""
+
+    async def _answer(self, sdp: str) -> None:
+        await asyncio.sleep(12.0)
+        await super()._answer(sdp)
+
+
+async def test_a_live_peer_slow_to_answer_a_renegotiation_is_not_dropped() -> None:
+    async with room_server() as server:
+        token = mint(SECRET, Grant("lobby", "busy", time.time() + 600, True))
+        busy = SlowToAnswer(server.url, Join("lobby", token, "busy"))
+        speaker = attacker(server.url, SECRET, "lobby", "speaker", audio=True)
+        try:
+            await busy.connect()
+            await speaker.connect()  # the room offers busy a new transceiver for the speaker's voice
+            async with running(keep_alive(busy, speaker)):
+                await asyncio.sleep(14.0)
+            assert busy.close_reason is None
+            assert [p.info.id for p in server.rooms["lobby"].participants.values()] == ["busy", "speaker"]
+            assert "speaker" in busy.track_owners.values()  # the late answer was taken
+        finally:
+            await speaker.close()
+            await busy.close()
