@@ -45,7 +45,7 @@ FLOOD_MAX_S = 10.0  # a flood the room does not cut off is measured this long
 CHURN_N = int(os.environ.get("BENCH_HOSTILE_N", "32"))
 CHURN_S = float(os.environ.get("BENCH_HOSTILE_CHURN_S", "120"))
 CYCLES = int(os.environ.get("BENCH_HOSTILE_CYCLES", "200"))
-FLOODS = ("state", "control", "ping", "pre-join parse")
+FLOODS = tuple(os.environ.get("BENCH_HOSTILE_FLOODS", "state,control,ping,pre-join parse").split(","))
 
 
 def _cpu_seconds(pid: int) -> float:

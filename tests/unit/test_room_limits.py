@@ -163,3 +163,23 @@ def test_a_rate_limited_peer_is_announced_as_left_with_the_reason() -> None:
             actions += core.tick(now)
     left = [a.message for a in actions if hasattr(a, "message") and isinstance(a.message, Left)]
     assert [(m.id, m.reason) for m in left] == [("mallory", "rate-limited")]
+
+
+def test_a_room_too_busy_to_tick_does_not_count_its_own_deafness_as_anyones_silence() -> None:
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "alice")
+    join(core, "c2", "bob")
+    core.heard("c1", T0)
+    core.heard("c2", T0)
+    assert core.tick(T0 + 0.5) == []
+    # the room's loop stalls 6 s (a burst of handshakes): nobody could be heard, nobody is dropped
+    assert core.tick(T0 + 6.5) == []
+    core.heard("c1", T0 + 6.6)  # alice's queued data arrives; bob's does not: bob is really gone
+    actions: list = []
+    now = T0 + 6.5
+    while core.participant("c2") is not None and now < T0 + 20:
+        now += 0.5
+        core.heard("c1", now)
+        actions += core.tick(now)
+    assert Close("c2", "transport-lost") in actions and core.participant("c1") is not None
+    assert now - (T0 + 6.5) <= 5.0  # gone within 5 s of the room hearing again
