@@ -279,6 +279,7 @@ class RoomCore:
         """Remove participants whose transport has gone quiet; call twice a second (see TICK_GAP_S)."""
         if self._last_tick is not None and now - self._last_tick > TICK_GAP_S:
             self.deaf_s += now - self._last_tick - TICK_GAP_S
+            log.info("room %s: no tick for %.1f s (the loop was busy)", self.name, now - self._last_tick)
         self._last_tick = now
         actions: list[Action] = []
         for p in list(self.participants.values()):

@@ -72,6 +72,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _room_log() -> Any:
+    """The room's log, kept where BENCH_HOSTILE_ROOM_LOG says (to see why someone was removed)."""
+    path = os.environ.get("BENCH_HOSTILE_ROOM_LOG")
+    return open(path, "ab") if path else subprocess.DEVNULL
+
+
 def _answers(port: int) -> bool:
     import urllib.request
 
@@ -89,8 +95,9 @@ def _room_process() -> Any:
         env["XDG_CONFIG_HOME"] = tmp
         port = _free_port()
         room = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "room", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [sys.executable, "-m", "emulator", *(["-v"] if os.environ.get("BENCH_HOSTILE_ROOM_LOG") else []),
+             "room", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=_room_log(), start_new_session=True,
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 60
