@@ -42,6 +42,8 @@ class JoinTools:
     net: str | None = None
     net_seed: int = 0
     control: str | None = None
+    control_token: str | None = None  # None: one is generated and printed
+    control_dir: Path | None = None  # where /audio and /motion may open files; None: nowhere
     name_given: bool = True  # False: a replay takes the recorded participant's name
     recorder: SessionRecorder | None = None
     network: NetworkConditioner | None = None
@@ -51,6 +53,8 @@ class JoinTools:
 
     def prepare(self, config: HeadsetConfig) -> Headset:
         """The headset to start, with what these options change about it."""
+        if self.control_dir is not None and not self.control_dir.is_dir():
+            raise ToolError(f"--control-dir: {str(self.control_dir)!r} is not a directory")
         if self.net is not None:
             try:
                 self.network = NetworkConditioner(parse_conditions(self.net), self.net_seed)
@@ -112,13 +116,21 @@ class JoinTools:
                 host, port = parse_listen(self.control, 0)
             except ValueError as error:
                 raise ToolError(f"--control: {error}") from None
-            self.control_server = ControlServer(headset, self.voice, self.network, host, port)
+            self.control_server = ControlServer(
+                headset,
+                self.voice,
+                self.network,
+                host,
+                port,
+                token=self.control_token,
+                files=self.control_dir,
+            )
             try:
                 await self.control_server.start()
             except OSError as error:
                 self.control_server = None
                 raise ToolError(f"--control: cannot listen on {host}:{port}: {error.strerror}") from None
-            notes.append(f"control API on {self.control_server.url}")
+            notes.append(f"control API on {self.control_server.url} (token {self.control_server.token})")
         return notes
 
     def report(self) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Blendshape avatars in OpenGL: geometry and morph targets in numpy, a GL 3.3 core renderer, no Qt.
 
 How the pieces fit (see README "Avatars"):
-- `avatar.load_avatar(path)` → `Avatar` (any glTF 2.0 .glb; `AvatarError` when unusable);
+- `avatar.load_avatar(path)` → `Avatar` (glTF 2.0 .glb/.gltf or VRM; `AvatarError` when unusable);
   `avatar_gen.load_default_avatar(variant)` for the bundled procedural head.
 - `scene.Scene`: participants by id with an avatar, a name, a tint and a speaking level; `update()` takes
   each state (pose, ARKit or Meta face, visemes) and `frame(now_us)` interpolates them `delay_us` back.

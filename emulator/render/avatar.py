@@ -1,15 +1,18 @@
-"""Avatars: any glTF 2.0 .glb with ARKit-named morph targets, flattened into one mesh ready to draw.
+"""Avatars: glTF 2.0 .glb/.gltf and VRM with ARKit-named morph targets, flattened into one mesh to draw.
 
 The avatar frame: metres, +y up, the avatar looks toward -z (like the headset it stands for, so its own
 left is -x), origin between the eyes, because a participant's head pose is its headset's pose.
-glTF models face +z, so the loader turns every file half a turn about y, then moves the eyes to the
-origin: from our own files' `scene.extras.headsetEmulator.eyeCentre`, else from nodes named like
-`LeftEye`/`RightEye` (Ready Player Me's joints), else from the top of the bounding box.
+glTF and VRM 1.0 models face +z, so the loader turns them half a turn about y; VRM 0.x models already
+face -z and are not turned (vrm.py). Then it moves the eyes to the origin: from our own files'
+`scene.extras.headsetEmulator.eyeCentre`, else a VRM's leftEye/rightEye bones, else from nodes named
+like `LeftEye`/`RightEye` (Ready Player Me's joints), else from the top of the bounding box. VRM
+expressions become ARKit/viseme-named targets (vrm.synthesise_targets).
 
 Every primitive of every mesh in the default scene is baked with its node's transform into one vertex
 array (skinned meshes are taken in bind pose, as their vertices are stored), colour = material
-`baseColorFactor` × `COLOR_0`; textures are not sampled. Morph targets are merged by name across meshes,
-so an RPM avatar's head, teeth and eyes all follow `jawOpen` together.
+`baseColorFactor` × `COLOR_0`, times the base colour texture when drawn; each vertex carries its
+material's UVs, texture layer, alpha mode and emissive colour (`materials.py`). Morph targets are merged
+by name across meshes, so an RPM avatar's head, teeth and eyes all follow `jawOpen` together.
 """
 
 from __future__ import annotations
@@ -25,8 +28,17 @@ import pygltflib
 
 from emulator.render.errors import AvatarError
 from emulator.render.faces import TargetMap, map_targets
-from emulator.render.gltf_read import AccessorReader, split_glb
+from emulator.render.gltf_read import AccessorReader, load_document
+from emulator.render.materials import (
+    NO_LAYER,
+    AlphaMode,
+    ImageLayers,
+    Material,
+    primitive_surface,
+    read_material,
+)
 from emulator.render.meshmath import vertex_normals
+from emulator.render.vrm import VrmInfo, mtoon_fallback, read_vrm, synthesise_targets
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +60,27 @@ class Avatar:
     target_names: tuple[str, ...]
     deltas: F32  # (T, V, 3)
     single_sided: int = 0  # the first this many indices may be back-face culled; the rest are two-sided
+    # Materials, per vertex (materials.py); left empty by a caller they default to untextured and opaque.
+    uvs: F32 = field(default_factory=lambda: np.zeros((0, 2), np.float32))  # (V, 2)
+    surface: F32 = field(default_factory=lambda: np.zeros((0, 4), np.float32))  # (V, 4) layer, cutoff, …
+    emissive: F32 = field(default_factory=lambda: np.zeros((0, 3), np.float32))  # (V, 3)
+    textures: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 1, 1, 4), np.uint8))
+    blend_start: int = -1  # indices from here on are BLEND triangles, drawn after everything opaque
+    humanoid: dict[str, int] = field(default_factory=dict, compare=False)  # VRM bone name -> glTF node
     targets: TargetMap = field(init=False)
     levels: dict[float, Avatar] = field(default_factory=dict, init=False, repr=False, compare=False)  # lod.py
 
     def __post_init__(self) -> None:
         self.targets = map_targets(self.target_names)
+        n = len(self.positions)
+        if len(self.uvs) != n:
+            self.uvs = np.zeros((n, 2), np.float32)
+        if len(self.surface) != n:
+            self.surface = np.tile(np.array([NO_LAYER, 0.0, NO_LAYER, 0.0], np.float32), (n, 1))
+        if len(self.emissive) != n:
+            self.emissive = np.zeros((n, 3), np.float32)
+        if not 0 <= self.blend_start <= len(self.indices):
+            self.blend_start = len(self.indices)
 
     @property
     def vertex_count(self) -> int:
@@ -126,31 +154,21 @@ def _attr(holder: Any, key: str) -> Any:
     return getattr(holder, key, None)
 
 
-def _base_color(gltf: pygltflib.GLTF2, material: int | None) -> F32:
-    materials = gltf.materials or []
-    if isinstance(material, int) and 0 <= material < len(materials):
-        pbr = materials[material].pbrMetallicRoughness
-        factor = pbr.baseColorFactor if pbr is not None else None
-        if isinstance(factor, list) and len(factor) == 4:
-            return np.clip(np.asarray(factor, np.float32), 0.0, 1.0)
-    return np.array([0.8, 0.8, 0.8, 1.0], np.float32)
-
-
-def _double_sided(gltf: pygltflib.GLTF2, material: int | None) -> bool:
-    materials = gltf.materials or []
-    if isinstance(material, int) and 0 <= material < len(materials):
-        return bool(materials[material].doubleSided)
-    return False
-
-
 class _Merger:
-    def __init__(self) -> None:
+    def __init__(self, layers: ImageLayers) -> None:
+        self.layers = layers
+        self.materials: dict[int | None, Material] = {}
         self.positions: list[F32] = []
         self.normals: list[F32] = []  # NaN rows: no NORMAL in the file, computed once all triangles are known
         self.colors: list[F32] = []
         self.single: list[npt.NDArray[np.uint32]] = []  # triangles that may be culled (glTF's default)
         self.double: list[npt.NDArray[np.uint32]] = []  # materials marked doubleSided
+        self.blend: list[npt.NDArray[np.uint32]] = []  # alphaMode BLEND, drawn last
+        self.uvs: list[F32] = []
+        self.surface: list[F32] = []
+        self.emissive: list[F32] = []
         self.targets: dict[str, list[tuple[int, F32]]] = {}
+        self.morphs: dict[tuple[int, int], list[tuple[int, F32]]] = {}  # (mesh, target index): for VRM
         self.count = 0
         self._shared: dict[tuple[Any, ...], int] = {}
 
@@ -162,18 +180,24 @@ class _Merger:
         prim: Any,
         world: Any,
         node_index: int,
+        mesh_index: int = -1,
     ) -> None:
         attributes = prim.attributes
         if attributes is None or _attr(attributes, "POSITION") is None:
             raise AvatarError(f"{reader.source}: a primitive of mesh {mesh.name!r} has no POSITION")
-        group = self.double if _double_sided(gltf, prim.material) else self.single
-        # Primitives that share their vertex accessors (one per material) share vertices here too.
+        if prim.material not in self.materials:
+            self.materials[prim.material] = read_material(gltf, prim.material, reader.source)
+        material = self.materials[prim.material]
+        group = self.double if material.double_sided else self.single
+        if material.alpha_mode is AlphaMode.BLEND:
+            group = self.blend
+        # Primitives that share their vertex accessors and material share vertices here too.
         key = (
             node_index,
             _attr(attributes, "POSITION"),
             _attr(attributes, "NORMAL"),
             _attr(attributes, "COLOR_0"),
-            tuple(_base_color(gltf, prim.material)),
+            material.vertex_key,
             tuple(_attr(t, "POSITION") for t in prim.targets or []),
         )
         positions = reader.read(_attr(attributes, "POSITION"))
@@ -202,13 +226,13 @@ class _Merger:
             normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
         else:
             normals = np.full((n, 3), np.nan, np.float32)
-        color = np.broadcast_to(_base_color(gltf, prim.material), (n, 4)).copy()
+        color = np.broadcast_to(np.asarray(material.base_color, np.float32), (n, 4)).copy()
         if color_index is not None:
             vertex_color = reader.read(color_index)
             if len(vertex_color) == n and vertex_color.shape[1] in (3, 4):
                 color[:, : vertex_color.shape[1]] *= vertex_color
         names = _target_names(mesh, prim, len(prim.targets or []))
-        for name, target in zip(names, prim.targets or [], strict=True):
+        for k, (name, target) in enumerate(zip(names, prim.targets or [], strict=True)):
             index = _attr(target, "POSITION")
             if index is None:
                 continue
@@ -217,18 +241,29 @@ class _Merger:
                 raise AvatarError(
                     f"{reader.source}: target {name!r} of mesh {mesh.name!r} has the wrong size"
                 )
-            self.targets.setdefault(name, []).append((self.count, (deltas @ linear.T).astype(np.float32)))
+            placed_deltas = (deltas @ linear.T).astype(np.float32)
+            self.targets.setdefault(name, []).append((self.count, placed_deltas))
+            self.morphs.setdefault((mesh_index, k), []).append((self.count, placed_deltas))
         self.positions.append(placed)
         self.normals.append(normals.astype(np.float32))
         self.colors.append(color.astype(np.float32))
+        surface = primitive_surface(reader, attributes, material, n, self.layers)
+        self.uvs.append(surface.uvs)
+        self.surface.append(surface.params)
+        self.emissive.append(surface.emissive)
         group.append((indices + self.count).astype(np.uint32))
         self.count += n
 
-    def triangles(self) -> tuple[npt.NDArray[np.uint32], int]:
-        """All indices, single-sided first, and how many of them are single-sided."""
-        single = np.concatenate(self.single) if self.single else np.zeros(0, np.uint32)
-        double = np.concatenate(self.double) if self.double else np.zeros(0, np.uint32)
-        return np.concatenate([single, double]).astype(np.uint32), len(single)
+    def triangles(self) -> tuple[npt.NDArray[np.uint32], int, int]:
+        """All indices (single-sided, two-sided, BLEND), how many are single-sided, where BLEND starts."""
+        single, double, blend = (
+            np.concatenate(g) if g else np.zeros(0, np.uint32) for g in (self.single, self.double, self.blend)
+        )
+        return (
+            np.concatenate([single, double, blend]).astype(np.uint32),
+            len(single),
+            len(single) + len(double),
+        )
 
     def all_normals(self, positions: F32, indices: npt.NDArray[np.uint32]) -> F32:
         normals = np.concatenate(self.normals)
@@ -238,12 +273,17 @@ class _Merger:
         return normals
 
 
-def _eye_centre(gltf: pygltflib.GLTF2, world: dict[int, Any], positions: F32) -> npt.NDArray[np.float64]:
+def _eye_centre(
+    gltf: pygltflib.GLTF2, world: dict[int, Any], positions: F32, vrm: VrmInfo | None
+) -> npt.NDArray[np.float64]:
     """The point between the eyes, in the glTF frame (see the module docstring for the order tried)."""
     for scene in gltf.scenes or []:
         tag = scene.extras.get("headsetEmulator") if isinstance(scene.extras, dict) else None
         if isinstance(tag, dict) and isinstance(tag.get("eyeCentre"), list) and len(tag["eyeCentre"]) == 3:
             return np.asarray(tag["eyeCentre"], np.float64)
+    bones = vrm.humanoid if vrm is not None else {}
+    if bones.get("leftEye") in world and bones.get("rightEye") in world:
+        return np.asarray((world[bones["leftEye"]][:3, 3] + world[bones["rightEye"]][:3, 3]) / 2)
     eyes: dict[str, npt.NDArray[np.float64]] = {}
     for index, node in enumerate(gltf.nodes or []):
         key = (node.name or "").lower().replace("_", "")
@@ -260,8 +300,21 @@ def _eye_centre(gltf: pygltflib.GLTF2, world: dict[int, Any], positions: F32) ->
     return np.array([centre[0], eye_y, centre[2]])
 
 
+def _add_vrm_targets(merger: _Merger, vrm: VrmInfo, positions: F32, eye_x: float) -> None:
+    """Append the ARKit/viseme-named targets made from the VRM's expressions (file frame)."""
+    wanted = {(m, i) for binds in vrm.expressions.values() for m, i, _ in binds}
+    morphs: dict[tuple[int, int], F32] = {}
+    for key, blocks in merger.morphs.items():
+        if key in wanted:
+            morphs[key] = np.zeros((merger.count, 3), np.float32)
+            for start, d in blocks:
+                morphs[key][start : start + len(d)] += d
+    for target_name, d in synthesise_targets(vrm, morphs, positions, eye_x).items():
+        merger.targets.setdefault(target_name, [(0, d)])
+
+
 def load_avatar(path: str | Path) -> Avatar:
-    """Load a .glb; raises AvatarError (never anything else) when the file cannot be used."""
+    """Load a .glb, .gltf or .vrm; raises AvatarError (never anything else) when it cannot be used."""
     path = Path(path)
     source = str(path)
     try:
@@ -271,22 +324,28 @@ def load_avatar(path: str | Path) -> Avatar:
         data = path.read_bytes()
     except OSError as error:
         raise AvatarError(f"{source}: cannot read ({error.strerror})") from None
-    return parse_avatar(data, source, name=path.stem)
+    return parse_avatar(data, source, name=path.stem, base=path.parent)
 
 
-def parse_avatar(data: bytes, source: str, name: str = "avatar") -> Avatar:
-    gltf, binary = split_glb(data, source)
-    reader = AccessorReader(gltf, binary, source)
+def parse_avatar(data: bytes, source: str, name: str = "avatar", base: Path | None = None) -> Avatar:
+    """`base`: the folder a .gltf's URIs may name files in (None: only data URIs and a .glb's BIN)."""
+    gltf, buffers = load_document(data, source, base)
+    reader = AccessorReader(gltf, buffers, source, base)
     try:
-        return _build(gltf, reader, source, name)
+        vrm = read_vrm(gltf)
+        if vrm is not None and vrm.version == "0.x":
+            mtoon_fallback(gltf)
+        return _build(gltf, reader, source, name, vrm)
     except AvatarError:
         raise
     except (ValueError, TypeError, AttributeError, IndexError, KeyError, np.linalg.LinAlgError) as error:
         raise AvatarError(f"{source}: malformed glTF ({type(error).__name__}: {error})") from None
 
 
-def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str) -> Avatar:
-    merger = _Merger()
+def _build(
+    gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str, vrm: VrmInfo | None = None
+) -> Avatar:
+    merger = _Merger(ImageLayers(reader))
     world: dict[int, Any] = {}
     meshes = gltf.meshes or []
     for node_index, matrix in _walk(gltf, source):
@@ -304,18 +363,21 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
             if mode != _TRIANGLES:
                 log.info("%s: skipping a primitive of mode %d (only triangles are drawn)", source, mode)
                 continue
-            merger.add_primitive(reader, gltf, mesh, prim, transform, node_index)
+            merger.add_primitive(reader, gltf, mesh, prim, transform, node_index, node.mesh)
     if merger.count == 0:
         raise AvatarError(f"{source}: no triangle meshes in the default scene")
     positions = np.concatenate(merger.positions)
-    eye = _eye_centre(gltf, world, positions)
+    eye = _eye_centre(gltf, world, positions, vrm)
     turn = _GLTF_TO_AVATAR[:3, :3].astype(np.float32)
+    if vrm is not None:
+        turn = turn if vrm.faces_plus_z else np.eye(3, dtype=np.float32)
+        _add_vrm_targets(merger, vrm, positions, float(eye[0]))
     names = tuple(merger.targets)
     deltas = np.zeros((len(names), merger.count, 3), np.float32)
     for t, target_name in enumerate(names):
         for start, d in merger.targets[target_name]:
             deltas[t, start : start + len(d)] = d @ turn.T
-    indices, single_sided = merger.triangles()
+    indices, single_sided, blend_start = merger.triangles()
     avatar = Avatar(
         name=name,
         positions=((positions - eye.astype(np.float32)) @ turn.T).astype(np.float32),
@@ -325,6 +387,12 @@ def _build(gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str
         target_names=names,
         deltas=deltas,
         single_sided=single_sided,
+        uvs=np.concatenate(merger.uvs),
+        surface=np.concatenate(merger.surface),
+        emissive=np.concatenate(merger.emissive),
+        textures=merger.layers.stack(),
+        blend_start=blend_start,
+        humanoid=dict(vrm.humanoid) if vrm is not None else {},
     )
     if avatar.missing_arkit and len(avatar.missing_arkit) < 52:
         log.info("%s: no targets for %s (ignored)", source, ", ".join(avatar.missing_arkit))

@@ -3,10 +3,11 @@
 llvmpipe shades vertices on one CPU thread, so a crowd of full-detail heads costs most of a frame while
 each covers a few dozen pixels. `simplified(avatar, cell)` merges the vertices that share a grid cell
 of `cell` metres (vertex clustering): a cluster takes its members' mean position, colour, normal and
-*target deltas*, so the coarse head still blinks and talks. Vertices are clustered on where they are
-at rest, where the open jaw takes them (so the two lips of a closed mouth stay apart) and in
-which connected piece of the mesh they are (so a lid and the eye under it stay apart). Triangles that
-collapse are dropped.
+*target deltas*, so the coarse head still blinks and talks; it keeps its nearest member's material and
+the mean UV (a UV seam splits glTF vertices, so the pieces below keep texture islands apart).
+Vertices are clustered on where they are at rest, where the open jaw takes them (so the two lips of a
+closed mouth stay apart) and in which connected piece of the mesh they are (so a lid and the eye under
+it stay apart). Triangles that collapse are dropped.
 """
 
 from __future__ import annotations
@@ -50,22 +51,29 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
     normals = mean(avatar.normals)
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-9)
     single = _collapse(cluster[avatar.indices[: avatar.single_sided].reshape(-1, 3)])
-    double = _collapse(cluster[avatar.indices[avatar.single_sided :].reshape(-1, 3)])
+    double = _collapse(cluster[avatar.indices[avatar.single_sided : avatar.blend_start].reshape(-1, 3)])
+    blend = _collapse(cluster[avatar.indices[avatar.blend_start :].reshape(-1, 3)])
     targets = len(avatar.deltas)
     deltas = (
         mean(np.asarray(avatar.deltas).transpose(1, 0, 2)).transpose(1, 0, 2).copy()
         if targets
         else np.zeros((0, n, 3), np.float32)
     )
+    centres = mean(avatar.positions)
     coarse = Avatar(
         name=f"{avatar.name}@{cell * 1000:.0f}mm",
-        positions=mean(avatar.positions),
+        positions=centres,
         normals=normals,
-        colors=_nearest_member(avatar.positions, cluster, mean(avatar.positions), avatar.colors),
-        indices=np.concatenate([single, double]).astype(np.uint32).ravel(),
+        colors=_nearest_member(avatar.positions, cluster, centres, avatar.colors),
+        indices=np.concatenate([single, double, blend]).astype(np.uint32).ravel(),
         target_names=avatar.target_names,
         deltas=deltas,
         single_sided=single.size,
+        uvs=mean(avatar.uvs),
+        surface=_nearest_member(avatar.positions, cluster, centres, avatar.surface),
+        emissive=_nearest_member(avatar.positions, cluster, centres, avatar.emissive),
+        textures=avatar.textures,  # the same array: texture layers are uploaded once for every level
+        blend_start=single.size + double.size,
     )
     cache[cell] = coarse
     return coarse

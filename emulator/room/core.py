@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from emulator.net.tokens import TokenError, verify
+from emulator.net.tokens import DEFAULT_MAX_LIFETIME_S, TokenError, verify
 from emulator.room.ratelimit import SenderBudget
 from emulator.room.screening import PING_FIRST_BYTE, STATE_FIRST_BYTE, TYPE_BITS, impossible
 from emulator.wire import WireError, messages_in, pong_recipient, stamp_sender
@@ -125,6 +125,7 @@ class RoomCore:
     name: str
     secret: bytes
     mode: str = "forward"
+    max_token_lifetime_s: float = DEFAULT_MAX_LIFETIME_S
     participants: dict[str, Participant] = field(default_factory=dict)  # by conn
     stats: RoomStats = field(default_factory=RoomStats)
     deaf_s: float = 0.0  # how long, in all, the room's loop was too busy to tick (see TICK_GAP_S)
@@ -143,10 +144,16 @@ class RoomCore:
         if conn in self.participants:
             return [Send(conn, Error("already-joined", "this connection has already joined"))]
         try:
-            grant = verify(self.secret, request.token, room=self.name, now=wall_time)
+            grant = verify(
+                self.secret,
+                request.token,
+                room=self.name,
+                now=wall_time,
+                max_lifetime_s=self.max_token_lifetime_s,
+            )
         except TokenError as error:
             self.stats.refusals += 1
-            log.info("room %s refused a join: %s", self.name, error)
+            log.info("room %r refused a join: %s", self.name, error)
             return [Send(conn, Error(error.code, str(error))), Close(conn, error.code)]
         if request.room != self.name:
             self.stats.refusals += 1
@@ -266,7 +273,7 @@ class RoomCore:
         self.stats.tracks_refused += 1
         participant = self.participants.get(conn)
         if participant is not None:
-            log.info("room %s: refused audio from listen-only %r", self.name, participant.info.id)
+            log.info("room %r: refused audio from listen-only %r", self.name, participant.info.id)
 
     def heard(self, conn: str, now: float) -> None:
         """Any sign of life on a participant's media (data channel message, RTP)."""
@@ -279,7 +286,7 @@ class RoomCore:
         """Remove participants whose transport has gone quiet; call twice a second (see TICK_GAP_S)."""
         if self._last_tick is not None and now - self._last_tick > TICK_GAP_S:
             self.deaf_s += now - self._last_tick - TICK_GAP_S
-            log.info("room %s: no tick for %.1f s (the loop was busy)", self.name, now - self._last_tick)
+            log.info("room %r: no tick for %.1f s (the loop was busy)", self.name, now - self._last_tick)
         self._last_tick = now
         actions: list[Action] = []
         for p in list(self.participants.values()):
@@ -292,7 +299,7 @@ class RoomCore:
             elif p.budget.should_cut_off(now):
                 self.stats.removals_rate_limited += 1
                 log.warning(
-                    "room %s: %r stayed over its message budget (%d dropped); disconnected",
+                    "room %r: %r stayed over its message budget (%d dropped); disconnected",
                     self.name, p.info.id, p.budget.dropped,
                 )  # fmt: skip
                 actions += self._remove(p.conn, "rate-limited")
@@ -338,7 +345,7 @@ class RoomCore:
             return []
         self._conn_by_number.pop(gone.info.number, None)
         self._resize_budgets()
-        log.info("room %s: %s (%s) left: %s", self.name, gone.info.id, gone.info.name, reason)
+        log.info("room %r: %r (%r) left: %s", self.name, gone.info.id, gone.info.name, reason)
         actions: list[Action] = [Close(conn, reason)]
         for p in self.participants.values():
             actions.append(Send(p.conn, Left(gone.info.id, gone.info.number, reason)))
