@@ -8,6 +8,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, replace
 
+import aiohttp
 import pytest
 
 from emulator.drive.errors import TraceError
@@ -17,7 +18,7 @@ from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.state_link import StateLink
 from emulator.headset.voice import Voice
 from emulator.model.pose import Pose
-from emulator.qa.control import BadRequest, ControlServer
+from emulator.qa.control import ControlServer
 from emulator.wire import State, WireError, messages_in, parse_message
 
 
@@ -112,12 +113,22 @@ def test_a_trace_with_a_position_out_of_range_names_its_line() -> None:
         parse_trace(text, "walk.jsonl")
 
 
-def test_the_control_apis_pose_refuses_a_position_the_wire_cannot_carry() -> None:
+async def test_the_control_apis_pose_answers_400_for_a_position_the_wire_cannot_carry() -> None:
     headset, _, _ = make_link()
-    control = ControlServer(headset, None)
+    control = ControlServer(headset, None, token="t")
+    await control.start()
+    headers = {"Authorization": "Bearer t", "Content-Type": "application/json"}
     before = headset.drivers
-    with pytest.raises(BadRequest, match=r"beyond the ±32\.767 m"):
-        control._do_pose({"position": [0.0, 1.6, -40.0]})
-    assert headset.drivers is before  # nothing changed
-    control._do_pose({"position": [0.0, 1.6, -32.0]})
-    assert isinstance(headset.drivers.motion, Still)  # type: ignore[union-attr]
+    try:
+        async with aiohttp.ClientSession() as http:
+            body = '{"position": [0.0, 1.6, -40.0]}'
+            async with http.post(control.url + "/pose", data=body, headers=headers) as response:
+                assert response.status == 400
+                assert "beyond the ±32.767 m" in (await response.json())["error"]
+            assert headset.drivers is before  # nothing changed
+            body = '{"position": [0.0, 1.6, -32.0]}'
+            async with http.post(control.url + "/pose", data=body, headers=headers) as response:
+                assert response.status == 200
+        assert isinstance(headset.drivers.motion, Still)  # type: ignore[union-attr]
+    finally:
+        await control.stop()
