@@ -12,6 +12,7 @@ from typing import Any
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
 from emulator.drive.errors import DriveError
+from emulator.drive.hands import hands_from_spec
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.headset.config import MAX_STATES_PER_PACKET
@@ -50,6 +51,11 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--face", default="neutral", help="neutral | talk | blink | smile | surprise | csv:FILE"
+    )
+    parser.add_argument(
+        "--hands",
+        default="relaxed",
+        help="none | relaxed | wave | point | pinch | thumbs-up | talk | trace:FILE.jsonl (default relaxed)",
     )
     parser.add_argument(
         "--duration", type=float, help="leave after this many seconds (default: until Ctrl+C)"
@@ -108,6 +114,10 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         raise CommandError(str(error)) from None
     if not args.connect_timeout > 0:
         raise CommandError("--connect-timeout must be positive")
+    try:
+        hands = hands_from_spec(args.hands)
+    except DriveError as error:
+        raise CommandError(f"--hands: {error}") from None
     return HeadsetConfig(
         ice=ice,
         connect_timeout_s=args.connect_timeout,
@@ -121,6 +131,7 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         placement=place,
         motion=args.motion,
         face=args.face,
+        hands=hands,
         audio=args.audio,
         opus_bitrate=args.opus_bitrate,
         states_per_packet=args.states_per_packet,

@@ -18,7 +18,13 @@ from emulator.audio.switch import SwitchableSource
 from emulator.audio.wavfile import SourceError
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.recording.recorder import SessionRecorder
-from emulator.headset.recording.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
+from emulator.headset.recording.replay import (
+    ReplayAudioSource,
+    ReplayHands,
+    Timeline,
+    load_replay,
+    replay_drivers,
+)
 from emulator.headset.recording.sessionfile import RecordingError, read_recording
 from emulator.model.errors import ModelError
 from emulator.net.conditions import ConditionsError, NetworkConditioner, parse_conditions
@@ -82,6 +88,7 @@ class JoinTools:
                 audio="replay" if len(material.pcm) else "none",
                 motion="still",  # the replay drivers replace these once the headset exists
                 face="neutral",
+                hands=ReplayHands(material, timeline),
                 marker_period_s=0.0,  # the recorded voice carries the original's markers already
             )
             if len(material.pcm):

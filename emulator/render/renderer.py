@@ -19,6 +19,7 @@ from emulator.render.background import Background
 from emulator.render.batch import Batch
 from emulator.render.camera import Camera
 from emulator.render.gl_util import Program
+from emulator.render.hand_gl import HandBatch
 from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # BENCHMARKS.md (render): on llvmpipe numpy blending with one batched draw took less CPU per frame than
 # GPU morphing at every avatar count (16 avatars: ~16.8 vs ~19.4 ms), so it is the default.
+# Skinned avatars alike: numpy skinning in the batch took less than skinning in the vertex shader
+# (8 RPM-class half bodies: 22.8 vs 24.0 ms; docs/skinned-avatars.md), so skinning is numpy only.
 DEFAULT_MORPH = MorphMode.CPU
 
 Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), width, height
@@ -49,6 +52,7 @@ class Renderer:
         self._overlay = Overlay()
         self._cache = AvatarCache()
         self._batch = Batch()
+        self._hands = HandBatch()
         self._textures = TextureLayers()
         for program in (self._gpu_program, self._cpu_program):
             program.use()
@@ -75,7 +79,7 @@ class Renderer:
         self._background.draw(view_projection, eye)
         self._draw_avatars(items, view_projection, eye, camera.pixels_per_metre(width / height, height))
         if self.labels:
-            self._overlay.draw(items, view_projection, width, height)
+            self._overlay.draw(items, view_projection, eye, width, height)
         GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
@@ -115,12 +119,13 @@ class Renderer:
         blended: list[tuple[DrawItem, Avatar]] = []
         if self.morph is MorphMode.GPU:
             batched, blended = self._draw_each(chosen, view_projection, eye)
+        program = self._cpu_program
+        program.use()
+        program.matrix("u_view_projection", view_projection)
+        program.vec3("u_eye", eye)
         if batched:
-            program = self._cpu_program
-            program.use()
-            program.matrix("u_view_projection", view_projection)
-            program.vec3("u_eye", eye)
             self._batch.draw(batched, self._cache.frame, self._textures, eye)
+        self._hands.draw(items, self._cache.frame)
         if blended:
             self._draw_blended(blended, eye)
 
@@ -137,6 +142,9 @@ class Renderer:
         GL.glActiveTexture(GL.GL_TEXTURE0)
         leftover, blended = [], []
         for item, avatar in chosen:
+            if item.skin is not None:  # skinned avatars: numpy skinning in the batch (see DEFAULT_MORPH)
+                leftover.append((item, avatar))
+                continue
             mesh = self._cache.mesh(avatar)
             if not mesh.gpu_morph and avatar.target_names:
                 leftover.append((item, avatar))
@@ -179,6 +187,7 @@ class Renderer:
         self._cache.release()
         self._batch.release()
         self._textures.release()
+        self._hands.release()
         self._overlay.release()
         self._background.release()
         self._gpu_program.delete()

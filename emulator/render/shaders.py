@@ -102,7 +102,7 @@ void main() {
 
 OVERLAY_VERTEX = """
 #version 330 core
-layout(location = 0) in vec2 a_pixel;
+layout(location = 0) in vec3 a_pixel;  // x, y in pixels (y down), z: NDC depth
 layout(location = 1) in vec2 a_uv;
 layout(location = 2) in vec4 a_color;
 uniform vec2 u_viewport;
@@ -111,7 +111,8 @@ out vec4 v_color;
 void main() {
     v_uv = a_uv;
     v_color = a_color;
-    gl_Position = vec4(a_pixel.x / u_viewport.x * 2.0 - 1.0, 1.0 - a_pixel.y / u_viewport.y * 2.0, 0.0, 1.0);
+    vec2 ndc = vec2(a_pixel.x / u_viewport.x * 2.0 - 1.0, 1.0 - a_pixel.y / u_viewport.y * 2.0);
+    gl_Position = vec4(ndc, a_pixel.z, 1.0);
 }
 """
 
