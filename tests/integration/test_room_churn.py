@@ -142,6 +142,8 @@ async def test_churn_in_a_room_of_16_with_2_speakers_drops_nobody_else(
             await asyncio.sleep(2.0)
             joins, leaves = await churn(room_process, cycles=15)
             await asyncio.sleep(1.0)
+            reason = observer.session.close_reason
+            assert reason is None, f"the observer itself was dropped ({reason}): nothing else can be judged"
             collateral = [(who, why) for who, why, _ in observer.left if not who.startswith("churn-")]
             assert collateral == [], f"{len(collateral)} dropped while others came and went: {collateral[:5]}"
             assert steady <= observer.present()
