@@ -61,6 +61,7 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration", type=float, help="leave after this many seconds (default: until Ctrl+C)"
     )
     parser.add_argument("--hrtf", help="SOFA file for binaural rendering, or 'off' (default: bundled KEMAR)")
+    parser.add_argument("--hrtf-mirror", action="store_true", help="swap the HRTF's left and right ears")
     parser.add_argument("--output", help="play what is heard: default, a device name or index, or wav:FILE")
     parser.add_argument("--input", help="microphone for --audio mic: index or part of a name")
     parser.add_argument(
@@ -136,6 +137,7 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         states_per_packet=args.states_per_packet,
         record_dir=getattr(args, "record_dir", None),
         hrtf=args.hrtf,
+        hrtf_mirror=args.hrtf_mirror,
         output=args.output,
         secret=args.secret,
         input=args.input,

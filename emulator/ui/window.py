@@ -233,7 +233,9 @@ class MainWindow(QMainWindow):
         if config.output is None:
             config = replace(config, output=self.audio_panel.output_spec())
         if config.hrtf is None:
-            config = replace(config, hrtf=self.audio_panel.hrtf_spec())
+            config = replace(
+                config, hrtf=self.audio_panel.hrtf_spec(), hrtf_mirror=self.audio_panel.hrtf_mirror()
+            )
         source: AudioSource | None = None
         if config.audio != "none":
             try:

@@ -112,6 +112,10 @@ class AudioPanel(QWidget):
             self.hrtf.addItem(sofa, sofa)
         self._restore(self.hrtf, "audio/hrtf")
         self.hrtf.currentIndexChanged.connect(self._hrtf_chosen)
+        self.mirror = QCheckBox("Mirror left/right")
+        self.mirror.setToolTip("for a SOFA file whose ears are swapped (the log warns when one looks so)")
+        self.mirror.setChecked(str(settings.value("audio/hrtf_mirror", "false")).lower() == "true")
+        self.mirror.toggled.connect(self._mirror_toggled)
         pick = QPushButton("SOFA file…")
         pick.clicked.connect(self._pick_sofa)
         self.mode = QLabel(MODE_TEXT[None])
@@ -125,6 +129,7 @@ class AudioPanel(QWidget):
         hrtf_row.addWidget(self.hrtf, 1)
         hrtf_row.addWidget(pick)
         form.addRow("HRTF", hrtf_row)
+        form.addRow(self.mirror)
         form.addRow("Spatial mode", self.mode)
         self.mic_meter = _meter()
         form.addRow("sent", self.mic_meter)
@@ -147,12 +152,19 @@ class AudioPanel(QWidget):
     def _hrtf_chosen(self, _index: int) -> None:
         self._save(self.hrtf, "audio/hrtf")
         try:
-            self.session.tools.set_hrtf(self.hrtf_spec())
+            self.session.tools.set_hrtf(self.hrtf_spec(), mirror=self.hrtf_mirror())
         except HrtfError as error:
             self.message.emit(f"HRTF: {error}")
             return
         if self.session.connected:
             self.message.emit(f"HRTF: {self.hrtf.currentText()}")
+
+    def _mirror_toggled(self, on: bool) -> None:
+        self.settings.setValue("audio/hrtf_mirror", "true" if on else "false")
+        self._hrtf_chosen(self.hrtf.currentIndex())
+
+    def hrtf_mirror(self) -> bool:
+        return self.mirror.isChecked()
 
     def room_mode(self) -> str | None:
         """The joined room's spatial mode ("forward" or "binaural"), None when not joined."""
