@@ -66,6 +66,10 @@ TICK_S = 0.5
 # A live peer in a busy process may take many seconds to answer a renegotiation (10 s once closed
 # every bot of a loaded swarm); a dead one is removed by the core's silence check within 5 s anyway.
 NEGOTIATION_TIMEOUT_S = 60.0
+# Malformed signaling messages a connection may send before it is closed: a client that joins
+# sends none, so a few allow for a confused one; after joining, a little more room for a buggy one.
+MAX_BAD_MESSAGES_BEFORE_JOIN = 4
+MAX_BAD_MESSAGES_JOINED = 16
 HEARTBEAT_S = 10.0  # WebSocket pings; see emulator/net/session.py for why not less
 BATCH_WINDOW_S = 0.004  # a pose waits at most this long in a small room: a quarter of a 90 Hz period
 # Every datagram costs both ends ~80 µs of aiortc's SCTP and DTLS whatever it carries, and a listener
@@ -102,6 +106,7 @@ class Connection:
     pending_routes: list[Subscribe | Unsubscribe] = field(default_factory=list)
     negotiating: bool = False  # a transceiver was added and the offer carrying it is not answered yet
     closed: bool = False
+    bad_messages: int = 0  # signaling messages dropped as malformed (see `_refuse_message`)
     dropped_states: int = 0
     dropped_control: int = 0  # reliable messages not queued: the receiver's channel was backed up
     outbox: list[bytes] = field(default_factory=list)  # lossy state waiting for the next batch
@@ -251,8 +256,7 @@ class RoomServer:
 
     async def _on_frame(self, conn: Connection, kind: WSMsgType, data: Any) -> None:
         if kind != WSMsgType.TEXT:
-            self.signaling_dropped += 1
-            await self._send(conn, Error("bad-message", "signaling messages are JSON text"))
+            await self._refuse_message(conn, "signaling messages are JSON text")
             return
         try:
             # Before a join only a join can come, and a join is small: parse no more than that.
@@ -260,11 +264,21 @@ class RoomServer:
                 data, max_bytes=MAX_PREJOIN_BYTES if conn.room is None else MAX_SIGNALING_BYTES
             )
         except SignalingError as error:
-            self.signaling_dropped += 1
             log.debug("%s: dropped a signaling message: %s", conn.conn_id, error)
-            await self._send(conn, Error("bad-message", str(error)))
+            await self._refuse_message(conn, str(error))
             return
         await self._on_signaling(conn, parsed)
+
+    async def _refuse_message(self, conn: Connection, reason: str) -> None:
+        """Count a malformed message and answer it; a connection that keeps sending them is closed, so a
+        flood of garbage costs the room a few parses per socket, not one per message for ever."""
+        self.signaling_dropped += 1
+        conn.bad_messages += 1
+        await self._send(conn, Error("bad-message", reason))
+        allowed = MAX_BAD_MESSAGES_BEFORE_JOIN if conn.room is None else MAX_BAD_MESSAGES_JOINED
+        if conn.bad_messages >= allowed:
+            log.debug("%s: closed after %d malformed messages", conn.conn_id, conn.bad_messages)
+            await self._close(conn, "bad-messages")
 
     async def _on_signaling(self, conn: Connection, message: SignalingMessage) -> None:
         if isinstance(message, Join):
