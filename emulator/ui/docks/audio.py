@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -62,7 +62,7 @@ class Meter(QWidget):
 
     def paintEvent(self, _event: object) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(40, 40, 40))
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Base))  # the trough
         width = round(self.width() * self.level)
         colour = QColor(80, 200, 90) if self.level < 0.85 else QColor(230, 80, 60)
         painter.fillRect(0, 0, width, self.height(), colour)
