@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,7 @@ def _boom_in_callback() -> None:
 
 @pytest.mark.qt_no_exception_capture
 def test_unexpected_exceptions_open_a_dialog_whose_copy_puts_the_traceback_on_the_clipboard(
-    qapp: Any, tmp_path: Path
+    qapp: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Under `run`, as the program runs: a slot, a session task and a loop callback raise."""
     from PySide6.QtCore import QTimer
@@ -171,12 +172,16 @@ def test_unexpected_exceptions_open_a_dialog_whose_copy_puts_the_traceback_on_th
         await session.stop()
         return 0
 
-    assert app.run(main) == 0
+    with caplog.at_level(logging.ERROR):
+        assert app.run(main) == 0
     assert "ValueError: boom in a slot" in seen["summary slot"]
     assert "Traceback" in seen["clipboard slot"] and "_boom_in_slot" in seen["clipboard slot"]
     assert "RuntimeError: boom in a task" in seen["summary task"]
     for where in ("_boom_in_slot", "_boom_in_task", "app-boom", "_boom_in_callback", "boom in a callback"):
         assert where in seen["clipboard all"], where
+    logged = caplog.text  # each one is logged too
+    for message in ("boom in a slot", "boom in a task", "boom in a callback"):
+        assert message in logged, message
 
 
 def _without_tooltip(root: Any) -> list[str]:
