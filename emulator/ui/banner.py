@@ -84,6 +84,3 @@ class ErrorBanner(QFrame):
         if not self.isHidden():
             self.hide()
             self.dismissed.emit()
-
-    def text(self) -> str:
-        return f"{self.error.text()} — {self.hint.text()}" if not self.isHidden() else ""
