@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from emulator.model import paths
 from emulator.wire.bounded_json import loads_bounded
 
 _HEADER = {"alg": "HS256", "typ": "JWT"}
@@ -155,8 +156,7 @@ def parse_duration(text: str) -> float:
 
 
 def default_secret_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "headset-emulator" / "room-secret"
+    return paths.config_file("room-secret")
 
 
 def load_secret(explicit: str | None = None, *, create: bool = True) -> bytes:

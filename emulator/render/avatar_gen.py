@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator.model import paths
 from emulator.model.assets import asset_path
 from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.bust_geometry import BONES, build_bust
@@ -65,8 +66,7 @@ _TO_GLTF = np.array([-1.0, 1.0, -1.0], dtype=np.float32)
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "headset-emulator" / "avatars"
+    return paths.cache_dir() / "avatars"
 
 
 def default_avatar_path(variant: str = "default") -> Path:
