@@ -29,6 +29,7 @@ from emulator.model.pose import Pose, Quat, Vec3
 from emulator.model.profiles import load_profile
 from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.avatar_gen import load_default_avatar, variant_for
+from emulator.render.batch import Features
 from emulator.render.camera import headset_eyes, pose_matrix
 from emulator.render.morph import blend
 from emulator.render.offscreen import OffscreenRenderer
@@ -253,6 +254,14 @@ def _skin_ms(avatar: Avatar) -> float:
     return (time.perf_counter() - start) / n * 1000
 
 
+def _every_feature(renderer: OffscreenRenderer) -> OffscreenRenderer:
+    """`renderer` drawing its batch with every material feature compiled in, whatever the batch uses."""
+    inner = renderer.renderer
+    compile_for = inner._cpu_program
+    inner._cpu_program = lambda features: compile_for(Features(mask=True, emissive_map=True))  # type: ignore[method-assign]
+    return renderer
+
+
 def _old_head(directory: Path) -> Path:
     """The old default head, written from git into `directory` (the bench runs in a checkout)."""
     path = directory / "old_head.glb"
@@ -295,15 +304,17 @@ def _skinned_section(heads: list[Avatar]) -> Section:
     pools["unposed"] = pools["half"]
     cases = [("half", n) for n in RPM_COUNTS]
     cases += [(k, n) for k in ("unposed", "full", "old", "head") for n in HEAD_COUNTS]
+    cases += [("half every", 8), ("old every", 8)]  # the shader with every material feature compiled in
     fps_by: dict[tuple[str, int], float] = {}
     cpu_by: dict[tuple[str, int], float] = {}
     pixels: dict[str, int] = {}
     renderer = OffscreenRenderer(WIDTH, HEIGHT, samples=0, morph="cpu")
+    every = _every_feature(OffscreenRenderer(WIDTH, HEIGHT, samples=0, morph="cpu"))
     try:
         for _ in range(ROUNDS):
             for kind, count in cases:
-                pool = pools[kind]
-                hands = kind == "half"
+                pool = pools[kind.split()[0]]
+                hands = kind.startswith("half")
                 driven = _Driven([pool[i % 4] for i in range(count)], _poses(count), hands=hands)
                 items = driven.items
                 if kind == "unposed":  # what the geometry and pixels alone cost: drawn in bind pose
@@ -311,13 +322,14 @@ def _skinned_section(heads: list[Avatar]) -> Section:
                     def items(frame: int, driven: _Driven = driven) -> list[DrawItem]:
                         return [dataclasses.replace(item, skin=None) for item in driven.items(frame)]
 
-                fps, cpu_ms = _measure(renderer, items)
+                fps, cpu_ms = _measure(every if kind.endswith("every") else renderer, items)
                 if count == 8 and kind in ("half", "head", "old") and kind not in pixels:
                     pixels[kind] = _covered(renderer, items(100_000))  # later than any measured frame
                 fps_by[(kind, count)] = max(fps, fps_by.get((kind, count), 0.0))
                 cpu_by[(kind, count)] = min(cpu_ms, cpu_by.get((kind, count), 1e9))
     finally:
         renderer.close()
+        every.close()
 
     def cell(kind: str, count: int, value: dict[tuple[str, int], float]) -> str:
         return f"{value[(kind, count)]:.1f}" if (kind, count) in value else "-"
@@ -382,6 +394,10 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             f"8 half bodies cover {pixels['half']} pixels of the two eyes' views, 8 busts "
             f"{pixels['head']}, 8 old heads {pixels['old']}: every one shaded on the CPU by llvmpipe "
             f"({_llvmpipe_threads()})",
+            "fragment shader with only the material features the batch draws (no discard without a MASK "
+            "material, no emissive texture sample without one) against every feature compiled in (the shader "
+            f"before): 8 half bodies {cell('half', 8, cpu_by)} vs {cell('half every', 8, cpu_by)} ms, 8 old "
+            f"heads {cell('old', 8, cpu_by)} vs {cell('old every', 8, cpu_by)} ms",
             "noisy: llvmpipe shares this machine's 2 cores with other engineers' test runs; compare "
             "the columns of one run, not runs",
         ],
