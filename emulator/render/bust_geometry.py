@@ -4,8 +4,8 @@ Same frame as `head_geometry` (metres, +y up, facing -z, origin between the eyes
 that starts inside the head behind the jaw; the torso is a stack of rounded-box cross sections from the
 collar (which the neck fills) down to mid-chest, closed underneath. The top sections slope from the
 back of the neck down to the collarbones and widen fast, so the shoulders fall away from the neck
-(the trapezius) and round over at the arm sockets; below them the chest narrows to the cut. Both are closed surfaces wound
-outward, so they are culled like the skull. No morph target moves them.
+(the trapezius) and round over at the arm sockets; below them the chest narrows to the cut. Both are
+closed surfaces wound outward, so they are culled like the skull. No morph target moves them.
 
 The skeleton uses Mixamo / Ready Player Me bone names, so code that poses those avatars poses this one:
 each vertex is weighted to at most four bones (the head to Head; the neck blends Neck into Head; the
