@@ -66,10 +66,10 @@ def avatar_vertex_shader(gpu_morph: bool) -> str:
 
 # Lighting meant to flatter a face: a soft key from above and to the side (wrapped, so the shadow side
 # keeps detail), a sky/ground hemisphere term, a faint highlight and the participant's tint as a rim.
-# MASK and EMISSIVE_MAP are 1 or 0 (`avatar_fragment_shader`). llvmpipe runs both sides of a branch
-# under a mask, so an unused emissive texture is still sampled for every fragment, and a shader that can
-# `discard` loses the early depth test: each costs ~10% of a crowd's frame (BENCHMARKS.md, render).
-# Powers are products: pow() is exp2(log2()) there.
+# MASK and EMISSIVE_MAP are 1 or 0 (`avatar_fragment_shader`): a batch without MASK materials gets a
+# shader that cannot `discard` (llvmpipe then tests depth before shading) and one without emissive maps
+# samples no second texture. Measured on llvmpipe the two save 0-10% of a crowd's frame, within the
+# noise of a shared machine (BENCHMARKS.md, render). Powers are products: pow() is exp2(log2()) there.
 AVATAR_FRAGMENT = """
 #version 330 core
 #define MASK {mask}

@@ -254,6 +254,20 @@ def _skin_ms(avatar: Avatar) -> float:
     return (time.perf_counter() - start) / n * 1000
 
 
+def _extra(cpu_by: dict[tuple[str, int], float], pixels: dict[str, int]) -> str:
+    """Where 8 half bodies' CPU ms over 8 old heads go, from the same run's columns."""
+    half, unposed, old = (cpu_by.get((kind, 8)) for kind in ("half", "unposed", "old"))
+    if half is None or unposed is None or old is None:
+        return "-"
+    return (
+        f"8 half bodies over 8 old heads: {half - old:.1f} ms, of which posing, skinning and the waved hands "
+        f"(half body - unposed) {half - unposed:.1f} ms, more geometry and "
+        f"{pixels['half'] / max(1, pixels['old']):.1f}x the pixels, textured "
+        f"(unposed - old heads) {unposed - old:.1f} ms; the goal ({GOAL_RATIO}x) would need the half "
+        f"bodies at {GOAL_RATIO * old:.1f} ms"
+    )
+
+
 def _every_feature(renderer: OffscreenRenderer) -> OffscreenRenderer:
     """`renderer` drawing its batch with every material feature compiled in, whatever the batch uses."""
     inner = renderer.renderer
@@ -398,6 +412,7 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "material, no emissive texture sample without one) against every feature compiled in (the shader "
             f"before): 8 half bodies {cell('half', 8, cpu_by)} vs {cell('half every', 8, cpu_by)} ms, 8 old "
             f"heads {cell('old', 8, cpu_by)} vs {cell('old every', 8, cpu_by)} ms",
+            _extra(cpu_by, pixels),
             "noisy: llvmpipe shares this machine's 2 cores with other engineers' test runs; compare "
             "the columns of one run, not runs",
         ],
