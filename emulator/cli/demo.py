@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
         from emulator.cli.demo_room import serve
 
         return serve(args.bots)
-    require_app("the demo's window")
+    require_app("the window")
     from emulator.ui.app import display_problem
 
     problem = display_problem()

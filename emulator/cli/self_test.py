@@ -171,6 +171,8 @@ def _speech() -> Check:
 
 
 def _gamepad() -> Check:
+    if missing_app_modules():
+        return Check("gamepad", WARN, f"skipped: gamepads (SDL2) come with the [app] extra: {APP_HINT}")
     from emulator.drive.gamepad import Gamepad
 
     with Gamepad() as pad:

@@ -80,7 +80,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    require_app("snapshot")
+    require_app("OpenGL rendering")
     from emulator.render.avatar import load_avatar
     from emulator.render.avatar_gen import load_default_avatar
     from emulator.render.errors import AvatarError, RenderUnavailableError
