@@ -73,8 +73,10 @@ def _check_direct_send(aiortc: Any, _aioice: Any) -> str | None:
         return "aiortc has no RTCRtpSender or RTCRtpTransceiver"
     fields = ("started", "rtp_header_extensions_map", "mid", "packet_count", "octet_count",
               "ntp_timestamp", "rtp_timestamp")  # fmt: skip
-    missing = _assigns(sender.__init__, *(f"_RTCRtpSender__{name}" for name in fields))
+    missing = _assigns(sender.__init__, "_ssrc", *(f"_RTCRtpSender__{name}" for name in fields))
     missing += _assigns(transceiver.__init__, "_codecs")
+    if not inspect.iscoroutinefunction(_get(aiortc, "rtcdtlstransport.RTCDtlsTransport._send_rtp")):
+        missing.append("RTCDtlsTransport._send_rtp")
     return _missing("aiortc", "RTCRtpSender/RTCRtpTransceiver", missing)
 
 
@@ -146,7 +148,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(
         "direct-send",
         "emulator.net.direct_send",
-        "RTCRtpSender's private counters, mid and header extensions; RTCRtpTransceiver._codecs",
+        "RTCRtpSender's private counters, mid, header extensions and _ssrc; RTCRtpTransceiver._codecs; "
+        "sends through RTCDtlsTransport._send_rtp",
         "the room relays Opus frames as they arrived, without decoding and re-encoding them per listener",
         _check_direct_send,
     ),
@@ -168,7 +171,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(
         "conditioner",
         "emulator.net.conditions",
-        "RTCIceTransport._send and aioice Connection.data_received (wrapped per connection)",
+        "RTCIceTransport._send and aioice Connection.data_received (wrapped per connection); "
+        "net/ice_servers.py also reads RTCIceTransport._connection for the candidate types in use",
         "`--net` delays, rate-limits and drops datagrams below DTLS, like a real link",
         _check_conditioner,
     ),
