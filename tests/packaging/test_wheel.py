@@ -115,16 +115,18 @@ def test_the_app_install_passes_self_test_joins_a_room_and_renders_a_snapshot(
         code, out, err = _cli(app_venv, tmp_path, "join", url, "--name", "wheel", "--duration", "3")
         assert code == 0, out + err
 
-    png = tmp_path / "snap.png"
-    code, out, err = _cli(
-        app_venv, tmp_path, "snapshot", "--out", str(png), "--size", "320x240", display=xvfb_display
-    )
-    assert code == 0, out + err
-    image = decode_png(png.read_bytes())
-    assert image.shape[:2] == (240, 320)
-    background = image[0, 0].astype(np.int16)
-    drawn = np.any(np.abs(image[..., :3].astype(np.int16) - background[:3]) > 24, axis=2).mean()
-    assert drawn > 0.05, f"the bust covers only {drawn:.1%} of the snapshot"
+    # Two colour variants of the bundled bust: the pixels that differ are the avatar, nothing else.
+    images = []
+    for variant in ("default", "amber"):
+        png = tmp_path / f"{variant}.png"
+        argv = ("snapshot", "--variant", variant, "--out", str(png), "--size", "320x240")
+        code, out, err = _cli(app_venv, tmp_path, *argv, display=xvfb_display)
+        assert code == 0, out + err
+        images.append(decode_png(png.read_bytes())[..., :3].astype(np.int16))
+    assert images[0].shape[:2] == (240, 320)
+    avatar = np.any(np.abs(images[0] - images[1]) > 24, axis=2)
+    assert avatar.mean() > 0.05, f"the bust covers only {avatar.mean():.1%} of the snapshot"
+    assert not avatar[:, :40].any() and not avatar[:, -40:].any(), "the variants differ beside the bust"
 
 
 def test_the_base_install_runs_headless_and_asks_for_the_app_extra(base_venv: Venv, tmp_path: Path) -> None:
