@@ -56,6 +56,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    from emulator.net.patches import InternalsChanged, install
+
+    try:
+        install()  # refuse, in one line, an aiortc whose internals moved before anything starts
+    except InternalsChanged as error:
+        print(f"headset-emulator: {error}", file=sys.stderr)
+        return 1
     try:
         return int(handler(args))
     except CommandError as error:

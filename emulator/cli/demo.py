@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
+from emulator.cli.extras import require_app
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
@@ -244,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
         from emulator.cli.demo_room import serve
 
         return serve(args.bots)
+    require_app("the window")
     from emulator.ui.app import display_problem
 
     problem = display_problem()
