@@ -1,6 +1,6 @@
 """Make the README's screenshot: run `headset-emulator demo` on a private Xvfb screen and save docs/demo.png.
 
-The demo saves the window itself once both bots are drawn (`--screenshot`), so the picture is what a
+The demo saves the window itself once both bots are drawn (`--out`), so the picture is what a
 user sees a few seconds after `make run`. Usage: `.venv/bin/python scripts/screenshot_demo.py [OUT.png]`.
 """
 
@@ -40,7 +40,7 @@ def main() -> int:
         env = dict(os.environ, DISPLAY=f":{number}", QT_QPA_PLATFORM="xcb")
         with tempfile.TemporaryDirectory() as tmp:
             argv = [
-                sys.executable, "-m", "emulator", "demo", "--screenshot", str(out),
+                sys.executable, "-m", "emulator", "demo", "--out", str(out),
                 "--settings", str(Path(tmp) / "settings.ini"),
             ]  # fmt: skip
             result = subprocess.run(argv, env=env, timeout=180, check=False)

@@ -13,17 +13,15 @@ import asyncio
 import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emulator.audio.wavfile import SourceError
-from emulator.cli.common import CommandError, freeze_what_is_loaded
+from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error
 from emulator.cli.join import add_headset_arguments, config_from_args, finish, run_until_stopped
-from emulator.drive.errors import DriveError
-from emulator.drive.spec import placement
-from emulator.headset import HeadsetError
-from emulator.headset.agent import TalkingAgent, talking_source
-from emulator.headset.config import HeadsetConfig
-from emulator.model.errors import ModelError
+from emulator.cli.vocab import seconds_or_zero
+
+if TYPE_CHECKING:  # loaded when the agent runs, not for --help
+    from emulator.headset.agent import TalkingAgent
+    from emulator.headset.config import HeadsetConfig
 
 TAIL_S = 0.5  # stay this long after the last word so that it is heard to the end
 
@@ -44,7 +42,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--report", type=Path, help="write what was measured and sent as JSON here")
     parser.add_argument("--record-dir", type=Path, help="write each remote's audio (WAV) and states here")
     parser.add_argument(
-        "--markers", type=float, default=0.0, help="mouth-to-ear marker period in seconds (default 0: none)"
+        "--markers",
+        type=seconds_or_zero,
+        default=0.0,
+        help="mouth-to-ear marker period, e.g. 2s (default 0: none)",
     )
     parser.set_defaults(handler=run, audio=None, face="blink")
 
@@ -67,6 +68,10 @@ def source_spec(args: argparse.Namespace) -> str:
 
 
 def open_talking(args: argparse.Namespace) -> Any:
+    from emulator.audio.wavfile import SourceError
+    from emulator.headset.agent import talking_source
+    from emulator.model.errors import ModelError
+
     spec = source_spec(args)
     kind = spec.partition(":")[0]
     try:
@@ -84,6 +89,11 @@ def open_talking(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emulator.drive.errors import DriveError
+    from emulator.drive.spec import placement
+    from emulator.headset import HeadsetError
+    from emulator.headset.agent import TalkingAgent
+
     try:
         start = placement(args.at, args.yaw)
     except DriveError as error:
@@ -111,11 +121,13 @@ async def _until_said(agent: TalkingAgent) -> None:
 async def _talk(
     agent: TalkingAgent, config: HeadsetConfig, duration: float | None, report: Path | None
 ) -> int:
+    from emulator.headset import HeadsetError
+
     try:
         await agent.start()
     except HeadsetError as error:
         await agent.stop()
-        raise CommandError(str(error)) from None
+        raise start_error(error) from None
     headset = agent.headset
     print(
         f"agent {config.name} joined {config.room} at {config.url} ({headset.participant_id}); talking",

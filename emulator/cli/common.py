@@ -8,15 +8,25 @@ import gc
 import signal
 from collections.abc import Iterator
 
+from emulator.cli.vocab import ExitCode
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class CommandError(Exception):
     """A problem the user can fix; printed as one line with no traceback."""
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
+    def __init__(self, message: str, exit_code: int = ExitCode.USAGE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def start_error(error: Exception) -> CommandError:
+    """A headset's start failure as the command's error: exit 3 if the room could not be joined."""
+    from emulator.headset import JoinError
+
+    code = ExitCode.UNREACHABLE if isinstance(error, JoinError) else ExitCode.USAGE
+    return CommandError(str(error), code)
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ the same room. Closing the window stops the app, then the bots, then the room.
 
 A window needs a display: without DISPLAY (or WAYLAND_DISPLAY) the command says so in one line and
 suggests `xvfb-run -a headset-emulator demo` rather than starting a hidden screen nobody can see.
-`--screenshot FILE` saves the window once the avatars are drawn and quits (scripts/screenshot_demo.py).
+`--out FILE` saves the window once the avatars are drawn and quits (scripts/screenshot_demo.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded
+from emulator.cli.vocab import add_out_argument, seconds
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
@@ -73,10 +74,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--settings", type=Path, help="an INI file for the window's settings (default: yours)"
     )
-    parser.add_argument(
-        "--screenshot", type=Path, help="save the window to this PNG once avatars show, then quit"
-    )
-    parser.add_argument("--quit-after", type=float, help="close the window after this many seconds")
+    add_out_argument(
+        parser, "save the window to this PNG once avatars show, then quit", dest="screenshot",
+        old_names=("--screenshot",),
+    )  # fmt: skip
+    parser.add_argument("--quit-after", type=seconds, help="close the window after this long, e.g. 30s")
     parser.add_argument(
         "--measure-fps",
         type=float,

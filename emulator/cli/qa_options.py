@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emulator.cli.common import CommandError
-from emulator.net.prometheus import parse_listen
-from emulator.qa.tools import JoinTools
+
+if TYPE_CHECKING:
+    from emulator.qa.tools import JoinTools
 
 NET_HELP = "good | wifi | 4g | lossy | custom:loss=5%%,delay=80ms,jitter=30ms,rate=300kbps (default good)"
 
@@ -30,6 +32,8 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def tools_from_args(args: argparse.Namespace) -> JoinTools:
+    from emulator.qa.tools import JoinTools
+
     return JoinTools(
         record=args.record,
         replay=args.replay,
@@ -51,6 +55,8 @@ def add_metrics_argument(parser: argparse.ArgumentParser, example_port: int) -> 
 
 def metrics_address(args: argparse.Namespace) -> tuple[str, int] | None:
     """Where `--metrics` asks to serve, or None; a malformed address is a CommandError."""
+    from emulator.net.prometheus import parse_listen
+
     if not args.metrics:
         return None
     try:

@@ -10,8 +10,9 @@ from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
+from emulator.cli.vocab import seconds
 from emulator.net.prometheus import MetricsServer
-from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
+from emulator.net.tokens import Grant, TokenError, load_secret, mint
 from emulator.room.metrics import RoomMetrics
 from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer
 
@@ -34,7 +35,7 @@ def register(subparsers: Any) -> None:
     token = subparsers.add_parser("token", help="mint a join token from the room's secret")
     token.add_argument("--room", required=True, help="room name the token admits to")
     token.add_argument("--identity", required=True, help="participant identity")
-    token.add_argument("--ttl", default="1h", help="lifetime, e.g. 90s, 15m, 1h (default 1h)")
+    token.add_argument("--ttl", type=seconds, default=3600.0, help="lifetime, e.g. 90s, 15m, 1h (default 1h)")
     token.add_argument("--listen-only", action="store_true", help="may not publish audio or state")
     token.add_argument("--secret", help="token secret (default: $HEADSET_EMULATOR_SECRET or a local file)")
     token.set_defaults(handler=run_token)
@@ -42,7 +43,7 @@ def register(subparsers: Any) -> None:
 
 def run_token(args: argparse.Namespace) -> int:
     try:
-        ttl = parse_duration(args.ttl)
+        ttl = args.ttl
         secret = load_secret(args.secret)
     except (ValueError, TokenError) as error:
         raise CommandError(str(error)) from None

@@ -17,15 +17,15 @@ import threading
 from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.join import add_headset_arguments, config_from_args, run_until_stopped
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
-from emulator.drive.spec import placement
-from emulator.net.prometheus import MetricsServer
-from emulator.qa.swarm import SETTLE_S, Swarm, SwarmError, SwarmPlan, merge_reports
-from emulator.qa.swarm_metrics import SwarmMetrics
+from emulator.cli.vocab import ExitCode
+
+if TYPE_CHECKING:  # loaded when the swarm runs, not for --help
+    from emulator.qa.swarm import SwarmPlan
 
 WORKERS_JOIN_TIMEOUT_S = 120.0  # how long joined workers wait for the slowest one before going on
 WORKERS_MEASURED_TIMEOUT_S = 30.0  # how long a worker that has its report waits for the others'
@@ -54,6 +54,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emulator.drive.spec import placement
+    from emulator.qa.swarm import SwarmPlan
+
     if args.count < 1 or args.count > 1000:
         raise CommandError("-n must be between 1 and 1000")
     if args.speakers is not None and not 0 <= args.speakers <= args.count:
@@ -82,6 +85,10 @@ async def _swarm(
     leave together. Each waits there once all its headsets have joined, and again once it has its
     report: a worker whose headsets left while another was still measuring would load the room and
     the other's listeners with leaves and renegotiations, and its speakers' last packets come late."""
+    from emulator.net.prometheus import MetricsServer
+    from emulator.qa.swarm import SETTLE_S, Swarm, SwarmError
+    from emulator.qa.swarm_metrics import SwarmMetrics
+
     swarm = Swarm(plan)
     metrics = MetricsServer(SwarmMetrics(swarm).collect, *listen) if listen else None
     try:
@@ -95,7 +102,8 @@ async def _swarm(
         await swarm.stop()
         if metrics is not None:
             await metrics.stop()
-        raise CommandError(str(error)) from None
+        unreachable = isinstance(error, SwarmError) and swarm.failed and not swarm.headsets
+        raise CommandError(str(error), ExitCode.UNREACHABLE if unreachable else ExitCode.USAGE) from None
     joined = len(swarm.headsets)
     print(
         f"swarm: {joined} of {plan.count} headsets joined {plan.template.room}", file=sys.stderr, flush=True
@@ -171,6 +179,8 @@ def _run_workers(plans: list[SwarmPlan], duration: float | None, report_path: Pa
         parts = [json.loads(path.read_text()) for path in paths if path.exists()]
     if not parts:
         raise CommandError("no swarm worker finished with a report (see the errors above)")
+    from emulator.qa.swarm import merge_reports
+
     report = merge_reports(parts)
     _finish(report, report_path, True)
     complete = len(parts) == len(workers) and all(w.exitcode == 0 for w in workers)

@@ -49,6 +49,10 @@ class HeadsetError(Exception):
     """The headset could not start: a bad option, a refused join, a missing file. Says which."""
 
 
+class JoinError(HeadsetError):
+    """The room could not be reached, or it refused the join (the command line exits with 3)."""
+
+
 class Headset:
     """One emulated Vision Pro or Quest in a room. Owns its tasks: `stop()` ends all of them."""
 
@@ -139,7 +143,7 @@ class Headset:
         try:
             welcome = await self.session.connect(config.connect_timeout_s)
         except SessionError as error:
-            raise HeadsetError(f"could not join {config.room} at {config.url}: {error}") from None
+            raise JoinError(f"could not join {config.room} at {config.url}: {error}") from None
         for info in welcome.participants:
             self._on_joined(info)
         self.voice.attach(self.session, self.room_state)
