@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error
 from emulator.cli.join import add_headset_arguments, config_from_args, finish, run_until_stopped
+from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
 from emulator.cli.vocab import seconds_or_zero
 
 if TYPE_CHECKING:  # loaded when the agent runs, not for --help
@@ -47,6 +48,7 @@ def register(subparsers: Any) -> None:
         default=0.0,
         help="mouth-to-ear marker period, e.g. 2s (default 0: none)",
     )
+    add_status_argument(parser)
     parser.set_defaults(handler=run, audio=None, face="blink")
 
 
@@ -109,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     except HeadsetError as error:
         source.close()
         raise CommandError(str(error)) from None
-    return asyncio.run(_talk(agent, config, args.duration, args.report))
+    return asyncio.run(_talk(agent, config, args.duration, args.report, printer_for(args)))
 
 
 async def _until_said(agent: TalkingAgent) -> None:
@@ -119,7 +121,11 @@ async def _until_said(agent: TalkingAgent) -> None:
 
 
 async def _talk(
-    agent: TalkingAgent, config: HeadsetConfig, duration: float | None, report: Path | None
+    agent: TalkingAgent,
+    config: HeadsetConfig,
+    duration: float | None,
+    report: Path | None,
+    printer: StatusPrinter | None = None,
 ) -> int:
     from emulator.headset import HeadsetError
 
@@ -137,15 +143,16 @@ async def _talk(
     freeze_what_is_loaded()
     said = asyncio.ensure_future(_until_said(agent)) if duration is None else None
     try:
-        if said is None:
-            await run_until_stopped(duration, headset)
-        else:
-            stopped = asyncio.ensure_future(run_until_stopped(None, headset))
-            await asyncio.wait([said, stopped], return_when=asyncio.FIRST_COMPLETED)
-            for task in (said, stopped):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        async with status_task(printer, lambda before: headset_line(headset, before)):
+            if said is None:
+                await run_until_stopped(duration, headset)
+            else:
+                stopped = asyncio.ensure_future(run_until_stopped(None, headset))
+                await asyncio.wait([said, stopped], return_when=asyncio.FIRST_COMPLETED)
+                for task in (said, stopped):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
     finally:
         measured = agent.report()
         await agent.stop()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error, stop_on_signals
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
+from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
 from emulator.cli.vocab import ExitCode, seconds
 
 # The headset and what it loads (numpy, aiortc, PyAV) are imported when a command runs, not for --help.
@@ -89,6 +90,7 @@ def register(subparsers: Any) -> None:
         "--record-dir", type=Path, help="write each remote's audio (WAV) and states (JSONL) here"
     )
     add_qa_arguments(parser)
+    add_status_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -158,11 +160,15 @@ def run(args: argparse.Namespace) -> int:
     except DriveError as error:
         raise CommandError(str(error)) from None
     config = config_from_args(args, args.name or "headset", start)
-    return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args)))
+    return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args), printer_for(args)))
 
 
 async def _join(
-    config: HeadsetConfig, duration: float | None, report_path: Path | None, tools: JoinTools | None = None
+    config: HeadsetConfig,
+    duration: float | None,
+    report_path: Path | None,
+    tools: JoinTools | None = None,
+    printer: StatusPrinter | None = None,
 ) -> int:
     from emulator.headset import HeadsetError
     from emulator.qa.tools import JoinTools, ToolError
@@ -189,7 +195,8 @@ async def _join(
     )
     freeze_what_is_loaded()
     try:
-        await run_until_stopped(duration, headset)
+        async with status_task(printer, lambda before: headset_line(headset, before)):
+            await run_until_stopped(duration, headset)
     finally:
         report = {**headset.report(), **tools.report()}
         await tools.stop()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.cli.common import CommandError, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
+from emulator.cli.status import StatusPrinter, add_status_argument, printer_for, status_task
 from emulator.cli.vocab import ExitCode, seconds, with_unit
 
 if TYPE_CHECKING:  # loaded when the probe runs, not for --help
@@ -40,6 +41,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--max-rtt", type=with_unit, help="fail past this state round trip, e.g. 50ms")
     add_metrics_argument(parser, 9108)
+    add_status_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     )
     template = HeadsetConfig(url=args.url, room="", name="probe", secret=args.secret, placement=placement())
     metrics = metrics_address(args)
-    return asyncio.run(_probe(template, args.room, every, count, limits, args.timeout, metrics))
+    printer = printer_for(args)
+    return asyncio.run(_probe(template, args.room, every, count, limits, args.timeout, metrics, printer))
 
 
 async def _probe(
@@ -71,6 +74,7 @@ async def _probe(
     limits: Thresholds,
     timeout: float,
     listen: tuple[str, int] | None,
+    printer: StatusPrinter | None = None,
 ) -> int:
     from emulator.net.prometheus import MetricsServer
     from emulator.qa.probe import ProbeMetrics, probe_once
@@ -87,21 +91,31 @@ async def _probe(
         print(f"probe: metrics on {server.url}", file=sys.stderr, flush=True)
     loop = asyncio.get_running_loop()
     failed = 0
+    phase, since = "run 1: measuring", loop.time()
+
+    def line(_before: Any) -> tuple[str, None]:
+        return f"runs {metrics.runs} failed {failed} | {phase} ({loop.time() - since:.0f} s)", None
+
     try:
         with stop_on_signals() as stop:
-            while not stop.is_set():
-                began = loop.time()
-                result = await probe_once(template, room, timeout)
-                limits.check(result)
-                metrics.observe(result)
-                failed += 0 if result.ok else 1
-                stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-                print(f"{stamp} probe {template.url} {result.line()}", flush=True)
-                if count is not None and metrics.runs >= count:
-                    break
-                wait = max(0.0, (every or 0.0) - (loop.time() - began))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), wait)
+            async with status_task(printer, line):
+                while not stop.is_set():
+                    began = loop.time()
+                    phase, since = f"run {metrics.runs + 1}: measuring", began
+                    result = await probe_once(template, room, timeout)
+                    limits.check(result)
+                    metrics.observe(result)
+                    failed += 0 if result.ok else 1
+                    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+                    if printer is not None:
+                        printer.clear()
+                    print(f"{stamp} probe {template.url} {result.line()}", flush=True)
+                    if count is not None and metrics.runs >= count:
+                        break
+                    wait = max(0.0, (every or 0.0) - (loop.time() - began))
+                    phase, since = "waiting for the next run", loop.time()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), wait)
     finally:
         if server is not None:
             await server.stop()

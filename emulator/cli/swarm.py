@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.join import add_headset_arguments, config_from_args, run_until_stopped
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
+from emulator.cli.status import StatusPrinter, add_status_argument, headsets_line, printer_for, status_task
 from emulator.cli.vocab import ExitCode
 
 if TYPE_CHECKING:  # loaded when the swarm runs, not for --help
@@ -50,6 +51,7 @@ def register(subparsers: Any) -> None:
         help="share the headsets among this many processes, one core each (default 1)",
     )
     add_metrics_argument(parser, 9110)
+    add_status_argument(parser)
     parser.set_defaults(handler=run, motion="mixed")
 
 
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if listen is not None:
             raise CommandError("--metrics serves one process's swarm: use it without --workers")
         return _run_workers(plan.split(args.workers), args.duration, args.report)
-    return asyncio.run(_swarm(plan, args.duration, args.report, listen))
+    return asyncio.run(_swarm(plan, args.duration, args.report, listen, printer=printer_for(args)))
 
 
 async def _swarm(
@@ -80,6 +82,7 @@ async def _swarm(
     listen: tuple[str, int] | None = None,
     summary: bool = True,
     together: Any = None,
+    printer: StatusPrinter | None = None,
 ) -> int:
     """`together`: a multiprocessing Barrier shared by the workers, so that they settle, measure and
     leave together. Each waits there once all its headsets have joined, and again once it has its
@@ -113,8 +116,14 @@ async def _swarm(
     await _wait_for_the_others(together, WORKERS_JOIN_TIMEOUT_S)
     freeze_what_is_loaded()
     settle = asyncio.get_running_loop().call_later(SETTLE_S, swarm.mark_settled)
+
+    def line(before: Any) -> tuple[str, Any]:
+        reports = [headset.report() for headset in swarm.headsets]
+        return headsets_line(reports, before, f"{len(swarm.headsets)}/{plan.count}", pairs=True)
+
     try:
-        await run_until_stopped(duration)
+        async with status_task(printer, line):
+            await run_until_stopped(duration)
     finally:
         settle.cancel()
         report = swarm.report()
