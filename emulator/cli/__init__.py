@@ -72,11 +72,12 @@ def build_parser(command: str | None = None, *, every: bool = False) -> argparse
     parser.add_argument("--version", action="version", version=f"headset-emulator {__version__}")
     add_verbosity_arguments(parser, after_command=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen_module = SUBCOMMANDS[command][0] if command in SUBCOMMANDS else None
     registered: set[str] = set()
     for name, (module_name, summary) in SUBCOMMANDS.items():
         if name in registered:
             continue
-        if every or name == command:
+        if every or module_name == chosen_module:
             before = set(subparsers.choices)
             importlib.import_module(module_name).register(subparsers)
             for added in set(subparsers.choices) - before:
@@ -85,9 +86,8 @@ def build_parser(command: str | None = None, *, every: bool = False) -> argparse
         else:
             subparsers.add_parser(name, help=summary)
             registered.add(name)
-    # The summaries were added in table order except where a module added two; keep --help's order.
-    action = subparsers
-    action._choices_actions.sort(key=lambda a: list(SUBCOMMANDS).index(a.dest))
+    # A module that adds two subcommands adds them together; list them in the table's order.
+    subparsers._choices_actions.sort(key=lambda a: list(SUBCOMMANDS).index(a.dest))
     return parser
 
 
