@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emulator.cli.common import CommandError
+from emulator.cli.common import CommandError, freeze_what_is_loaded
 from emulator.cli.vocab import ExitCode, seconds
 
 APP_EXTRA_HINT = "the desktop app needs the [app] extra: pip install 'headset-emulator[app]'"
@@ -68,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
             await window.viewport.first_frame()
             if args.url:
                 outcome["code"] = await _join(window, args)
+            # As in `demo`: keeps full GC passes out of the audio, and (found here) this PySide6 then
+            # no longer aborts at exit with "bool_dealloc" after a session.
+            freeze_what_is_loaded()
             await _until_closed(window, args.quit_after)
             return outcome.get("code", ExitCode.OK)
         finally:
