@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import signal
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from emulator.cli.vocab import ExitCode
+
+if TYPE_CHECKING:  # asyncio is imported by the commands that run a loop, not for --help
+    import asyncio
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -35,6 +38,8 @@ def stop_on_signals() -> Iterator[asyncio.Event]:
 
     Call it from inside the running loop; the handlers are removed when the block ends.
     """
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -14,8 +13,11 @@ from emulator.cli.qa_options import add_qa_arguments, tools_from_args
 from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
 from emulator.cli.vocab import ExitCode, seconds
 
-# The headset and what it loads (numpy, aiortc, PyAV) are imported when a command runs, not for --help.
+# The headset and what it loads (numpy, aiortc, PyAV; asyncio too) are imported when a command runs,
+# not for --help.
 if TYPE_CHECKING:
+    import asyncio
+
     from emulator.headset import Headset, HeadsetConfig
     from emulator.model.pose import Pose
     from emulator.qa.tools import JoinTools
@@ -139,6 +141,8 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
 
 async def run_until_stopped(duration: float | None, *started: Headset) -> None:
     """Wait for the duration, Ctrl+C or SIGTERM, whichever comes first."""
+    import asyncio
+
     with stop_on_signals() as stop:
         ended = [asyncio.ensure_future(h.closed.wait()) for h in started]
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait()), *ended]
@@ -160,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
     except DriveError as error:
         raise CommandError(str(error)) from None
     config = config_from_args(args, args.name or "headset", start)
+    import asyncio
+
     return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args), printer_for(args)))
 
 

@@ -8,7 +8,6 @@ headsets' own reports (`Headset.report()`), differenced between two looks to giv
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 import time
@@ -166,6 +165,8 @@ Line = Callable[[Any], tuple[str, Any]]  # previous look → (text, this look)
 @contextlib.asynccontextmanager
 async def status_task(printer: StatusPrinter | None, line: Line) -> AsyncIterator[None]:
     """Show `line(previous)` every period while the block runs; the task ends with the block."""
+    import asyncio  # here, not at the top: `--help` of the commands that show a status stays light
+
     if printer is None:
         yield
         return
