@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -47,6 +48,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "emulator.cli.self_test",
         "check this machine can run a demo: audio, speech, a local room, OpenGL, a window",
     ),
+    "completion": ("emulator.cli.completion", "print a bash or zsh completion script"),
 }
 
 
@@ -118,3 +120,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`… | head`): nothing more to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK

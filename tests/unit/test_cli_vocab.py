@@ -306,3 +306,27 @@ def test_the_status_printer_rewrites_on_a_terminal_and_prints_lines_otherwise() 
         printer.done()
     assert terminal.getvalue() == "\rone\x1b[K\rtwo\x1b[K\n"
     assert log.getvalue() == "one\ntwo\n"
+
+
+# --- shell completion -----------------------------------------------------------------------------
+
+
+def test_bash_completion_completes_commands_and_options(tmp_path: Path) -> None:
+    script = run_cli("completion", "bash", tmp_path=tmp_path)
+    assert script.returncode == 0, script.stderr
+    (tmp_path / "complete.bash").write_text(script.stdout)
+    probe = (
+        f"source {tmp_path / 'complete.bash'}\n"
+        'COMP_WORDS=(headset-emulator jo); COMP_CWORD=1; _shtab_headset_emulator; echo "${COMPREPLY[@]}"\n'
+        "COMP_WORDS=(headset-emulator join --status); COMP_CWORD=2; _shtab_headset_emulator; "
+        'echo "${COMPREPLY[@]}"\n'
+    )
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.splitlines() == ["join", "--status-every"]
+
+
+def test_zsh_completion_is_a_compdef_script(tmp_path: Path) -> None:
+    script = run_cli("completion", "zsh", tmp_path=tmp_path)
+    assert script.returncode == 0, script.stderr
+    assert script.stdout.startswith("#compdef headset-emulator")
+    assert "--status-every" in script.stdout and "app:'open the desktop app" in script.stdout
