@@ -95,7 +95,7 @@ def build_parser(command: str | None = None, *, every: bool = False) -> argparse
 
 def _finish_subparser(name: str, sub: argparse.ArgumentParser) -> None:
     add_verbosity_arguments(sub, after_command=True)
-    arrange_groups(sub)
+    arrange_groups(sub, name)
     if name in EXAMPLES:
         sub.epilog = EXAMPLES[name]
         sub.formatter_class = argparse.RawDescriptionHelpFormatter

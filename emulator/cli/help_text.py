@@ -74,14 +74,23 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "ice_server", "ice_username", "ice_credential", "relay_only", "connect_timeout", "net",
         "net_seed",
     ),
-    "run and report": ("duration", "report", "metrics", "control", "every", "once", "count", "timeout"),
+    "run and report": (
+        "duration", "report", "metrics", "control", "every", "once", "count", "timeout", "status_every",
+    ),
 }  # fmt: skip
 
 
-def arrange_groups(parser: argparse.ArgumentParser) -> None:
+# Groups only some commands have; they are filled before the shared ones above.
+COMMAND_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "swarm": {"the swarm": ("count", "speakers", "radius", "prefix", "workers")},
+    "probe": {"pass or fail": ("max_join", "max_first_audio", "max_mouth_to_ear", "max_rtt")},
+}
+
+
+def arrange_groups(parser: argparse.ArgumentParser, command: str) -> None:
     """Move the parser's loose options into the headed groups above (ones it has; order kept)."""
     loose = parser._optionals
-    for title, dests in GROUPS.items():
+    for title, dests in {**COMMAND_GROUPS.get(command, {}), **GROUPS}.items():
         moving = [a for a in loose._group_actions if a.dest in dests and a.help != argparse.SUPPRESS]
         if len(moving) < 2:
             continue

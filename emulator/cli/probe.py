@@ -27,19 +27,38 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--room", help="room to probe (default: a fresh probe-XXXX room each run)")
     parser.add_argument("--secret", help="room secret for minting the probe's two tokens")
     parser.add_argument(
-        "--every", type=seconds, help="run again after this long, e.g. 60s or 5m (default: run once)"
+        "--every",
+        type=seconds,
+        metavar="DURATION",
+        help="run again after this long, e.g. 60s or 5m (default: run once)",
     )
     parser.add_argument("--once", action="store_true", help="one run, then exit")
     parser.add_argument("--count", type=int, help="stop after this many runs")
     parser.add_argument(
-        "--timeout", type=with_unit, default=20.0, help="give up on a run after this, e.g. 20s (default 20s)"
+        "--timeout",
+        type=with_unit,
+        metavar="DURATION",
+        default=20.0,
+        help="give up on a run after this, e.g. 20s (default 20s)",
     )
-    parser.add_argument("--max-join", type=with_unit, help="fail a run whose join takes longer, e.g. 5s")
-    parser.add_argument("--max-first-audio", type=with_unit, help="fail past this join-to-first-audio time")
     parser.add_argument(
-        "--max-mouth-to-ear", type=with_unit, help="fail past this mouth-to-ear latency, e.g. 150ms"
+        "--max-join", type=with_unit, metavar="DURATION", help="fail a run whose join takes longer, e.g. 5s"
     )
-    parser.add_argument("--max-rtt", type=with_unit, help="fail past this state round trip, e.g. 50ms")
+    parser.add_argument(
+        "--max-first-audio",
+        type=with_unit,
+        metavar="DURATION",
+        help="fail past this join-to-first-audio time",
+    )
+    parser.add_argument(
+        "--max-mouth-to-ear",
+        type=with_unit,
+        metavar="DURATION",
+        help="fail past this mouth-to-ear latency, e.g. 150ms",
+    )
+    parser.add_argument(
+        "--max-rtt", type=with_unit, metavar="DURATION", help="fail past this state round trip, e.g. 50ms"
+    )
     add_metrics_argument(parser, 9108)
     add_status_argument(parser)
     parser.set_defaults(handler=run)

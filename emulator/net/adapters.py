@@ -9,8 +9,11 @@ without touching this one. docs/adapters.md walks through writing one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
@@ -98,12 +101,17 @@ def scheme_of(url: str) -> str:
     return urlparse(url).scheme.lower()
 
 
-def installed_schemes() -> dict[str, str]:
-    """Scheme → `module:attribute`, the package's built-ins overridden by installed entry points."""
+@functools.cache
+def installed_schemes() -> Mapping[str, str]:
+    """Scheme → `module:attribute`, the package's built-ins overridden by installed entry points.
+
+    Read once per process: scanning every installed distribution's metadata is not free, and a
+    swarm opens hundreds of sessions.
+    """
     found = dict(BUILTIN)
     for point in entry_points(group=ENTRY_POINT_GROUP):
         found[point.name.lower()] = point.value
-    return found
+    return MappingProxyType(found)
 
 
 def adapter_for(url: str) -> SignalingAdapter:
