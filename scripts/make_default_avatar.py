@@ -1,4 +1,4 @@
-"""Regenerate assets/avatars/*.glb, the bundled procedural heads: `python scripts/make_default_avatar.py`."""
+"""Regenerate assets/avatars/*.glb, the bundled procedural busts: `python scripts/make_default_avatar.py`."""
 
 from emulator.render.avatar_gen import main
 

@@ -55,6 +55,11 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
         "--face", default="neutral", help="neutral | talk | blink | smile | surprise | csv:FILE"
     )
     parser.add_argument(
+        "--hands",
+        default="relaxed",
+        help="none | relaxed | wave | point | pinch | thumbs-up | talk | trace:FILE.jsonl (default relaxed)",
+    )
+    parser.add_argument(
         "--duration", type=seconds, help="leave after this long, e.g. 90s or 5m (default: until Ctrl+C)"
     )
     parser.add_argument("--hrtf", help="SOFA file for binaural rendering, or 'off' (default: bundled KEMAR)")
@@ -97,6 +102,8 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> HeadsetConfig:
+    from emulator.drive.errors import DriveError
+    from emulator.drive.hands import hands_from_spec
     from emulator.headset import HeadsetConfig
     from emulator.headset.config import MAX_STATES_PER_PACKET
     from emulator.net.ice_servers import IceOptions, IceServerError
@@ -115,6 +122,10 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         raise CommandError(str(error)) from None
     if not args.connect_timeout > 0:
         raise CommandError("--connect-timeout must be positive")
+    try:
+        hands = hands_from_spec(args.hands)
+    except DriveError as error:
+        raise CommandError(f"--hands: {error}") from None
     return HeadsetConfig(
         ice=ice,
         connect_timeout_s=args.connect_timeout,
@@ -128,6 +139,7 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         placement=place,
         motion=args.motion,
         face=args.face,
+        hands=hands,
         audio=args.audio,
         opus_bitrate=args.opus_bitrate,
         states_per_packet=args.states_per_packet,

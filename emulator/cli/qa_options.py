@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from emulator.cli.common import CommandError
 if TYPE_CHECKING:
     from emulator.qa.tools import JoinTools
 
+CONTROL_TOKEN_ENV = "HEADSET_EMULATOR_CONTROL_TOKEN"
 NET_HELP = "good | wifi | 4g | lossy | custom:loss=5%%,delay=80ms,jitter=30ms,rate=300kbps (default good)"
 
 
@@ -29,6 +31,18 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--control", metavar="HOST:PORT", help="serve the remote-control HTTP API here, e.g. 127.0.0.1:8770"
     )
+    parser.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help=f"bearer token the control API requires (default: ${CONTROL_TOKEN_ENV}, else a new one, "
+        "printed at start)",
+    )
+    parser.add_argument(
+        "--control-dir",
+        type=Path,
+        metavar="DIR",
+        help="files the control API's /audio and /motion may open (default: none)",
+    )
 
 
 def tools_from_args(args: argparse.Namespace) -> JoinTools:
@@ -43,6 +57,8 @@ def tools_from_args(args: argparse.Namespace) -> JoinTools:
         net=args.net,
         net_seed=args.net_seed,
         control=args.control,
+        control_token=args.control_token or os.environ.get(CONTROL_TOKEN_ENV),
+        control_dir=args.control_dir,
         name_given=args.name is not None,
     )
 

@@ -31,7 +31,9 @@ EYE_HEIGHT_M = 1.6
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("snapshot", help="render one avatar offscreen to a PNG")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--avatar", type=Path, help="a .glb, .gltf or .vrm avatar (default: bundled head)")
+    source.add_argument(
+        "--avatar", type=Path, help="a .glb, .gltf or .vrm avatar (default: the bundled bust)"
+    )
     source.add_argument("--variant", choices=list(VARIANTS), default="default", help="bundled avatar colours")
     parser.add_argument("--face", default="", help="ARKit weights, e.g. jawOpen=1,eyeBlinkLeft=0.5")
     parser.add_argument(

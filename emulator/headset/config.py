@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.drive.hands import HandsDriver, Relaxed
 from emulator.model.pose import Pose
 from emulator.net.ice_servers import IceOptions
 
@@ -23,6 +24,7 @@ class HeadsetConfig:
     placement: Pose = field(default_factory=Pose)
     motion: str = "still"
     face: str = "neutral"
+    hands: HandsDriver = field(default_factory=Relaxed)  # `hands_from_spec` parses a --hands string
     audio: str = "tone:440"
     opus_bitrate: int = 32_000
     states_per_packet: int = 2  # STATEs per datagram: 90 Hz pose in 45 datagrams a second (PROTOCOL.md)

@@ -16,6 +16,7 @@ from emulator.audio.source import AudioSource
 from emulator.audio.wavfile import SourceError
 from emulator.drive.drivers import Drivers, drivers_from
 from emulator.drive.errors import DriveError
+from emulator.drive.hands import NO_HANDS, Hands, HandsDriver
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.ears import Ears, EarsError, open_ears
 from emulator.headset.report import LatencySamples
@@ -80,6 +81,8 @@ class Headset:
         self.pose: Pose = config.placement
         self.face = Face()
         self.face_override: Face | None = None  # set by the app's sliders; wins over the driver
+        self.hands_driver: HandsDriver = config.hands  # the app swaps in its raise-hand controller
+        self.hands: Hands = NO_HANDS  # what was last sent
         self.closed = asyncio.Event()
         self.close_reason: str | None = None
         self.session: Session | None = None
@@ -234,8 +237,9 @@ class Headset:
 
     # --- what the headset does now ----------------------------------------------------------------
 
-    def elapsed(self) -> float:
-        return time.monotonic() - self._started_at
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds since the start, now or at `now` (a `time.monotonic()` reading)."""
+        return (time.monotonic() if now is None else now) - self._started_at
 
     def sample_drivers(self, with_face: bool = True) -> tuple[Pose, Face]:
         """The pose now, and the face now (or, `with_face=False`, the last one: it is sent less often)."""
@@ -247,6 +251,12 @@ class Headset:
         self.pose = pose
         self.face = self.face_override.copy() if self.face_override else face
         return self.pose, self.face
+
+    def sample_hands(self, now: float | None = None) -> Hands:
+        """The hands now (or at `now`, a `time.monotonic()` reading), placed relative to the pose last
+        sampled, as a tracker reports them."""
+        self.hands = self.hands_driver.sample(self.elapsed(now), self.pose)
+        return self.hands
 
     @property
     def participant_id(self) -> str | None:

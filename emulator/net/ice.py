@@ -19,6 +19,12 @@ A bundled room on loopback, every headset joining it, and every test must send n
 - `loopback_configuration()`: an `RTCConfiguration` with no ICE servers (no STUN/TURN lookups).
 - `keep_loopback_candidates(sdp)`: strips non-loopback `a=candidate` lines from an SDP, for logs and
   for peers that want a clean description before `setRemoteDescription`.
+- `restrict_to_this_machine()` / `this_machine_only()`: the same, widened to this machine's own
+  interface addresses, for a room that serves browsers. A browser allowed the microphone gathers on
+  its interface addresses only, never loopback, so it reaches the room on one of those; packets to
+  one's own address never leave the machine (the kernel delivers them locally). mDNS `.local` names
+  stay ignored (resolving them would multicast on the LAN): the browser's checks arrive from its real
+  address, which the room learns as a peer-reflexive candidate (RFC 8445 section 7.3.1.3).
 
 Both patches are checked against the installed aioice on install (`IceInternalsChanged` if the
 functions they wrap are gone), so an aioice upgrade fails loudly instead of leaking packets.
@@ -30,6 +36,7 @@ import contextlib
 import ipaddress
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
@@ -78,8 +85,29 @@ _saved: (
 ) = None
 
 
+_widened = 0  # live `restrict_to_this_machine`/`this_machine_only` references
+OWN_ADDRESSES_TTL_S = 2.0  # interfaces come and go (a VPN, a new lease); re-read them this often
+_own_cache: tuple[float, frozenset[str]] = (-OWN_ADDRESSES_TTL_S, frozenset())
+
+
+def _own_addresses() -> frozenset[str]:
+    """This machine's interface addresses (aioice's own enumeration: IPv4, and IPv6 not link-local)."""
+    global _own_cache
+    now = time.monotonic()
+    if now - _own_cache[0] >= OWN_ADDRESSES_TTL_S and _saved is not None:
+        _own_cache = (now, frozenset(_saved[0](True, True)))
+    return _own_cache[1]
+
+
+def _accepted(host: str) -> bool:
+    return is_loopback_host(host) or (_widened > 0 and host.split("%", 1)[0] in _own_addresses())
+
+
 def _loopback_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-    return [LOOPBACK_HOST] if use_ipv4 else []
+    loopback = [LOOPBACK_HOST] if use_ipv4 else []
+    if _widened == 0 or _saved is None:
+        return loopback
+    return loopback + list(_saved[0](use_ipv4, use_ipv6))
 
 
 def _install() -> None:
@@ -96,14 +124,14 @@ def _install() -> None:
         )
 
     async def add_loopback_remote_candidate(self: Any, remote_candidate: Any) -> None:
-        if remote_candidate is not None and not is_loopback_host(str(remote_candidate.host)):
-            logger.debug("ignoring non-loopback remote candidate %s", remote_candidate.host)
+        if remote_candidate is not None and not _accepted(str(remote_candidate.host)):
+            logger.debug("ignoring remote candidate %s (not on this machine)", remote_candidate.host)
             return
         await original_add(self, remote_candidate)
 
     def request_from_loopback(self: Any, message: Any, addr: tuple[str, int], *args: Any) -> None:
-        if not is_loopback_host(str(addr[0])):
-            logger.debug("ignoring a connectivity check from non-loopback %s", addr[0])
+        if not _accepted(str(addr[0])):
+            logger.debug("ignoring a connectivity check from %s (not on this machine)", addr[0])
             return
         original_request(self, message, addr, *args)
 
@@ -152,6 +180,31 @@ def loopback_only() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 _uninstall()
+
+
+def restrict_to_this_machine() -> None:
+    """Process-wide and for good: loopback plus this machine's own addresses (a room serving browsers).
+
+    Widens any loopback restriction in the same process too; nothing is sent off the machine either way.
+    """
+    global _widened
+    restrict_to_loopback()
+    with _lock:
+        _widened += 1
+
+
+@contextlib.contextmanager
+def this_machine_only() -> Iterator[None]:
+    """`restrict_to_this_machine` while the block runs (nestable)."""
+    global _widened
+    with loopback_only():
+        with _lock:
+            _widened += 1
+        try:
+            yield
+        finally:
+            with _lock:
+                _widened -= 1
 
 
 def restricted() -> bool:

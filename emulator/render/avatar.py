@@ -9,9 +9,11 @@ like `LeftEye`/`RightEye` (Ready Player Me's joints), else from the top of the b
 expressions become ARKit/viseme-named targets (vrm.synthesise_targets).
 
 Every primitive of every mesh in the default scene is baked with its node's transform into one vertex
-array (skinned meshes are taken in bind pose, as their vertices are stored), colour = material
-`baseColorFactor` × `COLOR_0`; textures are not sampled. Morph targets are merged by name across meshes,
-so an RPM avatar's head, teeth and eyes all follow `jawOpen` together.
+array (skinned meshes are taken in bind pose, as their vertices are stored; a file with skins also gets
+its skeleton and per-vertex joints and weights, skeleton.py, so it can be posed), colour = material
+`baseColorFactor` × `COLOR_0`, times the base colour texture when drawn; each vertex carries its
+material's UVs, texture layer, alpha mode and emissive colour (`materials.py`). Morph targets are merged
+by name across meshes, so an RPM avatar's head, teeth and eyes all follow `jawOpen` together.
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ import pygltflib
 from emulator.render.errors import AvatarError
 from emulator.render.faces import TargetMap, map_targets
 from emulator.render.gltf_read import AccessorReader, load_document
+from emulator.render.materials import (
+    NO_LAYER,
+    AlphaMode,
+    ImageLayers,
+    Material,
+    primitive_surface,
+    read_material,
+)
 from emulator.render.meshmath import vertex_normals
+from emulator.render.skeleton import Skeleton, SkinBuilder, has_skins
 from emulator.render.vrm import VrmInfo, mtoon_fallback, read_vrm, synthesise_targets
 
 log = logging.getLogger(__name__)
@@ -51,12 +62,31 @@ class Avatar:
     target_names: tuple[str, ...]
     deltas: F32  # (T, V, 3)
     single_sided: int = 0  # the first this many indices may be back-face culled; the rest are two-sided
+    # Materials, per vertex (materials.py); left empty by a caller they default to untextured and opaque.
+    uvs: F32 = field(default_factory=lambda: np.zeros((0, 2), np.float32))  # (V, 2)
+    surface: F32 = field(default_factory=lambda: np.zeros((0, 4), np.float32))  # (V, 4) layer, cutoff, …
+    emissive: F32 = field(default_factory=lambda: np.zeros((0, 3), np.float32))  # (V, 3)
+    textures: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 1, 1, 4), np.uint8))
+    blend_start: int = -1  # indices from here on are BLEND triangles, drawn after everything opaque
     humanoid: dict[str, int] = field(default_factory=dict, compare=False)  # VRM bone name -> glTF node
+    draws_own_hands: bool = False  # it poses its own finger bones; else hand_mesh.py draws simple hands
+    skeleton: Skeleton | None = None  # with the two arrays below when the file has skins
+    skin_joints: npt.NDArray[np.uint16] | None = None  # (V, 4) skeleton slots
+    skin_weights: F32 | None = None  # (V, 4), each row summing to 1
     targets: TargetMap = field(init=False)
     levels: dict[float, Avatar] = field(default_factory=dict, init=False, repr=False, compare=False)  # lod.py
 
     def __post_init__(self) -> None:
         self.targets = map_targets(self.target_names)
+        n = len(self.positions)
+        if len(self.uvs) != n:
+            self.uvs = np.zeros((n, 2), np.float32)
+        if len(self.surface) != n:
+            self.surface = np.tile(np.array([NO_LAYER, 0.0, NO_LAYER, 0.0], np.float32), (n, 1))
+        if len(self.emissive) != n:
+            self.emissive = np.zeros((n, 3), np.float32)
+        if not 0 <= self.blend_start <= len(self.indices):
+            self.blend_start = len(self.indices)
 
     @property
     def vertex_count(self) -> int:
@@ -130,34 +160,24 @@ def _attr(holder: Any, key: str) -> Any:
     return getattr(holder, key, None)
 
 
-def _base_color(gltf: pygltflib.GLTF2, material: int | None) -> F32:
-    materials = gltf.materials or []
-    if isinstance(material, int) and 0 <= material < len(materials):
-        pbr = materials[material].pbrMetallicRoughness
-        factor = pbr.baseColorFactor if pbr is not None else None
-        if isinstance(factor, list) and len(factor) == 4:
-            return np.clip(np.asarray(factor, np.float32), 0.0, 1.0)
-    return np.array([0.8, 0.8, 0.8, 1.0], np.float32)
-
-
-def _double_sided(gltf: pygltflib.GLTF2, material: int | None) -> bool:
-    materials = gltf.materials or []
-    if isinstance(material, int) and 0 <= material < len(materials):
-        return bool(materials[material].doubleSided)
-    return False
-
-
 class _Merger:
-    def __init__(self) -> None:
+    def __init__(self, layers: ImageLayers) -> None:
+        self.layers = layers
+        self.materials: dict[int | None, Material] = {}
         self.positions: list[F32] = []
         self.normals: list[F32] = []  # NaN rows: no NORMAL in the file, computed once all triangles are known
         self.colors: list[F32] = []
         self.single: list[npt.NDArray[np.uint32]] = []  # triangles that may be culled (glTF's default)
         self.double: list[npt.NDArray[np.uint32]] = []  # materials marked doubleSided
+        self.blend: list[npt.NDArray[np.uint32]] = []  # alphaMode BLEND, drawn last
+        self.uvs: list[F32] = []
+        self.surface: list[F32] = []
+        self.emissive: list[F32] = []
         self.targets: dict[str, list[tuple[int, F32]]] = {}
         self.morphs: dict[tuple[int, int], list[tuple[int, F32]]] = {}  # (mesh, target index): for VRM
         self.count = 0
         self._shared: dict[tuple[Any, ...], int] = {}
+        self.skin: SkinBuilder | None = None
 
     def add_primitive(
         self,
@@ -172,14 +192,19 @@ class _Merger:
         attributes = prim.attributes
         if attributes is None or _attr(attributes, "POSITION") is None:
             raise AvatarError(f"{reader.source}: a primitive of mesh {mesh.name!r} has no POSITION")
-        group = self.double if _double_sided(gltf, prim.material) else self.single
-        # Primitives that share their vertex accessors (one per material) share vertices here too.
+        if prim.material not in self.materials:
+            self.materials[prim.material] = read_material(gltf, prim.material, reader.source)
+        material = self.materials[prim.material]
+        group = self.double if material.double_sided else self.single
+        if material.alpha_mode is AlphaMode.BLEND:
+            group = self.blend
+        # Primitives that share their vertex accessors and material share vertices here too.
         key = (
             node_index,
             _attr(attributes, "POSITION"),
             _attr(attributes, "NORMAL"),
             _attr(attributes, "COLOR_0"),
-            tuple(_base_color(gltf, prim.material)),
+            material.vertex_key,
             tuple(_attr(t, "POSITION") for t in prim.targets or []),
         )
         positions = reader.read(_attr(attributes, "POSITION"))
@@ -200,6 +225,8 @@ class _Merger:
             group.append((indices + self._shared[key]).astype(np.uint32))
             return
         self._shared[key] = self.count
+        if self.skin is not None:
+            self.skin.add(node_index, attributes, n)
         placed = (positions @ linear.T + world[:3, 3]).astype(np.float32)
         normal_index, color_index = _attr(attributes, "NORMAL"), _attr(attributes, "COLOR_0")
         if normal_index is not None and reader.read(normal_index).shape == (n, 3):
@@ -208,7 +235,7 @@ class _Merger:
             normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
         else:
             normals = np.full((n, 3), np.nan, np.float32)
-        color = np.broadcast_to(_base_color(gltf, prim.material), (n, 4)).copy()
+        color = np.broadcast_to(np.asarray(material.base_color, np.float32), (n, 4)).copy()
         if color_index is not None:
             vertex_color = reader.read(color_index)
             if len(vertex_color) == n and vertex_color.shape[1] in (3, 4):
@@ -229,14 +256,23 @@ class _Merger:
         self.positions.append(placed)
         self.normals.append(normals.astype(np.float32))
         self.colors.append(color.astype(np.float32))
+        surface = primitive_surface(reader, attributes, material, n, self.layers)
+        self.uvs.append(surface.uvs)
+        self.surface.append(surface.params)
+        self.emissive.append(surface.emissive)
         group.append((indices + self.count).astype(np.uint32))
         self.count += n
 
-    def triangles(self) -> tuple[npt.NDArray[np.uint32], int]:
-        """All indices, single-sided first, and how many of them are single-sided."""
-        single = np.concatenate(self.single) if self.single else np.zeros(0, np.uint32)
-        double = np.concatenate(self.double) if self.double else np.zeros(0, np.uint32)
-        return np.concatenate([single, double]).astype(np.uint32), len(single)
+    def triangles(self) -> tuple[npt.NDArray[np.uint32], int, int]:
+        """All indices (single-sided, two-sided, BLEND), how many are single-sided, where BLEND starts."""
+        single, double, blend = (
+            np.concatenate(g) if g else np.zeros(0, np.uint32) for g in (self.single, self.double, self.blend)
+        )
+        return (
+            np.concatenate([single, double, blend]).astype(np.uint32),
+            len(single),
+            len(single) + len(double),
+        )
 
     def all_normals(self, positions: F32, indices: npt.NDArray[np.uint32]) -> F32:
         normals = np.concatenate(self.normals)
@@ -318,10 +354,13 @@ def parse_avatar(data: bytes, source: str, name: str = "avatar", base: Path | No
 def _build(
     gltf: pygltflib.GLTF2, reader: AccessorReader, source: str, name: str, vrm: VrmInfo | None = None
 ) -> Avatar:
-    merger = _Merger()
+    merger = _Merger(ImageLayers(reader))
     world: dict[int, Any] = {}
     meshes = gltf.meshes or []
-    for node_index, matrix in _walk(gltf, source):
+    walk = _walk(gltf, source)
+    if has_skins(gltf):
+        merger.skin = SkinBuilder(gltf, reader, walk)
+    for node_index, matrix in walk:
         world[node_index] = matrix
         node = (gltf.nodes or [])[node_index]
         if node.mesh is None:
@@ -350,7 +389,24 @@ def _build(
     for t, target_name in enumerate(names):
         for start, d in merger.targets[target_name]:
             deltas[t, start : start + len(d)] = d @ turn.T
-    indices, single_sided = merger.triangles()
+    indices, single_sided, blend_start = merger.triangles()
+    skin: dict[str, Any] = {}
+    if merger.skin is not None:
+        to_avatar = np.eye(4)
+        to_avatar[:3, :3] = turn
+        to_avatar[:3, 3] = -(turn.astype(np.float64) @ eye)
+        skeleton = merger.skin.skeleton(to_avatar)
+        if vrm is not None and vrm.humanoid:
+            skeleton = skeleton.with_humanoid(vrm.humanoid)  # the file's own bone map beats names
+        fingers = ("Hand", "IndexProximal")
+        skin = {
+            "draws_own_hands": all(
+                skeleton.bone(f"{side}{b}") is not None for side in ("left", "right") for b in fingers
+            ),
+            "skeleton": skeleton,
+            "skin_joints": np.concatenate(merger.skin.joints),
+            "skin_weights": np.concatenate(merger.skin.weights),
+        }
     avatar = Avatar(
         name=name,
         positions=((positions - eye.astype(np.float32)) @ turn.T).astype(np.float32),
@@ -360,7 +416,13 @@ def _build(
         target_names=names,
         deltas=deltas,
         single_sided=single_sided,
+        uvs=np.concatenate(merger.uvs),
+        surface=np.concatenate(merger.surface),
+        emissive=np.concatenate(merger.emissive),
+        textures=merger.layers.stack(),
+        blend_start=blend_start,
         humanoid=dict(vrm.humanoid) if vrm is not None else {},
+        **skin,
     )
     if avatar.missing_arkit and len(avatar.missing_arkit) < 52:
         log.info("%s: no targets for %s (ignored)", source, ", ".join(avatar.missing_arkit))

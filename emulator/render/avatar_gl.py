@@ -36,9 +36,13 @@ class MeshGL:
         self.vertex_count = avatar.vertex_count
         self.index_count = len(avatar.indices)
         self.single_sided = avatar.single_sided
+        self.blend_start = avatar.blend_start
         self.positions = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.positions, np.float32))
         self.normals = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.normals, np.float32))
         self.colors = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.colors, np.float32))
+        self.uvs = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.uvs, np.float32))
+        self.surface = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.surface, np.float32))
+        self.emissive = buffer(GL.GL_ARRAY_BUFFER, np.ascontiguousarray(avatar.emissive, np.float32))
         self.elements = buffer(GL.GL_ELEMENT_ARRAY_BUFFER, np.ascontiguousarray(avatar.indices, np.uint32))
         self.vao = self.make_vao(self.positions)
         self.delta_buffer = 0
@@ -72,6 +76,9 @@ class MeshGL:
         attribute(0, positions, 3)
         attribute(1, self.normals, 3)
         attribute(2, self.colors, 4)
+        attribute(4, self.uvs, 2)
+        attribute(5, self.surface, 4)
+        attribute(6, self.emissive, 3)
         GL.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self.elements)
         GL.glBindVertexArray(0)
         return vao
@@ -79,8 +86,8 @@ class MeshGL:
     def release(self) -> None:
         GL.glDeleteVertexArrays(1, [self.vao])
         names = [
-            b for b in (self.positions, self.normals, self.colors, self.elements, self.delta_buffer) if b
-        ]
+            b for b in (self.positions, self.normals, self.colors, self.uvs, self.surface, self.emissive) if b
+        ] + [b for b in (self.elements, self.delta_buffer) if b]
         GL.glDeleteBuffers(len(names), names)
         if self.delta_texture:
             GL.glDeleteTextures(1, [self.delta_texture])

@@ -3,9 +3,11 @@
 On llvmpipe each draw call costs about half a millisecond of setup whatever its size, so sixteen small
 heads cost more in calls than in vertices. Once numpy has blended an avatar's targets, moving it into
 the world is one more small matrix product, so all avatars can share one vertex buffer and one draw.
-Colours, tints and triangles only change when the set of drawn meshes changes; positions and normals
-are re-sent every frame (a few hundred kilobytes). This is the CPU half of the GPU-vs-CPU comparison.
-GL thread only.
+Colours, tints, UVs, materials and triangles only change when the set of drawn meshes changes;
+positions and normals are re-sent every frame (a few hundred kilobytes). Textures come from one array
+(`textures_gl.py`), so textured avatars cost no extra call; only BLEND triangles are drawn apart, after
+everything opaque, one call per avatar that has them, farthest first. This is the CPU half of the
+GPU-vs-CPU comparison. GL thread only.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from OpenGL import GL
 from emulator.render.avatar import Avatar
 from emulator.render.morph import blend
 from emulator.render.scene import DrawItem
-from emulator.render.sided import draw_sided
+from emulator.render.sided import draw_blended, draw_sided
+from emulator.render.skinning import skin
+from emulator.render.textures_gl import TextureLayers
 
 F32 = npt.NDArray[np.float32]
+_STATIC_FLOATS = 16
 
 
 class Batch:
@@ -35,30 +40,49 @@ class Batch:
             GL.glEnableVertexAttribArray(location)
             GL.glVertexAttribPointer(location, 3, GL.GL_FLOAT, GL.GL_FALSE, 24, ctypes.c_void_p(offset))
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._static)
-        for location, width, offset in ((2, 4, 0), (3, 3, 16)):  # colour, tint: interleaved
+        # colour, tint, uv, surface (layer, cutoff, emissive layer, unlit), emissive: interleaved
+        for location, width, offset in ((2, 4, 0), (3, 3, 16), (4, 2, 28), (5, 4, 36), (6, 3, 52)):
             GL.glEnableVertexAttribArray(location)
-            GL.glVertexAttribPointer(location, width, GL.GL_FLOAT, GL.GL_FALSE, 28, ctypes.c_void_p(offset))
+            GL.glVertexAttribPointer(
+                location, width, GL.GL_FLOAT, GL.GL_FALSE, _STATIC_FLOATS * 4, ctypes.c_void_p(offset)
+            )
         GL.glBindBuffer(GL.GL_ELEMENT_ARRAY_BUFFER, self._elements)
         GL.glBindVertexArray(0)
-        self._layout: tuple[tuple[int, tuple[float, float, float]], ...] = ()
+        self._layout: tuple[object, ...] = ()
         self._keep: list[Avatar] = []  # the meshes `_layout` names by id stay alive while named
         self._index_count = 0
         self._single_sided = 0
+        self._opaque = 0
+        self._blended: list[tuple[int, int, int]] = []  # (entry, first index, count) of BLEND triangles
         self._vertices = np.zeros((0, 6), np.float32)
         self._last: tuple[int, tuple[int, ...]] | None = None
 
-    def _relayout(self, entries: Sequence[tuple[DrawItem, Avatar]]) -> None:
-        colors, single, double, offset = [], [], [], 0
+    def _relayout(self, entries: Sequence[tuple[DrawItem, Avatar]], textures: TextureLayers) -> None:
+        statics, single, double, blend, offset = [], [], [], [], 0
         for item, avatar in entries:
             tint = np.broadcast_to(np.asarray(item.tint, np.float32), (avatar.vertex_count, 3))
-            colors.append(np.concatenate([avatar.colors, tint], axis=1))
+            surface = avatar.surface.copy()
+            base = textures.base(avatar)
+            for column in (0, 2):  # layer numbers of this avatar's textures within the shared array
+                layer = surface[:, column]
+                surface[:, column] = np.where((layer >= 0) & (base >= 0), layer + base, -1.0)
+            statics.append(
+                np.concatenate([avatar.colors, tint, avatar.uvs, surface, avatar.emissive], axis=1)
+            )
             shifted = avatar.indices + np.uint32(offset)
             single.append(shifted[: avatar.single_sided])
-            double.append(shifted[avatar.single_sided :])
+            double.append(shifted[avatar.single_sided : avatar.blend_start])
+            blend.append(shifted[avatar.blend_start :])
             offset += avatar.vertex_count
-        static = np.ascontiguousarray(np.concatenate(colors), np.float32)
-        elements = np.ascontiguousarray(np.concatenate(single + double), np.uint32)
+        static = np.ascontiguousarray(np.concatenate(statics), np.float32)
+        elements = np.ascontiguousarray(np.concatenate(single + double + blend), np.uint32)
         self._single_sided = sum(len(s) for s in single)
+        self._opaque = self._single_sided + sum(len(d) for d in double)
+        self._blended, first = [], self._opaque
+        for entry, triangles in enumerate(blend):
+            if len(triangles):
+                self._blended.append((entry, first, len(triangles)))
+            first += len(triangles)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._static)
         GL.glBufferData(GL.GL_ARRAY_BUFFER, static.nbytes, static, GL.GL_STATIC_DRAW)
         GL.glBindVertexArray(self.vao)
@@ -68,13 +92,20 @@ class Batch:
         self._vertices = np.zeros((offset, 6), np.float32)
         self._keep = [avatar for _, avatar in entries]
 
-    def draw(self, entries: Sequence[tuple[DrawItem, Avatar]], frame: int) -> None:
-        """Draw all (item, mesh to use) pairs; the avatar program must be in use with an identity model."""
+    def draw(
+        self,
+        entries: Sequence[tuple[DrawItem, Avatar]],
+        frame: int,
+        textures: TextureLayers,
+        eye: tuple[float, ...] = (0.0, 0.0, 0.0),
+    ) -> None:
+        """Draw all (item, mesh to use) pairs; the avatar program must be in use with an identity model
+        and `textures` bound and resident for these avatars."""
         if not entries:
             return
-        layout = tuple((id(avatar), item.tint) for item, avatar in entries)
+        layout = (textures.generation, *((id(avatar), item.tint) for item, avatar in entries))
         if layout != self._layout:
-            self._relayout(entries)
+            self._relayout(entries, textures)
             self._layout = layout
             self._last = None
         # The second eye of a stereo pair reuses the first eye's vertices.
@@ -85,7 +116,10 @@ class Batch:
             GL.glBufferData(GL.GL_ARRAY_BUFFER, self._vertices.nbytes, self._vertices, GL.GL_STREAM_DRAW)
             self._last = stamp
         GL.glBindVertexArray(self.vao)
-        draw_sided(self._single_sided, self._index_count)
+        draw_sided(self._single_sided, self._opaque)
+        if self._blended:
+            ranges = [(entries[e][0].model[:3, 3], first, count) for e, first, count in self._blended]
+            draw_blended(ranges, eye)
 
     def _fill(self, entries: Sequence[tuple[DrawItem, Avatar]]) -> None:
         offset = 0
@@ -94,9 +128,14 @@ class Batch:
             block = self._vertices[offset : offset + n]
             rotation = item.model[:3, :3].astype(np.float32)
             local = blend(avatar.positions, avatar.deltas, item.weights)
+            normals = avatar.normals
+            if item.skin is not None and avatar.skin_joints is not None:  # skin blended positions and normals
+                posed, normals = np.empty_like(local), np.empty_like(normals)
+                skin(avatar, item.skin, local, avatar.normals, posed, normals)
+                local = posed
             np.matmul(local, rotation.T, out=block[:, :3])
             block[:, :3] += item.model[:3, 3].astype(np.float32)
-            np.matmul(avatar.normals, rotation.T, out=block[:, 3:])
+            np.matmul(normals, rotation.T, out=block[:, 3:])
             offset += n
 
     def release(self) -> None:

@@ -19,17 +19,21 @@ from emulator.render.background import Background
 from emulator.render.batch import Batch
 from emulator.render.camera import Camera
 from emulator.render.gl_util import Program
+from emulator.render.hand_gl import HandBatch
 from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
 from emulator.render.scene import DrawItem, Scene
 from emulator.render.shaders import AVATAR_FRAGMENT, MAX_ACTIVE_TARGETS, avatar_vertex_shader
-from emulator.render.sided import draw_sided
+from emulator.render.sided import draw_blended, draw_sided
+from emulator.render.textures_gl import TEXTURE_UNIT, TextureLayers
 
 log = logging.getLogger(__name__)
 
 # BENCHMARKS.md (render): on llvmpipe numpy blending with one batched draw took less CPU per frame than
 # GPU morphing at every avatar count (16 avatars: ~16.8 vs ~19.4 ms), so it is the default.
+# Skinned avatars alike: numpy skinning in the batch took less than skinning in the vertex shader
+# (8 RPM-class half bodies: 22.8 vs 24.0 ms; docs/skinned-avatars.md), so skinning is numpy only.
 DEFAULT_MORPH = MorphMode.CPU
 
 Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), width, height
@@ -48,6 +52,17 @@ class Renderer:
         self._overlay = Overlay()
         self._cache = AvatarCache()
         self._batch = Batch()
+        self._hands = HandBatch()
+        self._textures = TextureLayers()
+        for program in (self._gpu_program, self._cpu_program):
+            program.use()
+            GL.glUniform1i(program.loc("u_textures"), TEXTURE_UNIT)
+        GL.glUseProgram(0)
+
+    @property
+    def textures(self) -> TextureLayers:
+        """The texture array of this renderer's GL context (read-only use: tests check uploads)."""
+        return self._textures
 
     def draw(self, items: Sequence[DrawItem], camera: Camera, viewport: Viewport) -> None:
         """One view of the items into `viewport` of the bound framebuffer."""
@@ -64,7 +79,7 @@ class Renderer:
         self._background.draw(view_projection, eye)
         self._draw_avatars(items, view_projection, eye, camera.pixels_per_metre(width / height, height))
         if self.labels:
-            self._overlay.draw(items, view_projection, width, height)
+            self._overlay.draw(items, view_projection, eye, width, height)
         GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
@@ -98,50 +113,81 @@ class Renderer:
             distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
             cell = level_for(HEAD_HEIGHT_M * pixels_at_1m / distance) if self.lod else 0.0
             chosen.append((item, simplified(item.avatar, cell)))
-        batched = chosen
+        self._textures.update(avatar for _, avatar in chosen)
+        self._textures.bind()
+        batched: Sequence[tuple[DrawItem, Avatar]] = chosen
+        blended: list[tuple[DrawItem, Avatar]] = []
         if self.morph is MorphMode.GPU:
-            batched = self._draw_each(chosen, view_projection, eye)
+            batched, blended = self._draw_each(chosen, view_projection, eye)
+        program = self._cpu_program
+        program.use()
+        program.matrix("u_view_projection", view_projection)
+        program.vec3("u_eye", eye)
         if batched:
-            program = self._cpu_program
-            program.use()
-            program.matrix("u_view_projection", view_projection)
-            program.vec3("u_eye", eye)
-            self._batch.draw(batched, self._cache.frame)
+            self._batch.draw(batched, self._cache.frame, self._textures, eye)
+        self._hands.draw(items, self._cache.frame)
+        if blended:
+            self._draw_blended(blended, eye)
 
     def _draw_each(
         self, chosen: Sequence[tuple[DrawItem, Avatar]], view_projection: np.ndarray, eye: tuple[float, ...]
-    ) -> list[tuple[DrawItem, Avatar]]:
-        """GPU morphing, a draw call per avatar; returns the ones that must go through the CPU batch."""
+    ) -> tuple[list[tuple[DrawItem, Avatar]], list[tuple[DrawItem, Avatar]]]:
+        """GPU morphing, a draw call per avatar (opaque triangles); returns the ones that must go through
+        the CPU batch, and the ones with BLEND triangles still to draw."""
         program = self._gpu_program
         program.use()
         program.matrix("u_view_projection", view_projection)
         program.vec3("u_eye", eye)
         GL.glUniform1i(program.loc("u_deltas"), 0)
         GL.glActiveTexture(GL.GL_TEXTURE0)
-        leftover = []
+        leftover, blended = [], []
         for item, avatar in chosen:
+            if item.skin is not None:  # skinned avatars: numpy skinning in the batch (see DEFAULT_MORPH)
+                leftover.append((item, avatar))
+                continue
             mesh = self._cache.mesh(avatar)
             if not mesh.gpu_morph and avatar.target_names:
                 leftover.append((item, avatar))
                 continue
-            program.matrix("u_model", item.model)
-            program.vec3("u_tint", item.tint)
-            targets, weights = active_targets(item.weights)
-            count = min(len(targets), MAX_ACTIVE_TARGETS)
-            GL.glUniform1i(program.loc("u_active"), count)
-            GL.glUniform1i(program.loc("u_vertex_count"), mesh.vertex_count)
-            if count:
-                GL.glUniform1iv(program.loc("u_targets"), count, targets[:count])
-                GL.glUniform1fv(program.loc("u_weights"), count, weights[:count])
-            GL.glBindTexture(GL.GL_TEXTURE_BUFFER, mesh.delta_texture)
+            if mesh.blend_start < mesh.index_count:
+                blended.append((item, avatar))
+            self._set_gpu_uniforms(item, avatar)
             GL.glBindVertexArray(mesh.vao)
-            draw_sided(mesh.single_sided, mesh.index_count)
+            draw_sided(mesh.single_sided, mesh.blend_start)
         GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
-        return leftover
+        return leftover, blended
+
+    def _set_gpu_uniforms(self, item: DrawItem, avatar: Avatar) -> None:
+        program, mesh = self._gpu_program, self._cache.mesh(avatar)
+        program.matrix("u_model", item.model)
+        program.vec3("u_tint", item.tint)
+        GL.glUniform1f(program.loc("u_layer_base"), float(self._textures.base(avatar)))
+        targets, weights = active_targets(item.weights)
+        count = min(len(targets), MAX_ACTIVE_TARGETS)
+        GL.glUniform1i(program.loc("u_active"), count)
+        GL.glUniform1i(program.loc("u_vertex_count"), mesh.vertex_count)
+        if count:
+            GL.glUniform1iv(program.loc("u_targets"), count, targets[:count])
+            GL.glUniform1fv(program.loc("u_weights"), count, weights[:count])
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, mesh.delta_texture)
+
+    def _draw_blended(self, blended: Sequence[tuple[DrawItem, Avatar]], eye: tuple[float, ...]) -> None:
+        """GPU morphing's BLEND triangles, after everything opaque, farthest avatar first."""
+        program = self._gpu_program
+        program.use()
+        here = np.asarray(eye)
+        for item, avatar in sorted(blended, key=lambda e: -float(np.linalg.norm(e[0].model[:3, 3] - here))):
+            mesh = self._cache.mesh(avatar)
+            self._set_gpu_uniforms(item, avatar)
+            GL.glBindVertexArray(mesh.vao)
+            draw_blended([(item.model[:3, 3], mesh.blend_start, mesh.index_count - mesh.blend_start)], eye)
+        GL.glBindTexture(GL.GL_TEXTURE_BUFFER, 0)
 
     def release(self) -> None:
         self._cache.release()
         self._batch.release()
+        self._textures.release()
+        self._hands.release()
         self._overlay.release()
         self._background.release()
         self._gpu_program.delete()

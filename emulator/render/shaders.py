@@ -13,6 +13,9 @@ layout(location = 0) in vec3 a_position;
 layout(location = 1) in vec3 a_normal;
 layout(location = 2) in vec4 a_color;
 layout(location = 3) in vec3 a_tint;
+layout(location = 4) in vec2 a_uv;
+layout(location = 5) in vec4 a_surface;  // texture layer, alpha cutoff (-1 BLEND), emissive layer, unlit
+layout(location = 6) in vec3 a_emissive;
 uniform mat4 u_model;
 uniform vec3 u_tint;
 uniform mat4 u_view_projection;
@@ -21,10 +24,14 @@ uniform int u_vertex_count;
 uniform int u_targets[{MAX_ACTIVE_TARGETS}];
 uniform float u_weights[{MAX_ACTIVE_TARGETS}];
 uniform samplerBuffer u_deltas;    // target-major: texel target * vertex_count + vertex
+uniform float u_layer_base;        // GPU morphing: this avatar's first layer (the CPU batch bakes it in)
 out vec3 v_normal;
 out vec3 v_world;
 out vec4 v_color;
-out vec3 v_tint;
+flat out vec3 v_tint;  // constant per avatar, as emissive is per material: nothing to interpolate
+out vec2 v_uv;
+flat out vec4 v_surface;
+flat out vec3 v_emissive;
 void main() {{
     vec3 p = a_position;
 #if GPU_MORPH
@@ -41,6 +48,13 @@ void main() {{
 #endif
     v_world = world.xyz;
     v_color = a_color;
+    v_uv = a_uv;
+    v_surface = a_surface;
+#if GPU_MORPH
+    v_surface.x = a_surface.x >= 0.0 && u_layer_base >= 0.0 ? a_surface.x + u_layer_base : -1.0;
+    v_surface.z = a_surface.z >= 0.0 && u_layer_base >= 0.0 ? a_surface.z + u_layer_base : -1.0;
+#endif
+    v_emissive = a_emissive;
     gl_Position = u_view_projection * world;
 }}
 """
@@ -50,33 +64,45 @@ def avatar_vertex_shader(gpu_morph: bool) -> str:
     return AVATAR_VERTEX.replace("{gpu_morph}", "1" if gpu_morph else "0")
 
 
+# Lighting meant to flatter a face: a soft key from above and to the side (wrapped, so the shadow side
+# keeps detail), a sky/ground hemisphere term, a faint highlight and the participant's tint as a rim.
 AVATAR_FRAGMENT = """
 #version 330 core
 in vec3 v_normal;
 in vec3 v_world;
 in vec4 v_color;
-in vec3 v_tint;
+flat in vec3 v_tint;
+in vec2 v_uv;
+flat in vec4 v_surface;
+flat in vec3 v_emissive;
 uniform vec3 u_eye;
+uniform sampler2DArray u_textures;
 out vec4 frag;
 void main() {
+    vec4 base = v_color;
+    if (v_surface.x >= 0.0) base *= texture(u_textures, vec3(v_uv, v_surface.x));
+    if (v_surface.y > 0.0 && base.a < v_surface.y) discard;  // MASK: hair cards, lashes
+    vec3 emissive = v_emissive;
+    if (v_surface.z >= 0.0) emissive *= texture(u_textures, vec3(v_uv, v_surface.z)).rgb;
     vec3 n = normalize(gl_FrontFacing ? v_normal : -v_normal);
     vec3 to_eye = normalize(u_eye - v_world);
     vec3 key = normalize(vec3(0.4, 0.8, 0.45));
-    float diffuse = max(dot(n, key), 0.0);
+    float diffuse = max((dot(n, key) + 0.25) / 1.25, 0.0);
     float sky = 0.5 + 0.5 * n.y;
-    vec3 base = v_color.rgb * mix(vec3(1.0), v_tint, 0.15);
-    vec3 lit = base * (0.28 + 0.22 * sky + 0.65 * diffuse);
+    vec3 albedo = base.rgb * mix(vec3(1.0), v_tint, 0.15);
+    vec3 lit = albedo * (0.26 + 0.22 * sky + 0.62 * diffuse);
     vec3 h = normalize(key + to_eye);
-    lit += vec3(0.12) * pow(max(dot(n, h), 0.0), 32.0);
+    lit += vec3(0.08) * pow(max(dot(n, h), 0.0), 32.0);
     float rim = pow(1.0 - max(dot(n, to_eye), 0.0), 3.0);
     lit += v_tint * rim * 0.45;
-    frag = vec4(lit, 1.0);
+    if (v_surface.w > 0.5) lit = base.rgb;  // KHR_materials_unlit
+    frag = vec4(lit + emissive, v_surface.y < 0.0 ? base.a : 1.0);
 }
 """
 
 OVERLAY_VERTEX = """
 #version 330 core
-layout(location = 0) in vec2 a_pixel;
+layout(location = 0) in vec3 a_pixel;  // x, y in pixels (y down), z: NDC depth
 layout(location = 1) in vec2 a_uv;
 layout(location = 2) in vec4 a_color;
 uniform vec2 u_viewport;
@@ -85,7 +111,8 @@ out vec4 v_color;
 void main() {
     v_uv = a_uv;
     v_color = a_color;
-    gl_Position = vec4(a_pixel.x / u_viewport.x * 2.0 - 1.0, 1.0 - a_pixel.y / u_viewport.y * 2.0, 0.0, 1.0);
+    vec2 ndc = vec2(a_pixel.x / u_viewport.x * 2.0 - 1.0, 1.0 - a_pixel.y / u_viewport.y * 2.0);
+    gl_Position = vec4(ndc, a_pixel.z, 1.0);
 }
 """
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from emulator.net.tokens import TokenError, verify
+from emulator.net.tokens import DEFAULT_MAX_LIFETIME_S, TokenError, verify
 from emulator.wire import WireError, pong_recipient, stamp_datagram
 from emulator.wire.signaling import (
     MIX_OWNER,
@@ -105,6 +105,7 @@ class RoomCore:
     name: str
     secret: bytes
     mode: str = "forward"
+    max_token_lifetime_s: float = DEFAULT_MAX_LIFETIME_S
     participants: dict[str, Participant] = field(default_factory=dict)  # by conn
     stats: RoomStats = field(default_factory=RoomStats)
     _next_number: int = 1
@@ -121,10 +122,16 @@ class RoomCore:
         if conn in self.participants:
             return [Send(conn, Error("already-joined", "this connection has already joined"))]
         try:
-            grant = verify(self.secret, request.token, room=self.name, now=wall_time)
+            grant = verify(
+                self.secret,
+                request.token,
+                room=self.name,
+                now=wall_time,
+                max_lifetime_s=self.max_token_lifetime_s,
+            )
         except TokenError as error:
             self.stats.refusals += 1
-            log.info("room %s refused a join: %s", self.name, error)
+            log.info("room %r refused a join: %s", self.name, error)
             return [Send(conn, Error(error.code, str(error))), Close(conn, error.code)]
         if request.room != self.name:
             self.stats.refusals += 1
@@ -253,7 +260,7 @@ class RoomCore:
         if gone is None:
             return []
         self._conn_by_number.pop(gone.info.number, None)
-        log.info("room %s: %s (%s) left: %s", self.name, gone.info.id, gone.info.name, reason)
+        log.info("room %r: %r (%r) left: %s", self.name, gone.info.id, gone.info.name, reason)
         actions: list[Action] = [Close(conn, reason)]
         for p in self.participants.values():
             actions.append(Send(p.conn, Left(gone.info.id, gone.info.number, reason)))

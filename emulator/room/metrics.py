@@ -107,8 +107,17 @@ class RoomMetrics:
         connections = Family("headset_room_connections", "gauge", "open signaling connections").add(
             len(server.connections)
         )
+        edge = Family(
+            "headset_room_edge_refusals_total", "counter", "requests and messages refused at the edge"
+        )
+        edge.add(server.signaling_dropped, {"reason": "bad-signaling"})
+        edge.add(server.pending.refused, {"reason": "too-many-pending"})
+        edge.add(server.guard.refused, {"reason": "host-or-origin"})
+        pending = Family("headset_room_pending_connections", "gauge", "connections not joined yet").add(
+            len(server.pending)
+        )
         return [
-            connections, participants, joins, refusals, states, dropped, state_rate,
+            connections, pending, edge, participants, joins, refusals, states, dropped, state_rate,
             audio_packets, audio_bytes, bitrate, received, loss, jitter, rtt,
             self.round_trip.family(), self.jitter.family(),
         ]  # fmt: skip

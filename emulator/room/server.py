@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import itertools
 import logging
 import time
@@ -17,10 +18,12 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from emulator.net.http_guard import HEADER_TIMEOUT_S, HttpGuard
 from emulator.net.ice import (
     is_loopback_host,
     loopback_configuration,
     restrict_to_loopback,
+    restrict_to_this_machine,
 )
 from emulator.net.ice_sockets import tune_ice_sockets
 from emulator.net.sctp import delay_sacks
@@ -28,11 +31,14 @@ from emulator.net.tasks import cancel_and_wait
 from emulator.room.audio import RoomAudio
 from emulator.room.browser import add_browser_routes
 from emulator.room.core import Action, Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
+from emulator.room.edge import EdgeLimits, PendingJoins
 from emulator.room.renegotiation import keep_negotiated_numbers
 from emulator.wire import BatchPacker, wire_timestamp
 from emulator.wire.batch import ENTRY_OVERHEAD
 from emulator.wire.header import HEADER_SIZE, MAX_MESSAGE_SIZE
 from emulator.wire.signaling import (
+    MAX_PREJOIN_BYTES,
+    MAX_SIGNALING_BYTES,
     Answer,
     Error,
     Join,
@@ -105,8 +111,15 @@ class RoomServer:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         mode: str = "forward",
+        limits: EdgeLimits | None = None,
+        *,
+        browsers: bool = False,
     ) -> None:
         self.secret = secret
+        self.limits = limits or EdgeLimits()
+        self.pending = PendingJoins(self.limits)
+        self.guard = HttpGuard(host, allowed_origins=self.limits.allowed_origins)
+        self.signaling_dropped = 0  # malformed, oversized or too deeply nested signaling messages
         self.host = host
         self.port = port
         self.mode = mode
@@ -118,25 +131,33 @@ class RoomServer:
         self._ticker: asyncio.Task[None] | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
         self._loopback = is_loopback_host(host)
+        # A browser gathers no loopback candidate: a loopback room serving one also takes this
+        # machine's own addresses (docs/browser.md). Off by default: a local room stays on 127.0.0.0/8.
+        self.browsers = browsers
 
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
         tune_ice_sockets()
         delay_sacks()
-        if self._loopback:
+        if self._loopback and self.browsers:
+            restrict_to_this_machine()
+        elif self._loopback:
             restrict_to_loopback()
-        app = web.Application()
+        app = web.Application(middlewares=[self.guard.middleware])
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._health)
         add_browser_routes(app, self.secret, mint_tokens=self._loopback)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, keepalive_timeout=HEADER_TIMEOUT_S
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         if self.port == 0:
             # Port 0 asks the OS for a free one (tests run many rooms side by side).
             self.port = self._runner.addresses[0][1]
+        self.guard.port = self.port
         self._ticker = asyncio.create_task(self._tick_forever(), name="room-ticker")
         log.info("room server on %s (mode %s)", self.url, self.mode)
 
@@ -172,30 +193,71 @@ class RoomServer:
     # --- HTTP -------------------------------------------------------------------------------------
 
     async def _health(self, request: web.Request) -> web.Response:
-        counts = {name: len(core) for name, core in self.rooms.items()}
-        return web.json_response({"rooms": counts, "mode": self.mode})
+        body: dict[str, Any] = {
+            "mode": self.mode,
+            "room_count": len(self.rooms),
+            "participants": sum(len(core) for core in self.rooms.values()),
+        }
+        # Room names only for a caller who knows the secret: a name can say who is meeting.
+        _, _, given = request.headers.get("Authorization", "").partition(" ")
+        if given and hmac.compare_digest(given.strip().encode(), self.secret):
+            body["rooms"] = {name: len(core) for name, core in self.rooms.items()}
+        return web.json_response(body)
 
-    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=256 * 1024)
-        await ws.prepare(request)
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        address = request.remote or ""
+        refusal = self.pending.admit(address)
+        if refusal is not None:
+            log.debug("refused a connection from %r: %s", address, refusal)
+            return web.json_response({"error": refusal}, status=503)
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_SIGNALING_BYTES)
+        try:
+            await ws.prepare(request)
+        except BaseException:
+            self.pending.release(address)
+            raise
         conn = Connection(f"c{next(self._ids)}", ws)
         self.connections[conn.conn_id] = conn
+        waiting = True
         try:
-            async for message in ws:
-                if message.type != WSMsgType.TEXT:
-                    await self._send(conn, Error("bad-message", "signaling messages are JSON text"))
-                    continue
-                try:
-                    parsed = parse_signaling(message.data)
-                except SignalingError as error:
-                    await self._send(conn, Error("bad-message", str(error)))
-                    continue
-                await self._on_signaling(conn, parsed)
-                if conn.closed:
-                    break
+            async with asyncio.timeout(self.limits.join_timeout_s) as deadline:
+                async for message in ws:
+                    await self._on_frame(conn, message.type, message.data)
+                    if conn.room is not None and waiting:
+                        waiting = False
+                        self.pending.release(address)
+                        deadline.reschedule(None)
+                    if conn.closed:
+                        break
+        except TimeoutError:
+            # Debug, not info: a swarm of sockets that never join must not flood the log either.
+            log.debug(
+                "%s from %r did not join within %g s", conn.conn_id, address, self.limits.join_timeout_s
+            )
+            await self._send(conn, Error("join-timeout", "send a join message first"))
+            await self._close(conn, "join-timeout")
         finally:
+            if waiting:
+                self.pending.release(address)
             await self._leave(conn, "disconnected")
         return ws
+
+    async def _on_frame(self, conn: Connection, kind: WSMsgType, data: Any) -> None:
+        if kind != WSMsgType.TEXT:
+            self.signaling_dropped += 1
+            await self._send(conn, Error("bad-message", "signaling messages are JSON text"))
+            return
+        try:
+            # Before a join only a join can come, and a join is small: parse no more than that.
+            parsed = parse_signaling(
+                data, max_bytes=MAX_PREJOIN_BYTES if conn.room is None else MAX_SIGNALING_BYTES
+            )
+        except SignalingError as error:
+            self.signaling_dropped += 1
+            log.debug("%s: dropped a signaling message: %s", conn.conn_id, error)
+            await self._send(conn, Error("bad-message", str(error)))
+            return
+        await self._on_signaling(conn, parsed)
 
     async def _on_signaling(self, conn: Connection, message: SignalingMessage) -> None:
         if isinstance(message, Join):
@@ -220,7 +282,9 @@ class RoomServer:
             return
         core = self.rooms.get(request.room)
         if core is None:
-            core = RoomCore(request.room, self.secret, self.mode)
+            core = RoomCore(
+                request.room, self.secret, self.mode, max_token_lifetime_s=self.limits.max_token_lifetime_s
+            )
         actions = core.join(conn.conn_id, request, time.monotonic(), time.time())
         if core.participant(conn.conn_id) is not None:
             self.rooms.setdefault(request.room, core)

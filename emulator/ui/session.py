@@ -176,6 +176,9 @@ class AppSession(QObject):
             self.error.emit(str(error))
             return False
         headset.face_override = self._face_override
+        # The controller's hands: relaxed (or what the config says) until a key raises one.
+        self.controller.hands.base = config.hands
+        headset.hands_driver = self.controller.hands
         try:
             await headset.start()
         except HeadsetError as error:

@@ -1,8 +1,10 @@
-"""The loopback restriction, on the installed aioice and between two real peers."""
+"""The loopback restriction (and its widening for a room serving browsers), on the installed aioice
+and between two real peers."""
 
 from __future__ import annotations
 
 import aioice.ice
+import pytest
 from aioice import Candidate
 
 from emulator.net.ice import (
@@ -10,6 +12,7 @@ from emulator.net.ice import (
     keep_loopback_candidates,
     loopback_only,
     restricted,
+    this_machine_only,
 )
 from tests.support.peers import loopback_pair, negotiate, wait_connected
 
@@ -80,3 +83,59 @@ async def test_two_peers_connect_over_loopback_only() -> None:
 def test_aioice_still_has_what_we_wrap() -> None:
     assert callable(aioice.ice.get_host_addresses)
     assert callable(aioice.ice.Connection.add_remote_candidate)
+
+
+def _candidate(host: str, port: int = 50000) -> Candidate:
+    return Candidate.from_sdp(f"1 1 udp 2130706431 {host} {port} typ host")
+
+
+async def test_a_room_serving_browsers_also_takes_this_machines_own_addresses() -> None:
+    own = aioice.ice.get_host_addresses(True, False)
+    if not own:
+        pytest.skip("this machine has no address but loopback")
+    foreign = "198.51.100.7"  # TEST-NET-2: never one of ours
+    assert foreign not in own
+    with loopback_only():
+        with this_machine_only():
+            assert aioice.ice.get_host_addresses(True, False) == ["127.0.0.1", *own]
+            conn = aioice.ice.Connection(ice_controlling=False)
+            for host in (own[0], foreign, "0b6f3f7e-1c2d.local", "127.0.0.1"):
+                await conn.add_remote_candidate(_candidate(host))
+            # No mDNS lookup (it would multicast on the LAN) and nothing off the machine.
+            assert [c.host for c in conn.remote_candidates] == [own[0], "127.0.0.1"]
+            await conn.close()
+        # Back to loopback only once the block ends, inside an outer loopback restriction.
+        assert aioice.ice.get_host_addresses(True, False) == ["127.0.0.1"]
+        conn = aioice.ice.Connection(ice_controlling=False)
+        await conn.add_remote_candidate(_candidate(own[0]))
+        assert conn.remote_candidates == []
+        await conn.close()
+    assert not restricted()
+
+
+class _Recorder:
+    """Stands in for the socket side of aioice's STUN protocol: records what would be sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int]] = []
+
+    def send_stun(self, message: object, addr: tuple[str, int]) -> None:
+        self.sent.append(addr)
+
+
+async def test_checks_from_off_the_machine_go_unanswered_when_serving_browsers() -> None:
+    from aioice import stun
+
+    own = aioice.ice.get_host_addresses(True, False)
+    if not own:
+        pytest.skip("this machine has no address but loopback")
+    with this_machine_only():
+        conn = aioice.ice.Connection(ice_controlling=False)
+        protocol = _Recorder()
+        for addr in (("198.51.100.7", 40000), (own[0], 40001)):
+            request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
+            request.attributes["USERNAME"] = f"{conn.local_username}:remote"
+            request.add_message_integrity(conn.local_password.encode("utf8"))
+            conn.request_received(request, addr, protocol)
+        assert protocol.sent == [(own[0], 40001)]
+        await conn.close()

@@ -17,14 +17,18 @@ from tests.support.room import cli, cli_env, free_port, start_room
 pytestmark = pytest.mark.slow
 
 
-def get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:
+CONTROL_TOKEN = "test-control-token"
+BEARER = {"Authorization": f"Bearer {CONTROL_TOKEN}"}
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> str:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as response:
         return str(response.read().decode())
 
 
-def answers(url: str) -> bool:
+def answers(url: str, headers: dict[str, str] | None = None) -> bool:
     try:
-        get(url)
+        get(url, headers)
         return True
     except OSError:
         return False
@@ -64,13 +68,19 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
         stats_url = f"http://127.0.0.1:{control_port}/stats"
         argv = cli(
             "join", room.url, "--room", "again", "--replay", str(file), "--as", "alpha", "--loop",
-            "--speed", "2", "--control", f"127.0.0.1:{control_port}", "--report", str(tmp_path / "r.json"),
+            "--speed", "2", "--control", f"127.0.0.1:{control_port}",
+            "--control-token", CONTROL_TOKEN, "--report", str(tmp_path / "r.json"),
         )  # fmt: skip
-        with running(argv, ready=lambda: answers(stats_url), env=env, name="replay", timeout=60) as ghost:
-            stats = json.loads(get(stats_url))
+        with running(
+            argv, ready=lambda: answers(stats_url, BEARER), env=env, name="replay", timeout=60
+        ) as ghost:
+            stats = json.loads(get(stats_url, BEARER))
             assert stats["name"] == "alpha" and stats["room"] == "again"
             request = urllib.request.Request(
-                f"http://127.0.0.1:{control_port}/leave", data=b"{}", method="POST"
+                f"http://127.0.0.1:{control_port}/leave",
+                data=b"{}",
+                method="POST",
+                headers={**BEARER, "Content-Type": "application/json"},
             )
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert json.load(response)["leaving"] is True
@@ -104,6 +114,10 @@ def test_probe_prints_a_line_per_run_and_fails_past_a_threshold(tmp_path: Path) 
         (["--net", "moon"], "unknown network 'moon'"),
         (["--replay", "missing.hemurec", "--as", "x"], "cannot read missing.hemurec"),
         (["--replay", "missing.hemurec"], "--replay needs --as NAME"),
+        (
+            ["--control", "127.0.0.1:0", "--control-dir", "nowhere"],
+            "--control-dir: 'nowhere' is not a directory",
+        ),
     ],
 )
 def test_bad_qa_options_are_one_line_errors(tmp_path: Path, options: list[str], message: str) -> None:

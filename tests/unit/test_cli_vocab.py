@@ -13,7 +13,8 @@ import pytest
 
 from emulator.cli import SUBCOMMANDS, build_parser, chosen_command, main
 from emulator.cli.status import StatusPrinter, Totals, describe, worst_pair
-from emulator.cli.vocab import ExitCode, parse_duration, verbosity
+from emulator.cli.vocab import ExitCode, verbosity
+from emulator.model.durations import parse_duration
 
 
 def parse(*words: str) -> argparse.Namespace:
@@ -88,7 +89,6 @@ def test_duration_options_read_units_on_every_command() -> None:
     assert parse("agent", "ws://h/ws", "--say", "hi", "--markers", "2s").markers == 2.0
     assert parse("drive", "--duration", "1500ms").duration == 1.5
     assert parse("self-test", "--seconds", "3s").seconds == 3.0
-    assert parse("token", "--room", "r", "--identity", "i", "--ttl", "15m").ttl == 900.0
     assert parse("probe", "ws://h/ws", "--every", "1m").every == 60.0
     assert parse("app", "--quit-after", "250ms").quit_after == 0.25
 

@@ -17,11 +17,15 @@
     error: null,
     me: null,
     mode: null,
-    participants: new Map(), // id → {id, number, name, profile, position, heading, speaking, statesReceived}
+    // id → {id, number, name, profile, position, heading, hands: {left, right} wrists, speaking, statesReceived}
+    participants: new Map(),
     mids: {}, // mid → participant id (the room's `tracks` message)
     voices: new Map(), // mid → {track, panner, analyser}
     drawn: {}, // id → [px, py] where the map last drew them
     statesReceived: 0,
+    // The join flow (static/join.js words its failures): status is idle, joining, joined, failed or left.
+    stage: null, // where a join is: microphone, token, room, connection, channel
+    microphone: null, // why the page joined listening only, or null when its microphone is on
   };
   let audio = null;
   let pc = null;
@@ -29,10 +33,13 @@
   let stateChannel = null;
   let seq = 0;
   let timers = [];
+  let watchdog = null;
+  let microphone = null; // the MediaStream, or null when listening only
 
   const $ = (id) => document.getElementById(id);
-  const setStatus = (text) => {
+  const setStatus = (text, failed = false) => {
     $("status").textContent = text;
+    $("status").classList.toggle("failed", failed);
   };
 
   // --- roster and state stream ---------------------------------------------------------------
@@ -42,6 +49,7 @@
       ...info,
       position: null,
       heading: [0, -1],
+      hands: { left: null, right: null },
       speaking: false,
       statesReceived: 0,
     });
@@ -62,9 +70,15 @@
     const message = StateWire.decode(buffer);
     if (message === null) return;
     const sender = byNumber(message.header.sender);
-    if (sender === null || message.pose === null) return;
-    sender.position = message.pose.position;
-    sender.heading = StateWire.heading(message.pose.orientation);
+    if (sender === null || (message.pose === null && message.hands === null)) return;
+    if (message.pose !== null) {
+      sender.position = message.pose.position;
+      sender.heading = StateWire.heading(message.pose.orientation);
+    }
+    // Each side is kept until a STATE brings it again, as the headsets do.
+    if (message.hands !== null) {
+      for (const side of ["left", "right"]) if (message.hands[side]) sender.hands[side] = message.hands[side].wrist;
+    }
     sender.statesReceived += 1;
     page.statesReceived += 1;
     placeVoices();
@@ -135,15 +149,6 @@
 
   // --- signaling -------------------------------------------------------------------------------
 
-  function keepLoopbackCandidates(sdp) {
-    // The room ignores any other candidate anyway (emulator/net/ice.py); leaving them out keeps the
-    // offer honest about where this page can be reached on a loopback-only room.
-    return sdp
-      .split("\r\n")
-      .filter((line) => !line.startsWith("a=candidate:") || /^127\./.test(line.split(" ")[4] || ""))
-      .join("\r\n");
-  }
-
   function gatheringComplete(connection) {
     // The room does not trickle: the offer must carry every candidate.
     if (connection.iceGatheringState === "complete") return Promise.resolve();
@@ -157,9 +162,11 @@
   async function fetchToken(name) {
     const given = params.get("token");
     if (given) return given;
-    const reply = await fetch(`/token?room=${encodeURIComponent(ROOM)}&name=${encodeURIComponent(name)}`);
-    const body = await reply.json();
-    if (!reply.ok) throw new Error(body.error || `the room refused a token (${reply.status})`);
+    const reply = await fetch(`/token?room=${encodeURIComponent(ROOM)}&name=${encodeURIComponent(name)}`).catch(() => {
+      throw new Error(JoinErrors.unreachable(location.origin));
+    });
+    const body = await reply.json().catch(() => ({}));
+    if (!reply.ok) throw new Error(body.error || `the room refused a token (HTTP ${reply.status})`);
     return body.token;
   }
 
@@ -196,33 +203,55 @@
         removeParticipant(message.id);
         break;
       case "error":
-        throw new Error(`${message.code}: ${message.reason}`);
+        throw new Error(JoinErrors.refused(message.code, message.reason));
       default:
         break;
     }
   }
 
+  async function openMicrophone() {
+    try {
+      if (!navigator.mediaDevices) throw Object.assign(new Error("no mediaDevices"), { name: "NoMediaDevices" });
+      return await navigator.mediaDevices.getUserMedia({ audio: true });
+    } catch (error) {
+      page.microphone = JoinErrors.microphone(error);
+      return null;
+    }
+  }
+
   async function startMedia() {
-    const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
+    page.stage = "connection";
     pc = new RTCPeerConnection({ iceServers: [] }); // no STUN/TURN: nothing to ask outside
-    pc.addTransceiver(microphone.getAudioTracks()[0], { direction: "sendonly", streams: [microphone] });
+    if (microphone !== null) {
+      pc.addTransceiver(microphone.getAudioTracks()[0], { direction: "sendonly", streams: [microphone] });
+    }
     stateChannel = pc.createDataChannel("state", { ordered: false, maxRetransmits: 0 });
     stateChannel.binaryType = "arraybuffer";
     stateChannel.onmessage = (event) => StateWire.split(event.data).forEach(onStateMessage);
     stateChannel.onopen = () => {
+      if (page.status !== "joining") return;
+      clearTimeout(watchdog);
       page.status = "joined";
-      setStatus(`Joined ${ROOM} as ${page.me.name}.`);
+      page.stage = null;
+      const listening = page.microphone ? `, listening only: ${page.microphone}` : "";
+      setStatus(`Joined ${ROOM} as ${page.me.name}${listening}.`);
       timers.push(setInterval(sendPose, POSE_PERIOD_MS));
     };
     const control = pc.createDataChannel("control");
     control.binaryType = "arraybuffer";
     pc.ontrack = (event) => attachVoice(event.transceiver.mid, event.track);
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === "failed") fail(new Error(JoinErrors.iceFailed()));
+      if (pc.iceConnectionState === "connected") page.stage = "channel";
+    };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "failed") fail(new Error("the connection to the room failed"));
     };
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
-    ws.send(JSON.stringify({ type: "offer", sdp: keepLoopbackCandidates(pc.localDescription.sdp) }));
+    // Every candidate goes: the room picks what it accepts (loopback, or this machine's own
+    // addresses when it serves browsers); mDNS `.local` names it ignores (emulator/net/ice.py).
+    ws.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
   }
 
   function sendPose() {
@@ -234,8 +263,10 @@
 
   async function join(name) {
     page.status = "joining";
+    page.stage = "microphone";
     page.error = null;
-    setStatus("Joining…");
+    page.microphone = null;
+    setStatus("Asking for the microphone…");
     // Created inside the click: browsers only let a page start audio after a gesture.
     audio = new AudioContext();
     await audio.resume();
@@ -243,15 +274,28 @@
     audio.listener.positionY.value = MY_POSITION[1];
     audio.listener.positionZ.value = MY_POSITION[2];
     audio.listener.forwardZ.value = -1;
+    // First, and outside the deadline: a person may take a while to answer the browser's prompt.
+    microphone = await openMicrophone();
+    if (page.status !== "joining") {
+      hangUp(); // left (or failed) while the browser asked
+      return;
+    }
+    setStatus("Joining…");
+    page.stage = "token";
+    watchdog = setTimeout(() => {
+      if (page.status === "joining") fail(new Error(JoinErrors.timedOut(page.stage, pc && pc.iceConnectionState)));
+    }, JoinErrors.JOIN_TIMEOUT_MS);
     const token = await fetchToken(name);
-    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+    page.stage = "room";
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    ws = new WebSocket(url);
     ws.onmessage = (event) => onSignal(event.data);
     ws.onclose = () => {
-      if (page.status !== "left") fail(new Error("the room closed the connection"));
+      if (page.status === "joining" || page.status === "joined") fail(new Error("the room closed the connection"));
     };
     await new Promise((resolve, reject) => {
       ws.onopen = resolve;
-      ws.onerror = () => reject(new Error("cannot reach the room"));
+      ws.onerror = () => reject(new Error(JoinErrors.unreachable(url)));
     });
     const me = { type: "join", room: ROOM, token, name, profile: "browser", avatar: "default", face_set: "arkit52" };
     ws.send(JSON.stringify(me));
@@ -263,23 +307,42 @@
     page.drawn = RoomMap.draw($("map"), { name: page.me.name, position: MY_POSITION }, page.participants.values());
   }
 
-  function leave() {
-    page.status = "left";
+  function hangUp() {
+    clearTimeout(watchdog);
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "leave" }));
     timers.forEach(clearInterval);
     timers = [];
     if (pc) pc.close();
     if (ws) ws.close();
     if (audio) audio.close();
-    setStatus("Left.");
+    if (microphone) microphone.getTracks().forEach((track) => track.stop());
+    pc = ws = audio = stateChannel = microphone = null;
+    page.me = null;
+    page.participants.clear();
+    page.voices.clear();
+    page.drawn = {};
+    renderRoster();
+    const map = $("map");
+    map.getContext("2d").clearRect(0, 0, map.width, map.height); // as before joining: nobody to show
     $("leave").hidden = true;
     $("join").disabled = false;
   }
 
+  function leave() {
+    page.status = "left";
+    hangUp();
+    setStatus("Left.");
+  }
+
+  // The first failure wins (a refused token is followed by the WebSocket closing); the page hangs up
+  // so that Join can be pressed again.
   function fail(error) {
+    if (page.status !== "joining" && page.status !== "joined") return;
+    const joined = page.status === "joined";
     page.error = String(error.message || error);
     page.status = "failed";
-    setStatus(`Could not stay in the room: ${page.error}`);
+    hangUp();
+    setStatus(`${joined ? "Lost the room" : "Could not join"}: ${page.error}`, true);
   }
 
   $("room-name").textContent = `· ${ROOM}`;
