@@ -20,6 +20,7 @@ from emulator.cli.vocab import seconds, verbosity
 TERMINAL_EVERY_S = 1.0
 LOG_EVERY_S = 10.0
 ERASE_TO_END = "\x1b[K"
+MAX_LOOP_SHARE_INVERSE = 50  # a status line may take at most 1/50 of the time between lines
 
 
 def add_status_argument(parser: argparse.ArgumentParser) -> None:
@@ -173,9 +174,14 @@ async def status_task(printer: StatusPrinter | None, line: Line) -> AsyncIterato
 
     async def loop() -> None:
         _, before = line(None)  # the first line's rates are over its first period, not since start
+        cost = 0.0
         while True:
-            await asyncio.sleep(printer.every)
+            # A big swarm's reports take a while to read on the loop its headsets share: keep that
+            # to a few percent of the loop's time by waiting longer between lines.
+            await asyncio.sleep(max(printer.every, cost * MAX_LOOP_SHARE_INVERSE))
+            began = time.perf_counter()
             text, before = line(before)
+            cost = time.perf_counter() - began
             printer.show(text)
 
     task = asyncio.create_task(loop(), name="status-line")
