@@ -30,6 +30,7 @@ from emulator import __version__
 from emulator.cli.common import CommandError
 from emulator.cli.demo import ROOM, Demo
 from emulator.cli.extras import APP_HINT, missing_app_modules
+from emulator.cli.vocab import add_out_argument, seconds
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose, Vec3
@@ -55,9 +56,9 @@ def register(subparsers: Any) -> None:
         "self-test", help="check this machine can run a demo: audio, speech, a local room, OpenGL, a window"
     )
     parser.add_argument(
-        "--seconds", type=float, default=4.0, help="how long the headset stays in the room (default 4)"
+        "--seconds", type=seconds, default=4.0, help="how long the headset stays in the room (default 4s)"
     )
-    parser.add_argument("--frame", type=Path, help="also save the rendered frame to this PNG")
+    add_out_argument(parser, "also save the rendered frame to this PNG", dest="frame", old_names=("--frame",))
     parser.add_argument(
         "--no-window", action="store_true", help="skip opening the app's window (the rest is headless)"
     )

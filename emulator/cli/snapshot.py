@@ -14,6 +14,7 @@ from typing import Any
 
 from emulator.cli.common import CommandError
 from emulator.cli.extras import require_app
+from emulator.cli.vocab import add_out_argument
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose, Quat, Vec3
@@ -53,7 +54,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--name", default="", help="name label over the avatar (default: none)")
     parser.add_argument("--speaking", type=float, default=0.0, help="speaking level 0..1 for the indicator")
-    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    add_out_argument(parser, "PNG file to write", required=True)
     parser.set_defaults(handler=run)
 
 
