@@ -30,6 +30,7 @@ class HeadsetConfig:
     states_per_packet: int = 2  # STATEs per datagram: 90 Hz pose in 45 datagrams a second (PROTOCOL.md)
     record_dir: Path | None = None
     hrtf: str | None = None  # None: the bundled KEMAR set; "off": no spatialization
+    hrtf_mirror: bool = False  # swap the HRTF's ears (a SOFA file with left and right exchanged)
     output: str | None = None  # None: no playback; "default", a device, or "wav:FILE"
     marker_period_s: float = 2.0  # mouth-to-ear markers; 0 turns them off
     detect_markers: bool = True  # listen for others' markers (a swarm has one member do it)

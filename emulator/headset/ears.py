@@ -189,7 +189,7 @@ def open_ears(headset: Headset) -> Ears:
     renderer = None
     if (config.hrtf or "").strip().lower() not in HRTF_OFF:
         try:
-            hrtf = load_hrtf(config.hrtf)
+            hrtf = load_hrtf(config.hrtf, mirror=config.hrtf_mirror)
         except HrtfError as error:
             raise EarsError(f"--hrtf: {error}") from None
         renderer = BinauralRenderer.for_profile(headset.profile, hrtf, MAX_BLOCK)

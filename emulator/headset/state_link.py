@@ -45,6 +45,7 @@ from emulator.wire import (
     wire_timestamp,
     wrapped_difference,
 )
+from emulator.wire.quantize import clamp_position, position_problem
 from emulator.wire.signaling import ParticipantInfo
 
 if TYPE_CHECKING:
@@ -99,6 +100,9 @@ class StateLink:
         self._pongs: list[tuple[Ping, int]] = []  # (PING, when it arrived) to answer in the next datagram
         self._packer = BatchPacker()
         self.malformed = 0
+        self.unsendable = 0  # STATEs the wire refused (a value out of range): skipped, counted
+        self.clamped = 0  # poses brought back within ±32.767 m
+        self._clamp_warned = False
         self.unknown_sender = 0
         self.record_dir = headset.config.record_dir
         # A swarm member only measures what it receives: it counts and times STATEs from their headers.
@@ -130,10 +134,13 @@ class StateLink:
                 now = time.monotonic()
                 include_face, next_face = due(now, next_face, face_period)
                 include_hands, next_hands = due(now, next_hands, hand_period)
-                pose, face = self.headset.sample_drivers(with_face=include_face)
-                # Hands sampled at the STATE's own timestamp: a receiver can check them against the driver.
-                hands = self.headset.sample_hands(now) if include_hands else None
-                self.send_state(pose, face if include_face else None, hands, at=now)
+                try:
+                    pose, face = self.headset.sample_drivers(with_face=include_face)
+                    # Hands sampled at the STATE's own timestamp: receivers can check them against the driver.
+                    hands = self.headset.sample_hands(now) if include_hands else None
+                    self.send_state(pose, face if include_face else None, hands, at=now)
+                except (WireError, ModelError) as error:
+                    self._skip_state(error)  # a driver's bad value skips one tick, never ends the stream
                 now = time.monotonic()
                 if tick * period - now < -0.25:  # fell far behind (a stalled loop): skip, don't burst
                     tick = next_tick(period, now)
@@ -156,23 +163,42 @@ class StateLink:
             face_update = self.face_encoder.update(
                 arkit_to_meta(face) if self.face_set is FaceSet.META70 else face
             )
+        if pose is not None and position_problem(pose.position) is not None:
+            pose = self._clamped(pose)
         left, right = hands if hands is not None else NO_HANDS
         stamp = now_us() if at is None else wire_timestamp(round(at * 1_000_000))
-        message = State(seq=self._next_seq(), sender=0, timestamp=stamp, pose=pose, face=face_update,
-                        left_hand=left, right_hand=right)  # fmt: skip
-        with_hands = left is not None or right is not None
         try:
-            data = bytes(message)
+            message = State(seq=self._next_seq(), sender=0, timestamp=stamp, pose=pose, face=face_update,
+                            left_hand=left, right_hand=right)  # fmt: skip
+            with_hands = left is not None or right is not None
+            try:
+                data = bytes(message)
+            except WireError as error:
+                # A hand the wire cannot carry (a joint over 127 mm from its parent, a wrist out of range):
+                # the pose and face still go, the hands are counted as dropped.
+                self.hands_dropped += 1
+                with_hands = False
+                log.debug("sent a STATE without its hands: %s", error)
+                data = bytes(replace(message, left_hand=None, right_hand=None))
         except WireError as error:
-            # A hand the wire cannot carry (a joint over 127 mm from its parent, a wrist out of range):
-            # the pose and face still go, the hands are counted as dropped.
-            self.hands_dropped += 1
-            with_hands = False
-            log.debug("sent a STATE without its hands: %s", error)
-            data = bytes(replace(message, left_hand=None, right_hand=None))
+            self._skip_state(error)  # one value the wire cannot carry costs this STATE, not the stream
+            return
         self._held.append((data, face_update is not None, with_hands))
         if len(self._held) >= self.states_per_packet:
             self._send_held()
+
+    def _skip_state(self, error: Exception) -> None:
+        self.unsendable += 1
+        if self.unsendable == 1 or self.unsendable % 1000 == 0:
+            log.warning("a state could not be sent (%d so far): %s", self.unsendable, error)
+
+    def _clamped(self, pose: Any) -> Any:
+        """A pose that drifted beyond what the wire carries, brought back to its edge (one warning)."""
+        if not self._clamp_warned:
+            self._clamp_warned = True
+            log.warning("%s; sending it clamped to the edge (warned once)", position_problem(pose.position))
+        self.clamped += 1
+        return replace(pose, position=clamp_position(pose.position))
 
     def _send_held(self) -> None:
         """One datagram with the held STATEs (a BATCH when there are several; the room unpacks it)."""

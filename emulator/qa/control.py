@@ -44,6 +44,7 @@ from emulator.net.conditions import ConditionsError, NetworkConditioner
 from emulator.net.http_guard import HEADER_TIMEOUT_S, HttpGuard
 from emulator.qa.control_files import FileRefused, audio_spec, motion_spec
 from emulator.wire.bounded_json import JsonBoundsError, loads_bounded
+from emulator.wire.quantize import position_problem
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,8 @@ class ControlServer:
 
     def _do_pose(self, body: dict[str, Any]) -> dict[str, Any]:
         position = Vec3.of(_numbers(body.get("position"), 3, "position"))
+        if (problem := position_problem(position)) is not None:
+            raise BadRequest(problem)
         try:
             if "orientation" in body:
                 orientation = Quat.of(_numbers(body["orientation"], 4, "orientation"))

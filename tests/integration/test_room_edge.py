@@ -24,7 +24,7 @@ from emulator.net.tokens import Grant, mint
 from emulator.room import server as room_server
 from emulator.room.edge import EdgeLimits
 from emulator.room.metrics import RoomMetrics
-from emulator.room.server import RoomServer
+from emulator.room.server import MAX_BAD_MESSAGES_BEFORE_JOIN, RoomServer
 from tests.support.room import cli, cli_env
 
 SECRET = b"edge-secret"
@@ -223,6 +223,26 @@ async def test_300_slowloris_requests_lose_their_sockets(monkeypatch: pytest.Mon
         for _, writer in streams:
             writer.close()
         await room.stop()
+
+
+async def test_a_socket_that_keeps_sending_garbage_is_closed(
+    room: RoomServer, http: aiohttp.ClientSession
+) -> None:
+    """A flood of malformed messages costs the room a few parses per socket, then the socket."""
+    async with http.ws_connect(f"ws://127.0.0.1:{room.port}/ws") as ws:
+        replies = 0
+        for _ in range(20):
+            if ws.closed:
+                break
+            await ws.send_str("[" * 3000)
+            message = await ws.receive(timeout=5)
+            if message.type != aiohttp.WSMsgType.TEXT:
+                break
+            replies += 1
+        assert replies == MAX_BAD_MESSAGES_BEFORE_JOIN
+        closing = message if message.type != aiohttp.WSMsgType.TEXT else await ws.receive(timeout=5)
+        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    assert room.signaling_dropped == MAX_BAD_MESSAGES_BEFORE_JOIN
 
 
 async def test_a_room_name_cannot_forge_a_log_line(
