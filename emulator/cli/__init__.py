@@ -36,6 +36,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "swarm": ("emulator.cli.swarm", "join a room with many headless headsets at once"),
     "agent": ("emulator.cli.agent", "join a room as a talking avatar agent (speech + visemes)"),
     "probe": ("emulator.cli.probe", "join a room on a schedule and measure join, audio and latency"),
+    "recording": ("emulator.cli.recording", "look into a session recording (join --record)"),
     "profiles": ("emulator.cli.info", "list the device profiles"),
     "drive": ("emulator.cli.drive", "sample a motion and a face as a JSONL pose trace"),
     "devices": ("emulator.cli.devices", "list audio input and output devices"),

@@ -16,13 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error
-from emulator.cli.join import add_headset_arguments, config_from_args, finish, run_until_stopped
+from emulator.cli.join import (
+    add_headset_arguments,
+    config_from_args,
+    finish,
+    identity_note,
+    run_until_stopped,
+)
 from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
+from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args
 from emulator.cli.vocab import seconds_or_zero
 
 if TYPE_CHECKING:  # loaded when the agent runs, not for --help
     from emulator.headset.agent import TalkingAgent
     from emulator.headset.config import HeadsetConfig
+    from emulator.qa.verdict import Limits
 
 TAIL_S = 0.5  # stay this long after the last word so that it is heard to the end
 
@@ -48,6 +56,7 @@ def register(subparsers: Any) -> None:
         default=0.0,
         help="mouth-to-ear marker period, e.g. 2s (default 0: none)",
     )
+    add_verdict_arguments(parser)
     add_status_argument(parser)
     parser.set_defaults(handler=run, audio=None, face="blink")
 
@@ -102,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     if not args.markers >= 0:
         raise CommandError("--markers must be 0 (off) or a period in seconds")
+    limits = limits_from_args(args)
     source = open_talking(args)
     config = config_from_args(args, args.name, start)
     config.audio = source_spec(args)
@@ -111,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     except HeadsetError as error:
         source.close()
         raise CommandError(str(error)) from None
-    return asyncio.run(_talk(agent, config, args.duration, args.report, printer_for(args)))
+    return asyncio.run(_talk(agent, config, args.duration, args.report, printer_for(args), limits))
 
 
 async def _until_said(agent: TalkingAgent) -> None:
@@ -126,6 +136,7 @@ async def _talk(
     duration: float | None,
     report: Path | None,
     printer: StatusPrinter | None = None,
+    limits: Limits | None = None,
 ) -> int:
     from emulator.headset import HeadsetError
 
@@ -140,6 +151,9 @@ async def _talk(
         file=sys.stderr,
         flush=True,
     )
+    mismatch = identity_note(headset)
+    if mismatch:
+        print(mismatch, file=sys.stderr, flush=True)
     freeze_what_is_loaded()
     said = asyncio.ensure_future(_until_said(agent)) if duration is None else None
     try:
@@ -156,4 +170,4 @@ async def _talk(
     finally:
         measured = agent.report()
         await agent.stop()
-    return finish(headset, measured, report)
+    return finish(headset, measured, report, limits)

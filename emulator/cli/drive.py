@@ -3,8 +3,9 @@
 Useful to check a trace or a Live Link Face CSV before a session (a broken file is reported by line
 and column), to see what a motion spec does, and to record a motion as a trace that `--motion
 trace:FILE` replays: every line is in the trace format, with the face's non-zero weights under
-`face`, which the trace reader ignores. With `--hands` each line also carries the hands (`left`,
-`right`) in the hand-trace format, so the same file replays with `--hands trace:FILE`.
+`face`, which a replay applies (`--motion trace:FILE` with the default face, or `--face trace:FILE`).
+With `--hands` each line also carries the hands (`left`, `right`) in the hand-trace format, so the
+same file replays with `--hands trace:FILE`.
 """
 
 from __future__ import annotations

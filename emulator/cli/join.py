@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error, stop_on_signals
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
 from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
+from emulator.cli.summary_table import remote_table
+from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args, say_verdict
 from emulator.cli.vocab import ExitCode, seconds
 
 # The headset and what it loads (numpy, aiortc, PyAV; asyncio too) are imported when a command runs,
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from emulator.headset import Headset, HeadsetConfig
     from emulator.model.pose import Pose
     from emulator.qa.tools import JoinTools
+    from emulator.qa.verdict import Limits
 
 
 def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +55,10 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
         "--motion", default="still", help="still | orbit | nod | look-around | walk | trace:FILE.jsonl"
     )
     parser.add_argument(
-        "--face", default="neutral", help="neutral | talk | blink | smile | surprise | csv:FILE"
+        "--face",
+        default="neutral",
+        help="neutral | talk | blink | smile | surprise | csv:FILE | trace:FILE.jsonl (a --motion trace:FILE "
+        "brings its faces along with the default face)",
     )
     parser.add_argument(
         "--hands",
@@ -98,6 +104,7 @@ def register(subparsers: Any) -> None:
         "--record-dir", type=Path, help="write each remote's audio (WAV) and states (JSONL) here"
     )
     add_qa_arguments(parser)
+    add_verdict_arguments(parser)
     add_status_argument(parser)
     parser.set_defaults(handler=run)
 
@@ -178,9 +185,12 @@ def run(args: argparse.Namespace) -> int:
     except DriveError as error:
         raise CommandError(str(error)) from None
     config = config_from_args(args, args.name or "headset", start)
+    limits = limits_from_args(args)
     import asyncio
 
-    return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args), printer_for(args)))
+    return asyncio.run(
+        _join(config, args.duration, args.report, tools_from_args(args), printer_for(args), limits)
+    )
 
 
 async def _join(
@@ -189,6 +199,7 @@ async def _join(
     report_path: Path | None,
     tools: JoinTools | None = None,
     printer: StatusPrinter | None = None,
+    limits: Limits | None = None,
 ) -> int:
     from emulator.headset import HeadsetError
     from emulator.qa.tools import JoinTools, ToolError
@@ -213,6 +224,9 @@ async def _join(
         file=sys.stderr,
         flush=True,
     )
+    mismatch = identity_note(headset)
+    if mismatch:
+        print(mismatch, file=sys.stderr, flush=True)
     freeze_what_is_loaded()
     try:
         async with status_task(printer, lambda before: headset_line(headset, before)):
@@ -221,14 +235,30 @@ async def _join(
         report = {**headset.report(), **tools.report()}
         await tools.stop()
         await headset.stop()
-    return finish(headset, report, report_path)
+    return finish(headset, report, report_path, limits)
 
 
-def finish(headset: Headset, report: dict[str, Any], report_path: Path | None) -> int:
-    """After leaving: write the report if asked; exit code 1 if the room, not we, ended the session."""
+def identity_note(headset: Headset) -> str | None:
+    """When the token names someone else than `--name`/`--identity`: who the room says we are."""
+    given, shown = headset.config.participant_identity, headset.participant_id
+    if shown is None or shown == given:
+        return None
+    return (
+        f"{headset.config.name}: the token is for identity {shown!r}, not {given!r}: the room shows this "
+        f"headset as {headset.config.name!r} with id {shown!r}"
+    )
+
+
+def finish(
+    headset: Headset, report: dict[str, Any], report_path: Path | None, limits: Limits | None = None
+) -> int:
+    """After leaving: write the report if asked, give the verdict (unless --no-verdict); exit code 1
+    if the room, not we, ended the session or the run was unhealthy."""
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))
-    if headset.close_reason not in (None, "left"):
+    print(remote_table(report), file=sys.stderr, flush=True)
+    ended = headset.close_reason not in (None, "left")
+    if ended:
         print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)
-        return ExitCode.FAILED
-    return ExitCode.OK
+    unhealthy = say_verdict(limits, [report])
+    return ExitCode.FAILED if ended or unhealthy else ExitCode.OK

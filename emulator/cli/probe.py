@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.cli.common import CommandError, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.cli.status import StatusPrinter, add_status_argument, printer_for, status_task
-from emulator.cli.vocab import ExitCode, seconds, with_unit
+from emulator.cli.vocab import ExitCode, seconds, seconds_or_zero, with_unit
 
 if TYPE_CHECKING:  # loaded when the probe runs, not for --help
     from emulator.headset import HeadsetConfig
@@ -60,6 +60,14 @@ def register(subparsers: Any) -> None:
         "--max-rtt", type=with_unit, metavar="DURATION", help="fail past this state round trip, e.g. 50ms"
     )
     add_metrics_argument(parser, 9108)
+    parser.add_argument(
+        "--linger",
+        type=seconds_or_zero,
+        default=30.0,
+        metavar="DURATION",
+        help="with --metrics, keep serving the results this long after the last run, so that a scraper "
+        "gets them (default 30s; 0 exits at once; Ctrl+C stops sooner)",
+    )
     add_status_argument(parser)
     parser.set_defaults(handler=run)
 
@@ -79,10 +87,13 @@ def run(args: argparse.Namespace) -> int:
         None if args.max_mouth_to_ear is None else args.max_mouth_to_ear * 1000,
         None if args.max_rtt is None else args.max_rtt * 1000,
     )
+    linger = float(args.linger)
     template = HeadsetConfig(url=args.url, room="", name="probe", secret=args.secret, placement=placement())
     metrics = metrics_address(args)
     printer = printer_for(args)
-    return asyncio.run(_probe(template, args.room, every, count, limits, args.timeout, metrics, printer))
+    return asyncio.run(
+        _probe(template, args.room, every, count, limits, args.timeout, metrics, printer, linger)
+    )
 
 
 async def _probe(
@@ -94,6 +105,7 @@ async def _probe(
     timeout: float,
     listen: tuple[str, int] | None,
     printer: StatusPrinter | None = None,
+    linger: float = 0.0,
 ) -> int:
     from emulator.net.prometheus import MetricsServer
     from emulator.qa.probe import ProbeMetrics, probe_once
@@ -130,6 +142,16 @@ async def _probe(
                         printer.clear()
                     print(f"{stamp} probe {template.url} {result.line()}", flush=True)
                     if count is not None and metrics.runs >= count:
+                        if server is not None and linger > 0:
+                            phase, since = "done: serving the results", loop.time()
+                            print(
+                                f"probe: done; serving the results on {server.url} for {linger:g} s more "
+                                "(Ctrl+C stops)",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(stop.wait(), linger)
                         break
                     wait = max(0.0, (every or 0.0) - (loop.time() - began))
                     phase, since = "waiting for the next run", loop.time()

@@ -25,7 +25,12 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", type=Path, help="write the session (states, audio, events) to this file")
     parser.add_argument("--replay", type=Path, help="repeat a participant of this recording (with --as)")
     parser.add_argument("--as", dest="replay_as", metavar="NAME", help="whom to repeat from --replay")
-    parser.add_argument("--speed", type=float, default=1.0, help="replay speed (default 1)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="replay speed (default 1); the voice is not time-stretched, so its pitch changes with it",
+    )
     parser.add_argument("--loop", action="store_true", help="repeat the replay when it ends")
     add_net_argument(parser)
     parser.add_argument(

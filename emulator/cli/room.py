@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 from typing import Any
@@ -112,6 +113,9 @@ def run_room(args: argparse.Namespace) -> int:
     except TokenError as error:
         raise CommandError(str(error)) from None
     listen = metrics_address(args)
+    if logging.getLogger().level == logging.WARNING:
+        # By default a room tells its operator who joined, left or was refused (info), nothing more.
+        logging.getLogger("emulator.room").setLevel(logging.INFO)
     server = RoomServer(secret, args.host, args.port, args.mix, limits=_limits(args), browsers=args.browsers)
     return asyncio.run(_serve(server, listen))
 

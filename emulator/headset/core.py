@@ -12,6 +12,7 @@ import time
 from typing import Any, Protocol
 
 from emulator.audio.factory import open_source
+from emulator.audio.geometry import head_direction
 from emulator.audio.source import AudioSource
 from emulator.audio.wavfile import SourceError
 from emulator.drive.drivers import Drivers, drivers_from
@@ -19,7 +20,7 @@ from emulator.drive.errors import DriveError
 from emulator.drive.hands import NO_HANDS, Hands, HandsDriver
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.ears import Ears, EarsError, open_ears
-from emulator.headset.report import LatencySamples
+from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.state_link import StateLink
 from emulator.headset.voice import SharedEncoders, Voice, VoiceError
 from emulator.model.errors import ModelError
@@ -94,6 +95,7 @@ class Headset:
         self.events: list[dict[str, Any]] = []  # joins and leaves, `at` on the system's monotonic clock
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started_at = time.monotonic()
+        self._started_wall = time.time()
         self._stopped = False
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -146,6 +148,7 @@ class Headset:
         )
         self.voice.session = self.session  # the room's mode decides how its tracks are decoded
         self._started_at = time.monotonic()
+        self._started_wall = time.time()
         try:
             welcome = await self.session.connect(config.connect_timeout_s)
         except (SessionError, OSError) as error:  # OSError: an adapter of another package let one out
@@ -154,7 +157,16 @@ class Headset:
             self._on_joined(info)
         self.voice.attach(self.session, self.room_state)
         self.state_link.attach(self.session)
-        self._spawn(self.state_link.send_forever(), "state")
+        if welcome.you.may_publish:
+            self.voice.start_sending()
+            self._spawn(self.state_link.send_forever(), "state")
+        else:
+            # The room would drop whatever we sent: encode and send nothing, and say so once.
+            self.voice.listen_only = True
+            log.warning(
+                "%s: the token allows listening only: this headset sends no voice and no pose",
+                self.config.name,
+            )
         self._spawn(self.state_link.ping_forever(), "ping")
         self._spawn(self.voice.run(), "voice")
 
@@ -207,7 +219,13 @@ class Headset:
     # --- roster -----------------------------------------------------------------------------------
 
     def _note(self, event: str, info: ParticipantInfo, reason: str | None = None) -> None:
-        entry: dict[str, Any] = {"event": event, "at": time.monotonic(), "id": info.id, "name": info.name}
+        entry: dict[str, Any] = {
+            "event": event,
+            "at": time.monotonic(),
+            "at_utc": utc_stamp(time.time()),
+            "id": info.id,
+            "name": info.name,
+        }
         if reason is not None:
             entry["reason"] = reason
         self.events.append(entry)
@@ -271,13 +289,22 @@ class Headset:
             audio = self.voice.remote_audio_reports()
             for remote in remotes:
                 remote["audio"] = audio.get(remote["id"], {})
-                latencies = self.voice.mouth_to_ear.get(remote["id"])
-                remote["mouth_to_ear"] = latencies.summary() if latencies else LatencySamples().summary()
+                if not remote["audio"]:
+                    remote["audio_why"] = "no voice received from this participant"
+                latencies = self.voice.mouth_to_ear.get(remote["id"]) or LatencySamples()
+                remote["mouth_to_ear"] = latencies.summary(self._why_no_chirps(bool(remote["audio"])))
+        for remote in remotes:
+            remote["heard_from"] = self._heard_from(remote["id"])
+            if remote["heard_from"] is None:
+                remote["heard_from_why"] = "no pose received from this participant"
+        ice = selected_pair(self.session.pc) if self.session and self.session.pc else None
         return {
             "name": self.config.name,
             "identity": self.config.participant_identity,
             "room": self.config.room,
             "profile": self.config.profile,
+            "started_at": utc_stamp(self._started_wall),
+            "ended_at": utc_stamp(time.time()),
             "duration_s": round(self.elapsed(), 3),
             "uplink": {
                 **(self.state_link.uplink_report() if self.state_link else {}),
@@ -286,5 +313,27 @@ class Headset:
             "remotes": remotes,
             "events": list(self.events),
             "ears": self.ears.report() if self.ears else {},
-            "ice": selected_pair(self.session.pc) if self.session and self.session.pc else None,
+            "ice": ice,
+            **({} if ice else {"ice_why": "no ICE pair was selected (not connected, or a Janus session)"}),
         }
+
+    def _heard_from(self, participant_id: str) -> dict[str, float] | None:
+        """Where a remote is, as this headset's ears place it at the moment of the report."""
+        remote = self.room_state.by_id(participant_id)
+        if remote is None or remote.pose is None:
+            return None
+        azimuth, elevation, distance = head_direction(self.pose, remote.pose.position)
+        return {
+            "azimuth_deg": round(azimuth, 1),
+            "elevation_deg": round(elevation, 1),
+            "distance_m": round(distance, 2),
+        }
+
+    def _why_no_chirps(self, hears_voice: bool) -> str:
+        if not hears_voice:
+            return "no voice received from this participant"
+        if not self.config.detect_markers:
+            return "this headset does not measure mouth-to-ear (in a swarm one member measures)"
+        if self.config.marker_period_s <= 0:
+            return "latency chirps are off (marker period 0)"
+        return "no latency chirp heard yet (the speaker's may be off, or it spoke less than a period)"

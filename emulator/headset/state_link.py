@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from emulator.drive.hands import NO_HANDS, Hands
 from emulator.headset.recording.states_log import record_entry
-from emulator.headset.report import RemoteStats
+from emulator.headset.report import RATE_SETTLE_S, RemoteStats
 from emulator.headset.ticks import due, next_tick
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
@@ -77,6 +77,12 @@ class StateLink:
         self._seq = 0
         self._pings_sent: dict[int, int] = {}  # our ping seq → its u32 timestamp
         self.states_sent = 0
+        # The sender's actual rate, which receivers' delivery ratios are measured against: states
+        # sent from `rate_since` (RATE_SETTLE_S after the first went out) to the latest.
+        self.first_sent_at: float | None = None
+        self.rate_since: float | None = None
+        self.rate_since_count = 0
+        self.last_sent_at: float | None = None
         self.faces_sent = 0
         self.hands_sent = 0  # STATEs that carried hands
         self.hands_dropped = 0  # hands the wire could not carry (the STATE went without them)
@@ -211,6 +217,12 @@ class StateLink:
             self.states_sent += 1
             self.faces_sent += with_face
             self.hands_sent += with_hands
+        self.last_sent_at = time.monotonic()
+        if self.first_sent_at is None or self.last_sent_at < self.first_sent_at + RATE_SETTLE_S:
+            # Until the sender has been sending a while, restart the measure: a join stalls the
+            # loop, and the states not sent meanwhile are start-up, not the rate it sends at.
+            self.first_sent_at = self.first_sent_at or self.last_sent_at
+            self.rate_since, self.rate_since_count = self.last_sent_at, self.states_sent
 
     def send_visemes(self, timestamp_us: int, entries: tuple[VisemeEntry, ...]) -> int:
         """One VISEMES message (a talking agent's, `emulator.headset.agent`); returns bytes sent (0: none)."""
@@ -333,9 +345,7 @@ class StateLink:
         self, stats: RemoteStats, sender: int, timestamp: int, received_us: int, now: float
     ) -> None:
         stats.states_received += 1
-        if stats.first_state_at is None:
-            stats.first_state_at = now
-        stats.last_state_at = now
+        stats.note_received_at(now)
         offset = self.offsets_us.get(sender)
         if offset is not None:
             # The sender's timestamp on our clock is its timestamp minus (its clock − ours).
@@ -452,4 +462,18 @@ class StateLink:
             "hands_sent": self.hands_sent,
             "state_bytes_sent": self.bytes_sent,
             "malformed_received": self.malformed,
+            "state_rate_hz": self.sent_rate_hz(),
+            **(
+                {"state_rate_hz_why": "not sending for long enough yet (the first 3 s are start-up)"}
+                if self.sent_rate_hz() is None
+                else {}
+            ),
         }
+
+    def sent_rate_hz(self) -> float | None:
+        """States per second while sending, start-up apart (None: not sending long enough yet)."""
+        if self.rate_since is None or self.last_sent_at is None:
+            return None
+        span = self.last_sent_at - self.rate_since
+        sent = self.states_sent - self.rate_since_count
+        return round(sent / span, 2) if span > 0 and sent > 0 else None

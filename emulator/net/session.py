@@ -52,6 +52,17 @@ MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
 HEARTBEAT_S = 10.0
 
 
+def _plain(error: BaseException) -> str:
+    """Why a connection failed, in the user's terms: aiohttp's text names its internals (`ssl:default`)."""
+    if isinstance(error, aiohttp.WSServerHandshakeError):
+        return f"the server refused the WebSocket upgrade (HTTP {error.status})"
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return error.os_error.strerror or str(error.os_error)
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
 class SessionError(Exception):
     """Joining failed or the room ended the session; `code` is the room's stable reason code."""
 
@@ -168,7 +179,7 @@ class RoomSession(SendsOnChannels):
             ) from None
         except (aiohttp.ClientError, OSError) as error:
             await self.close("unreachable")
-            raise SessionError("unreachable", f"cannot reach {self.url}: {error}") from None
+            raise SessionError("unreachable", f"cannot reach {self.url}: {_plain(error)}") from None
         except SessionError:
             await self.close("refused")
             raise

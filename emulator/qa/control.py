@@ -1,11 +1,12 @@
 """`join --control 127.0.0.1:PORT`: drive a running headless headset over a small local HTTP/JSON API.
 
     GET  /stats                       the headset's report (as `--report` writes it), plus network
+    GET  /state                       what it does now: pose, motion, face, audio, muted, listen_only
     POST /pose    {"position": [x, y, z], "yaw": deg}  or  {"position": …, "orientation": [x, y, z, w]}
     POST /face    {"weights": {"jawOpen": 0.6, …}}   (ARKit names; {"weights": null} hands back to the driver)
     POST /motion  {"spec": "orbit:radius=2"}          (any --motion spec, starting where the head is now)
     POST /audio   {"spec": "tone:660"}                (any --audio spec)
-    POST /mute    {"muted": true}
+    POST /mute    {"muted": true}                    (silences all it sends, latency chirps included)
     POST /net     {"spec": "lossy"}                   (when joined with --net)
     POST /leave   leave the room (the join command then exits)
 
@@ -101,10 +102,14 @@ class ControlServer:
         # No page of its own, so every Origin is foreign.
         self.guard = HttpGuard(host, same_origin=False, bearer=self.token, json_bodies=True)
         self._runner: web.AppRunner | None = None
+        # What GET /state says the motion and audio are: the command line's, then the last POST's.
+        self.motion = headset.config.motion
+        self.audio = headset.config.audio
 
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self.guard.middleware])
         app.router.add_get("/stats", self._stats)
+        app.router.add_get("/state", self._state)
         for name in ("pose", "face", "motion", "audio", "mute", "net", "leave"):
             app.router.add_post(f"/{name}", self._command)
         self._runner = web.AppRunner(
@@ -131,8 +136,33 @@ class ControlServer:
         report = self.headset.report()
         if self.network is not None:
             report["network"] = self.network.report()
-        report["muted"] = bool(self.voice and self.voice.muted)
+        report["muted"] = bool(self.headset.voice and self.headset.voice.muted)
         return web.json_response(report)
+
+    async def _state(self, request: web.Request) -> web.Response:
+        """What the headset does now: pose, motion, face, audio, mute (what the POSTs set)."""
+        headset = self.headset
+        pose = headset.pose
+        face: Any = (
+            {"override": headset.face_override.as_dict(nonzero_only=True)}
+            if headset.face_override is not None
+            else {"driver": headset.config.face}
+        )
+        return web.json_response(
+            {
+                "pose": {
+                    "position": list(pose.position.as_tuple()),
+                    "orientation": list(pose.orientation.as_tuple()),
+                },
+                "motion": self.motion,
+                "face": face,
+                "audio": self.audio
+                if headset.voice is not None and headset.voice.gate is not None
+                else "none",
+                "muted": bool(headset.voice and headset.voice.muted),
+                "listen_only": bool(headset.voice and headset.voice.listen_only),
+            }
+        )
 
     async def _command(self, request: web.Request) -> web.Response:
         name = request.path.strip("/")
@@ -160,6 +190,7 @@ class ControlServer:
         except ModelError as error:
             raise BadRequest(str(error)) from None
         self.headset.drivers = replace(self._scripted(), motion=Still(pose))
+        self.motion = "still (POST /pose)"
         return {
             "pose": {"position": list(pose.position.as_tuple()), "orientation": list(orientation.as_tuple())}
         }
@@ -203,6 +234,7 @@ class ControlServer:
         except (DriveError, ModelError) as error:
             raise BadRequest(_file_error(error, from_file, "a motion trace")) from None
         self.headset.drivers = replace(self._scripted(), motion=_FromNow(motion, self.headset.elapsed()))
+        self.motion = spec
         return {"motion": spec}
 
     def _do_audio(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -218,15 +250,16 @@ class ControlServer:
         except (SourceError, ModelError, OSError) as error:
             raise BadRequest(_file_error(error, from_file, "audio")) from None
         self.voice.switch(source)
+        self.audio = spec
         return {"audio": spec}
 
     def _do_mute(self, body: dict[str, Any]) -> dict[str, Any]:
         muted = body.get("muted", True)
         if not isinstance(muted, bool):
             raise BadRequest("muted must be true or false")
-        if self.voice is None:
+        if self.headset.voice is None:
             raise LookupError("this headset joined without a voice (--audio none)")
-        self.voice.muted = muted
+        self.headset.voice.set_muted(muted)  # everything it sends, latency chirps included
         return {"muted": muted}
 
     def _do_net(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -115,6 +115,12 @@ class JoinTools:
             except RecordingError as error:
                 raise ToolError(str(error)) from None
             notes.append(f"recording to {self.record}")
+        if self.replay is not None and self.speed != 1.0:
+            # The replayed voice is played faster or slower as it is, not time-stretched.
+            notes.append(
+                f"replaying at {self.speed:g}x: the voice's pitch changes with the speed "
+                f"(×{self.speed:g}: 440 Hz sounds at {440 * self.speed:.0f} Hz); --speed 1 keeps it"
+            )
         if self.network is not None and headset.session is not None and headset.session.pc is not None:
             self.network.attach(headset.session.pc)
             notes.append(f"network {self.network.conditions.describe()}")

@@ -158,6 +158,7 @@ class RoomCore:
         if request.room != self.name:
             self.stats.refusals += 1
             reason = f"asked for room {request.room!r} on room {self.name!r}"
+            log.info("room %r refused a join: %s", self.name, reason)
             return [Send(conn, Error("wrong-room", reason)), Close(conn, "wrong-room")]
 
         actions: list[Action] = []
@@ -180,6 +181,15 @@ class RoomCore:
         self._conn_by_number[info.number] = conn
         self._resize_budgets()
         self.stats.joins += 1
+        log.info(
+            "room %r: %r joined as %r (number %d, %r%s)",
+            self.name,
+            info.id,
+            info.name,
+            info.number,
+            info.profile,
+            "" if info.may_publish else ", listen-only",
+        )
         actions.append(Send(conn, Welcome(info, self.mode, [p.info for p in others])))
         actions += [Send(p.conn, Joined(info)) for p in others]
         if self.mode == "forward":

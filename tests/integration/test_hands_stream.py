@@ -25,6 +25,7 @@ from emulator.drive.spec import placement
 from emulator.model.hands import HandJoint
 from emulator.wire.clock import wrapped_difference
 from tests.support.processes import finish_all
+from tests.support.reports import read_report
 from tests.support.room import RoomProcess, cli, cli_env, start_room
 
 pytestmark = pytest.mark.slow
@@ -52,7 +53,7 @@ class Run:
 
 
 def _seen(record_dir: Path, report: Path, name: str) -> Seen:
-    (remote,) = [r for r in json.loads(report.read_text())["remotes"] if r["name"] == name]
+    (remote,) = [r for r in read_report(report)["remotes"] if r["name"] == name]
     path = record_dir / f"{remote['id']}.states.jsonl"
     return Seen([json.loads(line) for line in path.read_text().splitlines()], remote)
 
@@ -60,7 +61,7 @@ def _seen(record_dir: Path, report: Path, name: str) -> Seen:
 def _listener(room: RoomProcess, tmp_path: Path, name: str, seconds: int, *extra: str) -> list[str]:
     return cli(
         "join", room.url, "--room", "lobby", "--name", name, "--audio", "silence", "--hands", "none",
-        "--duration", str(seconds), "--record-dir", str(tmp_path / name),
+        "--no-verdict", "--duration", str(seconds), "--record-dir", str(tmp_path / name),
         "--report", str(tmp_path / f"{name}.json"), *extra,
     )  # fmt: skip
 
@@ -68,7 +69,7 @@ def _listener(room: RoomProcess, tmp_path: Path, name: str, seconds: int, *extra
 def _session(room: RoomProcess, tmp_path: Path) -> Run:
     env = cli_env(tmp_path)
     agent = cli(
-        "agent", room.url, "--room", "lobby", "--name", "agent", "--hands", "wave", "--loop",
+        "agent", "--no-verdict", room.url, "--room", "lobby", "--name", "agent", "--hands", "wave", "--loop",
         "--say", "Hello everyone, I am waving at you.", "--duration", "9",
     )  # fmt: skip
     recording = tmp_path / "live.hemurec"
@@ -79,6 +80,7 @@ def _session(room: RoomProcess, tmp_path: Path) -> Run:
     })  # fmt: skip
     replay = cli(
         "join", room.url, "--room", "lobby", "--replay", str(recording), "--as", "agent", "--duration", "7",
+        "--no-verdict",
     )  # fmt: skip
     second = _listener(room, tmp_path, "second", 9)
     finish_all({

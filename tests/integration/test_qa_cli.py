@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 import urllib.request
@@ -12,6 +13,7 @@ import pytest
 
 from emulator.headset.recording.sessionfile import read_recording
 from tests.support.processes import running, stop_group
+from tests.support.reports import read_report
 from tests.support.room import cli, cli_env, free_port, start_room
 
 pytestmark = pytest.mark.slow
@@ -42,7 +44,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
         env = cli_env(tmp_path)
         file = tmp_path / "s.hemurec"
         alpha = subprocess.Popen(
-            cli("join", room.url, "--name", "alpha", "--motion", "orbit", "--duration", "30"),
+            cli("join", "--no-verdict", room.url, "--name", "alpha", "--motion", "orbit", "--duration", "30"),
             env=env, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
@@ -53,7 +55,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
                 time.sleep(0.1)
             done = subprocess.run(
                 cli("join", room.url, "--name", "bravo", "--record", str(file), "--duration", "4",
-                    "--net", "wifi"),
+                    "--no-verdict", "--net", "wifi"),
                 env=env, capture_output=True, timeout=60,
             )  # fmt: skip
             assert done.returncode == 0, done.stderr.decode()[-2000:]
@@ -68,7 +70,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
         stats_url = f"http://127.0.0.1:{control_port}/stats"
         argv = cli(
             "join", room.url, "--room", "again", "--replay", str(file), "--as", "alpha", "--loop",
-            "--speed", "2", "--control", f"127.0.0.1:{control_port}",
+            "--no-verdict", "--speed", "2", "--control", f"127.0.0.1:{control_port}",
             "--control-token", CONTROL_TOKEN, "--report", str(tmp_path / "r.json"),
         )  # fmt: skip
         with running(
@@ -85,7 +87,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert json.load(response)["leaving"] is True
             assert ghost.wait(timeout=30) == 0
-        assert json.loads((tmp_path / "r.json").read_text())["uplink"]["states_sent"] > 0
+        assert read_report(tmp_path / "r.json")["uplink"]["states_sent"] > 0
     finally:
         rooms.close()
 
@@ -127,3 +129,29 @@ def test_bad_qa_options_are_one_line_errors(tmp_path: Path, options: list[str], 
     )  # fmt: skip
     err = done.stderr.decode()
     assert done.returncode == 2 and message in err and "Traceback" not in err, err
+
+
+def test_probe_once_with_metrics_lingers_so_its_results_can_be_scraped(tmp_path: Path) -> None:
+    rooms = start_room(tmp_path)
+    room = next(rooms)
+    port = free_port()
+    try:
+        argv = cli("probe", room.url, "--once", "--metrics", f"127.0.0.1:{port}", "--linger", "60s")
+        probe = subprocess.Popen(argv, env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, start_new_session=True)  # fmt: skip
+        try:
+            assert probe.stderr is not None
+            for line in probe.stderr:  # the run ends, then it says it lingers
+                if "serving the results" in line:
+                    break
+            else:
+                raise AssertionError(f"the probe ended without lingering (exit {probe.wait()})")
+            assert probe.poll() is None, "still serving"
+            metrics = get(f"http://127.0.0.1:{port}/metrics")
+            assert "headset_probe_runs_total 1" in metrics
+            probe.send_signal(signal.SIGINT)  # Ctrl+C ends the linger at once
+            assert probe.wait(timeout=15) in (0, 1)  # 1: the run itself broke a threshold on a busy machine
+        finally:
+            stop_group(probe)  # type: ignore[arg-type]
+    finally:
+        rooms.close()
