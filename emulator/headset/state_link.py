@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PING_INTERVAL_S = 1.0
+HANDS_EXPIRY_PERIODS = 15  # 0.5 s at 30 Hz: a lost STATE or a stall of a few periods keeps them
 STATE_FIRST_BYTE = 0x40  # version 1, type STATE
 STATE_TYPE_MASK = 0xF8  # version and type bits; the low three are STATE's flags
 
@@ -109,6 +111,12 @@ class StateLink:
         self.light = headset.config.light_receive
         self._state_logs: dict[int, TextIO] = {}
         self.on_sent: list[Callable[[bytes], None]] = []  # e.g. a session recorder; sees each sent STATE
+        self.clock: Callable[[], float] = time.monotonic  # receiving time, seconds; tests set their own
+        # A hand not refreshed for HANDS_EXPIRY_PERIODS hand periods is dropped, so a sender that stops
+        # sending hands (`--hands none`, the control API) leaves relaxed hands rather than frozen ones.
+        self.hands_expiry_s = HANDS_EXPIRY_PERIODS / headset.profile.hand_rate_hz
+        self._hands_at: dict[tuple[int, str], float] = {}  # (sender, side) → when its hand last came
+        self.hands_expired = 0
 
     def attach(self, session: Session) -> None:
         self.session = session
@@ -352,7 +360,7 @@ class StateLink:
             stats.state_latency.add((wrapped_difference(received_us, timestamp) + offset[0]) / 1000)
 
     def _on_state(self, message: State, stats: RemoteStats, received_us: int) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self._count_state(stats, message.sender, message.timestamp, received_us, now)
         participant = self.headset.room_state.get(message.sender)
         if participant is None:
@@ -375,10 +383,15 @@ class StateLink:
                 participant.face if message.face and message.face.face_set is not FaceSet.ARKIT52 else None
             )
             self._record(message, participant.id, received_us, shown)
-        if message.left_hand is not None:
-            participant.hands["left"] = message.left_hand
-        if message.right_hand is not None:
-            participant.hands["right"] = message.right_hand
+        for side, hand in (("left", message.left_hand), ("right", message.right_hand)):
+            key = (message.sender, side)
+            if hand is not None:
+                participant.hands[side] = hand
+                self._hands_at[key] = now
+            elif side in participant.hands and now - self._hands_at.get(key, -math.inf) > self.hands_expiry_s:
+                del participant.hands[side]
+                self._hands_at.pop(key, None)
+                self.hands_expired += 1
 
     def _answer_ping(self, ping: Ping, received_us: int) -> None:
         if self.session is None:

@@ -131,3 +131,35 @@ def test_a_quest_face_is_also_logged_by_arkit_name(tmp_path: Path) -> None:
     (entry,) = [json.loads(line) for line in (tmp_path / "quinn.states.jsonl").open()]
     assert entry["face"]["set"] == "meta70" and "JAW_DROP" in entry["face"]["w"]
     assert entry["arkit"]["jawOpen"] == pytest.approx(0.6, abs=0.01)
+
+
+def test_hands_a_sender_stops_sending_are_dropped_after_the_expiry_not_before() -> None:
+    link, _ = make_link()
+    clock = [100.0]
+    link.clock = lambda: clock[0]
+    link.remote_joined(ParticipantInfo(id="alice", number=3, name="alice", profile="visionpro"))
+    link.headset.room_state.add(RemoteParticipant("alice", 3, "alice", "visionpro"))
+    alice = link.headset.room_state.get(3)
+    assert alice is not None
+    expiry = link.hands_expiry_s
+    assert expiry == pytest.approx(15 / link.headset.profile.hand_rate_hz)
+    hands = hands_from_spec("wave").sample(0.3, HEAD)
+    seq = iter(range(1, 100))
+
+    def receive(at: float, left: bool, right: bool) -> None:
+        clock[0] = at
+        link.on_message(bytes(State(seq=next(seq), sender=3, timestamp=1, pose=HEAD,
+                                    left_hand=hands.left if left else None,
+                                    right_hand=hands.right if right else None)))  # fmt: skip
+
+    receive(100.0, True, True)
+    receive(100.2, False, True)  # the left hand stops here, the right goes on
+    receive(100.0 + expiry - 0.01, False, False)  # STATEs between hand samples: both still held
+    assert set(alice.hands) == {"left", "right"}
+    receive(100.0 + expiry + 0.01, False, False)
+    assert set(alice.hands) == {"right"}, "the left hand expired; the right came 0.2 s later"
+    assert link.hands_expired == 1
+    receive(100.2 + expiry + 0.01, False, False)
+    assert alice.hands == {} and link.hands_expired == 2
+    receive(101.0, True, False)  # hands that come back are shown again
+    assert set(alice.hands) == {"left"}
