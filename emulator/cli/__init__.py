@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "emulator.cli.room",
     "emulator.cli.join",
     "emulator.cli.swarm",
+    "emulator.cli.locustfile",
     "emulator.cli.agent",
     "emulator.cli.info",
     "emulator.cli.drive",
