@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import subprocess
 import sys
@@ -17,7 +18,11 @@ from tests.support.processes import running, stop_group
 from tests.support.room import RoomProcess, _answers, cli, cli_env, free_port
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("locust")
+
+
+# One speaker and one measuring listener per worker process; failures (underruns on a busy host) do
+# not change the exit code: the tests read the CSV.
+HEADSETS = ("--speakers", "1", "--measuring", "1", "--exit-code-on-error", "0")
 
 
 def locust(*args: str) -> list[str]:
@@ -36,10 +41,8 @@ def watch_room(
     process the workers started."""
     most, seen, deadline = 0, set(), time.monotonic() + seconds
     while until.poll() is None and time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(OSError):
             most = max(most, int(room.health()["participants"]))  # type: ignore[call-overload]
-        except OSError:
-            pass
         seen.update(engines_of(workers))
         time.sleep(0.5)
     return most, seen
@@ -73,15 +76,15 @@ def test_a_master_and_two_workers_run_six_headsets(
     master = subprocess.Popen(
         locust("--headless", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                "--expect-workers", "2", "-u", "6", "-r", "3", "-t", "20s", "--csv", str(tmp_path / "run"),
-               "-H", room_process.url, "--rooms", "loadtest", "--speakers", "1", "--measuring", "1", "--exit-code-on-error", "0"),
+               "-H", room_process.url, "--rooms", "loadtest", *HEADSETS),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     started.append(master)
+    worker_argv = locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port))
     workers = [
         subprocess.Popen(
-            locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port)),
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            worker_argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         for _ in range(2)
     ]
     started.extend(workers)
@@ -116,20 +119,22 @@ def test_users_report_a_lost_room_and_rejoin_when_it_returns(
     def room_up() -> Iterator[subprocess.Popen[bytes]]:
         return running(argv, ready=lambda: _answers(room_port), env=env, name="room", timeout=30)
 
-    runner = subprocess.Popen(
-        locust("--headless", "-u", "2", "-r", "2", "-t", "45s", "--csv", str(tmp_path / "run"), "-H", url,
-               "--rooms", "flaky", "--speakers", "1", "--measuring", "1", "--exit-code-on-error", "0"),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    started.append(runner)
+    stats = tmp_path / "run_stats.csv"
     with room_up() as first:
-        room = RoomProcess(url, room_port, first)
-        assert wait_for_participants(room, 2, 40), "the users did not join"
-    # The room is gone (its process group stopped); the users lose it, then fail to join for a while.
+        runner = subprocess.Popen(
+            locust("--headless", "-u", "2", "-r", "2", "-t", "120s", "--csv", str(tmp_path / "run"),
+                   "-H", url, "--rooms", "flaky", *HEADSETS),
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+        started.append(runner)
+        assert wait_for_joins(stats, 2, 60), "the users did not join"
+        assert RoomProcess(url, room_port, first).health()["participants"] == 2
+        time.sleep(3)  # they hear and see each other for a while
+    # The room is gone (its process group stopped): the users lose it, then fail to join for a while.
     time.sleep(5)
     with room_up() as second:
-        room = RoomProcess(url, room_port, second)
-        assert wait_for_participants(room, 2, 30), "the users did not rejoin the returned room"
+        assert wait_for_joins(stats, 4, 60), "the users did not rejoin the returned room"
+        assert RoomProcess(url, room_port, second).health()["participants"] == 2
         runner.terminate()  # as Ctrl+C: Locust stops its users and writes its CSV
         _, err = runner.communicate(timeout=60)
     text = err.decode(errors="replace")
@@ -145,13 +150,15 @@ def test_users_report_a_lost_room_and_rejoin_when_it_returns(
         assert "could not join flaky" in reasons["join"]
 
 
-def wait_for_participants(room: RoomProcess, count: int, seconds: float) -> bool:
+def wait_for_joins(stats: Path, count: int, seconds: float) -> bool:
+    """Until Locust's CSV (written every second or two) counts `count` successful joins."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if room.health()["participants"] == count:
-                return True
-        except OSError:
-            pass
-        time.sleep(0.25)
+            join = read_rows(stats).get("join")
+        except (OSError, KeyError, csv.Error):
+            join = None
+        if join and int(join["Request Count"]) - int(join["Failure Count"]) >= count:
+            return True
+        time.sleep(0.5)
     return False

@@ -48,6 +48,7 @@ class _Process:
     bridge: Bridge | None = None
     users = 0
     tokens: TokenFile | None = None
+    quitting = False  # Locust is ending: an engine closed under a user is no failure then
     starting = BoundedSemaphore()  # starting the engine yields to the hub: one user starts it
 
     @classmethod
@@ -63,6 +64,7 @@ class _Process:
 
 @events.quitting.add_listener
 def _quitting(**_: Any) -> None:
+    _Process.quitting = True
     if _Process.bridge is not None:
         _Process.bridge.close()
         _Process.bridge = None
@@ -136,6 +138,8 @@ class HeadsetUser(User):
             bridge = _Process.bridge_for(self.environment)
             key, queue = bridge.join(settings)
         except (EngineGone, OSError) as error:
+            if _Process.quitting:
+                raise StopUser() from None
             self._fail("join", str(error))
             self._back_off()
             return
