@@ -34,13 +34,16 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument("--audio", default="tone:440", help="what the speakers send (default tone:440)")
     group.add_argument(
-        "--speakers", type=int, default=2, help="users per worker process that send voice (default 2)"
+        "--speakers",
+        type=int,
+        default=2,
+        help="how many users send voice (the first ones; default 2)",
     )
     group.add_argument(
         "--measuring",
         type=int,
         default=1,
-        help="users per worker process that decode voice and measure mouth-to-ear (default 1)",
+        help="how many users decode voice and measure mouth-to-ear (the first ones; default 1)",
     )
     group.add_argument(
         "--session-length",

@@ -117,8 +117,10 @@ class HeadsetUser(User):
             "profile": o.profiles[n % len(o.profiles)],
             "motion": o.motion if o.motion != "mixed" else MOTIONS[n % len(MOTIONS)],
             "face": o.face,
-            "audio": o.audio if n < o.speakers else "none",
-            "detect_markers": n < o.measuring,
+            # As in a swarm, the speakers and the measuring members are the first ones of the whole
+            # test (here: of the first worker), so their count does not grow with the workers.
+            "audio": o.audio if self.worker == 0 and n < o.speakers else "none",
+            "detect_markers": self.worker == 0 and n < o.measuring,
             "place": [x, 1.6, z, math.degrees(math.atan2(x, -z))],
         }
         if o.hands:
