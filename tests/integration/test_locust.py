@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from emulator.qa.locust import locustfile_path
+from tests.support.janus import JanusServer
 from tests.support.processes import running, stop_group
 from tests.support.room import RoomProcess, _answers, cli, cli_env, free_port
 
@@ -162,3 +163,21 @@ def wait_for_joins(stats: Path, count: int, seconds: float) -> bool:
             return True
         time.sleep(0.5)
     return False
+
+
+def test_users_join_a_janus_room(
+    janus_server: JanusServer, tmp_path: Path, started: list[subprocess.Popen[bytes]]
+) -> None:
+    runner = subprocess.Popen(
+        locust("--headless", "-u", "3", "-r", "3", "-t", "15s", "--csv", str(tmp_path / "run"),
+               "-H", janus_server.url, *HEADSETS),
+        env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    started.append(runner)
+    _, err = runner.communicate(timeout=90)
+    assert runner.returncode == 0, err.decode(errors="replace")[-3000:]
+    rows = read_rows(tmp_path / "run_stats.csv")
+    # Janus takes no token (the adapter's rule): every user joined, and they heard and saw each other.
+    assert rows["join"]["Request Count"] == "3" and rows["join"]["Failure Count"] == "0"
+    for name in ("first audio", "state latency"):
+        assert int(rows[name]["Request Count"]) > 0 and rows[name]["Failure Count"] == "0", rows.get(name)

@@ -28,7 +28,8 @@ from emulator.qa.swarm import SETTLE_S
 log = logging.getLogger(__name__)
 
 REPORT_S = 1.0  # how often a member's new samples become request events
-FIRST_AUDIO_POLL_S = 0.05  # until the first voice packet arrives
+FIRST_AUDIO_POLL_S = 0.05  # how closely the first voice packet is looked for …
+FIRST_AUDIO_WINDOW_S = 10.0  # … for this long after the join (then once a report)
 LEAVE_TIMEOUT_S = 10.0
 # HeadsetConfig fields a join may set (placement comes as [x, y, z, yaw]).
 SETTINGS = {f.name for f in dataclasses.fields(HeadsetConfig)} - {"placement", "ice", "record_dir"}
@@ -48,12 +49,25 @@ def config_from(settings: dict[str, Any]) -> HeadsetConfig:
 class Member:
     """One Locust user's headset: joins, reports what it measures every REPORT_S, leaves when asked."""
 
-    def __init__(self, key: int, config: HeadsetConfig, encoders: SharedEncoders, emit: Emit) -> None:
+    def __init__(
+        self,
+        key: int,
+        config: HeadsetConfig,
+        encoders: SharedEncoders,
+        emit: Emit,
+        on_joined: Callable[[], None] = lambda: None,
+    ) -> None:
         self.key, self.config, self.encoders, self.emit = key, config, encoders, emit
+        self.on_joined = on_joined
         self.leave = asyncio.Event()
         self._seen: dict[int, int] = {}  # id(LatencySamples) → samples already reported
         self._lost: dict[int, int] = {}  # remote number → states lost so far
         self._underruns: dict[str, int] = {}
+        self.headset: Headset | None = None  # while in the room
+        self.joined_at = 0.0
+        self.next_report = 0.0
+        self.heard = False
+        self.settled = False
 
     def _request(self, type: str, name: str, ms: float, length: int = 0, error: str | None = None) -> None:
         self.emit(Request(self.key, type, name, round(ms, 3), length, error))
@@ -74,40 +88,41 @@ class Member:
                 await headset.stop()
             self.emit(StateChange(self.key, "closed", str(error)))
             return
-        joined = time.monotonic()
+        self.joined_at = joined = time.monotonic()
+        self.next_report = joined + REPORT_S
         self._request("join", "join", (joined - began) * 1000)
         self.emit(StateChange(self.key, "joined"))
+        self.headset = headset
+        self.on_joined()
         reason = "left"
         try:
-            reason = await self._stay(headset, joined)
+            await _first(self.leave, headset.closed)
+            if not self.leave.is_set():
+                reason = f"lost the room: {headset.close_reason or 'the session ended'}"
+                self._request("room", "lost room", (time.monotonic() - joined) * 1000, error=reason)
         finally:
+            self.headset = None
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(headset.stop(), LEAVE_TIMEOUT_S)
             self.emit(StateChange(self.key, "closed", reason))
 
-    async def _stay(self, headset: Headset, joined: float) -> str:
-        heard = False
-        settled = False
-        next_report = joined + REPORT_S
-        while not self.leave.is_set():
-            if headset.closed.is_set():
-                reason = f"lost the room: {headset.close_reason or 'the session ended'}"
-                self._request("room", "lost room", (time.monotonic() - joined) * 1000, error=reason)
-                return reason
-            now = time.monotonic()
-            if not heard and _any_audio(headset):
-                heard = True
-                self._request("audio", "first audio", (now - joined) * 1000)
-            if now >= next_report:
-                if not settled and now - joined >= SETTLE_S:
-                    settled = True
-                    self._count_underruns(headset, report=False)  # what joining cost is not counted
-                self._report(headset, settled)
-                next_report += REPORT_S
-            wait = FIRST_AUDIO_POLL_S if not heard else max(0.0, next_report - time.monotonic())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(self.leave, headset.closed), wait)
-        return "left"
+    def tick(self, now: float) -> bool:
+        """Report what is due; True while this member still waits for its first audio closely."""
+        headset = self.headset
+        if headset is None or headset.closed.is_set():
+            return False
+        since = now - self.joined_at
+        listening = not self.heard and since < FIRST_AUDIO_WINDOW_S
+        if not self.heard and (listening or now >= self.next_report) and _any_audio(headset):
+            self.heard = True
+            self._request("audio", "first audio", since * 1000)
+        if now >= self.next_report:
+            if not self.settled and since >= SETTLE_S:
+                self.settled = True
+                self._count_underruns(headset, report=False)  # what joining cost is not counted
+            self._report(headset, self.settled)
+            self.next_report = max(self.next_report + REPORT_S, now)
+        return listening and not self.heard
 
     def _new(self, samples: LatencySamples) -> list[float]:
         key = id(samples)
@@ -177,6 +192,18 @@ class Engine:
         self.members: dict[int, Member] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.malformed = 0
+        self._ticker: asyncio.Task[None] | None = None
+        self.wake = asyncio.Event()  # a member joined: look for its first audio from now on
+
+    async def _tick_forever(self) -> None:
+        """Every member's reports from one task: a wake-up a second for all (20 a second while one
+        waits for its first audio), not one loop per member."""
+        while True:
+            now = time.monotonic()
+            close = [member.tick(now) for member in list(self.members.values())]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), FIRST_AUDIO_POLL_S if any(close) else REPORT_S)
+            self.wake.clear()
 
     def command(self, line: bytes) -> None:
         try:
@@ -197,7 +224,9 @@ class Engine:
         if key in self.tasks:
             self.emit(StateChange(key, "closed", f"user {key} is already in a room"))
             return
-        member = Member(key, config, self.encoders, self.emit)
+        member = Member(key, config, self.encoders, self.emit, self.wake.set)
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick_forever(), name="locust-ticks")
         self.members[key] = member
         task = asyncio.get_running_loop().create_task(member.run(), name=f"locust-member-{key}")
         self.tasks[key] = task
@@ -208,6 +237,10 @@ class Engine:
         self.tasks.pop(key, None)
 
     async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         for member in list(self.members.values()):
             member.leave.set()
         if self.tasks:
