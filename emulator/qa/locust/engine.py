@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import statistics
 import sys
@@ -94,6 +95,7 @@ class Member:
         self.emit(StateChange(self.key, "joined"))
         self.headset = headset
         self.on_joined()
+        _freeze_once()
         reason = "left"
         try:
             await _first(self.leave, headset.closed)
@@ -166,6 +168,20 @@ class Member:
             self._underruns[remote] = count
         if report and new:
             self._request("audio", "underruns", 0.0, new, error=f"{new} playout underruns (audio late)")
+
+
+def _freeze_once() -> None:
+    """Once the first member is in, keep the collector's full passes short, as swarm does (see
+    `emulator.cli.common.freeze_what_is_loaded`: with aiortc, PyAV and numpy loaded, one full pass
+    stalled a loop for 65-95 ms); what exists now (modules, classes) lives as long as the process."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
+
+
+_frozen = False
 
 
 def _any_audio(headset: Headset) -> bool:
