@@ -5,6 +5,7 @@ None of these import Locust or gevent (importing either here would monkey-patch 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -122,3 +123,25 @@ def test_the_locustfile_command(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["locustfile", "--out", str(copy)]) != 0
     assert "exists" in capsys.readouterr().err
     assert "gevent" not in sys.modules and "locust" not in sys.modules
+
+
+SHAPES = """
+from emulator.qa.locust.shapes import JoinStorm, Steps
+def at(shape, t):
+    shape.get_run_time = lambda: t
+    return shape.tick()
+storm, steps = JoinStorm(), Steps()
+print([at(storm, t) for t in (0, 59, 61, 76, 225)])
+print([at(steps, t) for t in (0, 61, 179, 250, 300)])
+"""
+
+
+def test_the_load_shapes() -> None:
+    # In a child: importing Locust would monkey-patch this test process for gevent.
+    result = subprocess.run([sys.executable, "-c", SHAPES], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    storm, steps = result.stdout.splitlines()
+    # Everyone at once, held a minute, all leave for 15 s, again; three storms, then the end.
+    assert storm == "[(24, 24.0), (24, 24.0), (0, 24.0), (24, 24.0), None]"
+    # 8 more a minute for 4 steps, held a minute, then the end.
+    assert steps == "[(8, 2.0), (16, 2.0), (24, 2.0), (32, 2.0), None]"

@@ -148,6 +148,7 @@ class HeadsetUser(User):
         try:
             first = self._next(queue, JOIN_WAIT_S)
             if first.state != "joined":
+                self._leave_quietly(bridge, key)  # a join still under way must not stay behind
                 self._back_off()  # the engine reported the failed join as a request
                 return
             self.retry_s = RETRY_FIRST_S
