@@ -34,6 +34,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "token": ("emulator.cli.room", "mint a join token from the room's secret"),
     "join": ("emulator.cli.join", "join a room as one headless headset"),
     "swarm": ("emulator.cli.swarm", "join a room with many headless headsets at once"),
+    "locustfile": (
+        "emulator.cli.locustfile",
+        "print the path of the ready Locust file (fake headsets as Locust users)",
+    ),
     "agent": ("emulator.cli.agent", "join a room as a talking avatar agent (speech + visemes)"),
     "probe": ("emulator.cli.probe", "join a room on a schedule and measure join, audio and latency"),
     "recording": ("emulator.cli.recording", "look into a session recording (join --record)"),
