@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from emulator.drive.hands import hands_from_spec
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.headset.report import LatencySamples
 from emulator.headset.voice import SharedEncoders
@@ -39,10 +40,12 @@ Emit = Callable[[Event], None]
 
 
 def config_from(settings: dict[str, Any]) -> HeadsetConfig:
-    """A headset's config from a join's settings; settings this build's headsets lack are dropped
-    (e.g. `hands` where HeadsetConfig has no hands yet), so a newer Locust side still runs here."""
+    """A headset's config from a join's settings; settings this build's headsets lack are dropped, so a
+    newer Locust side still runs here."""
     place = settings.get("place") or [0.0, 1.6, 0.0, 0.0]
     known = {k: v for k, v in settings.items() if k in SETTINGS}
+    if isinstance(known.get("hands"), str):  # the wire carries the spec; the config wants the driver
+        known["hands"] = hands_from_spec(known["hands"])
     x, y, z, yaw = (float(v) for v in place)
     return HeadsetConfig(placement=Pose.at(x, y, z, yaw), light_receive=True, **known)
 

@@ -30,7 +30,7 @@ def add_arguments(parser: Any) -> None:
     group.add_argument(
         "--hands",
         default="relaxed",
-        help="hands driver, sent where the profile tracks hands and this build's headsets send hands",
+        help="hands driver (none, relaxed, wave, point, pinch, thumbs-up, talk; default relaxed)",
     )
     group.add_argument("--audio", default="tone:440", help="what the speakers send (default tone:440)")
     group.add_argument(

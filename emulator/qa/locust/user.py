@@ -8,7 +8,6 @@ user then retries as a client would, waiting 1, 2, 4 … up to 30 s (with jitter
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import math
 import random
@@ -20,7 +19,6 @@ from gevent.queue import Empty
 from locust import User, constant, events, task
 from locust.exception import StopUser
 
-from emulator.headset.config import HeadsetConfig
 from emulator.qa.locust.bridge import Bridge, EngineGone
 from emulator.qa.locust.credentials import CredentialError, TokenFile, token_for
 from emulator.qa.locust.options import HeadsetOptions, add_arguments
@@ -34,7 +32,6 @@ RETRY_MAX_S = 30.0
 JOIN_WAIT_S = 60.0  # the engine's own connect timeout answers long before this
 LEAVE_WAIT_S = 15.0
 RADIUS_M = 3.0
-HANDS_SUPPORTED = "hands" in {f.name for f in dataclasses.fields(HeadsetConfig)}
 
 
 @events.init_command_line_parser.add_listener
@@ -83,8 +80,6 @@ class HeadsetUser(User):
         self.number = _Process.users
         _Process.users += 1
         self.retry_s = RETRY_FIRST_S
-        if self.options.hands and not HANDS_SUPPORTED and self.number == 0:
-            log.info("--hands %s: this build's headsets send no hands yet", self.options.hands)
 
     def on_start(self) -> None:
         if self.options.token_file and _Process.tokens is None:
@@ -124,7 +119,7 @@ class HeadsetUser(User):
             "place": [x, 1.6, z, math.degrees(math.atan2(x, -z))],
         }
         if o.hands:
-            settings["hands"] = o.hands  # dropped by an engine whose headsets have no hands yet
+            settings["hands"] = o.hands
         return settings, held
 
     @task
