@@ -1,7 +1,7 @@
 """Make the README's screenshot: run `headset-emulator demo` on a private Xvfb screen and save docs/demo.png.
 
 The screen is a 1366×768 laptop's. The demo saves the window itself once both bots are in view and
-facing the user (`--screenshot`), so the picture is what a user sees a few seconds after `make run`.
+facing the user (`--out`), so the picture is what a user sees a few seconds after `make run`.
 Usage: `.venv/bin/python scripts/screenshot_demo.py [OUT.png]`.
 """
 
@@ -42,7 +42,7 @@ def main() -> int:
         env = dict(os.environ, DISPLAY=f":{number}", QT_QPA_PLATFORM="xcb")
         with tempfile.TemporaryDirectory() as tmp:
             argv = [
-                sys.executable, "-m", "emulator", "demo", "--screenshot", str(out),
+                sys.executable, "-m", "emulator", "demo", "--out", str(out),
                 "--settings", str(Path(tmp) / "settings.ini"),
             ]  # fmt: skip
             result = subprocess.run(argv, env=env, timeout=180, check=False)

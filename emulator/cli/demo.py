@@ -9,7 +9,7 @@ bots on a thread of the app instead, the old way, kept for the `app` benchmark's
 
 A window needs a display: without DISPLAY (or WAYLAND_DISPLAY) the command says so in one line and
 suggests `xvfb-run -a headset-emulator demo` rather than starting a hidden screen nobody can see.
-`--screenshot FILE` saves the window once both faces are in view and quits (scripts/screenshot_demo.py).
+`--out FILE` saves the window once both faces are in view and quits (scripts/screenshot_demo.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
+from emulator.cli.extras import require_app
+from emulator.cli.vocab import add_out_argument, seconds
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
@@ -80,13 +82,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--settings", type=Path, help="an INI file for the window's settings (default: yours)"
     )
-    parser.add_argument(
-        "--screenshot", type=Path, help="save the window to this PNG once avatars show, then quit"
-    )
-    parser.add_argument("--quit-after", type=float, help="close the window after this many seconds")
+    add_out_argument(
+        parser, "save the window to this PNG once avatars show, then quit", dest="screenshot",
+        old_names=("--screenshot",),
+    )  # fmt: skip
+    parser.add_argument("--quit-after", type=seconds, help="close the window after this long, e.g. 30s")
     parser.add_argument(
         "--measure-fps",
-        type=float,
+        type=seconds,
         metavar="SECONDS",
         help="once everyone is drawn, repaint as fast as possible for SECONDS, print the rate of frames "
         "presented and the process's CPU time per frame, quit",
@@ -244,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         from emulator.cli.demo_room import serve
 
         return serve(args.bots)
+    require_app("the window")
     from emulator.ui.app import display_problem
 
     problem = display_problem()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from emulator.cli.common import CommandError
+from emulator.cli.vocab import add_out_argument, seconds_or_zero
 from emulator.drive.drivers import Drivers, build_drivers
 from emulator.drive.errors import DriveError
 from emulator.drive.hand_trace import hand_trace_record
@@ -32,9 +33,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--hands", default="none", help="none|relaxed|wave|point|pinch|thumbs-up|talk|trace:FILE.jsonl"
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds to sample (default 10)")
+    parser.add_argument(
+        "--duration", type=seconds_or_zero, default=10.0, help="how long to sample, e.g. 30s (default 10s)"
+    )
     parser.add_argument("--rate", type=float, default=30.0, help="samples per second (default 30)")
-    parser.add_argument("--output", "-o", help="file to write (default: standard output)")
+    add_out_argument(parser, "file to write (default: standard output)", old_names=("--output",), type=str)
     parser.set_defaults(handler=run)
 
 
@@ -49,14 +52,14 @@ def run(args: argparse.Namespace) -> int:
         hands = hands_from_spec(args.hands)
     except DriveError as error:
         raise CommandError(f"--hands: {error}") from None
-    if args.output is None:
+    if args.out is None:
         _write(drivers, hands, args.duration, args.rate, sys.stdout)
         return 0
     try:
-        with Path(args.output).open("w", encoding="utf-8") as out:
+        with Path(args.out).open("w", encoding="utf-8") as out:
             _write(drivers, hands, args.duration, args.rate, out)
     except OSError as error:
-        raise CommandError(f"cannot write {args.output}: {error.strerror or error}") from None
+        raise CommandError(f"cannot write {args.out}: {error.strerror or error}") from None
     return 0
 
 

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
+from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error, stop_on_signals
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
-from emulator.drive.errors import DriveError
-from emulator.drive.hands import hands_from_spec
-from emulator.drive.spec import placement
-from emulator.headset import Headset, HeadsetConfig, HeadsetError
-from emulator.headset.config import MAX_STATES_PER_PACKET
-from emulator.model.pose import Pose
-from emulator.net.ice_servers import IceOptions, IceServerError
-from emulator.qa.tools import JoinTools, ToolError
+from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
+from emulator.cli.vocab import ExitCode, seconds
+
+# The headset and what it loads (numpy, aiortc, PyAV; asyncio too) are imported when a command runs,
+# not for --help.
+if TYPE_CHECKING:
+    import asyncio
+
+    from emulator.headset import Headset, HeadsetConfig
+    from emulator.model.pose import Pose
+    from emulator.qa.tools import JoinTools
 
 
 def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +60,7 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
         help="none | relaxed | wave | point | pinch | thumbs-up | talk | trace:FILE.jsonl (default relaxed)",
     )
     parser.add_argument(
-        "--duration", type=float, help="leave after this many seconds (default: until Ctrl+C)"
+        "--duration", type=seconds, help="leave after this long, e.g. 90s or 5m (default: until Ctrl+C)"
     )
     parser.add_argument("--hrtf", help="SOFA file for binaural rendering, or 'off' (default: bundled KEMAR)")
     parser.add_argument("--hrtf-mirror", action="store_true", help="swap the HRTF's left and right ears")
@@ -73,7 +75,7 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
         "stun:HOST:PORT",
     )
     parser.add_argument(
-        "--connect-timeout", type=float, default=15.0, help="give up joining after this many seconds (15)"
+        "--connect-timeout", type=seconds, default=15.0, help="give up joining after this long (default 15s)"
     )
     parser.add_argument("--ice-username", help="TURN username (for URLs without credentials)")
     parser.add_argument("--ice-credential", help="TURN password (for URLs without credentials)")
@@ -96,10 +98,17 @@ def register(subparsers: Any) -> None:
         "--record-dir", type=Path, help="write each remote's audio (WAV) and states (JSONL) here"
     )
     add_qa_arguments(parser)
+    add_status_argument(parser)
     parser.set_defaults(handler=run)
 
 
 def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> HeadsetConfig:
+    from emulator.drive.errors import DriveError
+    from emulator.drive.hands import hands_from_spec
+    from emulator.headset import HeadsetConfig
+    from emulator.headset.config import MAX_STATES_PER_PACKET
+    from emulator.net.ice_servers import IceOptions, IceServerError
+
     if args.opus_bitrate < 6000 or args.opus_bitrate > 510_000:
         raise CommandError("--opus-bitrate must be between 6000 and 510000 bit/s")
     if not 1 <= args.states_per_packet <= MAX_STATES_PER_PACKET:
@@ -146,6 +155,8 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
 
 async def run_until_stopped(duration: float | None, *started: Headset) -> None:
     """Wait for the duration, Ctrl+C or SIGTERM, whichever comes first."""
+    import asyncio
+
     with stop_on_signals() as stop:
         ended = [asyncio.ensure_future(h.closed.wait()) for h in started]
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait()), *ended]
@@ -159,17 +170,29 @@ async def run_until_stopped(duration: float | None, *started: Headset) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emulator.drive.errors import DriveError
+    from emulator.drive.spec import placement
+
     try:
         start = placement(args.at, args.yaw)
     except DriveError as error:
         raise CommandError(str(error)) from None
     config = config_from_args(args, args.name or "headset", start)
-    return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args)))
+    import asyncio
+
+    return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args), printer_for(args)))
 
 
 async def _join(
-    config: HeadsetConfig, duration: float | None, report_path: Path | None, tools: JoinTools | None = None
+    config: HeadsetConfig,
+    duration: float | None,
+    report_path: Path | None,
+    tools: JoinTools | None = None,
+    printer: StatusPrinter | None = None,
 ) -> int:
+    from emulator.headset import HeadsetError
+    from emulator.qa.tools import JoinTools, ToolError
+
     tools = tools or JoinTools()
     try:
         headset = tools.prepare(config)
@@ -183,7 +206,7 @@ async def _join(
     except (HeadsetError, ToolError) as error:
         await tools.stop()
         await headset.stop()
-        raise CommandError(str(error)) from None
+        raise start_error(error) from None
     print(
         f"joined {config.room} at {config.url} as {config.name} ({headset.participant_id}); "
         f"{len(headset.session_participants())} others here",
@@ -192,7 +215,8 @@ async def _join(
     )
     freeze_what_is_loaded()
     try:
-        await run_until_stopped(duration, headset)
+        async with status_task(printer, lambda before: headset_line(headset, before)):
+            await run_until_stopped(duration, headset)
     finally:
         report = {**headset.report(), **tools.report()}
         await tools.stop()
@@ -206,5 +230,5 @@ def finish(headset: Headset, report: dict[str, Any], report_path: Path | None) -
         report_path.write_text(json.dumps(report, indent=2))
     if headset.close_reason not in (None, "left"):
         print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)
-        return 1
-    return 0
+        return ExitCode.FAILED
+    return ExitCode.OK

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emulator.cli.common import CommandError
-from emulator.net.prometheus import parse_listen
-from emulator.qa.tools import JoinTools
+
+if TYPE_CHECKING:
+    from emulator.qa.tools import JoinTools
 
 CONTROL_TOKEN_ENV = "HEADSET_EMULATOR_CONTROL_TOKEN"
 NET_HELP = "good | wifi | 4g | lossy | custom:loss=5%%,delay=80ms,jitter=30ms,rate=300kbps (default good)"
@@ -44,6 +46,8 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def tools_from_args(args: argparse.Namespace) -> JoinTools:
+    from emulator.qa.tools import JoinTools
+
     return JoinTools(
         record=args.record,
         replay=args.replay,
@@ -67,6 +71,8 @@ def add_metrics_argument(parser: argparse.ArgumentParser, example_port: int) -> 
 
 def metrics_address(args: argparse.Namespace) -> tuple[str, int] | None:
     """Where `--metrics` asks to serve, or None; a malformed address is a CommandError."""
+    from emulator.net.prometheus import parse_listen
+
     if not args.metrics:
         return None
     try:

@@ -29,6 +29,8 @@ from typing import Any
 from emulator import __version__
 from emulator.cli.common import CommandError
 from emulator.cli.demo import ROOM, Demo
+from emulator.cli.extras import APP_HINT, missing_app_modules
+from emulator.cli.vocab import add_out_argument, seconds
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose, Vec3
@@ -54,9 +56,9 @@ def register(subparsers: Any) -> None:
         "self-test", help="check this machine can run a demo: audio, speech, a local room, OpenGL, a window"
     )
     parser.add_argument(
-        "--seconds", type=float, default=4.0, help="how long the headset stays in the room (default 4)"
+        "--seconds", type=seconds, default=4.0, help="how long the headset stays in the room (default 4s)"
     )
-    parser.add_argument("--frame", type=Path, help="also save the rendered frame to this PNG")
+    add_out_argument(parser, "also save the rendered frame to this PNG", dest="frame", old_names=("--frame",))
     parser.add_argument(
         "--no-window", action="store_true", help="skip opening the app's window (the rest is headless)"
     )
@@ -123,12 +125,15 @@ def _assets() -> Check:
     from emulator.model.assets import assets_dir
     from emulator.model.errors import ModelError
     from emulator.model.profiles import load_profile
-    from emulator.render.avatar_gen import load_default_avatar
     from emulator.render.errors import AvatarError
 
     root = assets_dir()
     try:
         profiles = [load_profile(name).name for name in ("visionpro", "quest3")]
+        if missing_app_modules():
+            return Check("assets", PASS, f"{root}: profiles {', '.join(profiles)}; avatars need [app]")
+        from emulator.render.avatar_gen import load_default_avatar
+
         avatar = load_default_avatar()
     except (ModelError, AvatarError, OSError) as error:
         return Check("assets", FAIL, f"{root}: {error}")
@@ -167,6 +172,8 @@ def _speech() -> Check:
 
 
 def _gamepad() -> Check:
+    if missing_app_modules():
+        return Check("gamepad", WARN, f"skipped: gamepads (SDL2) come with the [app] extra: {APP_HINT}")
     from emulator.drive.gamepad import Gamepad
 
     with Gamepad() as pad:
@@ -232,6 +239,8 @@ def _joined(headset: Headset, elapsed: float) -> tuple[Check, Any]:
 
 def _render(bot: Any, eye: Vec3, frame: Path | None) -> Check:
     """Draw the bot as the headset last saw it, then count the pixels its avatar changed."""
+    if missing_app_modules():
+        return Check("render", WARN, f"skipped: OpenGL rendering needs the [app] extra: {APP_HINT}")
     import numpy as np
 
     from emulator.render.avatar_gen import load_default_avatar
@@ -274,6 +283,8 @@ def _render(bot: Any, eye: Vec3, frame: Path | None) -> Check:
 
 def _window() -> Check:
     """Run `demo --bots 0` briefly in a child: the window opens, draws a frame, joins a local room."""
+    if missing_app_modules():
+        return Check("window", WARN, f"skipped: the window needs the [app] extra: {APP_HINT}")
     command = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "emulator"]
     with tempfile.TemporaryDirectory(prefix="headset-emulator-self-test-") as tmp:
         argv = [*command, "demo", "--bots", "0", "--quit-after", "2", "--settings", str(Path(tmp) / "s.ini")]

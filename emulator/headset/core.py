@@ -27,10 +27,10 @@ from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import load_profile
 from emulator.model.room_state import RemoteParticipant, RoomState
+from emulator.net.adapters import AdapterError, Credentials, adapter_for
 from emulator.net.ice_servers import selected_pair
-from emulator.net.janus import is_janus_url
 from emulator.net.session import SessionCallbacks, SessionError, is_local_url
-from emulator.net.sessions import Session, open_session
+from emulator.net.sessions import Session
 from emulator.net.tasks import cancel_and_wait
 from emulator.net.tokens import Grant, TokenError, load_secret, mint
 from emulator.wire.signaling import Join, ParticipantInfo
@@ -48,6 +48,10 @@ class PoseFaceDriver(Protocol):
 
 class HeadsetError(Exception):
     """The headset could not start: a bad option, a refused join, a missing file. Says which."""
+
+
+class JoinError(HeadsetError):
+    """The room could not be reached, or it refused the join (the command line exits with 3)."""
 
 
 class Headset:
@@ -97,8 +101,11 @@ class Headset:
     async def start(self) -> None:
         """Join the room and start sending; raises HeadsetError with the reason if it cannot."""
         config = self.config
-        # Janus asks for no join token: the bundled room's tokens mean nothing there.
-        token = config.token or ("" if is_janus_url(config.url) else self._local_token())
+        try:
+            adapter = adapter_for(config.url)
+        except AdapterError as error:
+            raise HeadsetError(str(error)) from None
+        token = config.token or self._credential(adapter.credentials)
         try:
             self.ears = open_ears(self)
         except EarsError as error:
@@ -129,7 +136,7 @@ class Headset:
             on_closed=self._on_session_closed,
         )
         join = Join(config.room, token, config.name, config.profile, config.avatar, self.profile.face_set)
-        self.session = open_session(
+        self.session = adapter.open(
             config.url,
             join,
             audio_track=self.voice.outgoing_track(),
@@ -141,8 +148,8 @@ class Headset:
         self._started_at = time.monotonic()
         try:
             welcome = await self.session.connect(config.connect_timeout_s)
-        except SessionError as error:
-            raise HeadsetError(f"could not join {config.room} at {config.url}: {error}") from None
+        except (SessionError, OSError) as error:  # OSError: an adapter of another package let one out
+            raise JoinError(f"could not join {config.room} at {config.url}: {error}") from None
         for info in welcome.participants:
             self._on_joined(info)
         self.voice.attach(self.session, self.room_state)
@@ -175,6 +182,17 @@ class Headset:
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("%s: %s stopped", self.config.name, task.get_name(), exc_info=task.exception())
+
+    def _credential(self, kind: Credentials) -> str:
+        """What the adapter asked for in `Join.token` when no `--token` was given."""
+        if kind == "none":
+            return ""
+        if kind == "secret":
+            try:
+                return load_secret(self.config.secret).decode()
+            except TokenError as error:
+                raise HeadsetError(str(error)) from None
+        return self._local_token()
 
     def _local_token(self) -> str:
         if not is_local_url(self.config.url) and self.config.secret is None:

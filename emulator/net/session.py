@@ -23,8 +23,7 @@ from emulator.net.ice import (
     restrict_to_loopback,
 )
 from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
-from emulator.net.ice_sockets import tune_ice_sockets
-from emulator.net.sctp import delay_sacks
+from emulator.net.patches import install as install_patches
 from emulator.wire.signaling import (
     Answer,
     Error,
@@ -175,8 +174,7 @@ class RoomSession(SendsOnChannels):
             raise
 
     async def _connect(self) -> Welcome:
-        tune_ice_sockets()
-        delay_sacks()
+        install_patches()
         if self._local:
             restrict_to_loopback()
         self._http = aiohttp.ClientSession()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
+from emulator.model import paths
 from emulator.wire.bounded_json import loads_bounded
 
 _HEADER = {"alg": "HS256", "typ": "JWT"}
@@ -139,24 +140,8 @@ def _is_time(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
 
 
-def parse_duration(text: str) -> float:
-    """`90`, `90s`, `15m`, `1h`, `2d` → seconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = text.strip().lower()
-    factor = units.get(text[-1:])
-    number = text[:-1] if factor else text
-    try:
-        value = float(number) * (factor or 1)
-    except ValueError:
-        raise ValueError(f"not a duration: {text!r} (examples: 90s, 15m, 1h)") from None
-    if value <= 0:
-        raise ValueError(f"a duration must be positive, got {text!r}")
-    return value
-
-
 def default_secret_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "headset-emulator" / "room-secret"
+    return paths.config_file("room-secret")
 
 
 def load_secret(explicit: str | None = None, *, create: bool = True) -> bytes:

@@ -2,8 +2,10 @@
 
 Same frame as `head_geometry` (metres, +y up, facing -z, origin between the eyes). The neck is a tube
 that starts inside the head behind the jaw; the torso is a stack of rounded-box cross sections from the
-collar (which the neck fills) down to mid-chest, closed underneath. Both are closed surfaces wound
-outward, so they are culled like the skull. No morph target moves them.
+collar (which the neck fills) down to mid-chest, closed underneath. The top sections slope from the
+back of the neck down to the collarbones and widen fast, so the shoulders fall away from the neck
+(the trapezius) and round over at the arm sockets; below them the chest narrows to the cut. Both are
+closed surfaces wound outward, so they are culled like the skull. No morph target moves them.
 
 The skeleton uses Mixamo / Ready Player Me bone names, so code that poses those avatars poses this one:
 each vertex is weighted to at most four bones (the head to Head; the neck blends Neck into Head; the
@@ -45,17 +47,22 @@ BONE_INDEX = {name: i for i, (name, _, _) in enumerate(BONES)}
 
 NECK_Z = 0.06
 NECK_RADII = (0.056, 0.054)  # x, z
-NECK_TOP, NECK_BOTTOM = -0.06, -0.2
-# Torso cross sections, top to bottom: (y, half width, half depth, centre z).
-_SECTIONS: tuple[tuple[float, float, float, float], ...] = (
-    (-0.175, 0.060, 0.056, 0.060), (-0.190, 0.095, 0.072, 0.060), (-0.205, 0.140, 0.088, 0.060),
-    (-0.222, 0.176, 0.099, 0.060), (-0.242, 0.198, 0.107, 0.060), (-0.268, 0.212, 0.113, 0.060),
-    (-0.300, 0.218, 0.117, 0.060), (-0.370, 0.212, 0.120, 0.058), (-0.450, 0.198, 0.120, 0.059),
-    (-0.530, 0.182, 0.110, 0.062),
+NECK_TOP, NECK_BOTTOM = -0.06, -0.19  # the bottom is hidden inside the collar
+# Torso cross sections, top to bottom: (y, half width, half depth, centre z, slope). A section's back
+# is `slope` higher and its front `slope` lower than y: the collar sits lower in front than behind.
+_SECTIONS: tuple[tuple[float, float, float, float, float], ...] = (
+    (-0.135, 0.050, 0.048, 0.060, 0.030), (-0.145, 0.078, 0.064, 0.060, 0.030),  # inside the neck, its base
+    (-0.158, 0.110, 0.072, 0.060, 0.026), (-0.172, 0.140, 0.080, 0.060, 0.022),  # trapezius
+    (-0.186, 0.168, 0.088, 0.060, 0.017), (-0.198, 0.188, 0.095, 0.060, 0.012),
+    (-0.212, 0.200, 0.101, 0.060, 0.007), (-0.232, 0.206, 0.107, 0.060, 0.002),  # shoulder tips
+    (-0.262, 0.207, 0.112, 0.060, 0.000), (-0.300, 0.200, 0.116, 0.059, 0.000),  # arm sockets
+    (-0.370, 0.182, 0.119, 0.057, 0.000), (-0.490, 0.160, 0.112, 0.060, 0.000),  # chest, the cut
 )  # fmt: skip
 BUST_BOTTOM = _SECTIONS[-1][0]
 _TORSO_COLUMNS = 24
 _NECK_COLUMNS = 16
+_NECK_ROWS = 4
+_SIDE_THINNING = 0.3
 _EXPONENT = 2.6  # a superellipse: squarer shoulders than an ellipse
 
 
@@ -89,7 +96,7 @@ def _tube_triangles(rows: int, cols: int) -> npt.NDArray[np.int32]:
 
 
 def _neck() -> tuple[F64, npt.NDArray[np.int32]]:
-    ys = np.linspace(NECK_TOP, NECK_BOTTOM, 5)
+    ys = np.linspace(NECK_TOP, NECK_BOTTOM, _NECK_ROWS)
     ring = _ring(_NECK_COLUMNS, NECK_RADII[0], NECK_RADII[1], 2.0)
     points = np.concatenate([ring + np.array([0.0, y, NECK_Z]) for y in ys])
     top = len(points)  # a cap inside the head, so the tube is closed
@@ -100,10 +107,12 @@ def _neck() -> tuple[F64, npt.NDArray[np.int32]]:
 
 
 def _torso() -> tuple[F64, npt.NDArray[np.int32]]:
-    rows = [
-        _ring(_TORSO_COLUMNS, w, d, _EXPONENT if w > 0.1 else 2.0) + np.array([0.0, y, z])
-        for y, w, d, z in _SECTIONS
-    ]
+    rows = []
+    for y, w, d, z, slope in _SECTIONS:
+        ring = _ring(_TORSO_COLUMNS, w, d, _EXPONENT if w > 0.1 else 2.0)
+        ring[:, 1] = slope * ring[:, 2] / d  # +z is the back
+        ring[:, 2] *= 1.0 - _SIDE_THINNING * (np.abs(ring[:, 0]) / w) ** 4  # shoulders thinner than the chest
+        rows.append(ring + np.array([0.0, y, z]))
     points = np.concatenate(rows)
     bottom = len(points)
     points = np.concatenate([points, [(0.0, BUST_BOTTOM, _SECTIONS[-1][3])]])

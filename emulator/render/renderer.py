@@ -16,7 +16,7 @@ from OpenGL import GL
 from emulator.render.avatar import Avatar
 from emulator.render.avatar_gl import AvatarCache, MorphMode
 from emulator.render.background import Background
-from emulator.render.batch import Batch
+from emulator.render.batch import Batch, Features
 from emulator.render.camera import Camera
 from emulator.render.gl_util import Program
 from emulator.render.hand_gl import HandBatch
@@ -24,7 +24,7 @@ from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
 from emulator.render.scene import DrawItem, Scene
-from emulator.render.shaders import AVATAR_FRAGMENT, MAX_ACTIVE_TARGETS, avatar_vertex_shader
+from emulator.render.shaders import MAX_ACTIVE_TARGETS, avatar_fragment_shader, avatar_vertex_shader
 from emulator.render.sided import draw_blended, draw_sided
 from emulator.render.textures_gl import TEXTURE_UNIT, TextureLayers
 
@@ -47,16 +47,16 @@ class Renderer:
         self._background = Background()
         # Both programs exist: a GPU renderer sends an avatar whose deltas exceed the texture-buffer limit
         # through the CPU batch instead.
-        self._gpu_program = Program(avatar_vertex_shader(True), AVATAR_FRAGMENT)
-        self._cpu_program = Program(avatar_vertex_shader(False), AVATAR_FRAGMENT)
+        self._gpu_program = Program(avatar_vertex_shader(True), avatar_fragment_shader())
+        # The CPU batch's program per set of material features it draws, compiled when first needed.
+        self._cpu_programs: dict[Features, Program] = {}
         self._overlay = Overlay()
         self._cache = AvatarCache()
         self._batch = Batch()
         self._hands = HandBatch()
         self._textures = TextureLayers()
-        for program in (self._gpu_program, self._cpu_program):
-            program.use()
-            GL.glUniform1i(program.loc("u_textures"), TEXTURE_UNIT)
+        self._gpu_program.use()
+        GL.glUniform1i(self._gpu_program.loc("u_textures"), TEXTURE_UNIT)
         GL.glUseProgram(0)
 
     @property
@@ -119,7 +119,7 @@ class Renderer:
         blended: list[tuple[DrawItem, Avatar]] = []
         if self.morph is MorphMode.GPU:
             batched, blended = self._draw_each(chosen, view_projection, eye)
-        program = self._cpu_program
+        program = self._cpu_program(self._batch.features(batched, self._textures))
         program.use()
         program.matrix("u_view_projection", view_projection)
         program.vec3("u_eye", eye)
@@ -128,6 +128,15 @@ class Renderer:
         self._hands.draw(items, self._cache.frame)
         if blended:
             self._draw_blended(blended, eye)
+
+    def _cpu_program(self, features: Features) -> Program:
+        program = self._cpu_programs.get(features)
+        if program is None:
+            program = Program(avatar_vertex_shader(False), avatar_fragment_shader(*features))
+            program.use()
+            GL.glUniform1i(program.loc("u_textures"), TEXTURE_UNIT)
+            self._cpu_programs[features] = program
+        return program
 
     def _draw_each(
         self, chosen: Sequence[tuple[DrawItem, Avatar]], view_projection: np.ndarray, eye: tuple[float, ...]
@@ -191,4 +200,5 @@ class Renderer:
         self._overlay.release()
         self._background.release()
         self._gpu_program.delete()
-        self._cpu_program.delete()
+        for program in self._cpu_programs.values():
+            program.delete()

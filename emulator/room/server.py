@@ -25,8 +25,7 @@ from emulator.net.ice import (
     restrict_to_loopback,
     restrict_to_this_machine,
 )
-from emulator.net.ice_sockets import tune_ice_sockets
-from emulator.net.sctp import delay_sacks
+from emulator.net.patches import install as install_patches
 from emulator.net.tasks import cancel_and_wait
 from emulator.room.audio import RoomAudio
 from emulator.room.browser import add_browser_routes
@@ -150,8 +149,7 @@ class RoomServer:
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        tune_ice_sockets()
-        delay_sacks()
+        install_patches()
         if self._loopback and self.browsers:
             restrict_to_this_machine()
         elif self._loopback:

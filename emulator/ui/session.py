@@ -147,12 +147,23 @@ class AppSession(QObject):
     # --- joining and leaving ----------------------------------------------------------------------
 
     def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
-        """Run a coroutine this session owns (stop() cancels it); errors go to the `error` signal."""
+        """Run a coroutine this session owns (stop() cancels it). Its expected errors go to the `error`
+        signal; an unexpected exception to the loop's exception handler."""
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         task.set_name(f"app-{name}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        """An exception no one caught goes to the loop's handler now (the app's error dialog), not
+        when the task happens to be garbage-collected."""
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        task.get_loop().call_exception_handler(
+            {"message": f"{task.get_name()} failed", "exception": task.exception(), "task": task}
+        )
 
     async def join(self, config: HeadsetConfig, source: AudioSource | None = None) -> bool:
         """Join a room as `config` says; False (and an `error` signal) when that fails."""

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QPoint, QRect, QSettings, QTimer
+from PySide6.QtCore import QEvent, QPoint, QRect, QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
@@ -39,6 +39,7 @@ from emulator.ui.input import InputTick
 from emulator.ui.qa_actions import QaActions
 from emulator.ui.session import AppSession
 from emulator.ui.stats_model import StatsCollector
+from emulator.ui.theme import hud_style
 from emulator.ui.viewport import DEFAULT_FPS, Viewport
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,7 @@ class MainWindow(QMainWindow):
         self.viewport = Viewport(self.session, self, fps=fps)
         self.setCentralWidget(self.viewport)
         self.hud = QLabel(self.viewport)
-        self.hud.setStyleSheet(
-            "QLabel { color: white; background: rgba(0, 0, 0, 110); padding: 4px; font-family: monospace; }"
-        )
+        self.hud.setStyleSheet(hud_style(self.palette()))
         self.hud.move(8, 8)
         self.input = InputTick(self.session.controller, self, gamepad=False)
         self.closed = asyncio.Event()
@@ -114,7 +113,7 @@ class MainWindow(QMainWindow):
         for panel in (self.face_panel, self.controls_panel, self.network_panel, self.audio_panel, self.qa):
             panel.message.connect(self.show_message)
         self.session.state_changed.connect(self._on_state)
-        self.session.error.connect(self.show_error)
+        self.session.error.connect(self.show_join_error)
         self.qa.error.connect(self.show_error)
         self.viewport.render_failed.connect(self.show_error)
         self.input.gamepad_changed.connect(self._on_gamepad)
@@ -203,6 +202,18 @@ class MainWindow(QMainWindow):
     def show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"error: {text}", 15000)
         log.warning("%s", text)
+
+    def show_join_error(self, text: str) -> None:
+        """A failed join or a lost room: the Connect dock's banner, brought to the front, until dismissed."""
+        self.connect_panel.banner.show_error(text)
+        self.docks["Connect"].show()
+        self.docks["Connect"].raise_()
+        self.show_error(text)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self.hud.setStyleSheet(hud_style(self.palette()))
+        super().changeEvent(event)
 
     def _on_gamepad(self, name: str) -> None:
         self.controls_panel.show_gamepad(name)

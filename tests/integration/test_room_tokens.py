@@ -37,7 +37,7 @@ def test_refused_tokens_give_one_clear_line(
     room_process: RoomProcess, tmp_path: Path, make_token: Callable[[], str], reason: str
 ) -> None:
     result = join_with(room_process, tmp_path, make_token())
-    assert result.returncode == 2
+    assert result.returncode == 3  # refused by the room (docs/cli.md, exit codes)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert reason in lines[0] and "Traceback" not in result.stderr

@@ -161,7 +161,7 @@ def test_the_committed_file_is_what_the_generator_makes(tmp_path: Path) -> None:
     fresh = tmp_path / "default.glb"
     generate("default", fresh)
     assert fresh.read_bytes() == default_avatar_path("default").read_bytes(), (
-        "assets/avatars/default.glb is stale: run python scripts/make_default_avatar.py"
+        "emulator/assets/avatars/default.glb is stale: run python scripts/make_default_avatar.py"
     )
 
 

@@ -2,7 +2,8 @@ import time
 
 import pytest
 
-from emulator.net.tokens import Grant, TokenError, mint, parse_duration, verify
+from emulator.model.durations import parse_duration
+from emulator.net.tokens import Grant, TokenError, mint, verify
 
 SECRET = b"room-secret"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -62,7 +62,7 @@ class Meter(QWidget):
 
     def paintEvent(self, _event: object) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(40, 40, 40))
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Base))  # the trough
         width = round(self.width() * self.level)
         colour = QColor(80, 200, 90) if self.level < 0.85 else QColor(230, 80, 60)
         painter.fillRect(0, 0, width, self.height(), colour)
@@ -103,6 +103,9 @@ class AudioPanel(QWidget):
         self.input.currentIndexChanged.connect(lambda _: self._save(self.input, "audio/input"))
         self.output.currentIndexChanged.connect(lambda _: self._save(self.output, "audio/output"))
         self.mute = QCheckBox("mute microphone")
+        self.mute.setToolTip("Send silence instead of the microphone (the others hear nothing)")
+        self.input.setToolTip("What the headset sends as its voice: a microphone, or silence")
+        self.output.setToolTip("Where the room's voices play, spatialized; none shows only the meters")
         self.mute.toggled.connect(session.set_muted)
         self.hrtf = QComboBox()
         self.hrtf.addItem("MIT KEMAR (bundled)", "")
@@ -112,12 +115,14 @@ class AudioPanel(QWidget):
             self.hrtf.addItem(sofa, sofa)
         self._restore(self.hrtf, "audio/hrtf")
         self.hrtf.currentIndexChanged.connect(self._hrtf_chosen)
+        self.hrtf.setToolTip("The head-related transfer function that places each voice around you")
         self.mirror = QCheckBox("Mirror left/right")
-        self.mirror.setToolTip("for a SOFA file whose ears are swapped (the log warns when one looks so)")
+        self.mirror.setToolTip("For a SOFA file whose ears are swapped (the log warns when one looks so)")
         self.mirror.setChecked(str(settings.value("audio/hrtf_mirror", "false")).lower() == "true")
         self.mirror.toggled.connect(self._mirror_toggled)
         pick = QPushButton("SOFA file…")
         pick.clicked.connect(self._pick_sofa)
+        pick.setToolTip("Use your own HRTF measurements (a SOFA file)")
         self.mode = QLabel(MODE_TEXT[None])
         self.mode.setWordWrap(True)
         self.mode_shown: str | None = None

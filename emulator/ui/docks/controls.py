@@ -83,6 +83,7 @@ class ControlsPanel(QWidget):
         for action in ACTIONS:
             edit = QLineEdit(", ".join(controller.bindings.keys(action)))
             edit.editingFinished.connect(self._apply_keys)
+            edit.setToolTip(f"Keys that {action.replace('_', ' ')}, comma-separated (e.g. W, Up)")
             keys_form.addRow(action.replace("_", " "), edit)
             self.keys[action] = edit
         speed_box = QGroupBox("Speeds and sensitivity")
@@ -95,11 +96,13 @@ class ControlsPanel(QWidget):
             spin.setSingleStep(low)
             spin.setValue(float(getattr(controller.settings, name)))
             spin.valueChanged.connect(self._apply_speeds)
+            spin.setToolTip(f"{label.capitalize()}: from {low:g} to {high:g}")
             speed_form.addRow(label, spin)
             self.speeds[name] = spin
         self.invert = QCheckBox("invert look up/down")
         self.invert.setChecked(controller.settings.invert_y)
         self.invert.toggled.connect(self._apply_speeds)
+        self.invert.setToolTip("Moving the mouse or stick up looks down, as in a flight simulator")
         speed_form.addRow(self.invert)
         pad_box = QGroupBox("Gamepad (left stick moves, right stick looks, triggers rise and sink)")
         pad_form = QFormLayout(pad_box)
@@ -126,6 +129,7 @@ class ControlsPanel(QWidget):
             button = QPushButton(f"raise {side.name.lower()}" + (f" ({keys})" if keys else ""))
             button.setCheckable(True)
             button.toggled.connect(lambda on, s=side: self.controller.hands.set_raised(s, on))
+            button.setToolTip(f"Raise the {side.name.lower()} hand in front of you; Ctrl + mouse moves it")
             raise_row.addWidget(button)
             self.raise_buttons[side] = button
         self.shape_buttons = QButtonGroup(self)
@@ -134,6 +138,7 @@ class ControlsPanel(QWidget):
             button.setCheckable(True)
             button.setChecked(name == controller.hands.shape)
             button.clicked.connect(lambda _=False, n=name: self.controller.hands.set_shape(n))
+            button.setToolTip(f"Raised hands make the {name} gesture")
             self.shape_buttons.addButton(button)
             shape_row.addWidget(button)
         layout.addLayout(raise_row)

@@ -7,10 +7,12 @@ empty frame is never mistaken for a figure of zero.
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from emulator.render.scene import TINTS
 from emulator.ui.stats_model import METRICS, OUT, StatsCollector
+from emulator.ui.theme import colour_plot
 
 
 class StatsPanel(QWidget):
@@ -31,11 +33,22 @@ class StatsPanel(QWidget):
             plot.setMinimumHeight(110)
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.addLegend(offset=(5, 5))
+            plot.setToolTip(f"{title} per participant; drag to pan, wheel to zoom, right-click for options")
             self.plots[metric] = plot
             layout.addWidget(plot)
         layout.addStretch(1)
         self._colours: dict[str, tuple[int, int, int]] = {}
+        self.apply_palette()
         self.show_empty()
+
+    def apply_palette(self) -> None:
+        for metric, title in METRICS:
+            colour_plot(self.plots[metric], self.palette(), title)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self.apply_palette()
+        super().changeEvent(event)
 
     def _colour(self, key: str) -> tuple[int, int, int]:
         if key not in self._colours:
