@@ -3,8 +3,8 @@
     python scripts/cli_reference.py           # rewrite the page
     python scripts/cli_reference.py --check   # exit 1 if the committed page is stale
 
-Every subcommand, in `--help` order, with its usage line and its options, grouped as the parser
-groups them (positional arguments, options, and any argument groups), each with its help and default.
+Every subcommand, in `--help` order, with its usage line, its options grouped as the parser groups
+them, each with its help and default, and the examples its `--help` ends with.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def _option(action: argparse.Action) -> Option:
     if "%(" in text:
         text = text % {**vars(action), "prog": "headset-emulator"}
     text = text.replace("%%", "%")
-    return Option(flags, text, _default(action))
+    # A help that states its default already says it in the words the user types ("20s", not 20.0).
+    return Option(flags, text, None if "default" in text else _default(action))
 
 
 def _metavar(action: argparse.Action) -> str:
@@ -114,6 +115,8 @@ def _section(parser: argparse.ArgumentParser, title: str, summary: str) -> list[
     if about:
         lines += [" ".join(about.split()), ""]
     lines += ["```", usage, "```", ""]
+    if parser.epilog:  # the examples `--help` ends with, as written there
+        lines += ["```", parser.epilog.rstrip(), "```", ""]
     commands = subcommands(parser)
     if commands:
         lines += ["| command | what it does |", "| --- | --- |"]
@@ -146,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from emulator.cli import build_parser
 
-    text = render(build_parser())
+    text = render(build_parser(every=True))  # every command's options, not only one command's
     if args.check:
         if PAGE.read_text(encoding="utf-8") != text:
             print(f"{PAGE.relative_to(ROOT)} is stale: run {COMMAND}", file=sys.stderr)

@@ -7,7 +7,7 @@ set -euo pipefail
 PORT=${PORT:-8765}
 METRICS_PORT=${METRICS_PORT:-9109}  # the room's Prometheus endpoint (examples/prometheus)
 COUNT=${COUNT:-4}
-SECONDS_IN_ROOM=${SECONDS_IN_ROOM:-20}
+IN_ROOM=${IN_ROOM:-20s}  # how long the swarm stays
 OUT=${OUT:-swarm-probe-out}
 # Loose limits: a shared CI runner is slower than a quiet desktop; tighten them for your own room.
 MAX_MOUTH_TO_EAR=${MAX_MOUTH_TO_EAR:-1s}
@@ -28,7 +28,7 @@ done
 
 headset-emulator probe "$URL" --once --timeout 30s --max-join 10s --max-mouth-to-ear "$MAX_MOUTH_TO_EAR" --max-rtt "$MAX_RTT" | tee "$OUT/probe.txt"
 
-headset-emulator swarm "$URL" -n "$COUNT" --room ci --duration "$SECONDS_IN_ROOM" --report "$OUT/swarm.json"
+headset-emulator swarm "$URL" -n "$COUNT" --room ci --duration "$IN_ROOM" --report "$OUT/swarm.json"
 
 # swarm exits 1 when a headset could not join; also ask that every pair heard most of the states.
 python3 - "$OUT/swarm.json" "$COUNT" <<'PY'
