@@ -24,7 +24,8 @@ OUTSIDE_PAGES = {
     "benchmarks.md": "BENCHMARKS.md",
     "changelog.md": "CHANGELOG.md",
     "signaling.md": "emulator/room/SIGNALING.md",
-    "protocol.md": "emulator/wire/PROTOCOL.md",
+    "wire-protocol.md": "emulator/wire/PROTOCOL.md",
+    "recording-format.md": "emulator/headset/recording/RECORDING.md",
 }
 LINK = re.compile(r"(\]\()([^)\s#]+)(#[^)\s]*)?(\))")
 

@@ -1,6 +1,6 @@
 """Blendshape avatars in OpenGL: geometry and morph targets in numpy, a GL 3.3 core renderer, no Qt.
 
-How the pieces fit (see README "Avatars"):
+How the pieces fit (docs/avatars.md):
 - `avatar.load_avatar(path)` → `Avatar` (glTF 2.0 .glb/.gltf or VRM; `AvatarError` when unusable);
   `avatar_gen.load_default_avatar(variant)` for the bundled procedural bust.
 - `scene.Scene`: participants by id with an avatar, a name, a tint and a speaking level; `update()` takes
