@@ -341,6 +341,12 @@ def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None) -> No
     _fingers(solver, _rig(skeleton).fingers[side], hand)
 
 
+# A vector v times this, reshaped to 3x3, is the cross-product matrix [v]x (row-major).
+_SKEW = np.array(
+    [[0, 0, 0, 0, 0, -1, 0, 1, 0], [0, 0, 1, 0, 0, 0, -1, 0, 0], [0, -1, 0, 1, 0, 0, 0, 0, 0]], np.float64
+)
+
+
 class _Level(NamedTuple):
     """Finger bones of one depth (the digits' first bones, their second, their third) and their constants."""
 
@@ -368,15 +374,11 @@ def _finger_levels(skeleton: Skeleton, side: str) -> tuple[_Level, ...]:
     levels = []
     origin_of = skeleton.rest[:, :3, 3]
     for level in filter(None, rows):
-        bones, towards, starts, ends = zip(*level, strict=True)
-        origin = origin_of[list(bones)]
-        rest = np.stack([_unit(origin_of[t] - origin_of[b]) for b, t in zip(bones, towards, strict=True)])
-        cross = np.zeros((len(bones), 3, 3))
-        cross[:, 0, 1], cross[:, 0, 2], cross[:, 1, 2] = -rest[:, 2], rest[:, 1], -rest[:, 0]
-        cross[:, 1, 0], cross[:, 2, 0], cross[:, 2, 1] = rest[:, 2], -rest[:, 1], rest[:, 0]
-        levels.append(
-            _Level(bones, towards, np.array(starts), np.array(ends), origin, rest, cross)
-        )
+        ids, towards, starts, ends = zip(*level, strict=True)
+        origin = origin_of[list(ids)]
+        rest = np.stack([_unit(origin_of[t] - origin_of[b]) for b, t in zip(ids, towards, strict=True)])
+        cross = (rest @ _SKEW).reshape(-1, 3, 3)
+        levels.append(_Level(ids, towards, np.array(starts), np.array(ends), origin, rest, cross))
     return tuple(levels)
 
 
@@ -385,12 +387,6 @@ def _fingers_each(solver: _Solver, levels: tuple[_Level, ...], hand: F64) -> Non
     for level in levels:
         for k, bone in enumerate(level.bones):
             solver.aim(bone, level.towards[k], hand[level.ends[k]] - hand[level.starts[k]])
-
-
-# A vector v times this, reshaped to 3x3, is the cross-product matrix [v]x (row-major).
-_SKEW = np.array(
-    [[0, 0, 0, 0, 0, -1, 0, 1, 0], [0, 0, 1, 0, 0, 0, -1, 0, 0], [0, -1, 0, 1, 0, 0, 0, 0, 0]], np.float64
-)
 
 
 def _fingers(solver: _Solver, levels: tuple[_Level, ...], hand: F64) -> None:
