@@ -24,7 +24,7 @@ from emulator.render.avatar import Avatar
 from emulator.render.morph import blend
 from emulator.render.scene import DrawItem
 from emulator.render.sided import draw_blended, draw_sided
-from emulator.render.skinning import skin
+from emulator.render.skinning import placed, skin
 from emulator.render.textures_gl import TextureLayers
 
 F32 = npt.NDArray[np.float32]
@@ -148,16 +148,18 @@ class Batch:
         for item, avatar in entries:
             n = avatar.vertex_count
             block = self._vertices[offset : offset + n]
-            rotation = item.model[:3, :3].astype(np.float32)
             local = blend(avatar.positions, avatar.deltas, item.weights)
-            normals = avatar.normals
             if item.skin is not None and avatar.skin_joints is not None:  # skin blended positions and normals
-                posed, normals = np.empty_like(local), np.empty_like(normals)
-                skin(avatar, item.skin, local, avatar.normals, posed, normals)
-                local = posed
-            np.matmul(local, rotation.T, out=block[:, :3])
-            block[:, :3] += item.model[:3, 3].astype(np.float32)
-            np.matmul(normals, rotation.T, out=block[:, 3:])
+                # Skinned and placed in one pass (the placement folded into the skin matrices), into
+                # contiguous arrays: numpy's element-wise passes into the interleaved buffer are slower.
+                posed, normals = np.empty_like(local), np.empty_like(avatar.normals)
+                skin(avatar, placed(item.model, item.skin), local, avatar.normals, posed, normals)
+                block[:, :3], block[:, 3:] = posed, normals
+            else:
+                rotation = item.model[:3, :3].astype(np.float32)
+                np.matmul(local, rotation.T, out=block[:, :3])
+                block[:, :3] += item.model[:3, 3].astype(np.float32)
+                np.matmul(avatar.normals, rotation.T, out=block[:, 3:])
             offset += n
 
     def release(self) -> None:

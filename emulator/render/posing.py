@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -165,6 +166,10 @@ def _frame(forward: F64, side: F64) -> F64:
     return np.stack([f, _unit(_cross(up, f)), up], axis=1)
 
 
+_EYE4 = np.eye(4)
+_EYE4.flags.writeable = False  # handed out as "no parent posed": shared, never written
+
+
 def _about(point: F64, rotation: F64) -> F64:
     m = np.eye(4)
     m[:3, :3] = rotation
@@ -201,7 +206,7 @@ class _Solver:
             if b in self.delta:
                 return self.delta[b]
             b = int(self.s.parents[b])
-        return np.eye(4)
+        return _EYE4
 
     def rotate(self, bone: int, rotation: F64) -> None:
         self.delta[bone] = self.parent_delta(bone) @ _about(self.origin[bone], rotation)
@@ -258,6 +263,7 @@ class _Rig:
             solver = _Solver(skeleton)
             _arm(solver, skeleton, side, None)
             self.relaxed[side] = solver.delta
+        self.fingers = {side: _finger_levels(skeleton, side) for side in ("left", "right")}
 
 
 def _ancestors(skeleton: Skeleton, bone: int) -> list[int]:
@@ -332,6 +338,29 @@ def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None) -> No
             (hand[HandJoint.MIDDLE_PROXIMAL] - hand[HandJoint.WRIST],
              hand[HandJoint.LITTLE_PROXIMAL] - hand[HandJoint.INDEX_PROXIMAL]),
         )  # fmt: skip
+    _fingers(solver, _rig(skeleton).fingers[side], hand)
+
+
+# A vector v times this, reshaped to 3x3, is the cross-product matrix [v]x (row-major).
+_SKEW = np.array(
+    [[0, 0, 0, 0, 0, -1, 0, 1, 0], [0, 0, 1, 0, 0, 0, -1, 0, 0], [0, -1, 0, 1, 0, 0, 0, 0, 0]], np.float64
+)
+
+
+class _Level(NamedTuple):
+    """Finger bones of one depth (the digits' first bones, their second, their third) and their constants."""
+
+    bones: tuple[int, ...]
+    towards: tuple[int, ...]  # the bone each one's rest direction points to
+    starts: npt.NDArray[np.int64]  # the received joint each bone starts at
+    ends: npt.NDArray[np.int64]  # the received joint it points to
+    origin: F64  # (n, 3) rest positions
+    rest: F64  # (n, 3) unit rest directions
+    cross: F64  # (n, 3, 3): cross[k] @ v is rest[k] x v
+
+
+def _finger_levels(skeleton: Skeleton, side: str) -> tuple[_Level, ...]:
+    rows: list[list[tuple[int, int, int, int]]] = [[], [], []]
     for digit, parts, joints in _FINGERS:
         bones = [skeleton.bone(f"{side}{digit}{part}") for part in parts]
         for k, bone in enumerate(bones):
@@ -340,7 +369,51 @@ def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None) -> No
             children = skeleton.children(bone)
             toward = bones[k + 1] if k + 1 < len(bones) and bones[k + 1] is not None else None
             toward = toward if toward is not None else (children[0] if children else None)
-            solver.aim(bone, toward, hand[joints[k + 1]] - hand[joints[k]])
+            if toward is not None:
+                rows[k].append((bone, toward, joints[k], joints[k + 1]))
+    levels = []
+    origin_of = skeleton.rest[:, :3, 3]
+    for level in filter(None, rows):
+        ids, towards, starts, ends = zip(*level, strict=True)
+        origin = origin_of[list(ids)]
+        rest = np.stack([_unit(origin_of[t] - origin_of[b]) for b, t in zip(ids, towards, strict=True)])
+        cross = (rest @ _SKEW).reshape(-1, 3, 3)
+        levels.append(_Level(ids, towards, np.array(starts), np.array(ends), origin, rest, cross))
+    return tuple(levels)
+
+
+def _fingers_each(solver: _Solver, levels: tuple[_Level, ...], hand: F64) -> None:
+    """Each finger bone aimed along its received segment, one by one: what `_fingers` computes."""
+    for level in levels:
+        for k, bone in enumerate(level.bones):
+            solver.aim(bone, level.towards[k], hand[level.ends[k]] - hand[level.starts[k]])
+
+
+def _fingers(solver: _Solver, levels: tuple[_Level, ...], hand: F64) -> None:
+    """`_fingers_each` with the five digits of one depth in one batch: 3 rounds of numpy, not 15.
+    Rodrigues with the unnormalised axis v = rest x target: R = I + [v]x + [v]x^2 (1 - c) / |v|^2."""
+    for level in levels:
+        parents = np.array([solver.parent_delta(b) for b in level.bones])  # (n, 4, 4)
+        target = np.einsum("nji,nj->ni", parents[:, :3, :3], hand[level.ends] - hand[level.starts])
+        length = np.sqrt(np.einsum("ni,ni->n", target, target))
+        target /= np.where(length > 1e-9, length, 1.0)[:, None]
+        axis = np.einsum("nij,nj->ni", level.cross, target)
+        sin2 = np.einsum("ni,ni->n", axis, axis)
+        cos = np.einsum("ni,ni->n", level.rest, target)
+        skew = (axis @ _SKEW).reshape(-1, 3, 3)
+        about = np.zeros_like(parents)
+        rotation = about[:, :3, :3]
+        np.matmul(skew, skew, out=rotation)
+        rotation *= ((1.0 - cos) / np.maximum(sin2, 1e-300))[:, None, None]
+        rotation += skew
+        rotation[:, (0, 1, 2), (0, 1, 2)] += 1.0
+        for k in np.flatnonzero(sin2 < 1e-18).tolist():  # parallel or opposite: the special cases
+            rotation[k] = rotation_between(level.rest[k], target[k])
+        about[:, :3, 3] = level.origin - np.einsum("nij,nj->ni", rotation, level.origin)
+        about[:, 3, 3] = 1.0
+        posed = parents @ about
+        for k, bone in enumerate(level.bones):
+            solver.delta[bone] = posed[k]
 
 
 def pose_skeleton(
@@ -369,7 +442,9 @@ def pose_skeleton(
     model = np.eye(4)
     model[:3, :3] = body
     model[:3, 3] = head.position.as_tuple()
-    avatar_from_world = np.asarray(np.linalg.inv(model), np.float64)
+    avatar_from_world = np.eye(4)  # the inverse of a rotation and a translation
+    avatar_from_world[:3, :3] = body.T
+    avatar_from_world[:3, 3] = -body.T @ model[:3, 3]
     rig = _rig(skeleton)
     for side, hand in (("left", left_hand), ("right", right_hand)):
         if hand is None and side in rig.relaxed:

@@ -39,6 +39,14 @@ def weight_matrix(avatar: Avatar) -> csr_matrix:
     return matrix
 
 
+def placed(model: npt.NDArray[np.float64], matrices: F32) -> F32:
+    """(slots, 3, 4) skin matrices followed by the world-from-avatar `model`: skinning by these puts the
+    vertices straight in the world, one pass over them instead of two."""
+    out = np.einsum("ij,sjk->sik", model[:3, :3], matrices.astype(np.float64))
+    out[:, :, 3] += model[:3, 3]
+    return np.asarray(out, np.float32)
+
+
 def skin(
     avatar: Avatar, matrices: F32, positions: F32, normals: F32, out_positions: F32, out_normals: F32
 ) -> None:

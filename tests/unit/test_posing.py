@@ -11,12 +11,13 @@ import pytest
 
 from emulator.model.hands import HandJoint, HandSide, hand_pose
 from emulator.model.pose import Pose, Quat, Vec3
+from emulator.render import posing
 from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.errors import AvatarError
 from emulator.render.lod import simplified
 from emulator.render.posing import BodyYaw, BodyYawConfig, HeadLimits, head_rotations, pose_skeleton
 from emulator.render.skeleton import HUMANOID_NAMES
-from emulator.render.skinning import skin
+from emulator.render.skinning import placed, skin
 from tests.support.avatars import _Writer
 from tests.support.skinned import EYE_Y, write_skinned_avatar
 
@@ -200,6 +201,43 @@ def test_a_received_wrist_within_reach_is_reached_and_the_fingers_point_along_th
     assert relaxed is not None
     np.testing.assert_allclose(  # the right arm, sent nothing, hangs as it did
         _bone_position(body, posed.skin, "rightHand"), _bone_position(body, relaxed.skin, "rightHand")
+    )
+
+
+def _skinned_both(avatar: Avatar, matrices: np.ndarray) -> np.ndarray:
+    out, normals = np.empty_like(avatar.positions), np.empty_like(avatar.normals)
+    skin(avatar, matrices, avatar.positions, avatar.normals, out, normals)
+    return np.concatenate([out, normals], axis=1)
+
+
+@pytest.mark.parametrize("curl", [0.0, 0.5, 1.0])
+def test_fingers_posed_five_at_a_time_skin_as_aiming_each_bone_alone(
+    body: Avatar, curl: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert body.skeleton is not None
+    head = Pose(Vec3(0.0, EYE_Y, 0.0), Quat.from_euler(0.4, 0.1))
+    left = hand_pose(HandSide.LEFT, Pose(Vec3(-0.3, EYE_Y, -0.3), Quat.from_euler(0.3, 1.2, 0.2)), curl=curl)
+    right = hand_pose(HandSide.RIGHT, Pose(Vec3(0.25, EYE_Y - 0.4, -0.2), Quat.from_euler(-0.5)), curl=curl)
+    fast = pose_skeleton(body.skeleton, head, 0.2, left, right)
+    monkeypatch.setattr(posing, "_fingers", posing._fingers_each)
+    each = pose_skeleton(body.skeleton, head, 0.2, left, right)
+    relaxed = pose_skeleton(body.skeleton, head, 0.2)
+    assert fast is not None and each is not None and relaxed is not None
+    vertices = _skinned_both(body, fast.skin)
+    np.testing.assert_allclose(vertices, _skinned_both(body, each.skin), atol=1e-5, rtol=0)
+    assert np.abs(vertices - _skinned_both(body, relaxed.skin)).max() > 0.05, "the hands were posed"
+
+
+def test_skinning_with_the_placement_folded_in_places_the_skinned_vertices(body: Avatar) -> None:
+    assert body.skeleton is not None
+    hand = hand_pose(HandSide.LEFT, Pose(Vec3(1.0, EYE_Y, -2.3), Quat.from_euler(0.3, 1.2)), curl=0.4)
+    posed = pose_skeleton(body.skeleton, Pose(Vec3(1.2, EYE_Y, -2.0), Quat.from_euler(2.0, 0.2)), 1.8, hand)
+    assert posed is not None
+    local = _skinned_both(body, posed.skin)
+    rotation, translation = posed.model[:3, :3], posed.model[:3, 3]
+    expected = np.concatenate([local[:, :3] @ rotation.T + translation, local[:, 3:] @ rotation.T], axis=1)
+    np.testing.assert_allclose(
+        _skinned_both(body, placed(posed.model, posed.skin)), expected, atol=1e-5, rtol=0
     )
 
 
