@@ -140,9 +140,17 @@ class AppSession(QObject):
             self.source.lipsync = lipsync
 
     def set_muted(self, muted: bool) -> None:
+        """Mute the microphone (its level meter and lip-sync go quiet) and everything the headset sends
+        after it, the latency chirps included, so a muted headset sends nothing and its report says so."""
         self.muted = muted
         if self.source is not None:
             self.source.muted = muted
+        self._mute_voice()
+
+    def _mute_voice(self) -> None:
+        if self.headset is not None and self.headset.voice is not None:
+            with contextlib.suppress(LookupError):  # no voice is sent (listening only, --audio none)
+                self.headset.voice.set_muted(self.muted)
 
     # --- joining and leaving ----------------------------------------------------------------------
 
@@ -207,6 +215,7 @@ class AppSession(QObject):
             self._set_state("disconnected")
             raise
         self.headset = headset
+        self._mute_voice()
         self.tools.started(headset)
         if headset.voice is not None:
             headset.voice.listeners.append(self._on_blocks)

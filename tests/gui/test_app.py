@@ -345,6 +345,19 @@ async def the_stats_plot_gets_points(world: World) -> None:
     assert bitrate_in is not None and bitrate_in > 0
 
 
+async def muting_silences_everything_the_headset_sends(world: World) -> None:
+    """The Audio dock's mute reaches the headset's mute gate, which sits after the latency chirps."""
+    session = world.window.session
+    assert session.headset is not None and session.headset.voice is not None
+    voice = session.headset.voice
+    assert voice.uplink_report()["muted"] is False
+    session.set_muted(True)
+    assert voice.muted and voice.uplink_report()["muted"] is True
+    session.set_muted(False)
+    assert not voice.muted
+    assert len(voice.uplink_report()["mute_periods"]) == 1
+
+
 async def closing_leaves_no_task_thread_or_process(world: World) -> None:
     window = world.window
     window.close()
@@ -379,4 +392,5 @@ async def scenario(world: World, qtbot: Any, virtual_gamepads: VirtualPads) -> N
     await pressing_h_raises_a_hand_the_room_receives(world, qtbot)
     await the_jaw_slider_changes_the_face_another_headset_receives(world)
     await the_stats_plot_gets_points(world)
+    await muting_silences_everything_the_headset_sends(world)
     await closing_leaves_no_task_thread_or_process(world)
