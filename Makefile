@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run demo test lint bench package clean
+.PHONY: setup run demo test lint bench package docs clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -29,5 +29,10 @@ package: setup
 	$(BIN)/pyinstaller --noconfirm --clean --workpath build/pyinstaller --distpath dist packaging/headset-emulator.spec
 	@du -sh dist/headset-emulator
 
+# The documentation site (mkdocs.yml) in site/; `$(BIN)/mkdocs serve` previews it while editing.
+docs: setup
+	$(BIN)/pip install --quiet -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache .hypothesis

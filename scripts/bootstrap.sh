@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian machine ready to run and test headset-emulator: installs the Debian packages
 # listed in scripts/debian-packages.txt (as root; otherwise prints the one line to run), creates .venv
-# and installs the project with its test extras. Cheap to call again: each step is skipped when done.
+# and installs the project with its app and test extras. Cheap to call again: each step is skipped when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,8 +48,8 @@ fi
 stamp=.venv/.setup-stamp
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "bootstrap: installing the project and its test extras into .venv"
+  echo "bootstrap: installing the project with its app and test extras into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[app,test]"
   echo "$want" > "$stamp"
 fi

@@ -1,4 +1,4 @@
-"""Regenerate assets/avatars/*.glb, the bundled procedural heads: `python scripts/make_default_avatar.py`."""
+"""Regenerate emulator/assets/avatars/*.glb, the bundled procedural busts (this script, no arguments)."""
 
 from emulator.render.avatar_gen import main
 

@@ -1,8 +1,8 @@
 """Writes the drive layer's sample assets from this project's own drivers (no captured data).
 
-- assets/traces/sample_walk.jsonl: one 8 s cycle of a person walking 3 m out and back at 20 Hz,
+- emulator/assets/traces/sample_walk.jsonl: one 8 s cycle of a person walking 3 m out and back at 20 Hz,
   with a small step bob and a gentle look around, so the trace loops seamlessly.
-- assets/faces/sample_livelinkface.csv: 3 s of a talking face at 60 fps in Live Link Face's CSV layout,
+- emulator/assets/faces/sample_livelinkface.csv: 3 s of a talking face at 60 fps in Live Link Face CSV layout,
   with a slow head sway in HeadYaw/HeadPitch/HeadRoll.
 
 Run: .venv/bin/python scripts/make_drive_assets.py

@@ -1,4 +1,4 @@
-"""Regenerate assets/hrtf/mit_kemar_48k.npz from the MIT KEMAR data the `slab` package ships.
+"""Regenerate emulator/assets/hrtf/mit_kemar_48k.npz from the MIT KEMAR data the `slab` package ships.
 
 Why a script and a checked-in copy rather than a runtime dependency on slab: slab stores the set as a
 bz2 pickle of its own classes (unpickling ties us to slab's class layout and pulls in matplotlib and
@@ -35,7 +35,7 @@ SLAB_VERSION = "1.8.2"
 MEMBER = "slab/data/mit_kemar_normal_pinna.bz2"
 # sha256 of the bz2 file inside slab 1.8.2, so a changed upstream copy is noticed, not silently used.
 EXPECTED_SHA256 = "61f562a68284ba40899fd66b9d9e976351a41def04e3e826ae4cb3d5c3a7d975"
-OUT = Path(__file__).resolve().parents[1] / "assets" / "hrtf" / "mit_kemar_48k.npz"
+OUT = Path(__file__).resolve().parents[1] / "emulator" / "assets" / "hrtf" / "mit_kemar_48k.npz"
 TARGET_RATE = 48_000
 TAPS = 512  # 10.7 ms at 48 kHz; the measured 512 taps at 44.1 kHz resample to 558, the last are noise
 FADE = 32  # half-Hann fade-out so the truncation does not add a step

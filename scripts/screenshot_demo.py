@@ -1,7 +1,8 @@
 """Make the README's screenshot: run `headset-emulator demo` on a private Xvfb screen and save docs/demo.png.
 
-The demo saves the window itself once both bots are drawn (`--screenshot`), so the picture is what a
-user sees a few seconds after `make run`. Usage: `.venv/bin/python scripts/screenshot_demo.py [OUT.png]`.
+The screen is a 1366×768 laptop's. The demo saves the window itself once both bots are in view and
+facing the user (`--out`), so the picture is what a user sees a few seconds after `make run`.
+Usage: `.venv/bin/python scripts/screenshot_demo.py [OUT.png]`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SCREEN = "1366x768x24"
 
 
 def free_display() -> int:
@@ -27,7 +29,7 @@ def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "demo.png"
     number = free_display()
     xvfb = subprocess.Popen(
-        ["Xvfb", f":{number}", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "+extension", "GLX"],
+        ["Xvfb", f":{number}", "-screen", "0", SCREEN, "-nolisten", "tcp", "+extension", "GLX"],
         start_new_session=True,
     )
     try:
@@ -40,7 +42,7 @@ def main() -> int:
         env = dict(os.environ, DISPLAY=f":{number}", QT_QPA_PLATFORM="xcb")
         with tempfile.TemporaryDirectory() as tmp:
             argv = [
-                sys.executable, "-m", "emulator", "demo", "--screenshot", str(out),
+                sys.executable, "-m", "emulator", "demo", "--out", str(out),
                 "--settings", str(Path(tmp) / "settings.ini"),
             ]  # fmt: skip
             result = subprocess.run(argv, env=env, timeout=180, check=False)

@@ -131,10 +131,54 @@ def load_kemar() -> HrtfSet:
     return hrtf
 
 
-def load_hrtf(spec: str | Path | None = None) -> HrtfSet:
-    """`None` or "kemar" → the bundled set; anything else is a path to a SOFA file (`--hrtf`)."""
-    if spec is None or str(spec).lower() in ("", "kemar", "default"):
-        return load_kemar()
-    from emulator.audio.sofa import read_sofa  # h5py only when a SOFA file is asked for
+LATERAL_DEG = 30.0  # directions within this of 90° azimuth (either side), near the horizontal plane
+MIRRORED_ILD_DB = 3.0  # sources on the left louder in the right ear by more than this: ears swapped
 
-    return read_sofa(Path(spec))
+
+def lateral_ild_db(hrtf: HrtfSet) -> float | None:
+    """Left-ear minus right-ear level (dB) of sources on the left, minus the same on the right, halved.
+
+    About +10 dB or more for a correct set (the near ear is louder); negative when left and right are
+    swapped. None when the set has no lateral directions near the horizontal plane to judge by.
+    """
+    az = hrtf.azimuth_deg.astype(np.float64)
+    flat = np.abs(hrtf.elevation_deg) <= LATERAL_DEG
+    left = flat & (np.abs(az - 90.0) <= LATERAL_DEG)
+    right = flat & (np.abs(az - 270.0) <= LATERAL_DEG)
+    if not left.any() or not right.any():
+        return None
+    energy = np.sum(hrtf.hrir.astype(np.float64) ** 2, axis=2) + 1e-20  # (directions, 2)
+    ild = 10.0 * np.log10(energy[:, 0] / energy[:, 1])
+    return float((np.mean(ild[left]) - np.mean(ild[right])) / 2.0)
+
+
+def mirrored(hrtf: HrtfSet) -> HrtfSet:
+    """The set with its ears swapped: what a file whose left and right were exchanged should have been."""
+    hrir = np.ascontiguousarray(hrtf.hrir[:, ::-1, :])
+    return HrtfSet(
+        f"{hrtf.name}, mirrored", hrtf.sample_rate, hrir, hrtf.azimuth_deg, hrtf.elevation_deg, hrtf.credit
+    )
+
+
+def load_hrtf(spec: str | Path | None = None, *, mirror: bool = False) -> HrtfSet:
+    """`None` or "kemar" → the bundled set; anything else is a path to a SOFA file (`--hrtf`).
+
+    `mirror` swaps the ears (`--hrtf-mirror`). A file that looks mirrored (sources on the left louder
+    in the right ear) is played as it is, with a one-line warning naming the option.
+    """
+    if spec is None or str(spec).lower() in ("", "kemar", "default"):
+        hrtf = load_kemar()
+    else:
+        from emulator.audio.sofa import read_sofa  # h5py only when a SOFA file is asked for
+
+        hrtf = read_sofa(Path(spec))
+    if mirror:
+        return mirrored(hrtf)
+    ild = lateral_ild_db(hrtf)
+    if ild is not None and ild < -MIRRORED_ILD_DB:
+        log.warning(
+            "%s: sources on the left (+90° azimuth) are %.0f dB louder in the right ear: its left and "
+            "right look swapped; play it with --hrtf-mirror (the Audio dock: Mirror left/right)",
+            hrtf.name, -ild,
+        )  # fmt: skip
+    return hrtf

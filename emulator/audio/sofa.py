@@ -33,11 +33,22 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+# What a real HRIR set needs, with room to spare: the densest public sets have ~12,000 directions and
+# a few thousand taps. A file declaring more is refused from its shape, before anything is read.
+MAX_MEASUREMENTS = 100_000
+MAX_TAPS = 32_768
+MAX_VALUES = 2**26  # 512 MiB as float64, for any one variable
+
+
 def _array(file: Any, name: str, where: str) -> npt.NDArray[np.float64]:
     if name not in file:
         raise HrtfError(f"{where}: no {name} variable")
+    dataset = file[name]
+    shape = tuple(getattr(dataset, "shape", None) or ())
+    if int(np.prod(shape, dtype=np.float64)) > MAX_VALUES:
+        raise HrtfError(f"{where}: {name} declares {shape} values, more than an HRIR set can need")
     try:
-        return np.asarray(file[name][()], dtype=np.float64)
+        return np.asarray(dataset[()], dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise HrtfError(f"{where}: {name} is not numeric ({error})") from None
 
@@ -93,6 +104,20 @@ def _apply_delay(file: Any, ir: npt.NDArray[np.float64], where: str) -> npt.NDAr
     return out
 
 
+def _check_ir_shape(file: Any, where: str) -> None:
+    if "Data.IR" not in file:
+        raise HrtfError(f"{where}: no Data.IR variable")
+    shape = tuple(getattr(file["Data.IR"], "shape", None) or ())
+    if len(shape) != 3:
+        raise HrtfError(f"{where}: Data.IR should be (measurements, 2, samples), got {shape}")
+    measurements, _, taps = shape
+    if measurements > MAX_MEASUREMENTS or taps > MAX_TAPS:
+        raise HrtfError(
+            f"{where}: Data.IR declares {measurements} measurements of {taps} samples; "
+            f"at most {MAX_MEASUREMENTS} of {MAX_TAPS} are read"
+        )
+
+
 def read_sofa(path: Path) -> HrtfSet:
     """The HRTF set in a SOFA SimpleFreeFieldHRIR file, resampled to 48 kHz."""
     import h5py  # imported here so that the default KEMAR path never needs it
@@ -118,6 +143,7 @@ def read_sofa(path: Path) -> HrtfSet:
             data_type = _text(file.attrs.get("DataType", "FIR")).strip()
             if data_type != "FIR":
                 raise HrtfError(f"{where}: DataType {data_type!r} is not supported; need FIR")
+            _check_ir_shape(file, where)
             ir = _array(file, "Data.IR", where)
             if ir.ndim != 3 or ir.shape[0] < 1 or ir.shape[2] < 1:
                 raise HrtfError(f"{where}: Data.IR should be (measurements, 2, samples), got {ir.shape}")

@@ -4,7 +4,7 @@ A talking agent needs two things in step: the audio it sends and the viseme keys
 puppet. `SpeechSource` is an AudioSource (pulled 20 ms at a time like any other) that also answers
 `visemes_between(start, stop)` in the same clock, the seconds of audio it has produced. Anything with
 those two methods is a `TalkingSource`; that is the seam where a bridge to a hosted realtime voice
-model plugs in (see README, "Talking agents").
+model plugs in (docs/agents.md).
 
 Script files are UTF-8 text, one line per utterance: `SECONDS<TAB>text`, where SECONDS is when the line
 starts (from the start of the script, a decimal number). Blank lines and lines starting with `#` are

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -32,16 +32,56 @@ def _to_float(data: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     raise SourceError(f"unsupported WAV sample type {data.dtype}")
 
 
+_FORMATS = {1: "PCM", 3: "float", 0xFFFE: "extensible"}
+
+
+def _check_header(path: Path) -> None:
+    """Read the RIFF header and `fmt ` chunk ourselves, so a damaged one gets a sentence a person
+    understands rather than whatever scipy's parser trips on (a division by a zero block size...)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+                raise SourceError(f"{path} is not a WAV file (it does not start with a RIFF/WAVE header)")
+            order: Literal["little", "big"] = "little" if head[:4] == b"RIFF" else "big"
+            for _ in range(64):  # the fmt chunk comes first in practice; a few others may precede it
+                chunk = handle.read(8)
+                if len(chunk) < 8:
+                    raise SourceError(f"{path} is a damaged WAV file: it has no format (fmt) chunk")
+                size = int.from_bytes(chunk[4:8], order)
+                if chunk[:4] == b"fmt ":
+                    fmt = handle.read(min(size, 40))
+                    break
+                handle.seek(size + (size & 1), 1)
+            else:
+                raise SourceError(f"{path} is a damaged WAV file: no format (fmt) chunk near its start")
+    except OSError as error:
+        raise SourceError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(fmt) < 16:
+        raise SourceError(f"{path} is a damaged WAV file: its format chunk is cut short")
+    tag, channels, rate = (int.from_bytes(fmt[a:b], order) for a, b in ((0, 2), (2, 4), (4, 8)))
+    block, bits = int.from_bytes(fmt[12:14], order), int.from_bytes(fmt[14:16], order)
+    if tag not in _FORMATS:
+        raise SourceError(f"{path}: WAV format {tag:#06x} is not supported (PCM or float only)")
+    if channels == 0:
+        raise SourceError(f"{path} is a damaged WAV file: its header says it has 0 channels")
+    if rate == 0:
+        raise SourceError(f"{path} is a damaged WAV file: its header says 0 samples a second")
+    if block == 0 or bits == 0:
+        raise SourceError(f"{path} is a damaged WAV file: its header gives a sample size of 0")
+
+
 def load_wav_mono_48k(path: Path) -> MonoBlock:
     """The whole file, mixed down to mono and resampled to 48 kHz (polyphase, so no aliasing)."""
     if not path.is_file():
         raise SourceError(f"WAV file not found: {path}")
+    _check_header(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", wavfile.WavFileWarning)  # unknown chunks are harmless
             rate, data = wavfile.read(path, mmap=False)
     except Exception as exc:  # scipy's parser fails on hostile bytes in many ways (even NameError)
-        raise SourceError(f"{path} is not a readable WAV file: {exc}") from None
+        raise SourceError(f"{path} is a damaged WAV file that cannot be read ({exc})") from None
     if rate <= 0:
         raise SourceError(f"{path}: invalid sample rate {rate}")
     try:

@@ -13,17 +13,24 @@ import asyncio
 import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emulator.audio.wavfile import SourceError
-from emulator.cli.common import CommandError, freeze_what_is_loaded
-from emulator.cli.join import add_headset_arguments, config_from_args, finish, run_until_stopped
-from emulator.drive.errors import DriveError
-from emulator.drive.spec import placement
-from emulator.headset import HeadsetError
-from emulator.headset.agent import TalkingAgent, talking_source
-from emulator.headset.config import HeadsetConfig
-from emulator.model.errors import ModelError
+from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error
+from emulator.cli.join import (
+    add_headset_arguments,
+    config_from_args,
+    finish,
+    identity_note,
+    run_until_stopped,
+)
+from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
+from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args
+from emulator.cli.vocab import seconds_or_zero
+
+if TYPE_CHECKING:  # loaded when the agent runs, not for --help
+    from emulator.headset.agent import TalkingAgent
+    from emulator.headset.config import HeadsetConfig
+    from emulator.qa.verdict import Limits
 
 TAIL_S = 0.5  # stay this long after the last word so that it is heard to the end
 
@@ -44,8 +51,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--report", type=Path, help="write what was measured and sent as JSON here")
     parser.add_argument("--record-dir", type=Path, help="write each remote's audio (WAV) and states here")
     parser.add_argument(
-        "--markers", type=float, default=0.0, help="mouth-to-ear marker period in seconds (default 0: none)"
+        "--markers",
+        type=seconds_or_zero,
+        default=0.0,
+        help="mouth-to-ear marker period, e.g. 2s (default 0: none)",
     )
+    add_verdict_arguments(parser)
+    add_status_argument(parser)
     parser.set_defaults(handler=run, audio=None, face="blink")
 
 
@@ -67,6 +79,10 @@ def source_spec(args: argparse.Namespace) -> str:
 
 
 def open_talking(args: argparse.Namespace) -> Any:
+    from emulator.audio.wavfile import SourceError
+    from emulator.headset.agent import talking_source
+    from emulator.model.errors import ModelError
+
     spec = source_spec(args)
     kind = spec.partition(":")[0]
     try:
@@ -84,12 +100,18 @@ def open_talking(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emulator.drive.errors import DriveError
+    from emulator.drive.spec import placement
+    from emulator.headset import HeadsetError
+    from emulator.headset.agent import TalkingAgent
+
     try:
         start = placement(args.at, args.yaw)
     except DriveError as error:
         raise CommandError(str(error)) from None
     if not args.markers >= 0:
         raise CommandError("--markers must be 0 (off) or a period in seconds")
+    limits = limits_from_args(args)
     source = open_talking(args)
     config = config_from_args(args, args.name, start)
     config.audio = source_spec(args)
@@ -99,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     except HeadsetError as error:
         source.close()
         raise CommandError(str(error)) from None
-    return asyncio.run(_talk(agent, config, args.duration, args.report))
+    return asyncio.run(_talk(agent, config, args.duration, args.report, printer_for(args), limits))
 
 
 async def _until_said(agent: TalkingAgent) -> None:
@@ -109,32 +131,43 @@ async def _until_said(agent: TalkingAgent) -> None:
 
 
 async def _talk(
-    agent: TalkingAgent, config: HeadsetConfig, duration: float | None, report: Path | None
+    agent: TalkingAgent,
+    config: HeadsetConfig,
+    duration: float | None,
+    report: Path | None,
+    printer: StatusPrinter | None = None,
+    limits: Limits | None = None,
 ) -> int:
+    from emulator.headset import HeadsetError
+
     try:
         await agent.start()
     except HeadsetError as error:
         await agent.stop()
-        raise CommandError(str(error)) from None
+        raise start_error(error) from None
     headset = agent.headset
     print(
         f"agent {config.name} joined {config.room} at {config.url} ({headset.participant_id}); talking",
         file=sys.stderr,
         flush=True,
     )
+    mismatch = identity_note(headset)
+    if mismatch:
+        print(mismatch, file=sys.stderr, flush=True)
     freeze_what_is_loaded()
     said = asyncio.ensure_future(_until_said(agent)) if duration is None else None
     try:
-        if said is None:
-            await run_until_stopped(duration, headset)
-        else:
-            stopped = asyncio.ensure_future(run_until_stopped(None, headset))
-            await asyncio.wait([said, stopped], return_when=asyncio.FIRST_COMPLETED)
-            for task in (said, stopped):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        async with status_task(printer, lambda before: headset_line(headset, before)):
+            if said is None:
+                await run_until_stopped(duration, headset)
+            else:
+                stopped = asyncio.ensure_future(run_until_stopped(None, headset))
+                await asyncio.wait([said, stopped], return_when=asyncio.FIRST_COMPLETED)
+                for task in (said, stopped):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
     finally:
         measured = agent.report()
         await agent.stop()
-    return finish(headset, measured, report)
+    return finish(headset, measured, report, limits)

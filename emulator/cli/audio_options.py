@@ -22,6 +22,9 @@ def add_audio_arguments(parser: argparse.ArgumentParser, *, microphone: bool = T
         metavar="FILE.sofa",
         help="a SOFA SimpleFreeFieldHRIR file (default: the bundled MIT KEMAR set)",
     )
+    group.add_argument(
+        "--hrtf-mirror", action="store_true", help="swap the HRTF's left and right ears (a mirrored file)"
+    )
     if microphone:
         group.add_argument(
             "--input",
@@ -39,7 +42,7 @@ def add_audio_arguments(parser: argparse.ArgumentParser, *, microphone: bool = T
 
 def hrtf_from_args(args: argparse.Namespace) -> HrtfSet:
     try:
-        return load_hrtf(getattr(args, "hrtf", None))
+        return load_hrtf(getattr(args, "hrtf", None), mirror=getattr(args, "hrtf_mirror", False))
     except HrtfError as error:
         raise CommandError(str(error)) from None
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import signal
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from emulator.cli.vocab import ExitCode
+
+if TYPE_CHECKING:  # asyncio is imported by the commands that run a loop, not for --help
+    import asyncio
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -14,9 +19,17 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class CommandError(Exception):
     """A problem the user can fix; printed as one line with no traceback."""
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
+    def __init__(self, message: str, exit_code: int = ExitCode.USAGE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def start_error(error: Exception) -> CommandError:
+    """A headset's start failure as the command's error: exit 3 if the room could not be joined."""
+    from emulator.headset import JoinError
+
+    code = ExitCode.UNREACHABLE if isinstance(error, JoinError) else ExitCode.USAGE
+    return CommandError(str(error), code)
 
 
 @contextlib.contextmanager
@@ -25,6 +38,8 @@ def stop_on_signals() -> Iterator[asyncio.Event]:
 
     Call it from inside the running loop; the handlers are removed when the block ends.
     """
+    import asyncio
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:

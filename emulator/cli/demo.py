@@ -1,13 +1,15 @@
 """`headset-emulator demo`: the README's first command — a room, two talking bots and the app, joined.
 
-Everything runs in this one process on qasync's loop: the embedded room on 127.0.0.1 (a free port,
-a fresh secret, so nothing else on the machine can join), two bot headsets that walk circles around
-the user while speaking their lines with lip-synced faces (espeak-ng), and the main window joined to
-the same room. Closing the window stops the app, then the bots, then the room.
+The embedded room (127.0.0.1, a free port, a fresh secret, so nothing else on the machine can join)
+and two bot headsets run in a child process (demo_room.py), as other devices would: they pace to and
+fro 1.2-1.3 m in front of the user, facing them, speaking their lines with lip-synced faces
+(espeak-ng). The main window joins the same room. Closing the window stops the app, then the child
+(bots, then room); the child also ends if the app is killed. `--in-process` (hidden) runs room and
+bots on a thread of the app instead, the old way, kept for the `app` benchmark's comparison.
 
 A window needs a display: without DISPLAY (or WAYLAND_DISPLAY) the command says so in one line and
 suggests `xvfb-run -a headset-emulator demo` rather than starting a hidden screen nobody can see.
-`--screenshot FILE` saves the window once the avatars are drawn and quits (scripts/screenshot_demo.py).
+`--out FILE` saves the window once both faces are in view and quits (scripts/screenshot_demo.py).
 """
 
 from __future__ import annotations
@@ -19,13 +21,17 @@ import getpass
 import logging
 import math
 import secrets
+import statistics
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.cli.common import CommandError, freeze_what_is_loaded
+from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
+from emulator.cli.extras import require_app
+from emulator.cli.vocab import add_out_argument, seconds
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
@@ -41,9 +47,12 @@ class BotPlan:
     angle_deg: float  # where it starts around the user; 0 is straight ahead, positive to the right
     radius_m: float
     period_s: float
+    arc_deg: float = 24.0  # how far along its circle round the user it paces to and fro
 
 
-BOTS = (BotPlan("Ada", -28.0, 1.7, 40.0), BotPlan("Grace", 32.0, 2.3, 55.0))
+# Close enough that a face reads on a laptop screen (each bust ≥ 1% of the view, tests/gui), not so
+# close that they crowd the user; they pace outwards first, so they stay apart and in view.
+BOTS = (BotPlan("Ada", -24.0, 1.6, 40.0), BotPlan("Grace", 26.0, 1.7, 55.0))
 NAMES = ("Alan", "Barbara", "Edsger", "Frances", "Donald", "Radia")
 MAX_BOTS = len(BOTS) + len(NAMES)
 
@@ -51,7 +60,7 @@ MAX_BOTS = len(BOTS) + len(NAMES)
 def bot_plans(count: int) -> list[BotPlan]:
     """The two demo bots, then more (for the frame-rate benchmark) spread over the view ahead."""
     extra = [
-        BotPlan(name, -50.0 + 100.0 * i / max(1, len(NAMES) - 1), 2.8 + 0.4 * (i % 2), 60.0 + 5 * i)
+        BotPlan(name, -50.0 + 100.0 * i / max(1, len(NAMES) - 1), 2.2 + 0.4 * (i % 2), 60.0 + 5 * i)
         for i, name in enumerate(NAMES)
     ]
     return [*BOTS, *extra][:count]
@@ -73,13 +82,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--settings", type=Path, help="an INI file for the window's settings (default: yours)"
     )
-    parser.add_argument(
-        "--screenshot", type=Path, help="save the window to this PNG once avatars show, then quit"
-    )
-    parser.add_argument("--quit-after", type=float, help="close the window after this many seconds")
+    add_out_argument(
+        parser, "save the window to this PNG once avatars show, then quit", dest="screenshot",
+        old_names=("--screenshot",),
+    )  # fmt: skip
+    parser.add_argument("--quit-after", type=seconds, help="close the window after this long, e.g. 30s")
     parser.add_argument(
         "--measure-fps",
-        type=float,
+        type=seconds,
         metavar="SECONDS",
         help="once everyone is drawn, repaint as fast as possible for SECONDS, print the rate of frames "
         "presented and the process's CPU time per frame, quit",
@@ -87,20 +97,27 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--fps", type=float, default=None, help="viewport repaint rate (default: the profile's; 0: unlimited)"
     )
+    # The old way, room and bots on a thread of the app, kept for the benchmark's comparison.
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    # The child process's side (demo_room.py): the room and the bots, no window.
+    parser.add_argument("--serve-room", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
 
 def bot_config(url: str, secret: str, plan: BotPlan) -> HeadsetConfig:
-    """A bot standing `radius` from the user at `angle`, facing the user, circling at `period`."""
+    """A bot standing `radius` from the user at `angle`, facing the user, pacing along that circle."""
     a = math.radians(plan.angle_deg)
     x, z = plan.radius_m * math.sin(a), -plan.radius_m * math.cos(a)
-    facing_user = math.degrees(math.atan2(x, -z))
+    # A yaw θ looks along (-sin θ, -cos θ); the user is along (-x, -z) from here.
+    facing_user = math.degrees(math.atan2(x, z))
+    # Outwards first: seen from the bot, its left is away from the middle when it stands on the right.
+    turn = "cw" if plan.angle_deg >= 0 else "ccw"
     return HeadsetConfig(
         url=url,
         room=ROOM,
         name=plan.name,
         placement=Pose.at(x, 1.6, z, facing_user),
-        motion=f"orbit:radius={plan.radius_m},period={plan.period_s}",
+        motion=f"orbit:radius={plan.radius_m},period={plan.period_s},arc={plan.arc_deg},turn={turn}",
         face="talk",
         audio="silence",
         marker_period_s=0.0,  # a chirp every 2 s would spoil the speech
@@ -165,20 +182,31 @@ class Demo:
 
 
 class DemoThread:
-    """The room and the bots on a loop of their own, in a thread, so the app's painting cannot starve them.
+    """The room and the bots on a loop of their own in a thread of the app (`demo --in-process`).
 
-    On llvmpipe a frame costs the GUI thread milliseconds of CPU; with everything on one loop the
-    bots' handshakes and 1 s WebSocket heartbeats competed with painting and sometimes lost. Here they
-    behave like other devices on the network. `stop()` ends the loop and joins the thread.
+    The old way, kept for the benchmark's comparison with the child process: a loop of its own kept
+    the bots' handshakes and heartbeats from waiting behind painting, but the thread still shares the
+    app's interpreter lock. `stop()` ends the loop and joins the thread.
     """
 
-    def __init__(self, bots: int = 2) -> None:
-        self.demo = Demo(bots=bots)
+    def __init__(self, bots: int = 2, secret: str | None = None) -> None:
+        self.demo = Demo(bots=bots) if secret is None else Demo(bots=bots, secret=secret)
         self.error: BaseException | None = None
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._run, name="demo-room", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self.demo.url
+
+    @property
+    def notes(self) -> list[str]:
+        return self.demo.notes
+
+    def failure(self) -> str | None:
+        return None  # an error in the thread ends start() or shows in the log
 
     async def start(self) -> None:
         """Start the thread and wait (without blocking the caller's loop) until the bots are in."""
@@ -215,6 +243,11 @@ class DemoThread:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.serve_room:
+        from emulator.cli.demo_room import serve
+
+        return serve(args.bots)
+    require_app("the window")
     from emulator.ui.app import display_problem
 
     problem = display_problem()
@@ -226,14 +259,17 @@ def run(args: argparse.Namespace) -> int:
     outcome: dict[str, Any] = {}
 
     async def main(_qt: Any) -> int:
+        from emulator.cli.demo_room import DemoProcess, DemoProcessError
         from emulator.ui.window import MainWindow
 
-        background = DemoThread(bots=args.bots)
-        demo = background.demo
+        secret = secrets.token_urlsafe(24)
+        background: DemoProcess | DemoThread = (
+            DemoThread(args.bots, secret) if args.in_process else DemoProcess(args.bots, secret)
+        )
         fps = args.fps
         window = MainWindow(app.settings(args.settings), fps=90.0 if fps is None else fps)
         # GL setup and avatar building stall this loop: get them done before the app connects,
-        # while the room and bots start on their own thread.
+        # while the room and bots start.
         starting = asyncio.ensure_future(background.start())
         try:
             window.show()
@@ -241,25 +277,29 @@ def run(args: argparse.Namespace) -> int:
             window.viewport.preload()
             try:
                 await starting
+            except DemoProcessError as error:
+                outcome["error"] = str(error)
+                return 1
             except (HeadsetError, OSError) as error:
                 outcome["error"] = f"the demo could not start: {error}"
                 return 1
-            for note in demo.notes:
+            for note in background.notes:
                 window.show_message(note)
             user = getpass.getuser() or "you"
             config = HeadsetConfig(
-                url=demo.url,
+                url=background.url,
                 room=ROOM,
                 name=user,
                 profile=args.profile,
                 placement=placement(),
-                secret=demo.secret,
+                secret=secret,
                 marker_period_s=0.0,
             )
             if not await window.join(config):
                 outcome["error"] = "the app could not join the demo room (see the status bar)"
             freeze_what_is_loaded()  # set up and joined: keep later full GC passes out of the audio
-            await _watch(window, demo, args, started, outcome)
+            with stop_on_signals() as stop:
+                await _watch(window, background, args, started, outcome, stop)
             return 0
         finally:
             window.close()
@@ -274,21 +314,37 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
+def both_faces(window: Any, wanted: int) -> bool:
+    """Every bot drawn, each in view and facing the user (within 45°), by the render's own projection."""
+    seen = [f for f in window.viewport.framing() if f.coverage > 0 and f.faces_camera()]
+    return window.viewport.frames > 0 and window.viewport.avatars_drawn >= wanted and len(seen) >= wanted
+
+
 async def _watch(
-    window: Any, demo: Demo, args: argparse.Namespace, started: float, outcome: dict[str, Any]
+    window: Any,
+    background: Any,
+    args: argparse.Namespace,
+    started: float,
+    outcome: dict[str, Any],
+    stop: asyncio.Event,
 ) -> None:
-    """Report the first frame with every bot drawn; take the screenshot; wait for the window to close."""
-    wanted = len(demo.headsets)
+    """Report the first frames with every bot drawn and facing us; take the screenshot; wait for the
+    window to close (or Ctrl+C); say in one line if the room and bots stop on their own."""
+    wanted = args.bots
     quit_at = None if args.quit_after is None else started + args.quit_after
-    first_frame_reported = False
-    while not window.closed.is_set():
-        if (
-            not first_frame_reported
-            and window.viewport.frames > 0
-            and window.viewport.avatars_drawn >= wanted
-        ):
-            first_frame_reported = True
+    drawn_reported = faces_reported = failure_shown = False
+    while not window.closed.is_set() and not stop.is_set():
+        failure = background.failure()
+        if failure is not None and not failure_shown:
+            failure_shown = True
+            window.show_error(failure)
+            print(failure, file=sys.stderr, flush=True)
+        if not drawn_reported and window.viewport.frames > 0 and window.viewport.avatars_drawn >= wanted:
+            drawn_reported = True
             print(f"first frame with {wanted} avatars after {time.monotonic() - started:.2f} s", flush=True)
+        if drawn_reported and not faces_reported and both_faces(window, wanted):
+            faces_reported = True
+            print(f"first frame with {wanted} faces after {time.monotonic() - started:.2f} s", flush=True)
             if args.screenshot is not None:
                 await asyncio.sleep(2.5)  # let them walk and talk a little: the mouths open, labels settle
                 image = window.snapshot()
@@ -299,7 +355,13 @@ async def _watch(
                     print(f"wrote {args.screenshot}", flush=True)
                 return
             if args.measure_fps is not None:
-                await asyncio.sleep(1.0)
+                # The HUD's round trip as a user sees it, at the usual repaint rate: sampled for 2 s.
+                rtts = []
+                for _ in range(8):
+                    await asyncio.sleep(0.25)
+                    rtt = window.round_trip_ms()
+                    if rtt is not None:
+                        rtts.append(rtt)
                 window.viewport.set_fps(0)
                 frames, t0, cpu0 = window.viewport.presented, time.monotonic(), time.process_time()
                 await asyncio.sleep(args.measure_fps)
@@ -308,6 +370,8 @@ async def _watch(
                 cpu_ms = 1000 * (time.process_time() - cpu0) / max(1, frames)
                 drawn = window.viewport.avatars_drawn
                 print(f"fps {rate:.1f} with {drawn} avatars, {cpu_ms:.1f} CPU ms per frame", flush=True)
+                median = f"{statistics.median(rtts):.1f}" if rtts else "-"
+                print(f"round trip {median} ms (HUD)", flush=True)
                 return
         if quit_at is not None and time.monotonic() >= quit_at:
             return

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
+from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error, stop_on_signals
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
-from emulator.drive.errors import DriveError
-from emulator.drive.spec import placement
-from emulator.headset import Headset, HeadsetConfig, HeadsetError
-from emulator.headset.config import MAX_STATES_PER_PACKET
-from emulator.model.pose import Pose
-from emulator.net.ice_servers import IceOptions, IceServerError
-from emulator.qa.tools import JoinTools, ToolError
+from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
+from emulator.cli.summary_table import remote_table
+from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args, say_verdict
+from emulator.cli.vocab import ExitCode, seconds
+
+# The headset and what it loads (numpy, aiortc, PyAV; asyncio too) are imported when a command runs,
+# not for --help.
+if TYPE_CHECKING:
+    import asyncio
+
+    from emulator.headset import Headset, HeadsetConfig
+    from emulator.model.pose import Pose
+    from emulator.qa.tools import JoinTools
+    from emulator.qa.verdict import Limits
 
 
 def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,12 +63,21 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
         "--motion", default="still", help="still | orbit | nod | look-around | walk | trace:FILE.jsonl"
     )
     parser.add_argument(
-        "--face", default="neutral", help="neutral | talk | blink | smile | surprise | csv:FILE"
+        "--face",
+        default="neutral",
+        help="neutral | talk | blink | smile | surprise | csv:FILE | trace:FILE.jsonl (a --motion trace:FILE "
+        "brings its faces along with the default face)",
     )
     parser.add_argument(
-        "--duration", type=float, help="leave after this many seconds (default: until Ctrl+C)"
+        "--hands",
+        default="relaxed",
+        help="none | relaxed | wave | point | pinch | thumbs-up | talk | trace:FILE.jsonl (default relaxed)",
+    )
+    parser.add_argument(
+        "--duration", type=seconds, help="leave after this long, e.g. 90s or 5m (default: until Ctrl+C)"
     )
     parser.add_argument("--hrtf", help="SOFA file for binaural rendering, or 'off' (default: bundled KEMAR)")
+    parser.add_argument("--hrtf-mirror", action="store_true", help="swap the HRTF's left and right ears")
     parser.add_argument("--output", help="play what is heard: default, a device name or index, or wav:FILE")
     parser.add_argument("--input", help="microphone for --audio mic: index or part of a name")
     parser.add_argument(
@@ -74,7 +89,7 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
         "stun:HOST:PORT",
     )
     parser.add_argument(
-        "--connect-timeout", type=float, default=15.0, help="give up joining after this many seconds (15)"
+        "--connect-timeout", type=seconds, default=15.0, help="give up joining after this long (default 15s)"
     )
     parser.add_argument("--ice-username", help="TURN username (for URLs without credentials)")
     parser.add_argument("--ice-credential", help="TURN password (for URLs without credentials)")
@@ -97,10 +112,18 @@ def register(subparsers: Any) -> None:
         "--record-dir", type=Path, help="write each remote's audio (WAV) and states (JSONL) here"
     )
     add_qa_arguments(parser)
+    add_verdict_arguments(parser)
+    add_status_argument(parser)
     parser.set_defaults(handler=run)
 
 
 def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> HeadsetConfig:
+    from emulator.drive.errors import DriveError
+    from emulator.drive.hands import hands_from_spec
+    from emulator.headset import HeadsetConfig
+    from emulator.headset.config import MAX_STATES_PER_PACKET
+    from emulator.net.ice_servers import IceOptions, IceServerError
+
     if args.opus_bitrate < 6000 or args.opus_bitrate > 510_000:
         raise CommandError("--opus-bitrate must be between 6000 and 510000 bit/s")
     if not 1 <= args.states_per_packet <= MAX_STATES_PER_PACKET:
@@ -115,6 +138,10 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         raise CommandError(str(error)) from None
     if not args.connect_timeout > 0:
         raise CommandError("--connect-timeout must be positive")
+    try:
+        hands = hands_from_spec(args.hands)
+    except DriveError as error:
+        raise CommandError(f"--hands: {error}") from None
     return HeadsetConfig(
         ice=ice,
         connect_timeout_s=args.connect_timeout,
@@ -128,12 +155,14 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         placement=place,
         motion=args.motion,
         face=args.face,
+        hands=hands,
         audio=args.audio,
         opus_bitrate=args.opus_bitrate,
         opus_frame_ms=args.opus_frame,
         states_per_packet=args.states_per_packet,
         record_dir=getattr(args, "record_dir", None),
         hrtf=args.hrtf,
+        hrtf_mirror=args.hrtf_mirror,
         output=args.output,
         secret=args.secret,
         input=args.input,
@@ -142,6 +171,8 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
 
 async def run_until_stopped(duration: float | None, *started: Headset) -> None:
     """Wait for the duration, Ctrl+C or SIGTERM, whichever comes first."""
+    import asyncio
+
     with stop_on_signals() as stop:
         ended = [asyncio.ensure_future(h.closed.wait()) for h in started]
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait()), *ended]
@@ -155,17 +186,33 @@ async def run_until_stopped(duration: float | None, *started: Headset) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emulator.drive.errors import DriveError
+    from emulator.drive.spec import placement
+
     try:
         start = placement(args.at, args.yaw)
     except DriveError as error:
         raise CommandError(str(error)) from None
     config = config_from_args(args, args.name or "headset", start)
-    return asyncio.run(_join(config, args.duration, args.report, tools_from_args(args)))
+    limits = limits_from_args(args)
+    import asyncio
+
+    return asyncio.run(
+        _join(config, args.duration, args.report, tools_from_args(args), printer_for(args), limits)
+    )
 
 
 async def _join(
-    config: HeadsetConfig, duration: float | None, report_path: Path | None, tools: JoinTools | None = None
+    config: HeadsetConfig,
+    duration: float | None,
+    report_path: Path | None,
+    tools: JoinTools | None = None,
+    printer: StatusPrinter | None = None,
+    limits: Limits | None = None,
 ) -> int:
+    from emulator.headset import HeadsetError
+    from emulator.qa.tools import JoinTools, ToolError
+
     tools = tools or JoinTools()
     try:
         headset = tools.prepare(config)
@@ -179,29 +226,49 @@ async def _join(
     except (HeadsetError, ToolError) as error:
         await tools.stop()
         await headset.stop()
-        raise CommandError(str(error)) from None
+        raise start_error(error) from None
     print(
         f"joined {config.room} at {config.url} as {config.name} ({headset.participant_id}); "
         f"{len(headset.session_participants())} others here",
         file=sys.stderr,
         flush=True,
     )
+    mismatch = identity_note(headset)
+    if mismatch:
+        print(mismatch, file=sys.stderr, flush=True)
     freeze_what_is_loaded()
     try:
-        await run_until_stopped(duration, headset)
+        async with status_task(printer, lambda before: headset_line(headset, before)):
+            await run_until_stopped(duration, headset)
     finally:
         report = {**headset.report(), **tools.report()}
         await tools.stop()
         await headset.stop()
     await tools.add_scores(report)
-    return finish(headset, report, report_path)
+    return finish(headset, report, report_path, limits)
 
 
-def finish(headset: Headset, report: dict[str, Any], report_path: Path | None) -> int:
-    """After leaving: write the report if asked; exit code 1 if the room, not we, ended the session."""
+def identity_note(headset: Headset) -> str | None:
+    """When the token names someone else than `--name`/`--identity`: who the room says we are."""
+    given, shown = headset.config.participant_identity, headset.participant_id
+    if shown is None or shown == given:
+        return None
+    return (
+        f"{headset.config.name}: the token is for identity {shown!r}, not {given!r}: the room shows this "
+        f"headset as {headset.config.name!r} with id {shown!r}"
+    )
+
+
+def finish(
+    headset: Headset, report: dict[str, Any], report_path: Path | None, limits: Limits | None = None
+) -> int:
+    """After leaving: write the report if asked, give the verdict (unless --no-verdict); exit code 1
+    if the room, not we, ended the session or the run was unhealthy."""
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))
-    if headset.close_reason not in (None, "left"):
+    print(remote_table(report), file=sys.stderr, flush=True)
+    ended = headset.close_reason not in (None, "left")
+    if ended:
         print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)
-        return 1
-    return 0
+    unhealthy = say_verdict(limits, [report])
+    return ExitCode.FAILED if ended or unhealthy else ExitCode.OK

@@ -7,29 +7,17 @@ import asyncio
 import contextlib
 import datetime
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.cli.common import CommandError, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, add_net_argument, metrics_address
-from emulator.drive.spec import placement
-from emulator.headset import HeadsetConfig
-from emulator.net.conditions import ConditionsError, NetConditions, parse_conditions
-from emulator.net.prometheus import MetricsServer
-from emulator.net.tokens import parse_duration
-from emulator.qa.probe import ProbeMetrics, Thresholds, probe_once
+from emulator.cli.status import StatusPrinter, add_status_argument, printer_for, status_task
+from emulator.cli.vocab import ExitCode, seconds, seconds_or_zero, with_unit
 
-
-def _ms(text: str) -> float:
-    """`150ms`, `0.15s` or `150` (milliseconds) → milliseconds."""
-    value = text.strip().lower()
-    try:
-        if value.endswith("ms"):
-            return float(value[:-2])
-        if value.endswith("s"):
-            return float(value[:-1]) * 1000
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a duration like 150ms or 5s, got {text!r}") from None
+if TYPE_CHECKING:  # loaded when the probe runs, not for --help
+    from emulator.headset import HeadsetConfig
+    from emulator.net.conditions import NetConditions
+    from emulator.qa.probe import Thresholds
 
 
 def register(subparsers: Any) -> None:
@@ -39,50 +27,85 @@ def register(subparsers: Any) -> None:
     parser.add_argument("url", help="the room, e.g. ws://127.0.0.1:8765/ws")
     parser.add_argument("--room", help="room to probe (default: a fresh probe-XXXX room each run)")
     parser.add_argument("--secret", help="room secret for minting the probe's two tokens")
-    parser.add_argument("--every", help="run again after this long, e.g. 60s or 5m (default: run once)")
+    parser.add_argument(
+        "--every",
+        type=seconds,
+        metavar="DURATION",
+        help="run again after this long, e.g. 60s or 5m (default: run once)",
+    )
     parser.add_argument("--once", action="store_true", help="one run, then exit")
     parser.add_argument("--count", type=int, help="stop after this many runs")
     parser.add_argument(
-        "--timeout", type=_ms, default=20_000.0, help="give up on a run after this (default 20s)"
+        "--timeout",
+        type=with_unit,
+        metavar="DURATION",
+        default=20.0,
+        help="give up on a run after this, e.g. 20s (default 20s)",
     )
-    parser.add_argument("--max-join", type=_ms, help="fail a run whose join takes longer, e.g. 5s")
-    parser.add_argument("--max-first-audio", type=_ms, help="fail past this join-to-first-audio time")
     parser.add_argument(
-        "--max-mouth-to-ear", type=_ms, help="fail past this mouth-to-ear latency, e.g. 150ms"
+        "--max-join", type=with_unit, metavar="DURATION", help="fail a run whose join takes longer, e.g. 5s"
     )
-    parser.add_argument("--max-rtt", type=_ms, help="fail past this state round trip, e.g. 50ms")
+    parser.add_argument(
+        "--max-first-audio",
+        type=with_unit,
+        metavar="DURATION",
+        help="fail past this join-to-first-audio time",
+    )
+    parser.add_argument(
+        "--max-mouth-to-ear",
+        type=with_unit,
+        metavar="DURATION",
+        help="fail past this mouth-to-ear latency, e.g. 150ms",
+    )
+    parser.add_argument(
+        "--max-rtt", type=with_unit, metavar="DURATION", help="fail past this state round trip, e.g. 50ms"
+    )
     parser.add_argument("--min-mos", type=float, help="fail a run whose voice scores lower, e.g. 3.5")
     add_net_argument(parser)
     add_metrics_argument(parser, 9108)
+    parser.add_argument(
+        "--linger",
+        type=seconds_or_zero,
+        default=30.0,
+        metavar="DURATION",
+        help="with --metrics, keep serving the results this long after the last run, so that a scraper "
+        "gets them (default 30s; 0 exits at once; Ctrl+C stops sooner)",
+    )
+    add_status_argument(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    every = None
-    if args.every and not args.once:
-        try:
-            every = parse_duration(args.every)
-        except ValueError as error:
-            raise CommandError(f"--every: {error}") from None
+    from emulator.drive.spec import placement
+    from emulator.headset import HeadsetConfig
+    from emulator.qa.probe import Thresholds
+
+    every = None if args.once else args.every
     count = 1 if args.once or every is None else args.count
     if count is not None and count < 1:
         raise CommandError("--count must be at least 1")
     limits = Thresholds(
-        None if args.max_join is None else args.max_join / 1000,
-        None if args.max_first_audio is None else args.max_first_audio / 1000,
-        args.max_mouth_to_ear,
-        args.max_rtt,
+        args.max_join,
+        args.max_first_audio,
+        None if args.max_mouth_to_ear is None else args.max_mouth_to_ear * 1000,
+        None if args.max_rtt is None else args.max_rtt * 1000,
         args.min_mos,
     )
     net = None
     if args.net is not None:
+        from emulator.net.conditions import ConditionsError, parse_conditions
+
         try:
             net = parse_conditions(args.net)
         except ConditionsError as error:
             raise CommandError(str(error)) from None
+    linger = float(args.linger)
     template = HeadsetConfig(url=args.url, room="", name="probe", secret=args.secret, placement=placement())
     metrics = metrics_address(args)
-    return asyncio.run(_probe(template, args.room, every, count, limits, args.timeout / 1000, metrics, net))
+    printer = printer_for(args)
+    return asyncio.run(
+        _probe(template, args.room, every, count, limits, args.timeout, metrics, printer, linger, net)
+    )
 
 
 async def _probe(
@@ -93,8 +116,13 @@ async def _probe(
     limits: Thresholds,
     timeout: float,
     listen: tuple[str, int] | None,
+    printer: StatusPrinter | None = None,
+    linger: float = 0.0,
     net: NetConditions | None = None,
 ) -> int:
+    from emulator.net.prometheus import MetricsServer
+    from emulator.qa.probe import ProbeMetrics, probe_once
+
     metrics = ProbeMetrics()
     server = MetricsServer(metrics.collect, *listen) if listen else None
     if server is not None:
@@ -107,22 +135,42 @@ async def _probe(
         print(f"probe: metrics on {server.url}", file=sys.stderr, flush=True)
     loop = asyncio.get_running_loop()
     failed = 0
+    phase, since = "run 1: measuring", loop.time()
+
+    def line(_before: Any) -> tuple[str, None]:
+        return f"runs {metrics.runs} failed {failed} | {phase} ({loop.time() - since:.0f} s)", None
+
     try:
         with stop_on_signals() as stop:
-            while not stop.is_set():
-                began = loop.time()
-                result = await probe_once(template, room, timeout, net)
-                limits.check(result)
-                metrics.observe(result)
-                failed += 0 if result.ok else 1
-                stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-                print(f"{stamp} probe {template.url} {result.line()}", flush=True)
-                if count is not None and metrics.runs >= count:
-                    break
-                wait = max(0.0, (every or 0.0) - (loop.time() - began))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), wait)
+            async with status_task(printer, line):
+                while not stop.is_set():
+                    began = loop.time()
+                    phase, since = f"run {metrics.runs + 1}: measuring", began
+                    result = await probe_once(template, room, timeout, net)
+                    limits.check(result)
+                    metrics.observe(result)
+                    failed += 0 if result.ok else 1
+                    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+                    if printer is not None:
+                        printer.clear()
+                    print(f"{stamp} probe {template.url} {result.line()}", flush=True)
+                    if count is not None and metrics.runs >= count:
+                        if server is not None and linger > 0:
+                            phase, since = "done: serving the results", loop.time()
+                            print(
+                                f"probe: done; serving the results on {server.url} for {linger:g} s more "
+                                "(Ctrl+C stops)",
+                                file=sys.stderr,
+                                flush=True,
+                            )
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(stop.wait(), linger)
+                        break
+                    wait = max(0.0, (every or 0.0) - (loop.time() - began))
+                    phase, since = "waiting for the next run", loop.time()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), wait)
     finally:
         if server is not None:
             await server.stop()
-    return 1 if failed else 0
+    return ExitCode.FAILED if failed else ExitCode.OK

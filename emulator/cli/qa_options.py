@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emulator.cli.common import CommandError
-from emulator.net.prometheus import parse_listen
-from emulator.qa.tools import JoinTools
 
+if TYPE_CHECKING:
+    from emulator.qa.tools import JoinTools
+
+CONTROL_TOKEN_ENV = "HEADSET_EMULATOR_CONTROL_TOKEN"
 NET_HELP = (
     "good | wifi | 4g | lossy | commute | cafe-wifi | "
     "custom:loss=5%%,burst=4,delay=80ms,jitter=30ms,rate=300kbps,reorder=1%%,duplicate=1%% (default good)"
@@ -25,11 +29,28 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", type=Path, help="write the session (states, audio, events) to this file")
     parser.add_argument("--replay", type=Path, help="repeat a participant of this recording (with --as)")
     parser.add_argument("--as", dest="replay_as", metavar="NAME", help="whom to repeat from --replay")
-    parser.add_argument("--speed", type=float, default=1.0, help="replay speed (default 1)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="replay speed (default 1); the voice is not time-stretched, so its pitch changes with it",
+    )
     parser.add_argument("--loop", action="store_true", help="repeat the replay when it ends")
     add_net_argument(parser)
     parser.add_argument(
         "--control", metavar="HOST:PORT", help="serve the remote-control HTTP API here, e.g. 127.0.0.1:8770"
+    )
+    parser.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help=f"bearer token the control API requires (default: ${CONTROL_TOKEN_ENV}, else a new one, "
+        "printed at start)",
+    )
+    parser.add_argument(
+        "--control-dir",
+        type=Path,
+        metavar="DIR",
+        help="files the control API's /audio and /motion may open (default: none)",
     )
     parser.add_argument(
         "--score",
@@ -42,6 +63,8 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def tools_from_args(args: argparse.Namespace) -> JoinTools:
+    from emulator.qa.tools import JoinTools
+
     return JoinTools(
         record=args.record,
         replay=args.replay,
@@ -51,6 +74,8 @@ def tools_from_args(args: argparse.Namespace) -> JoinTools:
         net=args.net,
         net_seed=args.net_seed,
         control=args.control,
+        control_token=args.control_token or os.environ.get(CONTROL_TOKEN_ENV),
+        control_dir=args.control_dir,
         name_given=args.name is not None,
         score=args.score,
         reference=args.reference,
@@ -65,6 +90,8 @@ def add_metrics_argument(parser: argparse.ArgumentParser, example_port: int) -> 
 
 def metrics_address(args: argparse.Namespace) -> tuple[str, int] | None:
     """Where `--metrics` asks to serve, or None; a malformed address is a CommandError."""
+    from emulator.net.prometheus import parse_listen
+
     if not args.metrics:
         return None
     try:

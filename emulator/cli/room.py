@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
+from emulator.model.durations import parse_duration
 from emulator.net.ice import is_loopback_host
 from emulator.net.prometheus import MetricsServer
-from emulator.net.tokens import Grant, TokenError, load_secret, mint, parse_duration
+from emulator.net.tokens import Grant, TokenError, load_secret, mint
+from emulator.room.edge import EdgeLimits
 from emulator.room.metrics import RoomMetrics
 from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer
 
@@ -36,6 +39,41 @@ def register(subparsers: Any) -> None:
     )
     room.add_argument("--secret", help="token secret (default: $HEADSET_EMULATOR_SECRET or a local file)")
     add_metrics_argument(room, 9109)
+    limits = EdgeLimits()
+    room.add_argument(
+        "--max-token-lifetime",
+        metavar="DURATION",
+        default="24h",
+        help="refuse tokens valid for longer than this from now (default 24h)",
+    )
+    room.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also accept browsers from this origin, e.g. https://app.example (repeatable; SECURITY.md)",
+    )
+    room.add_argument(
+        "--join-timeout",
+        metavar="DURATION",
+        default=f"{limits.join_timeout_s:g}s",
+        help=f"close a connection that has not joined within this (default {limits.join_timeout_s:g}s)",
+    )
+    room.add_argument(
+        "--max-pending",
+        metavar="N",
+        type=int,
+        default=limits.max_pending,
+        help=f"connections waiting to join, at most (default {limits.max_pending})",
+    )
+    room.add_argument(
+        "--max-pending-per-address",
+        metavar="N",
+        type=int,
+        default=limits.max_pending_per_address,
+        help="connections waiting to join from one non-loopback address, at most "
+        f"(default {limits.max_pending_per_address})",
+    )
     room.set_defaults(handler=run_room)
 
     token = subparsers.add_parser("token", help="mint a join token from the room's secret")
@@ -43,6 +81,12 @@ def register(subparsers: Any) -> None:
     token.add_argument("--identity", required=True, help="participant identity")
     token.add_argument("--ttl", default="1h", help="lifetime, e.g. 90s, 15m, 1h (default 1h)")
     token.add_argument("--listen-only", action="store_true", help="may not publish audio or state")
+    token.add_argument(
+        "--max-token-lifetime",
+        metavar="DURATION",
+        default="24h",
+        help="the room's --max-token-lifetime: a longer --ttl is refused (default 24h)",
+    )
     token.add_argument("--secret", help="token secret (default: $HEADSET_EMULATOR_SECRET or a local file)")
     token.set_defaults(handler=run_token)
 
@@ -50,9 +94,15 @@ def register(subparsers: Any) -> None:
 def run_token(args: argparse.Namespace) -> int:
     try:
         ttl = parse_duration(args.ttl)
+        longest = parse_duration(args.max_token_lifetime)
         secret = load_secret(args.secret)
     except (ValueError, TokenError) as error:
         raise CommandError(str(error)) from None
+    if ttl > longest:
+        raise CommandError(
+            f"--ttl {args.ttl} is longer than a room accepts ({args.max_token_lifetime}); a room started "
+            f"with --max-token-lifetime {args.ttl} or more takes it (pass the same here)"
+        )
     print(mint(secret, Grant(args.room, args.identity, time.time() + ttl, not args.listen_only)))
     return 0
 
@@ -63,8 +113,31 @@ def run_room(args: argparse.Namespace) -> int:
     except TokenError as error:
         raise CommandError(str(error)) from None
     listen = metrics_address(args)
-    return asyncio.run(
-        _serve(RoomServer(secret, args.host, args.port, args.mix, browsers=args.browsers), listen)
+    if logging.getLogger().level == logging.WARNING:
+        # By default a room tells its operator who joined, left or was refused (info), nothing more.
+        logging.getLogger("emulator.room").setLevel(logging.INFO)
+    server = RoomServer(secret, args.host, args.port, args.mix, limits=_limits(args), browsers=args.browsers)
+    return asyncio.run(_serve(server, listen))
+
+
+def _limits(args: argparse.Namespace) -> EdgeLimits:
+    try:
+        lifetime = parse_duration(args.max_token_lifetime)
+        join_timeout = parse_duration(args.join_timeout)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    if args.max_pending < 1 or args.max_pending_per_address < 1:
+        raise CommandError("--max-pending and --max-pending-per-address must be at least 1")
+    for origin in args.allow_origin:
+        scheme, sep, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest.rstrip("/"):
+            raise CommandError(f"--allow-origin: expected SCHEME://HOST[:PORT], got {origin!r}")
+    return EdgeLimits(
+        join_timeout_s=join_timeout,
+        max_pending=args.max_pending,
+        max_pending_per_address=args.max_pending_per_address,
+        max_token_lifetime_s=lifetime,
+        allowed_origins=tuple(args.allow_origin),
     )
 
 

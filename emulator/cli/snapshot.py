@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from emulator.cli.common import CommandError
+from emulator.cli.extras import require_app
+from emulator.cli.vocab import add_out_argument
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.model.profiles import load_profile
-from emulator.render.avatar import load_avatar
-from emulator.render.avatar_gen import VARIANTS, load_default_avatar
 from emulator.render.camera import Camera, headset_eyes, orbit_camera
-from emulator.render.errors import AvatarError, RenderUnavailableError
 from emulator.render.faces import VISEME_NAMES, viseme_index, visemes_from_mapping
 from emulator.render.png import write_png
+from emulator.render.variants import VARIANTS
 
 EYE_HEIGHT_M = 1.6
 
@@ -30,7 +30,9 @@ EYE_HEIGHT_M = 1.6
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("snapshot", help="render one avatar offscreen to a PNG")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--avatar", type=Path, help="a .glb, .gltf or .vrm avatar (default: bundled head)")
+    source.add_argument(
+        "--avatar", type=Path, help="a .glb, .gltf or .vrm avatar (default: the bundled bust)"
+    )
     source.add_argument("--variant", choices=list(VARIANTS), default="default", help="bundled avatar colours")
     parser.add_argument("--face", default="", help="ARKit weights, e.g. jawOpen=1,eyeBlinkLeft=0.5")
     parser.add_argument(
@@ -52,7 +54,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--name", default="", help="name label over the avatar (default: none)")
     parser.add_argument("--speaking", type=float, default=0.0, help="speaking level 0..1 for the indicator")
-    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    add_out_argument(parser, "PNG file to write", required=True)
     parser.set_defaults(handler=run)
 
 
@@ -79,6 +81,11 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_app("OpenGL rendering")
+    from emulator.render.avatar import load_avatar
+    from emulator.render.avatar_gen import load_default_avatar
+    from emulator.render.errors import AvatarError, RenderUnavailableError
+
     width, height = _size(args.size)
     try:
         face = Face.from_mapping(_weights(args.face, "face"), strict=True)

@@ -18,6 +18,7 @@ from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
 from emulator.audio.source import SAMPLE_RATE
 from emulator.cli.audio_options import add_audio_arguments, hrtf_from_args, output_from_args
 from emulator.cli.common import CommandError
+from emulator.cli.vocab import seconds
 from emulator.model.pose import Vec3
 
 RADIUS_M = 1.5
@@ -28,7 +29,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "spatial-test", help="play a sound circling your head (checks --hrtf and --output)"
     )
-    parser.add_argument("--seconds", type=float, default=8.0, help="time for one circle (default 8)")
+    parser.add_argument("--seconds", type=seconds, default=8.0, help="time for one circle (default 8s)")
     add_audio_arguments(parser, microphone=False)
     parser.set_defaults(handler=run)
 

@@ -17,15 +17,18 @@ import threading
 from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.join import add_headset_arguments, config_from_args, run_until_stopped
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
-from emulator.drive.spec import placement
-from emulator.net.prometheus import MetricsServer
-from emulator.qa.swarm import SETTLE_S, Swarm, SwarmError, SwarmPlan, merge_reports
-from emulator.qa.swarm_metrics import SwarmMetrics
+from emulator.cli.status import StatusPrinter, add_status_argument, headsets_line, printer_for, status_task
+from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args, say_verdict
+from emulator.cli.vocab import ExitCode
+
+if TYPE_CHECKING:  # loaded when the swarm runs, not for --help
+    from emulator.qa.swarm import SwarmPlan
+    from emulator.qa.verdict import Limits
 
 WORKERS_JOIN_TIMEOUT_S = 120.0  # how long joined workers wait for the slowest one before going on
 WORKERS_MEASURED_TIMEOUT_S = 30.0  # how long a worker that has its report waits for the others'
@@ -50,10 +53,16 @@ def register(subparsers: Any) -> None:
         help="share the headsets among this many processes, one core each (default 1)",
     )
     add_metrics_argument(parser, 9110)
-    parser.set_defaults(handler=run, motion="mixed")
+    add_verdict_arguments(parser, per="pair of members")
+    add_status_argument(parser)
+    # Hands are 87 bytes a side at 30 Hz, forwarded to every other member: a load test asks for them.
+    parser.set_defaults(handler=run, motion="mixed", hands="none")
 
 
 def run(args: argparse.Namespace) -> int:
+    from emulator.drive.spec import placement
+    from emulator.qa.swarm import SwarmPlan
+
     if args.count < 1 or args.count > 1000:
         raise CommandError("-n must be between 1 and 1000")
     if args.speakers is not None and not 0 <= args.speakers <= args.count:
@@ -63,11 +72,14 @@ def run(args: argparse.Namespace) -> int:
     template = config_from_args(args, args.prefix, placement(None, 0.0))
     plan = SwarmPlan(template, args.count, args.speakers, args.radius, args.prefix)
     listen = metrics_address(args)
+    limits = limits_from_args(args)
     if args.workers > 1:
         if listen is not None:
             raise CommandError("--metrics serves one process's swarm: use it without --workers")
-        return _run_workers(plan.split(args.workers), args.duration, args.report)
-    return asyncio.run(_swarm(plan, args.duration, args.report, listen))
+        return _run_workers(plan.split(args.workers), args.duration, args.report, limits)
+    return asyncio.run(
+        _swarm(plan, args.duration, args.report, listen, printer=printer_for(args), limits=limits)
+    )
 
 
 async def _swarm(
@@ -77,11 +89,17 @@ async def _swarm(
     listen: tuple[str, int] | None = None,
     summary: bool = True,
     together: Any = None,
+    printer: StatusPrinter | None = None,
+    limits: Limits | None = None,
 ) -> int:
     """`together`: a multiprocessing Barrier shared by the workers, so that they settle, measure and
     leave together. Each waits there once all its headsets have joined, and again once it has its
     report: a worker whose headsets left while another was still measuring would load the room and
     the other's listeners with leaves and renegotiations, and its speakers' last packets come late."""
+    from emulator.net.prometheus import MetricsServer
+    from emulator.qa.swarm import SETTLE_S, Swarm, SwarmError
+    from emulator.qa.swarm_metrics import SwarmMetrics
+
     swarm = Swarm(plan)
     metrics = MetricsServer(SwarmMetrics(swarm).collect, *listen) if listen else None
     try:
@@ -95,7 +113,8 @@ async def _swarm(
         await swarm.stop()
         if metrics is not None:
             await metrics.stop()
-        raise CommandError(str(error)) from None
+        unreachable = isinstance(error, SwarmError) and swarm.failed and not swarm.headsets
+        raise CommandError(str(error), ExitCode.UNREACHABLE if unreachable else ExitCode.USAGE) from None
     joined = len(swarm.headsets)
     print(
         f"swarm: {joined} of {plan.count} headsets joined {plan.template.room}", file=sys.stderr, flush=True
@@ -105,8 +124,14 @@ async def _swarm(
     await _wait_for_the_others(together, WORKERS_JOIN_TIMEOUT_S)
     freeze_what_is_loaded()
     settle = asyncio.get_running_loop().call_later(SETTLE_S, swarm.mark_settled)
+
+    def line(before: Any) -> tuple[str, Any]:
+        reports = [headset.report() for headset in swarm.headsets]
+        return headsets_line(reports, before, f"{len(swarm.headsets)}/{plan.count}", pairs=True)
+
     try:
-        await run_until_stopped(duration)
+        async with status_task(printer, line):
+            await run_until_stopped(duration)
     finally:
         settle.cancel()
         report = swarm.report()
@@ -115,7 +140,8 @@ async def _swarm(
             await metrics.stop()
         await swarm.stop()
     _finish(report, report_path, summary)
-    return 0 if not swarm.failed else 1
+    unhealthy = say_verdict(limits, report["per_headset"]) if summary else 0
+    return 0 if not swarm.failed and not unhealthy else 1
 
 
 async def _wait_for_the_others(together: Any, timeout_s: float) -> None:
@@ -137,7 +163,7 @@ def _finish(report: dict[str, Any], report_path: Path | None, summary: bool) -> 
             file=sys.stderr,
         )
     if summary:
-        print(json.dumps({k: v for k, v in report.items() if k not in ("per_headset", "settled_underruns")}))
+        print(json.dumps({k: v for k, v in report.items() if k != "per_headset"}))
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))
 
@@ -155,7 +181,9 @@ def _worker(plan: SwarmPlan, duration: float | None, report_path: Path, together
     sys.exit(code)
 
 
-def _run_workers(plans: list[SwarmPlan], duration: float | None, report_path: Path | None) -> int:
+def _run_workers(
+    plans: list[SwarmPlan], duration: float | None, report_path: Path | None, limits: Limits | None = None
+) -> int:
     spawn = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited loop or threads
     with tempfile.TemporaryDirectory(prefix="swarm-workers-") as tmp:
         paths = [Path(tmp) / f"worker-{k}.json" for k in range(len(plans))]
@@ -171,10 +199,13 @@ def _run_workers(plans: list[SwarmPlan], duration: float | None, report_path: Pa
         parts = [json.loads(path.read_text()) for path in paths if path.exists()]
     if not parts:
         raise CommandError("no swarm worker finished with a report (see the errors above)")
+    from emulator.qa.swarm import merge_reports
+
     report = merge_reports(parts)
     _finish(report, report_path, True)
+    unhealthy = say_verdict(limits, report["per_headset"])
     complete = len(parts) == len(workers) and all(w.exitcode == 0 for w in workers)
-    return 0 if complete and not report["failed"] else 1
+    return 0 if complete and not report["failed"] and not unhealthy else 1
 
 
 async def _wait_for(workers: Sequence[BaseProcess]) -> None:

@@ -1,4 +1,5 @@
-"""The interactive head controller: mouse-look, WASD/QE movement, reset; bindings as editable data.
+"""The interactive head controller: mouse-look, WASD/QE movement, reset, raising a hand (H/G, the
+hands themselves are `hand_controls.HandControl`); bindings as editable data.
 
 The app translates Qt events into calls here (`key_down("W")`, `mouse_look(dx, dy)`) and calls
 `update(dt)` on every frame; the gamepad feeds the same controller through `set_analog`. Keeping the
@@ -22,12 +23,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
 from emulator.drive.errors import DriveError
+from emulator.drive.hand_controls import HandControl
 from emulator.drive.spec import placement
+from emulator.model.hands import HandSide
 from emulator.model.pose import Pose, Quat, Vec3
 
 ACTIONS = (
     "forward", "back", "left", "right", "up", "down",
-    "turn_left", "turn_right", "look_up", "look_down", "fast", "reset",
+    "turn_left", "turn_right", "look_up", "look_down", "fast", "reset", "raise_right", "raise_left",
 )  # fmt: skip
 
 DEFAULT_BINDINGS: Mapping[str, tuple[str, ...]] = {
@@ -43,6 +46,8 @@ DEFAULT_BINDINGS: Mapping[str, tuple[str, ...]] = {
     "look_down": ("Down",),
     "fast": ("Shift",),
     "reset": ("R",),
+    "raise_right": ("H",),  # toggles: raise the hand, press again to lower it
+    "raise_left": ("G",),
 }
 
 # After a stall (a dragged window, a breakpoint) one update must not fling the head across the room.
@@ -105,7 +110,9 @@ class Bindings:
             raise DriveError("bindings: expected an object of action → list of key names")
         if not all(isinstance(k, str) for v in data.values() for k in v):
             raise DriveError("bindings: key names must be strings")
-        return Bindings(data)
+        # Bindings saved before an action existed give it its default key rather than none.
+        missing = {a: list(keys) for a, keys in DEFAULT_BINDINGS.items() if a not in data}
+        return Bindings({**missing, **data})
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Bindings) and self._table == other._table
@@ -162,6 +169,7 @@ class Controller:
         self.settings = settings or ControlSettings()
         self._held: set[str] = set()
         self._analog = (0.0, 0.0, 0.0, 0.0, 0.0)
+        self.hands = HandControl()  # the headset samples it at the hand rate (Headset.hands_driver)
         self.set_home(home or placement())
 
     # -- placement -------------------------------------------------------------------------------
@@ -199,6 +207,9 @@ class Controller:
         self._held.add(_key(key))
         if "reset" in actions:
             self.reset()
+        for action, side in (("raise_right", HandSide.RIGHT), ("raise_left", HandSide.LEFT)):
+            if action in actions:
+                self.hands.toggle(side)
         return True
 
     def key_up(self, key: str) -> bool:
@@ -218,6 +229,10 @@ class Controller:
         self._yaw = self._wrap(self._yaw - dx_pixels * k)
         dy = -dy_pixels if self.settings.invert_y else dy_pixels
         self._pitch = self._clamp_pitch(self._pitch - dy * k)
+
+    def mouse_hand(self, dx_pixels: float, dy_pixels: float) -> None:
+        """Move the raised hand by a mouse movement (Ctrl held while dragging or pointer-locked)."""
+        self.hands.move(dx_pixels, dy_pixels)
 
     def set_analog(
         self, strafe: float, forward: float, vertical: float = 0.0, look_x: float = 0.0, look_y: float = 0.0

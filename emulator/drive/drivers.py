@@ -8,11 +8,13 @@ of them, and a bad option is refused with the same message everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from emulator.drive.faces import Combined, FaceDriver, face_from_spec
 from emulator.drive.livelink import FaceTrack, HeadFromFace
 from emulator.drive.motions import Motion, motion_from_spec
-from emulator.drive.spec import placement
+from emulator.drive.spec import placement, split_flags, split_spec
+from emulator.drive.trace_faces import load_trace_faces
 from emulator.model.face import Face
 from emulator.model.pose import Pose
 
@@ -44,10 +46,21 @@ def build_drivers(
     return drivers_from(motion, face, placement(at, yaw_degrees))
 
 
+def _trace_face(motion: str) -> str:
+    """A trace replayed with the default face brings its own faces along (as `drive` wrote them)."""
+    name, rest = split_spec(motion)
+    if name != "trace":
+        return "neutral"
+    path, flags = split_flags(rest, ("once", "absolute", "loop"))
+    if not path or load_trace_faces(Path(path)) is None:
+        return "neutral"
+    return f"trace:{path}" + (",once" if "once" in flags else "")
+
+
 def drivers_from(motion: str, face: str, start: Pose) -> Drivers:
     """The same, from a start pose already made (the swarm places its headsets itself)."""
-    face_driver = face_from_spec(face)
     pose_driver = motion_from_spec(motion, start)
+    face_driver = face_from_spec(_trace_face(motion) if face.strip() == "neutral" else face)
     track = _head_track(face_driver)
     if track is not None:
         pose_driver = HeadFromFace(pose_driver, track)

@@ -33,7 +33,7 @@ from emulator.drive.motions import check_time
 from emulator.drive.spec import param_float, parse_params, split_flags, split_spec
 from emulator.model.face import ARKIT_COUNT, Face, FloatArray, arkit_index
 
-FACE_NAMES = ("neutral", "smile", "surprise", "blink", "talk", "csv")
+FACE_NAMES = ("neutral", "smile", "surprise", "blink", "talk", "csv", "trace")
 
 PRESETS: Mapping[str, Mapping[str, float]] = {
     "neutral": {},
@@ -241,6 +241,16 @@ def _one_face(spec: str) -> FaceDriver:
         if not path:
             raise DriveError(f"{what}: expected csv:FILE.csv")
         return load_livelink_csv(Path(path), loop="once" not in flags, drive_head="nohead" not in flags)
+    if name == "trace":
+        from emulator.drive.trace_faces import load_trace_faces
+
+        path, flags = split_flags(rest, ("once", "loop"))
+        if not path:
+            raise DriveError(f"{what}: expected trace:FILE.jsonl")
+        faces = load_trace_faces(Path(path), loop="once" not in flags)
+        if faces is None:
+            raise DriveError(f"{what}: no line of the trace carries a face (`drive` writes them)")
+        return faces
     if name in PRESETS:
         parse_params(rest, (), what=what)
         return HeldFace.preset(name)

@@ -3,7 +3,8 @@
 Qt 6 has no gamepad module, and SDL's GameController layer gives every pad the same named layout
 (an Xbox-style a/b/x/y, two sticks, two triggers) from its mapping database, plus hot-plug events.
 The left stick moves, the right stick looks, the right/left triggers rise/sink, and buttons fire
-actions: `face:<preset>` (the face dock's presets) or `reset`. Sticks get a radial dead zone, so a
+actions: `face:<preset>` (the face dock's presets), `reset` or `hand:right`/`hand:left` (raise or
+lower that hand; the shoulder buttons by default). Sticks get a radial dead zone, so a
 worn stick resting slightly off centre does not drift the head.
 
 Without SDL (no library, no PySDL2) or without a pad this is simply "no gamepad": one log line, then
@@ -27,6 +28,7 @@ from typing import Any
 from emulator.drive.controls import Controller
 from emulator.drive.errors import DriveError
 from emulator.drive.faces import PRESETS
+from emulator.model.hands import HandSide
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,8 @@ BUTTON_NAMES = (
     "paddle4", "touchpad",
 )  # fmt: skip
 FACE_ACTIONS = tuple(f"face:{name}" for name in (*PRESETS, "blink", "talk"))
-BUTTON_ACTIONS = (*FACE_ACTIONS, "reset")
+HAND_ACTIONS = ("hand:right", "hand:left")  # raise the hand, press again to lower it
+BUTTON_ACTIONS = (*FACE_ACTIONS, "reset", *HAND_ACTIONS)
 
 DEFAULT_BUTTONS: Mapping[str, str] = {
     "a": "face:smile",
@@ -46,6 +49,8 @@ DEFAULT_BUTTONS: Mapping[str, str] = {
     "y": "face:talk",
     "back": "face:neutral",
     "rightstick": "reset",
+    "rightshoulder": "hand:right",
+    "leftshoulder": "hand:left",
 }
 
 _AXIS_MAX = 32767.0
@@ -84,10 +89,14 @@ class GamepadFrame:
         return [a.removeprefix("face:") for a in self.actions if a.startswith("face:")]
 
     def apply_to(self, controller: Controller) -> None:
-        """Hand the sticks to the controller and perform `reset`; face actions are the caller's."""
+        """Hand the sticks to the controller, perform `reset` and raise or lower hands; face actions
+        are the caller's."""
         controller.set_analog(self.strafe, self.forward, self.vertical, self.look_x, self.look_y)
         if "reset" in self.actions:
             controller.reset()
+        for action in self.actions:
+            if action in HAND_ACTIONS:
+                controller.hands.toggle(HandSide.RIGHT if action == "hand:right" else HandSide.LEFT)
 
 
 def _load_sdl() -> Any:

@@ -9,6 +9,9 @@ frame, so `--yaw` turns the whole path with it:
   so a bot placed 1.5 m in front of the user, facing them, circles the user. By default it keeps
   facing the centre, because that is what spatial-audio and avatar tests want (the speaker's mouth
   points at the listener all the way round); `facing=path` looks where it walks instead.
+  `arc=DEG` (below 360) walks back and forth along that much of the circle instead, centred on the
+  placement: the demo's bots pace in front of the user that way. `turn=cw` goes (or sets off)
+  clockwise instead.
 - `nod[:amplitude=15,period=2]`: pitches up and down by `amplitude` degrees.
 - `look-around[:yaw=60,pitch=10,period=8]`: sweeps the gaze left/right and, at a different rate,
   up/down, so it covers the room without repeating the same line.
@@ -80,18 +83,27 @@ class Orbit:
     radius: float = 1.5
     period: float = 20.0
     face_centre: bool = True
+    arc_degrees: float = 360.0
+    clockwise: bool = False
 
     def centre(self) -> Vec3:
         return level(self.start).transform_point(Vec3(0.0, 0.0, -self.radius))
 
     def sample(self, t: float) -> Pose:
         t = check_time(t)
-        angle = 2.0 * math.pi * ((t / self.period) % 1.0)
+        way = -1.0 if self.clockwise else 1.0
+        phase = 2.0 * math.pi * ((t / self.period) % 1.0)
+        heading = -way * math.pi / 2  # counter-clockwise travel: 90° right of facing the centre
+        if self.arc_degrees >= 360.0:
+            angle = way * phase
+        else:  # to and fro, slowing at each end like a person pacing
+            angle = way * math.radians(self.arc_degrees) / 2 * math.sin(phase)
+            if math.cos(phase) < 0:
+                heading = -heading
         turn = Quat.from_euler(angle)
         # In the start's level frame the centre is at (0, 0, -r) and the start at the origin.
         position = Vec3(0.0, 0.0, -self.radius) + turn.rotate(Vec3(0.0, 0.0, self.radius))
-        # Counter-clockwise travel heads to the start's right, i.e. 90° right of facing the centre.
-        return _in_frame(self.start, t, position, angle if self.face_centre else angle - math.pi / 2)
+        return _in_frame(self.start, t, position, angle if self.face_centre else angle + heading)
 
 
 @dataclass(frozen=True)
@@ -163,15 +175,20 @@ def motion_from_spec(spec: str, start: Pose) -> Motion:
         parse_params(rest, (), what=what)
         return Still(start)
     if name == "orbit":
-        params = parse_params(rest, ("radius", "period", "facing"), what=what)
+        params = parse_params(rest, ("radius", "period", "facing", "arc", "turn"), what=what)
         facing = params.get("facing", "centre").lower()
         if facing not in ("centre", "center", "path"):
             raise DriveError(f"{what}: facing must be centre or path, got {facing!r}")
+        turn = params.get("turn", "ccw").lower()
+        if turn not in ("ccw", "cw"):
+            raise DriveError(f"{what}: turn must be ccw or cw, got {turn!r}")
         return Orbit(
             start,
             radius=param_float(params, "radius", 1.5, what=what, low=0.01, high=1000.0),
             period=param_float(params, "period", 20.0, what=what, low=0.1, high=1e6),
             face_centre=facing != "path",
+            arc_degrees=param_float(params, "arc", 360.0, what=what, low=1.0, high=360.0),
+            clockwise=turn == "cw",
         )
     if name == "nod":
         params = parse_params(rest, ("amplitude", "period"), what=what)

@@ -29,6 +29,7 @@ from emulator.drive.motions import check_time
 from emulator.drive.spec import level, seconds_to_us
 from emulator.model.errors import ModelError
 from emulator.model.pose import Pose, Quat, Vec3
+from emulator.wire.quantize import position_problem
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ def parse_trace(text: str, source: str = "<trace>") -> list[tuple[float, Pose]]:
             raise TraceError(f"{where}: missing {', '.join(missing)}")
         (t,) = _numbers([record["t"]], 1, "t", where)
         p = _numbers(record["p"], 3, "p", where)
+        if (problem := position_problem(p)) is not None:
+            raise TraceError(f"{where}: {problem}")
         q = _numbers(record["q"], 4, "q", where)
         if samples and t <= samples[-1][0]:
             raise TraceError(f"{where}: t={t:g} does not come after the previous t={samples[-1][0]:g}")

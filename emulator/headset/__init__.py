@@ -1,6 +1,6 @@
 """The emulated device, used the same way by the GUI and by headless runs."""
 
 from emulator.headset.config import HeadsetConfig
-from emulator.headset.core import Headset, HeadsetError
+from emulator.headset.core import Headset, HeadsetError, JoinError
 
-__all__ = ["Headset", "HeadsetConfig", "HeadsetError"]
+__all__ = ["Headset", "HeadsetConfig", "HeadsetError", "JoinError"]

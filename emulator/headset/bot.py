@@ -18,6 +18,7 @@ import numpy as np
 
 from emulator.audio.speech import SpeechSource, bot_source
 from emulator.drive.faces import Blink, FaceDriver
+from emulator.drive.hands import HandsDriver, Talk
 from emulator.drive.motions import Motion, motion_from_spec
 from emulator.drive.visemes import VisemeFaceDriver
 from emulator.headset.config import HeadsetConfig
@@ -50,8 +51,9 @@ class TalkingDriver:
         return self.motion.sample(t), face
 
 
-def talking_bot(config: HeadsetConfig, index: int) -> Headset:
-    """A headset for demo bot `index` (its own lines and voice), moving as `config.motion` says.
+def talking_bot(config: HeadsetConfig, index: int, hands: HandsDriver | None = None) -> Headset:
+    """A headset for demo bot `index` (its own lines and voice), moving as `config.motion` says and
+    gesturing as it talks (`hands`, by default the `talk` preset).
 
     Raises `SpeechError` when speech cannot be made (espeak-ng missing) and `DriveError` for a bad
     motion; the caller decides whether a silent bot will do.
@@ -60,7 +62,9 @@ def talking_bot(config: HeadsetConfig, index: int) -> Headset:
     try:
         motion = motion_from_spec(config.motion, config.placement)
         driver = TalkingDriver.for_speech(motion, speech, seed=index)
-        bot_config = replace(config, audio=f"bot:{index}", marker_period_s=0.0)
+        bot_config = replace(
+            config, audio=f"bot:{index}", marker_period_s=0.0, hands=hands or Talk(period=2.6 + 0.3 * index)
+        )
         return Headset(bot_config, drivers=driver, source=speech)
     except BaseException:
         speech.close()

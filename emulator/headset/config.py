@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.drive.hands import HandsDriver, Relaxed
 from emulator.model.pose import Pose
 from emulator.net.ice_servers import IceOptions
 
@@ -23,12 +24,14 @@ class HeadsetConfig:
     placement: Pose = field(default_factory=Pose)
     motion: str = "still"
     face: str = "neutral"
+    hands: HandsDriver = field(default_factory=Relaxed)  # `hands_from_spec` parses a --hands string
     audio: str = "tone:440"
     opus_bitrate: int = 32_000
     opus_frame_ms: int = 20  # 10 or 20 (docs/latency.md)
     states_per_packet: int = 2  # STATEs per datagram: 90 Hz pose in 45 datagrams a second (PROTOCOL.md)
     record_dir: Path | None = None
     hrtf: str | None = None  # None: the bundled KEMAR set; "off": no spatialization
+    hrtf_mirror: bool = False  # swap the HRTF's ears (a SOFA file with left and right exchanged)
     output: str | None = None  # None: no playback; "default", a device, or "wav:FILE"
     marker_period_s: float = 2.0  # mouth-to-ear markers; 0 turns them off
     detect_markers: bool = True  # listen for others' markers (a swarm has one member do it)

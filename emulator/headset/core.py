@@ -12,13 +12,15 @@ import time
 from typing import Any, Protocol
 
 from emulator.audio.factory import open_source
+from emulator.audio.geometry import head_direction
 from emulator.audio.source import AudioSource
 from emulator.audio.wavfile import SourceError
 from emulator.drive.drivers import Drivers, drivers_from
 from emulator.drive.errors import DriveError
+from emulator.drive.hands import NO_HANDS, Hands, HandsDriver
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.ears import Ears, EarsError, open_ears
-from emulator.headset.report import LatencySamples
+from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.state_link import StateLink
 from emulator.headset.voice import SharedEncoders, Voice, VoiceError
 from emulator.model.errors import ModelError
@@ -26,10 +28,10 @@ from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import load_profile
 from emulator.model.room_state import RemoteParticipant, RoomState
+from emulator.net.adapters import AdapterError, Credentials, adapter_for
 from emulator.net.ice_servers import selected_pair
-from emulator.net.janus import is_janus_url
 from emulator.net.session import SessionCallbacks, SessionError, is_local_url
-from emulator.net.sessions import Session, open_session
+from emulator.net.sessions import Session
 from emulator.net.tasks import cancel_and_wait
 from emulator.net.tokens import Grant, TokenError, load_secret, mint
 from emulator.wire.signaling import Join, ParticipantInfo
@@ -47,6 +49,10 @@ class PoseFaceDriver(Protocol):
 
 class HeadsetError(Exception):
     """The headset could not start: a bad option, a refused join, a missing file. Says which."""
+
+
+class JoinError(HeadsetError):
+    """The room could not be reached, or it refused the join (the command line exits with 3)."""
 
 
 class Headset:
@@ -76,6 +82,8 @@ class Headset:
         self.pose: Pose = config.placement
         self.face = Face()
         self.face_override: Face | None = None  # set by the app's sliders; wins over the driver
+        self.hands_driver: HandsDriver = config.hands  # the app swaps in its raise-hand controller
+        self.hands: Hands = NO_HANDS  # what was last sent
         self.closed = asyncio.Event()
         self.close_reason: str | None = None
         self.session: Session | None = None
@@ -87,6 +95,7 @@ class Headset:
         self.events: list[dict[str, Any]] = []  # joins and leaves, `at` on the system's monotonic clock
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started_at = time.monotonic()
+        self._started_wall = time.time()
         self._stopped = False
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -94,8 +103,11 @@ class Headset:
     async def start(self) -> None:
         """Join the room and start sending; raises HeadsetError with the reason if it cannot."""
         config = self.config
-        # Janus asks for no join token: the bundled room's tokens mean nothing there.
-        token = config.token or ("" if is_janus_url(config.url) else self._local_token())
+        try:
+            adapter = adapter_for(config.url)
+        except AdapterError as error:
+            raise HeadsetError(str(error)) from None
+        token = config.token or self._credential(adapter.credentials)
         try:
             self.ears = open_ears(self)
         except EarsError as error:
@@ -126,7 +138,7 @@ class Headset:
             on_closed=self._on_session_closed,
         )
         join = Join(config.room, token, config.name, config.profile, config.avatar, self.profile.face_set)
-        self.session = open_session(
+        self.session = adapter.open(
             config.url,
             join,
             audio_track=self.voice.outgoing_track(),
@@ -136,15 +148,25 @@ class Headset:
         )
         self.voice.session = self.session  # the room's mode decides how its tracks are decoded
         self._started_at = time.monotonic()
+        self._started_wall = time.time()
         try:
             welcome = await self.session.connect(config.connect_timeout_s)
-        except SessionError as error:
-            raise HeadsetError(f"could not join {config.room} at {config.url}: {error}") from None
+        except (SessionError, OSError) as error:  # OSError: an adapter of another package let one out
+            raise JoinError(f"could not join {config.room} at {config.url}: {error}") from None
         for info in welcome.participants:
             self._on_joined(info)
         self.voice.attach(self.session, self.room_state)
         self.state_link.attach(self.session)
-        self._spawn(self.state_link.send_forever(), "state")
+        if welcome.you.may_publish:
+            self.voice.start_sending()
+            self._spawn(self.state_link.send_forever(), "state")
+        else:
+            # The room would drop whatever we sent: encode and send nothing, and say so once.
+            self.voice.listen_only = True
+            log.warning(
+                "%s: the token allows listening only: this headset sends no voice and no pose",
+                self.config.name,
+            )
         self._spawn(self.state_link.ping_forever(), "ping")
         self._spawn(self.voice.run(), "voice")
 
@@ -173,6 +195,17 @@ class Headset:
         if not task.cancelled() and task.exception() is not None:
             log.error("%s: %s stopped", self.config.name, task.get_name(), exc_info=task.exception())
 
+    def _credential(self, kind: Credentials) -> str:
+        """What the adapter asked for in `Join.token` when no `--token` was given."""
+        if kind == "none":
+            return ""
+        if kind == "secret":
+            try:
+                return load_secret(self.config.secret).decode()
+            except TokenError as error:
+                raise HeadsetError(str(error)) from None
+        return self._local_token()
+
     def _local_token(self) -> str:
         if not is_local_url(self.config.url) and self.config.secret is None:
             raise HeadsetError("a join token is needed for a room on another machine: pass --token")
@@ -186,7 +219,13 @@ class Headset:
     # --- roster -----------------------------------------------------------------------------------
 
     def _note(self, event: str, info: ParticipantInfo, reason: str | None = None) -> None:
-        entry: dict[str, Any] = {"event": event, "at": time.monotonic(), "id": info.id, "name": info.name}
+        entry: dict[str, Any] = {
+            "event": event,
+            "at": time.monotonic(),
+            "at_utc": utc_stamp(time.time()),
+            "id": info.id,
+            "name": info.name,
+        }
         if reason is not None:
             entry["reason"] = reason
         self.events.append(entry)
@@ -216,8 +255,9 @@ class Headset:
 
     # --- what the headset does now ----------------------------------------------------------------
 
-    def elapsed(self) -> float:
-        return time.monotonic() - self._started_at
+    def elapsed(self, now: float | None = None) -> float:
+        """Seconds since the start, now or at `now` (a `time.monotonic()` reading)."""
+        return (time.monotonic() if now is None else now) - self._started_at
 
     def sample_drivers(self, with_face: bool = True) -> tuple[Pose, Face]:
         """The pose now, and the face now (or, `with_face=False`, the last one: it is sent less often)."""
@@ -229,6 +269,12 @@ class Headset:
         self.pose = pose
         self.face = self.face_override.copy() if self.face_override else face
         return self.pose, self.face
+
+    def sample_hands(self, now: float | None = None) -> Hands:
+        """The hands now (or at `now`, a `time.monotonic()` reading), placed relative to the pose last
+        sampled, as a tracker reports them."""
+        self.hands = self.hands_driver.sample(self.elapsed(now), self.pose)
+        return self.hands
 
     @property
     def participant_id(self) -> str | None:
@@ -243,13 +289,22 @@ class Headset:
             audio = self.voice.remote_audio_reports()
             for remote in remotes:
                 remote["audio"] = audio.get(remote["id"], {})
-                latencies = self.voice.mouth_to_ear.get(remote["id"])
-                remote["mouth_to_ear"] = latencies.summary() if latencies else LatencySamples().summary()
+                if not remote["audio"]:
+                    remote["audio_why"] = "no voice received from this participant"
+                latencies = self.voice.mouth_to_ear.get(remote["id"]) or LatencySamples()
+                remote["mouth_to_ear"] = latencies.summary(self._why_no_chirps(bool(remote["audio"])))
+        for remote in remotes:
+            remote["heard_from"] = self._heard_from(remote["id"])
+            if remote["heard_from"] is None:
+                remote["heard_from_why"] = "no pose received from this participant"
+        ice = selected_pair(self.session.pc) if self.session and self.session.pc else None
         return {
             "name": self.config.name,
             "identity": self.config.participant_identity,
             "room": self.config.room,
             "profile": self.config.profile,
+            "started_at": utc_stamp(self._started_wall),
+            "ended_at": utc_stamp(time.time()),
             "duration_s": round(self.elapsed(), 3),
             "uplink": {
                 **(self.state_link.uplink_report() if self.state_link else {}),
@@ -258,5 +313,27 @@ class Headset:
             "remotes": remotes,
             "events": list(self.events),
             "ears": self.ears.report() if self.ears else {},
-            "ice": selected_pair(self.session.pc) if self.session and self.session.pc else None,
+            "ice": ice,
+            **({} if ice else {"ice_why": "no ICE pair was selected (not connected, or a Janus session)"}),
         }
+
+    def _heard_from(self, participant_id: str) -> dict[str, float] | None:
+        """Where a remote is, as this headset's ears place it at the moment of the report."""
+        remote = self.room_state.by_id(participant_id)
+        if remote is None or remote.pose is None:
+            return None
+        azimuth, elevation, distance = head_direction(self.pose, remote.pose.position)
+        return {
+            "azimuth_deg": round(azimuth, 1),
+            "elevation_deg": round(elevation, 1),
+            "distance_m": round(distance, 2),
+        }
+
+    def _why_no_chirps(self, hears_voice: bool) -> str:
+        if not hears_voice:
+            return "no voice received from this participant"
+        if not self.config.detect_markers:
+            return "this headset does not measure mouth-to-ear (in a swarm one member measures)"
+        if self.config.marker_period_s <= 0:
+            return "latency chirps are off (marker period 0)"
+        return "no latency chirp heard yet (the speaker's may be off, or it spoke less than a period)"

@@ -167,6 +167,13 @@ class Ears:
             "blocks_heard": self.blocks_heard,
             "blocks_dropped": self.blocks_dropped,
             "frames_refused": self.frames_refused,
+            **(
+                {"why": "nothing asked to hear (no --output, no --record-dir): nothing is rendered"}
+                if self.output is None and self.recorder is None
+                else {"output_why": "no --output asked for: heard only into --record-dir"}
+                if self.output is None
+                else {}
+            ),
         }
 
     def close(self) -> None:
@@ -182,7 +189,7 @@ def open_ears(headset: Headset) -> Ears:
     renderer = None
     if (config.hrtf or "").strip().lower() not in HRTF_OFF:
         try:
-            hrtf = load_hrtf(config.hrtf)
+            hrtf = load_hrtf(config.hrtf, mirror=config.hrtf_mirror)
         except HrtfError as error:
             raise EarsError(f"--hrtf: {error}") from None
         renderer = BinauralRenderer.for_profile(headset.profile, hrtf, MAX_BLOCK)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import statistics
 from array import array
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# Rates (states per second) are measured after the first seconds of a stream: a join stalls the
+# loop, and the bursts and gaps then are start-up, not the rate of the stream.
+RATE_SETTLE_S = 3.0
+
+
+def utc_stamp(unix_s: float) -> str:
+    """Wall-clock time as ISO 8601 UTC with milliseconds, to line reports up with logs."""
+    return datetime.datetime.fromtimestamp(unix_s, datetime.UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -22,6 +32,13 @@ class LatencySamples:
     values_ms: array[float] = field(default_factory=lambda: array("d"))
     limit: int = 10_000
     added: int = 0
+    # `added` when the stream's start-up ended (see mark_settled): the samples after it are the
+    # settled ones, a suffix of the list, so nothing is stored twice.
+    settled_from: int | None = None
+
+    def mark_settled(self) -> None:
+        if self.settled_from is None:
+            self.settled_from = self.added
 
     def add(self, value_ms: float) -> None:
         if math.isfinite(value_ms):
@@ -37,16 +54,23 @@ class LatencySamples:
             return array("d")
         return self.values_ms[-new:] if new < len(self.values_ms) else self.values_ms[:]
 
-    def summary(self) -> dict[str, float | int | None]:
-        if not self.values_ms:
-            return {"count": 0, "median_ms": None, "p95_ms": None}
-        ordered = sorted(self.values_ms)
-        p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-        return {
-            "count": len(ordered),
-            "median_ms": round(statistics.median(ordered), 2),
-            "p95_ms": round(p95, 2),
-        }
+    def summary(self, why_none: str = "no samples yet") -> dict[str, Any]:
+        """The whole run's figures, and under `settled` those after start-up; `why` says why a
+        figure is null (`why_none` when there are no samples at all)."""
+        whole = _figures(self.values_ms, why_none)
+        if self.settled_from is None:
+            settled = _figures(array("d"), "the stream has not settled yet (its first 3 s are start-up)")
+        else:
+            settled = _figures(self.since(self.settled_from), why_none)
+        return {**whole, "settled": settled}
+
+
+def _figures(values: array[float], why_none: str) -> dict[str, Any]:
+    if not values:
+        return {"count": 0, "median_ms": None, "p95_ms": None, "why": why_none}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return {"count": len(ordered), "median_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95, 2)}
 
 
 @dataclass
@@ -63,6 +87,8 @@ class RemoteStats:
     first_state_at: float | None = None
     last_state_at: float | None = None
     last_seq: int | None = None
+    rate_since: float | None = None
+    rate_since_count: int = 0
     state_latency: LatencySamples = field(default_factory=LatencySamples)
     round_trip: LatencySamples = field(default_factory=LatencySamples)
     clock_offset_us: float | None = None
@@ -84,32 +110,57 @@ class RemoteStats:
                 return
         self.last_seq = seq
 
+    def note_received_at(self, now: float) -> None:
+        """After counting a state: when; the rate's measure restarts until RATE_SETTLE_S in."""
+        if self.first_state_at is None:
+            self.first_state_at = now
+        self.last_state_at = now
+        if now < self.first_state_at + RATE_SETTLE_S:
+            self.rate_since, self.rate_since_count = now, self.states_received
+        else:
+            self.state_latency.mark_settled()
+            self.round_trip.mark_settled()
+
     def state_rate_hz(self) -> float | None:
-        if self.first_state_at is None or self.last_state_at is None or self.states_received < 2:
+        """States per second since RATE_SETTLE_S into the stream (or the whole of a shorter one)."""
+        if self.rate_since is None or self.last_state_at is None:
             return None
-        span = self.last_state_at - self.first_state_at
-        return (self.states_received - 1) / span if span > 0 else None
+        since, count = self.rate_since, self.rate_since_count
+        if self.last_state_at - since <= 0 and self.first_state_at is not None:
+            since, count = self.first_state_at, 1  # not settled yet: the whole stream so far
+        span = self.last_state_at - since
+        received = self.states_received - count
+        return received / span if span > 0 and received > 0 else None
 
     def as_report(self) -> dict[str, Any]:
         rate = self.state_rate_hz()
-        return {
+        no_pong = "no PING/PONG round trip with this participant has completed yet"
+        states: dict[str, Any] = {
+            "received": self.states_received,
+            "lost": self.states_lost,
+            "rate_hz": None if rate is None else round(rate, 2),
+            "latency": self.state_latency.summary(
+                "no states received yet" if not self.states_received else f"no clock offset: {no_pong}"
+            ),
+        }
+        if rate is None:
+            states["rate_hz_why"] = "fewer than 2 states received, over no time"
+        report = {
             "id": self.id,
             "name": self.name,
             "number": self.number,
             "profile": self.profile,
-            "states": {
-                "received": self.states_received,
-                "lost": self.states_lost,
-                "rate_hz": None if rate is None else round(rate, 2),
-                "latency": self.state_latency.summary(),
-            },
+            "states": states,
             "visemes_received": self.visemes_received,
-            "round_trip": self.round_trip.summary(),
+            "round_trip": self.round_trip.summary(no_pong),
             "clock_offset_ms": None
             if self.clock_offset_us is None
             else round(self.clock_offset_us / 1000, 3),
             "audio": self.audio,
         }
+        if self.clock_offset_us is None:
+            report["clock_offset_ms_why"] = no_pong
+        return report
 
 
 @dataclass

@@ -11,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
-from emulator.headset.report import RemoteStats
-from emulator.headset.ticks import next_tick
+from emulator.drive.hands import NO_HANDS, Hands
+from emulator.headset.recording.states_log import record_entry
+from emulator.headset.report import RATE_SETTLE_S, RemoteStats
+from emulator.headset.ticks import due, next_tick
 from emulator.model.errors import ModelError
+from emulator.model.face import Face
 from emulator.model.meta_face import arkit_to_meta
 from emulator.net.sessions import Session
 from emulator.wire import (
@@ -41,6 +46,7 @@ from emulator.wire import (
     wire_timestamp,
     wrapped_difference,
 )
+from emulator.wire.quantize import clamp_position, position_problem
 from emulator.wire.signaling import ParticipantInfo
 
 if TYPE_CHECKING:
@@ -50,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PING_INTERVAL_S = 1.0
+HANDS_EXPIRY_PERIODS = 15  # 0.5 s at 30 Hz: a lost STATE or a stall of a few periods keeps them
 STATE_FIRST_BYTE = 0x40  # version 1, type STATE
 STATE_TYPE_MASK = 0xF8  # version and type bits; the low three are STATE's flags
 
@@ -72,13 +79,22 @@ class StateLink:
         self._seq = 0
         self._pings_sent: dict[int, int] = {}  # our ping seq → its u32 timestamp
         self.states_sent = 0
+        # The sender's actual rate, which receivers' delivery ratios are measured against: states
+        # sent from `rate_since` (RATE_SETTLE_S after the first went out) to the latest.
+        self.first_sent_at: float | None = None
+        self.rate_since: float | None = None
+        self.rate_since_count = 0
+        self.last_sent_at: float | None = None
         self.faces_sent = 0
+        self.hands_sent = 0  # STATEs that carried hands
+        self.hands_dropped = 0  # hands the wire could not carry (the STATE went without them)
         self.bytes_sent = 0
         self.packets_sent = 0  # datagrams on the lossy channel carrying our STATEs (and PONGs riding along)
         # STATEs go out `states_per_packet` to a datagram (a BATCH): every datagram costs ~65 bytes of
         # SCTP/DTLS framing, a SACK and a pass through both ends' Python stacks, more than a pose.
         self.states_per_packet = max(1, headset.config.states_per_packet)
-        self._held: list[tuple[bytes, bool]] = []  # (STATE, carries a face) waiting for its datagram
+        # (STATE, carries a face, carries hands) waiting for its datagram
+        self._held: list[tuple[bytes, bool, bool]] = []
         # While STATEs go out at a steady rate (send_forever), a PING's answer rides in our next STATE
         # datagram instead of taking one of its own: in a room of N every headset answers N - 1 PINGs
         # a second, which at 32 were a third of the datagrams each headset sent the room.
@@ -86,12 +102,21 @@ class StateLink:
         self._pongs: list[tuple[Ping, int]] = []  # (PING, when it arrived) to answer in the next datagram
         self._packer = BatchPacker()
         self.malformed = 0
+        self.unsendable = 0  # STATEs the wire refused (a value out of range): skipped, counted
+        self.clamped = 0  # poses brought back within ±32.767 m
+        self._clamp_warned = False
         self.unknown_sender = 0
         self.record_dir = headset.config.record_dir
         # A swarm member only measures what it receives: it counts and times STATEs from their headers.
         self.light = headset.config.light_receive
         self._state_logs: dict[int, TextIO] = {}
         self.on_sent: list[Callable[[bytes], None]] = []  # e.g. a session recorder; sees each sent STATE
+        self.clock: Callable[[], float] = time.monotonic  # receiving time, seconds; tests set their own
+        # A hand not refreshed for HANDS_EXPIRY_PERIODS hand periods is dropped, so a sender that stops
+        # sending hands (`--hands none`, the control API) leaves relaxed hands rather than frozen ones.
+        self.hands_expiry_s = HANDS_EXPIRY_PERIODS / headset.profile.hand_rate_hz
+        self._hands_at: dict[tuple[int, str], float] = {}  # (sender, side) → when its hand last came
+        self.hands_expired = 0
 
     def attach(self, session: Session) -> None:
         self.session = session
@@ -108,19 +133,22 @@ class StateLink:
         profile = self.headset.profile
         period = 1.0 / profile.pose_rate_hz
         face_period = 1.0 / profile.face_rate_hz
-        next_face = time.monotonic()
+        hand_period = 1.0 / profile.hand_rate_hz
+        next_face = next_hands = time.monotonic()
         tick = next_tick(period, next_face)  # the first STATE goes at once, the rest on the grid
         self._pongs_ride = True
         try:
             while True:
                 now = time.monotonic()
-                include_face = now >= next_face
-                if include_face:
-                    next_face += face_period
-                    if next_face < now:
-                        next_face = now + face_period
-                pose, face = self.headset.sample_drivers(with_face=include_face)
-                self.send_state(pose, face if include_face else None)
+                include_face, next_face = due(now, next_face, face_period)
+                include_hands, next_hands = due(now, next_hands, hand_period)
+                try:
+                    pose, face = self.headset.sample_drivers(with_face=include_face)
+                    # Hands sampled at the STATE's own timestamp: receivers can check them against the driver.
+                    hands = self.headset.sample_hands(now) if include_hands else None
+                    self.send_state(pose, face if include_face else None, hands, at=now)
+                except (WireError, ModelError) as error:
+                    self._skip_state(error)  # a driver's bad value skips one tick, never ends the stream
                 now = time.monotonic()
                 if tick * period - now < -0.25:  # fell far behind (a stalled loop): skip, don't burst
                     tick = next_tick(period, now)
@@ -130,7 +158,11 @@ class StateLink:
             self._pongs_ride = False
             self._answer_waiting_pings(alone=True)
 
-    def send_state(self, pose: Any, face: Any | None) -> None:
+    def send_state(
+        self, pose: Any, face: Any | None, hands: Hands | None = None, at: float | None = None
+    ) -> None:
+        """`hands` None: this STATE carries none (they go at the hand rate); untracked sides are None.
+        `at`: the `time.monotonic()` reading to stamp it with (default now)."""
         if self.session is None:
             return
         face_update = None
@@ -139,27 +171,66 @@ class StateLink:
             face_update = self.face_encoder.update(
                 arkit_to_meta(face) if self.face_set is FaceSet.META70 else face
             )
-        message = State(seq=self._next_seq(), sender=0, timestamp=now_us(), pose=pose, face=face_update)
-        self._held.append((bytes(message), face_update is not None))
+        if pose is not None and position_problem(pose.position) is not None:
+            pose = self._clamped(pose)
+        left, right = hands if hands is not None else NO_HANDS
+        stamp = now_us() if at is None else wire_timestamp(round(at * 1_000_000))
+        try:
+            message = State(seq=self._next_seq(), sender=0, timestamp=stamp, pose=pose, face=face_update,
+                            left_hand=left, right_hand=right)  # fmt: skip
+            with_hands = left is not None or right is not None
+            try:
+                data = bytes(message)
+            except WireError as error:
+                # A hand the wire cannot carry (a joint over 127 mm from its parent, a wrist out of range):
+                # the pose and face still go, the hands are counted as dropped.
+                self.hands_dropped += 1
+                with_hands = False
+                log.debug("sent a STATE without its hands: %s", error)
+                data = bytes(replace(message, left_hand=None, right_hand=None))
+        except WireError as error:
+            self._skip_state(error)  # one value the wire cannot carry costs this STATE, not the stream
+            return
+        self._held.append((data, face_update is not None, with_hands))
         if len(self._held) >= self.states_per_packet:
             self._send_held()
+
+    def _skip_state(self, error: Exception) -> None:
+        self.unsendable += 1
+        if self.unsendable == 1 or self.unsendable % 1000 == 0:
+            log.warning("a state could not be sent (%d so far): %s", self.unsendable, error)
+
+    def _clamped(self, pose: Any) -> Any:
+        """A pose that drifted beyond what the wire carries, brought back to its edge (one warning)."""
+        if not self._clamp_warned:
+            self._clamp_warned = True
+            log.warning("%s; sending it clamped to the edge (warned once)", position_problem(pose.position))
+        self.clamped += 1
+        return replace(pose, position=clamp_position(pose.position))
 
     def _send_held(self) -> None:
         """One datagram with the held STATEs (a BATCH when there are several; the room unpacks it)."""
         held, self._held = self._held, []
         if self.session is None or not held:
             return
-        states = [data for data, _ in held]
+        states = [data for data, _, _ in held]
         for packet in self._packer.pack(states + self._answer_waiting_pings(), now_us()):
             if not self.session.send_state(packet):
                 return  # the channel is not open or is backed up: these states are dropped, not counted
             self.packets_sent += 1
             self.bytes_sent += len(packet)
-        for data, with_face in held:
+        for data, with_face, with_hands in held:
             for hook in self.on_sent:
                 hook(data)
             self.states_sent += 1
             self.faces_sent += with_face
+            self.hands_sent += with_hands
+        self.last_sent_at = time.monotonic()
+        if self.first_sent_at is None or self.last_sent_at < self.first_sent_at + RATE_SETTLE_S:
+            # Until the sender has been sending a while, restart the measure: a join stalls the
+            # loop, and the states not sent meanwhile are start-up, not the rate it sends at.
+            self.first_sent_at = self.first_sent_at or self.last_sent_at
+            self.rate_since, self.rate_since_count = self.last_sent_at, self.states_sent
 
     def send_visemes(self, timestamp_us: int, entries: tuple[VisemeEntry, ...]) -> int:
         """One VISEMES message (a talking agent's, `emulator.headset.agent`); returns bytes sent (0: none)."""
@@ -236,6 +307,8 @@ class StateLink:
         elif isinstance(message, Visemes):
             stats.visemes_received += 1
             self.voice.on_visemes(stats.id, message)
+            if self.record_dir is not None:
+                self._record(message, stats.id, received_us)
         elif isinstance(message, Hello):
             participant = self.headset.room_state.get(message.sender)
             if participant is not None:
@@ -280,16 +353,14 @@ class StateLink:
         self, stats: RemoteStats, sender: int, timestamp: int, received_us: int, now: float
     ) -> None:
         stats.states_received += 1
-        if stats.first_state_at is None:
-            stats.first_state_at = now
-        stats.last_state_at = now
+        stats.note_received_at(now)
         offset = self.offsets_us.get(sender)
         if offset is not None:
             # The sender's timestamp on our clock is its timestamp minus (its clock − ours).
             stats.state_latency.add((wrapped_difference(received_us, timestamp) + offset[0]) / 1000)
 
     def _on_state(self, message: State, stats: RemoteStats, received_us: int) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self._count_state(stats, message.sender, message.timestamp, received_us, now)
         participant = self.headset.room_state.get(message.sender)
         if participant is None:
@@ -301,17 +372,26 @@ class StateLink:
                 participant.pose = message.pose.with_timestamp(received_us)
             except ModelError:
                 self.malformed += 1
-            if self.record_dir is not None:
-                self._record(message, participant.id, received_us)
         if message.face is not None:
             accumulator = self.faces.setdefault(message.sender, FaceAccumulator())
             if accumulator.apply(message.face, message.seq):
                 participant.face = accumulator.arkit()
                 self.voice.on_state_face(participant)
-        if message.left_hand is not None:
-            participant.hands["left"] = message.left_hand
-        if message.right_hand is not None:
-            participant.hands["right"] = message.right_hand
+        if self.record_dir is not None:
+            # A Meta face is also logged as the ARKit face the listener shows after this message.
+            shown = (
+                participant.face if message.face and message.face.face_set is not FaceSet.ARKIT52 else None
+            )
+            self._record(message, participant.id, received_us, shown)
+        for side, hand in (("left", message.left_hand), ("right", message.right_hand)):
+            key = (message.sender, side)
+            if hand is not None:
+                participant.hands[side] = hand
+                self._hands_at[key] = now
+            elif side in participant.hands and now - self._hands_at.get(key, -math.inf) > self.hands_expiry_s:
+                del participant.hands[side]
+                self._hands_at.pop(key, None)
+                self.hands_expired += 1
 
     def _answer_ping(self, ping: Ping, received_us: int) -> None:
         if self.session is None:
@@ -364,22 +444,18 @@ class StateLink:
                 return self.offsets_us[number][0]
         return None
 
-    def _record(self, message: State, participant_id: str, received_us: int) -> None:
+    def _record(
+        self, message: State | Visemes, participant_id: str, received_us: int, shown: Face | None = None
+    ) -> None:
         log_file = self._state_logs.get(message.sender)
         if log_file is None:
             assert self.record_dir is not None
             path = self.record_dir / f"{participant_id}.states.jsonl"
             log_file = self._state_logs[message.sender] = path.open("a", encoding="utf-8")
-        pose = message.pose
-        assert pose is not None
-        entry = {
-            "seq": message.seq,
-            "sender_us": message.timestamp,
-            "received_us": received_us,
-            "p": [round(v, 4) for v in pose.position.as_tuple()],
-            "q": [round(v, 5) for v in pose.orientation.as_tuple()],
-        }
-        log_file.write(json.dumps(entry) + "\n")
+        try:
+            log_file.write(json.dumps(record_entry(message, received_us, shown)) + "\n")
+        except WireError as error:  # not expected from a parsed message; the log must not stop the link
+            log.debug("could not record a state-stream message: %s", error)
 
     def close(self) -> None:
         for log_file in self._state_logs.values():
@@ -396,6 +472,21 @@ class StateLink:
             "states_sent": self.states_sent,
             "state_packets_sent": self.packets_sent,
             "faces_sent": self.faces_sent,
+            "hands_sent": self.hands_sent,
             "state_bytes_sent": self.bytes_sent,
             "malformed_received": self.malformed,
+            "state_rate_hz": self.sent_rate_hz(),
+            **(
+                {"state_rate_hz_why": "not sending for long enough yet (the first 3 s are start-up)"}
+                if self.sent_rate_hz() is None
+                else {}
+            ),
         }
+
+    def sent_rate_hz(self) -> float | None:
+        """States per second while sending, start-up apart (None: not sending long enough yet)."""
+        if self.rate_since is None or self.last_sent_at is None:
+            return None
+        span = self.last_sent_at - self.rate_since
+        sent = self.states_sent - self.rate_since_count
+        return round(sent / span, 2) if span > 0 and sent > 0 else None

@@ -16,3 +16,12 @@ import math
 def next_tick(period: float, now: float) -> int:
     """The index k of the first grid instant k × `period` after `now` (both in monotonic seconds)."""
     return math.floor(now / period) + 1
+
+
+def due(now: float, next_at: float, period: float) -> tuple[bool, float]:
+    """Whether a part sent every `period` (a face, hands) is due now, and when it is due next; after
+    a stall it restarts from now rather than catching up in a burst."""
+    if now < next_at:
+        return False, next_at
+    next_at += period
+    return True, next_at if next_at >= now else now + period

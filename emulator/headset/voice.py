@@ -21,13 +21,14 @@ import numpy as np
 
 from emulator.audio.marker import MarkerDetector
 from emulator.audio.marker_schedule import ScheduledMarkerSource, scheduled_latency
+from emulator.audio.mute import MuteGate
 from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.mouths import RemoteMouths
-from emulator.headset.report import LatencySamples
+from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.ticks import next_tick
 from emulator.model.profiles import DeviceProfile
-from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack
+from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack, PacketFanout
 from emulator.net.opus import OpusSettings, OpusSettingsError, codec_floor_ms
 from emulator.net.playout import PlayoutBuffer
 from emulator.net.receive import attach_playout
@@ -49,6 +50,7 @@ DEFAULT_MIN_DELAY_MS = 5.0  # what a listener plays out at least: the low-latenc
 # milliseconds our own low-latency playout shaves off. (At 5 ms, the measuring member underran on any
 # 5-10 ms hiccup of its worker's loop, a few times a minute even in a swarm of 4.)
 SWARM_MIN_DELAY_FRAMES = 1.0
+SETTLE_S = 3.0  # a speaker's first seconds: underruns then are start-up, reported apart
 
 
 class VoiceError(Exception):
@@ -88,6 +90,10 @@ class RemoteVoice:
     states_log: Any = None
     last_block: MonoBlock | None = None
     baseline: dict[str, int] = field(default_factory=dict)
+    # Underruns while a speaker's stream starts (subscription, first packets, delay growing to the
+    # path's jitter) are start-up, not the steady state: counted apart until `settle_due`.
+    settle_due: float = 0.0
+    settled_underruns_base: int | None = None
 
 
 def _pcm16(block: MonoBlock) -> bytes:
@@ -112,7 +118,8 @@ class Voice:
         self._owns_encoder = encoders is None
         self.fanout: EncodedAudioFanout | None = None
         if source is not None:
-            marked: AudioSource = (
+            # The mute gate comes last: muted, nothing this headset would send gets through.
+            marked: AudioSource = MuteGate(
                 ScheduledMarkerSource(source, config.marker_period_s)
                 if config.marker_period_s > 0
                 else source
@@ -124,6 +131,8 @@ class Voice:
                 self.fanout = encoders.get(key, lambda: EncodedAudioFanout(marked, settings))
                 if self.fanout.source is not marked:
                     source.close()  # another headset's identical source already feeds the shared encoder
+        self.gate = self.fanout.source if self.fanout is not None else None
+        self.listen_only = False
         self._track: EncodedAudioTrack | None = None
         self.remotes: dict[str, RemoteVoice] = {}  # by mid
         self.session: Session | None = None
@@ -149,18 +158,55 @@ class Voice:
     # --- outgoing ---------------------------------------------------------------------------------
 
     def outgoing_track(self) -> EncodedAudioTrack | None:
+        """The track to offer; nothing is encoded until `start_sending` (the room may say that this
+        headset only listens)."""
         if self._track is None and self.fanout is not None:
-            self._track = self.fanout.subscribe()
+            self._track = PacketFanout.subscribe(self.fanout)
         return self._track
 
+    def start_sending(self) -> None:
+        if self.fanout is not None:
+            self.fanout.start()
+
+    @property
+    def muted(self) -> bool:
+        return isinstance(self.gate, MuteGate) and self.gate.muted
+
+    def set_muted(self, muted: bool) -> None:
+        """Silence everything this headset sends (voice and latency chirps); LookupError without a voice."""
+        if not isinstance(self.gate, MuteGate):
+            raise LookupError("this headset sends no voice (--audio none, or listening only)")
+        self.gate.set_muted(muted)
+
     def uplink_report(self) -> dict[str, Any]:
-        if self.fanout is None:
-            return {"audio_frames_encoded": 0, "audio_payload_bytes": 0, "opus_bitrate": 0}
+        periods = self.gate.periods if isinstance(self.gate, MuteGate) else []
+        mute = {
+            "muted": self.muted,
+            "mute_periods": [
+                {
+                    "from": utc_stamp(p.began),
+                    "to": None if p.ended is None else utc_stamp(p.ended),
+                    **({"why": "still muted when the report was taken"} if p.ended is None else {}),
+                }
+                for p in periods
+            ],
+            "listen_only": self.listen_only,
+        }
+        if self.fanout is None or self.listen_only:
+            why = "the token allows listening only" if self.listen_only else "no voice (--audio none)"
+            return {
+                "audio_frames_encoded": 0,
+                "audio_payload_bytes": 0,
+                "opus_bitrate": 0,
+                "audio_why": why,
+                **mute,
+            }
         return {
             "audio_frames_encoded": self.fanout.frames_encoded,
             "audio_payload_bytes": self.fanout.bytes_encoded,
             "opus_bitrate": self.config.opus_bitrate,
             "opus_frame_ms": self.config.opus_frame_ms,
+            **mute,
         }
 
     # --- incoming ---------------------------------------------------------------------------------
@@ -210,6 +256,8 @@ class Voice:
             "concealed_frames": stats.concealed_frames,
             "underruns": stats.underruns,
         }
+        remote.settle_due = time.monotonic() + SETTLE_S
+        remote.settled_underruns_base = None
         remote.detector = MarkerDetector()
         if owner and self.record_dir is not None:
             # Kept open across blocks and closed when the owner changes or the voice stops.
@@ -250,6 +298,10 @@ class Voice:
         blocks: dict[str, MonoBlock] = {}
         for remote in self.remotes.values():
             block = remote.playout.pull(self.block_samples, now)
+            if remote.settled_underruns_base is None and now >= remote.settle_due:
+                remote.settled_underruns_base = remote.playout.stats.underruns
+                if remote.owner in self.mouth_to_ear:
+                    self.mouth_to_ear[remote.owner].mark_settled()
             remote.last_block = block
             if remote.owner is None:
                 continue
@@ -262,7 +314,12 @@ class Voice:
                     if offset_us is None:
                         continue
                     latency = scheduled_latency(played_at, offset_us / 1e6, self.config.marker_period_s)
-                    self.mouth_to_ear.setdefault(remote.owner, LatencySamples()).add(latency * 1000)
+                    samples = self.mouth_to_ear.get(remote.owner)
+                    if samples is None:
+                        samples = self.mouth_to_ear[remote.owner] = LatencySamples()
+                        if remote.settled_underruns_base is not None:
+                            samples.mark_settled()
+                    samples.add(latency * 1000)
         if self.mouths is not None:
             playouts = {r.owner: r.playout for r in self.remotes.values() if r.owner is not None}
             self.mouths.update(now, blocks, playouts)
@@ -280,6 +337,10 @@ class Voice:
             "packets_lost": stats.packets_lost - base.get("packets_lost", 0),
             "concealed_frames": stats.concealed_frames - base.get("concealed_frames", 0),
             "underruns": stats.underruns - base.get("underruns", 0),
+            "underruns_settled": 0
+            if remote.settled_underruns_base is None
+            else stats.underruns - remote.settled_underruns_base,
+            "settled": remote.settled_underruns_base is not None,
             "jitter_ms": round(stats.jitter_ms, 2),
             "playout_delay_ms": round(stats.delay_ms, 2),
             "playout_min_delay_ms": round(1000 * remote.playout.min_delay, 2),
@@ -287,6 +348,11 @@ class Voice:
             # What no path with this codec can beat: mouth-to-ear is best read against it.
             "codec_floor_ms": codec_floor_ms(1000 * remote.playout.frame_s),
             "level_dbfs": round(stats.level_dbfs, 1) if remote.playout.decodes else None,
+            **(
+                {}
+                if remote.playout.decodes
+                else {"level_dbfs_why": "not decoded: this listener counts packets without decoding them"}
+            ),
         }
 
     def remote_audio_reports(self) -> dict[str, dict[str, Any]]:
@@ -296,6 +362,15 @@ class Voice:
             if remote.owner is not None:
                 reports[remote.owner] = self._audio_report(remote)
         return reports
+
+    def settle_now(self) -> None:
+        """Count underruns from now on as settled ones, for every current speaker (a swarm calls this
+        once all its members have joined: their joins stall every stream, not just the new ones)."""
+        for remote in self.remotes.values():
+            remote.settle_due = 0.0
+            remote.settled_underruns_base = remote.playout.stats.underruns
+        for samples in self.mouth_to_ear.values():
+            samples.mark_settled()
 
     def underruns_so_far(self) -> int:
         """Every current playout's underruns together, to see when they happen."""

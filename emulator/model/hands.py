@@ -150,50 +150,100 @@ def metacarpal_rest_rotations(side: HandSide) -> Array:
     return _REST_RIGHT if side is HandSide.RIGHT else _REST_RIGHT * _MIRROR_Q
 
 
+def _check_finite(name: str, values: Array) -> None:
+    if not np.isfinite(values).all():
+        bad = np.flatnonzero(~np.isfinite(values).reshape(len(values), -1).all(axis=1))
+        raise ModelError(f"hand {name} of {HandJoint(int(bad[0])).name} is not finite")
+
+
+def _normalised(q: Array) -> Array:
+    """`q` (26, 4) scaled to unit rows in place and made read-only; refused if a row has no length."""
+    norms = np.linalg.norm(q, axis=1)
+    if (norms < 1e-6).any():
+        raise ModelError(f"hand orientation of {HandJoint(int(np.argmin(norms))).name} has no direction")
+    q /= norms[:, None]
+    q.setflags(write=False)
+    return q
+
+
 class HandPose:
     """One tracked hand: per-joint positions (26, 3), orientations (26, 4) and radii (26,).
 
     Arrays are float64 and read-only once built, so a pose can be shared between the network thread
     and a renderer without copies. Orientations are normalised on construction; anything not finite,
-    a negative radius or an orientation with no direction is refused.
+    a negative radius or an orientation with no direction is refused. A hand made by `from_positions`
+    (as a receiver decodes one) rebuilds its orientations only when they are first read: most received
+    hands are replaced before anything looks at them.
     """
 
-    __slots__ = ("orientations", "positions", "radii", "side")
+    __slots__ = ("_orientations", "_wrist_q", "positions", "radii", "side")
 
     def __init__(self, side: HandSide, positions: npt.ArrayLike, orientations: npt.ArrayLike,
                  radii: npt.ArrayLike | None = None) -> None:  # fmt: skip
+        self._set_positions(side, positions, radii)
+        q = np.array(orientations, dtype=np.float64)
+        if q.shape != (HAND_JOINT_COUNT, 4):
+            raise ModelError(f"hand orientations should have shape (26, 4), got {q.shape}")
+        _check_finite("orientation", q)
+        self._orientations: Array | None = _normalised(q)
+        self._wrist_q: _Q | None = None
+
+    @classmethod
+    def from_positions(cls, side: HandSide, positions: npt.ArrayLike, wrist_orientation: npt.ArrayLike,
+                       radii: npt.ArrayLike | None = None) -> HandPose:  # fmt: skip
+        """The hand whose orientations `orientations_from_positions` gives, rebuilt on first read."""
+        hand = cls.__new__(cls)
+        hand._set_positions(side, positions, radii)
+        wq = np.array(wrist_orientation, dtype=np.float64)
+        if wq.shape != (4,):
+            raise ModelError(f"hand wrist orientation should have shape (4,), got {wq.shape}")
+        _check_finite("orientation", wq.reshape(1, 4))
+        hand._orientations = None
+        hand._wrist_q = _unit(tuple(float(c) for c in wq))
+        return hand
+
+    def _set_positions(self, side: HandSide, positions: npt.ArrayLike, radii: npt.ArrayLike | None) -> None:
         self.side = HandSide(side)
         p = np.array(positions, dtype=np.float64)
-        q = np.array(orientations, dtype=np.float64)
         r = np.array(CANONICAL_RADII if radii is None else radii, dtype=np.float64)
         if p.shape != (HAND_JOINT_COUNT, 3):
             raise ModelError(f"hand positions should have shape (26, 3), got {p.shape}")
-        if q.shape != (HAND_JOINT_COUNT, 4):
-            raise ModelError(f"hand orientations should have shape (26, 4), got {q.shape}")
         if r.shape != (HAND_JOINT_COUNT,):
             raise ModelError(f"hand radii should have shape (26,), got {r.shape}")
-        for name, values in (("position", p), ("orientation", q), ("radius", r)):
-            bad = np.flatnonzero(~np.isfinite(values).reshape(HAND_JOINT_COUNT, -1).all(axis=1))
-            if bad.size:
-                raise ModelError(f"hand {name} of {HandJoint(int(bad[0])).name} is not finite")
-        norms = np.linalg.norm(q, axis=1)
-        if (norms < 1e-6).any():
-            raise ModelError(f"hand orientation of {HandJoint(int(np.argmin(norms))).name} has no direction")
+        _check_finite("position", p)
+        _check_finite("radius", r)
         if (r < 0).any():
             raise ModelError(f"hand radius of {HandJoint(int(np.argmin(r))).name} is negative")
-        q /= norms[:, None]
-        for array in (p, q, r):
-            array.setflags(write=False)
+        p.setflags(write=False)
+        r.setflags(write=False)
         self.positions: Array = p
-        self.orientations: Array = q
         self.radii: Array = r
+
+    @property
+    def orientations(self) -> Array:
+        q = self._orientations
+        if q is None:  # two threads may both rebuild; they get equal arrays, either one is kept
+            assert self._wrist_q is not None
+            q = _normalised(orientations_from_positions(self.side, self.positions, np.array(self._wrist_q)))
+            self._orientations = q
+        return q
 
     def joint_pose(self, joint: HandJoint) -> Pose:
         return Pose(Vec3.of(list(self.positions[joint])), Quat.of(list(self.orientations[joint])))
 
     @property
     def wrist(self) -> Pose:
-        return self.joint_pose(HandJoint.WRIST)
+        return Pose(Vec3.of(list(self.positions[HandJoint.WRIST])), Quat.of(list(self.wrist_orientation)))
+
+    @property
+    def wrist_orientation(self) -> Array:
+        """orientations[WRIST], without rebuilding the other joints' orientations."""
+        q: Array = (
+            _normalised(np.array([self._wrist_q]))[0]
+            if self._orientations is None and self._wrist_q is not None
+            else self.orientations[HandJoint.WRIST]
+        )
+        return q
 
     def __eq__(self, other: object) -> bool:
         return (

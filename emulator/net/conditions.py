@@ -97,6 +97,7 @@ class NetConditions:
             "reorder": self.reorder,
             "duplicate": self.duplicate,
             "varying": self.varying,
+            **({"varying_why": "fixed conditions"} if self.varying is None else {}),
         }
 
 

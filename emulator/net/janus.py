@@ -29,7 +29,7 @@ from aiortc.sdp import candidate_from_sdp
 from emulator.net.ice import is_loopback_host, restrict_to_loopback
 from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
 from emulator.net.janus_signaling import JanusConnection, JanusError, JanusEvent
-from emulator.net.sctp import delay_sacks
+from emulator.net.patches import install as install_patches
 from emulator.net.session import (
     CONNECT_TIMEOUT_S,
     CONTROL_CHANNEL,
@@ -185,7 +185,7 @@ class JanusSession(SendsOnChannels):
         )
 
     async def _connect(self) -> Welcome:
-        delay_sacks()
+        install_patches()
         if self._local:
             restrict_to_loopback()
         await self._janus.open()

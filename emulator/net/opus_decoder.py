@@ -2,7 +2,9 @@
 
 Why not PyAV: FFmpeg's libopus decoder always passes `decode_fec=0` and treats an empty packet as the
 end of the stream, so neither FEC recovery nor packet-loss concealment is reachable through it. The
-playout buffer needs both, so this module binds the five libopus calls it uses (Debian `libopus0`).
+playout buffer needs both, so this module binds the five libopus calls it uses: the system's
+(Debian `libopus0`), else the copy inside PyAV's wheel (`av.libs/`), so a pip install needs no system
+libopus.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 
@@ -23,13 +27,39 @@ class OpusDecodeError(RuntimeError):
     pass
 
 
+def pyav_libopus() -> Path | None:
+    """The libopus PyAV's manylinux wheel carries (auditwheel puts it in `av.libs/` beside `av/`)."""
+    spec = importlib.util.find_spec("av")
+    if spec is None or spec.origin is None:
+        return None
+    package = Path(spec.origin).parent
+    for folder in (package.parent / "av.libs", package):
+        found = sorted(folder.glob("libopus*.so*"))
+        if found:
+            return found[0]
+    return None
+
+
+def library_candidates() -> list[str]:
+    """Where libopus is looked for, in order: the system's, PyAV's, then the plain soname."""
+    system = ctypes.util.find_library("opus")
+    bundled = pyav_libopus()
+    return [name for name in (system, str(bundled) if bundled else None, "libopus.so.0") if name]
+
+
 @functools.cache
 def _lib() -> ctypes.CDLL:
-    name = ctypes.util.find_library("opus") or "libopus.so.0"
-    try:
-        lib = ctypes.CDLL(name)
-    except OSError as exc:
-        raise OpusDecodeError(f"libopus not found ({exc}); install the Debian package libopus0") from None
+    errors = []
+    for name in library_candidates():
+        try:
+            lib = ctypes.CDLL(name)
+            break
+        except OSError as exc:
+            errors.append(str(exc))
+    else:
+        raise OpusDecodeError(
+            f"libopus not found ({'; '.join(errors)}); install the Debian package libopus0"
+        ) from None
     lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
     lib.opus_decoder_create.restype = ctypes.c_void_p
     lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]

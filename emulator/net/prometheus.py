@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from emulator.net.http_guard import HEADER_TIMEOUT_S, HttpGuard
+
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -108,15 +110,20 @@ class MetricsServer:
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
+        # No page of its own: any Origin is a foreign page, and on loopback Host must be ours.
+        self.guard = HttpGuard(host, same_origin=False)
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self.guard.middleware])
         app.router.add_get("/metrics", self.handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, keepalive_timeout=HEADER_TIMEOUT_S
+        )
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         if self.port == 0:
             self.port = self._runner.addresses[0][1]
+        self.guard.port = self.port
 
     async def handle(self, request: web.Request) -> web.Response:
         """Also usable as a route on another aiohttp app (the room's own port)."""

@@ -23,8 +23,7 @@ from emulator.net.ice import (
     restrict_to_loopback,
 )
 from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
-from emulator.net.ice_sockets import tune_ice_sockets
-from emulator.net.sctp import delay_sacks
+from emulator.net.patches import install as install_patches
 from emulator.wire.signaling import (
     Answer,
     Error,
@@ -51,6 +50,17 @@ MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
 # WebSocket pings: aiohttp drops a peer that misses a pong within half of this, so a loaded machine
 # needs slack; a dead peer is found sooner anyway (closed TCP, ICE failure, 4 s of data silence).
 HEARTBEAT_S = 10.0
+
+
+def _plain(error: BaseException) -> str:
+    """Why a connection failed, in the user's terms: aiohttp's text names its internals (`ssl:default`)."""
+    if isinstance(error, aiohttp.WSServerHandshakeError):
+        return f"the server refused the WebSocket upgrade (HTTP {error.status})"
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return error.os_error.strerror or str(error.os_error)
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
 
 
 class SessionError(Exception):
@@ -169,14 +179,13 @@ class RoomSession(SendsOnChannels):
             ) from None
         except (aiohttp.ClientError, OSError) as error:
             await self.close("unreachable")
-            raise SessionError("unreachable", f"cannot reach {self.url}: {error}") from None
+            raise SessionError("unreachable", f"cannot reach {self.url}: {_plain(error)}") from None
         except SessionError:
             await self.close("refused")
             raise
 
     async def _connect(self) -> Welcome:
-        tune_ice_sockets()
-        delay_sacks()
+        install_patches()
         if self._local:
             restrict_to_loopback()
         self._http = aiohttp.ClientSession()

@@ -1,38 +1,24 @@
-"""What a headset needs from a room connection, whichever SFU is behind it, and the factory by URL.
+"""What a headset needs from a room connection, whichever SFU is behind it, and opening one by URL.
 
-`ws://…` is the bundled room (`RoomSession`), `janus://HOST:PORT/ROOM` a Janus VideoRoom
-(`JanusSession`). The headset, its state link and its voice only ever see this protocol.
+The adapter for the URL's scheme (emulator/net/adapters.py) opens the session: `ws://…` the bundled
+room, `janus://HOST:PORT/ROOM` a Janus VideoRoom, or any scheme an installed package registers. The
+headset, its state link and its voice only ever see the `Session` protocol.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
-from aiortc import MediaStreamTrack
+from emulator.net.adapters import AdapterError, Session, adapter_for
 
-from emulator.net.ice_servers import IceOptions
-from emulator.net.janus import JanusSession, is_janus_url
-from emulator.net.session import CONNECT_TIMEOUT_S, RoomSession, SessionCallbacks
-from emulator.wire.signaling import Join, ParticipantInfo, Welcome
+if TYPE_CHECKING:
+    from aiortc import MediaStreamTrack
 
+    from emulator.net.ice_servers import IceOptions
+    from emulator.net.session import SessionCallbacks
+    from emulator.wire.signaling import Join
 
-class Session(Protocol):
-    me: ParticipantInfo | None
-    participants: dict[str, ParticipantInfo]
-    track_owners: dict[str, str]  # track key (an SDP mid for the bundled room) → participant id
-    pc: Any  # the peer connection that carries our own voice and states (its ICE pair is reported)
-    connected: asyncio.Event  # set once joined with the data channels open
-    mode: str  # "forward" (one track per speaker) or "binaural" (the room mixes); Janus forwards
-    callbacks: SessionCallbacks  # what the owner hears about; a recorder may wrap them
-
-    async def connect(self, timeout: float = CONNECT_TIMEOUT_S) -> Welcome: ...
-
-    async def close(self, reason: str = "left") -> None: ...
-
-    def send_state(self, data: bytes) -> bool: ...
-
-    def send_control(self, data: bytes) -> bool: ...
+__all__ = ["AdapterError", "Session", "open_session"]
 
 
 def open_session(
@@ -44,9 +30,8 @@ def open_session(
     ice: IceOptions | None = None,
     identity: str | None = None,
 ) -> Session:
-    """`identity` matters to Janus only (the bundled room takes it from the join token)."""
-    if is_janus_url(url):
-        return JanusSession(
-            url, join, audio_track=audio_track, callbacks=callbacks, ice=ice, identity=identity
-        )
-    return RoomSession(url, join, audio_track=audio_track, callbacks=callbacks, ice=ice)
+    """`identity` is the id others see where the SFU takes it from the client (Janus); AdapterError
+    when no adapter serves the URL's scheme."""
+    return adapter_for(url).open(
+        url, join, audio_track=audio_track, callbacks=callbacks, ice=ice, identity=identity
+    )

@@ -106,7 +106,14 @@ class HostStalls:
 
     def summary(self) -> dict[str, Any]:
         if not self.supported or self._first is None or self._last is None:
-            return {"cpu_steal_ms": None, "stall_count": 0, "stalls": [], "underruns_in_stalls": 0}
+            why = "no CPU steal counter here (/proc/stat)" if not self.supported else "not sampled yet"
+            return {
+                "cpu_steal_ms": None,
+                "cpu_steal_why": why,
+                "stall_count": 0,
+                "stalls": [],
+                "underruns_in_stalls": 0,
+            }
         self._decide(math.inf)
         begin = self._first[0]
         return {
@@ -131,6 +138,7 @@ def merge_host_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
     widest = max(parts, key=lambda p: p.get("stall_count", len(p.get("stalls", []))), default={})
     return {
         "cpu_steal_ms": max(steals) if steals else None,
+        **({} if steals else {"cpu_steal_why": "no worker could read a CPU steal counter"}),
         "stall_count": widest.get("stall_count", len(widest.get("stalls", []))),
         "stalls": widest.get("stalls", []),
         "underruns_in_stalls": sum(int(p.get("underruns_in_stalls", 0)) for p in parts),

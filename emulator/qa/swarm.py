@@ -20,6 +20,7 @@ from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.headset.voice import SharedEncoders
 from emulator.model.pose import Pose
 from emulator.qa.host_stalls import SAMPLE_S, HostStalls, merge_host_summaries, read_cpu_steal_s
+from emulator.qa.verdict import nominal_rate
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,7 @@ class Swarm:
         self.encoders = SharedEncoders()
         self.headsets: list[Headset] = []
         self.failed: list[tuple[str, str]] = []
-        # identity → remote id → underruns counted before the swarm settled (None: not settled yet)
-        self.settled_underruns: dict[str, dict[str, int]] | None = None
+        self.settled = False  # see mark_settled
         self.host = HostStalls()
         self._watch: asyncio.Task[None] | None = None
 
@@ -110,14 +110,10 @@ class Swarm:
         for stalls (see host_stalls)."""
         if self._watch is None:
             self._watch = asyncio.get_running_loop().create_task(self._watch_host())
-        self.settled_underruns = {
-            headset.config.participant_identity: {
-                remote: int(audio.get("underruns", 0))
-                for remote, audio in headset.voice.remote_audio_reports().items()
-            }
-            for headset in self.headsets
-            if headset.voice is not None
-        }
+        for headset in self.headsets:
+            if headset.voice is not None:
+                headset.voice.settle_now()
+        self.settled = True
 
     async def start(self) -> None:
         configs = self.plan.configs()
@@ -165,75 +161,96 @@ class Swarm:
         reports = [h.report() for h in self.headsets]
         if self._watch is not None:
             self._sample_host()
-        host = self.host.summary() if self.settled_underruns is not None else None
-        report = aggregate(reports, self.failed, self.settled_underruns, host)
-        report["settled_underruns"] = self.settled_underruns  # lets worker reports be merged
-        return report
+        host = self.host.summary() if self.settled else None
+        return aggregate(reports, self.failed, self.settled, host)
 
 
 def merge_reports(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One report from the reports of a swarm's worker processes (each `Swarm.report()`)."""
     reports = [headset for part in parts for headset in part["per_headset"]]
     failed = [(f["name"], f["reason"]) for part in parts for f in part["failed"]]
-    settled: dict[str, dict[str, int]] | None = {}
     hosts = [part["host"] for part in parts if part.get("host") is not None]
-    for part in parts:
-        if part.get("settled_underruns") is None:
-            settled = None
-        elif settled is not None:
-            settled.update(part["settled_underruns"])
+    settled = all(part["audio"]["underruns_settled"] is not None for part in parts)
     return aggregate(reports, failed, settled, merge_host_summaries(hosts) if hosts else None)
+
+
+def _measuring(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The member that measured mouth-to-ear (the last one; see SwarmPlan.configs), its figures over
+    every speaker it heard, and its state round trips."""
+    best: dict[str, Any] | None = None
+    for report in reports:
+        chirps = [r["mouth_to_ear"] for r in report["remotes"] if (r.get("mouth_to_ear") or {}).get("count")]
+        if chirps and (best is None or len(chirps) > len(best["chirps"])):
+            best = {"report": report, "chirps": chirps}
+    if best is None:
+        why = "no member heard a latency chirp (no speakers, or markers off)"
+        return {"member": None, "mouth_to_ear_median_ms": None, "round_trip_median_ms": None, "why": why}
+    remotes = best["report"]["remotes"]
+    trips = [r["round_trip"]["median_ms"] for r in remotes if r["round_trip"]["median_ms"] is not None]
+    return {
+        "member": best["report"]["name"],
+        "mouth_to_ear_median_ms": round(statistics.median(c["median_ms"] for c in best["chirps"]), 2),
+        "mouth_to_ear_worst_ms": max(c["median_ms"] for c in best["chirps"]),
+        "round_trip_median_ms": round(statistics.median(trips), 2) if trips else None,
+        **({} if trips else {"why": "no PING/PONG round trip completed"}),
+    }
 
 
 def aggregate(
     reports: list[dict[str, Any]],
     failed: list[tuple[str, str]],
-    settled_underruns: dict[str, dict[str, int]] | None = None,
+    settled: bool = False,
     host: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One summary over every headset's report: the worst pair is what a load test cares about.
 
-    `settled_underruns` (from `Swarm.mark_settled`) splits the underruns into those while the swarm
-    was joining and those after it settled; without it, `underruns_settled` is None. `host` (from
-    `HostStalls.summary`, settled time only) counts the settled underruns that fell in host stalls."""
-    sent_rates = {
-        r["identity"]: r["uplink"].get("states_sent", 0) / max(r["duration_s"], 1e-9) for r in reports
-    }
+    A pair's state delivery ratio is the states per second it received over the rate its sender
+    actually sent at (`uplink.state_rate_hz`), so a healthy pair reads 1.0. Underruns are split into
+    those while the swarm was joining and those after it settled (`settled`: see `Swarm.mark_settled`);
+    `host` (from `HostStalls.summary`, settled time only) counts the settled underruns in host stalls."""
+    sent_rates = {r["identity"]: r["uplink"].get("state_rate_hz") for r in reports}
     ratios: list[float] = []
     underruns = 0
-    underruns_before = 0
+    underruns_settled = 0
     audio_streams = 0
     latencies: list[float] = []
     for report in reports:
         for remote in report["remotes"]:
             rate = remote["states"]["rate_hz"]
-            sent = sent_rates.get(remote["id"])
+            # A sender that has not sent for long enough to measure: its profile's rate.
+            sent = sent_rates.get(remote["id"]) or nominal_rate(remote.get("profile"))
             if rate is not None and sent:
                 ratios.append(rate / sent)
             audio = remote.get("audio") or {}
             if audio.get("packets_received"):
                 audio_streams += 1
                 underruns += int(audio.get("underruns", 0))
-                if settled_underruns is not None:
-                    underruns_before += settled_underruns.get(report["identity"], {}).get(remote["id"], 0)
+                underruns_settled += int(audio.get("underruns_settled", 0))
             median = remote["states"]["latency"]["median_ms"]
             if median is not None:
                 latencies.append(median)
+    unsettled = "the swarm ended before it settled (3 s after the last join)"
     return {
         "headsets": len(reports),
         "failed": [{"name": n, "reason": r} for n, r in failed],
         "state_delivery": {
             "pairs": len(ratios),
-            "min_ratio": round(min(ratios), 4) if ratios else None,
-            "median_ratio": round(statistics.median(ratios), 4) if ratios else None,
+            "min_ratio": round(min(ratios), 3) if ratios else None,
+            "median_ratio": round(statistics.median(ratios), 3) if ratios else None,
+            **({} if ratios else {"why": "no pair received states at a measurable rate from a member"}),
         },
         "audio": {
             "streams": audio_streams,
             "underruns": underruns,
-            "underruns_settled": underruns - underruns_before if settled_underruns is not None else None,
+            "underruns_startup": underruns - underruns_settled if settled else None,
+            "underruns_settled": underruns_settled if settled else None,
             "underruns_settled_in_host_stalls": host["underruns_in_stalls"] if host is not None else None,
+            **({} if settled else {"why": unsettled}),
         },
         "host": host,
+        **({} if host is not None else {"host_why": unsettled}),
         "state_latency_median_ms": round(statistics.median(latencies), 2) if latencies else None,
+        **({} if latencies else {"state_latency_median_ms_why": "no pair measured a state latency"}),
+        "measuring": _measuring(reports),
         "per_headset": reports,
     }

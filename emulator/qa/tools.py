@@ -18,7 +18,13 @@ from emulator.audio.switch import SwitchableSource
 from emulator.audio.wavfile import SourceError, load_wav_mono_48k
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.recording.recorder import SessionRecorder
-from emulator.headset.recording.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
+from emulator.headset.recording.replay import (
+    ReplayAudioSource,
+    ReplayHands,
+    Timeline,
+    load_replay,
+    replay_drivers,
+)
 from emulator.headset.recording.sessionfile import RecordingError, read_recording
 from emulator.model.errors import ModelError
 from emulator.net.conditions import ConditionsError, NetworkConditioner, parse_conditions
@@ -43,6 +49,8 @@ class JoinTools:
     net: str | None = None
     net_seed: int = 0
     control: str | None = None
+    control_token: str | None = None  # None: one is generated and printed
+    control_dir: Path | None = None  # where /audio and /motion may open files; None: nowhere
     name_given: bool = True  # False: a replay takes the recorded participant's name
     score: str = "cheap"  # off | cheap | full (emulator/qa/scores.py)
     reference: Path | None = None  # what the far end plays, for `full`
@@ -56,6 +64,8 @@ class JoinTools:
 
     def prepare(self, config: HeadsetConfig) -> Headset:
         """The headset to start, with what these options change about it."""
+        if self.control_dir is not None and not self.control_dir.is_dir():
+            raise ToolError(f"--control-dir: {str(self.control_dir)!r} is not a directory")
         if self.score not in SCORE_MODES:
             raise ToolError(f"--score must be one of {', '.join(SCORE_MODES)}, not {self.score!r}")
         if self.reference is not None:
@@ -92,6 +102,7 @@ class JoinTools:
                 audio="replay" if len(material.pcm) else "none",
                 motion="still",  # the replay drivers replace these once the headset exists
                 face="neutral",
+                hands=ReplayHands(material, timeline),
                 marker_period_s=0.0,  # the recorded voice carries the original's markers already
             )
             if len(material.pcm):
@@ -118,6 +129,12 @@ class JoinTools:
             except RecordingError as error:
                 raise ToolError(str(error)) from None
             notes.append(f"recording to {self.record}")
+        if self.replay is not None and self.speed != 1.0:
+            # The replayed voice is played faster or slower as it is, not time-stretched.
+            notes.append(
+                f"replaying at {self.speed:g}x: the voice's pitch changes with the speed "
+                f"(×{self.speed:g}: 440 Hz sounds at {440 * self.speed:.0f} Hz); --speed 1 keeps it"
+            )
         if self.network is not None and headset.session is not None and headset.session.pc is not None:
             self.network.attach(headset.session.pc)
             notes.append(f"network {self.network.conditions.describe()}")
@@ -130,13 +147,21 @@ class JoinTools:
                 host, port = parse_listen(self.control, 0)
             except ValueError as error:
                 raise ToolError(f"--control: {error}") from None
-            self.control_server = ControlServer(headset, self.voice, self.network, host, port)
+            self.control_server = ControlServer(
+                headset,
+                self.voice,
+                self.network,
+                host,
+                port,
+                token=self.control_token,
+                files=self.control_dir,
+            )
             try:
                 await self.control_server.start()
             except OSError as error:
                 self.control_server = None
                 raise ToolError(f"--control: cannot listen on {host}:{port}: {error.strerror}") from None
-            notes.append(f"control API on {self.control_server.url}")
+            notes.append(f"control API on {self.control_server.url} (token {self.control_server.token})")
         return notes
 
     def report(self) -> dict[str, Any]:

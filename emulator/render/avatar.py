@@ -9,7 +9,8 @@ like `LeftEye`/`RightEye` (Ready Player Me's joints), else from the top of the b
 expressions become ARKit/viseme-named targets (vrm.synthesise_targets).
 
 Every primitive of every mesh in the default scene is baked with its node's transform into one vertex
-array (skinned meshes are taken in bind pose, as their vertices are stored), colour = material
+array (skinned meshes are taken in bind pose, as their vertices are stored; a file with skins also gets
+its skeleton and per-vertex joints and weights, skeleton.py, so it can be posed), colour = material
 `baseColorFactor` × `COLOR_0`, times the base colour texture when drawn; each vertex carries its
 material's UVs, texture layer, alpha mode and emissive colour (`materials.py`). Morph targets are merged
 by name across meshes, so an RPM avatar's head, teeth and eyes all follow `jawOpen` together.
@@ -38,6 +39,7 @@ from emulator.render.materials import (
     read_material,
 )
 from emulator.render.meshmath import vertex_normals
+from emulator.render.skeleton import Skeleton, SkinBuilder, has_skins
 from emulator.render.vrm import VrmInfo, mtoon_fallback, read_vrm, synthesise_targets
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,10 @@ class Avatar:
     textures: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 1, 1, 4), np.uint8))
     blend_start: int = -1  # indices from here on are BLEND triangles, drawn after everything opaque
     humanoid: dict[str, int] = field(default_factory=dict, compare=False)  # VRM bone name -> glTF node
+    draws_own_hands: bool = False  # it poses its own finger bones; else hand_mesh.py draws simple hands
+    skeleton: Skeleton | None = None  # with the two arrays below when the file has skins
+    skin_joints: npt.NDArray[np.uint16] | None = None  # (V, 4) skeleton slots
+    skin_weights: F32 | None = None  # (V, 4), each row summing to 1
     targets: TargetMap = field(init=False)
     levels: dict[float, Avatar] = field(default_factory=dict, init=False, repr=False, compare=False)  # lod.py
 
@@ -171,6 +177,7 @@ class _Merger:
         self.morphs: dict[tuple[int, int], list[tuple[int, F32]]] = {}  # (mesh, target index): for VRM
         self.count = 0
         self._shared: dict[tuple[Any, ...], int] = {}
+        self.skin: SkinBuilder | None = None
 
     def add_primitive(
         self,
@@ -218,6 +225,8 @@ class _Merger:
             group.append((indices + self._shared[key]).astype(np.uint32))
             return
         self._shared[key] = self.count
+        if self.skin is not None:
+            self.skin.add(node_index, attributes, n)
         placed = (positions @ linear.T + world[:3, 3]).astype(np.float32)
         normal_index, color_index = _attr(attributes, "NORMAL"), _attr(attributes, "COLOR_0")
         if normal_index is not None and reader.read(normal_index).shape == (n, 3):
@@ -348,7 +357,10 @@ def _build(
     merger = _Merger(ImageLayers(reader))
     world: dict[int, Any] = {}
     meshes = gltf.meshes or []
-    for node_index, matrix in _walk(gltf, source):
+    walk = _walk(gltf, source)
+    if has_skins(gltf):
+        merger.skin = SkinBuilder(gltf, reader, walk)
+    for node_index, matrix in walk:
         world[node_index] = matrix
         node = (gltf.nodes or [])[node_index]
         if node.mesh is None:
@@ -378,6 +390,23 @@ def _build(
         for start, d in merger.targets[target_name]:
             deltas[t, start : start + len(d)] = d @ turn.T
     indices, single_sided, blend_start = merger.triangles()
+    skin: dict[str, Any] = {}
+    if merger.skin is not None:
+        to_avatar = np.eye(4)
+        to_avatar[:3, :3] = turn
+        to_avatar[:3, 3] = -(turn.astype(np.float64) @ eye)
+        skeleton = merger.skin.skeleton(to_avatar)
+        if vrm is not None and vrm.humanoid:
+            skeleton = skeleton.with_humanoid(vrm.humanoid)  # the file's own bone map beats names
+        fingers = ("Hand", "IndexProximal")
+        skin = {
+            "draws_own_hands": all(
+                skeleton.bone(f"{side}{b}") is not None for side in ("left", "right") for b in fingers
+            ),
+            "skeleton": skeleton,
+            "skin_joints": np.concatenate(merger.skin.joints),
+            "skin_weights": np.concatenate(merger.skin.weights),
+        }
     avatar = Avatar(
         name=name,
         positions=((positions - eye.astype(np.float32)) @ turn.T).astype(np.float32),
@@ -393,6 +422,7 @@ def _build(
         textures=merger.layers.stack(),
         blend_start=blend_start,
         humanoid=dict(vrm.humanoid) if vrm is not None else {},
+        **skin,
     )
     if avatar.missing_arkit and len(avatar.missing_arkit) < 52:
         log.info("%s: no targets for %s (ignored)", source, ", ".join(avatar.missing_arkit))

@@ -1,7 +1,8 @@
 """The bundled default avatars: rerun `python scripts/make_default_avatar.py` to regenerate them.
 
-One procedural head (`head_geometry`) with its 52 ARKit targets (`head_targets`), written once per
-colour variant so participants can be told apart. Only `assets/avatars/default.glb` is committed
+One procedural bust (`bust_geometry`: the head of `head_geometry` on a neck and upper torso) with its
+52 ARKit targets (`head_targets`) and a skin with Mixamo / Ready Player Me bone names, written once per
+colour variant so participants can be told apart. Only `emulator/assets/avatars/default.glb` is committed
 (about 650 KiB); the other variants are made on first use into the user's cache (about 1.5 s each).
 The files follow glTF's convention (the model faces +z); the loader turns every avatar to face -z like
 the headset it stands for. The point between the eyes is stored as
@@ -18,37 +19,24 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator.model import paths
 from emulator.model.assets import asset_path
 from emulator.render.avatar import Avatar, load_avatar
+from emulator.render.bust_geometry import BONES, build_bust
 from emulator.render.errors import AvatarError
-from emulator.render.glb_write import write_glb
-from emulator.render.head_geometry import Palette, build_head
+from emulator.render.glb_write import Skin, write_glb
 from emulator.render.head_targets import build_targets
+from emulator.render.variants import VARIANTS as VARIANTS  # its users import it from here
 
 log = logging.getLogger(__name__)
 
-VARIANTS: dict[str, Palette] = {
-    "default": Palette(
-        skin=(0.93, 0.74, 0.62), hair=(0.32, 0.2, 0.12), iris=(0.25, 0.45, 0.7), lips=(0.8, 0.5, 0.48)
-    ),
-    "amber": Palette(
-        skin=(0.62, 0.42, 0.3), hair=(0.08, 0.06, 0.05), iris=(0.35, 0.22, 0.1), lips=(0.55, 0.28, 0.26)
-    ),
-    "mint": Palette(
-        skin=(0.62, 0.85, 0.74), hair=(0.15, 0.35, 0.45), iris=(0.55, 0.25, 0.55), lips=(0.4, 0.55, 0.5)
-    ),
-    "lilac": Palette(
-        skin=(0.8, 0.72, 0.92), hair=(0.95, 0.8, 0.35), iris=(0.2, 0.55, 0.35), lips=(0.7, 0.42, 0.6)
-    ),
-}
 
 # glTF models face +z; ours face -z: a half turn about y (x and z change sign).
 _TO_GLTF = np.array([-1.0, 1.0, -1.0], dtype=np.float32)
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "headset-emulator" / "avatars"
+    return paths.cache_dir() / "avatars"
 
 
 def default_avatar_path(variant: str = "default") -> Path:
@@ -82,7 +70,8 @@ def variant_for(index: int) -> str:
 
 def generate(variant: str, path: Path) -> int:
     """Write one colour variant; returns its size in bytes."""
-    head = build_head(VARIANTS[variant])
+    bust = build_bust(VARIANTS[variant])
+    head = bust.head
     targets = build_targets(head)
     positions = head.positions.astype(np.float32)
     colors = np.concatenate([head.colors, np.ones((len(positions), 1), np.float32)], axis=1)
@@ -96,12 +85,17 @@ def generate(variant: str, path: Path) -> int:
         double_sided_indices=head.triangles[head.single_sided :].astype(np.uint32).ravel(),
         targets={name: d * _TO_GLTF for name, d in targets.items()},
         extras={"headsetEmulator": {"eyeCentre": [0.0, 0.0, 0.0], "variant": variant}},
+        skin=Skin(
+            bones=tuple((name, parent, tuple(np.asarray(at) * _TO_GLTF)) for name, parent, at in BONES),
+            joints=bust.joints,
+            weights=bust.weights,
+        ),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="regenerate the bundled default avatars")
-    parser.add_argument("--out", type=Path, default=None, help="directory (default: assets/avatars)")
+    parser.add_argument("--out", type=Path, default=None, help="directory (default: emulator/assets/avatars)")
     parser.add_argument("variants", nargs="*", default=["default"], help=f"any of {', '.join(VARIANTS)}")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

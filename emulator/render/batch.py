@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -23,10 +24,21 @@ from emulator.render.avatar import Avatar
 from emulator.render.morph import blend
 from emulator.render.scene import DrawItem
 from emulator.render.sided import draw_blended, draw_sided
+from emulator.render.skinning import placed, skin
 from emulator.render.textures_gl import TextureLayers
 
 F32 = npt.NDArray[np.float32]
 _STATIC_FLOATS = 16
+
+
+class Features(NamedTuple):
+    """What the batched materials use, so the fragment shader compiles only that (shaders.py)."""
+
+    mask: bool  # a MASK material: the shader may discard
+    emissive_map: bool  # an emissive texture
+
+
+NO_FEATURES = Features(mask=False, emissive_map=False)
 
 
 class Batch:
@@ -55,6 +67,7 @@ class Batch:
         self._blended: list[tuple[int, int, int]] = []  # (entry, first index, count) of BLEND triangles
         self._vertices = np.zeros((0, 6), np.float32)
         self._last: tuple[int, tuple[int, ...]] | None = None
+        self._features = NO_FEATURES
 
     def _relayout(self, entries: Sequence[tuple[DrawItem, Avatar]], textures: TextureLayers) -> None:
         statics, single, double, blend, offset = [], [], [], [], 0
@@ -74,6 +87,9 @@ class Batch:
             blend.append(shifted[avatar.blend_start :])
             offset += avatar.vertex_count
         static = np.ascontiguousarray(np.concatenate(statics), np.float32)
+        self._features = Features(
+            mask=bool((static[:, 10] > 0).any()), emissive_map=bool((static[:, 11] >= 0).any())
+        )
         elements = np.ascontiguousarray(np.concatenate(single + double + blend), np.uint32)
         self._single_sided = sum(len(s) for s in single)
         self._opaque = self._single_sided + sum(len(d) for d in double)
@@ -91,6 +107,17 @@ class Batch:
         self._vertices = np.zeros((offset, 6), np.float32)
         self._keep = [avatar for _, avatar in entries]
 
+    def features(self, entries: Sequence[tuple[DrawItem, Avatar]], textures: TextureLayers) -> Features:
+        """What `draw` of these entries needs from the fragment shader (lays them out if they changed)."""
+        if not entries:
+            return NO_FEATURES
+        layout = (textures.generation, *((id(avatar), item.tint) for item, avatar in entries))
+        if layout != self._layout:
+            self._relayout(entries, textures)
+            self._layout = layout
+            self._last = None
+        return self._features
+
     def draw(
         self,
         entries: Sequence[tuple[DrawItem, Avatar]],
@@ -98,15 +125,11 @@ class Batch:
         textures: TextureLayers,
         eye: tuple[float, ...] = (0.0, 0.0, 0.0),
     ) -> None:
-        """Draw all (item, mesh to use) pairs; the avatar program must be in use with an identity model
-        and `textures` bound and resident for these avatars."""
+        """Draw all (item, mesh to use) pairs; an avatar program with their `features` must be in use
+        with an identity model and `textures` bound and resident for these avatars."""
         if not entries:
             return
-        layout = (textures.generation, *((id(avatar), item.tint) for item, avatar in entries))
-        if layout != self._layout:
-            self._relayout(entries, textures)
-            self._layout = layout
-            self._last = None
+        self.features(entries, textures)
         # The second eye of a stereo pair reuses the first eye's vertices.
         stamp = (frame, tuple(id(item) for item, _ in entries))
         if stamp != self._last:
@@ -125,11 +148,18 @@ class Batch:
         for item, avatar in entries:
             n = avatar.vertex_count
             block = self._vertices[offset : offset + n]
-            rotation = item.model[:3, :3].astype(np.float32)
             local = blend(avatar.positions, avatar.deltas, item.weights)
-            np.matmul(local, rotation.T, out=block[:, :3])
-            block[:, :3] += item.model[:3, 3].astype(np.float32)
-            np.matmul(avatar.normals, rotation.T, out=block[:, 3:])
+            if item.skin is not None and avatar.skin_joints is not None:  # skin blended positions and normals
+                # Skinned and placed in one pass (the placement folded into the skin matrices), into
+                # contiguous arrays: numpy's element-wise passes into the interleaved buffer are slower.
+                posed, normals = np.empty_like(local), np.empty_like(avatar.normals)
+                skin(avatar, placed(item.model, item.skin), local, avatar.normals, posed, normals)
+                block[:, :3], block[:, 3:] = posed, normals
+            else:
+                rotation = item.model[:3, :3].astype(np.float32)
+                np.matmul(local, rotation.T, out=block[:, :3])
+                block[:, :3] += item.model[:3, 3].astype(np.float32)
+                np.matmul(avatar.normals, rotation.T, out=block[:, 3:])
             offset += n
 
     def release(self) -> None:

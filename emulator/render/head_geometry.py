@@ -48,6 +48,7 @@ class Palette:
     hair: tuple[float, float, float]
     iris: tuple[float, float, float]
     lips: tuple[float, float, float]
+    shirt: tuple[float, float, float] = (0.3, 0.34, 0.42)  # the bust's torso (bust_geometry.py)
 
 
 @dataclass

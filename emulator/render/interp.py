@@ -4,9 +4,10 @@ States arrive at the sender's rate (30–120 Hz) and with network jitter; the di
 Drawing the newest state as it lands makes motion step and stutter. Instead each participant keeps its
 last few states stamped with their capture time (the sender's clock mapped onto ours by the caller),
 and the renderer samples at `now - delay`: between two states it interpolates (position linearly,
-orientation by slerp, weights linearly), so as long as the delay covers one state interval plus the
-jitter, there is always a state on each side and the motion is as smooth as the display. Past the
-newest state it holds the newest one rather than guessing. Pure numpy and Pose: no GL, no clock.
+orientation by slerp, weights and hand joints linearly), so as long as the delay covers one state
+interval plus the jitter, there is always a state on each side and the motion is as smooth as the
+display. Past the newest state it holds the newest one rather than guessing. Pure numpy and Pose:
+no GL, no clock.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from emulator.model.hands import HandPose
 from emulator.model.pose import Pose
 
 F32 = npt.NDArray[np.float32]
@@ -31,12 +33,29 @@ class State:
     pose: Pose
     face: F32 | None = None  # 52 ARKit weights
     visemes: F32 | None = None  # 15 viseme weights
+    left_hand: HandPose | None = None  # 26 joints in the room frame
+    right_hand: HandPose | None = None
 
 
 def _lerp(a: F32 | None, b: F32 | None, t: float) -> F32 | None:
     if a is None or b is None:
         return b if t >= 0.5 else a
     return np.asarray(a + (b - a) * np.float32(t), dtype=np.float32)
+
+
+def _lerp_hand(a: HandPose | None, b: HandPose | None, t: float) -> HandPose | None:
+    """Joints moved linearly, orientations by normalised lerp: at 30-90 Hz a joint turns a few degrees
+    between states, where nlerp and slerp agree. A hand that appears or vanishes switches halfway."""
+    if a is None or b is None or a.side is not b.side:
+        return b if t >= 0.5 else a
+    qa, qb = a.orientations, b.orientations
+    qb = np.where((np.sum(qa * qb, axis=1) < 0)[:, None], -qb, qb)
+    return HandPose(
+        a.side,
+        a.positions + (b.positions - a.positions) * t,
+        qa + (qb - qa) * t,
+        a.radii + (b.radii - a.radii) * t,
+    )
 
 
 class StateBuffer:
@@ -78,4 +97,11 @@ class StateBuffer:
         a, b = self._states[i - 1], self._states[i]
         t = (time_us - a.time_us) / (b.time_us - a.time_us)
         pose = a.pose.interpolate(b.pose, t)
-        return State(time_us, pose, _lerp(a.face, b.face, t), _lerp(a.visemes, b.visemes, t))
+        return State(
+            time_us,
+            pose,
+            _lerp(a.face, b.face, t),
+            _lerp(a.visemes, b.visemes, t),
+            _lerp_hand(a.left_hand, b.left_hand, t),
+            _lerp_hand(a.right_hand, b.right_hand, t),
+        )

@@ -7,7 +7,9 @@ of `cell` metres (vertex clustering): a cluster takes its members' mean position
 the mean UV (a UV seam splits glTF vertices, so the pieces below keep texture islands apart).
 Vertices are clustered on where they are at rest, where the open jaw takes them (so the two lips of a
 closed mouth stay apart) and in which connected piece of the mesh they are (so a lid and the eye under
-it stay apart). Triangles that collapse are dropped.
+it stay apart). Triangles that collapse are dropped. A skinned avatar's body is clustered coarser than
+its head (`BODY_CELLS`), its vertices only merge with those that follow the same main joint (a finger
+never merges with the thigh it rests on), and a cluster takes its nearest member's joints and weights.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from emulator.render.avatar import Avatar
 HEAD_HEIGHT_M = 0.25
 # (cell size in metres, the smallest on-screen head height in pixels drawn at that level)
 LEVELS: tuple[tuple[float, float], ...] = ((0.0, 300.0), (0.006, 180.0), (0.012, 100.0), (0.016, 0.0))
+# A skinned avatar's body (all but the head) needs less detail than its face at the same distance:
+# its cell at each level (thin pieces such as fingers included, which would keep nearly every vertex
+# otherwise). A body whose head is 100-180 px tall is ~700 px tall: 4 cm cells are ~16 px.
+BODY_CELLS: dict[float, float] = {0.006: 0.015, 0.012: 0.04, 0.016: 0.08}
 
 
 def simplified(avatar: Avatar, cell: float) -> Avatar:
@@ -32,10 +38,18 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
         return cache[cell]
     moved = avatar.positions + _opening(avatar)
     piece = components(avatar)
-    size = _piece_cell(avatar.positions, piece, cell)[:, None]
-    key = np.concatenate(
-        [np.floor(avatar.positions / size), np.floor(moved / (2 * size)), piece[:, None]], axis=1
-    ).astype(np.int64)
+    size = _piece_cell(avatar.positions, piece, cell)
+    main = None
+    if avatar.skin_joints is not None and avatar.skin_weights is not None:
+        main = np.take_along_axis(avatar.skin_joints, avatar.skin_weights.argmax(axis=1)[:, None], axis=1)
+        part = _parts(avatar)[main[:, 0]]
+        size[part == _BODY] = BODY_CELLS.get(cell, 5 * cell)
+        size[part == _HAND] = cell  # hands stay readable (a wave), fingers as small blobs
+    size = size[:, None]
+    columns = [np.floor(avatar.positions / size), np.floor(moved / (2 * size)), piece[:, None]]
+    if main is not None:
+        columns.append(main.astype(np.float64))
+    key = np.concatenate(columns, axis=1).astype(np.int64)
     _, cluster, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
     cluster = cluster.ravel()
     n = len(counts)
@@ -60,6 +74,14 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
         else np.zeros((0, n, 3), np.float32)
     )
     centres = mean(avatar.positions)
+    skin = {}
+    if avatar.skin_joints is not None and avatar.skin_weights is not None:
+        skin = {
+            "draws_own_hands": avatar.draws_own_hands,
+            "skeleton": avatar.skeleton,
+            "skin_joints": _nearest_member(avatar.positions, cluster, centres, avatar.skin_joints),
+            "skin_weights": _nearest_member(avatar.positions, cluster, centres, avatar.skin_weights),
+        }
     coarse = Avatar(
         name=f"{avatar.name}@{cell * 1000:.0f}mm",
         positions=centres,
@@ -74,9 +96,29 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
         emissive=_nearest_member(avatar.positions, cluster, centres, avatar.emissive),
         textures=avatar.textures,  # the same array: texture layers are uploaded once for every level
         blend_start=single.size + double.size,
+        **skin,  # type: ignore[arg-type]
     )
     cache[cell] = coarse
     return coarse
+
+
+_HEAD, _HAND, _BODY = 0, 1, 2
+
+
+def _parts(avatar: Avatar) -> np.ndarray:
+    """Per skin slot: does it follow the head (or a bone under it), a hand, or the rest of the body?"""
+    skeleton = avatar.skeleton
+    if skeleton is None:
+        return np.zeros(0, np.int8)
+    roots = {
+        skeleton.bone("head"): _HEAD,
+        skeleton.bone("leftHand"): _HAND,
+        skeleton.bone("rightHand"): _HAND,
+    }
+    part = np.full(len(skeleton.parents), _BODY, np.int8)
+    for bone, parent in enumerate(skeleton.parents.tolist()):  # parents come first
+        part[bone] = roots.get(bone, part[parent] if parent >= 0 else _BODY)
+    return np.asarray(part[skeleton.slot_bones])
 
 
 def _piece_cell(positions: np.ndarray, piece: np.ndarray, cell: float) -> np.ndarray:
@@ -100,7 +142,7 @@ def _nearest_member(
     distance = np.linalg.norm(positions - centres[cluster], axis=1)
     order = np.lexsort((distance, cluster))
     first = order[np.concatenate([[True], cluster[order][1:] != cluster[order][:-1]])]
-    out = np.empty((len(centres), colors.shape[1]), np.float32)
+    out = np.empty((len(centres), colors.shape[1]), colors.dtype)
     out[cluster[first]] = colors[first]
     return out
 

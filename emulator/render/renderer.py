@@ -16,14 +16,15 @@ from OpenGL import GL
 from emulator.render.avatar import Avatar
 from emulator.render.avatar_gl import AvatarCache, MorphMode
 from emulator.render.background import Background
-from emulator.render.batch import Batch
+from emulator.render.batch import Batch, Features
 from emulator.render.camera import Camera
 from emulator.render.gl_util import Program
+from emulator.render.hand_gl import HandBatch
 from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
 from emulator.render.scene import DrawItem, Scene
-from emulator.render.shaders import AVATAR_FRAGMENT, MAX_ACTIVE_TARGETS, avatar_vertex_shader
+from emulator.render.shaders import MAX_ACTIVE_TARGETS, avatar_fragment_shader, avatar_vertex_shader
 from emulator.render.sided import draw_blended, draw_sided
 from emulator.render.textures_gl import TEXTURE_UNIT, TextureLayers
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # BENCHMARKS.md (render): on llvmpipe numpy blending with one batched draw took less CPU per frame than
 # GPU morphing at every avatar count (16 avatars: ~16.8 vs ~19.4 ms), so it is the default.
+# Skinned avatars alike: numpy skinning in the batch took less than skinning in the vertex shader
+# (8 RPM-class half bodies: 22.8 vs 24.0 ms; docs/skinned-avatars.md), so skinning is numpy only.
 DEFAULT_MORPH = MorphMode.CPU
 
 Viewport = tuple[int, int, int, int]  # x, y (from the bottom, as GL counts), width, height
@@ -44,15 +47,16 @@ class Renderer:
         self._background = Background()
         # Both programs exist: a GPU renderer sends an avatar whose deltas exceed the texture-buffer limit
         # through the CPU batch instead.
-        self._gpu_program = Program(avatar_vertex_shader(True), AVATAR_FRAGMENT)
-        self._cpu_program = Program(avatar_vertex_shader(False), AVATAR_FRAGMENT)
+        self._gpu_program = Program(avatar_vertex_shader(True), avatar_fragment_shader())
+        # The CPU batch's program per set of material features it draws, compiled when first needed.
+        self._cpu_programs: dict[Features, Program] = {}
         self._overlay = Overlay()
         self._cache = AvatarCache()
         self._batch = Batch()
+        self._hands = HandBatch()
         self._textures = TextureLayers()
-        for program in (self._gpu_program, self._cpu_program):
-            program.use()
-            GL.glUniform1i(program.loc("u_textures"), TEXTURE_UNIT)
+        self._gpu_program.use()
+        GL.glUniform1i(self._gpu_program.loc("u_textures"), TEXTURE_UNIT)
         GL.glUseProgram(0)
 
     @property
@@ -75,7 +79,7 @@ class Renderer:
         self._background.draw(view_projection, eye)
         self._draw_avatars(items, view_projection, eye, camera.pixels_per_metre(width / height, height))
         if self.labels:
-            self._overlay.draw(items, view_projection, width, height)
+            self._overlay.draw(items, view_projection, eye, width, height)
         GL.glDisable(GL.GL_SCISSOR_TEST)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
@@ -115,14 +119,24 @@ class Renderer:
         blended: list[tuple[DrawItem, Avatar]] = []
         if self.morph is MorphMode.GPU:
             batched, blended = self._draw_each(chosen, view_projection, eye)
+        program = self._cpu_program(self._batch.features(batched, self._textures))
+        program.use()
+        program.matrix("u_view_projection", view_projection)
+        program.vec3("u_eye", eye)
         if batched:
-            program = self._cpu_program
-            program.use()
-            program.matrix("u_view_projection", view_projection)
-            program.vec3("u_eye", eye)
             self._batch.draw(batched, self._cache.frame, self._textures, eye)
+        self._hands.draw(items, self._cache.frame)
         if blended:
             self._draw_blended(blended, eye)
+
+    def _cpu_program(self, features: Features) -> Program:
+        program = self._cpu_programs.get(features)
+        if program is None:
+            program = Program(avatar_vertex_shader(False), avatar_fragment_shader(*features))
+            program.use()
+            GL.glUniform1i(program.loc("u_textures"), TEXTURE_UNIT)
+            self._cpu_programs[features] = program
+        return program
 
     def _draw_each(
         self, chosen: Sequence[tuple[DrawItem, Avatar]], view_projection: np.ndarray, eye: tuple[float, ...]
@@ -137,6 +151,9 @@ class Renderer:
         GL.glActiveTexture(GL.GL_TEXTURE0)
         leftover, blended = [], []
         for item, avatar in chosen:
+            if item.skin is not None:  # skinned avatars: numpy skinning in the batch (see DEFAULT_MORPH)
+                leftover.append((item, avatar))
+                continue
             mesh = self._cache.mesh(avatar)
             if not mesh.gpu_morph and avatar.target_names:
                 leftover.append((item, avatar))
@@ -179,7 +196,9 @@ class Renderer:
         self._cache.release()
         self._batch.release()
         self._textures.release()
+        self._hands.release()
         self._overlay.release()
         self._background.release()
         self._gpu_program.delete()
-        self._cpu_program.delete()
+        for program in self._cpu_programs.values():
+            program.delete()

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.model.face import Face
+from emulator.model.hands import HandPose
 from emulator.model.meta_face import MetaFace
 from emulator.model.pose import Pose
 from emulator.model.visemes import VISEME_COUNT
@@ -22,6 +23,7 @@ from emulator.render.avatar import Avatar
 from emulator.render.camera import pose_matrix
 from emulator.render.faces import arkit_weights
 from emulator.render.interp import DEFAULT_DELAY_US, State, StateBuffer
+from emulator.render.posing import BodyYaw, pose_skeleton, yaw_of
 
 F32 = npt.NDArray[np.float32]
 
@@ -40,6 +42,7 @@ class Participant:
     tint: tuple[float, float, float]
     speaking: float = 0.0  # audio level 0..1 (e.g. RMS mapped to 0..1)
     states: StateBuffer = field(default_factory=StateBuffer)
+    body: BodyYaw = field(default_factory=BodyYaw)  # a skinned avatar's body yaw, lagging the head's
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class DrawItem:
     tint: tuple[float, float, float]
     name: str
     speaking: float
+    left_hand: HandPose | None = None  # received joints, room frame; None: not sent
+    right_hand: HandPose | None = None
+    skin: F32 | None = None  # (slots, 3, 4) skin matrices of a posed skeleton (posing.py)
 
 
 class Scene:
@@ -102,17 +108,21 @@ class Scene:
         face: Face | MetaFace | F32 | None = None,
         visemes: F32 | None = None,
         time_us: int | None = None,
+        left_hand: HandPose | None = None,
+        right_hand: HandPose | None = None,
     ) -> None:
         """A new state; `time_us` (our clock) defaults to the pose's timestamp. Unknown ids are ignored.
 
         `face` is ARKit's 52 (a Face or an array in Apple's order) or a Quest's MetaFace, mapped onto
-        ARKit here; `visemes` are the 15 Oculus viseme weights in the wire order."""
+        ARKit here; `visemes` are the 15 Oculus viseme weights in the wire order; hands are the latest
+        received joints (room frame), None when the participant sends none."""
         participant = self._participants.get(participant_id)
         if participant is None:
             return
         f = None if face is None else arkit_weights(face)
         v = None if visemes is None else np.asarray(visemes, np.float32).reshape(VISEME_COUNT)
-        participant.states.push(State(pose.timestamp_us if time_us is None else time_us, pose, f, v))
+        when = pose.timestamp_us if time_us is None else time_us
+        participant.states.push(State(when, pose, f, v, left_hand, right_hand))
 
     def set_speaking(self, participant_id: str, level: float) -> None:
         participant = self._participants.get(participant_id)
@@ -127,9 +137,30 @@ class Scene:
             if state is None:
                 continue
             weights = p.avatar.targets.weights(state.face, state.visemes)
+            model, skin = pose_matrix(state.pose), None
+            skeleton = p.avatar.skeleton
+            if skeleton is not None:
+                yaw = p.body.update(yaw_of(model[:3, :3]), now_us)
+                # Arms reach for received hands only on avatars that pose their own fingers; for the
+                # others hand_mesh.py draws the hands, and their arms stay relaxed.
+                own = p.avatar.draws_own_hands
+                hands = (state.left_hand, state.right_hand) if own else (None, None)
+                posed = pose_skeleton(skeleton, state.pose, yaw, *hands)
+                if posed is not None:
+                    model, skin = posed.model, posed.skin
             items.append(
                 DrawItem(
-                    p.id, p.avatar, pose_matrix(state.pose), state.pose, weights, p.tint, p.name, p.speaking
+                    p.id,
+                    p.avatar,
+                    model,
+                    state.pose,
+                    weights,
+                    p.tint,
+                    p.name,
+                    p.speaking,
+                    state.left_hand,
+                    state.right_hand,
+                    skin=skin,
                 )
             )
         return items

@@ -66,8 +66,14 @@ def avatar_vertex_shader(gpu_morph: bool) -> str:
 
 # Lighting meant to flatter a face: a soft key from above and to the side (wrapped, so the shadow side
 # keeps detail), a sky/ground hemisphere term, a faint highlight and the participant's tint as a rim.
+# MASK and EMISSIVE_MAP are 1 or 0 (`avatar_fragment_shader`): a batch without MASK materials gets a
+# shader that cannot `discard` (llvmpipe then tests depth before shading) and one without emissive maps
+# samples no second texture. Measured on llvmpipe the two save 0-10% of a crowd's frame, within the
+# noise of a shared machine (BENCHMARKS.md, render). Powers are products: pow() is exp2(log2()) there.
 AVATAR_FRAGMENT = """
 #version 330 core
+#define MASK {mask}
+#define EMISSIVE_MAP {emissive_map}
 in vec3 v_normal;
 in vec3 v_world;
 in vec4 v_color;
@@ -81,9 +87,13 @@ out vec4 frag;
 void main() {
     vec4 base = v_color;
     if (v_surface.x >= 0.0) base *= texture(u_textures, vec3(v_uv, v_surface.x));
-    if (v_surface.y > 0.0 && base.a < v_surface.y) discard;  // MASK: hair cards, lashes
+#if MASK
+    if (v_surface.y > 0.0 && base.a < v_surface.y) discard;  // hair cards, lashes
+#endif
     vec3 emissive = v_emissive;
+#if EMISSIVE_MAP
     if (v_surface.z >= 0.0) emissive *= texture(u_textures, vec3(v_uv, v_surface.z)).rgb;
+#endif
     vec3 n = normalize(gl_FrontFacing ? v_normal : -v_normal);
     vec3 to_eye = normalize(u_eye - v_world);
     vec3 key = normalize(vec3(0.4, 0.8, 0.45));
@@ -92,17 +102,31 @@ void main() {
     vec3 albedo = base.rgb * mix(vec3(1.0), v_tint, 0.15);
     vec3 lit = albedo * (0.26 + 0.22 * sky + 0.62 * diffuse);
     vec3 h = normalize(key + to_eye);
-    lit += vec3(0.08) * pow(max(dot(n, h), 0.0), 32.0);
-    float rim = pow(1.0 - max(dot(n, to_eye), 0.0), 3.0);
+    float highlight = max(dot(n, h), 0.0);
+    highlight *= highlight;
+    highlight *= highlight;
+    highlight *= highlight;
+    highlight *= highlight;
+    lit += vec3(0.08) * highlight * highlight;  // the 32nd power
+    float facing = 1.0 - max(dot(n, to_eye), 0.0);
+    float rim = facing * facing * facing;
     lit += v_tint * rim * 0.45;
     if (v_surface.w > 0.5) lit = base.rgb;  // KHR_materials_unlit
     frag = vec4(lit + emissive, v_surface.y < 0.0 ? base.a : 1.0);
 }
 """
 
+
+def avatar_fragment_shader(mask: bool = True, emissive_map: bool = True) -> str:
+    """The avatar fragment shader with only the features the drawn materials use compiled in."""
+    return AVATAR_FRAGMENT.replace("{mask}", "1" if mask else "0").replace(
+        "{emissive_map}", "1" if emissive_map else "0"
+    )
+
+
 OVERLAY_VERTEX = """
 #version 330 core
-layout(location = 0) in vec2 a_pixel;
+layout(location = 0) in vec3 a_pixel;  // x, y in pixels (y down), z: NDC depth
 layout(location = 1) in vec2 a_uv;
 layout(location = 2) in vec4 a_color;
 uniform vec2 u_viewport;
@@ -111,7 +135,8 @@ out vec4 v_color;
 void main() {
     v_uv = a_uv;
     v_color = a_color;
-    gl_Position = vec4(a_pixel.x / u_viewport.x * 2.0 - 1.0, 1.0 - a_pixel.y / u_viewport.y * 2.0, 0.0, 1.0);
+    vec2 ndc = vec2(a_pixel.x / u_viewport.x * 2.0 - 1.0, 1.0 - a_pixel.y / u_viewport.y * 2.0);
+    gl_Position = vec4(ndc, a_pixel.z, 1.0);
 }
 """
 

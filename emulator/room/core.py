@@ -14,8 +14,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from emulator.net.tokens import TokenError, verify
-from emulator.wire import WireError, pong_recipient, stamp_datagram
+from emulator.net.tokens import DEFAULT_MAX_LIFETIME_S, TokenError, verify
+from emulator.room.ratelimit import SenderBudget
+from emulator.room.screening import PING_FIRST_BYTE, STATE_FIRST_BYTE, TYPE_BITS, impossible
+from emulator.wire import WireError, messages_in, pong_recipient, stamp_sender
+from emulator.wire.header import MAX_MESSAGE_SIZE
 from emulator.wire.signaling import (
     MIX_OWNER,
     Error,
@@ -32,6 +35,9 @@ log = logging.getLogger(__name__)
 MODES = ("forward", "binaural")
 SILENCE_TIMEOUT_S = 4.0  # a participant whose data stopped is gone well within the promised 5 s
 MEDIA_SETUP_TIMEOUT_S = 20.0  # from admission to the first data-channel message
+# Ticks come twice a second; a longer gap between two means the room's own loop was too busy to hear
+# anyone, and that time is not counted as anyone's silence (a busy room once dropped 24 of 32).
+TICK_GAP_S = 1.0
 
 
 # --- actions -------------------------------------------------------------------------------------
@@ -76,7 +82,15 @@ class Close:
     reason: str
 
 
-Action = Send | Forward | Subscribe | Unsubscribe | Close
+@dataclass(frozen=True, slots=True)
+class MixStates:
+    """Admitted STATEs from `conn`, unstamped, for the binaural mix to follow its pose (binaural only)."""
+
+    conn: str
+    messages: tuple[bytes, ...]
+
+
+Action = Send | Forward | Subscribe | Unsubscribe | Close | MixStates
 
 
 @dataclass
@@ -84,7 +98,9 @@ class Participant:
     conn: str
     info: ParticipantInfo
     joined_at: float
+    budget: SenderBudget
     last_heard: float | None = None  # None until its first data-channel message
+    deaf_at_heard: float = 0.0  # the room's `deaf_s` when it was last heard
     states_forwarded: int = 0
     states_refused: int = 0
 
@@ -95,7 +111,11 @@ class RoomStats:
     refusals: int = 0
     removals_silent: int = 0
     states_forwarded: int = 0
-    messages_dropped: int = 0
+    messages_dropped: int = 0  # every message not forwarded, for whatever reason
+    messages_malformed: int = 0  # not v1, or structurally impossible (see room/screening.py)
+    messages_over_budget: int = 0
+    tracks_refused: int = 0  # audio from a participant whose token does not let it publish
+    removals_rate_limited: int = 0
 
 
 @dataclass
@@ -105,8 +125,11 @@ class RoomCore:
     name: str
     secret: bytes
     mode: str = "forward"
+    max_token_lifetime_s: float = DEFAULT_MAX_LIFETIME_S
     participants: dict[str, Participant] = field(default_factory=dict)  # by conn
     stats: RoomStats = field(default_factory=RoomStats)
+    deaf_s: float = 0.0  # how long, in all, the room's loop was too busy to tick (see TICK_GAP_S)
+    _last_tick: float | None = None
     _next_number: int = 1
     _conn_by_number: dict[int, str] = field(default_factory=dict)
 
@@ -121,14 +144,21 @@ class RoomCore:
         if conn in self.participants:
             return [Send(conn, Error("already-joined", "this connection has already joined"))]
         try:
-            grant = verify(self.secret, request.token, room=self.name, now=wall_time)
+            grant = verify(
+                self.secret,
+                request.token,
+                room=self.name,
+                now=wall_time,
+                max_lifetime_s=self.max_token_lifetime_s,
+            )
         except TokenError as error:
             self.stats.refusals += 1
-            log.info("room %s refused a join: %s", self.name, error)
+            log.info("room %r refused a join: %s", self.name, error)
             return [Send(conn, Error(error.code, str(error))), Close(conn, error.code)]
         if request.room != self.name:
             self.stats.refusals += 1
             reason = f"asked for room {request.room!r} on room {self.name!r}"
+            log.info("room %r refused a join: %s", self.name, reason)
             return [Send(conn, Error("wrong-room", reason)), Close(conn, "wrong-room")]
 
         actions: list[Action] = []
@@ -146,9 +176,20 @@ class RoomCore:
             may_publish=grant.may_publish,
         )
         others = list(self.participants.values())
-        self.participants[conn] = Participant(conn, info, joined_at=now)
+        budget = SenderBudget.for_profile(request.profile, now)
+        self.participants[conn] = Participant(conn, info, joined_at=now, budget=budget)
         self._conn_by_number[info.number] = conn
+        self._resize_budgets()
         self.stats.joins += 1
+        log.info(
+            "room %r: %r joined as %r (number %d, %r%s)",
+            self.name,
+            info.id,
+            info.name,
+            info.number,
+            info.profile,
+            "" if info.may_publish else ", listen-only",
+        )
         actions.append(Send(conn, Welcome(info, self.mode, [p.info for p in others])))
         actions += [Send(p.conn, Joined(info)) for p in others]
         if self.mode == "forward":
@@ -170,59 +211,108 @@ class RoomCore:
         """A state-stream message from a participant: stamp its sender and hand it to everyone else.
 
         Stamping here is what stops a client from speaking for another: whatever sender number a
-        client wrote is replaced by the one the room gave it.
+        client wrote is replaced by the one the room gave it. Before that, each message must fit its
+        sender's budget (room/ratelimit.py) and be structurally possible (room/screening.py).
         """
         sender = self.participants.get(conn)
         if sender is None:
             self.stats.messages_dropped += 1
             return []
         sender.last_heard = now
-        if not sender.info.may_publish:
-            sender.states_refused += 1
-            self.stats.messages_dropped += 1
-            return []
+        sender.deaf_at_heard = self.deaf_s
         try:
+            if len(data) > MAX_MESSAGE_SIZE:
+                raise WireError(f"oversized: {len(data)} bytes is more than {MAX_MESSAGE_SIZE}")
             # A client may pack its own messages into a BATCH; each one is stamped and forwarded alone,
             # so receivers get them batched per receiver like everyone else's.
-            stamped = stamp_datagram(data, sender.info.number)
+            messages = messages_in(data)
         except WireError:
-            # Not v1 state-stream messages: count it, drop it (all of a malformed BATCH).
-            sender.states_refused += 1
-            self.stats.messages_dropped += 1
-            return []
+            return self._refuse(sender, 1, malformed=True)
+        budget = sender.budget
+        admitted: list[bytes] = []
+        for message in messages:
+            if reliable:
+                allowed = budget.allow_control(now)
+            elif message[0] == PING_FIRST_BYTE:
+                allowed = budget.allow_ping(now)
+            else:
+                allowed = budget.allow_state(now)
+            if not allowed:
+                self.stats.messages_over_budget += 1
+                self._refuse(sender, 1)
+            elif impossible(message) is not None:
+                self._refuse(sender, 1, malformed=True)
+            else:
+                admitted.append(message)
+        actions: list[Action] = []
+        if self.mode == "binaural":
+            # A listen-only participant's pose turns its own mix; with its audio refused at the
+            # server layer, nobody else's mix places it.
+            states = tuple(m for m in admitted if m[0] & TYPE_BITS == STATE_FIRST_BYTE)
+            if states:
+                actions.append(MixStates(conn, states))
+        if not sender.info.may_publish:
+            self._refuse(sender, len(admitted))
+            return actions
+        try:
+            stamped = [stamp_sender(message, sender.info.number) for message in admitted]
+        except WireError:
+            return self._refuse(sender, len(admitted), malformed=True)
         recipients = tuple(p.conn for p in self.participants.values() if p.conn != conn)
         sender.states_forwarded += len(stamped)
         self.stats.states_forwarded += len(stamped)
         if not recipients:
-            return []
-        forwards: list[Action] = []
+            return actions
         for message in stamped:
             to = pong_recipient(message)
             if to is None:
-                forwards.append(Forward(recipients, message, reliable))
+                actions.append(Forward(recipients, message, reliable))
                 continue
             # A PONG answers one participant's PING: only the asker needs it.
             addressee = self._conn_by_number.get(to)
             if addressee is not None and addressee != conn:
-                forwards.append(Forward((addressee,), message, reliable))
-        return forwards
+                actions.append(Forward((addressee,), message, reliable))
+        return actions
+
+    def may_publish(self, conn: str) -> bool:
+        """Whether the participant's token lets it be heard; the I/O layer asks before taking its audio."""
+        participant = self.participants.get(conn)
+        return participant is not None and participant.info.may_publish
+
+    def refuse_track(self, conn: str) -> None:
+        self.stats.tracks_refused += 1
+        participant = self.participants.get(conn)
+        if participant is not None:
+            log.info("room %r: refused audio from listen-only %r", self.name, participant.info.id)
 
     def heard(self, conn: str, now: float) -> None:
         """Any sign of life on a participant's media (data channel message, RTP)."""
         participant = self.participants.get(conn)
         if participant is not None:
             participant.last_heard = now
+            participant.deaf_at_heard = self.deaf_s
 
     def tick(self, now: float) -> list[Action]:
-        """Remove participants whose transport has gone quiet; call about once a second."""
+        """Remove participants whose transport has gone quiet; call twice a second (see TICK_GAP_S)."""
+        if self._last_tick is not None and now - self._last_tick > TICK_GAP_S:
+            self.deaf_s += now - self._last_tick - TICK_GAP_S
+            log.info("room %r: no tick for %.1f s (the loop was busy)", self.name, now - self._last_tick)
+        self._last_tick = now
         actions: list[Action] = []
         for p in list(self.participants.values()):
             if p.last_heard is None:
                 if now - p.joined_at > MEDIA_SETUP_TIMEOUT_S:
                     actions += self._remove(p.conn, "media-timeout")
-            elif now - p.last_heard > SILENCE_TIMEOUT_S:
+            elif now - p.last_heard - (self.deaf_s - p.deaf_at_heard) > SILENCE_TIMEOUT_S:
                 self.stats.removals_silent += 1
                 actions += self._remove(p.conn, "transport-lost")
+            elif p.budget.should_cut_off(now):
+                self.stats.removals_rate_limited += 1
+                log.warning(
+                    "room %r: %r stayed over its message budget (%d dropped); disconnected",
+                    self.name, p.info.id, p.budget.dropped,
+                )  # fmt: skip
+                actions += self._remove(p.conn, "rate-limited")
         return actions
 
     # --- queries ---------------------------------------------------------------------------------
@@ -248,12 +338,24 @@ class RoomCore:
                 return number
         raise RuntimeError("room is full: 65535 participants")
 
+    def _refuse(self, sender: Participant, count: int, *, malformed: bool = False) -> list[Action]:
+        sender.states_refused += count
+        self.stats.messages_dropped += count
+        if malformed:
+            self.stats.messages_malformed += count
+        return []
+
+    def _resize_budgets(self) -> None:
+        for p in self.participants.values():
+            p.budget.resize(len(self.participants))
+
     def _remove(self, conn: str, reason: str) -> list[Action]:
         gone = self.participants.pop(conn, None)
         if gone is None:
             return []
         self._conn_by_number.pop(gone.info.number, None)
-        log.info("room %s: %s (%s) left: %s", self.name, gone.info.id, gone.info.name, reason)
+        self._resize_budgets()
+        log.info("room %r: %r (%r) left: %s", self.name, gone.info.id, gone.info.name, reason)
         actions: list[Action] = [Close(conn, reason)]
         for p in self.participants.values():
             actions.append(Send(p.conn, Left(gone.info.id, gone.info.number, reason)))

@@ -39,6 +39,16 @@ class RoomMetrics:
         dropped = Family("headset_room_messages_dropped_total", "counter", "state messages refused")
         joins = Family("headset_room_joins_total", "counter", "joins admitted")
         refusals = Family("headset_room_refusals_total", "counter", "joins refused")
+        limits = [  # the limits on joined peers (SECURITY.md); each counts per room
+            (Family("headset_room_messages_over_budget_total", "counter", "messages over a sender's budget"),
+             "messages_over_budget"),
+            (Family("headset_room_messages_malformed_total", "counter", "messages not v1 or impossible"),
+             "messages_malformed"),
+            (Family("headset_room_tracks_refused_total", "counter", "audio tracks from listen-only peers"),
+             "tracks_refused"),
+            (Family("headset_room_removals_rate_limited_total", "counter", "peers cut off over budget"),
+             "removals_rate_limited"),
+        ]  # fmt: skip
         audio_packets = Family(
             "headset_room_audio_packets_forwarded_total", "counter", "Opus packets relayed"
         )
@@ -57,6 +67,8 @@ class RoomMetrics:
             dropped.add(core.stats.messages_dropped, room)
             joins.add(core.stats.joins, room)
             refusals.add(core.stats.refusals, room)
+            for family, stat in limits:
+                family.add(getattr(core.stats, stat), room)
             for p in core.participants.values():
                 state_rate.add(p.states_forwarded, {**room, "participant": p.info.id})
             audio = server.audio.get(name)
@@ -107,8 +119,17 @@ class RoomMetrics:
         connections = Family("headset_room_connections", "gauge", "open signaling connections").add(
             len(server.connections)
         )
+        edge = Family(
+            "headset_room_edge_refusals_total", "counter", "requests and messages refused at the edge"
+        )
+        edge.add(server.signaling_dropped, {"reason": "bad-signaling"})
+        edge.add(server.pending.refused, {"reason": "too-many-pending"})
+        edge.add(server.guard.refused, {"reason": "host-or-origin"})
+        pending = Family("headset_room_pending_connections", "gauge", "connections not joined yet").add(
+            len(server.pending)
+        )
         return [
-            connections, participants, joins, refusals, states, dropped, state_rate,
+            connections, pending, edge, participants, joins, refusals, states, dropped, state_rate,
             audio_packets, audio_bytes, bitrate, received, loss, jitter, rtt,
-            self.round_trip.family(), self.jitter.family(),
+            self.round_trip.family(), self.jitter.family(), *(family for family, _ in limits),
         ]  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import itertools
 import logging
 import time
@@ -17,23 +18,26 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from emulator.net.http_guard import HEADER_TIMEOUT_S, HttpGuard
 from emulator.net.ice import (
     is_loopback_host,
     loopback_configuration,
     restrict_to_loopback,
     restrict_to_this_machine,
 )
-from emulator.net.ice_sockets import tune_ice_sockets
-from emulator.net.sctp import delay_sacks
+from emulator.net.patches import install as install_patches
 from emulator.net.tasks import cancel_and_wait
 from emulator.room.audio import RoomAudio
 from emulator.room.browser import add_browser_routes
-from emulator.room.core import Action, Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
+from emulator.room.core import Action, Close, Forward, MixStates, RoomCore, Send, Subscribe, Unsubscribe
+from emulator.room.edge import EdgeLimits, PendingJoins
 from emulator.room.renegotiation import keep_negotiated_numbers
 from emulator.wire import BatchPacker, wire_timestamp
 from emulator.wire.batch import ENTRY_OVERHEAD
 from emulator.wire.header import HEADER_SIZE, MAX_MESSAGE_SIZE
 from emulator.wire.signaling import (
+    MAX_PREJOIN_BYTES,
+    MAX_SIGNALING_BYTES,
     Answer,
     Error,
     Join,
@@ -54,7 +58,17 @@ STATE_CHANNEL = "state"
 CONTROL_CHANNEL = "control"
 # A lossy channel that cannot keep up drops instead of queueing: a late pose is worth nothing.
 MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
+# The reliable channel queues what it cannot send yet; past this, a receiver that cannot keep up (or a
+# flood the budgets let through) is dropped for that receiver and counted, not queued without bound.
+MAX_RELIABLE_BUFFERED_BYTES = 256 * 1024
 TICK_S = 0.5
+# A live peer in a busy process may take many seconds to answer a renegotiation (10 s once closed
+# every bot of a loaded swarm); a dead one is removed by the core's silence check within 5 s anyway.
+NEGOTIATION_TIMEOUT_S = 60.0
+# Malformed signaling messages a connection may send before it is closed: a client that joins
+# sends none, so a few allow for a confused one; after joining, a little more room for a buggy one.
+MAX_BAD_MESSAGES_BEFORE_JOIN = 4
+MAX_BAD_MESSAGES_JOINED = 16
 HEARTBEAT_S = 10.0  # WebSocket pings; see emulator/net/session.py for why not less
 BATCH_WINDOW_S = 0.004  # a pose waits at most this long in a small room: a quarter of a 90 Hz period
 # Every datagram costs both ends ~80 µs of aiortc's SCTP and DTLS whatever it carries, and a listener
@@ -91,7 +105,9 @@ class Connection:
     pending_routes: list[Subscribe | Unsubscribe] = field(default_factory=list)
     negotiating: bool = False  # a transceiver was added and the offer carrying it is not answered yet
     closed: bool = False
+    bad_messages: int = 0  # signaling messages dropped as malformed (see `_refuse_message`)
     dropped_states: int = 0
+    dropped_control: int = 0  # reliable messages not queued: the receiver's channel was backed up
     outbox: list[bytes] = field(default_factory=list)  # lossy state waiting for the next batch
     outbox_bytes: int = 0  # what the outbox would take in a BATCH, header included
     packer: BatchPacker = field(default_factory=BatchPacker)
@@ -106,10 +122,15 @@ class RoomServer:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         mode: str = "forward",
+        limits: EdgeLimits | None = None,
         *,
         browsers: bool = False,
     ) -> None:
         self.secret = secret
+        self.limits = limits or EdgeLimits()
+        self.pending = PendingJoins(self.limits)
+        self.guard = HttpGuard(host, allowed_origins=self.limits.allowed_origins)
+        self.signaling_dropped = 0  # malformed, oversized or too deeply nested signaling messages
         self.host = host
         self.port = port
         self.mode = mode
@@ -128,23 +149,25 @@ class RoomServer:
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        tune_ice_sockets()
-        delay_sacks()
+        install_patches()
         if self._loopback and self.browsers:
             restrict_to_this_machine()
         elif self._loopback:
             restrict_to_loopback()
-        app = web.Application()
+        app = web.Application(middlewares=[self.guard.middleware])
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._health)
         add_browser_routes(app, self.secret, mint_tokens=self._loopback)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, keepalive_timeout=HEADER_TIMEOUT_S
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         if self.port == 0:
             # Port 0 asks the OS for a free one (tests run many rooms side by side).
             self.port = self._runner.addresses[0][1]
+        self.guard.port = self.port
         self._ticker = asyncio.create_task(self._tick_forever(), name="room-ticker")
         log.info("room server on %s (mode %s)", self.url, self.mode)
 
@@ -180,30 +203,80 @@ class RoomServer:
     # --- HTTP -------------------------------------------------------------------------------------
 
     async def _health(self, request: web.Request) -> web.Response:
-        counts = {name: len(core) for name, core in self.rooms.items()}
-        return web.json_response({"rooms": counts, "mode": self.mode})
+        body: dict[str, Any] = {
+            "mode": self.mode,
+            "room_count": len(self.rooms),
+            "participants": sum(len(core) for core in self.rooms.values()),
+        }
+        # Room names only for a caller who knows the secret: a name can say who is meeting.
+        _, _, given = request.headers.get("Authorization", "").partition(" ")
+        if given and hmac.compare_digest(given.strip().encode(), self.secret):
+            body["rooms"] = {name: len(core) for name, core in self.rooms.items()}
+        return web.json_response(body)
 
-    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=256 * 1024)
-        await ws.prepare(request)
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        address = request.remote or ""
+        refusal = self.pending.admit(address)
+        if refusal is not None:
+            log.debug("refused a connection from %r: %s", address, refusal)
+            return web.json_response({"error": refusal}, status=503)
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_SIGNALING_BYTES)
+        try:
+            await ws.prepare(request)
+        except BaseException:
+            self.pending.release(address)
+            raise
         conn = Connection(f"c{next(self._ids)}", ws)
         self.connections[conn.conn_id] = conn
+        waiting = True
         try:
-            async for message in ws:
-                if message.type != WSMsgType.TEXT:
-                    await self._send(conn, Error("bad-message", "signaling messages are JSON text"))
-                    continue
-                try:
-                    parsed = parse_signaling(message.data)
-                except SignalingError as error:
-                    await self._send(conn, Error("bad-message", str(error)))
-                    continue
-                await self._on_signaling(conn, parsed)
-                if conn.closed:
-                    break
+            async with asyncio.timeout(self.limits.join_timeout_s) as deadline:
+                async for message in ws:
+                    await self._on_frame(conn, message.type, message.data)
+                    if conn.room is not None and waiting:
+                        waiting = False
+                        self.pending.release(address)
+                        deadline.reschedule(None)
+                    if conn.closed:
+                        break
+        except TimeoutError:
+            # Debug, not info: a swarm of sockets that never join must not flood the log either.
+            log.debug(
+                "%s from %r did not join within %g s", conn.conn_id, address, self.limits.join_timeout_s
+            )
+            await self._send(conn, Error("join-timeout", "send a join message first"))
+            await self._close(conn, "join-timeout")
         finally:
+            if waiting:
+                self.pending.release(address)
             await self._leave(conn, "disconnected")
         return ws
+
+    async def _on_frame(self, conn: Connection, kind: WSMsgType, data: Any) -> None:
+        if kind != WSMsgType.TEXT:
+            await self._refuse_message(conn, "signaling messages are JSON text")
+            return
+        try:
+            # Before a join only a join can come, and a join is small: parse no more than that.
+            parsed = parse_signaling(
+                data, max_bytes=MAX_PREJOIN_BYTES if conn.room is None else MAX_SIGNALING_BYTES
+            )
+        except SignalingError as error:
+            log.debug("%s: dropped a signaling message: %s", conn.conn_id, error)
+            await self._refuse_message(conn, str(error))
+            return
+        await self._on_signaling(conn, parsed)
+
+    async def _refuse_message(self, conn: Connection, reason: str) -> None:
+        """Count a malformed message and answer it; a connection that keeps sending them is closed, so a
+        flood of garbage costs the room a few parses per socket, not one per message for ever."""
+        self.signaling_dropped += 1
+        conn.bad_messages += 1
+        await self._send(conn, Error("bad-message", reason))
+        allowed = MAX_BAD_MESSAGES_BEFORE_JOIN if conn.room is None else MAX_BAD_MESSAGES_JOINED
+        if conn.bad_messages >= allowed:
+            log.debug("%s: closed after %d malformed messages", conn.conn_id, conn.bad_messages)
+            await self._close(conn, "bad-messages")
 
     async def _on_signaling(self, conn: Connection, message: SignalingMessage) -> None:
         if isinstance(message, Join):
@@ -228,7 +301,9 @@ class RoomServer:
             return
         core = self.rooms.get(request.room)
         if core is None:
-            core = RoomCore(request.room, self.secret, self.mode)
+            core = RoomCore(
+                request.room, self.secret, self.mode, max_token_lifetime_s=self.limits.max_token_lifetime_s
+            )
         actions = core.join(conn.conn_id, request, time.monotonic(), time.time())
         if core.participant(conn.conn_id) is not None:
             self.rooms.setdefault(request.room, core)
@@ -287,9 +362,6 @@ class RoomServer:
                 if isinstance(data, str) or conn.room is None:
                     return
                 core = self.rooms.get(conn.room)
-                audio = self.audio.get(conn.room)
-                if audio is not None:
-                    audio.state_message(conn.conn_id, data)
                 if core is not None:
                     self._carry_out_now(
                         core.state_message(conn.conn_id, data, time.monotonic(), reliable=reliable)
@@ -298,6 +370,12 @@ class RoomServer:
         @pc.on("track")
         def on_track(track: Any) -> None:
             if track.kind != "audio" or conn.room is None:
+                return
+            core = self.rooms.get(conn.room)
+            if core is None or not core.may_publish(conn.conn_id):
+                # A listen-only token: its audio is never tapped, so nobody's mix or route carries it.
+                if core is not None:
+                    core.refuse_track(conn.conn_id)
                 return
             receiver = next((t.receiver for t in pc.getTransceivers() if t.receiver.track is track), None)
             audio = self.audio.get(conn.room)
@@ -349,7 +427,7 @@ class RoomServer:
             conn.pending_answer = asyncio.get_running_loop().create_future()
             await self._send(conn, Offer(pc.localDescription.sdp))
             try:
-                sdp = await asyncio.wait_for(conn.pending_answer, 10.0)
+                sdp = await asyncio.wait_for(conn.pending_answer, NEGOTIATION_TIMEOUT_S)
             except TimeoutError:
                 log.warning("%s did not answer a renegotiation; closing", conn.conn_id)
                 await self._leave(conn, "negotiation-timeout")
@@ -366,10 +444,12 @@ class RoomServer:
 
     def _carry_out_now(self, actions: list[Action]) -> None:
         """Carry out actions from a synchronous callback; the cheap ones happen inline."""
-        slow: list[Action] = [a for a in actions if not isinstance(a, Forward)]
+        slow: list[Action] = [a for a in actions if not isinstance(a, Forward | MixStates)]
         for action in actions:
             if isinstance(action, Forward):
                 self._forward(action)
+            elif isinstance(action, MixStates):
+                self._mix_states(action)
         if slow:
             task = asyncio.ensure_future(self._carry_out(slow))
             task.add_done_callback(_log_failure)
@@ -382,6 +462,8 @@ class RoomServer:
                     await self._send(target, action.message)
             elif isinstance(action, Forward):
                 self._forward(action)
+            elif isinstance(action, MixStates):
+                self._mix_states(action)
             elif isinstance(action, Subscribe | Unsubscribe):
                 await self._route_audio(action)
             elif isinstance(action, Close):
@@ -411,8 +493,19 @@ class RoomServer:
         for conn_id in action.to:
             target = self.connections.get(conn_id)
             channel = target.channels.get(CONTROL_CHANNEL) if target else None
-            if channel is not None and channel.readyState == "open":
-                channel.send(action.data)
+            if target is None or channel is None or channel.readyState != "open":
+                continue
+            if channel.bufferedAmount > MAX_RELIABLE_BUFFERED_BYTES:
+                target.dropped_control += 1
+                continue
+            channel.send(action.data)
+
+    def _mix_states(self, action: MixStates) -> None:
+        conn = self.connections.get(action.conn)
+        audio = self.audio.get(conn.room) if conn is not None and conn.room is not None else None
+        if audio is not None:
+            for message in action.messages:
+                audio.state_message(action.conn, message)
 
     def _flush(self) -> None:
         self._flush_handle = None

@@ -17,13 +17,16 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QCoreApplication, QSettings, Qt
-from PySide6.QtGui import QSurfaceFormat
+from PySide6.QtGui import QGuiApplication, QIcon, QSurfaceFormat
 from PySide6.QtWidgets import QApplication
 
+from emulator.ui.crash import ErrorReporter
 from emulator.ui.refcount import NoneKeeper
 
 ORGANIZATION = "headset-emulator"
 APPLICATION = "headset-emulator"
+DESKTOP_FILE = "headset-emulator"  # packaging/headset-emulator.desktop: docks and taskbars group by it
+ICON = Path(__file__).resolve().parent / "icons" / "headset-emulator.png"
 _keepers: list[NoneKeeper] = []
 
 
@@ -60,6 +63,8 @@ def application() -> QApplication:
     app = QApplication([sys.argv[0] if sys.argv else APPLICATION])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    QGuiApplication.setDesktopFileName(DESKTOP_FILE)
+    QGuiApplication.setWindowIcon(QIcon(str(ICON)))
     # The loop, not Qt, decides when the program ends: the window's close waits for the room to be left.
     app.setQuitOnLastWindowClosed(False)
     _keepers.append(NoneKeeper(app))  # PySide6 leaks references to None on every qasync callback
@@ -74,12 +79,16 @@ def settings(path: Path | None = None) -> QSettings:
 
 
 def run(main: Callable[[QApplication], Awaitable[int]]) -> int:
-    """Run `main(app)` on a qasync loop until it returns; the loop is closed afterwards."""
+    """Run `main(app)` on a qasync loop until it returns; the loop is closed afterwards. Exceptions
+    that escape a slot or a task meanwhile are logged and shown in a dialog (emulator/ui/crash.py)."""
     app = application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    reporter = ErrorReporter()
+    reporter.install(loop)
     try:
         return int(loop.run_until_complete(main(app)))
     finally:
+        reporter.uninstall()
         loop.close()
         asyncio.set_event_loop(None)

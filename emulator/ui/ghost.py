@@ -1,7 +1,7 @@
 """A ghost participant: one recorded headset played back inside the app, never sent to the room.
 
 A ghost is made of the replay drivers (`emulator/headset/recording/replay.py`) on its own clock,
-started when it is opened: the viewport asks it for a pose and a face at every paint and draws it
+started when it is opened: the viewport asks it for a pose, a face and hands at every paint and draws it
 with a distinct tint and the label "ghost: NAME"; the headset's ears read its voice every tick and
 spatialize it from where the ghost stands (`Ears.placed`). It loops, or stops at the end holding its
 last pose. Everything here runs on the GUI thread, which is also the loop's thread (qasync).
@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from emulator.audio.source import SAMPLE_RATE, MonoBlock
+from emulator.drive.hands import Hands
 from emulator.headset.recording.replay import (
     ReplayAudioSource,
     ReplayFace,
+    ReplayHands,
     ReplayMaterial,
     ReplayMotion,
     Timeline,
@@ -53,6 +55,7 @@ class Ghost:
         timeline = Timeline(material.duration, 1.0, loop)
         self._motion = ReplayMotion(material, timeline, fallback or Pose(Vec3(0.0, 1.6, -2.0)))
         self._face = ReplayFace(material, timeline)
+        self._hands = ReplayHands(material, timeline)
         self._voice = ReplayAudioSource(material, timeline) if len(material.pcm) else None
         self._voice_started = False
         self.t0 = time.monotonic()
@@ -72,6 +75,11 @@ class Ghost:
     def sample(self, now: float | None = None) -> tuple[Pose, Face]:
         t = self.elapsed(now)
         return self._motion.sample(t), self._face.sample(t)
+
+    def sample_hands(self, now: float | None = None) -> Hands:
+        """The recorded hands at this moment of the replay (none when the recording has none)."""
+        t = self.elapsed(now)
+        return self._hands.sample(t, self._motion.sample(t))
 
     # --- as a placed voice for the headset's ears -------------------------------------------------
 

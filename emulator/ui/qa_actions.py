@@ -1,10 +1,10 @@
 """The window's QA actions: the record button with its "● REC 00:12" indicator, and ghost replay.
 
 Recording writes one session file (`emulator/headset/recording/RECORDING.md`) of the joined session
-into the recordings folder (remembered in QSettings as `qa/recordings`; `~/headset-emulator-recordings`
-by default), named after the room and the time, so pressing the button never stops to ask. Stopping,
-leaving or closing the window finalises the file. A ghost is a recorded participant played back in
-the viewport (`emulator/ui/ghost.py`). Runs on the GUI thread.
+into the recordings folder (File → Recordings folder…, remembered in QSettings as `qa/recordings`;
+by default `emulator/model/paths.recordings_dir()`), named after the room and the time, so pressing
+the button never stops to ask. Stopping, leaving or closing the window finalises the file. A ghost is
+a recorded participant played back in the viewport (`emulator/ui/ghost.py`). Runs on the GUI thread.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QMainWindow, QToolBar
 
 from emulator.headset.recording.sessionfile import RecordingError
+from emulator.model import paths
 from emulator.ui.ghost import Ghost, recorded_names
 from emulator.ui.session import AppSession
 
@@ -28,7 +29,7 @@ REC_STYLE = "QLabel { color: white; background: rgb(200, 30, 30); padding: 1px 6
 
 
 def default_folder() -> Path:
-    return Path.home() / "headset-emulator-recordings"
+    return paths.recordings_dir()
 
 
 class QaActions(QObject):
@@ -54,6 +55,8 @@ class QaActions(QObject):
         self.loop_ghosts.toggled.connect(lambda on: settings.setValue("qa/loop", "true" if on else "false"))
         self.remove_ghosts_action = QAction("Remove &ghosts", window)
         self.remove_ghosts_action.triggered.connect(self.remove_ghosts)
+        self.folder_action = QAction("Recordings &folder…", window)
+        self.folder_action.triggered.connect(self.pick_folder)
         self.indicator = QLabel()
         self.indicator.setStyleSheet(REC_STYLE)
         self.indicator.hide()
@@ -74,6 +77,8 @@ class QaActions(QObject):
             self.play_ghost_action,
             self.loop_ghosts,
             self.remove_ghosts_action,
+            None,
+            self.folder_action,
         ):
             if action is None:
                 menu.addSeparator()
@@ -84,6 +89,17 @@ class QaActions(QObject):
 
     def folder(self) -> Path:
         return Path(str(self.settings.value("qa/recordings", str(default_folder()))))
+
+    def set_folder(self, folder: Path) -> None:
+        """Where new recordings go from now on, remembered for the next start."""
+        self.settings.setValue("qa/recordings", str(folder))
+        self.folder_action.setToolTip(f"Where recordings are saved: {folder}")
+        self.message.emit(f"recordings go to {folder}")
+
+    def pick_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self.window, "Recordings folder", str(self.folder()))
+        if chosen:
+            self.set_folder(Path(chosen))
 
     def _record_toggled(self, on: bool) -> None:
         if on and not self.session.tools.recording:

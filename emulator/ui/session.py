@@ -140,19 +140,38 @@ class AppSession(QObject):
             self.source.lipsync = lipsync
 
     def set_muted(self, muted: bool) -> None:
+        """Mute the microphone (its level meter and lip-sync go quiet) and everything the headset sends
+        after it, the latency chirps included, so a muted headset sends nothing and its report says so."""
         self.muted = muted
         if self.source is not None:
             self.source.muted = muted
+        self._mute_voice()
+
+    def _mute_voice(self) -> None:
+        if self.headset is not None and self.headset.voice is not None:
+            with contextlib.suppress(LookupError):  # no voice is sent (listening only, --audio none)
+                self.headset.voice.set_muted(self.muted)
 
     # --- joining and leaving ----------------------------------------------------------------------
 
     def spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
-        """Run a coroutine this session owns (stop() cancels it); errors go to the `error` signal."""
+        """Run a coroutine this session owns (stop() cancels it). Its expected errors go to the `error`
+        signal; an unexpected exception to the loop's exception handler."""
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         task.set_name(f"app-{name}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        """An exception no one caught goes to the loop's handler now (the app's error dialog), not
+        when the task happens to be garbage-collected."""
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        task.get_loop().call_exception_handler(
+            {"message": f"{task.get_name()} failed", "exception": task.exception(), "task": task}
+        )
 
     async def join(self, config: HeadsetConfig, source: AudioSource | None = None) -> bool:
         """Join a room as `config` says; False (and an `error` signal) when that fails."""
@@ -176,6 +195,9 @@ class AppSession(QObject):
             self.error.emit(str(error))
             return False
         headset.face_override = self._face_override
+        # The controller's hands: relaxed (or what the config says) until a key raises one.
+        self.controller.hands.base = config.hands
+        headset.hands_driver = self.controller.hands
         try:
             await headset.start()
         except HeadsetError as error:
@@ -193,6 +215,7 @@ class AppSession(QObject):
             self._set_state("disconnected")
             raise
         self.headset = headset
+        self._mute_voice()
         self.tools.started(headset)
         if headset.voice is not None:
             headset.voice.listeners.append(self._on_blocks)

@@ -87,15 +87,18 @@ class SessionTools:
 
     # --- what the ears use ------------------------------------------------------------------------
 
-    def set_hrtf(self, spec: str | None) -> None:
+    def set_hrtf(self, spec: str | None, *, mirror: bool = False) -> None:
         """Spatialize with another HRTF from now on (None: the bundled KEMAR; "off": none, voices are
-        summed to both ears). Takes effect at once when joined; HrtfError if the file cannot be used."""
+        summed to both ears; `mirror` swaps its ears). Takes effect at once when joined; HrtfError if
+        the file cannot be used."""
         headset = self.headset
         if headset is None or headset.ears is None:
             return
         renderer = None
         if (spec or "").strip().lower() not in HRTF_OFF:
-            renderer = BinauralRenderer.for_profile(headset.profile, load_hrtf(spec), MAX_BLOCK)
+            renderer = BinauralRenderer.for_profile(
+                headset.profile, load_hrtf(spec, mirror=mirror), MAX_BLOCK
+            )
         headset.ears.renderer = renderer
 
     # --- network conditions -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("mouth_to_ear_ms", "mouth to ear (ms)"),
     ("mos", "voice score (E-model MOS)"),
 )
+AUDIO_METRICS = frozenset({"bitrate_in_kbps", "jitter_ms", "loss_pct"})
 OUT = "sent"  # the series name of our own uplink
 HISTORY = 300  # samples kept per series (five minutes at 1 Hz)
 
@@ -104,6 +105,24 @@ class StatsCollector:
                     rtt = series.latest("round_trip_ms") or 0.0
                     delay = rtt / 2 + report.get("playout_delay_ms", 0.0) + report.get("codec_floor_ms", 0.0)
                 series.add("mos", t, emodel(delay, loss / 100).mos)
+
+    def why_empty(self, metric: str) -> str | None:
+        """Why `metric`'s plot has no points (None when it has some), in words for the plot itself."""
+        if any(series.points.get(metric) for series in self.series.values()):
+            return None
+        if self.samples == 0 or not self.series:
+            return "no figures yet: join a room"
+        others = [key for key in self.series if key != OUT]
+        if metric != "bitrate_out_kbps" and not others:
+            return "nobody else is in the room"
+        if metric == "mouth_to_ear_ms":
+            return (
+                "nobody sends latency markers (headless join does by default; "
+                "the demo's bots do not, a chirp would spoil their speech)"
+            )
+        if metric in AUDIO_METRICS:
+            return "no audio received from the others yet"
+        return "waiting for the first samples"
 
     def _rate(self, key: str, name: str, total: float, dt: float | None) -> float | None:
         d = self._delta(key, name, float(total))

@@ -40,6 +40,7 @@ from emulator.render.avatar import Avatar
 from emulator.render.avatar_gen import VARIANTS, load_default_avatar
 from emulator.render.camera import headset_eyes
 from emulator.render.errors import AvatarError
+from emulator.render.framing import Framing, framing
 from emulator.render.hud import HudLayer
 from emulator.render.lod import LEVELS, simplified
 from emulator.render.offscreen import Framebuffer
@@ -274,6 +275,14 @@ class Viewport(QWidget):
         rgba = np.concatenate([rgb, np.full((*rgb.shape[:2], 1), 255, np.uint8)], axis=2)
         return QImage(rgba.tobytes(), width, height, width * 4, QImage.Format.Format_RGBX8888).copy()
 
+    def framing(self) -> list[Framing]:
+        """Each avatar as the next frame shows it (first eye): its share of the view, whether it faces us."""
+        width, height = self._pixels()
+        camera = headset_eyes(self.session.controller.pose, self.session.profile, self.stereo)[0]
+        if self.stereo:
+            width //= 2
+        return framing(self.scene.frame(time.monotonic_ns() // 1000), camera, width, height)
+
     # --- the scene from the room ------------------------------------------------------------------
 
     def preload(self) -> None:
@@ -323,14 +332,25 @@ class Viewport(QWidget):
                     continue
                 self._seen[participant.id] = participant.states_received
                 when = round(participant.last_state_at * 1_000_000)
-                self.scene.update(participant.id, participant.pose, participant.face, time_us=when)
+                self.scene.update(
+                    participant.id,
+                    participant.pose,
+                    participant.face,
+                    time_us=when,
+                    left_hand=participant.hands.get("left"),
+                    right_hand=participant.hands.get("right"),
+                )
         now_us = time.monotonic_ns() // 1000
         for ghost in list(self.session.tools.ghosts.values()):
             present.add(ghost.id)
             if ghost.id not in self.scene:
                 self.scene.add(ghost.id, self._avatar(0), ghost.label, tint=GHOST_TINT)
-            pose, face = ghost.sample()
-            self.scene.update(ghost.id, pose, face, time_us=now_us)
+            now = time.monotonic()
+            pose, face = ghost.sample(now)
+            hands = ghost.sample_hands(now)
+            self.scene.update(
+                ghost.id, pose, face, time_us=now_us, left_hand=hands.left, right_hand=hands.right
+            )
         for gone in [p.id for p in self.scene.participants() if p.id not in present]:
             self.scene.remove(gone)
             self._seen.pop(gone, None)
@@ -417,7 +437,7 @@ class Viewport(QWidget):
             centre = self._centre()
             delta = event.position().toPoint() - centre
             if not delta.isNull():  # the re-centring itself arrives as a move to the centre
-                self.session.controller.mouse_look(delta.x(), delta.y())
+                self._mouse_moved(event, delta)
                 QCursor.setPos(self.mapToGlobal(centre))
             event.accept()
             return
@@ -425,8 +445,16 @@ class Viewport(QWidget):
             point = event.position().toPoint()
             delta = point - self._drag
             self._drag = point
-            self.session.controller.mouse_look(delta.x(), delta.y())
+            self._mouse_moved(event, delta)
             event.accept()
+
+    def _mouse_moved(self, event: QMouseEvent, delta: QPoint) -> None:
+        """Ctrl held with a hand raised: the mouse moves that hand; otherwise it turns the head."""
+        controller = self.session.controller
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and controller.hands.any_raised:
+            controller.mouse_hand(delta.x(), delta.y())
+        else:
+            controller.mouse_look(delta.x(), delta.y())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.RightButton and self._drag is not None:

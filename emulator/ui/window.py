@@ -1,4 +1,4 @@
-"""The main window: the viewport in the middle, docks around it, menus, HUD and status bar.
+"""The main window: the viewport, docks tabbed beside it (layout.py), menus, HUD and status bar.
 
 Closing is two-step: the first close event is refused while the session leaves the room (an awaited
 task), then the window closes for real and `closed` is set, so whoever runs the loop can stop what it
@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QPoint, QRect, QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
@@ -27,6 +27,7 @@ from emulator.audio.wavfile import SourceError
 from emulator.drive.controls import Controller
 from emulator.headset import HeadsetConfig
 from emulator.model.errors import ModelError
+from emulator.ui import layout
 from emulator.ui.docks.audio import AudioPanel
 from emulator.ui.docks.connect import ConnectPanel
 from emulator.ui.docks.controls import ControlsPanel, load_controls
@@ -38,6 +39,7 @@ from emulator.ui.input import InputTick
 from emulator.ui.qa_actions import QaActions
 from emulator.ui.session import AppSession
 from emulator.ui.stats_model import StatsCollector
+from emulator.ui.theme import hud_style
 from emulator.ui.viewport import DEFAULT_FPS, Viewport
 
 log = logging.getLogger(__name__)
@@ -73,9 +75,7 @@ class MainWindow(QMainWindow):
         self.viewport = Viewport(self.session, self, fps=fps)
         self.setCentralWidget(self.viewport)
         self.hud = QLabel(self.viewport)
-        self.hud.setStyleSheet(
-            "QLabel { color: white; background: rgba(0, 0, 0, 110); padding: 4px; font-family: monospace; }"
-        )
+        self.hud.setStyleSheet(hud_style(self.palette()))
         self.hud.move(8, 8)
         self.input = InputTick(self.session.controller, self, gamepad=False)
         self.closed = asyncio.Event()
@@ -93,35 +93,27 @@ class MainWindow(QMainWindow):
         self.stats_panel = StatsPanel(self.collector)
         self.network_panel = NetworkPanel(self.session, settings)
         self.docks: dict[str, QDockWidget] = {}
-        area = Qt.DockWidgetArea
-        for title, widget, where in (
-            ("Connect", self.connect_panel, area.LeftDockWidgetArea),
-            ("Controls", self.controls_panel, area.LeftDockWidgetArea),
-            ("Face", self.face_panel, area.LeftDockWidgetArea),
-            ("Audio", self.audio_panel, area.RightDockWidgetArea),
-            ("Participants", self.participants_panel, area.RightDockWidgetArea),
-            ("Stats", self.stats_panel, area.RightDockWidgetArea),
-            ("Network", self.network_panel, area.RightDockWidgetArea),
-        ):
+        panels: tuple[tuple[str, QWidget], ...] = (
+            ("Connect", self.connect_panel),
+            ("Participants", self.participants_panel),
+            ("Controls", self.controls_panel),
+            ("Face", self.face_panel),
+            ("Audio", self.audio_panel),
+            ("Stats", self.stats_panel),
+            ("Network", self.network_panel),
+        )
+        for title, content in panels:
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock-{title.lower()}")
-            dock.setWidget(widget)
-            self.addDockWidget(where, dock)
+            dock.setWidget(layout.scrolling(content))
             self.docks[title] = dock
-        self.tabifyDockWidget(self.docks["Connect"], self.docks["Controls"])
-        self.tabifyDockWidget(self.docks["Controls"], self.docks["Face"])
-        self.docks["Connect"].raise_()
-        self.tabifyDockWidget(self.docks["Audio"], self.docks["Participants"])
-        self.tabifyDockWidget(self.docks["Participants"], self.docks["Stats"])
-        self.tabifyDockWidget(self.docks["Stats"], self.docks["Network"])
-        self.docks["Participants"].raise_()
         self._make_menus()
         self.qa = QaActions(self, self.session, settings)
 
         for panel in (self.face_panel, self.controls_panel, self.network_panel, self.audio_panel, self.qa):
             panel.message.connect(self.show_message)
         self.session.state_changed.connect(self._on_state)
-        self.session.error.connect(self.show_error)
+        self.session.error.connect(self.show_join_error)
         self.qa.error.connect(self.show_error)
         self.viewport.render_failed.connect(self.show_error)
         self.input.gamepad_changed.connect(self._on_gamepad)
@@ -135,15 +127,8 @@ class MainWindow(QMainWindow):
         self._stats = QTimer(self)
         self._stats.timeout.connect(self._sample_stats)
         self._stats.start(1000)
-        self.resize(1440, 900)
-        self.resizeDocks(
-            [self.docks["Connect"], self.docks["Participants"]], [300, 340], Qt.Orientation.Horizontal
-        )
-        geometry, layout = settings.value("window/geometry"), settings.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)  # type: ignore[arg-type]
-        if layout is not None:
-            self.restoreState(layout)  # type: ignore[arg-type]
+        layout.default_layout(self, self.docks)
+        layout.restore(self, settings)
         for problem in problems:
             self.show_message(problem)
         self._refresh()
@@ -174,6 +159,7 @@ class MainWindow(QMainWindow):
         )
         lock.setCheckable(True)
         self.viewport.pointer_lock_changed.connect(lock.setChecked)
+        self._action(view, "Reset &layout", self.reset_layout)
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -187,6 +173,11 @@ class MainWindow(QMainWindow):
             )
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About", self.about)
+
+    def reset_layout(self) -> None:
+        """The default window size and docks (View → Reset layout), whatever was saved or dragged."""
+        self.showNormal()
+        layout.default_layout(self, self.docks)
 
     def set_stereo(self, stereo: bool) -> None:
         self.viewport.stereo = bool(stereo)
@@ -211,6 +202,18 @@ class MainWindow(QMainWindow):
     def show_error(self, text: str) -> None:
         self.statusBar().showMessage(f"error: {text}", 15000)
         log.warning("%s", text)
+
+    def show_join_error(self, text: str) -> None:
+        """A failed join or a lost room: the Connect dock's banner, brought to the front, until dismissed."""
+        self.connect_panel.banner.show_error(text)
+        self.docks["Connect"].show()
+        self.docks["Connect"].raise_()
+        self.show_error(text)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self.hud.setStyleSheet(hud_style(self.palette()))
+        super().changeEvent(event)
 
     def _on_gamepad(self, name: str) -> None:
         self.controls_panel.show_gamepad(name)
@@ -241,7 +244,9 @@ class MainWindow(QMainWindow):
         if config.output is None:
             config = replace(config, output=self.audio_panel.output_spec())
         if config.hrtf is None:
-            config = replace(config, hrtf=self.audio_panel.hrtf_spec())
+            config = replace(
+                config, hrtf=self.audio_panel.hrtf_spec(), hrtf_mirror=self.audio_panel.hrtf_mirror()
+            )
         source: AudioSource | None = None
         if config.audio != "none":
             try:
@@ -257,25 +262,29 @@ class MainWindow(QMainWindow):
 
     # --- periodic ---------------------------------------------------------------------------------
 
+    def round_trip_ms(self) -> float | None:
+        """The HUD's round trip: the newest state-stream round trip to each other participant, averaged."""
+        headset = self.session.headset
+        if headset is None or headset.state_link is None:
+            return None
+        remotes = headset.state_link.remotes.values()
+        rtts = [s.round_trip.values_ms[-1] for s in remotes if s.round_trip.values_ms]
+        return sum(rtts) / len(rtts) if rtts else None
+
     def _refresh(self) -> None:
         pose = self.session.controller.pose
         p = pose.position
         yaw, pitch = self.session.controller.yaw_degrees, self.session.controller.pitch_degrees
         headset = self.session.headset
-        rtts = []
-        if headset is not None and headset.state_link is not None:
-            rtts = [
-                s.round_trip.values_ms[-1]
-                for s in headset.state_link.remotes.values()
-                if s.round_trip.values_ms
-            ]
-        rtt = f"{sum(rtts) / len(rtts):.0f} ms" if rtts else "–"
+        round_trip = self.round_trip_ms()
+        rtt = "–" if round_trip is None else f"{round_trip:.0f} ms"
         room = f" {self._last_config.room}" if headset is not None and self._last_config else ""
         self.hud.setText(
             f"{self.session.profile.name}  {'stereo' if self.viewport.stereo else 'mono'}\n"
             f"pos {p.x:+.2f} {p.y:+.2f} {p.z:+.2f} m  yaw {yaw:+.0f}°  pitch {pitch:+.0f}°\n"
             f"{STATE_TEXT.get(self.session.state, self.session.state)}{room}  round trip {rtt}  "
-            f"{len(headset.room_state) if headset else 0} others"
+            f"{len(headset.room_state) if headset else 0} others\n"
+            f"{self.session.controller.hands.describe()}"
         )
         self.hud.adjustSize()
         # Hidden docks are not refreshed: on a software GL every widget repaint recomposes the window.
@@ -314,8 +323,7 @@ class MainWindow(QMainWindow):
         if self._shutting_down:
             return
         self._shutting_down = True
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        layout.save(self, self.settings)
         self.settings.sync()
         self._slow.stop()
         self._stats.stop()

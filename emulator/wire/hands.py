@@ -8,7 +8,8 @@
                        not add up along a finger, every joint is within 0.5 mm per axis)
 
 Orientations of the joints other than the wrist are not sent: the receiver rebuilds them from the
-bone directions and the wrist (`emulator.model.hands.orientations_from_positions`).
+bone directions and the wrist (`emulator.model.hands.orientations_from_positions`), when they
+are first read (`HandPose.from_positions`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from emulator.model.hands import (
     HandJoint,
     HandPose,
     HandSide,
-    orientations_from_positions,
 )
 from emulator.model.pose import Quat
 from emulator.wire.errors import WireError
@@ -62,6 +62,22 @@ _LEVELS: tuple[npt.NDArray[np.int64], ...] = tuple(
 _RADII_NORM = float(CANONICAL_RADII @ CANONICAL_RADII)
 
 
+def _ancestry() -> npt.NDArray[np.int64]:
+    """(26, 25): row j has a 1 for each delta on the path from the wrist to joint j, so that the decoded
+    positions are one product of it with the deltas, plus the wrist."""
+    out = np.zeros((HAND_JOINT_COUNT, len(DELTA_JOINTS)), dtype=np.int64)
+    column = {int(j): k for k, j in enumerate(DELTA_JOINTS)}
+    for j in range(HAND_JOINT_COUNT):
+        k = j
+        while HAND_PARENTS[k] >= 0:
+            out[j, column[k]] = 1
+            k = HAND_PARENTS[k]
+    return out
+
+
+_ANCESTRY = _ancestry()
+
+
 @dataclass(frozen=True, eq=False)
 class QuantizedHand:
     """A hand exactly as the wire carries it; both the binary and the JSON form are made from this."""
@@ -85,10 +101,10 @@ class QuantizedHand:
             raise WireError(f"hand radius scale level {self.radius_level} is not 0..255")
 
     def to_hand_pose(self) -> HandPose:
+        """The hand; its joint orientations are rebuilt from the bones when something first reads them."""
         positions = self.joints_mm / 1000.0
-        wrist_q = np.array(self.wrist_orientation.as_tuple())
-        orientations = orientations_from_positions(self.side, positions, wrist_q)
-        return HandPose(self.side, positions, orientations, CANONICAL_RADII * self.radius_level / 100.0)
+        radii = CANONICAL_RADII * self.radius_level / 100.0
+        return HandPose.from_positions(self.side, positions, self.wrist_orientation.as_tuple(), radii)
 
     def encode_block(self) -> bytes:
         deltas = self.joints_mm[DELTA_JOINTS] - self.joints_mm[_PARENTS[DELTA_JOINTS]]
@@ -118,7 +134,7 @@ def quantize_hand(hand: HandPose) -> QuantizedHand:
     fit = float(hand.radii @ CANONICAL_RADII) / _RADII_NORM
     scaled = fit * RADIUS_SCALE_DIVISOR  # radii are cosmetic: an absurd size is clamped, not refused
     radius_level = 255 if not scaled < 255 else max(0, round(scaled))
-    wq = Quat(*(float(c) for c in hand.orientations[HandJoint.WRIST]))
+    wq = Quat(*(float(c) for c in hand.wrist_orientation))
     return QuantizedHand(hand.side, decoded, wq, radius_level)
 
 
@@ -132,10 +148,10 @@ def decode_hand_block(side: HandSide, data: bytes, offset: int) -> tuple[Quantiz
     deltas = np.frombuffer(data, dtype=np.int8, count=3 * len(DELTA_JOINTS), offset=offset + POSE_SIZE + 1)
     if (deltas == -128).any():
         raise WireError("hand joint delta uses the reserved value -128 mm")
-    per_joint = np.zeros((HAND_JOINT_COUNT, 3), dtype=np.int64)
-    per_joint[DELTA_JOINTS] = deltas.reshape(-1, 3)
-    decoded = np.zeros((HAND_JOINT_COUNT, 3), dtype=np.int64)
-    decoded[HandJoint.WRIST] = wrist
-    for level in _LEVELS:
-        decoded[level] = decoded[_PARENTS[level]] + per_joint[level]
-    return QuantizedHand(side, decoded, wrist_q, radius_level), end
+    decoded = _ANCESTRY @ deltas.reshape(-1, 3).astype(np.int64) + np.array(wrist, dtype=np.int64)
+    # Every check QuantizedHand makes holds by construction here (i8 deltas, a checked i16 wrist, a byte).
+    hand = object.__new__(QuantizedHand)
+    for name, value in (("side", side), ("joints_mm", decoded), ("wrist_orientation", wrist_q),
+                        ("radius_level", radius_level)):  # fmt: skip
+        object.__setattr__(hand, name, value)
+    return hand, end

@@ -123,3 +123,20 @@ def weight_levels(weights: npt.ArrayLike, what: str = "weight") -> npt.NDArray[n
     if np.isnan(w).any():
         raise WireError(f"a {what} is NaN")
     return np.rint(np.clip(w, 0.0, 1.0) * WEIGHT_LEVELS).astype(np.uint8)
+
+
+POSITION_LIMIT_M = POSITION_LIMIT_MM / MM_PER_M  # 32.767 m: the farthest any axis of a pose can go
+
+
+def position_problem(v: Vec3 | Sequence[float]) -> str | None:
+    """Why a position cannot travel on the wire (beyond ±32.767 m on an axis), or None."""
+    x, y, z = v.as_tuple() if isinstance(v, Vec3) else (float(v[0]), float(v[1]), float(v[2]))
+    if all(abs(c) <= POSITION_LIMIT_M for c in (x, y, z)):
+        return None
+    return f"position ({x:g}, {y:g}, {z:g}) m is beyond the ±{POSITION_LIMIT_M:g} m a pose can carry"
+
+
+def clamp_position(v: Vec3) -> Vec3:
+    """`v` with each axis brought within ±32.767 m."""
+    limit = POSITION_LIMIT_M
+    return Vec3(*(min(limit, max(-limit, c)) for c in v.as_tuple()))

@@ -8,11 +8,18 @@ JSON keys. `emulator/room/SIGNALING.md` documents the exchange. Anything malform
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
+from emulator.wire.bounded_json import JsonBoundsError, loads_bounded
+
 MAX_SIGNALING_BYTES = 256 * 1024  # an SDP with dozens of transceivers stays far below this
+# Before a peer has joined it can only send `join`: a 4 KiB token and a few short strings.
+MAX_PREJOIN_BYTES = 16 * 1024
 MAX_NAME_LENGTH = 64
+# The one rule for room names (the browser page and `/token` use it too): safe in logs, URLs, labels.
+ROOM_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class SignalingError(ValueError):
@@ -152,12 +159,13 @@ def to_json(message: SignalingMessage) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-def parse_signaling(text: str | bytes) -> SignalingMessage:
-    if len(text) > MAX_SIGNALING_BYTES:
-        raise SignalingError(f"signaling message larger than {MAX_SIGNALING_BYTES} bytes")
+def parse_signaling(text: str | bytes, *, max_bytes: int = MAX_SIGNALING_BYTES) -> SignalingMessage:
+    """The message in `text`; SignalingError for anything malformed, too large or nested too deep."""
     try:
-        obj = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as error:
+        obj = loads_bounded(text, max_bytes=max_bytes)
+    except JsonBoundsError as error:
+        raise SignalingError(f"signaling message {error}") from None
+    except ValueError as error:  # UnicodeDecodeError is a ValueError too
         raise SignalingError(f"not JSON: {error}") from None
     if not isinstance(obj, dict):
         raise SignalingError("a signaling message must be a JSON object")
@@ -192,6 +200,11 @@ def parse_signaling(text: str | bytes) -> SignalingMessage:
         elif f.default is MISSING:
             raise SignalingError(f"{kind}: field {f.name!r} is missing")
     message: SignalingMessage = cls(**kwargs)
-    if isinstance(message, Join) and not 0 < len(message.name) <= MAX_NAME_LENGTH:
-        raise SignalingError(f"join: a name must have 1 to {MAX_NAME_LENGTH} characters")
+    if isinstance(message, Join):
+        if not 0 < len(message.name) <= MAX_NAME_LENGTH:
+            raise SignalingError(f"join: a name must have 1 to {MAX_NAME_LENGTH} characters")
+        if not ROOM_NAME.fullmatch(message.room):
+            raise SignalingError(
+                f"join: a room name is 1 to 64 of A-Z a-z 0-9 _ . - (got {message.room[:80]!r})"
+            )
     return message

@@ -28,8 +28,7 @@ async def _measure(args: argparse.Namespace, settings_dir: str) -> None:
     from emulator.ui.app import settings
     from emulator.ui.window import MainWindow
 
-    window = MainWindow(settings(Path(settings_dir) / "s.ini"), fps=90.0)
-    window.resize(1440, 900)
+    window = MainWindow(settings(Path(settings_dir) / "s.ini"), fps=90.0)  # its default size and docks
     try:
         window.show()
         await window.viewport.first_frame()

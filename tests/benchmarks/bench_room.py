@@ -21,6 +21,7 @@ import numpy as np
 from emulator.audio.marker import MarkerDetector
 from emulator.audio.marker_schedule import scheduled_latency
 from emulator.audio.source import MonoBlock
+from emulator.drive.hands import NoHands
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig
 from emulator.net.loss import PacketDropper, drop_incoming_rtp
@@ -40,7 +41,10 @@ SESSIONS = 6  # per latency row: a session's figure moves by up to 10 ms with wh
 
 
 def _config(url: str, name: str, **kwargs: Any) -> HeadsetConfig:
-    defaults: dict[str, Any] = {"placement": placement(None, 0.0), "marker_period_s": MARKER_PERIOD}
+    # No hands: the uplink row is pose, face and voice (hands add 42 kbps at 30 Hz, see the wire bench).
+    defaults: dict[str, Any] = {
+        "placement": placement(None, 0.0), "marker_period_s": MARKER_PERIOD, "hands": NoHands(),
+    }  # fmt: skip
     defaults.update(kwargs)
     return HeadsetConfig(url=url, room="bench", name=name, secret=SECRET, **defaults)
 

@@ -71,7 +71,7 @@ def _swarm(count: int) -> dict[str, Any]:
         try:
             time.sleep(2.5)
             swarm = subprocess.Popen(
-                [sys.executable, "-m", "emulator", "swarm", f"ws://127.0.0.1:{port}/ws", "-n", str(count),
+                [sys.executable, "-m", "emulator", "swarm", "--no-verdict", f"ws://127.0.0.1:{port}/ws", "-n", str(count),
                  "--speakers", str(SPEAKERS), "--duration", str(SWARM_SECONDS), "--face", "talk",
                  "--workers", str(WORKERS), "--report", str(report_path)],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

@@ -231,6 +231,65 @@ async def pressing_w_moves_the_pose_the_room_receives(world: World, qtbot: Any) 
     world.window.session.controller.reset()
 
 
+async def pressing_h_raises_a_hand_the_room_receives(world: World, qtbot: Any) -> None:
+    """H raises the right hand, Ctrl + right-drag moves it, the Controls dock's pinch shapes it; the
+    puppet receives each of these, and the HUD says what is sent."""
+    from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from emulator.model.hands import HandJoint
+
+    def right_hand() -> Any:
+        p = world.app_seen_by_puppet()
+        return None if p is None or p.pose is None else p.hands.get("right")
+
+    def wrist_above_eyes(metres: float) -> float:
+        hand, p = right_hand(), world.app_seen_by_puppet()
+        return (
+            -9.0 if hand is None else float(hand.positions[HandJoint.WRIST][1]) - p.pose.position.y - metres
+        )  # type: ignore[union-attr]
+
+    await world.wait_until(lambda: wrist_above_eyes(-0.4) < 0, "relaxed hands, below the waist line")
+    viewport = world.window.viewport
+    viewport.setFocus()
+    qtbot.keyClick(viewport, Qt.Key.Key_H)
+    await world.wait_until(lambda: wrist_above_eyes(-0.25) > 0, "the puppet sees the right hand raised")
+    x_before = float(right_hand().positions[HandJoint.WRIST][0])
+
+    def send(kind: QEvent.Type, at: QPoint, button: Qt.MouseButton, buttons: Qt.MouseButton) -> None:
+        event = QMouseEvent(kind, QPointF(at), QPointF(viewport.mapToGlobal(at)), button, buttons,
+                            Qt.KeyboardModifier.ControlModifier)  # fmt: skip
+        QApplication.sendEvent(viewport, event)
+
+    centre = QPoint(viewport.width() // 2, viewport.height() // 2)
+    yaw = world.window.session.controller.yaw_degrees
+    send(QEvent.Type.MouseButtonPress, centre, Qt.MouseButton.RightButton, Qt.MouseButton.RightButton)
+    send(QEvent.Type.MouseMove, centre + QPoint(100, 0), Qt.MouseButton.NoButton, Qt.MouseButton.RightButton)
+    send(QEvent.Type.MouseButtonRelease, centre + QPoint(100, 0), Qt.MouseButton.RightButton,
+         Qt.MouseButton.NoButton)  # fmt: skip
+    assert world.window.session.controller.yaw_degrees == yaw, "Ctrl + drag moved the hand, not the head"
+    await world.wait_until(
+        lambda: float(right_hand().positions[HandJoint.WRIST][0]) > x_before + 0.15, "the hand moves right"
+    )
+    pinch = next(b for b in world.window.controls_panel.shape_buttons.buttons() if b.text() == "pinch")
+    pinch.click()
+
+    def pinched() -> bool:
+        hand = right_hand()
+        gap = hand.positions[HandJoint.THUMB_TIP] - hand.positions[HandJoint.INDEX_TIP]
+        return float(np.linalg.norm(gap)) < 0.015
+
+    await world.wait_until(pinched, "the puppet sees thumb and index tips meet")
+    await world.wait_until(
+        lambda: "hands: right raised (pinch)" in world.window.hud.text(), "the HUD says what is sent"
+    )
+    qtbot.keyClick(viewport, Qt.Key.Key_H)
+    await world.wait_until(lambda: wrist_above_eyes(-0.4) < 0, "the hand goes down again")
+    await world.wait_until(lambda: "hands: down" in world.window.hud.text(), "the HUD says so")
+    world.window.session.controller.hands.set_shape("open")
+
+
 async def the_jaw_slider_changes_the_face_another_headset_receives(world: World) -> None:
     slider = world.window.face_panel.sliders["jawOpen"]
     slider.setValue(80)
@@ -288,6 +347,19 @@ async def the_stats_plot_gets_points(world: World) -> None:
     assert mos is not None and 1.0 <= mos <= 4.5
 
 
+async def muting_silences_everything_the_headset_sends(world: World) -> None:
+    """The Audio dock's mute reaches the headset's mute gate, which sits after the latency chirps."""
+    session = world.window.session
+    assert session.headset is not None and session.headset.voice is not None
+    voice = session.headset.voice
+    assert voice.uplink_report()["muted"] is False
+    session.set_muted(True)
+    assert voice.muted and voice.uplink_report()["muted"] is True
+    session.set_muted(False)
+    assert not voice.muted
+    assert len(voice.uplink_report()["mute_periods"]) == 1
+
+
 async def closing_leaves_no_task_thread_or_process(world: World) -> None:
     window = world.window
     window.close()
@@ -319,6 +391,8 @@ async def scenario(world: World, qtbot: Any, virtual_gamepads: VirtualPads) -> N
     await a_virtual_gamepads_right_stick_turns_the_view(world, virtual_gamepads)
     await window_joins_and_the_puppets_avatar_moves_on_screen(world)
     await pressing_w_moves_the_pose_the_room_receives(world, qtbot)
+    await pressing_h_raises_a_hand_the_room_receives(world, qtbot)
     await the_jaw_slider_changes_the_face_another_headset_receives(world)
     await the_stats_plot_gets_points(world)
+    await muting_silences_everything_the_headset_sends(world)
     await closing_leaves_no_task_thread_or_process(world)

@@ -117,6 +117,24 @@ def test_mask_alpha_cuts_out_the_transparent_half(offscreen: OffscreenRenderer, 
             assert _dominant(drawn.reshape(-1, 3).mean(axis=0)) == _dominant(colour)
 
 
+def test_mask_cuts_out_after_frames_without_mask_materials(tmp_path: Path) -> None:
+    """The batch's shader is compiled for the materials it draws (no discard without MASK): switching
+    between frames with and without a MASK material keeps each drawn right."""
+    mask = load_avatar(textured_square(tmp_path / "mask.glb", alpha_mode="MASK", transparent_left=True))
+    opaque = load_avatar(textured_square(tmp_path / "opaque.glb", transparent_left=True))
+    colour, local = QUADRANTS[0]  # in the picture's transparent left half
+    x, y = _pixel(local)
+    with OffscreenRenderer(W, H, labels=False) as renderer:
+        empty = renderer.render([], [CAMERA]).astype(np.int32)[y - 3 : y + 4, x - 3 : x + 4]
+        for avatar in (opaque, mask, opaque, mask):
+            image = renderer.render(_items((avatar, POSE)), [CAMERA]).astype(np.int32)
+            drawn = image[y - 3 : y + 4, x - 3 : x + 4]
+            if avatar is mask:
+                assert np.abs(drawn - empty).max() <= 2, "MASK: the background must show through"
+            else:
+                assert _dominant(drawn.reshape(-1, 3).mean(axis=0)) == _dominant(colour), "OPAQUE: drawn"
+
+
 def test_mask_off_draws_the_transparent_half_opaque(offscreen: OffscreenRenderer, tmp_path: Path) -> None:
     avatar = load_avatar(textured_square(tmp_path / "opaque.glb", transparent_left=True))
     image = offscreen.render(_items((avatar, POSE)), [CAMERA])

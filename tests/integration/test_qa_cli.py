@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 import urllib.request
@@ -15,19 +16,24 @@ import pytest
 from emulator.audio.speech import ScriptLine, SpeechSource
 from emulator.headset.recording.sessionfile import read_recording
 from tests.support.processes import running, stop_group
+from tests.support.reports import read_report
 from tests.support.room import cli, cli_env, free_port, start_room
 
 pytestmark = pytest.mark.slow
 
 
-def get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:
+CONTROL_TOKEN = "test-control-token"
+BEARER = {"Authorization": f"Bearer {CONTROL_TOKEN}"}
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> str:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=5) as response:
         return str(response.read().decode())
 
 
-def answers(url: str) -> bool:
+def answers(url: str, headers: dict[str, str] | None = None) -> bool:
     try:
-        get(url)
+        get(url, headers)
         return True
     except OSError:
         return False
@@ -41,7 +47,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
         env = cli_env(tmp_path)
         file = tmp_path / "s.hemurec"
         alpha = subprocess.Popen(
-            cli("join", room.url, "--name", "alpha", "--motion", "orbit", "--duration", "30"),
+            cli("join", "--no-verdict", room.url, "--name", "alpha", "--motion", "orbit", "--duration", "30"),
             env=env, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
@@ -52,7 +58,7 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
                 time.sleep(0.1)
             done = subprocess.run(
                 cli("join", room.url, "--name", "bravo", "--record", str(file), "--duration", "4",
-                    "--net", "wifi"),
+                    "--no-verdict", "--net", "wifi"),
                 env=env, capture_output=True, timeout=60,
             )  # fmt: skip
             assert done.returncode == 0, done.stderr.decode()[-2000:]
@@ -67,18 +73,24 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
         stats_url = f"http://127.0.0.1:{control_port}/stats"
         argv = cli(
             "join", room.url, "--room", "again", "--replay", str(file), "--as", "alpha", "--loop",
-            "--speed", "2", "--control", f"127.0.0.1:{control_port}", "--report", str(tmp_path / "r.json"),
+            "--no-verdict", "--speed", "2", "--control", f"127.0.0.1:{control_port}",
+            "--control-token", CONTROL_TOKEN, "--report", str(tmp_path / "r.json"),
         )  # fmt: skip
-        with running(argv, ready=lambda: answers(stats_url), env=env, name="replay", timeout=60) as ghost:
-            stats = json.loads(get(stats_url))
+        with running(
+            argv, ready=lambda: answers(stats_url, BEARER), env=env, name="replay", timeout=60
+        ) as ghost:
+            stats = json.loads(get(stats_url, BEARER))
             assert stats["name"] == "alpha" and stats["room"] == "again"
             request = urllib.request.Request(
-                f"http://127.0.0.1:{control_port}/leave", data=b"{}", method="POST"
+                f"http://127.0.0.1:{control_port}/leave",
+                data=b"{}",
+                method="POST",
+                headers={**BEARER, "Content-Type": "application/json"},
             )
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert json.load(response)["leaving"] is True
             assert ghost.wait(timeout=30) == 0
-        assert json.loads((tmp_path / "r.json").read_text())["uplink"]["states_sent"] > 0
+        assert read_report(tmp_path / "r.json")["uplink"]["states_sent"] > 0
     finally:
         rooms.close()
 
@@ -114,6 +126,10 @@ def test_probe_prints_a_line_per_run_and_fails_past_a_threshold(tmp_path: Path) 
         (["--net", "moon"], "unknown network 'moon'"),
         (["--replay", "missing.hemurec", "--as", "x"], "cannot read missing.hemurec"),
         (["--replay", "missing.hemurec"], "--replay needs --as NAME"),
+        (
+            ["--control", "127.0.0.1:0", "--control-dir", "nowhere"],
+            "--control-dir: 'nowhere' is not a directory",
+        ),
     ],
 )
 def test_bad_qa_options_are_one_line_errors(tmp_path: Path, options: list[str], message: str) -> None:
@@ -147,7 +163,8 @@ def test_join_scores_a_known_far_end_against_its_reference(tmp_path: Path) -> No
     try:
         env = cli_env(tmp_path)
         speaker = subprocess.Popen(
-            cli("join", room.url, "--name", "far", "--audio", f"wav:{wav}", "--duration", "40"),
+            cli("join", "--no-verdict", room.url, "--name", "far", "--audio", f"wav:{wav}",
+                "--duration", "40"),
             env=env, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
@@ -157,14 +174,14 @@ def test_join_scores_a_known_far_end_against_its_reference(tmp_path: Path) -> No
                 time.sleep(0.1)
             report_path = tmp_path / "r.json"
             done = subprocess.run(
-                cli("join", room.url, "--name", "near", "--audio", "none", "--duration", "8",
+                cli("join", "--no-verdict", room.url, "--name", "near", "--audio", "none", "--duration", "8",
                     "--score", "full", "--reference", str(wav), "--report", str(report_path)),
                 env=env, capture_output=True, timeout=240,
             )  # fmt: skip
             assert done.returncode == 0, done.stderr.decode()[-2000:]
         finally:
             stop_group(speaker)
-        (far,) = json.loads(report_path.read_text())["remotes"]
+        (far,) = read_report(report_path)["remotes"]
         score = far["score"]
         # The E-model's delay is the chirps' mouth-to-ear, which speech around them can make unreliable
         # (see docs/scores.md): only its loss is checked here.
@@ -178,5 +195,31 @@ def test_join_scores_a_known_far_end_against_its_reference(tmp_path: Path) -> No
         bad = subprocess.run(cli("join", room.url, "--score", "cheap", "--reference", str(wav)), env=env,
                              capture_output=True, timeout=60)  # fmt: skip
         assert bad.returncode != 0 and "--reference is scored with --score full" in bad.stderr.decode()
+    finally:
+        rooms.close()
+
+
+def test_probe_once_with_metrics_lingers_so_its_results_can_be_scraped(tmp_path: Path) -> None:
+    rooms = start_room(tmp_path)
+    room = next(rooms)
+    port = free_port()
+    try:
+        argv = cli("probe", room.url, "--once", "--metrics", f"127.0.0.1:{port}", "--linger", "60s")
+        probe = subprocess.Popen(argv, env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, start_new_session=True)  # fmt: skip
+        try:
+            assert probe.stderr is not None
+            for line in probe.stderr:  # the run ends, then it says it lingers
+                if "serving the results" in line:
+                    break
+            else:
+                raise AssertionError(f"the probe ended without lingering (exit {probe.wait()})")
+            assert probe.poll() is None, "still serving"
+            metrics = get(f"http://127.0.0.1:{port}/metrics")
+            assert "headset_probe_runs_total 1" in metrics
+            probe.send_signal(signal.SIGINT)  # Ctrl+C ends the linger at once
+            assert probe.wait(timeout=15) in (0, 1)  # 1: the run itself broke a threshold on a busy machine
+        finally:
+            stop_group(probe)  # type: ignore[arg-type]
     finally:
         rooms.close()

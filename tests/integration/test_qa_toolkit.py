@@ -225,7 +225,8 @@ async def test_remote_control_drives_a_running_headset(room: RoomServer) -> None
         await started(puppet, tools)
         assert tools.control_server is not None
         base = tools.control_server.url
-        async with aiohttp.ClientSession() as http:
+        bearer = {"Authorization": f"Bearer {tools.control_server.token}"}
+        async with aiohttp.ClientSession(headers=bearer) as http:
 
             async def post(path: str, body: Any) -> tuple[int, dict[str, Any]]:
                 async with http.post(base + path, json=body) as response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ import pytest
 
 from tests.support.exchange import check_heard_and_seen
 from tests.support.processes import finish_all, stop_group
+from tests.support.reports import read_report
 from tests.support.room import RoomProcess, cli, cli_env
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ PLACES = {"alpha": "0,1.6,-2", "bravo": "2,1.6,0", "charlie": "-2,1.6,0"}
 
 def start_headset(name: str, room: RoomProcess, tmp_path: Path, *extra: str) -> subprocess.Popen[bytes]:
     argv = cli(
-        "join", room.url, "--room", "lobby", "--name", name,
+        "join", "--no-verdict", room.url, "--room", "lobby", "--name", name,
         "--audio", f"tone:{TONES[name]:g}", f"--at={PLACES[name]}", "--motion", "still", "--face", "talk",
         "--report", str(tmp_path / f"{name}.json"), "--record-dir", str(tmp_path / name),
         *extra,
@@ -33,7 +33,7 @@ def start_headset(name: str, room: RoomProcess, tmp_path: Path, *extra: str) -> 
 
 def test_three_headsets_hear_and_see_each_other(room_process: RoomProcess, tmp_path: Path) -> None:
     finish_all({name: start_headset(name, room_process, tmp_path, "--duration", "12") for name in TONES})
-    reports = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in TONES}
+    reports = {name: read_report(tmp_path / f"{name}.json") for name in TONES}
     for receiver, report in reports.items():
         remotes = {r["name"]: r for r in report["remotes"]}
         assert set(remotes) == set(TONES) - {receiver}
@@ -65,7 +65,7 @@ def test_a_killed_headset_leaves_the_others_room_within_5_s(
         for proc in procs.values():
             stop_group(proc)
     for name in ("alpha", "bravo"):
-        events = json.loads((tmp_path / f"{name}.json").read_text())["events"]
+        events = read_report(tmp_path / f"{name}.json")["events"]
         left = [e for e in events if e["event"] == "left" and e["name"] == "charlie"]
         assert left, f"{name} never saw charlie leave: {events}"
         assert left[0]["at"] - killed_at <= 5.0

@@ -53,3 +53,23 @@ def test_without_a_display_the_render_and_window_checks_fail_with_the_reason(tmp
     assert lines["window"].startswith("FAIL") and "no display" in lines["window"], lines["window"]
     assert done.stdout.splitlines()[-1] == "self-test FAILED: render, window (see the FAIL lines above)"
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_no_window_without_a_display_passes_with_the_render_check_a_warning_naming_the_fix(
+    tmp_path: Path,
+) -> None:
+    done = _self_test("--no-window", display=None, tmp_path=tmp_path)
+    lines = _lines(done.stdout)
+    assert lines["join"].startswith("PASS"), done.stdout + done.stderr
+    assert (
+        lines["render"].startswith("WARN")
+        and "xvfb-run -a headset-emulator self-test --no-window" in lines["render"]
+    ), lines["render"]
+    assert "window" not in lines
+    failed = [name for name, line in lines.items() if line.startswith("FAIL")]
+    assert failed == [] and done.returncode == 0, done.stdout
+    assert (
+        done.stdout.splitlines()[-1].startswith("self-test passed")
+        and "render" in done.stdout.splitlines()[-1]
+    )
+    assert "Traceback" not in done.stdout + done.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.reports import check_report, read_report
 from tests.support.room import RoomProcess, cli, cli_env
 
 pytestmark = pytest.mark.slow
@@ -17,13 +18,14 @@ def test_a_swarm_in_two_worker_processes_reports_as_one(room_process: RoomProces
     report_path = tmp_path / "swarm.json"
     result = subprocess.run(
         cli("swarm", room_process.url, "-n", "5", "--workers", "2", "--speakers", "2", "--audio", "tone:500",
-            "--duration", "7", "--report", str(report_path)),
+            "--duration", "7", "--report", str(report_path), "--no-verdict"),
         env=cli_env(tmp_path), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "2 worker processes started" in result.stderr
-    printed = json.loads(result.stdout.strip().splitlines()[-1])
-    report = json.loads(report_path.read_text())
+    # --no-verdict: the summary is the last line, no HEALTHY/UNHEALTHY after it.
+    printed = check_report(json.loads(result.stdout.strip().splitlines()[-1]))
+    report = read_report(report_path)
     assert printed["headsets"] == report["headsets"] == 5 and report["failed"] == []
     names = sorted(h["name"] for h in report["per_headset"])
     assert names == [f"swarm-0{i}" for i in range(1, 6)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from emulator.headset.mouths import RemoteMouth
 from emulator.model.face import Face
 from emulator.model.viseme_timeline import VisemeTimeline
 from tests.support.processes import stop_group
+from tests.support.reports import read_report
 from tests.support.room import SECRET, RoomProcess, cli, cli_env, start_room
 from tests.support.speech import energy_onsets, envelope_db
 
@@ -99,11 +99,11 @@ async def _listen(room: RoomProcess, tmp_path: Path) -> Session:
         script.write_text(SCRIPT)
         env = cli_env(tmp_path)
         agent_argv = cli(
-            "agent", room.url, "--room", "lobby", "--name", "agent", "--script", str(script),
+            "agent", "--no-verdict", room.url, "--room", "lobby", "--name", "agent", "--script", str(script),
             "--report", str(tmp_path / "agent.json"),
         )  # fmt: skip
         tracked_argv = cli(
-            "join", room.url, "--room", "lobby", "--name", "tracked", "--audio", "tone:300",
+            "join", "--no-verdict", room.url, "--room", "lobby", "--name", "tracked", "--audio", "tone:300",
             "--face", "talk", "--duration", "30",
         )  # fmt: skip
         for argv in (agent_argv, tracked_argv):
@@ -134,7 +134,7 @@ async def _listen(room: RoomProcess, tmp_path: Path) -> Session:
             stop_group(proc)
         for headset in (plain, ears):
             await headset.stop()
-    return Session(heard, keys, json.loads((tmp_path / "agent.json").read_text()))
+    return Session(heard, keys, read_report(tmp_path / "agent.json"))
 
 
 @pytest.fixture(scope="module")

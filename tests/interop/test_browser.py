@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.exchange import read_wav
 from tests.support.processes import stop_group
+from tests.support.reports import read_report
 from tests.support.room import RoomProcess, cli, cli_env
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,7 @@ WAIT_MS = 30_000
 def walker(room: RoomProcess, tmp_path: Path) -> subprocess.Popen[bytes]:
     argv = cli(
         "join", room.url, "--room", "lobby", "--name", "walker", "--audio", f"tone:{TONE_HZ:g}",
-        "--at=0,1.6,-2", "--motion", "orbit:radius=1.5,period=6", "--duration", "16",
+        "--no-verdict", "--at=0,1.6,-2", "--motion", "orbit:radius=1.5,period=6", "--duration", "16",
         "--report", str(tmp_path / "walker.json"), "--record-dir", str(tmp_path / "walker"),
     )  # fmt: skip
     return subprocess.Popen(argv, env=cli_env(tmp_path), stderr=subprocess.PIPE, start_new_session=True)
@@ -75,13 +76,17 @@ def test_browser_and_headset_hear_and_see_each_other(
         assert math.dist(before["position"], after["position"]) > 0.5, (before, after)
         assert math.dist(before["drawnAt"], after["drawnAt"]) > 20, (before, after)
         assert abs(after["position"][1] - 1.6) < 0.01  # orbiting at head height
+        # Its hands (the default, relaxed) arrive too: both wrists below and near its head.
+        for wrist in (after["hands"]["left"], after["hands"]["right"]):
+            assert wrist is not None and math.dist(wrist, after["position"]) < 0.9, after
+            assert wrist[1] < after["position"][1] - 0.3
         browser_id = page.evaluate("window.emulatorRoom.page.me.id")
         _, err = headset.communicate(timeout=60)
         assert headset.returncode == 0, err.decode()[-3000:]
         page.click("#leave")
     finally:
         stop_group(headset)
-    report = json.loads((tmp_path / "walker.json").read_text())
+    report = read_report(tmp_path / "walker.json")
     (seen,) = [r for r in report["remotes"] if r["id"] == browser_id]
     assert seen["name"] == "web" and seen["states"]["received"] > 20
     # The browser's fixed pose arrives as the browser's: standing at the centre.
@@ -94,6 +99,45 @@ def test_browser_and_headset_hear_and_see_each_other(
     blocks = samples[: len(samples) // 960 * 960].reshape(-1, 960)
     loud = np.sqrt((blocks**2).mean(axis=1)) > 0.02
     assert loud.sum() >= 10, f"only {loud.sum()} loud 20 ms blocks in {len(blocks)}"
+
+
+def _hands_after_faces() -> list[Any]:
+    from emulator.drive.hands import hands_from_spec
+    from emulator.model.face import Face
+    from emulator.model.meta_face import arkit_to_meta
+    from emulator.model.pose import Pose
+    from emulator.wire import FaceEncoder, FaceSet, State
+
+    hands = hands_from_spec("talk").sample(0.7, Pose.at(1.0, 1.6, -2.0))
+    messages = []
+    for face_set in (FaceSet.ARKIT52, FaceSet.META70):
+        encoder = FaceEncoder(face_set)
+        faces = [Face.from_mapping({"jawOpen": jaw, "eyeBlinkLeft": 0.9}) for jaw in (0.4, 0.6)]
+        shown = [arkit_to_meta(f) if face_set is FaceSet.META70 else f for f in faces]
+        full = encoder.update(shown[0])  # the first update is a full face
+        changed = encoder.update(shown[1])
+        assert full is not None and full.full and changed is not None and not changed.full
+        for face in (full, changed):
+            messages.append(State(seq=1, sender=2, timestamp=3, pose=None, face=face, left_hand=hands.left,
+                                  right_hand=hands.right))  # fmt: skip
+    return messages
+
+
+def _check_hands(decoded: Any, expected: Any, name: str) -> None:
+    """The page's hands are the joints Python decodes (both are whole millimetres), or null."""
+    from emulator.wire import State
+
+    sides = {"left": getattr(expected, "left_hand", None), "right": getattr(expected, "right_hand", None)}
+    if not isinstance(expected, State) or sides == {"left": None, "right": None}:
+        assert decoded is None, name
+        return
+    for side, hand in sides.items():
+        if hand is None:
+            assert decoded[side] is None, name
+            continue
+        assert np.allclose(decoded[side]["joints"], hand.positions, atol=1e-9), name
+        assert np.allclose(decoded[side]["wrist"], hand.positions[1], atol=1e-9), name
+        assert np.allclose(decoded[side]["wristOrientation"], hand.orientations[1], atol=1e-6), name
 
 
 def test_the_page_reads_the_state_stream_as_python_writes_it(
@@ -111,6 +155,7 @@ def test_the_page_reads_the_state_stream_as_python_writes_it(
         expected = parse_message(data)
         assert decoded["header"]["seq"] == expected.seq and decoded["header"]["sender"] == expected.sender
         assert decoded["header"]["timestamp"] == expected.timestamp, fixture.name
+        _check_hands(decoded["hands"], expected, fixture.name)
         pose = expected.pose if isinstance(expected, State) else None
         if pose is None:
             assert decoded["pose"] is None, fixture.name
@@ -119,6 +164,12 @@ def test_the_page_reads_the_state_stream_as_python_writes_it(
         assert np.allclose(decoded["pose"]["orientation"], pose.orientation.as_tuple(), atol=1e-6), (
             fixture.name
         )
+    # Hands past every kind of face block (which the page skips over without reading).
+    for message in _hands_after_faces():
+        decoded = page.evaluate(
+            "bytes => StateWire.decode(new Uint8Array(bytes).buffer)", list(bytes(message))
+        )
+        _check_hands(decoded["hands"], parse_message(bytes(message)), repr(message.face))
     # A BATCH from the room comes apart into the very messages that went in.
     inner = [f.read_bytes() for f in fixtures if f.name.startswith(("state_pose", "ping"))]
     batch = bytes(Batch(seq=3, timestamp=99, messages=tuple(inner)))

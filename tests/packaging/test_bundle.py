@@ -117,7 +117,7 @@ def test_self_test_passes_from_the_bundle_alone(
     assert f"bundle at {bundle_dir}" in lines["version"]
     # PortAudio, libopus and espeak-ng load from the bundle, not from this machine's Debian packages.
     assert lines["libs"].count("(bundle)") == 3, lines["libs"]
-    assert f"{bundle_dir}/_internal/assets" in lines["assets"]
+    assert f"{bundle_dir}/_internal/emulator/assets" in lines["assets"]
     assert "127.0.0.1" in lines["room"]
     image = decode_png(frame.read_bytes())
     assert image.shape == (240, 320, 3) and image.std() > 10  # sky, floor and the bot: not a blank frame

@@ -45,7 +45,11 @@ class RoomProcess:
     process: subprocess.Popen[bytes]
 
     def health(self) -> dict[str, object]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
+        # With the secret, /healthz also names the rooms (anonymous callers get counts only).
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/healthz", headers={"Authorization": f"Bearer {SECRET}"}
+        )
+        with urllib.request.urlopen(request, timeout=2) as response:
             return dict(json.load(response))
 
 

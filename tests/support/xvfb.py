@@ -1,4 +1,8 @@
-"""A real X screen for OpenGL and Qt tests: Xvfb with Mesa's llvmpipe, started once per session."""
+"""A real X screen for OpenGL and Qt tests: Xvfb with Mesa's llvmpipe, started once per session.
+
+The screen is a 1366×768 laptop's, the smallest the app is made for: every GUI test then runs the
+window where a window taller or wider than the screen would show (issue 19's demo proofs).
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,14 @@ import pytest
 
 from tests.support.processes import HelperProcessError, stop_group
 
+SCREEN = "1366x768x24"
+
 
 def start_xvfb(timeout: float = 15.0) -> tuple[subprocess.Popen[bytes], str]:
     """Xvfb on a display number it picks itself (`-displayfd`), so parallel runs never collide."""
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1920x1080x24", "-nolisten", "tcp",
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp",
          "+extension", "GLX"],
         pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip

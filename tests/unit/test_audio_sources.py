@@ -51,7 +51,7 @@ def test_missing_broken_and_malformed_specs_say_what_is_wrong(tmp_path: Path) ->
         open_source(f"wav:{tmp_path / 'nope.wav'}")
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunk")
-    with pytest.raises(SourceError, match="not a readable WAV"):
+    with pytest.raises(SourceError, match="damaged WAV"):
         open_source(f"wav:{broken}")
     with pytest.raises(SourceError, match="frequency"):
         open_source("tone:loud")

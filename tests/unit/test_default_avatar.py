@@ -1,4 +1,4 @@
-"""The bundled head: all 52 ARKit targets, each moving the right region the right way, on the right side.
+"""The bundled bust: all 52 ARKit targets, each moving the right region the right way, on the right side.
 
 The avatar frame faces -z, so the avatar's own left is -x. Checked on the committed .glb as loaded,
 which covers the generator, the writer (sparse accessors) and the loader (turn to -z, eye anchor).
@@ -9,12 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pygltflib
 import pytest
 
 from emulator.model.face import ARKIT_NAMES
 from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.avatar_gen import VARIANTS, default_avatar_path, generate, load_default_avatar
-from emulator.render.lod import components
+from emulator.render.bust_geometry import BONES, NECK, TORSO, build_bust
+from emulator.render.lod import LEVELS, components, simplified
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +134,7 @@ def test_jaw_open_leaves_the_forehead_alone(head: Avatar) -> None:
     d = _delta(head, "jawOpen")
     forehead = head.positions[:, 1] > 0.02
     assert np.abs(d[forehead]).max() == 0.0
-    chin = (head.positions[:, 1] < -0.07) & (head.positions[:, 2] < 0.0)
+    chin = (head.positions[:, 1] < -0.07) & (head.positions[:, 1] > -0.15) & (head.positions[:, 2] < 0.0)
     assert d[chin, 1].mean() < -0.01
 
 
@@ -159,7 +161,7 @@ def test_the_committed_file_is_what_the_generator_makes(tmp_path: Path) -> None:
     fresh = tmp_path / "default.glb"
     generate("default", fresh)
     assert fresh.read_bytes() == default_avatar_path("default").read_bytes(), (
-        "assets/avatars/default.glb is stale: run python scripts/make_default_avatar.py"
+        "emulator/assets/avatars/default.glb is stale: run python scripts/make_default_avatar.py"
     )
 
 
@@ -189,3 +191,67 @@ def test_closed_surfaces_wind_outward_so_back_faces_can_be_culled(head: Avatar) 
     real = area > 1e-10  # sphere poles have degenerate triangles
     assert head.single_sided > 0.8 * len(head.indices)
     assert outward[real].mean() > 0.97
+
+
+def test_it_is_a_bust_head_neck_shoulders_and_upper_torso(head: Avatar) -> None:
+    p = head.positions
+    head_width = np.ptp(p[p[:, 1] > -0.05, 0])
+    shoulders = p[(p[:, 1] < -0.25) & (p[:, 1] > -0.35)]
+    assert np.ptp(shoulders[:, 0]) > 2.2 * head_width, "shoulders are much wider than the head"
+    assert -0.6 < p[:, 1].min() < -0.45, "cut off at the upper chest"
+    # Symmetric about the middle line and centred under the head, not in front of the face.
+    assert abs(shoulders[:, 0].mean()) < 1e-3 and shoulders[:, 2].mean() > 0.0
+    body = p[:, 1] < -0.17
+    for name in ARKIT_NAMES:
+        assert np.abs(_delta(head, name)[body]).max() == 0.0, f"{name} moves the body"
+
+
+def test_the_file_carries_a_skin_with_mixamo_bone_names_and_full_weights() -> None:
+    gltf = pygltflib.GLTF2().load(str(default_avatar_path("default")))
+    assert len(gltf.skins) == 1
+    names = {gltf.nodes[j].name for j in gltf.skins[0].joints}
+    for bone in ("Hips", "Spine", "Spine1", "Spine2", "Neck", "Head"):
+        assert bone in names
+    for side in ("Left", "Right"):
+        for bone in ("Shoulder", "Arm", "ForeArm", "Hand"):
+            assert side + bone in names
+    build = build_bust(VARIANTS["default"])
+    np.testing.assert_allclose(build.weights.sum(axis=1), 1.0, atol=1e-5)
+    head_bone = [name for name, _, _ in BONES].index("Head")
+    on_head = build.head.part < NECK
+    assert (build.joints[on_head, 0] == head_bone).all() and (build.weights[on_head, 0] == 1.0).all()
+    # The shoulders follow the arm and shoulder bones, the collar the neck: something a pose can move.
+    torso = build.head.part == TORSO
+    used = {BONES[j][0] for j in np.unique(build.joints[torso][build.weights[torso] > 0.2])}
+    assert {"Neck", "Spine2", "LeftShoulder", "RightArm"} <= used
+
+
+def test_the_bust_costs_little_more_to_draw_than_the_head_alone(head: Avatar) -> None:
+    """The head alone had 7189 vertices; the body adds under 5 %, and the coarsest level stays small."""
+    assert head.vertex_count < 7189 * 1.05
+    assert simplified(head, LEVELS[-1][0]).vertex_count < 1900
+
+
+def test_the_skeleton_binds_in_its_rest_pose_with_the_head_bone_under_the_eyes() -> None:
+    """Each joint's inverse bind matrix undoes its world matrix, so a skinning renderer draws the file
+    as stored (upright, arms down) until a pose moves a bone."""
+    gltf = pygltflib.GLTF2().load(str(default_avatar_path("default")))
+    skin = gltf.skins[0]
+    accessor = gltf.accessors[skin.inverseBindMatrices]
+    view = gltf.bufferViews[accessor.bufferView]
+    blob = gltf.binary_blob()
+    raw = blob[view.byteOffset : view.byteOffset + view.byteLength]
+    inverse_bind = np.frombuffer(raw, np.float32).reshape(-1, 4, 4).transpose(0, 2, 1)  # column-major
+    parent = {c: i for i, n in enumerate(gltf.nodes) for c in n.children or []}
+
+    def world(index: int) -> np.ndarray:
+        m = np.eye(4)
+        m[:3, 3] = gltf.nodes[index].translation or [0.0, 0.0, 0.0]
+        return world(parent[index]) @ m if index in parent else m
+
+    for joint, ibm in zip(skin.joints, inverse_bind, strict=True):
+        np.testing.assert_allclose(world(joint) @ ibm, np.eye(4), atol=1e-5)
+    by_name = {gltf.nodes[j].name: world(j)[:3, 3] for j in skin.joints}
+    # glTF faces +z here; the eyes are the origin: the head bone sits below and behind them.
+    assert -0.12 < by_name["Head"][1] < -0.05 and by_name["Head"][2] < 0.0
+    assert by_name["LeftArm"][0] > 0.1 > -0.1 > by_name["RightArm"][0], "glTF's +x is the avatar's left"

@@ -53,6 +53,31 @@ def test_the_drive_command_records_a_replayable_trace(tmp_path: Path) -> None:
     assert any(f.get("jawOpen", 0) > 0.1 for f in faces)
     replay = build_drivers(f"trace:{out},absolute")
     assert math.isclose(replay.motion.sample(1.0).position.z, -1.0, abs_tol=1e-5)
+    # The faces written come back with the poses: the default face gives way to the trace's.
+    written = {
+        round(json.loads(line)["t"], 3): json.loads(line)["face"] for line in out.read_text().splitlines()
+    }
+    for t in (0.5, 1.2):
+        face = replay.face.sample(t)
+        for name, weight in written[t].items():
+            assert face[name] == pytest.approx(weight, abs=1e-3), (t, name)
+    from emulator.drive.trace_faces import TraceFace
+
+    assert not isinstance(build_drivers(f"trace:{out}", face="smile").face, TraceFace)  # --face wins
+
+
+def test_a_face_trace_without_faces_is_a_one_line_error(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text(
+        '{"t": 0, "p": [0, 1.6, 0], "q": [0, 0, 0, 1]}\n{"t": 1, "p": [0, 1.6, -1], "q": [0, 0, 0, 1]}\n'
+    )
+    with pytest.raises(DriveError, match="no line of the trace carries a face"):
+        build_drivers(face=f"trace:{bare}")
+    assert build_drivers(f"trace:{bare}").face.sample(0.5).weights.max() == 0.0  # neutral, as before
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"t": 0, "p": [0, 1.6, 0], "q": [0, 0, 0, 1], "face": {"notAShape": 1}}\n')
+    with pytest.raises(DriveError, match=r"line 1.*notAShape"):
+        build_drivers(f"trace:{broken}")
 
 
 def test_the_drive_command_reports_a_broken_file_in_one_line(

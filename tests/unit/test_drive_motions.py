@@ -51,6 +51,27 @@ def test_orbit_facing_path_looks_where_it_walks() -> None:
         assert motion.sample(t).forward().dot(velocity * (1 / velocity.length())) > 0.999
 
 
+def test_orbit_arc_paces_to_and_fro_facing_the_centre() -> None:
+    motion = motion_from_spec("orbit:radius=1.5,period=20,arc=40", START)
+    centre = Vec3(0.0, 1.6, 0.0)
+    angles = []
+    for i in range(81):
+        pose = motion.sample(i * 0.25)
+        to_centre = centre - pose.position
+        assert abs(to_centre.length() - 1.5) < 1e-6
+        assert pose.forward().dot(to_centre * (1 / to_centre.length())) > 0.9999
+        angles.append(math.degrees(math.atan2(pose.position.x, pose.position.z)))
+    assert max(angles) == pytest.approx(20.0, abs=0.1) and min(angles) == pytest.approx(-20.0, abs=0.1)
+    assert motion.sample(2.0).position.x > 0  # sets off counter-clockwise: to the start's right
+    assert motion_from_spec("orbit:period=20,arc=40,turn=cw", START).sample(2.0).position.x < 0
+    full = motion_from_spec("orbit:radius=1.5,period=12,turn=cw", START)
+    assert close(full.sample(3.0).position, Vec3(-1.5, 1.6, 0.0))
+    paced = motion_from_spec("orbit:facing=path,period=10,arc=60", START)
+    for t in (0.5, 3.0, 6.0, 8.9):  # walking out and back, it looks where it goes
+        velocity = paced.sample(t + 1e-4).position - paced.sample(t).position
+        assert paced.sample(t).forward().dot(velocity * (1 / velocity.length())) > 0.999
+
+
 def test_placement_yaw_turns_the_whole_path() -> None:
     turned = placement("2,1.5,0", 90.0)  # facing -x
     motion = Walk(turned, distance=2.0, speed=1.0)
@@ -106,6 +127,7 @@ def test_timestamps_follow_t_and_bad_times_are_named() -> None:
     [
         ("fly", "unknown motion 'fly'"),
         ("orbit:radius=-1", "radius"),
+        ("orbit:turn=sideways", "turn"),
         ("orbit:radius=abc", "must be a number"),
         ("orbit:speed=2", "unknown option 'speed'"),
         ("orbit:facing=sideways", "facing"),

@@ -137,3 +137,41 @@ def test_hand_arrays_are_read_only_and_orientations_normalised() -> None:
     np.testing.assert_array_equal(again.radii, CANONICAL_RADII)
     with pytest.raises(ValueError):
         again.positions[0, 0] = 1.0
+
+
+@settings(max_examples=60)
+@given(
+    st.sampled_from(list(HandSide)),
+    st.tuples(*[st.floats(-3.0, 3.0)] * 3),
+    st.floats(0.0, 1.0),
+    st.floats(-1.0, 1.0),
+    st.floats(0.5, 2.0),
+    st.lists(st.floats(-0.004, 0.004), min_size=78, max_size=78),
+)
+def test_a_hand_rebuilt_on_first_read_equals_one_rebuilt_up_front(
+    side: HandSide, euler: tuple[float, float, float], curl: float, spread: float, scale: float,
+    jitter: list[float],
+) -> None:  # fmt: skip
+    posed = hand_pose(side, Pose(Vec3(0.3, 1.1, -0.2), Quat.from_euler(*euler)), curl=curl, spread=spread,
+                      scale=scale)  # fmt: skip
+    positions = posed.positions + np.array(jitter).reshape(HAND_JOINT_COUNT, 3)  # tracker noise
+    wrist_q = posed.orientations[HandJoint.WRIST]
+    eager = HandPose(side, positions, orientations_from_positions(side, positions, wrist_q), posed.radii)
+    lazy = HandPose.from_positions(side, positions, wrist_q, posed.radii)
+    assert repr(lazy) == repr(eager)
+    np.testing.assert_array_equal(lazy.wrist_orientation, eager.orientations[HandJoint.WRIST])
+    assert lazy.wrist == eager.wrist
+    np.testing.assert_array_equal(lazy.orientations, eager.orientations)
+    assert lazy == eager
+    assert not lazy.orientations.flags.writeable
+
+
+def test_a_lazy_hand_refuses_what_an_eager_one_refuses() -> None:
+    h = hand_pose(HandSide.LEFT)
+    with pytest.raises(ModelError, match="INDEX_PROXIMAL"):
+        HandPose.from_positions(HandSide.LEFT, np.where(np.arange(26)[:, None] == 7, np.nan, h.positions),
+                                (0.0, 0.0, 0.0, 1.0))  # fmt: skip
+    with pytest.raises(ModelError, match="shape"):
+        HandPose.from_positions(HandSide.LEFT, h.positions, (0.0, 0.0, 1.0))
+    with pytest.raises(ModelError, match="not finite"):
+        HandPose.from_positions(HandSide.LEFT, h.positions, (0.0, 0.0, math.inf, 1.0))

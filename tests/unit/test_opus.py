@@ -79,3 +79,24 @@ def test_ten_ms_frames_encode_decode_and_conceal_as_ten_ms() -> None:
         OpusSettings(frame_ms=5)
     assert codec_floor_ms(10) == pytest.approx(16.5) and codec_floor_ms(20) == pytest.approx(26.5)
     assert packet_samples(b"") is None and packet_samples(b"\xff") is None  # a code-3 TOC with no count
+
+
+def test_without_a_system_libopus_the_copy_in_pyav_s_wheel_decodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.net import opus_decoder
+
+    bundled = opus_decoder.pyav_libopus()
+    if bundled is None:
+        pytest.skip("this PyAV carries no libopus of its own (built against the system's)")
+    monkeypatch.setattr(opus_decoder.ctypes.util, "find_library", lambda _name: None)
+    opus_decoder._lib.cache_clear()
+    try:
+        assert opus_decoder.library_candidates()[0] == str(bundled)
+        assert "av.libs" in str(bundled) or bundled.parent.name == "av"
+        enc = OpusEncoder()
+        src = ToneSource(440)
+        dec = OpusDecoder()
+        assert dec._lib._name == str(bundled)
+        pcm = np.concatenate([dec.decode(enc.encode(src.read(960))) for _ in range(50)])
+        assert abs(dominant_hz(pcm[4800:]) - 440) < 3
+    finally:
+        opus_decoder._lib.cache_clear()

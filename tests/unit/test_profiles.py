@@ -8,7 +8,7 @@ import pytest
 from emulator.model.errors import ModelError
 from emulator.model.profiles import load_profile, load_profile_file, load_profiles
 
-GOOD = (Path(__file__).parents[2] / "assets" / "profiles" / "quest3.toml").read_text()
+GOOD = (Path(__file__).parents[2] / "emulator" / "assets" / "profiles" / "quest3.toml").read_text()
 
 
 def test_the_bundled_profiles_carry_the_published_figures() -> None:

@@ -197,36 +197,51 @@ def test_a_replay_of_someone_silent_and_still_is_refused(tmp_path: Path) -> None
         load_replay(read_recording(path), "quiet")
 
 
-def _swarm_member(identity: str, others: dict[str, int]) -> dict[str, object]:
+def _swarm_member(identity: str, others: dict[str, tuple[int, int]]) -> dict[str, object]:
+    """A member's report: it sent 89.5 states/s; per remote (underruns, of them settled)."""
     return {
         "identity": identity,
+        "name": identity,
         "duration_s": 10.0,
-        "uplink": {"states_sent": 900},
+        "uplink": {"states_sent": 900, "state_rate_hz": 89.5},
         "remotes": [
             {
                 "id": other,
-                "states": {"rate_hz": 90.0, "latency": {"median_ms": 4.0}},
-                "audio": {"packets_received": 500, "underruns": underruns},
+                "states": {"rate_hz": 89.5, "latency": {"median_ms": 4.0}},
+                "round_trip": {"median_ms": 6.0},
+                "mouth_to_ear": {
+                    "count": 3 if identity == "b" else 0,
+                    "median_ms": 80.0 if identity == "b" else None,
+                },
+                "audio": {"packets_received": 500, "underruns": underruns, "underruns_settled": settled},
             }
-            for other, underruns in others.items()
+            for other, (underruns, settled) in others.items()
         ],
     }
 
 
 def test_the_swarm_report_tells_underruns_while_joining_from_settled_ones() -> None:
-    reports = [_swarm_member("a", {"b": 3}), _swarm_member("b", {"a": 1})]
+    reports = [_swarm_member("a", {"b": (3, 1)}), _swarm_member("b", {"a": (1, 0)})]
     unsettled = aggregate(reports, [])
     assert unsettled["audio"] == {
-        "streams": 2, "underruns": 4, "underruns_settled": None, "underruns_settled_in_host_stalls": None
+        "streams": 2, "underruns": 4, "underruns_startup": None, "underruns_settled": None,
+        "underruns_settled_in_host_stalls": None,
+        "why": "the swarm ended before it settled (3 s after the last join)",
     }  # fmt: skip
     stall = {"at_s": 1.0, "length_s": 0.1, "stolen_ms": 50}
     host = {"cpu_steal_ms": 50.0, "stalls": [stall], "underruns_in_stalls": 1}
-    settled = aggregate(reports, [], {"a": {"b": 2}, "b": {"a": 1}}, host)
+    settled = aggregate(reports, [], True, host)
     assert settled["audio"] == {
-        "streams": 2, "underruns": 4, "underruns_settled": 1, "underruns_settled_in_host_stalls": 1
+        "streams": 2, "underruns": 4, "underruns_startup": 3, "underruns_settled": 1,
+        "underruns_settled_in_host_stalls": 1,
     }  # fmt: skip
     assert settled["host"] == host
+    # Against the rate the sender actually sent at, a pair that lost nothing reads exactly 1.0.
     assert settled["state_delivery"]["min_ratio"] == 1.0
+    assert settled["measuring"] == {
+        "member": "b", "mouth_to_ear_median_ms": 80.0, "mouth_to_ear_worst_ms": 80.0,
+        "round_trip_median_ms": 6.0,
+    }  # fmt: skip
 
 
 def test_a_swarm_plan_split_among_workers_makes_the_same_headsets() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 
@@ -14,7 +15,7 @@ from emulator.model.profiles import load_profile
 from emulator.model.visemes import VISEME_COUNT
 from emulator.render.camera import Camera, headset_eyes, orbit_camera
 from emulator.render.faces import map_targets, strip_prefix, viseme_index, visemes_from_mapping
-from emulator.render.font import CHARACTERS, atlas, glyph_bitmap, text_quads
+from emulator.render.font import LabelFont, label_font
 from emulator.render.interp import State, StateBuffer
 from emulator.render.png import decode_png, encode_png
 
@@ -167,11 +168,22 @@ def test_png_round_trip() -> None:
     assert np.array_equal(decode_png(encode_png(rgba)), rgba)
 
 
-def test_font_has_every_glyph_and_lays_text_out_left_to_right() -> None:
-    image, columns, rows = atlas()
-    assert columns * rows >= len(CHARACTERS)
-    assert all(glyph_bitmap(c).any() for c in CHARACTERS if c != " ")
-    assert np.array_equal(glyph_bitmap("a"), glyph_bitmap("A"))
-    assert np.array_equal(glyph_bitmap("€"), glyph_bitmap("\x00"))  # unknown: a box
-    quads = text_quads("AB", 10, 20, 2)
-    assert quads.shape == (2, 8) and quads[1, 0] > quads[0, 0] and image.max() == 255
+def test_label_font_draws_every_character_of_a_mixed_script_name_as_its_own_glyph() -> None:
+    font = label_font()
+    for char in "José李":
+        assert font.font_for(char) is not None, f"no font has {char!r}: it would show as a box"
+    glyphs = [font.render(c) for c in "Jos李木"]
+    for i, a in enumerate(glyphs):
+        assert a.any()
+        for b in glyphs[i + 1 :]:
+            assert a.shape != b.shape or not np.array_equal(a, b), "two characters drew the same glyph"
+    assert font.render("li").shape[1] < font.render("WM").shape[1], "a proportional font"
+
+
+def test_label_font_falls_back_with_one_warning_when_no_font_file_exists(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="emulator.render.font"):
+        font = LabelFont(files=["/nonexistent/font.ttf"])
+    assert len(caplog.records) == 1 and "fonts-droid-fallback" in caplog.records[0].getMessage()
+    assert font.render("Bob").any()

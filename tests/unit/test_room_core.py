@@ -1,6 +1,9 @@
 """The room's rules, exercised on the sans-I/O core alone."""
 
+import logging
 import time
+
+import pytest
 
 from emulator.net.tokens import Grant, mint
 from emulator.room.core import Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
@@ -121,8 +124,10 @@ def test_a_silent_participant_is_removed_and_everyone_is_told() -> None:
     join(core, "c2", "bob")
     core.heard("c1", NOW + 1)
     core.heard("c2", NOW + 1)
-    assert core.tick(NOW + 3) == []
+    for k in range(2, 10):  # the server ticks twice a second
+        assert core.tick(NOW + k / 2) == []
     core.heard("c2", NOW + 4.5)
+    assert core.tick(NOW + 5) == []
     actions = core.tick(NOW + 5.5)
     assert Close("c1", "transport-lost") in actions
     left = [a.message for a in actions if isinstance(a, Send) and isinstance(a.message, Left)]
@@ -200,3 +205,20 @@ async def test_a_full_batch_goes_at_once_and_the_rest_when_the_window_ends() -> 
     await asyncio.sleep(batch_window_s(1) + 0.01)
     received = [m for d in channel.sent for m in split_batch(d)]
     assert received == states, "every state, once, in order"
+
+
+def test_joins_leaves_and_refusals_are_logged_at_info_with_reasons(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="emulator.room")
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "alice")
+    join(core, "c2", "bob\nERROR forged", publish=False)
+    join(core, "c3", "carol", room="other")
+    core.leave("c1", NOW, "left")
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert lines[0] == "room 'lobby': 'alice' joined as 'Alice' (number 1, 'visionpro')"
+    # A user-supplied value goes in as repr: a forged log line stays on the one line.
+    assert lines[1].startswith("room 'lobby': 'bob\\nERROR forged' joined as") and lines[1].endswith(
+        "listen-only)"
+    )
+    assert lines[2].startswith("room 'lobby' refused a join: ") and "other" in lines[2]
+    assert lines[3] == "room 'lobby': 'alice' ('Alice') left: left"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from emulator.model.face import ARKIT_COUNT, arkit_index
+from emulator.model.hands import HandSide, hand_pose
 from emulator.model.meta_face import MetaFace
 from emulator.model.pose import Pose, Vec3
 from emulator.render.avatar import Avatar
@@ -86,3 +87,22 @@ def test_a_quest_face_drives_arkit_targets_through_the_meta_mapping() -> None:
     scene.update("quest", Pose(), meta, time_us=0)
     (item,) = scene.frame(0)
     np.testing.assert_allclose(item.weights, [0.6, 1.0, 0.5], atol=1e-6)
+
+
+def test_hands_a_participant_stops_sending_leave_the_frame_once_the_delay_has_passed() -> None:
+    # What the app does once the state link has dropped a sender's stale hands: its STATEs come on
+    # without them, and the drawn participant goes back to relaxed hands (None here) a delay later.
+    scene = Scene(delay_us=100_000)
+    scene.add("a", _avatar())
+    left = hand_pose(HandSide.LEFT, Pose.at(-0.2, 1.2, -0.3))
+    right = hand_pose(HandSide.RIGHT, Pose.at(0.2, 1.2, -0.3))
+    for k in range(25):  # 30 Hz for 800 ms: both hands until 300 ms, the right one until 500 ms
+        t = k * 33_333
+        scene.update("a", Pose.at(0, 1.6, -2), time_us=t, left_hand=left if t < 300_000 else None,
+                     right_hand=right if t < 500_000 else None)  # fmt: skip
+    (held,) = scene.frame(200_000)
+    assert held.left_hand == left and held.right_hand == right
+    (left_gone,) = scene.frame(450_000)
+    assert left_gone.left_hand is None and left_gone.right_hand == right
+    (none,) = scene.frame(700_000)
+    assert none.left_hand is None and none.right_hand is None

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.model.hands import HandJoint, HandPose, HandSide, hand_pose, orientations_from_positions
+from emulator.model.hands import (
+    CANONICAL_RADII,
+    HandJoint,
+    HandPose,
+    HandSide,
+    hand_pose,
+    orientations_from_positions,
+)
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.model.quat_array import qangle
 from emulator.model.visemes import Viseme
@@ -27,8 +34,10 @@ from emulator.wire import (
     peek_header,
     pong_recipient,
     stamp_sender,
+    to_json,
     wire_timestamp,
 )
+from emulator.wire.hands import HAND_BLOCK_SIZE, decode_hand_block
 from tests.support.wire_samples import hands, head_pose, poses, samples
 
 MM = 1e-3
@@ -120,6 +129,44 @@ def test_hands_within_budget(left: HandPose, right: HandPose) -> None:
         best = orientations_from_positions(sent.side, sent.positions, sent.orientations[wrist])
         assert math.degrees(qangle(got.orientations, best).max()) <= 7.6
         np.testing.assert_allclose(got.radii, sent.radii, rtol=0.01)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hands(HandSide.LEFT), hands(HandSide.RIGHT))
+def test_decoded_hands_equal_hands_rebuilt_from_the_decoded_joints(left: HandPose, right: HandPose) -> None:
+    data = bytes(State(left_hand=left, right_hand=right))
+    decoded = State.parse(data)
+    for got, offset in (
+        (decoded.left_hand, len(data) - 2 * HAND_BLOCK_SIZE),
+        (decoded.right_hand, len(data) - HAND_BLOCK_SIZE),
+    ):
+        assert got is not None
+        block, _ = decode_hand_block(got.side, data, offset)
+        positions = block.joints_mm / 1000.0
+        wrist_q = np.array(block.wrist_orientation.as_tuple())
+        eager = HandPose(got.side, positions, orientations_from_positions(got.side, positions, wrist_q),
+                         CANONICAL_RADII * block.radius_level / 100.0)  # fmt: skip
+        assert got == eager and repr(got) == repr(eager)
+
+
+def test_a_received_hand_rebuilds_its_orientations_once_and_only_when_read(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import emulator.model.hands as model_hands
+
+    calls = []
+    rebuild = model_hands.orientations_from_positions
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        calls.append(args[0])
+        return rebuild(*args)
+
+    monkeypatch.setattr(model_hands, "orientations_from_positions", counted)
+    sent = State(seq=3, left_hand=hand_pose(HandSide.LEFT, curl=0.4), right_hand=hand_pose(HandSide.RIGHT))
+    got = State.parse(bytes(sent))
+    assert got.left_hand is not None and got.right_hand is not None
+    assert bytes(got) == bytes(sent) and to_json(got) == to_json(sent)  # re-sending, the states log
+    assert calls == []
+    first = got.right_hand.orientations
+    assert got.right_hand.orientations is first and calls == [HandSide.RIGHT]
 
 
 def test_a_hand_joint_out_of_reach_is_refused_by_name() -> None:

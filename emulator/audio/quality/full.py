@@ -56,6 +56,7 @@ class FullScore:
     def as_dict(self) -> dict[str, object]:
         return {
             "mos": None if self.mos is None else round(self.mos, 2),
+            **({"mos_why": "neither PESQ nor ViSQOL ran (STOI gives no MOS)"} if self.mos is None else {}),
             **{name: round(value, 3) for name, value in self.metrics.items()},
             "offset_ms": round(self.offset_ms, 1),
             "correlation": round(self.correlation, 3),

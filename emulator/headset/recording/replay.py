@@ -20,6 +20,7 @@ import numpy as np
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
 from emulator.drive.drivers import Drivers
+from emulator.drive.hands import NO_HANDS, Hands
 from emulator.drive.trace import TraceMotion
 from emulator.headset.recording.sessionfile import Participant, Recording, RecordingError
 from emulator.model.errors import ModelError
@@ -57,6 +58,8 @@ class ReplayMaterial:
     faces: tuple[Face, ...]
     pcm: MonoBlock  # the voice on the same timeline, 48 kHz mono
     duration: float
+    hand_times: tuple[float, ...] = ()
+    hands: tuple[Hands, ...] = ()  # both hands as a receiver held them after each STATE with hands
 
 
 def load_replay(recording: Recording, who: str) -> ReplayMaterial:
@@ -70,6 +73,8 @@ def load_replay(recording: Recording, who: str) -> ReplayMaterial:
     face_times: list[float] = []
     faces: list[Face] = []
     accumulator = FaceAccumulator()
+    hand_times: list[float] = []
+    hands: list[Hands] = []
     for t, data in participant.states:
         try:
             message = parse_message(data)
@@ -88,14 +93,23 @@ def load_replay(recording: Recording, who: str) -> ReplayMaterial:
             else:
                 face_times.append(rel)
                 faces.append(accumulator.arkit())
+        if message.left_hand is not None or message.right_hand is not None:
+            held = hands[-1] if hands else NO_HANDS
+            now = Hands(message.left_hand or held.left, message.right_hand or held.right)
+            if hand_times and rel <= hand_times[-1]:
+                hands[-1] = now
+            else:
+                hand_times.append(rel)
+                hands.append(now)
     pcm = _decode_audio(participant.audio, start)
     ends = [times[-1] if times else 0.0, len(pcm) / SAMPLE_RATE]
     duration = max(ends)
     if not poses and not len(pcm):
         raise RecordingError(f"{participant.name} has neither poses nor audio in this recording")
     return ReplayMaterial(
-        participant, tuple(times), tuple(poses), tuple(face_times), tuple(faces), pcm, duration
-    )
+        participant, tuple(times), tuple(poses), tuple(face_times), tuple(faces), pcm, duration,
+        tuple(hand_times), tuple(hands),
+    )  # fmt: skip
 
 
 def _decode_audio(packets: list[tuple[float, bytes]], start: float) -> MonoBlock:
@@ -160,6 +174,22 @@ class ReplayFace:
             return Face()
         i = bisect.bisect_right(self._times, self._timeline.at(t)) - 1
         return self._faces[max(0, i)].copy()
+
+
+class ReplayHands:
+    """The recorded hands where they were recorded, held from one STATE with hands to the next (as a
+    receiver shows them); the head pose it is given is not needed, the hands already sit in the room."""
+
+    def __init__(self, material: ReplayMaterial, timeline: Timeline) -> None:
+        self._timeline = timeline
+        self._times = material.hand_times
+        self._hands = material.hands
+
+    def sample(self, t: float, head: Pose) -> Hands:
+        if not self._hands:
+            return NO_HANDS
+        i = bisect.bisect_right(self._times, self._timeline.at(t)) - 1
+        return self._hands[max(0, i)]
 
 
 class ReplayAudioSource:

@@ -39,7 +39,17 @@ const RoomMap = (() => {
     mark(`${me.name} (you)`, me.position, [0, -1], "#6cf");
     for (const p of participants) {
       if (p.position === null) continue;
-      drawn[p.id] = mark(p.name, p.position, p.heading, p.speaking ? "#fc6" : "#ccc");
+      const colour = p.speaking ? "#fc6" : "#ccc";
+      drawn[p.id] = mark(p.name, p.position, p.heading, colour);
+      // Wrists as small dots: a raised or waving hand shows as a dot moving beside its owner.
+      for (const wrist of [p.hands?.left, p.hands?.right]) {
+        if (!wrist) continue;
+        const [hx, hy] = toPixels(wrist);
+        ctx.fillStyle = colour;
+        ctx.beginPath();
+        ctx.arc(hx, hy, 3, 0, 2 * Math.PI);
+        ctx.fill();
+      }
     }
     return drawn;
   }

@@ -17,7 +17,8 @@
     error: null,
     me: null,
     mode: null,
-    participants: new Map(), // id → {id, number, name, profile, position, heading, speaking, statesReceived}
+    // id → {id, number, name, profile, position, heading, hands: {left, right} wrists, speaking, statesReceived}
+    participants: new Map(),
     mids: {}, // mid → participant id (the room's `tracks` message)
     voices: new Map(), // mid → {track, panner, analyser}
     drawn: {}, // id → [px, py] where the map last drew them
@@ -48,6 +49,7 @@
       ...info,
       position: null,
       heading: [0, -1],
+      hands: { left: null, right: null },
       speaking: false,
       statesReceived: 0,
     });
@@ -68,9 +70,15 @@
     const message = StateWire.decode(buffer);
     if (message === null) return;
     const sender = byNumber(message.header.sender);
-    if (sender === null || message.pose === null) return;
-    sender.position = message.pose.position;
-    sender.heading = StateWire.heading(message.pose.orientation);
+    if (sender === null || (message.pose === null && message.hands === null)) return;
+    if (message.pose !== null) {
+      sender.position = message.pose.position;
+      sender.heading = StateWire.heading(message.pose.orientation);
+    }
+    // Each side is kept until a STATE brings it again, as the headsets do.
+    if (message.hands !== null) {
+      for (const side of ["left", "right"]) if (message.hands[side]) sender.hands[side] = message.hands[side].wrist;
+    }
     sender.statesReceived += 1;
     page.statesReceived += 1;
     placeVoices();

@@ -1,6 +1,7 @@
 // The state stream's binary v1 format (emulator/wire/PROTOCOL.md), the part a flat participant needs:
-// the header of every message, and the pose of a STATE. A browser sends a fixed pose so that the room
-// keeps it (the room drops a participant whose data channels stay silent for 4 s).
+// the header of every message, and the pose and hands of a STATE (the face is skipped over, not read).
+// A browser sends a fixed pose so that the room keeps it (the room drops a participant whose data
+// channels stay silent for 4 s).
 "use strict";
 
 const StateWire = (() => {
@@ -10,6 +11,12 @@ const StateWire = (() => {
   const TYPE_BATCH = 5;
   const LEVEL_CENTRE = 2047;
   const LEVEL_SCALE = 2047 * Math.SQRT2;
+  const HAND_BYTES = 87;
+  const HAND_JOINTS = 26;
+  const WRIST = 1;
+  const METACARPALS = [2, 6, 11, 16, 21];
+  // Bytes of each face set's full block and of its changed-weights mask (mode 11's set ids; 1 = meta70).
+  const FACE_SETS = { 1: { count: 70, maskBytes: 9 } };
 
   function header(view) {
     if (view.byteLength < HEADER_BYTES) return null;
@@ -36,7 +43,66 @@ const StateWire = (() => {
     return q; // x, y, z, w
   }
 
-  // Returns {header, pose: {position: [x, y, z] metres, orientation: [x, y, z, w]} | null} or null.
+  function setBits(view, offset, bytes) {
+    let count = 0;
+    for (let i = 0; i < bytes; i += 1) for (let b = view.getUint8(offset + i); b; b >>= 1) count += b & 1;
+    return count;
+  }
+
+  // Where the hands start: past the pose and the face block; null when the face cannot be skipped.
+  function handsOffset(view, flags) {
+    let offset = HEADER_BYTES + (flags & 1 ? POSE_BYTES : 0);
+    const mode = flags >> 1;
+    if (mode === 1) return offset + 52;
+    if (mode === 2) return offset + 7 + (offset + 7 <= view.byteLength ? setBits(view, offset, 7) : 0);
+    if (mode === 3) {
+      if (offset + 2 > view.byteLength) return null;
+      const set = FACE_SETS[view.getUint8(offset)];
+      const kind = view.getUint8(offset + 1);
+      offset += 2;
+      if (set === undefined || kind > 1) return null; // a face set this page does not know
+      if (kind === 0) return offset + set.count;
+      if (offset + set.maskBytes > view.byteLength) return null;
+      return offset + set.maskBytes + setBits(view, offset, set.maskBytes);
+    }
+    return offset;
+  }
+
+  // One hand block: the wrist, then each joint as i8 mm from its parent's decoded position.
+  function hand(view, offset) {
+    const mm = new Array(HAND_JOINTS);
+    mm[WRIST] = [view.getInt16(offset), view.getInt16(offset + 2), view.getInt16(offset + 4)];
+    let d = offset + 12;
+    for (let j = 0; j < HAND_JOINTS; j += 1) {
+      if (j === WRIST) continue;
+      const parent = j === 0 || METACARPALS.includes(j) ? WRIST : j - 1;
+      mm[j] = [0, 1, 2].map((axis) => mm[parent][axis] + view.getInt8(d + axis));
+      d += 3;
+    }
+    const joints = mm.map((joint) => joint.map((c) => c / 1000));
+    return { wrist: joints[WRIST], wristOrientation: orientation(view, offset + 6), joints };
+  }
+
+  // {left, right} (each {wrist, wristOrientation, joints: 26 × [x, y, z] metres} or null), or null
+  // when the STATE carries none or they cannot be read (the rest of the message still counts).
+  function hands(view, flags) {
+    const offset = handsOffset(view, flags);
+    if (offset === null || offset >= view.byteLength) return null;
+    const mask = view.getUint8(offset);
+    const sides = [mask & 1, mask & 2].filter(Boolean).length;
+    if (mask === 0 || mask > 3 || offset + 1 + sides * HAND_BYTES !== view.byteLength) return null;
+    let at = offset + 1;
+    const out = { left: null, right: null };
+    if (mask & 1) {
+      out.left = hand(view, at);
+      at += HAND_BYTES;
+    }
+    if (mask & 2) out.right = hand(view, at);
+    return out;
+  }
+
+  // Returns {header, pose: {position: [x, y, z] metres, orientation: [x, y, z, w]} | null, hands} or
+  // null (hands as `hands` above).
   function decode(buffer) {
     const view = new DataView(buffer);
     const head = header(view);
@@ -49,7 +115,7 @@ const StateWire = (() => {
         orientation: orientation(view, o + 6),
       };
     }
-    return { header: head, pose };
+    return { header: head, pose, hands: head.type === TYPE_STATE ? hands(view, head.flags) : null };
   }
 
   // The messages in what arrived: the room packs several into one BATCH (type 5): u16 length, message,

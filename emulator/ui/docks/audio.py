@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -62,7 +62,7 @@ class Meter(QWidget):
 
     def paintEvent(self, _event: object) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(40, 40, 40))
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Base))  # the trough
         width = round(self.width() * self.level)
         colour = QColor(80, 200, 90) if self.level < 0.85 else QColor(230, 80, 60)
         painter.fillRect(0, 0, width, self.height(), colour)
@@ -103,6 +103,9 @@ class AudioPanel(QWidget):
         self.input.currentIndexChanged.connect(lambda _: self._save(self.input, "audio/input"))
         self.output.currentIndexChanged.connect(lambda _: self._save(self.output, "audio/output"))
         self.mute = QCheckBox("mute microphone")
+        self.mute.setToolTip("Send silence instead of the microphone (the others hear nothing)")
+        self.input.setToolTip("What the headset sends as its voice: a microphone, or silence")
+        self.output.setToolTip("Where the room's voices play, spatialized; none shows only the meters")
         self.mute.toggled.connect(session.set_muted)
         self.hrtf = QComboBox()
         self.hrtf.addItem("MIT KEMAR (bundled)", "")
@@ -112,8 +115,14 @@ class AudioPanel(QWidget):
             self.hrtf.addItem(sofa, sofa)
         self._restore(self.hrtf, "audio/hrtf")
         self.hrtf.currentIndexChanged.connect(self._hrtf_chosen)
+        self.hrtf.setToolTip("The head-related transfer function that places each voice around you")
+        self.mirror = QCheckBox("Mirror left/right")
+        self.mirror.setToolTip("For a SOFA file whose ears are swapped (the log warns when one looks so)")
+        self.mirror.setChecked(str(settings.value("audio/hrtf_mirror", "false")).lower() == "true")
+        self.mirror.toggled.connect(self._mirror_toggled)
         pick = QPushButton("SOFA file…")
         pick.clicked.connect(self._pick_sofa)
+        pick.setToolTip("Use your own HRTF measurements (a SOFA file)")
         self.mode = QLabel(MODE_TEXT[None])
         self.mode.setWordWrap(True)
         self.mode_shown: str | None = None
@@ -125,6 +134,7 @@ class AudioPanel(QWidget):
         hrtf_row.addWidget(self.hrtf, 1)
         hrtf_row.addWidget(pick)
         form.addRow("HRTF", hrtf_row)
+        form.addRow(self.mirror)
         form.addRow("Spatial mode", self.mode)
         self.mic_meter = _meter()
         form.addRow("sent", self.mic_meter)
@@ -147,12 +157,19 @@ class AudioPanel(QWidget):
     def _hrtf_chosen(self, _index: int) -> None:
         self._save(self.hrtf, "audio/hrtf")
         try:
-            self.session.tools.set_hrtf(self.hrtf_spec())
+            self.session.tools.set_hrtf(self.hrtf_spec(), mirror=self.hrtf_mirror())
         except HrtfError as error:
             self.message.emit(f"HRTF: {error}")
             return
         if self.session.connected:
             self.message.emit(f"HRTF: {self.hrtf.currentText()}")
+
+    def _mirror_toggled(self, on: bool) -> None:
+        self.settings.setValue("audio/hrtf_mirror", "true" if on else "false")
+        self._hrtf_chosen(self.hrtf.currentIndex())
+
+    def hrtf_mirror(self) -> bool:
+        return self.mirror.isChecked()
 
     def room_mode(self) -> str | None:
         """The joined room's spatial mode ("forward" or "binaural"), None when not joined."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from emulator.headset import HeadsetConfig
 from emulator.model.profiles import load_profiles
+from emulator.ui.banner import ErrorBanner
 
 RECENT_LIMIT = 8
 
@@ -36,6 +37,7 @@ class ConnectPanel(QWidget):
         super().__init__(parent)
         self.settings = settings
         self._on_join = on_join
+        self.banner = ErrorBanner()  # a failed join, until dismissed or a join succeeds
         self.url = QLineEdit(str(settings.value("connect/url", "ws://127.0.0.1:8765/ws")))
         self.room = QLineEdit(str(settings.value("connect/room", "lobby")))
         self.name = QLineEdit(str(settings.value("connect/name", "me")))
@@ -53,6 +55,17 @@ class ConnectPanel(QWidget):
         self.leave_button = QPushButton("Leave")
         self.join_button.clicked.connect(self.join)
         self.leave_button.clicked.connect(on_leave)
+        for widget, tip in (
+            (self.url, "The room's signaling address: ws://host:port/ws for the bundled room, or janus://…"),
+            (self.room, "The room to join (made by the room on first join)"),
+            (self.name, "The name the others see above your avatar"),
+            (self.token, "A join token from the room's owner (headset-emulator token …)"),
+            (self.profile, "The device emulated: its frame rates, audio and hand tracking"),
+            (self.recent, "Rooms joined before: pick one to fill Server and Room"),
+            (self.join_button, "Join the room with these settings (Ctrl+J)"),
+            (self.leave_button, "Leave the room (Ctrl+L)"),
+        ):
+            widget.setToolTip(tip)
         form = QFormLayout()
         for label, field in (
             ("Server", self.url),
@@ -67,6 +80,7 @@ class ConnectPanel(QWidget):
         buttons.addWidget(self.join_button)
         buttons.addWidget(self.leave_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addStretch(1)
@@ -117,5 +131,7 @@ class ConnectPanel(QWidget):
         self.url.setText(url)
 
     def show_state(self, state: str) -> None:
+        if state == "connected":
+            self.banner.dismiss()
         self.join_button.setEnabled(state == "disconnected")
         self.leave_button.setEnabled(state == "connected")

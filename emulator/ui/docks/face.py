@@ -27,9 +27,17 @@ from emulator.drive.errors import DriveError
 from emulator.drive.faces import PRESETS, Blink, FaceDriver, HeldFace, Talk, face_from_spec
 from emulator.drive.lipsync import LipSync
 from emulator.model.face import ARKIT_NAMES, Face
+from emulator.ui.face_tips import FACE_TIPS
 from emulator.ui.session import AppSession
 
 SCALE = 100
+PRESET_TIPS = {
+    "neutral": "A relaxed face: every slider to 0 (Ctrl+1)",
+    "smile": "Hold a smile (Ctrl+2)",
+    "surprise": "Hold a surprised face: brows up, jaw open (Ctrl+3)",
+    "blink": "Blink now and then, as people do (Ctrl+4)",
+    "talk": "Move the mouth as if talking, without sound (Ctrl+5)",
+}
 
 REGIONS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("Eyes", lambda n: n.startswith("eye")),
@@ -52,12 +60,15 @@ class FacePanel(QWidget):
         for name in ("neutral", "smile", "surprise", "blink", "talk"):
             button = QPushButton(name)
             button.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
+            button.setToolTip(PRESET_TIPS[name])
             presets.addWidget(button)
         drivers = QHBoxLayout()
         lipsync = QPushButton("Lip-sync from microphone")
         lipsync.clicked.connect(self.use_lipsync)
+        lipsync.setToolTip("Move the mouth with what the microphone sends (visemes from the sound)")
         csv = QPushButton("Play Live Link CSV…")
         csv.clicked.connect(self._pick_csv)
+        csv.setToolTip("Play a face recorded by the Live Link Face app (its CSV export)")
         drivers.addWidget(lipsync)
         drivers.addWidget(csv)
         groups = QWidget()
@@ -69,6 +80,7 @@ class FacePanel(QWidget):
                 slider = QSlider(Qt.Orientation.Horizontal)
                 slider.setRange(0, SCALE)
                 slider.setObjectName(name)
+                slider.setToolTip(FACE_TIPS[name])
                 slider.valueChanged.connect(self._slider_moved)
                 grid.addWidget(QLabel(name), row, 0)
                 grid.addWidget(slider, row, 1)

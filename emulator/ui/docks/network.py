@@ -60,6 +60,15 @@ class NetworkPanel(QWidget):
         self.duplicate = _spin(100.0, " %", 1)
         self.apply_button = QPushButton("Apply")
         self.apply_button.clicked.connect(self.apply)
+        for widget, tip in (
+            (self.preset, "Network conditions to emulate: a preset, or custom values below"),
+            (self.loss, "The share of packets lost, in per cent"),
+            (self.delay, "Extra one-way delay added to every packet"),
+            (self.jitter, "Random variation of the delay, plus or minus"),
+            (self.rate, "A bandwidth limit; 0 is unlimited"),
+            (self.apply_button, "Put these conditions in force now"),
+        ):
+            widget.setToolTip(tip)
         self.in_force = QLabel()
         self.in_force.setWordWrap(True)
         self.counters = QLabel("not joined")

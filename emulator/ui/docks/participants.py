@@ -23,6 +23,7 @@ class ParticipantsPanel(QWidget):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setToolTip("Everyone else in the room, with what this headset receives from each")
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
 

@@ -1,0 +1,57 @@
+"""One line of `--record-dir`'s `ID.states.jsonl`: everything a STATE or VISEMES message carried.
+
+The parts are written in the state stream's JSON twin terms (`emulator/wire/json_twin.py`), so a
+listener's log can be checked against what the sender's drivers produced:
+
+    {"type": "state", "seq": 7, "sender_us": 123, "received_us": 456, "p": [x, y, z], "q": [x, y, z, w],
+     "face": {"set": "arkit52", "full": true, "w": {"jawOpen": 0.4, ...}},
+     "hands": {"left": {"wrist_q": [...], "radius_scale": 1.0, "joints": [[x, y, z], ...26]}, "right": ...}}
+    {"type": "visemes", "seq": 8, "sender_us": 130, "received_us": 470,
+     "visemes": [{"viseme": "AA", "weight": 0.8, "offset_ms": 0}, ...]}
+
+`p` and `q` (the pose) stay top-level, as before hands and faces were kept; a part that the message
+did not carry is left out. Face weights are by name in the sender's set (ARKit for a Vision Pro,
+Meta's for a Quest), only those the message carried (a delta update carries the ones that changed);
+for a Quest, `arkit` adds the whole face the listener shows after it, by ARKit name (non-zero weights).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.model.face import Face
+from emulator.wire import State, Visemes
+from emulator.wire.json_twin import WEIGHT_DECIMALS, message_dict
+
+
+def record_entry(message: State | Visemes, received_us: int, shown: Face | None = None) -> dict[str, Any]:
+    """The JSON object of one received message; WireError only for what the wire could not carry.
+
+    `shown`: the ARKit face the listener shows after a STATE with a face in another set (a Quest's
+    Meta weights), logged as `arkit` by name (non-zero weights)."""
+    twin = message_dict(message)
+    entry: dict[str, Any] = {
+        "type": twin["type"],
+        "seq": message.seq,
+        "sender_us": message.timestamp,
+        "received_us": received_us,
+    }
+    if isinstance(message, Visemes):
+        entry["visemes"] = twin["visemes"]
+        return entry
+    if "pose" in twin:
+        entry["p"] = twin["pose"]["p"]
+        entry["q"] = twin["pose"]["q"]
+    if message.face is not None:
+        names = message.face.face_set.names
+        carried = sorted(message.face.weights().items())
+        entry["face"] = {
+            "set": twin["face"]["set"],
+            "full": message.face.full,
+            "w": {names[i]: round(w, WEIGHT_DECIMALS) for i, w in carried},
+        }
+    if shown is not None:
+        entry["arkit"] = {k: round(v, WEIGHT_DECIMALS) for k, v in shown.as_dict(nonzero_only=True).items()}
+    if "hands" in twin:
+        entry["hands"] = twin["hands"]
+    return entry

@@ -1,0 +1,66 @@
+"""What the room asks of a connection before it has joined: a deadline, and a cap on how many wait.
+
+A WebSocket that never sends `join` costs the room a socket and a task and gives nothing back; a few
+hundred of them from one address would hold the room's descriptors. So a connection must join within
+`join_timeout_s`, and at most `max_pending` wait at once, `max_pending_per_address` from any one
+address other than loopback (a swarm or a load test joins dozens at once from 127.0.0.1, and anyone
+on loopback could read the room's secret anyway). SECURITY.md lists each limit and its flag.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from dataclasses import dataclass, field
+
+from emulator.net.tokens import DEFAULT_MAX_LIFETIME_S
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeLimits:
+    join_timeout_s: float = 10.0  # room --join-timeout
+    max_pending: int = 256  # room --max-pending
+    max_pending_per_address: int = 8  # room --max-pending-per-address
+    max_token_lifetime_s: float = DEFAULT_MAX_LIFETIME_S  # room --max-token-lifetime
+    allowed_origins: tuple[str, ...] = ()  # room --allow-origin (the room's own origin always is)
+
+
+@dataclass
+class PendingJoins:
+    """Connections that have not joined yet, by remote address."""
+
+    limits: EdgeLimits
+    by_address: Counter[str] = field(default_factory=Counter)
+    refused: int = 0
+
+    def __len__(self) -> int:
+        return sum(self.by_address.values())
+
+    def admit(self, address: str) -> str | None:
+        """Count a new connection from `address`, or the reason it is refused (then not counted)."""
+        if len(self) >= self.limits.max_pending:
+            self.refused += 1
+            return f"too many connections waiting to join ({self.limits.max_pending})"
+        per_address = self.limits.max_pending_per_address
+        if not _is_loopback(address) and self.by_address[address] >= per_address:
+            self.refused += 1
+            return f"too many connections waiting to join from one address ({per_address})"
+        self.by_address[address] += 1
+        return None
+
+    def release(self, address: str) -> None:
+        """The connection from `address` joined or went away."""
+        self.by_address[address] -= 1
+        if self.by_address[address] <= 0:
+            del self.by_address[address]
+
+
+def _is_loopback(address: str) -> bool:
+    """127.0.0.0/8 and ::1, and 127.x as a dual-stack socket reports it (::ffff:127.0.0.1)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback

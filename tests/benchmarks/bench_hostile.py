@@ -1,0 +1,395 @@
+"""Issue 20's figures: the room under a hostile peer, and under churn.
+
+Floods: the room runs as its own process (its CPU read from /proc). Two rooms on it, "attacked" and
+"other", each hold a speaker and a listener headset (in this process, with mouth-to-ear markers).
+Each flood (state BATCHes, the reliable channel, PINGs, pre-join parse) runs against the attacked
+room; every figure is taken over three windows of the same run: clean (no attacker), during the
+flood until the room cuts the attacker off, and after the cut-off.
+
+Churn: a swarm of N (2 speakers) holds a room while one headset with a voice joins every second and
+leaves 1.5 s later; an observer counts who else leaves (collateral drops). Then the room's RSS and
+file descriptors before and after a series of join/leave cycles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+from emulator.drive.spec import placement
+from emulator.headset import Headset, HeadsetConfig
+from emulator.model.pose import Pose
+from emulator.net.session import RoomSession, SessionCallbacks
+from emulator.net.tokens import Grant, mint
+from emulator.wire import BatchPacker, Ping, State
+from emulator.wire.signaling import Join, ParticipantInfo
+from tests.benchmarks.report import Section
+from tests.support.attacker import attacker, flood
+
+SECRET = "bench-hostile-secret"
+WINDOW_S = float(os.environ.get("BENCH_HOSTILE_WINDOW_S", "8"))
+FLOOD_MAX_S = 10.0  # a flood the room does not cut off is measured this long
+CHURN_N = int(os.environ.get("BENCH_HOSTILE_N", "32"))
+CHURN_S = float(os.environ.get("BENCH_HOSTILE_CHURN_S", "120"))
+CYCLES = int(os.environ.get("BENCH_HOSTILE_CYCLES", "200"))
+FLOODS = tuple(os.environ.get("BENCH_HOSTILE_FLOODS", "state,control,ping,pre-join parse").split(","))
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _room_log() -> Any:
+    """The room's log, kept where BENCH_HOSTILE_ROOM_LOG says (to see why someone was removed)."""
+    path = os.environ.get("BENCH_HOSTILE_ROOM_LOG")
+    return open(path, "ab") if path else subprocess.DEVNULL
+
+
+def _answers(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _room_process() -> Any:
+    env = dict(os.environ, HEADSET_EMULATOR_SECRET=SECRET, PYTHONUNBUFFERED="1")
+    with tempfile.TemporaryDirectory() as tmp:
+        env["XDG_CONFIG_HOME"] = tmp
+        port = _free_port()
+        room = subprocess.Popen(
+            [sys.executable, "-m", "emulator", *(["-v"] if os.environ.get("BENCH_HOSTILE_ROOM_LOG") else []),
+             "room", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=_room_log(), start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not _answers(port) and time.monotonic() < deadline and room.poll() is None:
+                time.sleep(0.2)
+            yield room, f"ws://127.0.0.1:{port}/ws", env
+        finally:
+            room.send_signal(signal.SIGINT)
+            try:
+                room.wait(10)
+            except subprocess.TimeoutExpired:
+                room.kill()
+                room.wait()
+
+
+def _config(url: str, room: str, name: str, **kwargs: Any) -> HeadsetConfig:
+    values: dict[str, Any] = {"placement": placement(None, 0.0), "marker_period_s": 0.5, "secret": SECRET}
+    values.update(kwargs)
+    return HeadsetConfig(url=url, room=room, name=name, **values)
+
+
+class Pair:
+    """A speaker and a listener in one room; the listener measures what it gets from the speaker."""
+
+    def __init__(self, url: str, room: str) -> None:
+        self.speaker = Headset(_config(url, room, f"{room}-speaker", audio="tone:440", motion="orbit"))
+        self.listener = Headset(_config(url, room, f"{room}-listener", audio="none"))
+
+    async def start(self) -> None:
+        await self.speaker.start()
+        await self.listener.start()
+
+    async def stop(self) -> None:
+        await self.listener.stop()
+        await self.speaker.stop()
+
+    def mark(self) -> dict[str, Any]:
+        link, voice = self.listener.state_link, self.listener.voice
+        assert link is not None and voice is not None
+        states = {n: r.state_latency.added for n, r in link.remotes.items()}
+        ears = {k: v.added for k, v in voice.mouth_to_ear.items()}
+        under = sum(r.playout.stats.underruns for r in voice.remotes.values())
+        return {"states": states, "ears": ears, "underruns": under}
+
+    def since(self, mark: dict[str, Any]) -> dict[str, float]:
+        link, voice = self.listener.state_link, self.listener.voice
+        assert link is not None and voice is not None
+        states = [x for n, r in link.remotes.items() for x in r.state_latency.since(mark["states"].get(n, 0))]
+        ears = [x for k, v in voice.mouth_to_ear.items() for x in v.since(mark["ears"].get(k, 0))]
+        under = sum(r.playout.stats.underruns for r in voice.remotes.values()) - mark["underruns"]
+        return {
+            "state_p95": float(np.percentile(states, 95)) if states else float("nan"),
+            "m2e_median": statistics.median(ears) if ears else float("nan"),
+            "underruns": float(under),
+        }
+
+
+async def _window(
+    room_pid: int, pairs: dict[str, Pair], until: Callable[[], Awaitable[None]]
+) -> dict[str, Any]:
+    marks = {name: pair.mark() for name, pair in pairs.items()}
+    cpu0, t0 = _cpu_seconds(room_pid), time.monotonic()
+    await until()
+    wall = time.monotonic() - t0
+    out: dict[str, Any] = {"seconds": wall, "room_cores": (_cpu_seconds(room_pid) - cpu0) / max(wall, 1e-6)}
+    for name, pair in pairs.items():
+        out[name] = pair.since(marks[name])
+    return out
+
+
+async def _pre_join_flood(url: str, stop: asyncio.Event, clients: int = 20) -> None:
+    async def one(http: aiohttp.ClientSession) -> None:
+        with contextlib.suppress(aiohttp.ClientError, ConnectionError, RuntimeError):
+            async with http.ws_connect(url) as ws:
+                while not stop.is_set() and not ws.closed:
+                    await ws.send_str("[" * 3000)
+                    await asyncio.sleep(0.002)
+
+    async with aiohttp.ClientSession() as http:
+        await asyncio.gather(*(one(http) for _ in range(clients)))
+
+
+async def _attack(kind: str, url: str) -> None:
+    """The attacker's side, in a process of its own (`python -m tests.benchmarks.bench_hostile KIND URL`)
+    so that its sending does not slow the victims measured in the bench process. Prints how it ended."""
+    started = time.monotonic()
+    if kind == "pre-join parse":
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(FLOOD_MAX_S, stop.set)
+        await _pre_join_flood(url, stop)
+        print(f"not cut off {time.monotonic() - started:.1f}", flush=True)
+        return
+    mallory = attacker(url, SECRET.encode(), "attacked")
+    await mallory.connect()
+    started = time.monotonic()
+    try:
+        if kind == "state":
+            (data,) = BatchPacker().pack(
+                [bytes(State(seq=k, timestamp=k, pose=Pose())) for k in range(40)], 1
+            )
+            await flood(mallory, data, 480, FLOOD_MAX_S)
+        elif kind == "control":
+            await flood(
+                mallory, bytes(State(seq=1, timestamp=1, pose=Pose())), 5000, FLOOD_MAX_S, reliable=True
+            )
+        else:
+            await flood(mallory, bytes(Ping(seq=1)), 20_000, FLOOD_MAX_S)
+        print(f"{mallory.close_reason or 'not cut off'} {time.monotonic() - started:.1f}", flush=True)
+    finally:
+        await mallory.close()
+
+
+async def _flood_run(kind: str) -> dict[str, Any]:
+    with _room_process() as (room, url, env):
+        pairs = {"attacked room": Pair(url, "attacked"), "other room": Pair(url, "other")}
+        for pair in pairs.values():
+            await pair.start()
+        try:
+            await asyncio.sleep(3.0)
+            clean = await _window(room.pid, pairs, lambda: asyncio.sleep(WINDOW_S))
+            attack = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.benchmarks.bench_hostile", kind, url,
+                env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+
+            roster = pairs["attacked room"].listener.session
+            seen: dict[str, float] = {}
+
+            async def until_cut_off() -> None:
+                # The victim's roster tells when the room removed the attacker (its own process may be
+                # too busy sending to notice at once).
+                deadline = time.monotonic() + FLOOD_MAX_S + 30
+                while time.monotonic() < deadline and attack.returncode is None:
+                    present = roster is not None and "mallory" in roster.participants
+                    if present and "joined" not in seen:
+                        seen["joined"] = time.monotonic()
+                    if not present and "joined" in seen:
+                        seen["removed"] = time.monotonic()
+                        return
+                    await asyncio.sleep(0.05)
+
+            during = await _window(room.pid, pairs, until_cut_off)
+            await asyncio.wait_for(attack.wait(), FLOOD_MAX_S + 30)
+            assert attack.stdout is not None
+            ending = (await attack.stdout.read()).decode().strip()
+            after = await _window(room.pid, pairs, lambda: asyncio.sleep(WINDOW_S))
+        finally:
+            for pair in pairs.values():
+                await pair.stop()
+    if "removed" in seen:
+        cut_off = f"removed {seen['removed'] - seen['joined']:.1f} s after joining"
+    else:
+        cut_off = f"not removed ({ending or 'no report'})"
+    return {"clean": clean, "during": during, "after": after, "cut_off": cut_off}
+
+
+class Observer:
+    def __init__(self, url: str, room: str) -> None:
+        self.left: list[tuple[str, str]] = []
+        token = mint(SECRET.encode(), Grant(room, "observer", time.time() + 3600, False))
+        self.session = RoomSession(
+            url, Join(room, token, "observer"), callbacks=SessionCallbacks(on_left=self._left)
+        )
+
+    def _left(self, info: ParticipantInfo, reason: str) -> None:
+        self.left.append((info.id, reason))
+
+    async def keep_alive(self) -> None:
+        seq = 0
+        while True:
+            seq = (seq + 1) & 0xFFFF
+            self.session.send_state(bytes(State(seq=seq, timestamp=seq, pose=Pose())))
+            await asyncio.sleep(0.2)
+
+
+async def _churn_run() -> dict[str, Any]:
+    with _room_process() as (room, url, env):
+        swarm = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "swarm", url, "--room", "churn", "-n", str(CHURN_N),
+             "--speakers", "2", "--duration", str(int(CHURN_S + 120 + CHURN_N)), "--prefix", "steady",
+             "--workers", "2"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        observer = Observer(url, "churn")
+        alive: asyncio.Task[None] | None = None
+        try:
+            await observer.session.connect()
+            alive = asyncio.ensure_future(observer.keep_alive())
+            deadline = time.monotonic() + 60 + 2 * CHURN_N
+            while len(observer.session.participants) < CHURN_N and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+            settled = len(observer.session.participants)
+            await asyncio.sleep(3.0)
+            living: list[tuple[float, Headset]] = []
+            joins = leaves = 0
+            start = time.monotonic()
+            while time.monotonic() - start < CHURN_S:
+                tick = time.monotonic()
+                headset = Headset(
+                    _config(url, "churn", f"churn-{joins:04d}", audio="tone:700", marker_period_s=0.0)
+                )
+                await headset.start()
+                joins += 1
+                living.append((time.monotonic(), headset))
+                while living and time.monotonic() - living[0][0] >= 1.5:
+                    await living.pop(0)[1].stop()
+                    leaves += 1
+                await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+            for _, headset in living:
+                await headset.stop()
+                leaves += 1
+            churn_wall = time.monotonic() - start
+            await asyncio.sleep(1.0)
+            collateral = [f"{who} ({why})" for who, why in observer.left if not who.startswith("churn-")]
+        finally:
+            if alive is not None:
+                alive.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await alive
+            await observer.session.close()
+            swarm.send_signal(signal.SIGINT)
+            try:
+                swarm.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(swarm.pid, signal.SIGKILL)
+                swarm.wait()
+        await asyncio.sleep(2.0)
+        warm = Headset(_config(url, "cycles", "warm", audio="tone:700", marker_period_s=0.0))
+        await warm.start()
+        await warm.stop()
+        await asyncio.sleep(2.0)
+        before = (_rss_mib(room.pid), _fds(room.pid))
+        for k in range(CYCLES):
+            headset = Headset(_config(url, "cycles", f"cycle-{k:04d}", audio="tone:700", marker_period_s=0.0))
+            await headset.start()
+            await asyncio.sleep(0.2)
+            await headset.stop()
+        await asyncio.sleep(5.0)
+        after = (_rss_mib(room.pid), _fds(room.pid))
+    return {
+        "settled": settled, "joins": joins, "leaves": leaves, "wall": churn_wall,
+        "collateral": collateral, "before": before, "after": after,
+    }  # fmt: skip
+
+
+def _f(value: float, digits: int = 1) -> str:
+    return "n/a" if value != value else f"{value:.{digits}f}"
+
+
+def run() -> list[Section]:
+    rows = []
+    for kind in FLOODS:
+        result = asyncio.run(_flood_run(kind))
+        for window in ("clean", "during", "after"):
+            w = result[window]
+            label = {"clean": "no attacker", "during": "flood, to the cut-off", "after": "after the cut-off"}
+            rows.append([
+                kind if window == "clean" else "", label[window], _f(w["seconds"]), _f(w["room_cores"], 2),
+                *(_f(w[room][key]) for room in ("attacked room", "other room")
+                  for key in ("state_p95", "m2e_median", "underruns")),
+                result["cut_off"] if window == "during" else "",
+            ])  # fmt: skip
+    floods = Section(
+        "Hostile peer: a victim's figures before, during and after each flood (goal: cut off within 5 s)",
+        ["flood", "window", "s", "room cores",
+         "attacked: state p95 ms", "attacked: mouth-to-ear median ms", "attacked: underruns",
+         "other: state p95 ms", "other: mouth-to-ear median ms", "other: underruns", "attacker"],
+        rows,
+        [
+            "One room process, two rooms on it; each has a speaker (tone, orbiting) and a listener headset in the bench process.",
+            f"Windows of {WINDOW_S:.0f} s before and after; 'during' runs from the attacker process's start (its own joining included) until the room has cut it off, or {FLOOD_MAX_S:.0f} s of flooding; the attacker column gives the reason and the seconds from its first message to the cut-off.",
+            "The attacker runs in a process of its own, so its sending does not slow the victims measured here; its removal is timed from the attacked room's listener's roster (from its join, flooding at once).",
+            "state: 40 STATEs per 1,200-byte BATCH at 480 datagrams/s (19,200 STATEs/s); control: 5,000 messages/s on the reliable channel; ping: 20,000 PINGs/s; pre-join parse: 20 WebSockets sending '[' * 3000 without joining (security-web's limits; no peer to cut off).",
+            "A noisy shared machine (2 cores, other work running): compare windows within a row group, not across runs.",
+        ],
+    )  # fmt: skip
+    c = asyncio.run(_churn_run())
+    churn = Section(
+        f"Churn: a room of {CHURN_N} (2 speakers) while one headset joins every second and leaves 1.5 s later",
+        ["settled members", "joins", "leaves", "joins/s", "collateral drops",
+         "room RSS MiB before/after cycles", "room fds before/after cycles"],
+        [[str(c["settled"]), str(c["joins"]), str(c["leaves"]), _f(c["joins"] / c["wall"], 2),
+          str(len(c["collateral"])), f"{c['before'][0]:.0f} / {c['after'][0]:.0f}",
+          f"{c['before'][1]} / {c['after'][1]}"]],
+        [
+            f"{CHURN_S:.0f} s of churn; the swarm in 2 worker processes; an observer counts who else leaves.",
+            f"Cycles: {CYCLES} joins and leaves (0.2 s each) in a fresh room after the churn; before = after one warm-up join.",
+            *([f"Collateral: {', '.join(c['collateral'][:8])}"] if c["collateral"] else []),
+        ],
+    )  # fmt: skip
+    return [floods, churn]
+
+
+if __name__ == "__main__":
+    asyncio.run(_attack(sys.argv[1], sys.argv[2]))
