@@ -7,12 +7,25 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 
 
 class HelperProcessError(RuntimeError):
     pass
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the test process dies, so a run killed mid-test (a
+    timeout, Ctrl+C) leaves no room or server behind. Only for children of the main thread: the
+    signal follows the thread that forked, and a worker thread may end long before the test."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 @contextlib.contextmanager
@@ -37,6 +50,7 @@ def running(
         stdout=subprocess.DEVNULL,
         stderr=log,
         start_new_session=True,
+        preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
     )
     try:
         deadline = time.monotonic() + timeout
