@@ -45,6 +45,14 @@ def add_headset_arguments(parser: argparse.ArgumentParser) -> None:
         "--opus-bitrate", type=int, default=32_000, help="Opus bitrate in bit/s (default 32000)"
     )
     parser.add_argument(
+        "--opus-frame",
+        type=int,
+        choices=(10, 20),
+        default=20,
+        metavar="MS",
+        help="Opus frame, 10 or 20 ms (default 20; 10 lowers latency, doubles packets per second)",
+    )
+    parser.add_argument(
         "--states-per-packet",
         type=int,
         default=2,
@@ -150,6 +158,7 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         hands=hands,
         audio=args.audio,
         opus_bitrate=args.opus_bitrate,
+        opus_frame_ms=args.opus_frame,
         states_per_packet=args.states_per_packet,
         record_dir=getattr(args, "record_dir", None),
         hrtf=args.hrtf,
@@ -235,6 +244,7 @@ async def _join(
         report = {**headset.report(), **tools.report()}
         await tools.stop()
         await headset.stop()
+    await tools.add_scores(report)
     return finish(headset, report, report_path, limits)
 
 

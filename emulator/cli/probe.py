@@ -10,12 +10,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from emulator.cli.common import CommandError, stop_on_signals
-from emulator.cli.qa_options import add_metrics_argument, metrics_address
+from emulator.cli.qa_options import add_metrics_argument, add_net_argument, metrics_address
 from emulator.cli.status import StatusPrinter, add_status_argument, printer_for, status_task
 from emulator.cli.vocab import ExitCode, seconds, seconds_or_zero, with_unit
 
 if TYPE_CHECKING:  # loaded when the probe runs, not for --help
     from emulator.headset import HeadsetConfig
+    from emulator.net.conditions import NetConditions
     from emulator.qa.probe import Thresholds
 
 
@@ -59,6 +60,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--max-rtt", type=with_unit, metavar="DURATION", help="fail past this state round trip, e.g. 50ms"
     )
+    parser.add_argument("--min-mos", type=float, help="fail a run whose voice scores lower, e.g. 3.5")
+    add_net_argument(parser)
     add_metrics_argument(parser, 9108)
     parser.add_argument(
         "--linger",
@@ -86,13 +89,22 @@ def run(args: argparse.Namespace) -> int:
         args.max_first_audio,
         None if args.max_mouth_to_ear is None else args.max_mouth_to_ear * 1000,
         None if args.max_rtt is None else args.max_rtt * 1000,
+        args.min_mos,
     )
+    net = None
+    if args.net is not None:
+        from emulator.net.conditions import ConditionsError, parse_conditions
+
+        try:
+            net = parse_conditions(args.net)
+        except ConditionsError as error:
+            raise CommandError(str(error)) from None
     linger = float(args.linger)
     template = HeadsetConfig(url=args.url, room="", name="probe", secret=args.secret, placement=placement())
     metrics = metrics_address(args)
     printer = printer_for(args)
     return asyncio.run(
-        _probe(template, args.room, every, count, limits, args.timeout, metrics, printer, linger)
+        _probe(template, args.room, every, count, limits, args.timeout, metrics, printer, linger, net)
     )
 
 
@@ -106,6 +118,7 @@ async def _probe(
     listen: tuple[str, int] | None,
     printer: StatusPrinter | None = None,
     linger: float = 0.0,
+    net: NetConditions | None = None,
 ) -> int:
     from emulator.net.prometheus import MetricsServer
     from emulator.qa.probe import ProbeMetrics, probe_once
@@ -133,7 +146,7 @@ async def _probe(
                 while not stop.is_set():
                     began = loop.time()
                     phase, since = f"run {metrics.runs + 1}: measuring", began
-                    result = await probe_once(template, room, timeout)
+                    result = await probe_once(template, room, timeout, net)
                     limits.check(result)
                     metrics.observe(result)
                     failed += 0 if result.ok else 1

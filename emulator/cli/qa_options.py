@@ -1,4 +1,5 @@
-"""The QA toolkit's options on `join`: --record, --replay/--as/--speed/--loop, --net, --control."""
+"""The QA toolkit's options on `join`: --record, --replay/--as/--speed/--loop, --net, --control,
+--score/--reference."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ if TYPE_CHECKING:
     from emulator.qa.tools import JoinTools
 
 CONTROL_TOKEN_ENV = "HEADSET_EMULATOR_CONTROL_TOKEN"
-NET_HELP = "good | wifi | 4g | lossy | custom:loss=5%%,delay=80ms,jitter=30ms,rate=300kbps (default good)"
+NET_HELP = (
+    "good | wifi | 4g | lossy | commute | cafe-wifi | "
+    "custom:loss=5%%,burst=4,delay=80ms,jitter=30ms,rate=300kbps,reorder=1%%,duplicate=1%% (default good)"
+)
 
 
 def add_net_argument(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +52,14 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="files the control API's /audio and /motion may open (default: none)",
     )
+    parser.add_argument(
+        "--score",
+        choices=("off", "cheap", "full"),
+        default="cheap",
+        help="voice scores in --report: cheap = E-model from loss and delay (default), full = also "
+        "the audio against --reference (needs the [quality] extra)",
+    )
+    parser.add_argument("--reference", type=Path, help="WAV the far end plays, scored with --score full")
 
 
 def tools_from_args(args: argparse.Namespace) -> JoinTools:
@@ -65,6 +77,8 @@ def tools_from_args(args: argparse.Namespace) -> JoinTools:
         control_token=args.control_token or os.environ.get(CONTROL_TOKEN_ENV),
         control_dir=args.control_dir,
         name_given=args.name is not None,
+        score=args.score,
+        reference=args.reference,
     )
 
 

@@ -27,6 +27,7 @@ class HeadsetConfig:
     hands: HandsDriver = field(default_factory=Relaxed)  # `hands_from_spec` parses a --hands string
     audio: str = "tone:440"
     opus_bitrate: int = 32_000
+    opus_frame_ms: int = 20  # 10 or 20 (docs/latency.md)
     states_per_packet: int = 2  # STATEs per datagram: 90 Hz pose in 45 datagrams a second (PROTOCOL.md)
     record_dir: Path | None = None
     hrtf: str | None = None  # None: the bundled KEMAR set; "off": no spatialization

@@ -2,7 +2,7 @@
 
 Outgoing: source → scheduled mouth-to-ear markers → one Opus encoder (shared between headsets of a
 swarm that have the same source) → the session's audio track. Incoming: each remote audio track is
-tapped before aiortc's jitter buffer into our own `PlayoutBuffer`; every 20 ms the loop pulls one
+tapped before aiortc's jitter buffer into our own `PlayoutBuffer`; every 10 ms the loop pulls one
 block from each, records it, looks for markers and measures its level, and hands the blocks to the
 listener (the spatial renderer and the speakers). Everything here runs on the loop's thread.
 """
@@ -29,7 +29,7 @@ from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.ticks import next_tick
 from emulator.model.profiles import DeviceProfile
 from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack, PacketFanout
-from emulator.net.opus import OpusSettings, OpusSettingsError
+from emulator.net.opus import OpusSettings, OpusSettingsError, codec_floor_ms
 from emulator.net.playout import PlayoutBuffer
 from emulator.net.receive import attach_playout
 
@@ -39,16 +39,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The ears take 10 ms blocks: half an Opus frame, so a packet waits on average 5 ms for its pull
-# instead of 10, and the binaural renderer's block (at most 10 ms) is the same size.
+# The ears take 10 ms blocks: half a 20 ms Opus frame (or a whole 10 ms one), so a packet waits on
+# average 5 ms for its pull instead of 10, and the binaural renderer's block (at most 10 ms) is the same size.
 BLOCK_SAMPLES = SAMPLE_RATE // 100
 BLOCK_S = BLOCK_SAMPLES / SAMPLE_RATE
 DEFAULT_MIN_DELAY_MS = 5.0  # what a listener plays out at least: the low-latency path of issue 3
-# Every swarm member, the one measuring mouth-to-ear included, plays out at least one Opus frame late:
+# Every swarm member, the one measuring mouth-to-ear included, plays out at least one Opus frame late
+# (20 ms, or 10 with 10 ms frames: the playout's floor is a frame, `min_delay_frames`):
 # a swarm's underruns then mean audio that came a frame late, the same for every member, not the few
 # milliseconds our own low-latency playout shaves off. (At 5 ms, the measuring member underran on any
 # 5-10 ms hiccup of its worker's loop, a few times a minute even in a swarm of 4.)
-SWARM_MIN_DELAY_MS = 20.0
+SWARM_MIN_DELAY_FRAMES = 1.0
 SETTLE_S = 3.0  # a speaker's first seconds: underruns then are start-up, reported apart
 
 
@@ -60,9 +61,9 @@ class SharedEncoders:
     """Encoders keyed by what they encode, so identical sources in one process are encoded once."""
 
     def __init__(self) -> None:
-        self._fanouts: dict[tuple[str, int, float], EncodedAudioFanout] = {}
+        self._fanouts: dict[tuple[str, int, float, int], EncodedAudioFanout] = {}
 
-    def get(self, key: tuple[str, int, float], make: Any) -> EncodedAudioFanout:
+    def get(self, key: tuple[str, int, float, int], make: Any) -> EncodedAudioFanout:
         if key not in self._fanouts:
             self._fanouts[key] = make()
         return self._fanouts[key]
@@ -111,7 +112,7 @@ class Voice:
         self.config = config
         self.profile = profile
         try:
-            settings = OpusSettings(bitrate=config.opus_bitrate)
+            settings = OpusSettings(bitrate=config.opus_bitrate, frame_ms=config.opus_frame_ms)
         except OpusSettingsError as error:
             raise VoiceError(str(error)) from None
         self._owns_encoder = encoders is None
@@ -123,7 +124,7 @@ class Voice:
                 if config.marker_period_s > 0
                 else source
             )
-            key = (config.audio, config.opus_bitrate, config.marker_period_s)
+            key = (config.audio, config.opus_bitrate, config.marker_period_s, config.opus_frame_ms)
             if encoders is None:
                 self.fanout = EncodedAudioFanout(marked, settings)
             else:
@@ -204,6 +205,7 @@ class Voice:
             "audio_frames_encoded": self.fanout.frames_encoded,
             "audio_payload_bytes": self.fanout.bytes_encoded,
             "opus_bitrate": self.config.opus_bitrate,
+            "opus_frame_ms": self.config.opus_frame_ms,
             **mute,
         }
 
@@ -227,7 +229,8 @@ class Voice:
             receiver,
             channels=2 if binaural else 1,
             decode=not self.unheard,
-            min_delay_ms=SWARM_MIN_DELAY_MS if self.config.light_receive else DEFAULT_MIN_DELAY_MS,
+            min_delay_ms=DEFAULT_MIN_DELAY_MS,
+            min_delay_frames=SWARM_MIN_DELAY_FRAMES if self.config.light_receive else 0.0,
         )
         remote = RemoteVoice(mid, playout)
         self.remotes[mid] = remote
@@ -341,6 +344,9 @@ class Voice:
             "jitter_ms": round(stats.jitter_ms, 2),
             "playout_delay_ms": round(stats.delay_ms, 2),
             "playout_min_delay_ms": round(1000 * remote.playout.min_delay, 2),
+            "opus_frame_ms": round(1000 * remote.playout.frame_s, 1),
+            # What no path with this codec can beat: mouth-to-ear is best read against it.
+            "codec_floor_ms": codec_floor_ms(1000 * remote.playout.frame_s),
             "level_dbfs": round(stats.level_dbfs, 1) if remote.playout.decodes else None,
             **(
                 {}

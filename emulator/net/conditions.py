@@ -1,6 +1,8 @@
-"""Network conditions for one headset, in user space (this kernel has no netem): loss, delay, jitter, rate.
+"""Network conditions for one headset, in user space (this kernel has no netem): loss (independent or
+in bursts), delay, jitter, rate, reordering and duplicates, fixed or following a seeded schedule.
 
-`--net good|wifi|4g|lossy|custom:loss=5%,delay=80ms,jitter=30ms,rate=300kbps` names the conditions.
+`--net good|wifi|4g|lossy|commute|cafe-wifi|custom:loss=5%,burst=4,delay=80ms,jitter=30ms,rate=300kbps,
+reorder=1%,duplicate=1%` names the conditions (docs/network-conditions.md says what each means).
 `NetworkConditioner` applies them to the datagrams of one peer connection, both ways, between aiortc
 and the ICE connection: outgoing at `RTCIceTransport._send` (what DTLS, SRTP and SCTP send through),
 incoming at aioice's `Connection.data_received` (what its socket protocol hands non-STUN datagrams
@@ -8,11 +10,15 @@ to). STUN (connectivity checks, consent) passes untouched, as it would through m
 are set on media only, so conditions bad enough to lose the transport are still distinguishable from
 a dead room. Signaling (the WebSocket) is not impaired.
 
-Each direction is one seeded scheduler on the loop: a datagram is lost with probability `loss`, else
+Each direction is one seeded scheduler on the loop: a datagram is lost as the loss model decides
+(`loss_model.py`: independent draws, or Gilbert-Elliott bursts of `burst` packets on average), else
 waits for a token bucket of `rate` (tail-dropped past `MAX_QUEUE_S` of backlog), then for `delay`
 plus a uniform jitter in ±`jitter`; later datagrams may overtake earlier ones, as on a real path with
-jitter. `set()` changes the conditions live (the app's network menu); datagrams already scheduled keep
-their times. Everything here runs on the asyncio loop; `stop()` cancels every pending delivery.
+jitter. A `reorder` fraction is held `REORDER_HOLD_S` longer, so the next ones overtake it; a
+`duplicate` fraction arrives twice. `commute` and `cafe-wifi` change these over time (`schedules.py`),
+the same schedule both ways, from the conditioner's seed. `set()` changes the conditions live (the app's
+network menu); datagrams already scheduled keep their times. Everything here runs on the asyncio loop;
+`stop()` cancels every pending delivery.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.net.loss_model import LossModel
+from emulator.net.schedules import PROGRAMS, Schedule
 from emulator.net.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 MAX_QUEUE_S = 0.3  # backlog a rate-limited direction holds before it drops (a shallow router queue)
 SCAN_INTERVAL_S = 0.5  # how often new ICE transports (after renegotiation) are looked for
+REORDER_HOLD_S = 0.03  # extra hold of a reordered datagram: 1–2 audio packets overtake it
 
 
 class ConditionsError(ValueError):
@@ -45,17 +54,51 @@ class NetConditions:
     delay_s: float = 0.0  # one-way
     jitter_s: float = 0.0  # ± uniform around the delay
     rate_bps: float | None = None  # each direction; None: unlimited
+    burst: float | None = None  # mean run of lost packets (Gilbert-Elliott); None: independent losses
+    reorder: float = 0.0  # fraction held back so that later datagrams overtake it
+    duplicate: float = 0.0  # fraction delivered twice
+    varying: str | None = None  # a time-varying program (schedules.PROGRAMS); these fields start it
 
     @property
     def clean(self) -> bool:
-        return self.loss == 0 and self.delay_s == 0 and self.jitter_s == 0 and self.rate_bps is None
+        return (
+            self.loss == 0
+            and self.delay_s == 0
+            and self.jitter_s == 0
+            and self.rate_bps is None
+            and self.reorder == 0
+            and self.duplicate == 0
+            and self.varying is None
+        )
 
     def describe(self) -> str:
         rate = "unlimited" if self.rate_bps is None else f"{self.rate_bps / 1000:g}kbps"
-        return (
-            f"{self.name}: loss={self.loss * 100:g}% delay={self.delay_s * 1000:g}ms "
+        burst = "" if self.burst is None or self.loss == 0 else f" burst={self.burst:g}"
+        text = (
+            f"{self.name}: loss={self.loss * 100:g}%{burst} delay={self.delay_s * 1000:g}ms "
             f"jitter={self.jitter_s * 1000:g}ms rate={rate}"
         )
+        if self.reorder:
+            text += f" reorder={self.reorder * 100:g}%"
+        if self.duplicate:
+            text += f" duplicate={self.duplicate * 100:g}%"
+        if self.varying is not None:
+            text += f", varying: {PROGRAMS[self.varying].summary}"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "loss": self.loss,
+            "burst": self.burst,
+            "delay_ms": self.delay_s * 1000,
+            "jitter_ms": self.jitter_s * 1000,
+            "rate_bps": self.rate_bps,
+            "reorder": self.reorder,
+            "duplicate": self.duplicate,
+            "varying": self.varying,
+            **({"varying_why": "fixed conditions"} if self.varying is None else {}),
+        }
 
 
 PRESETS: dict[str, NetConditions] = {
@@ -63,6 +106,12 @@ PRESETS: dict[str, NetConditions] = {
     "wifi": NetConditions("wifi", loss=0.005, delay_s=0.010, jitter_s=0.005, rate_bps=20e6),
     "4g": NetConditions("4g", loss=0.01, delay_s=0.045, jitter_s=0.015, rate_bps=4e6),
     "lossy": NetConditions("lossy", loss=0.10, delay_s=0.040, jitter_s=0.020, rate_bps=1e6),
+    "commute": NetConditions(
+        "commute", loss=0.01, delay_s=0.045, jitter_s=0.015, rate_bps=4e6, varying="commute"
+    ),
+    "cafe-wifi": NetConditions(
+        "cafe-wifi", loss=0.01, burst=2.0, delay_s=0.015, jitter_s=0.010, rate_bps=10e6, varying="cafe-wifi"
+    ),
 }
 
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-z%]*)\s*$")
@@ -71,12 +120,15 @@ _UNITS = {
     "delay": {"ms": 1e-3, "s": 1.0, "": 1e-3},
     "jitter": {"ms": 1e-3, "s": 1.0, "": 1e-3},
     "rate": {"bps": 1.0, "kbps": 1e3, "mbps": 1e6, "": 1e3},
+    "burst": {"": 1.0, "packets": 1.0},
+    "reorder": {"%": 0.01, "": 0.01},
+    "duplicate": {"%": 0.01, "": 0.01},
 }
 
 
 def parse_conditions(spec: str) -> NetConditions:
-    """A preset name or `custom:key=value,…` (loss in % or a fraction, delay/jitter in ms or s,
-    rate in bps/kbps/mbps); ConditionsError names what is wrong."""
+    """A preset name or `custom:key=value,…` (loss in % or a fraction, burst in packets, delay/jitter
+    in ms or s, rate in bps/kbps/mbps, reorder/duplicate in %); ConditionsError names what is wrong."""
     text = spec.strip().lower()
     if text in PRESETS:
         return PRESETS[text]
@@ -88,7 +140,9 @@ def parse_conditions(spec: str) -> NetConditions:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or key not in _UNITS:
-            raise ConditionsError(f"--net {spec}: expected loss=, delay=, jitter= or rate=, got {item!r}")
+            raise ConditionsError(
+                f"--net {spec}: expected one of {', '.join(_UNITS)} (key=value), got {item!r}"
+            )
         match = _QUANTITY.match(value)
         if match is None or match.group(2) not in _UNITS[key]:
             units = ", ".join(u for u in _UNITS[key] if u) or "none"
@@ -106,7 +160,14 @@ def parse_conditions(spec: str) -> NetConditions:
     rate = values.get("rate")
     if rate is not None and rate < 8000:
         raise ConditionsError(f"--net {spec}: rate must be at least 8kbps")
-    return NetConditions("custom", loss, values.get("delay", 0.0), values.get("jitter", 0.0), rate)
+    burst = values.get("burst")
+    if burst is not None and burst < 1:
+        raise ConditionsError(f"--net {spec}: burst is a mean run of lost packets, at least 1")
+    reorder, duplicate = values.get("reorder", 0.0), values.get("duplicate", 0.0)
+    if reorder > 1 or duplicate > 1:
+        raise ConditionsError(f"--net {spec}: reorder and duplicate are at most 100%")
+    delay, jitter = values.get("delay", 0.0), values.get("jitter", 0.0)
+    return NetConditions("custom", loss, delay, jitter, rate, burst, reorder, duplicate)
 
 
 @dataclass
@@ -115,6 +176,8 @@ class DirectionStats:
     lost: int = 0
     queue_drops: int = 0
     bytes_passed: int = 0
+    reordered: int = 0
+    duplicated: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -122,36 +185,75 @@ class DirectionStats:
 
 @dataclass
 class Impairment:
-    """One direction's scheduler: `admit(size, now)` → seconds to hold the datagram, or None to drop."""
+    """One direction's scheduler: `deliveries(size, now)` → the holds (seconds) of each copy to deliver.
+
+    A time-varying `conditions` is replayed from `schedule_seed` (the same both ways) and from the
+    first datagram, or from `restart(now)`.
+    """
 
     conditions: NetConditions
     seed: int = 0
     stats: DirectionStats = field(default_factory=DirectionStats)
+    schedule_seed: int | None = None  # None: `seed`
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
         self._free_at = 0.0  # when the token bucket's link is next idle
+        self._loss = LossModel(self.conditions.loss, self.conditions.burst, self._random)
+        self._schedule: Schedule | None = None
+        self._origin: float | None = None
+
+    def set(self, conditions: NetConditions, now: float | None = None) -> None:
+        """New conditions from `now` (a time-varying program starts over then, or at the next datagram)."""
+        self.conditions = conditions
+        self._schedule = None
+        self._origin = now
+
+    def in_force(self, now: float) -> NetConditions:
+        """The conditions at `now`: the fixed ones, or the schedule's segment."""
+        c = self.conditions
+        if c.varying is not None:
+            if self._origin is None:
+                self._origin = now
+            if self._schedule is None:
+                seed = self.seed if self.schedule_seed is None else self.schedule_seed
+                self._schedule = Schedule(c, seed)
+            c = self._schedule.at(max(0.0, now - self._origin))
+        if (self._loss.loss, self._loss.burst) != (c.loss, c.burst):
+            self._loss.configure(c.loss, c.burst)
+        return c
 
     def admit(self, size: int, now: float) -> float | None:
-        c = self.conditions
-        if c.loss > 0 and self._random.random() < c.loss:
+        """The first copy's hold, or None when the datagram is dropped."""
+        holds = self.deliveries(size, now)
+        return holds[0] if holds else None
+
+    def deliveries(self, size: int, now: float) -> tuple[float, ...]:
+        c = self.in_force(now)
+        if self._loss.lost():
             self.stats.lost += 1
-            return None
+            return ()
         wait = 0.0
         if c.rate_bps is not None:
             start = max(now, self._free_at)
             if start - now > MAX_QUEUE_S:
                 self.stats.queue_drops += 1
-                return None
+                return ()
             self._free_at = start + size * 8 / c.rate_bps
             wait = self._free_at - now
         if c.jitter_s > 0:
             wait += max(0.0, c.delay_s + self._random.uniform(-c.jitter_s, c.jitter_s))
         else:
             wait += c.delay_s
+        if c.reorder > 0 and self._random.random() < c.reorder:
+            wait += REORDER_HOLD_S
+            self.stats.reordered += 1
         self.stats.passed += 1
         self.stats.bytes_passed += size
-        return wait
+        if c.duplicate > 0 and self._random.random() < c.duplicate:
+            self.stats.duplicated += 1
+            return (wait, wait)
+        return (wait,)
 
 
 class NetworkConditioner:
@@ -159,8 +261,8 @@ class NetworkConditioner:
 
     def __init__(self, conditions: NetConditions | None = None, seed: int = 0) -> None:
         self.conditions = conditions or PRESETS["good"]
-        self.outgoing = Impairment(self.conditions, seed)
-        self.incoming = Impairment(self.conditions, seed + 1)
+        self.outgoing = Impairment(self.conditions, seed, schedule_seed=seed)
+        self.incoming = Impairment(self.conditions, seed + 1, schedule_seed=seed)
         self._patched: dict[int, tuple[Any, Any, Any]] = {}  # id(ice transport) → (transport, send, recv)
         self._timers: set[asyncio.TimerHandle] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -172,21 +274,15 @@ class NetworkConditioner:
         if isinstance(conditions, str):
             conditions = parse_conditions(conditions)
         self.conditions = conditions
-        self.outgoing.conditions = conditions
-        self.incoming.conditions = conditions
+        now = _loop_time()
+        self.outgoing.set(conditions, now)
+        self.incoming.set(conditions, now)
         log.info("network conditions: %s", conditions.describe())
         return conditions
 
     def report(self) -> dict[str, Any]:
-        c = self.conditions
         return {
-            "conditions": {
-                "name": c.name,
-                "loss": c.loss,
-                "delay_ms": c.delay_s * 1000,
-                "jitter_ms": c.jitter_s * 1000,
-                "rate_bps": c.rate_bps,
-            },
+            "conditions": self.conditions.as_dict(),
             "outgoing": self.outgoing.stats.as_dict(),
             "incoming": self.incoming.stats.as_dict(),
         }
@@ -223,22 +319,18 @@ class NetworkConditioner:
         original_received: Callable[[bytes, int], None] = connection.data_received
 
         async def send(data: bytes) -> None:
-            hold = self.outgoing.admit(len(data), asyncio.get_running_loop().time())
-            if hold is None:
-                return
-            if hold <= 0:
-                await original_send(data)
-            else:
-                self._later(hold, lambda: self._spawn(original_send(data)))
+            for hold in self.outgoing.deliveries(len(data), asyncio.get_running_loop().time()):
+                if hold <= 0:
+                    await original_send(data)
+                else:
+                    self._later(hold, lambda: self._spawn(original_send(data)))
 
         def data_received(data: bytes, component: int) -> None:
-            hold = self.incoming.admit(len(data), asyncio.get_running_loop().time())
-            if hold is None:
-                return
-            if hold <= 0:
-                original_received(data, component)
-            else:
-                self._later(hold, lambda: original_received(data, component))
+            for hold in self.incoming.deliveries(len(data), asyncio.get_running_loop().time()):
+                if hold <= 0:
+                    original_received(data, component)
+                else:
+                    self._later(hold, lambda: original_received(data, component))
 
         ice._send = send
         connection.data_received = data_received
@@ -278,3 +370,11 @@ class NetworkConditioner:
             ice._connection.data_received = received
         self._patched.clear()
         self._pc = None
+
+
+def _loop_time() -> float | None:
+    """The running loop's clock (what datagrams are timed by), or None outside one."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return None

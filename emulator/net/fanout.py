@@ -1,4 +1,4 @@
-"""Encode a source once every 20 ms (or relay a received one) and hand the same Opus packets to any
+"""Encode a source once every frame (or relay a received one) and hand the same Opus packets to any
 number of aiortc tracks.
 
 Why: a swarm of headsets speaking the same source, or a room forwarding one speaker to many listeners,
@@ -23,7 +23,7 @@ from typing import Any
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, AudioSource
+from emulator.audio.source import AudioSource
 from emulator.net.direct_send import DirectRtpSender, ntp_now
 from emulator.net.opus import TIME_BASE, OpusEncoder, OpusSettings
 from emulator.net.receive import RtpAudioPacket
@@ -31,7 +31,6 @@ from emulator.net.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
-FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 SUBSCRIBER_BACKLOG = 4  # frames a slow sender may fall behind before the oldest are dropped
 
 
@@ -168,7 +167,8 @@ class RelayFanout(PacketFanout):
 
 
 class EncodedAudioFanout(PacketFanout):
-    """Reads `source` every 20 ms in real time, encodes it once and offers the packet to each track."""
+    """Reads `source` every frame (20 or 10 ms) in real time, encodes it once and offers the packet to
+    each track."""
 
     def __init__(
         self,
@@ -207,21 +207,23 @@ class EncodedAudioFanout(PacketFanout):
         await super().stop()
 
     def encode_next(self) -> EncodedFrame:
-        """Read, encode and publish one frame now (the pacing task calls this every 20 ms)."""
-        pcm = self.source.read(FRAME_SAMPLES)
+        """Read, encode and publish one frame now (the pacing task calls this every frame)."""
+        samples = self.encoder.settings.frame_samples
+        pcm = self.source.read(samples)
         captured_at = self._clock()
-        frame = EncodedFrame(self.encoder.encode(pcm), self.frames_published * FRAME_SAMPLES, captured_at)
+        frame = EncodedFrame(self.encoder.encode(pcm), self.frames_published * samples, captured_at)
         self.publish(frame)
         return frame
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time()
+        frame_s = self.encoder.settings.frame_ms / 1000
         while True:
             self.encode_next()
-            deadline += FRAME_SECONDS
+            deadline += frame_s
             delay = deadline - loop.time()
-            if delay < -5 * FRAME_SECONDS:
+            if delay < -0.1:
                 # Far behind (a stalled loop): skip ahead rather than send a burst.
                 logger.debug("fanout fell %.0f ms behind; resynchronising", -delay * 1000)
                 deadline = loop.time()

@@ -3,6 +3,7 @@
 The drop sits in front of a receiver's `_handle_rtp_packet`, before RTCP statistics and any jitter
 buffer, so a dropped packet looks exactly like one lost on the wire to both aiortc's stock path and
 our playout. The same seed drops the same packets, so a test or a benchmark can be repeated.
+`burst` makes the losses come in runs (Gilbert-Elliott, `loss_model.py`).
 """
 
 from __future__ import annotations
@@ -13,20 +14,22 @@ from typing import Any
 
 from aiortc import RTCRtpReceiver
 
+from emulator.net.loss_model import LossModel
+
 
 class PacketDropper:
-    """Decides packet by packet: drop with probability `fraction`, from a seeded generator."""
+    """Decides packet by packet: drop a mean `fraction`, independently or in runs of `burst` packets."""
 
-    def __init__(self, fraction: float, seed: int = 0) -> None:
+    def __init__(self, fraction: float, seed: int = 0, burst: float | None = None) -> None:
         if not 0.0 <= fraction < 1.0:
             raise ValueError(f"drop fraction must be within [0, 1), not {fraction}")
         self.fraction = fraction
-        self._random = random.Random(seed)
+        self._model = LossModel(fraction, burst, random.Random(seed))
         self.dropped = 0
         self.passed = 0
 
     def should_drop(self) -> bool:
-        if self.fraction > 0 and self._random.random() < self.fraction:
+        if self._model.lost():
             self.dropped += 1
             return True
         self.passed += 1

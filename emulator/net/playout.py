@@ -3,11 +3,13 @@
 Why not aiortc's: its audio jitter buffer holds 4 frames before releasing one (~80 ms) and, after a
 single loss, waits until 16 are queued and keeps that ~280 ms backlog for good, with no concealment.
 
-How this one works (all in 20 ms Opus frames, pulled by the consumer on the asyncio loop):
+How this one works (in the sender's Opus frames, pulled by the consumer on the asyncio loop):
+- The frame size (20 ms by default, 10 ms with `--opus-frame 10`) is read from the first packet's TOC
+  byte; every number below that is in frames scales with it, and the time limits are in seconds.
 - Packets are keyed by their unwrapped RTP timestamp; the consumer's `pull()` decodes the next frame
   when it needs one. Nothing is ever waited for: a frame that is not there when it is due is concealed.
 - A missing frame with nothing newer buffered is concealed provisionally (libopus PLC) without moving
-  on. If the frame then arrives it plays next (the delay grew by 20 ms: it was late); if a newer packet
+  on. If the frame then arrives it plays next (the delay grew by a frame: it was late); if a newer packet
   arrives instead, the frame was lost and the concealment already stood in for it (no delay added). A
   lost frame right before a buffered packet is rebuilt from that packet's in-band FEC.
 - Delay follows jitter: an RFC 3550 interarrival jitter J gives target = clamp(max(min_delay, k·J)).
@@ -18,7 +20,9 @@ How this one works (all in 20 ms Opus frames, pulled by the consumer on the asyn
   decoded, the next frame is played that much shorter (a crossfaded cut). At most one change per
   window; when the slack falls below target − 10 ms, one concealment frame is inserted. A backlog far
   above target (a burst after a stall) is dropped a frame per frame until it is back in range.
-- After more than `max_conceal_frames` of nothing the output goes silent; when packets resume, playout
+- The floor: the delay never goes below `min_delay_ms`, nor below `min_delay_frames` frames when that
+  is given (a swarm's members play a frame late, whatever the frame size).
+- After more than `max_conceal_s` of nothing (100 ms) the output goes silent; when packets resume, playout
   restarts from the newest ones rather than replaying the stale burst.
 """
 
@@ -34,15 +38,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
-from emulator.net.opus_decoder import OpusDecodeError, OpusDecoder
+from emulator.net.opus_decoder import OpusDecodeError, OpusDecoder, packet_samples
 
 logger = logging.getLogger(__name__)
 
-FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 CROSSFADE = 120  # 2.5 ms: hides the seam where a frame is dropped
 MIN_SHORTEN = 96  # 2 ms: smaller corrections are not worth a seam
-MAX_GAP_FRAMES = 10  # a timestamp jump larger than this is a new talk spurt, not a loss
-SEEN_MEMORY = 512  # sequence numbers remembered to tell a duplicate (10 s of 20 ms frames)
+MAX_GAP_S = 0.2  # a timestamp jump larger than this is a new talk spurt, not a loss
+SEEN_MEMORY = 512  # sequence numbers remembered to tell a duplicate (10 s of 20 ms frames, 5 s of 10)
 RAISE_EVERY_S = 0.2  # the delay rises by at most a frame this often (see _wants_more_delay)
 PEAK_MARGIN_S = 0.012  # the slack may sink 10 ms under the target before a frame is added
 
@@ -179,7 +182,8 @@ class PlayoutBuffer:
         jitter_factor: float = 3.0,
         window_s: float = 1.0,
         peak_window_s: int = 20,
-        max_conceal_frames: int = 5,
+        max_conceal_s: float = 0.1,
+        min_delay_frames: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         channels: int = 1,
         decode: bool = True,
@@ -188,11 +192,15 @@ class PlayoutBuffer:
 
         `decode=False`: a listener nobody hears (a swarm member) keeps the timing, loss and underrun
         accounting but plays silence instead of decoding, and reports no level."""
-        self.min_delay = min_delay_ms / 1000
+        self._min_delay = min_delay_ms / 1000
+        self.min_delay_frames = min_delay_frames
         self.max_delay = max_delay_ms / 1000
         self.jitter_factor = jitter_factor
-        self.max_conceal_frames = max_conceal_frames
+        self.max_conceal_s = max_conceal_s
         self.clock = clock
+        self._channels = channels
+        self._frame = FRAME_SAMPLES  # until the first packet says otherwise
+        self._frame_known = False
         self._frame_shape: tuple[int, ...] = (FRAME_SAMPLES,) if channels == 1 else (FRAME_SAMPLES, channels)
         self.decodes = decode
         self._decoder: OpusDecoder | _Undecoded = (
@@ -224,6 +232,40 @@ class PlayoutBuffer:
         self._media_lead: collections.deque[tuple[float, float]] = collections.deque(maxlen=150)
         self.media_end: float | None = None
         """Media time (unwrapped RTP timestamp / 48 kHz) just after the last block `pull` returned."""
+
+    @property
+    def frame_samples(self) -> int:
+        """Samples per Opus frame of this stream (960 for 20 ms, 480 for 10 ms)."""
+        return self._frame
+
+    @property
+    def frame_s(self) -> float:
+        return self._frame / SAMPLE_RATE
+
+    @property
+    def min_delay(self) -> float:
+        """The floor of the delay, seconds: `min_delay_ms`, or `min_delay_frames` frames if more."""
+        return max(self._min_delay, self.min_delay_frames * self.frame_s)
+
+    @property
+    def max_conceal_frames(self) -> int:
+        return max(1, round(self.max_conceal_s / self.frame_s))
+
+    def _learn_frame(self, payload: bytes) -> None:
+        """Take the frame size from the first decodable packet (its TOC byte says how long it is)."""
+        samples = packet_samples(payload)
+        if samples is None or samples % 120:
+            return
+        self._frame_known = True
+        if samples == self._frame:
+            return
+        self._frame = samples
+        self._frame_shape = (samples,) if self._channels == 1 else (samples, self._channels)
+        if isinstance(self._decoder, OpusDecoder):
+            self._decoder.set_frame_samples(samples)
+        else:
+            self._decoder = _Undecoded(self._frame_shape)
+        self._pending = np.zeros((0, *self._frame_shape[1:]), dtype=np.float32)
 
     # ---- input -------------------------------------------------------------------------------------
 
@@ -257,6 +299,8 @@ class PlayoutBuffer:
         if not payload:
             self._stats.decode_errors += 1
             return
+        if not self._frame_known and self._next_ts is None and not self._packets:
+            self._learn_frame(payload)
         self._packets[ts] = _Packet(payload, now)
 
     # ---- output ------------------------------------------------------------------------------------
@@ -275,7 +319,7 @@ class PlayoutBuffer:
         t = self.clock() if now is None else now
         self._pull_frames = frames
         pending = self._pending
-        if frames == FRAME_SAMPLES and not len(pending):
+        if frames == self._frame and not len(pending):
             self._lead = 0  # whole frames (an unheard swarm member's pulls): usually nothing to join
             pending = self._next_frame(t)
         while len(pending) < frames:
@@ -287,7 +331,7 @@ class PlayoutBuffer:
         else:
             out, self._pending = pending[:frames], pending[frames:]
         if self._next_ts is not None:
-            self.media_end = (self._next_ts + self._gap * FRAME_SAMPLES - len(self._pending)) / SAMPLE_RATE
+            self.media_end = (self._next_ts + self._gap * self._frame - len(self._pending)) / SAMPLE_RATE
         return out
 
     def media_minus_arrival(self, since: float = -math.inf) -> float | None:
@@ -312,8 +356,8 @@ class PlayoutBuffer:
         if self._gap > self.max_conceal_frames:
             earliest = self._resume()
         assert self._next_ts is not None
-        missing = round((earliest - self._next_ts) / FRAME_SAMPLES)
-        if missing > self._gap + MAX_GAP_FRAMES:
+        missing = round((earliest - self._next_ts) / self._frame)
+        if missing > self._gap + round(MAX_GAP_S / self.frame_s):
             self._next_ts, missing, self._gap = earliest, 0, 0  # a new talk spurt (or a sender restart)
             self._added = self._counted = 0
         if missing > self._gap:
@@ -345,7 +389,7 @@ class PlayoutBuffer:
 
     def _play(self, ts: int, now: float) -> MonoBlock:
         packet = self._packets.pop(ts)
-        self._next_ts, self._gap, self._added, self._counted = ts + FRAME_SAMPLES, 0, 0, 0
+        self._next_ts, self._gap, self._added, self._counted = ts + self._frame, 0, 0, 0
         frame = self._decode(packet.payload)
         self._stats.played_frames += 1
         self._slack.add(now, now - packet.arrival)
@@ -354,7 +398,7 @@ class PlayoutBuffer:
         if following is not None and (self._backlog_too_large() or self._frame_to_spare(now)):
             # Far behind: drop this frame, play the next one in its place, crossfading over the seam.
             self._packets.pop(self._next_ts)
-            self._next_ts += FRAME_SAMPLES
+            self._next_ts += self._frame
             frame = _splice(frame, self._decode(following.payload), 0)
             self._stats.skipped_frames += 1
             self._adjusted(now)
@@ -393,9 +437,9 @@ class PlayoutBuffer:
 
     def _resume(self) -> int:
         """After an outage, start from the newest packets the target needs, dropping the stale rest."""
-        keep = max(1, math.ceil(self.target / FRAME_S))
+        keep = max(1, math.ceil(self.target / self.frame_s))
         newest = max(self._packets)
-        for ts in [ts for ts in self._packets if ts <= newest - keep * FRAME_SAMPLES]:
+        for ts in [ts for ts in self._packets if ts <= newest - keep * self._frame]:
             del self._packets[ts]
             self._stats.late_drops += 1
         earliest = min(self._packets)
@@ -417,7 +461,7 @@ class PlayoutBuffer:
 
     def _frame_to_spare(self, now: float) -> bool:
         """Every frame in the window arrived at least a frame plus `target` before it was decoded."""
-        return self._may_adjust(now) and self._slack.minimum() - FRAME_S >= self.target
+        return self._may_adjust(now) and self._slack.minimum() - self.frame_s >= self.target
 
     def _excess_lead(self, now: float) -> int:
         """Samples of output always still queued when a frame was decoded: cutting them costs no slack."""
@@ -426,7 +470,7 @@ class PlayoutBuffer:
         excess = int(self._leads.minimum())
         if excess < MIN_SHORTEN:
             return 0
-        return min(excess, FRAME_SAMPLES - CROSSFADE)
+        return min(excess, self._frame - CROSSFADE)
 
     def _excess_slack(self, now: float) -> int:
         """Whole pulls' worth of samples by which every frame in the window was decoded later than
@@ -434,12 +478,12 @@ class PlayoutBuffer:
         closer to the target. A frame is decoded at a pull, so its slack moves in steps of one pull
         (10 ms for the headset's blocks): a cut of part of a pull would only move the next decode a
         whole pull earlier. Without this, a session's delay settles anywhere from target to target
-        + 20 ms, where its first frames happened to leave it; with it, within one pull of the target."""
+        + a frame, where its first frames happened to leave it; with it, within one pull of the target."""
         block = self._pull_frames
-        if block >= FRAME_SAMPLES or not self._may_adjust(now):
+        if block >= self._frame or not self._may_adjust(now):
             return 0
         excess = int((self._slack.minimum() - self.target) * SAMPLE_RATE) // block * block
-        return excess if 0 < excess <= FRAME_SAMPLES - CROSSFADE else 0
+        return excess if 0 < excess <= self._frame - CROSSFADE else 0
 
     def _wants_more_delay(self, now: float) -> bool:
         """A frame in the window had less slack than the target (less 10 ms): raise the delay a frame.
@@ -460,7 +504,7 @@ class PlayoutBuffer:
     def _buffered_s(self) -> float:
         if not self._packets or self._next_ts is None:
             return 0.0
-        return (max(self._packets) + FRAME_SAMPLES - self._next_ts) / SAMPLE_RATE
+        return (max(self._packets) + self._frame - self._next_ts) / SAMPLE_RATE
 
     def _silence(self) -> MonoBlock:
         return np.zeros(self._frame_shape, dtype=np.float32)

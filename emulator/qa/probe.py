@@ -1,15 +1,18 @@
 """A synthetic probe: join a room, measure what a user would feel, leave.
 
 A probe needs someone to hear, so it brings its own partner: two headsets in this process, a
-*mouth* (a 440 Hz tone with a chirp at every whole second of its clock) and an *ear* (listens only).
+*mouth* (a 440 Hz tone with a chirp at every whole second of its clock) and an *ear* (listens only;
+`net` impairs its packets).
 Each run, in a room of its own unless one is named:
 
 - **join**: the ear's `Headset.start()`, from opening the WebSocket to both data channels open.
 - **first audio out**: from the ear's join completing (the mouth already being in the room) to the
   first 20 ms block of the mouth's voice the ear plays out above −40 dBFS.
 - **mouth-to-ear**: the median of the ear's scheduled-chirp latencies (`Voice.mouth_to_ear`), from
-  the moment a chirp was "spoken" on the mouth's clock to the moment the ear played it.
+  the moment a chirp was "spoken" on the mouth's clock to the moment the ear played it; shown beside
+  the floor the codec sets (`floor=`: the Opus frame plus the encoder's lookahead).
 - **state round trip**: the median of the ear's PING→PONG round trips through the room to the mouth.
+- **mos**: the E-model score of what the ear measured (loss and mouth-to-ear: `emulator/qa/scores.py`).
 
 A measure not obtained within the timeout fails the run. Runs on the caller's loop.
 """
@@ -29,13 +32,16 @@ import numpy as np
 
 from emulator.audio.source import MonoBlock
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
+from emulator.net.conditions import NetConditions, NetworkConditioner
 from emulator.net.prometheus import Family, Histogram
+from emulator.qa.scores import cheap_score
 
 log = logging.getLogger(__name__)
 
 HEARD_DBFS = -40.0
 MARKER_PERIOD_S = 1.0
 SAMPLES_WANTED = 3
+MOS_BUCKETS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5)
 
 
 @dataclass
@@ -45,6 +51,8 @@ class ProbeResult:
     first_audio_s: float | None = None
     mouth_to_ear_ms: float | None = None
     rtt_ms: float | None = None
+    codec_floor_ms: float | None = None
+    mos: float | None = None
     error: str | None = None
     over: list[str] = dataclasses.field(default_factory=list)
 
@@ -60,7 +68,8 @@ class ProbeResult:
         return (
             f"room={self.room} join={show(self.join_s, 'ms', 1000)} "
             f"first_audio={show(self.first_audio_s, 'ms', 1000)} "
-            f"mouth_to_ear={show(self.mouth_to_ear_ms, 'ms')} rtt={show(self.rtt_ms, 'ms')} {status}"
+            f"mouth_to_ear={show(self.mouth_to_ear_ms, 'ms')} floor={show(self.codec_floor_ms, 'ms')} "
+            f"rtt={show(self.rtt_ms, 'ms')} mos={'-' if self.mos is None else f'{self.mos:.2f}'} {status}"
         )
 
 
@@ -70,8 +79,11 @@ class Thresholds:
     first_audio_s: float | None = None
     mouth_to_ear_ms: float | None = None
     rtt_ms: float | None = None
+    min_mos: float | None = None
 
     def check(self, result: ProbeResult) -> None:
+        if self.min_mos is not None and result.mos is not None and result.mos < self.min_mos:
+            result.over.append(f"mos {result.mos:.2f} < {self.min_mos:g}")
         for key, label, unit, scale in (
             ("join_s", "join", "ms", 1000.0),
             ("first_audio_s", "first audio", "ms", 1000.0),
@@ -88,15 +100,18 @@ def _level_dbfs(block: MonoBlock) -> float:
     return 20 * math.log10(rms) if rms > 0 else -120.0
 
 
-async def probe_once(template: HeadsetConfig, room: str | None = None, timeout: float = 20.0) -> ProbeResult:
+async def probe_once(
+    template: HeadsetConfig, room: str | None = None, timeout: float = 20.0, net: NetConditions | None = None
+) -> ProbeResult:
     """One run; never raises for a room that misbehaves (the result says what failed)."""
     room_name = room or f"probe-{secrets.token_hex(4)}"
     result = ProbeResult(room_name)
     base = replace(template, room=room_name, marker_period_s=MARKER_PERIOD_S, output=None, record_dir=None)
     mouth = Headset(replace(base, name="probe-mouth", identity=f"probe-mouth-{secrets.token_hex(3)}"))
     ear = Headset(replace(base, name="probe-ear", identity=f"probe-ear-{secrets.token_hex(3)}", audio="none"))
+    network = NetworkConditioner(net) if net is not None else None
     try:
-        await asyncio.wait_for(_measure(mouth, ear, result), timeout)
+        await asyncio.wait_for(_measure(mouth, ear, result, network), timeout)
     except TimeoutError:
         missing = [
             k for k in ("join_s", "first_audio_s", "mouth_to_ear_ms", "rtt_ms") if getattr(result, k) is None
@@ -105,12 +120,16 @@ async def probe_once(template: HeadsetConfig, room: str | None = None, timeout: 
     except HeadsetError as error:
         result.error = str(error)
     finally:
+        if network is not None:
+            await network.stop()
         await ear.stop()
         await mouth.stop()
     return result
 
 
-async def _measure(mouth: Headset, ear: Headset, result: ProbeResult) -> None:
+async def _measure(
+    mouth: Headset, ear: Headset, result: ProbeResult, network: NetworkConditioner | None
+) -> None:
     await mouth.start()
     heard = asyncio.Event()
     joined_at = 0.0
@@ -128,6 +147,8 @@ async def _measure(mouth: Headset, ear: Headset, result: ProbeResult) -> None:
     await ear.start()
     joined_at = time.monotonic()
     result.join_s = joined_at - started
+    if network is not None and ear.session is not None and ear.session.pc is not None:
+        network.attach(ear.session.pc)
     assert ear.voice is not None
     ear.voice.listeners.append(listen)
     await heard.wait()
@@ -135,11 +156,15 @@ async def _measure(mouth: Headset, ear: Headset, result: ProbeResult) -> None:
         remote = _remote(ear.report(), mouth.participant_id)
         if remote is not None:
             latency, rtt = remote["mouth_to_ear"], remote["round_trip"]
+            if remote.get("audio"):
+                result.codec_floor_ms = remote["audio"]["codec_floor_ms"]
             if latency["count"] >= SAMPLES_WANTED:
                 result.mouth_to_ear_ms = latency["median_ms"]
             if rtt["count"] >= SAMPLES_WANTED:
                 result.rtt_ms = rtt["median_ms"]
             if result.mouth_to_ear_ms is not None and result.rtt_ms is not None:
+                score = cheap_score(remote)
+                result.mos = None if score is None else score["mos"]
                 return
         await asyncio.sleep(0.1)
 
@@ -160,6 +185,7 @@ class ProbeMetrics:
             "first_audio_s": Histogram("headset_probe_first_audio_seconds", "join to first audio heard"),
             "mouth_to_ear_ms": Histogram("headset_probe_mouth_to_ear_seconds", "mouth-to-ear latency"),
             "rtt_ms": Histogram("headset_probe_state_round_trip_seconds", "state PING/PONG round trip"),
+            "mos": Histogram("headset_probe_mos", "voice score (E-model MOS)", MOS_BUCKETS),
         }
 
     def observe(self, result: ProbeResult) -> None:

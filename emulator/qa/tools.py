@@ -1,4 +1,4 @@
-"""What `join --record/--replay/--net/--control` add around one headset, in one place.
+"""What `join --record/--replay/--net/--control/--score` add around one headset, in one place.
 
 `prepare` makes the headset (a replay gives it replay drivers and voice; remote control gives it a
 switchable voice); `attach` hooks the recorder, the network conditioner and the control server onto
@@ -15,7 +15,7 @@ from typing import Any
 from emulator.audio.factory import open_source
 from emulator.audio.source import AudioSource
 from emulator.audio.switch import SwitchableSource
-from emulator.audio.wavfile import SourceError
+from emulator.audio.wavfile import SourceError, load_wav_mono_48k
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.recording.recorder import SessionRecorder
 from emulator.headset.recording.replay import (
@@ -30,6 +30,7 @@ from emulator.model.errors import ModelError
 from emulator.net.conditions import ConditionsError, NetworkConditioner, parse_conditions
 from emulator.net.prometheus import parse_listen
 from emulator.qa.control import ControlServer
+from emulator.qa.scores import SCORE_MODES, ReceivedAudio, add_cheap_scores, add_full_scores
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ class JoinTools:
     control_token: str | None = None  # None: one is generated and printed
     control_dir: Path | None = None  # where /audio and /motion may open files; None: nowhere
     name_given: bool = True  # False: a replay takes the recorded participant's name
+    score: str = "cheap"  # off | cheap | full (emulator/qa/scores.py)
+    reference: Path | None = None  # what the far end plays, for `full`
+    received: ReceivedAudio | None = None
+    _reference_pcm: Any = field(default=None, repr=False)
     recorder: SessionRecorder | None = None
     network: NetworkConditioner | None = None
     control_server: ControlServer | None = None
@@ -61,6 +66,15 @@ class JoinTools:
         """The headset to start, with what these options change about it."""
         if self.control_dir is not None and not self.control_dir.is_dir():
             raise ToolError(f"--control-dir: {str(self.control_dir)!r} is not a directory")
+        if self.score not in SCORE_MODES:
+            raise ToolError(f"--score must be one of {', '.join(SCORE_MODES)}, not {self.score!r}")
+        if self.reference is not None:
+            if self.score != "full":
+                raise ToolError("--reference is scored with --score full")
+            try:
+                self._reference_pcm = load_wav_mono_48k(self.reference)
+            except (SourceError, OSError) as error:
+                raise ToolError(f"--reference {self.reference}: {error}") from None
         if self.net is not None:
             try:
                 self.network = NetworkConditioner(parse_conditions(self.net), self.net_seed)
@@ -124,6 +138,10 @@ class JoinTools:
         if self.network is not None and headset.session is not None and headset.session.pc is not None:
             self.network.attach(headset.session.pc)
             notes.append(f"network {self.network.conditions.describe()}")
+        if self._reference_pcm is not None and headset.voice is not None:
+            self.received = ReceivedAudio()
+            headset.voice.listeners.append(self.received)
+            notes.append(f"scoring what is heard against {self.reference}")
         if self.control is not None:
             try:
                 host, port = parse_listen(self.control, 0)
@@ -148,6 +166,14 @@ class JoinTools:
 
     def report(self) -> dict[str, Any]:
         return {"network": self.network.report()} if self.network is not None else {}
+
+    async def add_scores(self, report: dict[str, Any]) -> None:
+        """Put each remote voice's scores in `report` (after leaving: full scores take seconds)."""
+        if self.score == "off":
+            return
+        add_cheap_scores(report)
+        if self.received is not None and self._reference_pcm is not None:
+            await add_full_scores(report, self.received, self._reference_pcm)
 
     async def stop(self) -> None:
         if self.control_server is not None:

@@ -2,7 +2,8 @@
 
 Reads the headset's own counters (state link and voice) on the GUI/loop thread and turns running
 totals into rates: bitrate in (the participant's Opus payload), bitrate out (ours: voice + state
-stream), round trip and mouth-to-ear (the newest sample), jitter, audio loss and the state rate.
+stream), round trip and mouth-to-ear (the newest sample), jitter, audio loss, the state rate and the
+voice score (the E-model's MOS of that second's loss and the newest delay: `docs/scores.md`).
 No Qt here, so the arithmetic is tested without a window.
 """
 
@@ -13,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.audio.quality.emodel import emodel
 from emulator.headset import Headset
 
 METRICS: tuple[tuple[str, str], ...] = (
@@ -23,6 +25,7 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("loss_pct", "audio loss (%)"),
     ("state_rate_hz", "state rate (Hz)"),
     ("mouth_to_ear_ms", "mouth to ear (ms)"),
+    ("mos", "voice score (E-model MOS)"),
 )
 AUDIO_METRICS = frozenset({"bitrate_in_kbps", "jitter_ms", "loss_pct"})
 OUT = "sent"  # the series name of our own uplink
@@ -95,6 +98,13 @@ class StatsCollector:
             latencies = voice.mouth_to_ear.get(stats.id) if voice else None
             if latencies is not None and latencies.values_ms:
                 series.add("mouth_to_ear_ms", t, latencies.values_ms[-1])
+            loss = series.latest("loss_pct") if report else None
+            if loss is not None:
+                delay = series.latest("mouth_to_ear_ms")
+                if delay is None:  # no chirps from this sender: the path's parts instead
+                    rtt = series.latest("round_trip_ms") or 0.0
+                    delay = rtt / 2 + report.get("playout_delay_ms", 0.0) + report.get("codec_floor_ms", 0.0)
+                series.add("mos", t, emodel(delay, loss / 100).mos)
 
     def why_empty(self, metric: str) -> str | None:
         """Why `metric`'s plot has no points (None when it has some), in words for the plot itself."""

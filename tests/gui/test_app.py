@@ -343,6 +343,8 @@ async def the_stats_plot_gets_points(world: World) -> None:
     state_rate, bitrate_in = series.latest("state_rate_hz"), series.latest("bitrate_in_kbps")
     assert state_rate is not None and state_rate > 0
     assert bitrate_in is not None and bitrate_in > 0
+    mos = series.latest("mos")  # the E-model of that second's loss and delay (noisy on a loaded machine)
+    assert mos is not None and 1.0 <= mos <= 4.5
 
 
 async def muting_silences_everything_the_headset_sends(world: World) -> None:

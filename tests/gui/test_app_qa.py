@@ -288,7 +288,19 @@ def the_network_dock_names_presets_and_custom_settings(world: World) -> None:
     panel.apply()
     assert world.window.session.tools.conditions.loss == pytest.approx(0.075)
     assert world.window.settings.value("network/spec") == panel.spec()
+    panel.burst.setValue(4)
+    panel.reorder.setValue(2)
+    assert panel.spec().endswith(",burst=4,reorder=2%")
+    panel.apply()
+    assert world.window.session.tools.conditions.burst == pytest.approx(4.0)
+    # A time-varying preset is offered; its figures follow the schedule, so they are not editable.
+    panel.preset.setCurrentIndex(panel.preset.findData("commute"))
+    assert panel.spec() == "commute" and not panel.loss.isEnabled()
+    panel.apply()
+    assert world.window.session.tools.conditions.varying == "commute"
+    assert "handover" in panel.in_force.text()
     panel.set_spec("good")
+    assert panel.loss.isEnabled()
 
 
 # Two windows, each joined for well under 30 s: with the app and the puppet headset on one qasync

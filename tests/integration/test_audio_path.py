@@ -17,6 +17,7 @@ from emulator.audio.source import MonoBlock
 from emulator.audio.tone import ToneSource
 from emulator.net.fanout import EncodedAudioFanout, RelayFanout
 from emulator.net.loss import PacketDropper, drop_incoming_rtp
+from emulator.net.opus import OpusSettings
 from emulator.net.playout import PlayoutBuffer
 from emulator.net.receive import (
     ReceiverInternalsChanged,
@@ -150,6 +151,38 @@ async def test_the_marker_is_heard_with_a_plausible_latency() -> None:
     assert all(x > 0.02 for x in latencies)
     # Steady: the adaptive delay may move by a frame or two under load, never drift away.
     assert np.ptp(latencies) < 0.05
+
+
+async def test_ten_ms_frames_play_through_loss_with_markers_sooner_than_a_frame_of_twenty() -> None:
+    source = MarkedSource(ToneSource(440))
+    fanout = EncodedAudioFanout(source, OpusSettings(frame_ms=10))
+    detector = MarkerDetector()
+
+    async def inject() -> None:
+        while True:
+            await asyncio.sleep(0.3)
+            source.inject()
+
+    try:
+        async with speaking(fanout, drop=0.05) as listener:
+            injector = asyncio.create_task(inject())
+            try:
+                blocks = await listen_when_ready(listener, 4.0, detector)
+            finally:
+                injector.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await injector
+    finally:
+        await fanout.stop()
+    buffer = listener.buffers[0]
+    stats = buffer.stats
+    assert buffer.frame_samples == 480  # learned from the packets: nothing told the receiver
+    assert stats.packets_received > 300 and stats.packets_lost == listener.droppers[0].dropped > 5
+    assert coverage(blocks[10:]) >= 0.99
+    assert abs(dominant_hz(np.concatenate(blocks[10:])) - 440) < 3
+    latencies = match_latencies(source.injections, detector.detections, max_latency=0.28)
+    assert len(latencies) >= len(source.injections) - 3
+    assert all(x > 0.01 for x in latencies)  # physically at least the 10 ms capture frame
 
 
 async def test_one_encoder_feeds_two_listeners() -> None:

@@ -7,10 +7,13 @@ import signal
 import subprocess
 import time
 import urllib.request
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from emulator.audio.speech import ScriptLine, SpeechSource
 from emulator.headset.recording.sessionfile import read_recording
 from tests.support.processes import running, stop_group
 from tests.support.reports import read_report
@@ -102,10 +105,17 @@ def test_probe_prints_a_line_per_run_and_fails_past_a_threshold(tmp_path: Path) 
         lines = ok.stdout.decode().splitlines()
         assert ok.returncode == 0, ok.stdout.decode() + ok.stderr.decode()[-2000:]
         assert len(lines) == 2 and all(line.endswith(" ok") and "mouth_to_ear=" in line for line in lines)
+        assert all(" floor=26.5ms " in line for line in lines)  # 20 ms frames + 6.5 ms lookahead
+        assert all(float(line.split(" mos=")[1].split()[0]) > 4.0 for line in lines)
         strict = subprocess.run(cli("probe", room.url, "--once", "--max-mouth-to-ear", "0.001ms"), env=env,
                                 capture_output=True, timeout=120)  # fmt: skip
         assert strict.returncode == 1
         assert "FAIL (mouth-to-ear" in strict.stdout.decode()
+        # A lossy path (the ear's packets through --net lossy: 10 %) scores below 3.5 and fails.
+        lossy_run = cli("probe", room.url, "--once", "--net", "lossy", "--min-mos", "3.5")
+        lossy = subprocess.run(lossy_run, env=env, capture_output=True, timeout=120)
+        assert lossy.returncode == 1, lossy.stdout.decode() + lossy.stderr.decode()[-2000:]
+        assert "FAIL (mos " in lossy.stdout.decode() and "< 3.5" in lossy.stdout.decode()
     finally:
         rooms.close()
 
@@ -129,6 +139,64 @@ def test_bad_qa_options_are_one_line_errors(tmp_path: Path, options: list[str], 
     )  # fmt: skip
     err = done.stderr.decode()
     assert done.returncode == 2 and message in err and "Traceback" not in err, err
+
+
+def test_join_scores_a_known_far_end_against_its_reference(tmp_path: Path) -> None:
+    """A speaker plays a WAV of speech; a listener joins with --score full --reference that WAV."""
+    lines = [
+        "The quick brown fox jumps over the lazy dog near the river bank.",
+        "Please call Stella and ask her to bring these things with her.",
+        "Six spoons of fresh snow peas and five thick slabs of blue cheese.",
+        "We also need a small plastic snake and a big toy frog for the kids.",
+        "She can scoop these things into three red bags, and we will meet her.",
+    ]
+    source = SpeechSource([ScriptLine(4.0 * i, text) for i, text in enumerate(lines)])
+    speech = np.concatenate([source.read(960) for _ in range(20 * 50)])
+    wav = tmp_path / "far-end.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48_000)
+        out.writeframes((np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes())
+    rooms = start_room(tmp_path)
+    room = next(rooms)
+    try:
+        env = cli_env(tmp_path)
+        speaker = subprocess.Popen(
+            cli("join", "--no-verdict", room.url, "--name", "far", "--audio", f"wav:{wav}",
+                "--duration", "40"),
+            env=env, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while dict(room.health()["rooms"]).get("lobby", 0) < 1:
+                assert speaker.poll() is None and time.monotonic() < deadline, "the speaker did not join"
+                time.sleep(0.1)
+            report_path = tmp_path / "r.json"
+            done = subprocess.run(
+                cli("join", "--no-verdict", room.url, "--name", "near", "--audio", "none", "--duration", "8",
+                    "--score", "full", "--reference", str(wav), "--report", str(report_path)),
+                env=env, capture_output=True, timeout=240,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr.decode()[-2000:]
+        finally:
+            stop_group(speaker)
+        (far,) = read_report(report_path)["remotes"]
+        score = far["score"]
+        # The E-model's delay is the chirps' mouth-to-ear, which speech around them can make unreliable
+        # (see docs/scores.md): only its loss is checked here.
+        assert score["emodel"]["loss_percent"] < 2 and 1.0 <= score["emodel"]["mos"] <= 4.5, score
+        full = score["full"]
+        # Found in what was heard (the sender's chirps, which the reference lacks, and the playout's
+        # small time adjustments keep the correlation well under 1).
+        assert full["correlation"] > 0.25 and full["seconds"] > 4, full
+        assert full["visqol"] > 4.0, full  # clean loopback: near the codec-only 4.9
+        assert full["mos"] is not None and full["mos"] > 1.5, full
+        bad = subprocess.run(cli("join", room.url, "--score", "cheap", "--reference", str(wav)), env=env,
+                             capture_output=True, timeout=60)  # fmt: skip
+        assert bad.returncode != 0 and "--reference is scored with --score full" in bad.stderr.decode()
+    finally:
+        rooms.close()
 
 
 def test_probe_once_with_metrics_lingers_so_its_results_can_be_scraped(tmp_path: Path) -> None:

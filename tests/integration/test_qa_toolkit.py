@@ -193,6 +193,16 @@ async def test_reported_loss_and_jitter_follow_the_network_setting(room: RoomSer
     assert impaired["network"]["incoming"]["lost"] > 0 and impaired["network"]["outgoing"]["lost"] > 0
 
 
+async def test_bursty_loss_reordering_and_duplicates_through_real_webrtc(room: RoomServer) -> None:
+    """The receive path copes with runs of losses, overtaking and twice-delivered packets."""
+    result, _ = await measure(room, "custom:loss=8%,burst=4,reorder=5%,duplicate=5%,delay=20ms", 8.0)
+    audio, incoming = result["audio"], result["network"]["incoming"]
+    assert incoming["reordered"] > 10 and incoming["duplicated"] > 10 and incoming["lost"] > 10
+    lost = audio["packets_lost"] / max(1, audio["packets_lost"] + audio["packets_received"])
+    assert 0.02 < lost < 0.2, audio  # the duplicates do not count as received twice
+    assert audio["packets_received"] > 250 and audio["concealed_frames"] > 5
+
+
 async def test_audio_keeps_flowing_concealed_at_10_percent_loss(room: RoomServer) -> None:
     result, delays = await measure(room, "custom:loss=10%", 8.0)
     audio = result["audio"]
@@ -274,6 +284,8 @@ async def test_probe_measures_and_room_metrics_are_served(room: RoomServer) -> N
         assert result.join_s and result.first_audio_s is not None
         assert result.mouth_to_ear_ms is not None and result.mouth_to_ear_ms > 0
         assert result.rtt_ms is not None and result.rtt_ms > 0
+        assert result.mos is not None and result.mos > 4.0  # speech on loopback: nothing lost
+        assert result.codec_floor_ms == 26.5
         probe_metrics.observe(result)
         # While a headset is in, the room's metrics count it.
         lone = Headset(config(room, "metrics", "lone"))
@@ -295,6 +307,12 @@ async def test_probe_measures_and_room_metrics_are_served(room: RoomServer) -> N
     assert "# TYPE headset_room_round_trip_seconds histogram" in room_text
     assert "headset_probe_runs_total 1" in probe_text
     assert 'headset_probe_mouth_to_ear_seconds_bucket{le="+Inf"} 1' in probe_text
+    assert "# TYPE headset_probe_mos histogram" in probe_text
+    assert (
+        'headset_probe_mos_bucket{le="4.5"} 1' in probe_text
+        and 'headset_probe_mos_bucket{le="4"} 0' in probe_text
+    )
+    assert f"headset_probe_mos_last {result.mos!r}" in probe_text
     assert (
         f"headset_probe_join_seconds_last {result.join_s!r}" in probe_text
         or "headset_probe_join_seconds_last" in probe_text

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.audio.tone import ToneSource
-from emulator.net.opus import OpusEncoder, OpusSettings, OpusSettingsError
-from emulator.net.opus_decoder import OpusDecodeError, OpusDecoder
+from emulator.net.opus import OpusEncoder, OpusSettings, OpusSettingsError, codec_floor_ms
+from emulator.net.opus_decoder import OpusDecodeError, OpusDecoder, packet_samples
 from tests.support.media import dominant_hz
 
 
@@ -61,6 +61,24 @@ def test_decoder_survives_hostile_bytes(payload: bytes) -> None:
     assert dec.conceal().shape == (960,)
     dec.close()
     dec.close()
+
+
+def test_ten_ms_frames_encode_decode_and_conceal_as_ten_ms() -> None:
+    settings = OpusSettings(frame_ms=10)
+    assert settings.frame_samples == 480 and settings.application == "voip"  # FEC needs the voip mode
+    enc, src = OpusEncoder(settings), ToneSource(440)
+    packets = [enc.encode(src.read(480)) for _ in range(200)]
+    assert {packet_samples(p) for p in packets} == {480}
+    dec = OpusDecoder(frame_samples=480)
+    pcm = np.concatenate([dec.decode(p) for p in packets])
+    assert pcm.shape == (480 * 200,) and abs(dominant_hz(pcm[4800:]) - 440) < 3
+    assert dec.conceal().shape == (480,) and dec.recover(packets[5]).shape == (480,)
+    with pytest.raises(ValueError):
+        enc.encode(np.zeros(960, dtype=np.float32))
+    with pytest.raises(OpusSettingsError):
+        OpusSettings(frame_ms=5)
+    assert codec_floor_ms(10) == pytest.approx(16.5) and codec_floor_ms(20) == pytest.approx(26.5)
+    assert packet_samples(b"") is None and packet_samples(b"\xff") is None  # a code-3 TOC with no count
 
 
 def test_without_a_system_libopus_the_copy_in_pyav_s_wheel_decodes(monkeypatch: pytest.MonkeyPatch) -> None:

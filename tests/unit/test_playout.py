@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.audio.tone import ToneSource
-from emulator.net.opus import OpusEncoder
+from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.net.playout import PlayoutBuffer, PlayoutStats
 from tests.support.media import coverage, dominant_hz
 
@@ -223,3 +223,27 @@ def test_with_10_ms_pulls_the_delay_comes_down_to_within_a_pull_of_the_target() 
     assert st_.shortened_ms == 10.0 and st_.skipped_frames == 0
     assert ticks[2 * 600 - 1].underruns == 0, "none while the stream lasted (its end is an outage)"
     assert coverage(blocks[10:1190]) == 1.0 and abs(dominant_hz(np.concatenate(blocks[600:1190])) - 440) < 2
+
+
+def test_ten_ms_frames_are_learned_from_the_packets_and_played_whole() -> None:
+    enc, src = OpusEncoder(OpusSettings(frame_ms=10)), ToneSource(440)
+    payloads = [enc.encode(src.read(480)) for _ in range(600)]
+    buf = PlayoutBuffer(min_delay_frames=1.0)
+    arrivals = sorted((i * 0.01 + 0.003, i) for i in range(600) if i % 37 != 5)  # a few lost
+    blocks, k = [], 0
+    for tick in range(610):
+        now = tick * 0.01 + 0.007
+        while k < len(arrivals) and arrivals[k][0] <= now:
+            at, i = arrivals[k]
+            buf.push(i, i * 480, payloads[i], at)
+            k += 1
+        blocks.append(buf.pull(480, now))
+    st_ = buf.stats
+    assert buf.frame_samples == 480 and buf.frame_s == 0.01
+    assert buf.min_delay == 0.01  # the swarm's floor of one frame is 10 ms here, not 20
+    lost = sum(1 for i in range(600) if i % 37 == 5)
+    assert st_.packets_lost == lost and st_.played_frames == 600 - lost
+    assert coverage(blocks[10:590]) == 1.0
+    assert abs(dominant_hz(np.concatenate(blocks[20:590])) - 440) < 2
+    assert buf.max_conceal_frames == 10  # 100 ms of concealment, in 10 ms frames
+    assert st_.delay_ms < 25

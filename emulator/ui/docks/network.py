@@ -1,7 +1,10 @@
-"""Network dock: the app's own packets through good, wifi, 4g, lossy or custom conditions, live.
+"""Network dock: the app's own packets through good, wifi, 4g, lossy, commute, cafe-wifi or custom
+conditions, live.
 
-The conditions are `emulator/net/conditions.py`'s, the same as `join --net`: loss, one-way delay,
-jitter and a rate limit, applied in user space to this headset's datagrams both ways. Applying them
+The conditions are `emulator/net/conditions.py`'s, the same as `join --net`: loss (independent or in
+bursts), one-way delay, jitter, a rate limit, reordering and duplicates, applied in user space to
+this headset's datagrams both ways. The time-varying presets follow their seeded schedule, so their
+fields show where they start and cannot be edited. Applying them
 while joined changes the running session at once; they also apply to every later join. The counters
 show what the conditioner did (datagrams passed and lost each way), so a user can see it working.
 """
@@ -51,6 +54,10 @@ class NetworkPanel(QWidget):
         self.jitter = _spin(9999.0, " ms")
         self.rate = _spin(1_000_000.0, " kbit/s")
         self.rate.setSpecialValueText("unlimited")  # 0 means no limit
+        self.burst = _spin(100.0, "", 1)
+        self.burst.setSpecialValueText("off")  # 0: each packet lost independently
+        self.reorder = _spin(100.0, " %", 1)
+        self.duplicate = _spin(100.0, " %", 1)
         self.apply_button = QPushButton("Apply")
         self.apply_button.clicked.connect(self.apply)
         for widget, tip in (
@@ -69,9 +76,12 @@ class NetworkPanel(QWidget):
         form = QFormLayout()
         form.addRow("Conditions", self.preset)
         form.addRow("Loss", self.loss)
+        form.addRow("Burst (packets)", self.burst)
         form.addRow("Delay (one way)", self.delay)
         form.addRow("Jitter (±)", self.jitter)
         form.addRow("Rate", self.rate)
+        form.addRow("Reorder", self.reorder)
+        form.addRow("Duplicate", self.duplicate)
         form.addRow(self.apply_button)
         form.addRow("In force", self.in_force)
         form.addRow("Packets", self.counters)
@@ -94,9 +104,14 @@ class NetworkPanel(QWidget):
 
     def _fill(self, conditions: NetConditions) -> None:
         self.loss.setValue(conditions.loss * 100)
+        self.burst.setValue(0.0 if conditions.burst is None else conditions.burst)
         self.delay.setValue(conditions.delay_s * 1000)
         self.jitter.setValue(conditions.jitter_s * 1000)
         self.rate.setValue(0.0 if conditions.rate_bps is None else conditions.rate_bps / 1000)
+        self.reorder.setValue(conditions.reorder * 100)
+        self.duplicate.setValue(conditions.duplicate * 100)
+        for spin in (self.loss, self.burst, self.delay, self.jitter, self.rate, self.reorder, self.duplicate):
+            spin.setEnabled(conditions.varying is None)  # a schedule's figures change by themselves
 
     def show_conditions(self, conditions: NetConditions) -> None:
         """Put `conditions` in the controls (not applied until `apply`)."""
@@ -109,10 +124,17 @@ class NetworkPanel(QWidget):
     def spec(self) -> str:
         """The controls as a `--net` spec: the preset's name unless a field was changed from it."""
         name = str(self.preset.currentData())
+        if name in PRESETS and PRESETS[name].varying is not None:
+            return name
         parts = [f"loss={self.loss.value():g}%", f"delay={self.delay.value():g}ms"]
         parts.append(f"jitter={self.jitter.value():g}ms")
         if self.rate.value() > 0:
             parts.append(f"rate={self.rate.value():g}kbps")
+        if self.burst.value() > 0:
+            parts.append(f"burst={self.burst.value():g}")
+        for key, spin in (("reorder", self.reorder), ("duplicate", self.duplicate)):
+            if spin.value() > 0:
+                parts.append(f"{key}={spin.value():g}%")
         custom = "custom:" + ",".join(parts)
         if name in PRESETS and _same(parse_conditions(custom), PRESETS[name]):
             return name
@@ -146,17 +168,20 @@ class NetworkPanel(QWidget):
         if network is None:
             self.counters.setText("joined, unimpaired" if self.session.connected else "not joined")
             return
-        out, into = network.outgoing.stats, network.incoming.stats
-        self.counters.setText(
-            f"out: {out.passed} passed, {out.lost + out.queue_drops} lost\n"
-            f"in: {into.passed} passed, {into.lost + into.queue_drops} lost"
-        )
+        lines = []
+        for way, stats in (("out", network.outgoing.stats), ("in", network.incoming.stats)):
+            line = f"{way}: {stats.passed} passed, {stats.lost + stats.queue_drops} lost"
+            if stats.reordered or stats.duplicated:
+                line += f", {stats.reordered} reordered, {stats.duplicated} duplicated"
+            lines.append(line)
+        self.counters.setText("\n".join(lines))
 
 
 def _same(a: NetConditions, b: NetConditions) -> bool:
     """The same conditions whatever they are called (the fields went through ms and % text)."""
-    pairs = ((a.loss, b.loss), (a.delay_s, b.delay_s), (a.jitter_s, b.jitter_s))
-    if any(not math.isclose(x, y, abs_tol=1e-9) for x, y in pairs):
+    pairs = [(a.loss, b.loss), (a.delay_s, b.delay_s), (a.jitter_s, b.jitter_s), (a.reorder, b.reorder)]
+    pairs += [(a.duplicate, b.duplicate), (a.burst or 0.0, b.burst or 0.0)]
+    if a.varying != b.varying or any(not math.isclose(x, y, abs_tol=1e-9) for x, y in pairs):
         return False
     if a.rate_bps is None or b.rate_bps is None:
         return a.rate_bps is b.rate_bps

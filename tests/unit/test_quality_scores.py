@@ -1,0 +1,114 @@
+"""Listening-quality scores: the E-model's curve, and full-reference metrics on real Opus output.
+
+The full-reference tests run espeak-ng speech through our Opus encoder and playout buffer with
+seeded packet loss (no network: the codec-only path) and score what came out against what went in.
+ViSQOL (the `[quality]` extra, in the test extra) is always run; PESQ only where it is installed.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from emulator.audio.quality.emodel import emodel, mos_from_r
+from emulator.audio.quality.full import ScoreError, installed_metrics, score_full
+from emulator.audio.speech import ScriptLine, SpeechSource
+from emulator.net.loss import PacketDropper
+from emulator.net.opus import OpusEncoder
+from emulator.net.playout import PlayoutBuffer
+
+SPEECH = (
+    ScriptLine(0.0, "The quick brown fox jumps over the lazy dog near the river bank."),
+    ScriptLine(4.0, "Please call Stella and ask her to bring these things with her."),
+)
+OTHER = (
+    ScriptLine(0.0, "A different sentence, about the weather and the trains this morning."),
+    ScriptLine(4.0, "Nothing in it matches the reference, not a single word of it."),
+)
+SECONDS = 8.0
+FRAMES = round(SECONDS * 50)
+METRICS = [m for m in ("visqol", "pesq") if m in installed_metrics()]
+
+
+def speak(lines: tuple[ScriptLine, ...]) -> npt.NDArray[np.float32]:
+    source = SpeechSource(lines)
+    return np.concatenate([source.read(960) for _ in range(FRAMES)])
+
+
+def through_opus(reference: npt.NDArray[np.float32], loss: float, burst: float | None = None) -> npt.NDArray:
+    """The reference through our encoder, a seeded loss and our playout buffer, as a listener hears it."""
+    encoder = OpusEncoder()
+    dropper = PacketDropper(loss, seed=3, burst=burst)
+    playout = PlayoutBuffer()
+    out = []
+    for i in range(FRAMES + 5):
+        now = i * 0.02 + 0.012
+        if i < FRAMES:
+            payload = encoder.encode(reference[i * 960 : (i + 1) * 960])
+            if not dropper.should_drop():
+                playout.push(i, i * 960, payload, now - 0.006)
+        out.append(playout.pull(960, now))
+    return np.concatenate(out)
+
+
+def test_the_e_model_falls_with_loss_bursts_and_delay() -> None:
+    clean = emodel(30.0, 0.0)
+    assert clean.r_factor == pytest.approx(93.2 - 0.72) and 4.3 < clean.mos < 4.5
+    ladder = [emodel(30.0, loss).mos for loss in (0.0, 0.02, 0.05, 0.10, 0.20)]
+    assert ladder == sorted(ladder, reverse=True) and ladder[-1] < 2.7
+    assert emodel(30.0, 0.10).mos < 3.5  # what `probe --min-mos 3.5` fails
+    assert emodel(30.0, 0.05, burst_ratio=4).mos < emodel(30.0, 0.05).mos
+    assert emodel(400.0, 0.0).mos < emodel(150.0, 0.0).mos - 0.5  # past 177 ms delay hurts fast
+    assert mos_from_r(-5) == 1.0 and mos_from_r(120) == 4.5
+
+
+@pytest.mark.slow
+def test_known_bad_signals_score_below_two() -> None:
+    reference = speak(SPEECH)
+    rng = np.random.default_rng(0)
+    bad = {
+        "noise": (0.1 * rng.standard_normal(len(reference))).astype(np.float32),
+        "silence": np.zeros(len(reference), dtype=np.float32),
+        "another sentence": speak(OTHER),
+    }
+    for name, received in bad.items():
+        score = score_full(reference, received, metrics=METRICS)
+        assert score.mos is not None and score.mos < 2.0, (name, score)
+    good = score_full(reference, through_opus(reference, 0.0), metrics=METRICS)
+    assert good.mos is not None and good.mos > 3.5, good
+    assert good.correlation > 0.8 and 5 < good.offset_ms < 40  # the codec's lookahead and our playout
+
+
+def test_too_little_audio_is_a_one_line_error() -> None:
+    with pytest.raises(ScoreError, match="at least 1 s"):
+        score_full(np.zeros(4800, dtype=np.float32), np.zeros(48_000, dtype=np.float32))
+
+
+# ViSQOL costs 1-3 s of CPU per second of audio here, so its ladder has three rungs; PESQ and STOI
+# are cheap enough for all five and the bursty one.
+LADDERS = {
+    "visqol": (0.0, 0.05, 0.20),
+    "pesq": (0.0, 0.02, 0.05, 0.10, 0.20),
+    "stoi": (0.0, 0.02, 0.05, 0.10, 0.20),
+}
+TOLERANCE = {"visqol": 0.1, "pesq": 0.1, "stoi": 0.02}  # MOS points; STOI is 0-1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("metric", [m for m in LADDERS if m in installed_metrics()])
+def test_a_codec_loss_ladder_scores_fall_monotonically(metric: str) -> None:
+    """Seeded random loss up the ladder, then 5 % in bursts of 4: each lower than clean."""
+    reference = speak(SPEECH)
+    scores = [score_full(reference, through_opus(reference, loss), metrics=[metric]).metrics[metric]
+              for loss in LADDERS[metric]]  # fmt: skip
+    tolerance = TOLERANCE[metric]
+    assert all(b <= a + tolerance for a, b in itertools.pairwise(scores)), scores
+    assert scores[0] > scores[-1] + 3 * tolerance, scores
+    if metric != "visqol":
+        bursty = score_full(reference, through_opus(reference, 0.05, burst=4), metrics=[metric]).metrics[
+            metric
+        ]
+        assert bursty < scores[0] - tolerance, (bursty, scores)
