@@ -21,7 +21,6 @@ receiver does. The trace loops unless `,once` (then the last hands are held).
 from __future__ import annotations
 
 import bisect
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from emulator.drive.errors import TraceError
 from emulator.drive.hands import NO_HANDS, Hands
 from emulator.drive.motions import check_time
 from emulator.drive.spec import level
-from emulator.drive.trace import _numbers, read_trace_text
+from emulator.drive.trace import _numbers, jsonl_records, read_trace_text
 from emulator.model.errors import ModelError
 from emulator.model.hands import HAND_JOINT_COUNT, HandPose, HandSide, orientations_from_positions
 from emulator.model.pose import Pose, Quat
@@ -60,14 +59,7 @@ def _hand(value: Any, side: HandSide, where: str) -> tuple[np.ndarray, Quat]:
 def parse_hand_trace(text: str, source: str = "<hand trace>") -> list[_Sample]:
     """(t, {side: (joints, wrist_q)}) from JSONL text; a `TraceError` names `source` and the line."""
     samples: list[_Sample] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{source} line {number}"
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            raise TraceError(f"{where}: not a JSON object") from None
+    for where, record in jsonl_records(text, source):
         if not isinstance(record, dict):
             raise TraceError(f"{where}: expected an object with t and left and/or right")
         if "t" not in record:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,17 +75,23 @@ def _numbers(value: Any, count: int, key: str, where: str) -> list[float]:
     return out
 
 
-def parse_trace(text: str, source: str = "<trace>") -> list[tuple[float, Pose]]:
-    """(t, pose) pairs from JSONL text; any problem is a `TraceError` naming `source` and the line."""
-    samples: list[tuple[float, Pose]] = []
+def jsonl_records(text: str, source: str) -> Iterator[tuple[str, Any]]:
+    """(where, parsed line) for each non-blank line of JSONL text; `where` names `source` and the line
+    for errors, and a line that is not JSON is a `TraceError` saying so."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{source} line {number}"
         try:
-            record = json.loads(line)
+            yield where, json.loads(line)
         except (ValueError, RecursionError):
             raise TraceError(f"{where}: not a JSON object") from None
+
+
+def parse_trace(text: str, source: str = "<trace>") -> list[tuple[float, Pose]]:
+    """(t, pose) pairs from JSONL text; any problem is a `TraceError` naming `source` and the line."""
+    samples: list[tuple[float, Pose]] = []
+    for where, record in jsonl_records(text, source):
         if not isinstance(record, dict):
             raise TraceError(f"{where}: expected an object with t, p and q")
         missing = [k for k in ("t", "p", "q") if k not in record]

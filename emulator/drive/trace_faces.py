@@ -7,14 +7,13 @@ Between samples the weights are interpolated linearly; a trace loops unless `,on
 from __future__ import annotations
 
 import bisect
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.drive.errors import TraceError
 from emulator.drive.motions import check_time
-from emulator.drive.trace import read_trace_text
+from emulator.drive.trace import jsonl_records, read_trace_text
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 
@@ -42,14 +41,7 @@ class TraceFace:
 def parse_trace_faces(text: str, source: str = "<trace>") -> list[tuple[float, Face]]:
     """(t, face) for every line that carries a `face` object; a malformed one is a `TraceError`."""
     samples: list[tuple[float, Face]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{source} line {number}"
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            raise TraceError(f"{where}: not a JSON object") from None
+    for where, record in jsonl_records(text, source):
         if not isinstance(record, dict) or "face" not in record:
             continue
         t, face = record.get("t"), record["face"]
