@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.cli.common import CommandError, freeze_what_is_loaded
+from emulator.cli.extras import require_app
 from emulator.cli.vocab import ExitCode, seconds
 
 APP_EXTRA_HINT = "the desktop app needs the [app] extra: pip install 'headset-emulator[app]'"
@@ -44,6 +45,7 @@ def register(subparsers: Any) -> None:
 
 def load_qt() -> Any:
     """The app's Qt start-up module, or the one-line CommandError a base install gets."""
+    require_app("the desktop app")
     try:
         from emulator.ui import app
     except ImportError as error:
