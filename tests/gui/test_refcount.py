@@ -34,5 +34,7 @@ def test_none_keeps_its_references_through_many_loop_callbacks(qapp: Any) -> Non
     finally:
         loop.close()
         asyncio.set_event_loop(None)
-    assert keeper.repaid - before >= 30_000  # about one lost reference per callback was given back
-    assert after >= keeper.floor - 1_000
+    # 30 000 callbacks would cost None about as many references; the keeper gives back what was lost
+    # (after some earlier app runs in the same process the loss is smaller or gone: then so is the debt).
+    lost_without_keeper = keeper.floor - (after - (keeper.repaid - before))
+    assert after >= keeper.floor - 1_000, f"None lost {lost_without_keeper} references and kept them lost"

@@ -66,6 +66,9 @@ class NetworkPanel(QWidget):
             (self.delay, "Extra one-way delay added to every packet"),
             (self.jitter, "Random variation of the delay, plus or minus"),
             (self.rate, "A bandwidth limit; 0 is unlimited"),
+            (self.burst, "Mean length of a loss burst in packets (Gilbert-Elliott); off: independent losses"),
+            (self.reorder, "The share of packets held back so that later ones overtake them"),
+            (self.duplicate, "The share of packets delivered twice"),
             (self.apply_button, "Put these conditions in force now"),
         ):
             widget.setToolTip(tip)
