@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.support.leaks",
+    "tests.support.ice_state",
     "tests.support.xvfb",
     "tests.support.gamepad",
     "tests.support.room",

@@ -190,6 +190,7 @@ class ControlServer:
         except ModelError as error:
             raise BadRequest(str(error)) from None
         self.headset.drivers = replace(self._scripted(), motion=Still(pose))
+        self.headset.pose = pose  # GET /state reads it back at once, not after the next STATE's sample
         self.motion = "still (POST /pose)"
         return {
             "pose": {"position": list(pose.position.as_tuple()), "orientation": list(orientation.as_tuple())}
