@@ -46,7 +46,9 @@ async def test_states_of_headsets_started_apart_go_out_together() -> None:
     await _run_for(0.15, *(link.send_forever() for link in links))
     assert len(sent[0]) >= 8 and len(sent[1]) >= 8
     # The first STATE goes at once; after it both are on the 90 Hz grid (their own phases: 4 ms apart).
-    assert _apart(sent[1][1:], sent[0]) < 0.001
+    # Half that phase tells the two apart; what is left is the time the first one's tick (pose, face and
+    # hands sampled, a datagram made) takes before the second runs, which a loaded machine stretches.
+    assert _apart(sent[1][1:], sent[0]) < 0.002
 
 
 async def test_audio_pulls_of_headsets_started_apart_come_together() -> None:
