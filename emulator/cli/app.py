@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -47,7 +48,7 @@ def load_qt() -> Any:
     """The app's Qt start-up module, or the one-line CommandError a base install gets."""
     require_app("the desktop app")
     try:
-        from emulator.ui import app
+        app = importlib.import_module("emulator.ui.app")
     except ImportError as error:
         missing = f" ({error.name} is not installed)" if error.name else ""
         raise CommandError(f"{APP_EXTRA_HINT}{missing}") from None
