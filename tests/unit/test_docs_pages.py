@@ -10,6 +10,8 @@ from emulator.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md"))]
+# The generated CLI reference quotes the parser's own usage lines (test_docs_site checks it is current).
+EXAMPLE_PAGES = [page for page in PAGES if page.name != "cli-reference.md"]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```[a-z]*\n(.*?)^```", re.M | re.S)
 
@@ -67,10 +69,8 @@ def test_every_relative_link_reaches_a_file_and_heading(page: Path) -> None:
     assert not broken, f"{page.relative_to(ROOT)}: broken links {broken}"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", EXAMPLE_PAGES, ids=lambda p: p.name)
 def test_every_example_command_parses(page: Path) -> None:
-    if page.name == "cli-reference.md":
-        pytest.skip("generated from the parser itself (tests/unit/test_docs_site.py checks it is current)")
     for line in _commands(page):
         words = shlex.split(line)[1:]
         try:
