@@ -112,6 +112,8 @@ def _loopback_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
 
 def _install() -> None:
     global _saved
+    if _saved is not None:  # wrapping our own wrappers would make them call themselves
+        return
     connection = getattr(aioice.ice, "Connection", None)
     original_gather = getattr(aioice.ice, "get_host_addresses", None)
     original_add = getattr(connection, "add_remote_candidate", None)

@@ -99,11 +99,9 @@ def open_world(qapp: Any, tmp_path: Path, *room_args: str) -> Iterator[World]:
     """A room process (with `room_args`), the window shown on a qasync loop, and an unstarted puppet."""
     import qasync
 
-    from emulator.net import ice
     from emulator.ui.app import settings
     from emulator.ui.window import MainWindow
 
-    ice_depth = ice._depth  # joining a loopback room restricts ICE for good; undone below for later tests
     tmp = tmp_path
     # The room's log goes to a file: a pipe nobody reads fills up and freezes the room mid-test.
     port = free_port()
@@ -147,10 +145,6 @@ def open_world(qapp: Any, tmp_path: Path, *room_args: str) -> Iterator[World]:
         gc.collect()  # the window's and the loop's Qt objects go now, not at interpreter exit
         stop_group(process)
         log_file.close()
-        with ice._lock:
-            if ice_depth == 0 and ice._depth > 0:
-                ice._depth = 0
-                ice._uninstall()
 
 
 @pytest.fixture

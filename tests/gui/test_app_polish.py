@@ -83,30 +83,24 @@ def test_a_join_to_a_dead_room_shows_a_banner_that_stays_until_dismissed(
 ) -> None:
     from PySide6.QtCore import Qt
 
-    from emulator.net import ice
-
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    ice_depth = ice._depth
-    try:
-        with shown_window(qapp, tmp_path) as window:
-            panel, banner = window.connect_panel, window.connect_panel.banner
-            assert banner.isHidden()
-            window.docks["Stats"].raise_()  # the user is looking elsewhere
-            panel.url.setText(f"ws://127.0.0.1:{free_port()}/ws")  # nothing listens there
-            qtbot.mouseClick(panel.join_button, Qt.MouseButton.LeftButton)
-            run_until(banner.isVisible, "the banner, in front")  # the Connect dock came forward
-            assert "could not join" in banner.error.text()
-            assert "check the Server address" in banner.hint.text()
-            assert window.session.state == "disconnected" and panel.join_button.isEnabled()
+    with shown_window(qapp, tmp_path) as window:
+        panel, banner = window.connect_panel, window.connect_panel.banner
+        assert banner.isHidden()
+        window.docks["Stats"].raise_()  # the user is looking elsewhere
+        panel.url.setText(f"ws://127.0.0.1:{free_port()}/ws")  # nothing listens there
+        qtbot.mouseClick(panel.join_button, Qt.MouseButton.LeftButton)
+        run_until(banner.isVisible, "the banner, in front")  # the Connect dock came forward
+        assert "could not join" in banner.error.text()
+        assert "check the Server address" in banner.hint.text()
+        assert window.session.state == "disconnected" and panel.join_button.isEnabled()
 
-            run_for(16.0)  # longer than the status bar keeps an error
-            assert "error" not in window.statusBar().currentMessage()
-            assert banner.isVisible() and "could not join" in banner.error.text()
+        run_for(16.0)  # longer than the status bar keeps an error
+        assert "error" not in window.statusBar().currentMessage()
+        assert banner.isVisible() and "could not join" in banner.error.text()
 
-            qtbot.mouseClick(banner.close_button, Qt.MouseButton.LeftButton)
-            assert banner.isHidden()
-    finally:
-        ice._depth = ice_depth
+        qtbot.mouseClick(banner.close_button, Qt.MouseButton.LeftButton)
+        assert banner.isHidden()
 
 
 def _boom_in_slot() -> None:

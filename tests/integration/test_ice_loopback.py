@@ -16,6 +16,7 @@ from emulator.net.ice import (
     restricted,
     this_machine_only,
 )
+from tests.support.ice_state import ice_unrestricted
 from tests.support.peers import loopback_pair, negotiate, wait_connected
 
 SDP = (
@@ -31,22 +32,10 @@ SDP = (
 
 @pytest.fixture(autouse=True)
 def _no_restriction_from_earlier_tests() -> Iterator[None]:
-    """These tests install and lift the restriction themselves: a room an earlier test (or a fixture
-    shared by a whole module) ran in this process may have made it permanent, so lift it while each
-    runs and put it back after."""
-    from emulator.net import ice
-
-    with ice._lock:
-        depth, widened = ice._depth, ice._widened
-        if depth:
-            ice._uninstall()
-        ice._depth, ice._widened = 0, 0
-    yield
-    with ice._lock:
-        ice._uninstall()
-        ice._depth, ice._widened = depth, widened
-        if depth:
-            ice._install()
+    """A room an earlier test (or a fixture shared by a module) ran in this process may have made the
+    restriction permanent: these tests install and lift it themselves."""
+    with ice_unrestricted():
+        yield
 
 
 def test_only_loopback_ip_literals_count_as_loopback() -> None:
