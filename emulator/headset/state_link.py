@@ -141,7 +141,7 @@ class StateLink:
             now = self.clock()
             for out in sent:
                 self.core.sent(out, now)
-        self._dispatch()
+            self._dispatch()
 
     # --- what others read ---------------------------------------------------------------------
 

@@ -1,11 +1,11 @@
 """`join --record FILE`: write a running headset's session to a recording as it happens.
 
 The recorder hooks what the headset already exposes, so the headset has no recording mode of its own:
-the session's callbacks (every remote state message, joins and leaves), the state link's `on_sent`
-(every STATE this headset sends), the encoder's `on_frame` (every Opus packet it sends) and the
-voice's `listeners` (every block heard from each remote, gathered into 20 ms frames and re-encoded
-to Opus so the file stays small). Everything runs on the headset's loop; `close()` unhooks and
-closes the file. The app's record button uses the same object.
+the session's callbacks (every remote state message, joins and leaves), the state stream's
+`StatesSent` events (every STATE this headset sends), the encoder's `on_frame` (every Opus packet it
+sends) and the voice's `listeners` (every block heard from each remote, gathered into 20 ms frames
+and re-encoded to Opus so the file stays small). Everything runs on the headset's loop; `close()`
+unhooks and closes the file. The app's record button uses the same object.
 """
 
 from __future__ import annotations

@@ -211,18 +211,27 @@ class Uplink:
         if len(self._held) >= self.settings.states_per_packet:
             held, self._held = self._held, []
             packets = self._packer.pack([data for data, _, _ in held] + self._pongs_now(now), stamp(now))
+            if len(packets) == 1:  # the usual case: everything in one datagram
+                return [self._states_out(packets[0], held)]
             out = []
-            for packet in packets:
+            for packet in packets:  # the STATEs come first, in order; count each datagram's share
                 count = sum(1 for _ in batch_entries(packet)) if is_batch(packet) else 1
-                mine, held = held[:count], held[count:]
-                out.append(Outgoing(packet, "states", tuple(d for d, _, _ in mine),
-                                    sum(f for _, f, _ in mine), sum(h for _, _, h in mine)))  # fmt: skip
+                out.append(self._states_out(packet, held[:count]))
+                held = held[count:]
             return out
         if self._pongs and not self.pongs_ride:
             return [
                 Outgoing(packet, "pongs") for packet in self._packer.pack(self._pongs_now(now), stamp(now))
             ]
         return []
+
+    @staticmethod
+    def _states_out(packet: bytes, held: list[tuple[bytes, bool, bool]]) -> Outgoing:
+        faces = hands = 0
+        for _, with_face, with_hands in held:
+            faces += with_face
+            hands += with_hands
+        return Outgoing(packet, "states", tuple(data for data, _, _ in held), faces, hands)
 
     def _pongs_now(self, now: float) -> list[bytes]:
         """The PONGs waiting, stamped `now`: the time each waited (from its PING's arrival to now) is
