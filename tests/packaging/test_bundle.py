@@ -17,8 +17,8 @@ import pytest
 
 from emulator import __version__
 from emulator.render.png import decode_png
-from tests.packaging.bundle_build import run_grouped
 from tests.support.prebuilt import prebuilt
+from tests.support.processes import run_in_group
 from tests.support.pulse import PulseServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.gui, pytest.mark.timeout(900)]
@@ -55,7 +55,9 @@ def _loopback_only(argv: list[str]) -> list[str]:
 
 def test_version_matches_the_package(bundle: Path, tmp_path: Path) -> None:
     env = _clean_env(tmp_path)
-    done = run_grouped([str(bundle), "--version"], timeout=RUN_TIMEOUT_S, cwd=str(tmp_path), env=env)
+    done = run_in_group(
+        [str(bundle), "--version"], timeout=RUN_TIMEOUT_S, merged=True, cwd=str(tmp_path), env=env
+    )
     assert done.returncode == 0, done.stdout
     assert done.stdout.strip() == f"headset-emulator {__version__}"
 
@@ -66,7 +68,7 @@ def test_self_test_passes_from_the_bundle_alone(
     frame = tmp_path / "frame.png"
     env = _clean_env(tmp_path, DISPLAY=xvfb_display, PULSE_SERVER=pulse_server.server)
     argv = _loopback_only([str(bundle), "self-test", "--frame", str(frame)])
-    done = run_grouped(argv, timeout=RUN_TIMEOUT_S, cwd=str(tmp_path), env=env)
+    done = run_in_group(argv, timeout=RUN_TIMEOUT_S, merged=True, cwd=str(tmp_path), env=env)
     assert done.returncode == 0, done.stdout
     checks = [line for line in done.stdout.splitlines() if line[:4] in ("PASS", "WARN", "FAIL")]
     lines = {line.split()[1]: line for line in checks}
@@ -89,7 +91,7 @@ def test_the_desktop_app_draws_a_talking_bot(bundle: Path, tmp_path: Path, xvfb_
     env = _clean_env(tmp_path, DISPLAY=xvfb_display)
     argv = [str(bundle), "demo", "--bots", "1", "--settings", str(tmp_path / "s.ini")]
     argv += ["--screenshot", str(shot)]
-    done = run_grouped(_loopback_only(argv), timeout=RUN_TIMEOUT_S, cwd=str(tmp_path), env=env)
+    done = run_in_group(_loopback_only(argv), timeout=RUN_TIMEOUT_S, merged=True, cwd=str(tmp_path), env=env)
     assert done.returncode == 0, done.stdout
     assert "first frame with 1 avatars" in done.stdout, done.stdout
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -21,9 +21,9 @@ import pytest
 
 from emulator import __version__
 from emulator.render.png import decode_png
-from tests.packaging.wheel_venv import Venv, run_in_group
+from tests.packaging.wheel_venv import Venv
 from tests.support.prebuilt import prebuilt
-from tests.support.processes import running
+from tests.support.processes import run_in_group, running
 from tests.support.room import SECRET, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
