@@ -83,7 +83,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
 # Groups only some commands have; they are filled before the shared ones above.
 COMMAND_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
     "swarm": {"the swarm": ("count", "speakers", "radius", "prefix", "workers")},
-    "probe": {"pass or fail": ("max_join", "max_first_audio", "max_mouth_to_ear", "max_rtt")},
 }
 
 
