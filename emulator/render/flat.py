@@ -17,16 +17,21 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.render.avatar import Avatar
+from emulator.render.lod import level_for, simplified
 from emulator.render.textures_gl import mip_chain
 
-# A head under this many pixels tall is drawn flat. At 64 px a head's texture detail (brows, lips)
-# is one or two pixels wide, and the coarsest level's cells (lod.LEVELS) are about 4 px.
+# A head under this many pixels tall is drawn flat: where the coarsest level of detail starts
+# (lod.LEVELS), whose head cells are 6 px or less, so per-vertex light looks like per-pixel light.
 FLAT_BELOW_PX = 100.0
 _FLAT_KEY = -1.0  # the flat copy's key among `avatar.levels` (cells are never negative)
 
 
-def is_flat(head_pixels: float) -> bool:
-    return head_pixels < FLAT_BELOW_PX
+def for_size(avatar: Avatar, head_pixels: float, flat_below_px: float = FLAT_BELOW_PX) -> tuple[Avatar, bool]:
+    """The mesh to draw `avatar` with when its head is `head_pixels` tall, and whether it is flat."""
+    mesh = simplified(avatar, level_for(head_pixels))
+    if head_pixels < flat_below_px:
+        return flat(mesh), True
+    return mesh, False
 
 
 def flat(avatar: Avatar) -> Avatar:

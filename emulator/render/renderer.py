@@ -18,10 +18,10 @@ from emulator.render.avatar_gl import AvatarCache, MorphMode
 from emulator.render.background import Background
 from emulator.render.batch import Batch, Features
 from emulator.render.camera import Camera
-from emulator.render.flat import flat, is_flat
+from emulator.render.flat import FLAT_BELOW_PX, for_size
 from emulator.render.gl_util import Program
 from emulator.render.hand_gl import HandBatch
-from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
+from emulator.render.lod import HEAD_HEIGHT_M
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
 from emulator.render.scene import DrawItem, Scene
@@ -45,6 +45,7 @@ class Renderer:
         self.morph = MorphMode(morph)
         self.labels = labels
         self.lod = lod  # coarser meshes for avatars small on screen (lod.py)
+        self.flat_below_px = FLAT_BELOW_PX  # with lod and CPU morphing: heads this small drawn flat (flat.py)
         self._background = Background()
         # Both programs exist: a GPU renderer sends an avatar whose deltas exceed the texture-buffer limit
         # through the CPU batch instead.
@@ -114,9 +115,13 @@ class Renderer:
         for item in items:
             distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
             head_pixels = HEAD_HEIGHT_M * pixels_at_1m / distance
-            mesh = simplified(item.avatar, level_for(head_pixels)) if self.lod else item.avatar
-            if self.lod and self.morph is MorphMode.CPU and is_flat(head_pixels):
-                mesh = flat(mesh)
+            mesh, is_flat = item.avatar, False
+            if self.lod:
+                below = (
+                    self.flat_below_px if self.morph is MorphMode.CPU else 0.0
+                )  # the batch lights vertices
+                mesh, is_flat = for_size(item.avatar, head_pixels, below)
+            if is_flat:
                 far.add(id(item))
             chosen.append((item, mesh))
         self._textures.update(avatar for _, avatar in chosen)
@@ -163,7 +168,7 @@ class Renderer:
     def _cpu_program(self, features: Features) -> Program:
         program = self._cpu_programs.get(features)
         if program is None:
-            vertex = avatar_vertex_shader(False, vertex_lit=features.vertex_lit)
+            vertex = avatar_vertex_shader(False, vertex_lit=features.vertex_lit, textured=features.textured)
             program = Program(vertex, avatar_fragment_shader(*features))
             program.use()
             GL.glUniform1i(program.loc("u_textures"), TEXTURE_UNIT)

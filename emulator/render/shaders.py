@@ -10,6 +10,7 @@ AVATAR_VERTEX = f"""
 #version 330 core
 #define GPU_MORPH {{gpu_morph}}
 #define VERTEX_LIT {{vertex_lit}}
+#define TEXTURED {{textured}}
 layout(location = 0) in vec3 a_position;
 layout(location = 1) in vec3 a_normal;
 layout(location = 2) in vec4 a_color;
@@ -65,6 +66,9 @@ void main() {{
 #if VERTEX_LIT
     light(normalize(v_normal), v_world, v_tint, a_surface.w, v_scale, v_add);
     v_add += a_emissive;
+#if !TEXTURED
+    v_color.rgb = a_color.rgb * v_scale + v_add;  // all of it here: one colour left to interpolate
+#endif
 #else
     v_scale = vec3(1.0);
     v_add = vec3(0.0);
@@ -74,10 +78,12 @@ void main() {{
 """
 
 
-def avatar_vertex_shader(gpu_morph: bool, vertex_lit: bool = False) -> str:
-    """The avatar vertex shader; `vertex_lit` (CPU morphing only) lights each vertex (flat.py)."""
+def avatar_vertex_shader(gpu_morph: bool, vertex_lit: bool = False, textured: bool = True) -> str:
+    """The avatar vertex shader; `vertex_lit` (CPU morphing only) lights each vertex (flat.py), and
+    without `textured` hands the fragment shader the finished colour."""
     source = AVATAR_VERTEX.replace("{gpu_morph}", "1" if gpu_morph else "0")
     source = source.replace("{vertex_lit}", "1" if vertex_lit and not gpu_morph else "0")
+    source = source.replace("{textured}", "1" if textured else "0")
     return source.replace("LIGHTING", LIGHTING)
 
 
@@ -143,8 +149,10 @@ void main() {
 #if MASK
     if (v_surface.y > 0.0 && base.a < v_surface.y) discard;  // hair cards, lashes
 #endif
-#if VERTEX_LIT
+#if VERTEX_LIT && TEXTURED
     vec3 lit = base.rgb * v_scale + v_add;
+#elif VERTEX_LIT
+    vec3 lit = base.rgb;  // lit by the vertex shader
 #else
     vec3 emissive = v_emissive;
 #if EMISSIVE_MAP
