@@ -18,7 +18,6 @@ import numpy.typing as npt
 
 from emulator.render.avatar import Avatar
 from emulator.render.lod import level_for, simplified
-from emulator.render.textures_gl import mip_chain
 
 # A head under this many pixels tall is drawn flat: where the coarsest level of detail starts
 # (lod.LEVELS), whose head cells are 6 px or less, so per-vertex light looks like per-pixel light.
@@ -41,8 +40,9 @@ def flat(avatar: Avatar) -> Avatar:
         return cached
     colors, emissive, surface = avatar.colors, avatar.emissive, avatar.surface
     if len(avatar.textures) and ((surface[:, 0] >= 0).any() or (surface[:, 2] >= 0).any()):
-        levels = [np.asarray(m, np.float32) / 255.0 for m in mip_chain(avatar.textures)]
-        level = _footprint_level(avatar, len(levels))
+        levels = _Levels(avatar.textures)
+        level = _footprint_level(avatar, levels.count)
+        levels.prepare(int(level.min()))
         colors = colors * _sample(levels, level, surface[:, 0], avatar.uvs)
         emissive = emissive * _sample(levels, level, surface[:, 2], avatar.uvs)[:, :3]
         surface = surface.copy()
@@ -86,8 +86,36 @@ def _footprint_level(avatar: Avatar, count: int) -> npt.NDArray[np.int64]:
     return np.asarray(np.clip(level, 0, count - 1), np.int64)
 
 
+class _Levels:
+    """Mip levels of a texture set as 0..1 floats, from the finest one a bake needs: that one a 2^k
+    box mean of the layers, each coarser one the 2x2 mean of the one before (textures_gl.mip_chain's
+    filter, up to rounding), so baking a far avatar reads the full-size layers once."""
+
+    def __init__(self, textures: npt.NDArray[np.uint8]) -> None:
+        self.textures = textures
+        self.count = int(textures.shape[1]).bit_length()  # 512: levels 0 (512) .. 9 (1)
+        self._made: dict[int, npt.NDArray[np.float32]] = {}
+
+    def prepare(self, finest: int) -> None:
+        layers, size = self.textures, self.textures.shape[1]
+        side, block = size >> finest, 1 << finest
+        shaped = layers.reshape(len(layers), side, block, side, block, 4)
+        level = shaped.sum(axis=(2, 4), dtype=np.uint32).astype(np.float32) / np.float32(
+            255.0 * block * block
+        )
+        self._made = {finest: level}
+        for k in range(finest + 1, self.count):
+            level = 0.25 * (
+                level[:, 0::2, 0::2] + level[:, 1::2, 0::2] + level[:, 0::2, 1::2] + level[:, 1::2, 1::2]
+            )
+            self._made[k] = level
+
+    def __getitem__(self, level: int) -> npt.NDArray[np.float32]:
+        return self._made[level]
+
+
 def _sample(
-    levels: list[npt.NDArray[np.float32]],
+    levels: _Levels,
     level: npt.NDArray[np.int64],
     layer: npt.NDArray[np.float32],
     uvs: np.ndarray,
@@ -96,7 +124,7 @@ def _sample(
     level; white where a vertex names no layer (or one past the set)."""
     out = np.ones((len(layer), 4), np.float32)
     index = layer.astype(np.int64)
-    use = (index >= 0) & (index < len(levels[0]))
+    use = (index >= 0) & (index < len(levels.textures))
     for k in np.unique(level[use]):
         here = use & (level == k)
         out[here] = _bilinear(levels[int(k)], index[here], uvs[here])

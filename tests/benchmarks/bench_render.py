@@ -435,8 +435,8 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "matrices), A/B alternating against a4fc8ed in one process at 7224f4d, process CPU ms, "
             "medians of 15: posing with a waved hand 0.37 -> 0.29, without hands 0.055 -> 0.051; the "
             "batch's skinning step at full detail (16551 vertices) 0.91 -> 0.68, at a coarse level (3523) "
-            "0.23 -> 0.18: about 0.7 ms of 8 half bodies' frame. Even at zero, posing and skinning would not "
-            "meet the goal: the gap is geometry and pixels (unposed - old heads)",
+            "0.23 -> 0.18: about 0.7 ms of 8 half bodies' frame. Since far avatars are drawn flat, posing "
+            "and skinning (half body - unposed) are about half of what is left of the gap",
             "noisy: llvmpipe shares this machine's 2 cores with other engineers' test runs; compare "
             "the columns of one run, not runs",
         ],
