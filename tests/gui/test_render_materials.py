@@ -230,7 +230,7 @@ def test_emissive_glows_on_a_black_surface(offscreen: OffscreenRenderer, tmp_pat
 
 
 def test_a_far_textured_avatar_drawn_flat_keeps_its_colour_and_a_close_one_is_unchanged(
-    tmp_path: Path,
+    xvfb_display: str, tmp_path: Path
 ) -> None:
     """Far (head under flat.FLAT_BELOW_PX tall): the baked, vertex-lit square's mean colour is the
     per-pixel one's. Close: not drawn flat, so the picture is the per-pixel one, pixel for pixel."""
@@ -248,6 +248,7 @@ def test_a_far_textured_avatar_drawn_flat_keeps_its_colour_and_a_close_one_is_un
     empty, flat, per_pixel = both(far)
     covered = np.abs(per_pixel - empty).max(axis=-1) > 8
     assert covered.sum() > 300
+    assert not np.array_equal(flat, per_pixel)  # it was drawn flat: the checker is gone
     assert (np.abs(flat - empty).max(axis=-1) > 8).sum() >= 0.95 * covered.sum()  # same shape
     assert np.abs(flat[covered].mean(axis=0) - per_pixel[covered].mean(axis=0)).max() < 10
     _, near_flat, near_per_pixel = both(POSE)
