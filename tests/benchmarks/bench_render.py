@@ -436,7 +436,8 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "medians of 15: posing with a waved hand 0.37 -> 0.29, without hands 0.055 -> 0.051; the "
             "batch's skinning step at full detail (16551 vertices) 0.91 -> 0.68, at a coarse level (3523) "
             "0.23 -> 0.18: about 0.7 ms of 8 half bodies' frame. Since far avatars are drawn flat, posing "
-            "and skinning (half body - unposed) are about half of what is left of the gap",
+            "and skinning (half body - unposed) are a quarter to a half of what is left of the gap, "
+            "depending on the load (the line above splits this run's)",
             "noisy: llvmpipe shares this machine's 2 cores with other engineers' test runs; compare "
             "the columns of one run, not runs",
         ],
