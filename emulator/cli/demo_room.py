@@ -161,7 +161,7 @@ def _answer(message: dict[str, Any]) -> None:
 
 
 async def _serve(bots: int, secret: str) -> int:
-    from emulator.cli.demo import Demo
+    from emulator.cli.demo_bots import Demo
     from emulator.headset import HeadsetError
 
     demo = Demo(bots=bots, secret=secret)

@@ -40,7 +40,8 @@ from emulator.headset import Headset
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose, Quat, Vec3
-from emulator.net.conditions import ConditionsError, NetworkConditioner
+from emulator.net.condition_spec import ConditionsError
+from emulator.net.conditions import NetworkConditioner
 from emulator.net.http_guard import HEADER_TIMEOUT_S, HttpGuard
 from emulator.qa.control_files import FileRefused, audio_spec, motion_spec
 from emulator.wire.bounded_json import JsonBoundsError, loads_bounded

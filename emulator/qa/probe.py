@@ -32,7 +32,8 @@ import numpy as np
 
 from emulator.audio.source import MonoBlock
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
-from emulator.net.conditions import NetConditions, NetworkConditioner
+from emulator.net.condition_spec import NetConditions
+from emulator.net.conditions import NetworkConditioner
 from emulator.net.prometheus import Family, Histogram
 from emulator.qa.scores import cheap_score
 

@@ -100,10 +100,10 @@ class Viewport(QWidget):
             raise ValueError(f"unknown viewport surface {kind!r}: one of {', '.join(SURFACES)}")
         self.surface_kind = kind
         if kind == "widget":
-            widget = WidgetSurface(self)
+            widget = WidgetSurface(self, self)
             self._layout.addWidget(widget)
             return widget
-        surface = WindowSurface(self)
+        surface = WindowSurface(self, self)
         container = QWidget.createWindowContainer(surface, self)
         container.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFocusProxy(container)

@@ -24,7 +24,8 @@ from emulator.audio.quality.full import METRICS, installed_metrics, score_full
 from emulator.audio.source import MonoBlock
 from emulator.audio.speech import bot_source
 from emulator.headset.voice import BLOCK_S, BLOCK_SAMPLES
-from emulator.net.conditions import NetworkConditioner, parse_conditions
+from emulator.net.condition_spec import parse_conditions
+from emulator.net.conditions import NetworkConditioner
 from emulator.net.fanout import EncodedAudioFanout
 from emulator.net.loss import PacketDropper, drop_incoming_rtp
 from emulator.net.playout import PlayoutBuffer

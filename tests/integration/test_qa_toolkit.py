@@ -17,7 +17,8 @@ from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.recording.replay import load_replay
 from emulator.headset.recording.sessionfile import read_recording
 from emulator.model.pose import Pose
-from emulator.net.conditions import NetworkConditioner, parse_conditions
+from emulator.net.condition_spec import parse_conditions
+from emulator.net.conditions import NetworkConditioner
 from emulator.net.opus_decoder import OpusDecoder
 from emulator.net.prometheus import MetricsServer
 from emulator.qa.probe import ProbeMetrics, probe_once

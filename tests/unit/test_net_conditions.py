@@ -7,14 +7,8 @@ import random
 
 import pytest
 
-from emulator.net.conditions import (
-    PRESETS,
-    REORDER_HOLD_S,
-    ConditionsError,
-    Impairment,
-    NetConditions,
-    parse_conditions,
-)
+from emulator.net.condition_spec import PRESETS, ConditionsError, NetConditions, parse_conditions
+from emulator.net.conditions import REORDER_HOLD_S, Impairment
 from emulator.net.loss import PacketDropper
 from emulator.net.loss_model import LossModel, gilbert_parameters
 from emulator.net.schedules import Schedule

@@ -22,7 +22,8 @@ from emulator.headset.recording.sessionfile import (
 )
 from emulator.model.face import Face
 from emulator.model.pose import Pose
-from emulator.net.conditions import ConditionsError, Impairment, NetConditions, parse_conditions
+from emulator.net.condition_spec import ConditionsError, NetConditions, parse_conditions
+from emulator.net.conditions import Impairment
 from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.net.prometheus import Family, Histogram, parse_listen, render
 from emulator.qa.swarm import aggregate

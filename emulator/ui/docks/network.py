@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emulator.net.conditions import PRESETS, ConditionsError, NetConditions, parse_conditions
+from emulator.net.condition_spec import PRESETS, ConditionsError, NetConditions, parse_conditions
 from emulator.ui.session import AppSession
 
 CUSTOM = "custom"
