@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.net import patches
 from emulator.net.condition_spec import PRESETS, NetConditions, parse_conditions
 from emulator.net.loss_model import LossModel
 from emulator.net.schedules import Schedule
@@ -186,8 +187,8 @@ class NetworkConditioner:
                 self._patch(ice)
 
     def _patch(self, ice: Any) -> None:
-        connection = ice._connection
-        original_send: Callable[[bytes], Any] = ice._send
+        connection = patches.ice_connection_of(ice)
+        original_send = patches.ice_send(ice)
         original_received: Callable[[bytes, int], None] = connection.data_received
 
         async def send(data: bytes) -> None:
@@ -204,7 +205,7 @@ class NetworkConditioner:
                 else:
                     self._later(hold, lambda: original_received(data, component))
 
-        ice._send = send
+        patches.set_ice_send(ice, send)
         connection.data_received = data_received
         self._patched[id(ice)] = (ice, original_send, original_received)
 
@@ -238,8 +239,8 @@ class NetworkConditioner:
         await cancel_and_wait([self._scanner, *self._tasks])
         self._scanner = None
         for ice, send, received in self._patched.values():
-            ice._send = send
-            ice._connection.data_received = received
+            patches.set_ice_send(ice, send)
+            patches.ice_connection_of(ice).data_received = received
         self._patched.clear()
         self._pc = None
 

@@ -29,7 +29,7 @@ from aiortc.sdp import candidate_from_sdp
 from emulator.net.ice import is_loopback_host, restrict_to_loopback
 from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
 from emulator.net.janus_signaling import JanusConnection, JanusError, JanusEvent
-from emulator.net.patches import install as install_patches
+from emulator.net.patch_install import install as install_patches
 from emulator.net.session import (
     CONNECT_TIMEOUT_S,
     CONTROL_CHANNEL,

@@ -26,13 +26,13 @@ raises `SctpInternalsChanged` if that is gone, so an upgrade fails loudly instea
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiortc.rtcsctptransport import RTCSctpTransport
 from OpenSSL import SSL
+
+from emulator.net import patches
 
 logger = logging.getLogger(__name__)
 
@@ -65,18 +65,10 @@ def _pending(transport: RTCSctpTransport) -> _Pending:
     return state
 
 
-def _check_internals() -> Callable[[RTCSctpTransport], Awaitable[None]]:
-    send_sack = getattr(RTCSctpTransport, "_send_sack", None)
-    handle_data = getattr(RTCSctpTransport, "_handle_data", None)
-    if not inspect.iscoroutinefunction(send_sack) or handle_data is None:
-        raise SctpInternalsChanged("aiortc's RTCSctpTransport has no coroutine _send_sack any more")
-    # Names a function's bytecode uses (no source needed: a frozen bundle has none to read).
-    if "_send_sack" not in handle_data.__code__.co_names:
-        raise SctpInternalsChanged("aiortc's RTCSctpTransport._handle_data no longer calls _send_sack")
-    for attribute in ("_sack_needed", "_sack_misordered", "_sack_duplicates", "_association_state"):
-        if attribute not in RTCSctpTransport.__init__.__code__.co_names:
-            raise SctpInternalsChanged(f"aiortc's RTCSctpTransport has no {attribute} any more")
-    return send_sack
+def _check_internals() -> None:
+    why = patches.problem("sctp-sacks")
+    if why is not None:
+        raise SctpInternalsChanged(f"aiortc: {why}")
 
 
 async def _send_now(transport: RTCSctpTransport) -> None:
@@ -93,8 +85,7 @@ async def _send_sack_delayed(transport: RTCSctpTransport) -> None:
     """Called by aiortc at the end of every packet with data: send now, or within SACK_DELAY_S."""
     state = _pending(transport)
     state.unacked += 1
-    out_of_order = bool(transport._sack_misordered or transport._sack_duplicates)
-    if out_of_order or state.unacked >= SACK_EVERY_PACKETS:
+    if patches.sack_at_once(transport) or state.unacked >= SACK_EVERY_PACKETS:
         await _send_now(transport)
     elif state.timer is None:
         state.timer = asyncio.get_running_loop().call_later(SACK_DELAY_S, _timer_fired, transport)
@@ -103,7 +94,7 @@ async def _send_sack_delayed(transport: RTCSctpTransport) -> None:
 def _timer_fired(transport: RTCSctpTransport) -> None:
     state = _pending(transport)
     state.timer = None
-    if not transport._sack_needed or transport._association_state != RTCSctpTransport.State.ESTABLISHED:
+    if not patches.sack_needed(transport) or not patches.association_established(transport):
         state.unacked = 0
         return
     state.task = asyncio.ensure_future(_send_late(transport))
@@ -111,7 +102,7 @@ def _timer_fired(transport: RTCSctpTransport) -> None:
 
 async def _send_late(transport: RTCSctpTransport) -> None:
     try:
-        if transport._sack_needed:
+        if patches.sack_needed(transport):
             await _send_now(transport)
     except (ConnectionError, SSL.Error) as error:
         # The association or its DTLS closed while the SACK waited: there is nothing left to ack.
@@ -125,9 +116,8 @@ def delay_sacks() -> None:
     global _STOCK_SEND_SACK
     if _STOCK_SEND_SACK is not None:
         return
-    _STOCK_SEND_SACK = _check_internals()
-    patched: Any = _send_sack_delayed
-    RTCSctpTransport._send_sack = patched  # type: ignore[method-assign]
+    _check_internals()
+    _STOCK_SEND_SACK = patches.replace_send_sack(_send_sack_delayed)
     logger.debug("aiortc SCTP: SACK every %d packets or %.0f ms", SACK_EVERY_PACKETS, 1000 * SACK_DELAY_S)
 
 

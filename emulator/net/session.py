@@ -23,7 +23,7 @@ from emulator.net.ice import (
     restrict_to_loopback,
 )
 from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
-from emulator.net.patches import install as install_patches
+from emulator.net.patch_install import install as install_patches
 from emulator.wire.signaling import (
     Answer,
     Error,

@@ -25,7 +25,7 @@ from emulator.net.ice import (
     restrict_to_loopback,
     restrict_to_this_machine,
 )
-from emulator.net.patches import install as install_patches
+from emulator.net.patch_install import install as install_patches
 from emulator.net.tasks import cancel_and_wait
 from emulator.room.audio import RoomAudio
 from emulator.room.browser import add_browser_routes
