@@ -22,7 +22,7 @@ from emulator.net.direct_send import DirectRtpSender, SenderInternalsChanged
 from emulator.net.fanout import EncodedAudioTrack, RelayFanout
 from emulator.net.receive import tap_audio_receiver
 from emulator.room.mix import BinauralMix
-from emulator.wire.signaling import MIX_OWNER
+from emulator.wire.signaling import MIX_OWNER, RoomMode
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,11 @@ class ListenerRoutes:
 class RoomAudio:
     """Who hears whom in one room. Connections are the I/O layer's ids."""
 
-    def __init__(self, room: str, mode: str, *, direct_send: bool = True) -> None:
+    def __init__(self, room: str, mode: RoomMode, *, direct_send: bool = True) -> None:
         self.room = room
         self.mode = mode
         self.direct_send = direct_send  # False: every copy through aiortc's sender task (the stock path)
-        self.mix = BinauralMix(room) if mode == "binaural" else None
+        self.mix = BinauralMix(room) if mode == RoomMode.BINAURAL else None
         self.voices: dict[str, RelayFanout] = {}
         self.listeners: dict[str, ListenerRoutes] = {}
         self.identities: dict[str, str] = {}  # conn → participant id, for the `tracks` message
