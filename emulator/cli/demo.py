@@ -1,11 +1,11 @@
 """`headset-emulator demo`: the README's first command — a room, two talking bots and the app, joined.
 
 The embedded room (127.0.0.1, a free port, a fresh secret, so nothing else on the machine can join)
-and two bot headsets run in a child process (demo_room.py), as other devices would: they pace to and
-fro 1.2-1.3 m in front of the user, facing them, speaking their lines with lip-synced faces
-(espeak-ng). The main window joins the same room. Closing the window stops the app, then the child
-(bots, then room); the child also ends if the app is killed. `--in-process` (hidden) runs room and
-bots on a thread of the app instead, the old way, kept for the `app` benchmark's comparison.
+and two bot headsets (demo_bots.py) run in a child process (demo_room.py), as other devices would:
+they pace to and fro 1.6-1.7 m in front of the user, facing them, speaking their lines with
+lip-synced faces (espeak-ng). The main window joins the same room. Closing the window stops the app,
+then the child (bots, then room); the child also ends if the app is killed. `--in-process` (hidden)
+runs room and bots on a thread of the app instead, for the `app` benchmark's comparison.
 
 A window needs a display: without DISPLAY (or WAYLAND_DISPLAY) the command says so in one line and
 suggests `xvfb-run -a headset-emulator demo` rather than starting a hidden screen nobody can see.

@@ -1,20 +1,21 @@
 """Send relayed Opus frames on an aiortc sender's RTP stream at once, without its per-frame task.
 
-Why: a room forwards each speaker's packet to every listener. Through aiortc 1.16 each copy wakes that
-listener's `RTCRtpSender._run_rtp` task, is wrapped in an `av.Packet`, re-packed by the codec, stamped
-with two datetime-based NTP clock reads, and only then protected and sent. That was a fifth of a
-room's CPU with 20 headsets, most of it bookkeeping around the two calls that matter (SRTP protect,
-sendto). A `DirectRtpSender` builds the same RTP packet aiortc would (the sender's SSRC, the
-negotiated payload type, the MID and abs-send-time header extensions, its own sequence numbers from a
-random start and its own random timestamp origin, the marker bit set as aiortc sets it on every
-single-packet frame) and hands it to the DTLS transport while the fanout publishes. It keeps the
-sender's packet and octet counts and its last RTP/NTP timestamps, which the sender's RTCP sender
-reports and `getStats()` read. The sender's own RTP task stays, idle, on a track that never yields.
+Why: a room forwards each speaker's packet to every listener. Through aiortc 1.16 each copy wakes
+that listener's `RTCRtpSender._run_rtp` task, is wrapped in an `av.Packet`, re-packed by the codec,
+stamped with two datetime-based NTP clock reads, and only then protected and sent: mostly
+bookkeeping around the two calls that matter (SRTP protect, sendto), per listener and frame
+(docs/architecture.md#measured-reasons). A `DirectRtpSender` builds the same RTP packet aiortc would
+(the sender's SSRC, the negotiated payload type, the MID and abs-send-time header extensions, its
+own sequence numbers from a random start and its own random timestamp origin, the marker bit set as
+aiortc sets it on every single-packet frame) and hands it to the DTLS transport while the fanout
+publishes. It keeps the sender's packet and octet counts and its last RTP/NTP timestamps, which the
+sender's RTCP sender reports and `getStats()` read. The sender's own RTP task stays, idle, on a
+track that never yields.
 
-The private attributes used (read and written through `patches.RtpSenderInternals`) are checked
-when a `DirectRtpSender` is made (`SenderInternalsChanged` otherwise, and the caller keeps aiortc's
-path); tests/integration/test_direct_send.py checks them on
-the installed aiortc. Everything runs on the loop's thread.
+The private attributes used (read and written through `patches.RtpSenderInternals`) are checked when
+a `DirectRtpSender` is made (`SenderInternalsChanged` otherwise, and the caller keeps aiortc's
+path); tests/integration/test_direct_send.py checks them on the installed aiortc. Everything runs on
+the loop's thread.
 """
 
 from __future__ import annotations

@@ -2,22 +2,21 @@
 
 Why: aiortc 1.16 answers every received SCTP packet that carries data with a SACK of its own. The
 state stream is many small datagrams (a headset sends 90 a second, the room sends each listener a
-batch every few milliseconds), so half of all SCTP packets on the wire were SACKs, and each costs
+batch every few milliseconds), so half of all SCTP packets on the wire would be SACKs, and each costs
 both peers a DTLS record, a syscall and, on the sender, a pass over its outstanding queue and its
-retransmission timer. In a room of 8 that SACK handling was 14% of the room's CPU.
+retransmission timer (measured: docs/architecture.md#measured-reasons).
 
-RFC 4960 §6.2 lets a receiver delay its SACK: it should acknowledge at least every second packet with
-data, must do so within 200 ms of a packet it has not acknowledged, and should acknowledge at once
-when data arrives out of order or duplicated (the sender's fast retransmit counts on that). The
+RFC 4960 §6.2 lets a receiver delay its SACK: it should acknowledge at least every second packet
+with data, must do so within 200 ms of a packet it has not acknowledged, and should acknowledge at
+once when data arrives out of order or duplicated (the sender's fast retransmit counts on that). The
 sockets API (RFC 6458 §8.1.19, SCTP_DELAYED_SACK) makes both figures settings, `sack_freq` packets
 and `sack_delay`; `delay_sacks()` sets them for aiortc: every 4th packet or 50 ms, at once on
 anything out of order. Why 4 and not 2: a room of N sends each listener a batch every 12-20 ms, and
-each listener sends 45 datagrams a second, so every second packet meant about 60 SACK datagrams a
-second per headset, a fifth of all its datagrams. Running a room and swarm of 10 with each policy at
-once, side by side on this machine, 4/50 ms took 3-9% less CPU in all and 9-12% less in the room
-(3/60 ms: 0-5%). What 4 costs: a sender whose congestion window holds fewer than 4 full packets
-(aiortc starts at 3) waits for the timer once, and its window then grows past that; every
-retransmission timer in play (aiortc's minimum RTO is 1 s) is far above 50 ms.
+each listener sends 45 datagrams a second, so every second packet means about 60 SACK datagrams a
+second per headset, a fifth of all its datagrams; 4/50 ms also measured cheaper than 3/60 ms
+(docs/architecture.md#measured-reasons). What 4 costs: a sender whose congestion window holds fewer
+than 4 full packets (aiortc starts at 3) waits for the timer once, and its window then grows past
+that; every retransmission timer in play (aiortc's minimum RTO is 1 s) is far above 50 ms.
 
 `delay_sacks()` is process-wide and idempotent; it checks the installed aiortc for what it wraps and
 raises `SctpInternalsChanged` if that is gone, so an upgrade fails loudly instead of silently stalling.

@@ -1,8 +1,8 @@
 """One headset's WebRTC session with the bundled room: signaling, the peer connection, its channels.
 
 The session knows nothing of poses or faces: it moves bytes (state stream) and tracks (voice) and
-keeps the room's roster. `emulator/headset.py` gives those bytes meaning. Runs on one asyncio loop;
-callbacks are called on that loop.
+keeps the room's roster; the headset (`emulator/headset/`) gives those bytes meaning. Runs on one
+asyncio loop; callbacks are called on that loop.
 """
 
 from __future__ import annotations

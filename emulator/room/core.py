@@ -38,7 +38,7 @@ MODES = tuple(RoomMode)
 SILENCE_TIMEOUT_S = 4.0  # a participant whose data stopped is gone well within the promised 5 s
 MEDIA_SETUP_TIMEOUT_S = 20.0  # from admission to the first data-channel message
 # Ticks come twice a second; a longer gap between two means the room's own loop was too busy to hear
-# anyone, and that time is not counted as anyone's silence (a busy room once dropped 24 of 32).
+# anyone, and that time is not counted as anyone's silence (or a stalled room would drop everyone).
 TICK_GAP_S = 1.0
 
 
