@@ -122,7 +122,7 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
     from emulator.drive.hands import hands_from_spec
     from emulator.headset import HeadsetConfig
     from emulator.headset.config import MAX_STATES_PER_PACKET
-    from emulator.net.ice_servers import IceOptions, IceServerError
+    from emulator.net.transport.ice_servers import IceOptions, IceServerError
 
     if args.opus_bitrate < 6000 or args.opus_bitrate > 510_000:
         raise CommandError("--opus-bitrate must be between 6000 and 510000 bit/s")

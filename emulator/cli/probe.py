@@ -16,7 +16,7 @@ from emulator.cli.vocab import ExitCode, seconds, seconds_or_zero, with_unit
 
 if TYPE_CHECKING:  # loaded when the probe runs, not for --help
     from emulator.headset import HeadsetConfig
-    from emulator.net.condition_spec import NetConditions
+    from emulator.net.transport.condition_spec import NetConditions
     from emulator.qa.probe import Thresholds
 
 
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     )
     net = None
     if args.net is not None:
-        from emulator.net.condition_spec import ConditionsError, parse_conditions
+        from emulator.net.transport.condition_spec import ConditionsError, parse_conditions
 
         try:
             net = parse_conditions(args.net)

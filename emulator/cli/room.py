@@ -12,9 +12,9 @@ from typing import Any
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.model.durations import parse_duration
-from emulator.net.ice import is_loopback_host
 from emulator.net.prometheus import MetricsServer
-from emulator.net.tokens import Grant, TokenError, load_secret, mint
+from emulator.net.signaling.tokens import Grant, TokenError, load_secret, mint
+from emulator.net.transport.ice import is_loopback_host
 from emulator.room.edge import EdgeLimits
 from emulator.room.metrics import RoomMetrics
 from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer

@@ -28,14 +28,14 @@ from emulator.headset.mouths import RemoteMouths
 from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.ticks import next_tick
 from emulator.model.profiles import DeviceProfile
-from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack, PacketFanout
-from emulator.net.opus import OpusSettings, OpusSettingsError, codec_floor_ms
-from emulator.net.playout import PlayoutBuffer
-from emulator.net.receive import attach_playout
+from emulator.net.media.fanout import EncodedAudioFanout, EncodedAudioTrack, PacketFanout
+from emulator.net.media.opus import OpusSettings, OpusSettingsError, codec_floor_ms
+from emulator.net.media.playout import PlayoutBuffer
+from emulator.net.media.receive import attach_playout
 
 if TYPE_CHECKING:
     from emulator.model.room_state import RoomState
-    from emulator.net.sessions import Session
+    from emulator.net.signaling.connect import Session
 
 log = logging.getLogger(__name__)
 

@@ -1,37 +1,6 @@
-"""What a headset needs from a room connection, whichever SFU is behind it, and opening one by URL.
+"""The old import path of `Session`, kept only for emulator/headset/state_link.py; use
+`emulator.net.signaling.connect`. Remove once state_link.py imports from there."""
 
-The adapter for the URL's scheme (emulator/net/adapters.py) opens the session: `ws://…` the bundled
-room, `janus://HOST:PORT/ROOM` a Janus VideoRoom, or any scheme an installed package registers. The
-headset, its state link and its voice only ever see the `Session` protocol.
-"""
+from emulator.net.signaling.connect import Session
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from emulator.net.adapters import AdapterError, Session, adapter_for
-
-if TYPE_CHECKING:
-    from aiortc import MediaStreamTrack
-
-    from emulator.net.ice_servers import IceOptions
-    from emulator.net.session import SessionCallbacks
-    from emulator.wire.signaling import Join
-
-__all__ = ["AdapterError", "Session", "open_session"]
-
-
-def open_session(
-    url: str,
-    join: Join,
-    *,
-    audio_track: MediaStreamTrack | None,
-    callbacks: SessionCallbacks,
-    ice: IceOptions | None = None,
-    identity: str | None = None,
-) -> Session:
-    """`identity` is the id others see where the SFU takes it from the client (Janus); AdapterError
-    when no adapter serves the URL's scheme."""
-    return adapter_for(url).open(
-        url, join, audio_track=audio_track, callbacks=callbacks, ice=ice, identity=identity
-    )
+__all__ = ["Session"]

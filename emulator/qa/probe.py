@@ -32,9 +32,9 @@ import numpy as np
 
 from emulator.audio.source import MonoBlock
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
-from emulator.net.condition_spec import NetConditions
-from emulator.net.conditions import NetworkConditioner
 from emulator.net.prometheus import Family, Histogram
+from emulator.net.transport.condition_spec import NetConditions
+from emulator.net.transport.conditions import NetworkConditioner
 from emulator.qa.scores import cheap_score
 
 log = logging.getLogger(__name__)

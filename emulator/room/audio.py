@@ -3,10 +3,10 @@ they arrived, never decoded or re-encoded. Binaural mode: every speaker goes int
 `BinauralMix` (`emulator/room/mix.py`) and each listener gets one transceiver carrying its own mix,
 routed here as the speaker `MIX_OWNER` ("").
 
-A speaker's receiver is tapped before aiortc's jitter buffer (`emulator/net/receive.py`) into a
+A speaker's receiver is tapped before aiortc's jitter buffer (`emulator/net/media/receive.py`) into a
 `RelayFanout`, which offers each packet to one `EncodedAudioTrack` per listener. The same bytes go to
 every listener, so a speaker costs one receive and N sends however many listen. Each listener's copy
-leaves at once through a `DirectRtpSender` on its transceiver (`emulator/net/direct_send.py`), not
+leaves at once through a `DirectRtpSender` on its transceiver (`emulator/net/media/direct_send.py`), not
 through aiortc's sender task. Runs on the loop's thread.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
 
-from emulator.net.direct_send import DirectRtpSender, SenderInternalsChanged
-from emulator.net.fanout import EncodedAudioTrack, RelayFanout
-from emulator.net.receive import tap_audio_receiver
+from emulator.net.media.direct_send import DirectRtpSender, SenderInternalsChanged
+from emulator.net.media.fanout import EncodedAudioTrack, RelayFanout
+from emulator.net.media.receive import tap_audio_receiver
 from emulator.room.mix import BinauralMix
 from emulator.wire.signaling import MIX_OWNER, RoomMode
 

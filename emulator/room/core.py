@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from emulator.net.tokens import DEFAULT_MAX_LIFETIME_S, TokenError, verify
+from emulator.net.signaling.tokens import DEFAULT_MAX_LIFETIME_S, TokenError, verify
 from emulator.room.ratelimit import SenderBudget
 from emulator.room.screening import PING_FIRST_BYTE, STATE_FIRST_BYTE, TYPE_BITS, impossible
 from emulator.wire import WireError, messages_in, pong_recipient, stamp_sender

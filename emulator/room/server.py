@@ -19,14 +19,14 @@ from aiohttp import WSMsgType, web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from emulator.net.http_guard import HEADER_TIMEOUT_S, HttpGuard
-from emulator.net.ice import (
+from emulator.net.tasks import cancel_and_wait
+from emulator.net.transport.ice import (
     is_loopback_host,
     loopback_configuration,
     restrict_to_loopback,
     restrict_to_this_machine,
 )
-from emulator.net.patch_install import install as install_patches
-from emulator.net.tasks import cancel_and_wait
+from emulator.net.transport.patch_install import install as install_patches
 from emulator.room.audio import RoomAudio
 from emulator.room.browser import add_browser_routes
 from emulator.room.core import Action, Close, Forward, MixStates, RoomCore, Send, Subscribe, Unsubscribe

@@ -5,8 +5,8 @@ import pytest
 
 from emulator.audio.marker import MarkedSource, MarkerDetector, match_latencies
 from emulator.audio.tone import ToneSource
-from emulator.net.opus import OpusEncoder
-from emulator.net.opus_decoder import OpusDecoder
+from emulator.net.media.opus import OpusEncoder
+from emulator.net.media.opus_decoder import OpusDecoder
 
 OPUS_LOOKAHEAD_S = 312 / 48_000  # libopus voip encoder delay
 

@@ -1,4 +1,4 @@
-"""emulator.net.patches: every aiortc/aioice patch's assumptions hold on the installed versions, and
+"""emulator.net.transport.patches: every aiortc/aioice patch's assumptions hold on the installed versions, and
 a simulated aiortc or aioice whose internals moved is refused, naming the patch, in one line."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import aiortc
 import pytest
 
 from emulator import cli
-from emulator.net import patch_install, patches, sctp
-from emulator.net.patches import PATCHES, InternalsChanged
+from emulator.net.transport import patch_install, patches, sctp
+from emulator.net.transport.patches import PATCHES, InternalsChanged
 
 
 def moved(root: Any, dotted: str, value: Any = None) -> Any:
@@ -125,12 +125,12 @@ def test_the_cli_refuses_a_moved_aiortc_before_any_command_runs(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("headset-emulator: aiortc ")
-    assert "emulator.net.receive" in lines[0]
+    assert "emulator.net.media.receive" in lines[0]
     assert not out.exists()
 
 
 def test_the_conditioner_refuses_an_aioice_without_nominated_pairs() -> None:
-    """net/ice_servers.py reads the nominated pair through patches.nominated_pairs."""
+    """net/transport/ice_servers.py reads the nominated pair through patches.nominated_pairs."""
     fake_aioice = moved(aioice, "ice.Connection", ConnectionWithoutNominated)
     assert [p.name for p, _ in patches.problems(aiortc, fake_aioice)] == ["conditioner"]
     assert "_nominated" in (patches.problem("conditioner", aiortc, fake_aioice) or "")

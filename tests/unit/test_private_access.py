@@ -1,8 +1,9 @@
-"""Only emulator/net/patches.py touches aiortc's and aioice's private attributes: every other module
-goes through its named functions, so an upgrade that moves an internal breaks one checked place.
+"""Only emulator/net/transport/patches.py touches aiortc's and aioice's private attributes: every other
+module goes through its named functions, so an upgrade that moves an internal breaks one checked
+place.
 
-The private names are those aiortc and aioice themselves use (read from their installed sources);
-a module is flagged when it names one on anything but `self`/`cls` (`pc._sctp`, `getattr(x, "_foo")`)
+The private names are those aiortc and aioice themselves use (read from their installed sources); a
+module is flagged when it names one on anything but `self`/`cls` (`pc._sctp`, `getattr(x, "_foo")`)
 or spells a name-mangled one (`"_RTCRtpReceiver__jitter_buffer"`)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import aiortc
 import emulator
 
 ROOT = Path(emulator.__file__).parent
-ALLOWED = {ROOT / "net" / "patches.py"}
+ALLOWED = {ROOT / "net" / "transport" / "patches.py"}
 ATTRIBUTE_CALLS = {"getattr", "setattr", "hasattr", "delattr"}
 
 
@@ -95,9 +96,10 @@ def test_no_module_but_patches_touches_aiortc_or_aioice_internals() -> None:
             continue
         for line, what in reaches_in(path.read_text(encoding="utf-8")):
             offences.append(f"{path.relative_to(ROOT.parent)}:{line}: {what}")
-    assert not offences, "use (or add) a named function in emulator/net/patches.py:\n" + "\n".join(offences)
+    where = "use (or add) a named function in emulator/net/transport/patches.py:\n"
+    assert not offences, where + "\n".join(offences)
 
 
 def test_patches_itself_is_where_the_internals_are_named() -> None:
     """The check is not vacuous: the allowed module does reach in."""
-    assert reaches_in((ROOT / "net" / "patches.py").read_text(encoding="utf-8"))
+    assert reaches_in((ROOT / "net" / "transport" / "patches.py").read_text(encoding="utf-8"))

@@ -144,7 +144,7 @@ def _check_loopback_ice(_aiortc: Any, aioice: Any) -> str | None:
 PATCHES: tuple[Patch, ...] = (
     Patch(
         "sctp-sacks",
-        "emulator.net.sctp",
+        "emulator.net.transport.sctp",
         "RTCSctpTransport._send_sack (replaced); reads _sack_needed, _sack_misordered, _sack_duplicates",
         "aiortc acknowledges every SCTP packet; delayed SACKs (RFC 4960 6.2) halve the packets of a "
         "room's state traffic",
@@ -152,7 +152,7 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         "direct-send",
-        "emulator.net.direct_send",
+        "emulator.net.media.direct_send",
         "RTCRtpSender's private counters, mid, header extensions and _ssrc; RTCRtpTransceiver._codecs; "
         "sends through RTCDtlsTransport._send_rtp",
         "the room relays Opus frames as they arrived, without decoding and re-encoding them per listener",
@@ -160,7 +160,7 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         "receive-tap",
-        "emulator.net.receive",
+        "emulator.net.media.receive",
         "RTCRtpReceiver.__jitter_buffer (replaced per receiver)",
         "the headset's own playout buffer gets each RTP packet, with arrival time, instead of aiortc's "
         "jitter buffer and decoder",
@@ -168,23 +168,23 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         "rtp-loss",
-        "emulator.net.loss",
+        "emulator.net.media.loss",
         "RTCRtpReceiver._handle_rtp_packet (wrapped per receiver)",
         "`--loss` drops incoming RTP as the network would, before any buffer sees it",
         _check_rtp_loss,
     ),
     Patch(
         "conditioner",
-        "emulator.net.conditions",
+        "emulator.net.transport.conditions",
         "RTCIceTransport._send and aioice Connection.data_received (wrapped per connection); "
-        "net/ice_servers.py also reads RTCIceTransport._connection and its Connection._nominated for the "
+        "ice_servers.py also reads RTCIceTransport._connection and its Connection._nominated for the "
         "candidate types and pair in use",
         "`--net` delays, rate-limits and drops datagrams below DTLS, like a real link",
         _check_conditioner,
     ),
     Patch(
         "ice-sockets",
-        "emulator.net.ice_sockets",
+        "emulator.net.transport.ice_sockets",
         "aioice StunProtocol.connection_made and datagram_received; turn.UDP_SOCKET_BUFFER_SIZE",
         "bigger socket buffers and draining many datagrams per wake-up keep a room of 30 from dropping "
         "bursts",
@@ -192,7 +192,7 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         "loopback-ice",
-        "emulator.net.ice",
+        "emulator.net.transport.ice",
         "aioice ice.get_host_addresses, Connection.add_remote_candidate and request_received",
         "tests and demos gather and accept only this machine's addresses, so nothing leaves it",
         _check_loopback_ice,

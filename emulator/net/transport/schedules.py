@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from emulator.net.condition_spec import PROGRAMS, NetConditions
+from emulator.net.transport.condition_spec import PROGRAMS, NetConditions
 
 
 class Schedule:

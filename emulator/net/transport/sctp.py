@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from aiortc.rtcsctptransport import RTCSctpTransport
 from OpenSSL import SSL
 
-from emulator.net import patches
+from emulator.net.transport import patches
 
 logger = logging.getLogger(__name__)
 

@@ -30,11 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.net import patches
-from emulator.net.condition_spec import PRESETS, NetConditions, parse_conditions
-from emulator.net.loss_model import LossModel
-from emulator.net.schedules import Schedule
 from emulator.net.tasks import cancel_and_wait
+from emulator.net.transport import patches
+from emulator.net.transport.condition_spec import PRESETS, NetConditions, parse_conditions
+from emulator.net.transport.loss_model import LossModel
+from emulator.net.transport.schedules import Schedule
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from emulator.net.ice_sockets import tune_ice_sockets
-from emulator.net.patches import InternalsChanged, modules, problems, refusal
-from emulator.net.sctp import delay_sacks
+from emulator.net.transport.ice_sockets import tune_ice_sockets
+from emulator.net.transport.patches import InternalsChanged, modules, problems, refusal
+from emulator.net.transport.sctp import delay_sacks
 
 _lock = threading.Lock()
 _installed = False

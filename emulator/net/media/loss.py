@@ -14,8 +14,8 @@ from typing import Any
 
 from aiortc import RTCRtpReceiver
 
-from emulator.net import patches
-from emulator.net.loss_model import LossModel
+from emulator.net.transport import patches
+from emulator.net.transport.loss_model import LossModel
 
 
 class PacketDropper:

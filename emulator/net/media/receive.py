@@ -25,8 +25,8 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamTrack
 
-from emulator.net import patches
-from emulator.net.playout import PlayoutBuffer
+from emulator.net.media.playout import PlayoutBuffer
+from emulator.net.transport import patches
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def tap_audio_receiver(
     if not isinstance(current, JitterBuffer) or not callable(getattr(current, "add", None)):
         raise ReceiverInternalsChanged(
             f"aiortc {aiortc.__version__}: RTCRtpReceiver has no __jitter_buffer JitterBuffer; "
-            "emulator/net/receive.py must be updated"
+            "emulator/net/media/receive.py must be updated"
         )
     patches.replace_jitter_buffer(receiver, _Tap(on_packet, clock))
 

@@ -29,7 +29,7 @@ from typing import Any
 from aiortc import RTCRtpTransceiver
 from aiortc.rtp import RtpPacket
 
-from emulator.net.patches import InternalsChanged, RtpSenderInternals
+from emulator.net.transport.patches import InternalsChanged, RtpSenderInternals
 
 NTP_UNIX_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP's epoch) to 1970-01-01
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
-    from emulator.net.ice_servers import IceOptions
-    from emulator.net.session import SessionCallbacks
+    from emulator.net.signaling.room_session import SessionCallbacks
+    from emulator.net.transport.ice_servers import IceOptions
     from emulator.wire.signaling import Join, ParticipantInfo, RoomMode, Welcome
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class Session(Protocol):
     callbacks: SessionCallbacks  # what the owner hears about; a recorder may wrap them
 
     async def connect(self, timeout: float) -> Welcome:
-        """Join; raise `emulator.net.session.SessionError(code, message)` when it cannot."""
+        """Join; raise `emulator.net.signaling.room_session.SessionError(code, message)` when it cannot."""
         ...
 
     async def close(self, reason: str = "left") -> None: ...

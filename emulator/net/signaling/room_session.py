@@ -18,12 +18,12 @@ from urllib.parse import urlparse
 import aiohttp
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from emulator.net.ice import (
+from emulator.net.transport.ice import (
     is_loopback_host,
     restrict_to_loopback,
 )
-from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
-from emulator.net.patch_install import install as install_patches
+from emulator.net.transport.ice_servers import IceOptions, relay_problem, session_configuration
+from emulator.net.transport.patch_install import install as install_patches
 from emulator.wire.channels import CONTROL_CHANNEL, MAX_LOSSY_BUFFERED_BYTES, STATE_CHANNEL
 from emulator.wire.signaling import (
     HEARTBEAT_S,

@@ -22,8 +22,8 @@ from urllib.parse import unquote
 from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
-from emulator.net import patches
-from emulator.net.ice import loopback_configuration
+from emulator.net.transport import patches
+from emulator.net.transport.ice import loopback_configuration
 
 log = logging.getLogger(__name__)
 

@@ -26,17 +26,17 @@ from urllib.parse import urlparse
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from emulator.net.ice import is_loopback_host, restrict_to_loopback
-from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
-from emulator.net.janus_signaling import JanusConnection, JanusError, JanusEvent
-from emulator.net.patch_install import install as install_patches
-from emulator.net.session import (
+from emulator.net.signaling.janus_signaling import JanusConnection, JanusError, JanusEvent
+from emulator.net.signaling.room_session import (
     CONNECT_TIMEOUT_S,
     SendsOnChannels,
     SessionCallbacks,
     SessionCounters,
     SessionError,
 )
+from emulator.net.transport.ice import is_loopback_host, restrict_to_loopback
+from emulator.net.transport.ice_servers import IceOptions, relay_problem, session_configuration
+from emulator.net.transport.patch_install import install as install_patches
 from emulator.wire import WireError, stamp_datagram
 from emulator.wire.channels import CONTROL_CHANNEL, STATE_CHANNEL
 from emulator.wire.signaling import CloseReason, Join, ParticipantInfo, RoomMode, Welcome
