@@ -1,6 +1,6 @@
 """PyInstaller runtime hook: make the native libraries shipped inside the bundle the ones that load.
 
-sounddevice (PortAudio), emulator.net.opus_decoder (libopus) and emulator.audio.espeak (libespeak-ng)
+sounddevice (PortAudio), emulator.net.media.opus_decoder (libopus) and emulator.audio.espeak (libespeak-ng)
 each ask `ctypes.util.find_library`, which on Linux only consults the system's ldconfig cache: on a
 laptop without those Debian packages it finds nothing, although the bundle carries the libraries.
 Runs before any of them is imported (sounddevice binds `find_library` at import), so wrapping it here

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.audio.directions import DirectionInterpolator, IndexArray, WeightArray
-from emulator.audio.hrtf import HrtfSet
+from emulator.audio.hrtf_set import HrtfSet
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from emulator.audio.hrtf import HrtfError, HrtfSet, make_hrtf_set
+from emulator.audio.hrtf_set import HrtfError, HrtfSet, make_hrtf_set
 
 log = logging.getLogger(__name__)
 

@@ -118,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return ExitCode.USAGE
-    from emulator.net.patches import InternalsChanged, install
+    from emulator.net.transport.patch_install import install
+    from emulator.net.transport.patches import InternalsChanged
 
     try:
         install()  # refuse, in one line, an aiortc whose internals moved before anything starts

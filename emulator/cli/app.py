@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
             await window.viewport.first_frame()
             if args.url:
                 outcome["code"] = await _join(window, args)
-            # As in `demo`: keeps full GC passes out of the audio, and (found here) this PySide6 then
-            # no longer aborts at exit with "bool_dealloc" after a session.
+            # As in `demo`: keeps full GC passes out of the audio, and keeps this PySide6 from aborting
+            # at exit with "bool_dealloc" after a session.
             freeze_what_is_loaded()
             await _until_closed(window, args.quit_after)
             return outcome.get("code", ExitCode.OK)

@@ -1,8 +1,8 @@
 """The demo's room and bots in a child process, so they never share the app's interpreter lock.
 
-In the app's process (a thread of its own, `demo --in-process`) the bots' Opus, speech and state
-stream competed with painting for the GIL: the HUD showed 50-150 ms round trips on loopback and the
-jitter plot sat at 10-20 ms. Here they behave like other devices on the network.
+Why a process of its own: on a thread of the app the bots' Opus, speech and state stream share the
+interpreter lock with painting, which shows as round trips and jitter that no real device would have
+(docs/demo.md; BENCHMARKS.md, app, compares both).
 
 The parent (`DemoProcess`) starts `headset-emulator demo --serve-room --bots N` (the same command
 line, so a frozen bundle runs it too; `--serve-room` is hidden from help), writes the room's secret
@@ -161,7 +161,7 @@ def _answer(message: dict[str, Any]) -> None:
 
 
 async def _serve(bots: int, secret: str) -> int:
-    from emulator.cli.demo import Demo
+    from emulator.cli.demo_bots import Demo
     from emulator.headset import HeadsetError
 
     demo = Demo(bots=bots, secret=secret)

@@ -14,6 +14,7 @@ from emulator.cli.status import StatusPrinter, add_status_argument, headset_line
 from emulator.cli.summary_table import remote_table
 from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args, say_verdict
 from emulator.cli.vocab import ExitCode, seconds
+from emulator.wire.signaling import CloseReason
 
 # The headset and what it loads (numpy, aiortc, PyAV; asyncio too) are imported when a command runs,
 # not for --help.
@@ -122,7 +123,7 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
     from emulator.drive.hands import hands_from_spec
     from emulator.headset import HeadsetConfig
     from emulator.headset.config import MAX_STATES_PER_PACKET
-    from emulator.net.ice_servers import IceOptions, IceServerError
+    from emulator.net.transport.ice_servers import IceOptions, IceServerError
 
     if args.opus_bitrate < 6000 or args.opus_bitrate > 510_000:
         raise CommandError("--opus-bitrate must be between 6000 and 510000 bit/s")
@@ -267,7 +268,7 @@ def finish(
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))
     print(remote_table(report), file=sys.stderr, flush=True)
-    ended = headset.close_reason not in (None, "left")
+    ended = headset.close_reason not in (None, CloseReason.LEFT)
     if ended:
         print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)
     unhealthy = say_verdict(limits, [report])

@@ -17,7 +17,7 @@ from emulator.cli.vocab import ExitCode, seconds, seconds_or_zero, with_unit
 
 if TYPE_CHECKING:  # loaded when the probe runs, not for --help
     from emulator.headset import HeadsetConfig
-    from emulator.net.conditions import NetConditions
+    from emulator.net.transport.condition_spec import NetConditions
     from emulator.qa.verdict import Limits, ProbeLimits
 
 
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     probe_limits = ProbeLimits(args.max_join, args.max_first_audio, args.max_rtt, args.min_mos)
     net = None
     if args.net is not None:
-        from emulator.net.conditions import ConditionsError, parse_conditions
+        from emulator.net.transport.condition_spec import ConditionsError, parse_conditions
 
         try:
             net = parse_conditions(args.net)

@@ -12,12 +12,13 @@ from typing import Any
 from emulator.cli.common import CommandError, freeze_what_is_loaded, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, metrics_address
 from emulator.model.durations import parse_duration
-from emulator.net.ice import is_loopback_host
 from emulator.net.prometheus import MetricsServer
-from emulator.net.tokens import Grant, TokenError, load_secret, mint
+from emulator.net.signaling.tokens import Grant, TokenError, load_secret, mint
+from emulator.net.transport.ice import is_loopback_host
 from emulator.room.edge import EdgeLimits
 from emulator.room.metrics import RoomMetrics
 from emulator.room.server import DEFAULT_HOST, DEFAULT_PORT, RoomServer
+from emulator.wire.signaling import RoomMode
 
 
 def register(subparsers: Any) -> None:
@@ -26,8 +27,9 @@ def register(subparsers: Any) -> None:
     room.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     room.add_argument(
         "--mix",
-        choices=("forward", "binaural"),
-        default="forward",
+        type=RoomMode,
+        choices=tuple(RoomMode),
+        default=RoomMode.FORWARD,
         help="forward: every listener gets every voice and spatializes it itself (default); "
         "binaural: the room renders one binaural mix per listener",
     )

@@ -3,7 +3,7 @@
 One line per check, then a verdict; exit 0 when nothing failed. The checks are the things that go
 wrong on a laptop minutes before a demo: the bundled assets are not found, PortAudio, espeak-ng or
 SDL2 (gamepads) is missing, WebRTC cannot reach even a room on this machine, OpenGL cannot draw an
-avatar, Qt cannot open a window. The room is the demo's embedded one (`emulator.cli.demo.Demo`) on
+avatar, Qt cannot open a window. The room is the demo's embedded one (`emulator.cli.demo_bots.Demo`) on
 127.0.0.1 with a fresh secret, so nothing is sent past loopback and nothing else can join; one
 talking bot is in it, and a headless headset joins for `--seconds`, then its view of the bot is drawn
 offscreen with real OpenGL. The window check runs `demo --bots 0` in a child process, because Qt
@@ -29,7 +29,7 @@ from typing import Any
 
 from emulator import __version__
 from emulator.cli.common import CommandError
-from emulator.cli.demo import ROOM, Demo
+from emulator.cli.demo_bots import ROOM, Demo
 from emulator.cli.extras import APP_HINT, missing_app_modules
 from emulator.cli.vocab import add_out_argument, seconds
 from emulator.drive.spec import placement

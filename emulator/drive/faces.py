@@ -29,8 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from emulator.drive.errors import DriveError
-from emulator.drive.motions import check_time
-from emulator.drive.spec import param_float, parse_params, split_flags, split_spec
+from emulator.drive.spec import check_time, param_float, parse_params, split_flags, split_spec
 from emulator.model.face import ARKIT_COUNT, Face, FloatArray, arkit_index
 
 FACE_NAMES = ("neutral", "smile", "surprise", "blink", "talk", "csv", "trace")

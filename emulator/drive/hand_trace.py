@@ -28,12 +28,17 @@ from typing import Any
 import numpy as np
 
 from emulator.drive.errors import TraceError
-from emulator.drive.hands import NO_HANDS, Hands
-from emulator.drive.motions import check_time
-from emulator.drive.spec import level
+from emulator.drive.spec import check_time, level
 from emulator.drive.trace import _numbers, jsonl_records, read_trace_text
 from emulator.model.errors import ModelError
-from emulator.model.hands import HAND_JOINT_COUNT, HandPose, HandSide, orientations_from_positions
+from emulator.model.hands import (
+    HAND_JOINT_COUNT,
+    NO_HANDS,
+    HandPose,
+    Hands,
+    HandSide,
+    orientations_from_positions,
+)
 from emulator.model.pose import Pose, Quat
 from emulator.model.quat_array import qmul, qrotate
 

@@ -24,15 +24,18 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from emulator.drive.errors import DriveError
-from emulator.drive.motions import check_time
-from emulator.drive.spec import level, param_float, parse_params, split_flags, split_spec
+from emulator.drive.spec import check_time, level, param_float, parse_params, split_flags, split_spec
 from emulator.model.hands import DIGITS, HandPose, HandSide, hand_pose
+
+# The pair a driver returns is model data; callers of the drivers keep naming it from here.
+from emulator.model.hands import NO_HANDS as NO_HANDS
+from emulator.model.hands import Hands as Hands
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.model.quat_array import qmul, qrotate
 
@@ -46,16 +49,6 @@ LOOSE = (0.3, 0.3, 0.3, 0.3, 0.3)
 POINTING = (0.8, 0.0, 1.0, 1.0, 1.0)
 PINCHED = (0.7, 0.6, 0.3, 0.3, 0.3)  # thumb and index tips within a centimetre on the canonical hand
 FIST_THUMB_UP = (-0.2, 1.0, 1.0, 1.0, 1.0)
-
-
-class Hands(NamedTuple):
-    """Both hands at one moment; a side that is not tracked is None."""
-
-    left: HandPose | None
-    right: HandPose | None
-
-
-NO_HANDS = Hands(None, None)
 
 
 class HandsDriver(Protocol):

@@ -28,7 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.drive.errors import FaceCsvError
-from emulator.drive.motions import Motion, check_time
+from emulator.drive.motions import Motion
+from emulator.drive.spec import check_time
 from emulator.model.face import ARKIT_COUNT, Face, arkit_index
 from emulator.model.pose import Pose, Quat
 

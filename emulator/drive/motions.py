@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Protocol
 
 from emulator.drive.errors import DriveError
-from emulator.drive.spec import level, param_float, parse_params, seconds_to_us, split_flags, split_spec
+from emulator.drive.spec import (
+    check_time,
+    level,
+    param_float,
+    parse_params,
+    seconds_to_us,
+    split_flags,
+    split_spec,
+)
 from emulator.model.pose import Pose, Quat, Vec3
 
 MOTION_NAMES = ("still", "orbit", "nod", "look-around", "walk", "trace")
@@ -41,13 +49,6 @@ class Motion(Protocol):
     """Anything that says where the head is `t` seconds after it started."""
 
     def sample(self, t: float) -> Pose: ...
-
-
-def check_time(t: float) -> float:
-    """Times before the start clamp to the start; a non-finite time is a caller bug worth naming."""
-    if not math.isfinite(t):
-        raise DriveError(f"motion sampled at a non-finite time {t}")
-    return max(0.0, t)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -163,7 +164,7 @@ def motion_from_spec(spec: str, start: Pose) -> Motion:
     name, rest = split_spec(spec)
     what = f"motion {spec.strip()!r}"
     if name == "trace":
-        from emulator.drive.trace import load_trace  # trace imports this module's Protocol
+        from emulator.drive.trace import load_trace  # a trace's file is read only when one is asked for
 
         path, flags = split_flags(rest, ("once", "absolute", "loop"))
         if not path:

@@ -2,7 +2,8 @@
 
 A built-in driver is `name` or `name:key=value,key=value` (`orbit:radius=2,period=12`); a file driver
 is `kind:PATH` optionally followed by flags (`trace:walk.jsonl,once`). Keeping both forms here means
-the CLI, the swarm and the app all accept exactly the same strings.
+the CLI, the swarm and the app all accept exactly the same strings. The time and placement helpers
+here are the ones every driver shares.
 """
 
 from __future__ import annotations
@@ -110,3 +111,10 @@ def level(pose: Pose) -> Pose:
 
 def seconds_to_us(t: float) -> int:
     return round(t * 1_000_000)
+
+
+def check_time(t: float) -> float:
+    """Times before the start clamp to the start; a non-finite time is a caller bug worth naming."""
+    if not math.isfinite(t):
+        raise DriveError(f"motion sampled at a non-finite time {t}")
+    return max(0.0, t)

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.drive.errors import TraceError
-from emulator.drive.motions import check_time
-from emulator.drive.spec import level, seconds_to_us
+from emulator.drive.spec import check_time, level, seconds_to_us
 from emulator.model.errors import ModelError
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.wire.quantize import position_problem

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.drive.errors import TraceError
-from emulator.drive.motions import check_time
+from emulator.drive.spec import check_time
 from emulator.drive.trace import jsonl_records, read_trace_text
 from emulator.model.errors import ModelError
 from emulator.model.face import Face

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from emulator.drive.hands import HandsDriver, Relaxed
 from emulator.model.pose import Pose
-from emulator.net.ice_servers import IceOptions
+from emulator.net.transport.ice_servers import IceOptions
 
 MAX_STATES_PER_PACKET = 8  # more would hold the first pose of a datagram back by most of 0.1 s
 

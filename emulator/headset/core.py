@@ -36,12 +36,12 @@ from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import load_profile
 from emulator.model.room_state import RoomState
-from emulator.net.adapters import AdapterError, Credentials, adapter_for
-from emulator.net.ice_servers import selected_pair
-from emulator.net.session import SessionCallbacks, SessionError, is_local_url
-from emulator.net.sessions import Session
+from emulator.net.signaling.adapters import AdapterError, Credentials, adapter_for
+from emulator.net.signaling.connect import Session
+from emulator.net.signaling.room_session import SessionCallbacks, SessionError, is_local_url
+from emulator.net.signaling.tokens import Grant, TokenError, load_secret, mint
 from emulator.net.tasks import cancel_and_wait
-from emulator.net.tokens import Grant, TokenError, load_secret, mint
+from emulator.net.transport.ice_servers import selected_pair
 from emulator.wire.signaling import Join, ParticipantInfo
 
 log = logging.getLogger(__name__)

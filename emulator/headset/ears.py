@@ -42,7 +42,7 @@ from emulator.wire.signaling import MIX_OWNER
 
 if TYPE_CHECKING:
     from emulator.model.room_state import RoomState
-    from emulator.net.sessions import Session
+    from emulator.net.signaling.connect import Session
 
 log = logging.getLogger(__name__)
 

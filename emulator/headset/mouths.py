@@ -50,7 +50,7 @@ from emulator.wire import Visemes, wire_timestamp, wrapped_difference
 
 if TYPE_CHECKING:
     from emulator.model.room_state import RemoteParticipant, RoomState
-    from emulator.net.playout import PlayoutBuffer
+    from emulator.net.media.playout import PlayoutBuffer
 
 log = logging.getLogger(__name__)
 

@@ -28,14 +28,14 @@ from emulator.headset.mouths import RemoteMouths
 from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.ticks import next_tick
 from emulator.model.profiles import DeviceProfile
-from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack, PacketFanout
-from emulator.net.opus import OpusSettings, OpusSettingsError, codec_floor_ms
-from emulator.net.playout import PlayoutBuffer
-from emulator.net.receive import attach_playout
+from emulator.net.media.fanout import EncodedAudioFanout, EncodedAudioTrack, PacketFanout
+from emulator.net.media.opus import OpusSettings, OpusSettingsError, codec_floor_ms
+from emulator.net.media.playout import PlayoutBuffer
+from emulator.net.media.receive import attach_playout
 
 if TYPE_CHECKING:
     from emulator.model.room_state import RoomState
-    from emulator.net.sessions import Session
+    from emulator.net.signaling.connect import Session
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 # average 5 ms for its pull instead of 10, and the binaural renderer's block (at most 10 ms) is the same size.
 BLOCK_SAMPLES = SAMPLE_RATE // 100
 BLOCK_S = BLOCK_SAMPLES / SAMPLE_RATE
-DEFAULT_MIN_DELAY_MS = 5.0  # what a listener plays out at least: the low-latency path of issue 3
+DEFAULT_MIN_DELAY_MS = 5.0  # a listener's playout floor; above it the delay follows the measured jitter
 # Every swarm member, the one measuring mouth-to-ear included, plays out at least one Opus frame late
 # (20 ms, or 10 with 10 ms frames: the playout's floor is a frame, `min_delay_frames`):
 # a swarm's underruns then mean audio that came a frame late, the same for every member, not the few

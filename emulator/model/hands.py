@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -259,6 +260,16 @@ class HandPose:
     def __repr__(self) -> str:
         w = self.positions[HandJoint.WRIST]
         return f"HandPose({self.side.name.lower()}, wrist at ({w[0]:.3f}, {w[1]:.3f}, {w[2]:.3f}))"
+
+
+class Hands(NamedTuple):
+    """Both hands at one moment; a side that is not tracked is None."""
+
+    left: HandPose | None
+    right: HandPose | None
+
+
+NO_HANDS = Hands(None, None)
 
 
 def hand_pose(side: HandSide, wrist: Pose | None = None, *, curl: float = 0.0, spread: float = 0.0,

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emulator.net.adapters import Credentials
+from emulator.net.signaling.adapters import Credentials
 
 if TYPE_CHECKING:
-    from emulator.net.adapters import Session
-    from emulator.net.ice_servers import IceOptions
-    from emulator.net.session import SessionCallbacks
+    from emulator.net.signaling.adapters import Session
+    from emulator.net.signaling.room_session import SessionCallbacks
+    from emulator.net.transport.ice_servers import IceOptions
     from emulator.wire.signaling import Join
 
 
@@ -31,7 +31,7 @@ class RoomAdapter:
         ice: IceOptions | None,
         identity: str | None,
     ) -> Session:
-        from emulator.net.session import RoomSession
+        from emulator.net.signaling.room_session import RoomSession
 
         # The room takes the identity from the signed token, so `identity` is not sent separately.
         return RoomSession(url, join, audio_track=audio_track, callbacks=callbacks, ice=ice)
@@ -52,7 +52,7 @@ class JanusAdapter:
         ice: IceOptions | None,
         identity: str | None,
     ) -> Session:
-        from emulator.net.janus import JanusSession
+        from emulator.net.signaling.janus import JanusSession
 
         return JanusSession(
             url, join, audio_track=audio_track, callbacks=callbacks, ice=ice, identity=identity

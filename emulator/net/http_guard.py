@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from emulator.net.ice import is_loopback_host
+from emulator.net.transport.ice import is_loopback_host
 
 log = logging.getLogger(__name__)
 

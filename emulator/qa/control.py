@@ -40,8 +40,9 @@ from emulator.headset import Headset
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose, Quat, Vec3
-from emulator.net.conditions import ConditionsError, NetworkConditioner
 from emulator.net.http_guard import HEADER_TIMEOUT_S, HttpGuard
+from emulator.net.transport.condition_spec import ConditionsError
+from emulator.net.transport.conditions import NetworkConditioner
 from emulator.qa.control_files import FileRefused, audio_spec, motion_spec
 from emulator.wire.bounded_json import JsonBoundsError, loads_bounded
 from emulator.wire.quantize import position_problem

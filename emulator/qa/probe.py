@@ -42,8 +42,9 @@ from emulator.audio.marker import MarkerDetector
 from emulator.audio.quality.emodel import emodel
 from emulator.audio.source import MonoBlock
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
-from emulator.net.conditions import NetConditions, NetworkConditioner
 from emulator.net.prometheus import Family, Histogram
+from emulator.net.transport.condition_spec import NetConditions
+from emulator.net.transport.conditions import NetworkConditioner
 from emulator.qa.verdict import (
     Breach,
     Limits,

@@ -27,8 +27,9 @@ from emulator.headset.recording.replay import (
 )
 from emulator.headset.recording.sessionfile import RecordingError, read_recording
 from emulator.model.errors import ModelError
-from emulator.net.conditions import ConditionsError, NetworkConditioner, parse_conditions
 from emulator.net.prometheus import parse_listen
+from emulator.net.transport.condition_spec import ConditionsError, parse_conditions
+from emulator.net.transport.conditions import NetworkConditioner
 from emulator.qa.control import ControlServer
 from emulator.qa.scores import SCORE_MODES, ReceivedAudio, add_cheap_scores, add_full_scores
 

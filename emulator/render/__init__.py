@@ -10,8 +10,8 @@ How the pieces fit (docs/avatars.md):
   name labels as real text.
 - `camera`: `headset_eyes(pose, profile, stereo)` for the local headset's view, `orbit_camera` to debug.
 - `renderer.Renderer`: draws into the bound framebuffer, which needs a depth buffer (ask Qt's default
-  QSurfaceFormat for 3.3 core with depth 24). In a QOpenGLWidget: create it in
-  `initializeGL`, call `draw_scene(scene, now_us, cameras, width_px, height_px)` in `paintGL` (device
-  pixels) and `release()` with the context current before the widget goes away.
+  QSurfaceFormat for 3.3 core with depth 24). In a Qt GL surface (QOpenGLWindow or QOpenGLWidget):
+  create it in `initializeGL`, call `draw_scene(scene, now_us, cameras, width_px, height_px)` in
+  `paintGL` (device pixels) and `release()` with the context current before the surface goes away.
 - `offscreen.OffscreenRenderer`: a headless GLX context + framebuffer for snapshots, tests, benchmarks.
 """

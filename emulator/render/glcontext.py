@@ -1,6 +1,6 @@
 """A headless OpenGL 3.3 core context for snapshots, tests and benchmarks, without Qt.
 
-The app draws inside the QOpenGLWidget's own context; everything else needs a context of its own. We
+The app draws inside its Qt surface's own context; everything else needs a context of its own. We
 use GLX on the X display named by DISPLAY (under Xvfb, Mesa's llvmpipe) with a tiny pbuffer as the
 drawable: all real drawing goes into a framebuffer object (`offscreen.Framebuffer`), so the pbuffer's
 size never matters. GLX rather than EGL because PyOpenGL picks its platform once per process and the

@@ -1,6 +1,6 @@
 """The OpenGL 3.3 core renderer: sky, floor grid and horizon, lit avatars, name labels.
 
-It draws into whatever framebuffer is bound when `draw` is called: the QOpenGLWidget's in the app, an
+It draws into whatever framebuffer is bound when `draw` is called: the app's Qt surface's, an
 `offscreen.Framebuffer` in snapshots, tests and benchmarks. It never binds framebuffer 0 and leaves
 the bound framebuffer as it found it. Create, use and release it on the thread whose context is current.
 """

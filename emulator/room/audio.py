@@ -3,10 +3,10 @@ they arrived, never decoded or re-encoded. Binaural mode: every speaker goes int
 `BinauralMix` (`emulator/room/mix.py`) and each listener gets one transceiver carrying its own mix,
 routed here as the speaker `MIX_OWNER` ("").
 
-A speaker's receiver is tapped before aiortc's jitter buffer (`emulator/net/receive.py`) into a
+A speaker's receiver is tapped before aiortc's jitter buffer (`emulator/net/media/receive.py`) into a
 `RelayFanout`, which offers each packet to one `EncodedAudioTrack` per listener. The same bytes go to
 every listener, so a speaker costs one receive and N sends however many listen. Each listener's copy
-leaves at once through a `DirectRtpSender` on its transceiver (`emulator/net/direct_send.py`), not
+leaves at once through a `DirectRtpSender` on its transceiver (`emulator/net/media/direct_send.py`), not
 through aiortc's sender task. Runs on the loop's thread.
 """
 
@@ -18,11 +18,11 @@ from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
 
-from emulator.net.direct_send import DirectRtpSender, SenderInternalsChanged
-from emulator.net.fanout import EncodedAudioTrack, RelayFanout
-from emulator.net.receive import tap_audio_receiver
+from emulator.net.media.direct_send import DirectRtpSender, SenderInternalsChanged
+from emulator.net.media.fanout import EncodedAudioTrack, RelayFanout
+from emulator.net.media.receive import tap_audio_receiver
 from emulator.room.mix import BinauralMix
-from emulator.wire.signaling import MIX_OWNER
+from emulator.wire.signaling import MIX_OWNER, RoomMode
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,11 @@ class ListenerRoutes:
 class RoomAudio:
     """Who hears whom in one room. Connections are the I/O layer's ids."""
 
-    def __init__(self, room: str, mode: str, *, direct_send: bool = True) -> None:
+    def __init__(self, room: str, mode: RoomMode, *, direct_send: bool = True) -> None:
         self.room = room
         self.mode = mode
         self.direct_send = direct_send  # False: every copy through aiortc's sender task (the stock path)
-        self.mix = BinauralMix(room) if mode == "binaural" else None
+        self.mix = BinauralMix(room) if mode == RoomMode.BINAURAL else None
         self.voices: dict[str, RelayFanout] = {}
         self.listeners: dict[str, ListenerRoutes] = {}
         self.identities: dict[str, str] = {}  # conn → participant id, for the `tracks` message

@@ -17,8 +17,8 @@ from pathlib import Path
 from aiohttp import web
 
 from emulator.net.http_guard import is_loopback_name
-from emulator.net.ice import is_loopback_host
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.tokens import Grant, mint
+from emulator.net.transport.ice import is_loopback_host
 from emulator.wire.signaling import ROOM_NAME
 
 STATIC_DIR = Path(__file__).with_name("static")

@@ -14,29 +14,31 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from emulator.net.tokens import DEFAULT_MAX_LIFETIME_S, TokenError, verify
+from emulator.net.signaling.tokens import DEFAULT_MAX_LIFETIME_S, TokenError, verify
 from emulator.room.ratelimit import SenderBudget
 from emulator.room.screening import PING_FIRST_BYTE, STATE_FIRST_BYTE, TYPE_BITS, impossible
 from emulator.wire import WireError, messages_in, pong_recipient, stamp_sender
 from emulator.wire.header import MAX_MESSAGE_SIZE
 from emulator.wire.signaling import (
     MIX_OWNER,
+    CloseReason,
     Error,
     Join,
     Joined,
     Left,
     ParticipantInfo,
+    RoomMode,
     SignalingMessage,
     Welcome,
 )
 
 log = logging.getLogger(__name__)
 
-MODES = ("forward", "binaural")
+MODES = tuple(RoomMode)
 SILENCE_TIMEOUT_S = 4.0  # a participant whose data stopped is gone well within the promised 5 s
 MEDIA_SETUP_TIMEOUT_S = 20.0  # from admission to the first data-channel message
 # Ticks come twice a second; a longer gap between two means the room's own loop was too busy to hear
-# anyone, and that time is not counted as anyone's silence (a busy room once dropped 24 of 32).
+# anyone, and that time is not counted as anyone's silence (or a stalled room would drop everyone).
 TICK_GAP_S = 1.0
 
 
@@ -124,7 +126,7 @@ class RoomCore:
 
     name: str
     secret: bytes
-    mode: str = "forward"
+    mode: RoomMode = RoomMode.FORWARD
     max_token_lifetime_s: float = DEFAULT_MAX_LIFETIME_S
     participants: dict[str, Participant] = field(default_factory=dict)  # by conn
     stats: RoomStats = field(default_factory=RoomStats)
@@ -165,7 +167,7 @@ class RoomCore:
         for other in list(self.participants.values()):
             if other.info.id == grant.identity:
                 # The same identity joining again replaces its old connection (a reconnecting headset).
-                actions += self._remove(other.conn, "replaced")
+                actions += self._remove(other.conn, CloseReason.REPLACED)
         info = ParticipantInfo(
             id=grant.identity,
             number=self._allocate_number(),
@@ -192,7 +194,7 @@ class RoomCore:
         )
         actions.append(Send(conn, Welcome(info, self.mode, [p.info for p in others])))
         actions += [Send(p.conn, Joined(info)) for p in others]
-        if self.mode == "forward":
+        if self.mode == RoomMode.FORWARD:
             for p in others:
                 if info.may_publish:
                     actions.append(Subscribe(listener=p.conn, speaker=conn))
@@ -203,7 +205,7 @@ class RoomCore:
             actions.append(Subscribe(listener=conn, speaker=MIX_OWNER))
         return actions
 
-    def leave(self, conn: str, now: float, reason: str = "left") -> list[Action]:
+    def leave(self, conn: str, now: float, reason: str = CloseReason.LEFT) -> list[Action]:
         """The connection is gone or asked to leave; idempotent."""
         return self._remove(conn, reason)
 
@@ -245,7 +247,7 @@ class RoomCore:
             else:
                 admitted.append(message)
         actions: list[Action] = []
-        if self.mode == "binaural":
+        if self.mode == RoomMode.BINAURAL:
             # A listen-only participant's pose turns its own mix; with its audio refused at the
             # server layer, nobody else's mix places it.
             states = tuple(m for m in admitted if m[0] & TYPE_BITS == STATE_FIRST_BYTE)
@@ -302,17 +304,17 @@ class RoomCore:
         for p in list(self.participants.values()):
             if p.last_heard is None:
                 if now - p.joined_at > MEDIA_SETUP_TIMEOUT_S:
-                    actions += self._remove(p.conn, "media-timeout")
+                    actions += self._remove(p.conn, CloseReason.MEDIA_TIMEOUT)
             elif now - p.last_heard - (self.deaf_s - p.deaf_at_heard) > SILENCE_TIMEOUT_S:
                 self.stats.removals_silent += 1
-                actions += self._remove(p.conn, "transport-lost")
+                actions += self._remove(p.conn, CloseReason.TRANSPORT_LOST)
             elif p.budget.should_cut_off(now):
                 self.stats.removals_rate_limited += 1
                 log.warning(
                     "room %r: %r stayed over its message budget (%d dropped); disconnected",
                     self.name, p.info.id, p.budget.dropped,
                 )  # fmt: skip
-                actions += self._remove(p.conn, "rate-limited")
+                actions += self._remove(p.conn, CloseReason.RATE_LIMITED)
         return actions
 
     # --- queries ---------------------------------------------------------------------------------
@@ -359,6 +361,6 @@ class RoomCore:
         actions: list[Action] = [Close(conn, reason)]
         for p in self.participants.values():
             actions.append(Send(p.conn, Left(gone.info.id, gone.info.number, reason)))
-            if self.mode == "forward":
+            if self.mode == RoomMode.FORWARD:
                 actions.append(Unsubscribe(listener=p.conn, speaker=conn))
         return actions

@@ -13,7 +13,7 @@ import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
 
-from emulator.net.tokens import DEFAULT_MAX_LIFETIME_S
+from emulator.net.signaling.tokens import DEFAULT_MAX_LIFETIME_S
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,10 +28,10 @@ from emulator.audio.hrtf import HrtfSet, load_kemar
 from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
 from emulator.model.pose import Pose
-from emulator.net.fanout import EncodedAudioTrack, EncodedFrame, PacketFanout
-from emulator.net.opus import OpusEncoder, OpusSettings
-from emulator.net.playout import PlayoutBuffer
-from emulator.net.receive import attach_playout
+from emulator.net.media.fanout import EncodedAudioTrack, EncodedFrame, PacketFanout
+from emulator.net.media.opus import OpusEncoder, OpusSettings
+from emulator.net.media.playout import PlayoutBuffer
+from emulator.net.media.receive import attach_playout
 from emulator.net.tasks import cancel_and_wait
 from emulator.wire import MessageType, State, WireError, messages_in, parse_message, peek_header
 

@@ -19,14 +19,14 @@ from aiohttp import WSMsgType, web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from emulator.net.http_guard import HEADER_TIMEOUT_S, HttpGuard
-from emulator.net.ice import (
+from emulator.net.tasks import cancel_and_wait
+from emulator.net.transport.ice import (
     is_loopback_host,
     loopback_configuration,
     restrict_to_loopback,
     restrict_to_this_machine,
 )
-from emulator.net.patches import install as install_patches
-from emulator.net.tasks import cancel_and_wait
+from emulator.net.transport.patch_install import install as install_patches
 from emulator.room.audio import RoomAudio
 from emulator.room.browser import add_browser_routes
 from emulator.room.core import Action, Close, Forward, MixStates, RoomCore, Send, Subscribe, Unsubscribe
@@ -34,15 +34,24 @@ from emulator.room.edge import EdgeLimits, PendingJoins
 from emulator.room.renegotiation import keep_negotiated_numbers
 from emulator.wire import BatchPacker, wire_timestamp
 from emulator.wire.batch import ENTRY_OVERHEAD
+from emulator.wire.channels import (
+    CONTROL_CHANNEL,
+    MAX_LOSSY_BUFFERED_BYTES,
+    MAX_RELIABLE_BUFFERED_BYTES,
+    STATE_CHANNEL,
+)
 from emulator.wire.header import HEADER_SIZE, MAX_MESSAGE_SIZE
 from emulator.wire.signaling import (
+    HEARTBEAT_S,
     MAX_PREJOIN_BYTES,
     MAX_SIGNALING_BYTES,
     Answer,
+    CloseReason,
     Error,
     Join,
     Leave,
     Offer,
+    RoomMode,
     SignalingError,
     SignalingMessage,
     Tracks,
@@ -54,13 +63,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-STATE_CHANNEL = "state"
-CONTROL_CHANNEL = "control"
-# A lossy channel that cannot keep up drops instead of queueing: a late pose is worth nothing.
-MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
-# The reliable channel queues what it cannot send yet; past this, a receiver that cannot keep up (or a
-# flood the budgets let through) is dropped for that receiver and counted, not queued without bound.
-MAX_RELIABLE_BUFFERED_BYTES = 256 * 1024
 TICK_S = 0.5
 # A live peer in a busy process may take many seconds to answer a renegotiation (10 s once closed
 # every bot of a loaded swarm); a dead one is removed by the core's silence check within 5 s anyway.
@@ -69,7 +71,6 @@ NEGOTIATION_TIMEOUT_S = 60.0
 # sends none, so a few allow for a confused one; after joining, a little more room for a buggy one.
 MAX_BAD_MESSAGES_BEFORE_JOIN = 4
 MAX_BAD_MESSAGES_JOINED = 16
-HEARTBEAT_S = 10.0  # WebSocket pings; see emulator/net/session.py for why not less
 BATCH_WINDOW_S = 0.004  # a pose waits at most this long in a small room: a quarter of a 90 Hz period
 # Every datagram costs both ends ~80 µs of aiortc's SCTP and DTLS whatever it carries, and a listener
 # gets one per window unless its batch fills up first: so a big room waits longer and packs more into
@@ -121,7 +122,7 @@ class RoomServer:
         secret: bytes,
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
-        mode: str = "forward",
+        mode: RoomMode = RoomMode.FORWARD,
         limits: EdgeLimits | None = None,
         *,
         browsers: bool = False,
@@ -249,7 +250,7 @@ class RoomServer:
         finally:
             if waiting:
                 self.pending.release(address)
-            await self._leave(conn, "disconnected")
+            await self._leave(conn, CloseReason.DISCONNECTED)
         return ws
 
     async def _on_frame(self, conn: Connection, kind: WSMsgType, data: Any) -> None:
@@ -289,7 +290,7 @@ class RoomServer:
             if conn.pending_answer and not conn.pending_answer.done():
                 conn.pending_answer.set_result(message.sdp)
         elif isinstance(message, Leave):
-            await self._leave(conn, "left")
+            await self._leave(conn, CloseReason.LEFT)
         else:
             await self._send(conn, Error("bad-message", f"a client does not send {message.TYPE!r}"))
 
@@ -389,7 +390,7 @@ class RoomServer:
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState == "failed" and not conn.closed:
-                await self._leave(conn, "transport-failed")
+                await self._leave(conn, CloseReason.TRANSPORT_FAILED)
 
         return pc
 
@@ -430,7 +431,7 @@ class RoomServer:
                 sdp = await asyncio.wait_for(conn.pending_answer, NEGOTIATION_TIMEOUT_S)
             except TimeoutError:
                 log.warning("%s did not answer a renegotiation; closing", conn.conn_id)
-                await self._leave(conn, "negotiation-timeout")
+                await self._leave(conn, CloseReason.NEGOTIATION_TIMEOUT)
                 return
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
             conn.negotiating = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -90,10 +91,19 @@ class MutableSource:
         self.inner.close()
 
 
+class SessionState(StrEnum):
+    """Where the app's session is; `state_changed` carries these (a str, as Qt signals need)."""
+
+    DISCONNECTED = "disconnected"
+    JOINING = "joining"
+    CONNECTED = "connected"
+    LEAVING = "leaving"
+
+
 class AppSession(QObject):
     """Join, leave and the headset while joined. Signals carry text the window shows as it is."""
 
-    state_changed = Signal(str)  # "disconnected", "joining", "connected", "leaving"
+    state_changed = Signal(str)  # a SessionState
     error = Signal(str)
 
     def __init__(self, controller: Controller | None = None, parent: QObject | None = None) -> None:
@@ -102,7 +112,7 @@ class AppSession(QObject):
         self.driver = AppDriver(self.controller)
         self.headset: Headset | None = None
         self.profile: DeviceProfile = load_profile("visionpro")
-        self.state = "disconnected"
+        self.state = SessionState.DISCONNECTED
         self.levels: dict[str, float] = {}  # participant id → 0..1, from the last 20 ms block
         self.source: MutableSource | None = None
         self.muted = False
@@ -114,13 +124,13 @@ class AppSession(QObject):
 
     # --- state ------------------------------------------------------------------------------------
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: SessionState) -> None:
         self.state = state
         self.state_changed.emit(state)
 
     @property
     def connected(self) -> bool:
-        return self.state == "connected" and self.headset is not None
+        return self.state == SessionState.CONNECTED and self.headset is not None
 
     def set_face_override(self, face: Face | None) -> None:
         """Slider values win over the face driver while set (None hands the face back to the driver)."""
@@ -187,11 +197,11 @@ class AppSession(QObject):
         if self.source is not None:
             self.source.muted = self.muted
             self.source.lipsync = self._lipsync
-        self._set_state("joining")
+        self._set_state(SessionState.JOINING)
         try:
             headset = Headset(config, drivers=self.driver, source=self.source)
         except HeadsetError as error:
-            self._set_state("disconnected")
+            self._set_state(SessionState.DISCONNECTED)
             self.error.emit(str(error))
             return False
         headset.face_override = self._face_override
@@ -206,13 +216,13 @@ class AppSession(QObject):
             if self.source is not None:
                 self.source.close()
                 self.source = None
-            self._set_state("disconnected")
+            self._set_state(SessionState.DISCONNECTED)
             self.error.emit(str(error))
             return False
         except BaseException:
             with contextlib.suppress(Exception):
                 await headset.stop()
-            self._set_state("disconnected")
+            self._set_state(SessionState.DISCONNECTED)
             raise
         self.headset = headset
         self._mute_voice()
@@ -220,29 +230,29 @@ class AppSession(QObject):
         if headset.voice is not None:
             headset.voice.listeners.append(self._on_blocks)
         self._watch = asyncio.ensure_future(self._watch_closed(headset))
-        self._set_state("connected")
+        self._set_state(SessionState.CONNECTED)
         return True
 
     async def _watch_closed(self, headset: Headset) -> None:
         await headset.closed.wait()
-        if self.headset is headset and self.state == "connected":
+        if self.headset is headset and self.state == SessionState.CONNECTED:
             reason = headset.close_reason or "closed"
             await self._stop_headset()
-            self._set_state("disconnected")
+            self._set_state(SessionState.DISCONNECTED)
             if reason != "left":
                 self.error.emit(f"the room closed the session: {reason}")
 
     async def leave(self) -> None:
         if self.headset is None:
             return
-        self._set_state("leaving")
+        self._set_state(SessionState.LEAVING)
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
             self._watch = None
         await self._stop_headset()
-        self._set_state("disconnected")
+        self._set_state(SessionState.DISCONNECTED)
 
     async def _stop_headset(self) -> None:
         headset, self.headset = self.headset, None

@@ -18,7 +18,8 @@ from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
 from emulator.headset import Headset
 from emulator.headset.ears import HRTF_OFF
 from emulator.headset.recording.recorder import SessionRecorder
-from emulator.net.conditions import PRESETS, NetConditions, NetworkConditioner
+from emulator.net.transport.condition_spec import PRESETS, NetConditions
+from emulator.net.transport.conditions import NetworkConditioner
 from emulator.ui.ghost import Ghost
 
 log = logging.getLogger(__name__)

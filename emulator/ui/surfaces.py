@@ -12,33 +12,43 @@ behave the same on both surfaces.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
-
-if TYPE_CHECKING:
-    from emulator.ui.viewport import Viewport
+from PySide6.QtWidgets import QWidget
 
 SURFACES = ("window", "widget")
+
+
+class GlClient(Protocol):
+    """What a surface hands its GL work and focus to: the `Viewport`."""
+
+    def initialize_gl(self) -> None: ...
+
+    def paint_gl(self, target: int) -> None: ...
+
+    def frame_presented(self) -> None: ...
+
+    def surface_focus_lost(self) -> None: ...
 
 
 class WidgetSurface(QOpenGLWidget):
     """The composed surface; mouse events pass through to the viewport, which also keeps the focus."""
 
-    def __init__(self, viewport: Viewport) -> None:
-        super().__init__(viewport)
-        self._viewport = viewport
+    def __init__(self, parent: QWidget, client: GlClient) -> None:
+        super().__init__(parent)
+        self._client = client
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.frameSwapped.connect(viewport.frame_presented)
+        self.frameSwapped.connect(client.frame_presented)
 
     def initializeGL(self) -> None:
-        self._viewport.initialize_gl()
+        self._client.initialize_gl()
 
     def paintGL(self) -> None:
-        self._viewport.paint_gl(self.defaultFramebufferObject())
+        self._client.paint_gl(self.defaultFramebufferObject())
 
 
 class WindowSurface(QOpenGLWindow):
@@ -55,21 +65,22 @@ class WindowSurface(QOpenGLWindow):
         }
     )
 
-    def __init__(self, viewport: Viewport) -> None:
+    def __init__(self, events_to: QWidget, client: GlClient) -> None:
         super().__init__(QOpenGLWindow.UpdateBehavior.NoPartialUpdate)
-        self._viewport = viewport
-        self.frameSwapped.connect(viewport.frame_presented)
+        self._client = client
+        self._events_to = events_to
+        self.frameSwapped.connect(client.frame_presented)
 
     def initializeGL(self) -> None:
-        self._viewport.initialize_gl()
+        self._client.initialize_gl()
 
     def paintGL(self) -> None:
-        self._viewport.paint_gl(self.defaultFramebufferObject())
+        self._client.paint_gl(self.defaultFramebufferObject())
 
     def event(self, event: QEvent) -> bool:
         if event.type() in self._FORWARDED:
-            QCoreApplication.sendEvent(self._viewport, event)
+            QCoreApplication.sendEvent(self._events_to, event)
             return True
         if event.type() == QEvent.Type.FocusOut:
-            self._viewport.surface_focus_lost()
+            self._client.surface_focus_lost()
         return super().event(event)

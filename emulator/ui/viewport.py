@@ -6,7 +6,7 @@ the profile's field of view: one camera, or the two eyes side by side. Painting 
 it reads what the loop already received. Runs on the GUI thread (the loop's thread under qasync).
 
 The surface (surfaces.py) is a QOpenGLWindow in a window container by default: it presents its frames
-straight to its own native window. A QOpenGLWidget ("widget", the old path) renders into a texture
+straight to its own native window. A QOpenGLWidget ("widget", the measured baseline) renders into a texture
 that Qt composes with every other widget of the main window on each frame, which on a software GL
 (Mesa llvmpipe) cost more CPU than the avatars. Labels over the viewport (the window's HUD) are
 painted by Qt into an image when they change and drawn by GL each frame (hud.py), so nothing has to
@@ -101,10 +101,10 @@ class Viewport(QWidget):
             raise ValueError(f"unknown viewport surface {kind!r}: one of {', '.join(SURFACES)}")
         self.surface_kind = kind
         if kind == "widget":
-            widget = WidgetSurface(self)
+            widget = WidgetSurface(self, self)
             self._layout.addWidget(widget)
             return widget
-        surface = WindowSurface(self)
+        surface = WindowSurface(self, self)
         container = QWidget.createWindowContainer(surface, self)
         container.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFocusProxy(container)

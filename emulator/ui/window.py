@@ -37,7 +37,7 @@ from emulator.ui.docks.participants import ParticipantsPanel
 from emulator.ui.docks.stats import StatsPanel
 from emulator.ui.input import InputTick
 from emulator.ui.qa_actions import QaActions
-from emulator.ui.session import AppSession
+from emulator.ui.session import AppSession, SessionState
 from emulator.ui.stats_model import StatsCollector
 from emulator.ui.theme import hud_style
 from emulator.ui.viewport import DEFAULT_FPS, Viewport
@@ -50,10 +50,10 @@ CREDITS = (
     "Built on Qt for Python (PySide6), qasync, aiortc, PyAV, NumPy, PyOpenGL, pyqtgraph, PySDL2."
 )
 STATE_TEXT = {
-    "disconnected": "not connected",
-    "joining": "joining…",
-    "connected": "connected",
-    "leaving": "leaving…",
+    SessionState.DISCONNECTED: "not connected",
+    SessionState.JOINING: "joining…",
+    SessionState.CONNECTED: "connected",
+    SessionState.LEAVING: "leaving…",
 }
 
 
@@ -222,10 +222,10 @@ class MainWindow(QMainWindow):
 
     def _on_state(self, state: str) -> None:
         self.connect_panel.show_state(state)
-        if state == "connected" and self._last_config is not None:
+        if state == SessionState.CONNECTED and self._last_config is not None:
             self.connect_panel.remember(self._last_config)
             self.statusBar().showMessage(f"connected to {self._last_config.room}")
-        elif state == "disconnected":
+        elif state == SessionState.DISCONNECTED:
             self.collector.clear()
             self.statusBar().showMessage("not connected")
         self._refresh()

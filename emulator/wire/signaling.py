@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from emulator.wire.bounded_json import JsonBoundsError, loads_bounded
 
 MAX_SIGNALING_BYTES = 256 * 1024  # an SDP with dozens of transceivers stays far below this
+# WebSocket pings: aiohttp drops a peer that misses a pong within half of this, so a loaded machine
+# needs slack; a dead peer is found sooner anyway (closed TCP, ICE failure, 4 s of data silence).
+HEARTBEAT_S = 10.0
 # Before a peer has joined it can only send `join`: a 4 KiB token and a few short strings.
 MAX_PREJOIN_BYTES = 16 * 1024
 MAX_NAME_LENGTH = 64
@@ -24,6 +28,33 @@ ROOM_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 class SignalingError(ValueError):
     """A signaling message that cannot be understood; the message says why."""
+
+
+class RoomMode(StrEnum):
+    """How a room sends voices: each speaker's own track, spatialized by the listener (`forward`), or
+    one binaural mix per listener, made by the room (`binaural`)."""
+
+    FORWARD = "forward"
+    BINAURAL = "binaural"
+
+
+class CloseReason(StrEnum):
+    """Why a participant left (a `left` message's `reason`) or a session ended (its `close_reason`)."""
+
+    LEFT = "left"  # asked to
+    DISCONNECTED = "disconnected"  # its WebSocket closed
+    REPLACED = "replaced"  # the same identity joined again
+    TRANSPORT_LOST = "transport-lost"  # its data stopped
+    TRANSPORT_FAILED = "transport-failed"  # ICE or DTLS failed
+    MEDIA_TIMEOUT = "media-timeout"  # admitted, but its data channels never opened
+    NEGOTIATION_TIMEOUT = "negotiation-timeout"
+    RATE_LIMITED = "rate-limited"
+    KICKED = "kicked"
+    # A client's own, never sent by the room:
+    CONNECT_TIMEOUT = "connect-timeout"
+    UNREACHABLE = "unreachable"
+    REFUSED = "refused"
+    SIGNALING_LOST = "signaling-lost"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +123,7 @@ class Welcome:
 
     TYPE: ClassVar[str] = "welcome"
     you: ParticipantInfo
-    mode: str
+    mode: RoomMode
     participants: list[ParticipantInfo] = field(default_factory=list)
 
 
@@ -119,7 +150,7 @@ class Left:
     TYPE: ClassVar[str] = "left"
     id: str
     number: int
-    reason: str = "left"
+    reason: str = CloseReason.LEFT  # a CloseReason, or a newer room's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +190,14 @@ def to_json(message: SignalingMessage) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
+def _mode(obj: dict[str, Any]) -> RoomMode:
+    mode = _str(obj, "mode")
+    try:
+        return RoomMode(mode)
+    except ValueError:
+        raise SignalingError(f"unknown room mode {mode!r}") from None
+
+
 def parse_signaling(text: str | bytes, *, max_bytes: int = MAX_SIGNALING_BYTES) -> SignalingMessage:
     """The message in `text`; SignalingError for anything malformed, too large or nested too deep."""
     try:
@@ -179,7 +218,7 @@ def parse_signaling(text: str | bytes, *, max_bytes: int = MAX_SIGNALING_BYTES) 
             raise SignalingError("field 'participants' must be a list")
         return Welcome(
             you=ParticipantInfo.from_obj(obj.get("you")),
-            mode=_str(obj, "mode"),
+            mode=_mode(obj),
             participants=[ParticipantInfo.from_obj(p) for p in participants],
         )
     if cls is Joined:

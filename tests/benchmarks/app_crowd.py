@@ -12,7 +12,7 @@ import asyncio
 import logging
 import sys
 
-from emulator.cli.demo import Demo
+from emulator.cli.demo_bots import Demo
 
 
 async def _main(bots: int) -> None:

@@ -32,8 +32,8 @@ import numpy as np
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig
 from emulator.model.pose import Pose
-from emulator.net.session import RoomSession, SessionCallbacks
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
+from emulator.net.signaling.tokens import Grant, mint
 from emulator.wire import BatchPacker, Ping, State
 from emulator.wire.signaling import Join, ParticipantInfo
 from tests.benchmarks.report import Section

@@ -27,10 +27,10 @@ from emulator.audio.marker import MarkedSource, MarkerDetector, match_latencies
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
 from emulator.audio.tone import ToneSource
 from emulator.headset.voice import BLOCK_SAMPLES
-from emulator.net.fanout import EncodedAudioFanout
-from emulator.net.loss import PacketDropper, drop_incoming_rtp
-from emulator.net.playout import PlayoutBuffer
-from emulator.net.receive import attach_playout, receiver_for_track
+from emulator.net.media.fanout import EncodedAudioFanout
+from emulator.net.media.loss import PacketDropper, drop_incoming_rtp
+from emulator.net.media.playout import PlayoutBuffer
+from emulator.net.media.receive import attach_playout, receiver_for_track
 from tests.benchmarks.report import Section
 from tests.support.media import coverage, frames_sounding, pace, played_share
 from tests.support.peers import loopback_pair, negotiate, wait_connected

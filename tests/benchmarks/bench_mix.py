@@ -27,10 +27,10 @@ import numpy as np
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE
 from emulator.audio.tone import ToneSource
 from emulator.model.pose import Pose, Quat, Vec3
-from emulator.net.fanout import EncodedAudioFanout, EncodedAudioTrack, RelayFanout
-from emulator.net.opus import OpusEncoder, OpusSettings
-from emulator.net.playout import PlayoutBuffer
-from emulator.net.receive import receiver_for_track, tap_audio_receiver
+from emulator.net.media.fanout import EncodedAudioFanout, EncodedAudioTrack, RelayFanout
+from emulator.net.media.opus import OpusEncoder, OpusSettings
+from emulator.net.media.playout import PlayoutBuffer
+from emulator.net.media.receive import receiver_for_track, tap_audio_receiver
 from emulator.room.mix import BinauralMix
 from tests.benchmarks.report import Section
 from tests.support.peers import loopback_pair, negotiate, wait_connected

@@ -24,11 +24,12 @@ from emulator.audio.quality.full import METRICS, installed_metrics, score_full
 from emulator.audio.source import MonoBlock
 from emulator.audio.speech import bot_source
 from emulator.headset.voice import BLOCK_S, BLOCK_SAMPLES
-from emulator.net.conditions import NetworkConditioner, parse_conditions
-from emulator.net.fanout import EncodedAudioFanout
-from emulator.net.loss import PacketDropper, drop_incoming_rtp
-from emulator.net.playout import PlayoutBuffer
-from emulator.net.receive import attach_playout, receiver_for_track
+from emulator.net.media.fanout import EncodedAudioFanout
+from emulator.net.media.loss import PacketDropper, drop_incoming_rtp
+from emulator.net.media.playout import PlayoutBuffer
+from emulator.net.media.receive import attach_playout, receiver_for_track
+from emulator.net.transport.condition_spec import parse_conditions
+from emulator.net.transport.conditions import NetworkConditioner
 from tests.benchmarks.bench_latency import PcmTrack, StockListener
 from tests.benchmarks.report import Section
 from tests.support.media import frames_sounding, pace, played_share

@@ -24,9 +24,9 @@ from emulator.audio.source import MonoBlock
 from emulator.drive.hands import NoHands
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig
-from emulator.net.loss import PacketDropper, drop_incoming_rtp
-from emulator.net.session import RoomSession, SessionCallbacks
-from emulator.net.tokens import Grant, mint
+from emulator.net.media.loss import PacketDropper, drop_incoming_rtp
+from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
+from emulator.net.signaling.tokens import Grant, mint
 from emulator.room.server import RoomServer
 from emulator.wire.signaling import Join
 from tests.benchmarks.bench_latency import StockListener

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from emulator.cli.demo import ROOM
+from emulator.cli.demo_bots import ROOM
 from emulator.headset import HeadsetConfig
 from emulator.model.pose import Pose
 from tests.support.processes import stop_group
@@ -147,7 +147,8 @@ def test_the_window_fits_a_laptop_screen_and_reset_layout_restores_the_default(
 
 
 async def _demo_in_the_window(window: Any, tmp_path: Path) -> None:
-    from emulator.cli.demo import BOTS, both_faces
+    from emulator.cli.demo import both_faces
+    from emulator.cli.demo_bots import BOTS
     from emulator.cli.demo_room import DemoProcess
 
     secret = secrets.token_urlsafe(24)

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import WSMsgType, web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from emulator.net.ice import loopback_configuration, loopback_only
+from emulator.net.transport.ice import loopback_configuration, loopback_only
 from tests.support.room import cli, cli_env
 
 pytestmark = pytest.mark.slow
@@ -34,8 +34,8 @@ from urllib.parse import urlparse
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from emulator.net.ice import restrict_to_loopback
-from emulator.net.session import SessionCallbacks, SessionError
+from emulator.net.transport.ice import restrict_to_loopback
+from emulator.net.signaling.room_session import SessionCallbacks, SessionError
 from emulator.wire.signaling import ParticipantInfo, Welcome
 
 

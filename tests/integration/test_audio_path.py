@@ -15,11 +15,11 @@ from aiortc.mediastreams import MediaStreamTrack
 from emulator.audio.marker import MarkedSource, MarkerDetector, match_latencies
 from emulator.audio.source import MonoBlock
 from emulator.audio.tone import ToneSource
-from emulator.net.fanout import EncodedAudioFanout, RelayFanout
-from emulator.net.loss import PacketDropper, drop_incoming_rtp
-from emulator.net.opus import OpusSettings
-from emulator.net.playout import PlayoutBuffer
-from emulator.net.receive import (
+from emulator.net.media.fanout import EncodedAudioFanout, RelayFanout
+from emulator.net.media.loss import PacketDropper, drop_incoming_rtp
+from emulator.net.media.opus import OpusSettings
+from emulator.net.media.playout import PlayoutBuffer
+from emulator.net.media.receive import (
     ReceiverInternalsChanged,
     attach_playout,
     receiver_for_track,

@@ -11,10 +11,10 @@ import pytest
 from aiortc.mediastreams import MediaStreamTrack
 
 from emulator.audio.tone import ToneSource
-from emulator.net.direct_send import DirectRtpSender, run_now
-from emulator.net.fanout import RelayFanout
-from emulator.net.opus import OpusEncoder
-from emulator.net.receive import RtpAudioPacket, receiver_for_track, tap_audio_receiver
+from emulator.net.media.direct_send import DirectRtpSender, run_now
+from emulator.net.media.fanout import RelayFanout
+from emulator.net.media.opus import OpusEncoder
+from emulator.net.media.receive import RtpAudioPacket, receiver_for_track, tap_audio_receiver
 from tests.support.peers import loopback_pair, negotiate, wait_connected
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from emulator.headset import Headset, HeadsetConfig
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.tokens import Grant, mint
 from emulator.qa.tools import JoinTools
 from emulator.room.server import RoomServer
 from tests.support.reports import check_report

@@ -9,7 +9,7 @@ import aioice.ice
 import pytest
 from aioice import Candidate
 
-from emulator.net.ice import (
+from emulator.net.transport.ice import (
     is_loopback_host,
     keep_loopback_candidates,
     loopback_only,

@@ -1,4 +1,5 @@
-"""How ICE sockets read (emulator/net/ice_sockets.py): on real sockets, with aioice's own protocol."""
+"""How ICE sockets read (emulator/net/transport/ice_sockets.py): on real sockets, with aioice's own
+protocol."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from typing import Any
 import aioice.ice
 import aioice.stun
 
-from emulator.net.ice_sockets import DATAGRAM_READ_BYTES, DRAIN_LIMIT, SOCKET_BUFFER_BYTES, tune_ice_sockets
+from emulator.net.transport.ice_sockets import (
+    DATAGRAM_READ_BYTES,
+    DRAIN_LIMIT,
+    SOCKET_BUFFER_BYTES,
+    tune_ice_sockets,
+)
 from tests.support.peers import loopback_pair, negotiate, wait_connected
 
 

@@ -17,9 +17,10 @@ from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.recording.replay import load_replay
 from emulator.headset.recording.sessionfile import read_recording
 from emulator.model.pose import Pose
-from emulator.net.conditions import NetworkConditioner, parse_conditions
-from emulator.net.opus_decoder import OpusDecoder
+from emulator.net.media.opus_decoder import OpusDecoder
 from emulator.net.prometheus import MetricsServer
+from emulator.net.transport.condition_spec import parse_conditions
+from emulator.net.transport.conditions import NetworkConditioner
 from emulator.qa.probe import ProbeMetrics, probe_once
 from emulator.qa.swarm import Swarm, SwarmPlan
 from emulator.qa.swarm_metrics import SwarmMetrics

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from emulator.headset import Headset, HeadsetConfig
-from emulator.net.session import RoomSession, SessionCallbacks
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
+from emulator.net.signaling.tokens import Grant, mint
 from emulator.wire.signaling import Join, ParticipantInfo
 from tests.support.processes import stop_group
 from tests.support.room import SECRET, RoomProcess, cli, cli_env

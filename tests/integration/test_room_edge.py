@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from emulator.net.prometheus import MetricsServer
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.tokens import Grant, mint
 from emulator.room import server as room_server
 from emulator.room.edge import EdgeLimits
 from emulator.room.metrics import RoomMetrics

@@ -18,8 +18,8 @@ import pytest
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.core import Headset
 from emulator.model.pose import Pose
-from emulator.net.session import RoomSession, SessionCallbacks
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
+from emulator.net.signaling.tokens import Grant, mint
 from emulator.room.server import RoomServer
 from emulator.wire import BatchPacker, MessageType, Ping, State, peek_header
 from emulator.wire.signaling import Join, ParticipantInfo

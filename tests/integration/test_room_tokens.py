@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.tokens import Grant, mint
 from tests.support.room import SECRET, RoomProcess, cli, cli_env, start_room
 
 

@@ -1,4 +1,4 @@
-"""Delayed SACKs (emulator/net/sctp.py) between two real aiortc peers on loopback."""
+"""Delayed SACKs (emulator/net/transport/sctp.py) between two real aiortc peers on loopback."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from emulator.net import sctp
+from emulator.net.transport import sctp
 from tests.support.peers import loopback_pair, negotiate, wait_connected
 
 

@@ -43,7 +43,8 @@ def _clean_env(home: Path, **extra: str) -> dict[str, str]:
 def _loopback_only(argv: list[str]) -> list[str]:
     """Run `argv` in a new network namespace whose only interface is loopback, if the machine lets us.
 
-    The code keeps to loopback by itself (emulator.net.ice); this makes any slip fail instead of leak.
+    The code keeps to loopback by itself (emulator.net.transport.ice); this makes any slip fail instead
+    of leak.
     """
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return argv

@@ -17,8 +17,9 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from av import AudioFrame
 
-from emulator.net.session import CONTROL_CHANNEL, STATE_CHANNEL, RoomSession, SessionCallbacks
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
+from emulator.net.signaling.tokens import Grant, mint
+from emulator.wire.channels import CONTROL_CHANNEL, STATE_CHANNEL
 from emulator.wire.signaling import Join, SignalingMessage, Welcome
 
 RATE = 48_000

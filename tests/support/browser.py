@@ -4,7 +4,7 @@ Loopback only: no STUN/TURN servers are given to the page, host names other than
 nothing, background services are off, and WebRTC may gather on `lo` (Chromium leaves loopback out
 unless told). Chromium still gathers on its other interfaces, but it only ever sends checks to the
 room's candidates, which are 127.0.0.1; the room drops checks that come from anywhere else
-(`emulator/net/ice.py`).
+(`emulator/net/transport/ice.py`).
 
 `namespaced_chromium` is Chromium as people have it (only the fake-microphone flags), run inside a
 private network the test made (`tests/support/netns.py`), for a room started with `--browsers`.

@@ -1,8 +1,8 @@
 """Every test starts with the process's ICE as aioice left it.
 
 A room or headset run inside the test process restricts ICE to loopback for good
-(`emulator.net.ice.restrict_to_loopback`, as a real process wants), so without this a test that checks
-gathering or the restriction itself would depend on which tests ran before it.
+(`emulator.net.transport.ice.restrict_to_loopback`, as a real process wants), so without this a test
+that checks gathering or the restriction itself would depend on which tests ran before it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator.net import ice
+from emulator.net.transport import ice
 
 
 def _set(depth: int, widened: int) -> None:

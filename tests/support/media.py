@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
-from emulator.net.playout import PlayoutBuffer
+from emulator.net.media.playout import PlayoutBuffer
 
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiortc import RTCPeerConnection
 
-from emulator.net.ice import loopback_configuration, loopback_only
+from emulator.net.transport.ice import loopback_configuration, loopback_only
 
 
 async def negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:

@@ -17,9 +17,9 @@ from emulator.headset.ears import Ears
 from emulator.headset.voice import BLOCK_SAMPLES as BLOCK
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.model.room_state import RemoteParticipant, RoomState
-from emulator.net.opus import OpusEncoder, OpusSettings, OpusSettingsError
-from emulator.net.opus_decoder import OpusDecoder
-from emulator.net.playout import PlayoutBuffer
+from emulator.net.media.opus import OpusEncoder, OpusSettings, OpusSettingsError
+from emulator.net.media.opus_decoder import OpusDecoder
+from emulator.net.media.playout import PlayoutBuffer
 from emulator.room.mix import MIX_OPUS, BinauralMix
 from emulator.wire import State
 from emulator.wire.signaling import MIX_OWNER

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.net.tokens import TokenError, verify
+from emulator.net.signaling.tokens import TokenError, verify
 from emulator.room.edge import EdgeLimits, PendingJoins
 from emulator.wire.bounded_json import JsonBoundsError, loads_bounded, nesting_depth
 from emulator.wire.signaling import MAX_PREJOIN_BYTES, Join, SignalingError, parse_signaling

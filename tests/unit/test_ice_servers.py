@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
-from emulator.net.ice_servers import IceOptions, IceServerError, parse_ice_server
+from emulator.net.transport.ice_servers import IceOptions, IceServerError, parse_ice_server
 
 
 def test_credentials_in_the_url_are_taken_out_of_it() -> None:

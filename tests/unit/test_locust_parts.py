@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from emulator.cli import main
-from emulator.net.tokens import SECRET_ENV, verify
+from emulator.net.signaling.tokens import SECRET_ENV, verify
 from emulator.qa.locust import locustfile_path
 from emulator.qa.locust.credentials import CredentialError, TokenFile, token_for
 from emulator.qa.locust.engine import Engine, config_from

@@ -6,8 +6,8 @@ import pytest
 from emulator.audio.marker import MarkedSource, MarkerDetector, chirp, match_latencies
 from emulator.audio.marker_schedule import ScheduledMarkerSource
 from emulator.audio.tone import SilenceSource, ToneSource
-from emulator.net.opus import OpusEncoder
-from emulator.net.opus_decoder import OpusDecoder
+from emulator.net.media.opus import OpusEncoder
+from emulator.net.media.opus_decoder import OpusDecoder
 
 OPUS_LOOKAHEAD_S = 312 / 48_000  # libopus voip encoder delay
 

@@ -7,17 +7,11 @@ import random
 
 import pytest
 
-from emulator.net.conditions import (
-    PRESETS,
-    REORDER_HOLD_S,
-    ConditionsError,
-    Impairment,
-    NetConditions,
-    parse_conditions,
-)
-from emulator.net.loss import PacketDropper
-from emulator.net.loss_model import LossModel, gilbert_parameters
-from emulator.net.schedules import Schedule
+from emulator.net.media.loss import PacketDropper
+from emulator.net.transport.condition_spec import PRESETS, ConditionsError, NetConditions, parse_conditions
+from emulator.net.transport.conditions import REORDER_HOLD_S, Impairment
+from emulator.net.transport.loss_model import LossModel, gilbert_parameters
+from emulator.net.transport.schedules import Schedule
 
 
 def _runs(lost: list[bool]) -> list[int]:

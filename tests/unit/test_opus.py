@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.audio.tone import ToneSource
-from emulator.net.opus import OpusEncoder, OpusSettings, OpusSettingsError, codec_floor_ms
-from emulator.net.opus_decoder import OpusDecodeError, OpusDecoder, packet_samples
+from emulator.net.media.opus import OpusEncoder, OpusSettings, OpusSettingsError, codec_floor_ms
+from emulator.net.media.opus_decoder import OpusDecodeError, OpusDecoder, packet_samples
 from tests.support.media import dominant_hz
 
 
@@ -82,7 +82,7 @@ def test_ten_ms_frames_encode_decode_and_conceal_as_ten_ms() -> None:
 
 
 def test_without_a_system_libopus_the_copy_in_pyav_s_wheel_decodes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from emulator.net import opus_decoder
+    from emulator.net.media import opus_decoder
 
     bundled = opus_decoder.pyav_libopus()
     if bundled is None:

@@ -1,4 +1,4 @@
-"""emulator.net.patches: every aiortc/aioice patch's assumptions hold on the installed versions, and
+"""emulator.net.transport.patches: every aiortc/aioice patch's assumptions hold on the installed versions, and
 a simulated aiortc or aioice whose internals moved is refused, naming the patch, in one line."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import aiortc
 import pytest
 
 from emulator import cli
-from emulator.net import patches, sctp
-from emulator.net.patches import PATCHES, InternalsChanged
+from emulator.net.transport import patch_install, patches, sctp
+from emulator.net.transport.patches import PATCHES, InternalsChanged
 
 
 def moved(root: Any, dotted: str, value: Any = None) -> Any:
@@ -58,6 +58,11 @@ class IceTransportWithoutSend:
         self._transmit = None
 
 
+class ConnectionWithoutNominated(aioice.ice.Connection):
+    def __init__(self) -> None:
+        self._selected: dict[int, Any] = {}
+
+
 # One change per patch, each breaking that patch and no other.
 MOVES: dict[str, tuple[str, str, Any]] = {
     "sctp-sacks": ("aiortc", "rtcsctptransport.RTCSctpTransport", SctpWithoutSackCall),
@@ -94,7 +99,7 @@ def test_moved_internals_are_refused_in_one_line_naming_the_patch(name: str) -> 
     broken = patches.problems(fake_aiortc, fake_aioice)
     assert [p.name for p, _ in broken] == [name]
     with pytest.raises(InternalsChanged) as caught:
-        patches.install(fake_aiortc, fake_aioice)
+        patch_install.install(fake_aiortc, fake_aioice)
     message = str(caught.value)
     module = next(p.module for p in PATCHES if p.name == name)
     assert "\n" not in message
@@ -103,9 +108,9 @@ def test_moved_internals_are_refused_in_one_line_naming_the_patch(name: str) -> 
 
 
 def test_install_is_idempotent_and_delays_sacks() -> None:
-    patches.install()
-    patches.install()
-    assert patches.installed()
+    patch_install.install()
+    patch_install.install()
+    assert patch_install.installed()
     assert sctp.sacks_are_delayed()
 
 
@@ -113,12 +118,19 @@ def test_the_cli_refuses_a_moved_aiortc_before_any_command_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
 ) -> None:
     fake = simulated("receive-tap")
-    monkeypatch.setattr(patches, "_installed", False)
-    monkeypatch.setattr(patches, "_modules", lambda _a, _b: fake)
+    monkeypatch.setattr(patch_install, "_installed", False)
+    monkeypatch.setattr(patch_install, "modules", lambda _a, _b: fake)
     out = tmp_path / "never.png"
     assert cli.main(["snapshot", "--out", str(out)]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("headset-emulator: aiortc ")
-    assert "emulator.net.receive" in lines[0]
+    assert "emulator.net.media.receive" in lines[0]
     assert not out.exists()
+
+
+def test_the_conditioner_refuses_an_aioice_without_nominated_pairs() -> None:
+    """net/transport/ice_servers.py reads the nominated pair through patches.nominated_pairs."""
+    fake_aioice = moved(aioice, "ice.Connection", ConnectionWithoutNominated)
+    assert [p.name for p, _ in patches.problems(aiortc, fake_aioice)] == ["conditioner"]
+    assert "_nominated" in (patches.problem("conditioner", aiortc, fake_aioice) or "")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from emulator.model import paths
-from emulator.net.tokens import default_secret_path, load_secret
+from emulator.net.signaling.tokens import default_secret_path, load_secret
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.audio.tone import ToneSource
-from emulator.net.opus import OpusEncoder, OpusSettings
-from emulator.net.playout import PlayoutBuffer, PlayoutStats
+from emulator.net.media.opus import OpusEncoder, OpusSettings
+from emulator.net.media.playout import PlayoutBuffer, PlayoutStats
 from tests.support.media import coverage, dominant_hz
 
 FRAME = 0.02
@@ -196,7 +196,7 @@ def test_duplicates_are_counted_not_played_and_old_numbers_are_forgotten() -> No
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.tuples(st.floats(0.0, 0.5), st.floats(-1.0, 1.0), st.booleans()), max_size=300))
 def test_the_window_minimum_is_the_minimum_of_the_last_span(steps: list[tuple[float, float, bool]]) -> None:
-    from emulator.net.playout import _Window
+    from emulator.net.media.playout import _Window
 
     window, now, kept = _Window(1.0), 0.0, []
     for step, value, clear in steps:

@@ -22,9 +22,10 @@ from emulator.headset.recording.sessionfile import (
 )
 from emulator.model.face import Face
 from emulator.model.pose import Pose
-from emulator.net.conditions import ConditionsError, Impairment, NetConditions, parse_conditions
-from emulator.net.opus import OpusEncoder, OpusSettings
+from emulator.net.media.opus import OpusEncoder, OpusSettings
 from emulator.net.prometheus import Family, Histogram, parse_listen, render
+from emulator.net.transport.condition_spec import ConditionsError, NetConditions, parse_conditions
+from emulator.net.transport.conditions import Impairment
 from emulator.qa.swarm import aggregate
 from emulator.wire import FaceEncoder, FaceSet, State
 

@@ -16,9 +16,9 @@ import pytest
 from emulator.audio.quality.emodel import emodel, mos_from_r
 from emulator.audio.quality.full import ScoreError, installed_metrics, score_full
 from emulator.audio.speech import ScriptLine, SpeechSource
-from emulator.net.loss import PacketDropper
-from emulator.net.opus import OpusEncoder
-from emulator.net.playout import PlayoutBuffer
+from emulator.net.media.loss import PacketDropper
+from emulator.net.media.opus import OpusEncoder
+from emulator.net.media.playout import PlayoutBuffer
 
 SPEECH = (
     ScriptLine(0.0, "The quick brown fox jumps over the lazy dog near the river bank."),

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.tokens import Grant, mint
 from emulator.room.core import Close, Forward, RoomCore, Send, Subscribe, Unsubscribe
 from emulator.wire.signaling import MIX_OWNER, Error, Join, Joined, Left, Welcome
 

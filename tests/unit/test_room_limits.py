@@ -3,7 +3,7 @@
 import time
 
 from emulator.model.pose import Pose
-from emulator.net.tokens import Grant, mint
+from emulator.net.signaling.tokens import Grant, mint
 from emulator.room.core import Close, Forward, MixStates, RoomCore
 from emulator.room.ratelimit import CUT_OFF_AFTER_S, profile_rate_hz
 from emulator.wire import BatchPacker, Ping, Pong, State, Visemes

@@ -6,11 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.wire.signaling import (
+    CloseReason,
     Error,
     Join,
     Joined,
     Left,
     ParticipantInfo,
+    RoomMode,
     SignalingError,
     Tracks,
     Welcome,
@@ -25,15 +27,26 @@ ALICE = ParticipantInfo("alice", 1, "Alice", "visionpro")
     "message",
     [
         Join("lobby", "tok", "Alice", "quest3", "fox.glb", "meta70"),
-        Welcome(ALICE, "forward", [ParticipantInfo("bob", 2, "Bob", "quest3")]),
+        Welcome(ALICE, RoomMode.FORWARD, [ParticipantInfo("bob", 2, "Bob", "quest3")]),
+        Welcome(ALICE, RoomMode.BINAURAL),
         Joined(ALICE),
-        Left("alice", 1, "transport-lost"),
+        Left("alice", 1, CloseReason.TRANSPORT_LOST),
         Tracks({"0": "alice", "1": "bob"}),
         Error("token-expired", "the join token expired 3 s ago"),
     ],
 )
 def test_round_trip(message: object) -> None:
     assert parse_signaling(to_json(message)) == message  # type: ignore[arg-type]
+
+
+def test_the_room_mode_and_reasons_travel_as_their_plain_names() -> None:
+    text = to_json(Welcome(ALICE, RoomMode.BINAURAL))
+    assert json.loads(text)["mode"] == "binaural"
+    welcome = parse_signaling(text)
+    assert isinstance(welcome, Welcome) and welcome.mode is RoomMode.BINAURAL
+    assert json.loads(to_json(Left("a", 1, CloseReason.REPLACED)))["reason"] == "replaced"
+    with pytest.raises(SignalingError, match="unknown room mode 'stereo'"):
+        parse_signaling(text.replace("binaural", "stereo"))
 
 
 @pytest.mark.parametrize(

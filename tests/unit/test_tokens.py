@@ -3,7 +3,7 @@ import time
 import pytest
 
 from emulator.model.durations import parse_duration
-from emulator.net.tokens import Grant, TokenError, mint, verify
+from emulator.net.signaling.tokens import Grant, TokenError, mint, verify
 
 SECRET = b"room-secret"
 

@@ -15,7 +15,7 @@ from emulator.headset.recording.sessionfile import RecordingError, RecordingWrit
 from emulator.model.pose import Pose, Vec3
 from emulator.model.profiles import load_profile
 from emulator.model.room_state import RoomState
-from emulator.net.conditions import PRESETS
+from emulator.net.transport.condition_spec import PRESETS
 from emulator.ui.ghost import Ghost, recorded_names
 from emulator.ui.session_tools import SessionTools
 from emulator.wire.signaling import MIX_OWNER

@@ -51,7 +51,7 @@ def test_split_batch_raises_only_wire_errors(tail: bytes) -> None:
 
 
 def test_a_janus_feed_batch_comes_apart_and_is_stamped_with_the_feeds_number() -> None:
-    from emulator.net.janus import stamp
+    from emulator.net.signaling.janus import stamp
 
     inner = [bytes(State(seq=n, sender=0, timestamp=n, pose=None)) for n in (1, 2)]
     (packed,) = BatchPacker().pack(inner, timestamp=0)

@@ -23,8 +23,8 @@ from emulator.audio.source import FRAME_SAMPLES, MonoBlock
 from emulator.headset import Headset
 from emulator.headset.recording.sessionfile import RecordingWriter
 from emulator.headset.stream import StatesSent
-from emulator.net.fanout import EncodedFrame
-from emulator.net.opus import OpusEncoder, OpusSettings
+from emulator.net.media.fanout import EncodedFrame
+from emulator.net.media.opus import OpusEncoder, OpusSettings
 from emulator.wire import State, Visemes, WireError, is_batch, parse_message, split_batch
 from emulator.wire.signaling import ParticipantInfo
 

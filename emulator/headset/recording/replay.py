@@ -26,7 +26,7 @@ from emulator.headset.recording.sessionfile import Participant, Recording, Recor
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose
-from emulator.net.opus_decoder import OpusDecodeError, OpusDecoder
+from emulator.net.media.opus_decoder import OpusDecodeError, OpusDecoder
 from emulator.wire import FaceAccumulator, State, WireError, parse_message
 
 log = logging.getLogger(__name__)

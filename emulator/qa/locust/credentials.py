@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.net.janus import is_janus_url
-from emulator.net.tokens import SECRET_ENV, Grant, mint
+from emulator.net.signaling.janus import is_janus_url
+from emulator.net.signaling.tokens import SECRET_ENV, Grant, mint
 
 TOKEN_TTL_S = 12 * 3600.0
 

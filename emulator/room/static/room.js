@@ -250,7 +250,7 @@
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
     // Every candidate goes: the room picks what it accepts (loopback, or this machine's own
-    // addresses when it serves browsers); mDNS `.local` names it ignores (emulator/net/ice.py).
+    // addresses when it serves browsers); mDNS `.local` names it ignores (emulator/net/transport/ice.py).
     ws.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
   }
 

@@ -32,14 +32,16 @@ from PySide6.QtWidgets import (
 from emulator.audio.devices import list_devices
 from emulator.audio.hrtf import HrtfError
 from emulator.ui.session import AppSession
+from emulator.wire.signaling import RoomMode
 
 log = logging.getLogger(__name__)
 
 SILENCE = "silence (send nothing)"
-MODE_TEXT = {
+MODE_TEXT: dict[str | None, str] = {
     None: "not joined: the room decides (client-side unless it runs --mix binaural)",
-    "forward": "client-side: the room forwards each voice; this headset spatializes them with the HRTF",
-    "binaural": "server-side: the room sends this listener's binaural mix, played as it is "
+    RoomMode.FORWARD: "client-side: the room forwards each voice; this headset spatializes them with "
+    "the HRTF",
+    RoomMode.BINAURAL: "server-side: the room sends this listener's binaural mix, played as it is "
     "(the HRTF only places ghosts)",
 }
 
@@ -175,7 +177,7 @@ class AudioPanel(QWidget):
         """The joined room's spatial mode ("forward" or "binaural"), None when not joined."""
         headset = self.session.headset
         session = headset.session if headset is not None else None
-        return str(getattr(session, "mode", "forward")) if session is not None else None
+        return str(getattr(session, "mode", RoomMode.FORWARD)) if session is not None else None
 
     def _pick_sofa(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "HRTF in SOFA format", "", "SOFA files (*.sofa)")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from emulator.headset import HeadsetConfig
 from emulator.model.profiles import load_profiles
 from emulator.ui.banner import ErrorBanner
+from emulator.ui.session import SessionState
 
 RECENT_LIMIT = 8
 
@@ -84,7 +85,7 @@ class ConnectPanel(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addStretch(1)
-        self.show_state("disconnected")
+        self.show_state(SessionState.DISCONNECTED)
 
     def config(self) -> HeadsetConfig:
         return HeadsetConfig(
@@ -131,7 +132,7 @@ class ConnectPanel(QWidget):
         self.url.setText(url)
 
     def show_state(self, state: str) -> None:
-        if state == "connected":
+        if state == SessionState.CONNECTED:
             self.banner.dismiss()
-        self.join_button.setEnabled(state == "disconnected")
-        self.leave_button.setEnabled(state == "connected")
+        self.join_button.setEnabled(state == SessionState.DISCONNECTED)
+        self.leave_button.setEnabled(state == SessionState.CONNECTED)

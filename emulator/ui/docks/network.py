@@ -1,7 +1,7 @@
 """Network dock: the app's own packets through good, wifi, 4g, lossy, commute, cafe-wifi or custom
 conditions, live.
 
-The conditions are `emulator/net/conditions.py`'s, the same as `join --net`: loss (independent or in
+The conditions are `emulator/net/transport/conditions.py`'s, the same as `join --net`: loss (independent or in
 bursts), one-way delay, jitter, a rate limit, reordering and duplicates, applied in user space to
 this headset's datagrams both ways. The time-varying presets follow their seeded schedule, so their
 fields show where they start and cannot be edited. Applying them
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emulator.net.conditions import PRESETS, ConditionsError, NetConditions, parse_conditions
+from emulator.net.transport.condition_spec import PRESETS, ConditionsError, NetConditions, parse_conditions
 from emulator.ui.session import AppSession
 
 CUSTOM = "custom"

@@ -1,11 +1,13 @@
-"""Every place this project reaches into aiortc's or aioice's internals, checked and installed here.
+"""Every place this project reaches into aiortc's or aioice's internals, listed and checked here.
 
 Each `Patch` names what it touches and why; its `check` looks for exactly what the patching code
 relies on, in the modules it is given (so a test can hand it a simulated aiortc whose internals
-moved). `install()` checks them all, then installs the process-wide ones once; the per-connection
-ones (direct send, receive tap, network conditioner, RTP loss) are applied by their own modules when
-a connection needs them, and `install()` has already made sure they will find what they expect.
-An aiortc or aioice without what a patch needs is refused at start, in one line
+moved). The modules that apply the patches reach aiortc's and aioice's private attributes only
+through the functions at the end of this one, so what each touches is named here and nowhere else.
+`patch_install.install()` checks every patch, then installs the process-wide ones once; the
+per-connection ones (direct send, receive tap, network conditioner, RTP loss) are applied by their
+own modules when a connection needs them, and `install()` has already made sure they will find what
+they expect. An aiortc or aioice without what a patch needs is refused at start, in one line
 (`InternalsChanged`), instead of failing later inside a call or, worse, silently.
 pyproject.toml pins both to the minor series these checks were written against.
 """
@@ -13,8 +15,7 @@ pyproject.toml pins both to the minor series these checks were written against.
 from __future__ import annotations
 
 import inspect
-import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,10 @@ def _check_conditioner(aiortc: Any, aioice: Any) -> str | None:
     missing += _assigns(getattr(dtls, "_send_rtp", None), "_send")
     if not callable(_get(aioice, "ice.Connection.data_received")):
         missing.append("aioice Connection.data_received")
+    missing += [
+        f"aioice Connection.{name}"
+        for name in _assigns(_get(aioice, "ice.Connection.__init__"), "_nominated")
+    ]
     return _missing("aiortc", "RTCIceTransport/RTCDtlsTransport", missing)
 
 
@@ -139,7 +144,7 @@ def _check_loopback_ice(_aiortc: Any, aioice: Any) -> str | None:
 PATCHES: tuple[Patch, ...] = (
     Patch(
         "sctp-sacks",
-        "emulator.net.sctp",
+        "emulator.net.transport.sctp",
         "RTCSctpTransport._send_sack (replaced); reads _sack_needed, _sack_misordered, _sack_duplicates",
         "aiortc acknowledges every SCTP packet; delayed SACKs (RFC 4960 6.2) halve the packets of a "
         "room's state traffic",
@@ -147,7 +152,7 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         "direct-send",
-        "emulator.net.direct_send",
+        "emulator.net.media.direct_send",
         "RTCRtpSender's private counters, mid, header extensions and _ssrc; RTCRtpTransceiver._codecs; "
         "sends through RTCDtlsTransport._send_rtp",
         "the room relays Opus frames as they arrived, without decoding and re-encoding them per listener",
@@ -155,7 +160,7 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         "receive-tap",
-        "emulator.net.receive",
+        "emulator.net.media.receive",
         "RTCRtpReceiver.__jitter_buffer (replaced per receiver)",
         "the headset's own playout buffer gets each RTP packet, with arrival time, instead of aiortc's "
         "jitter buffer and decoder",
@@ -163,22 +168,23 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         "rtp-loss",
-        "emulator.net.loss",
+        "emulator.net.media.loss",
         "RTCRtpReceiver._handle_rtp_packet (wrapped per receiver)",
         "`--loss` drops incoming RTP as the network would, before any buffer sees it",
         _check_rtp_loss,
     ),
     Patch(
         "conditioner",
-        "emulator.net.conditions",
+        "emulator.net.transport.conditions",
         "RTCIceTransport._send and aioice Connection.data_received (wrapped per connection); "
-        "net/ice_servers.py also reads RTCIceTransport._connection for the candidate types in use",
+        "ice_servers.py also reads RTCIceTransport._connection and its Connection._nominated for the "
+        "candidate types and pair in use",
         "`--net` delays, rate-limits and drops datagrams below DTLS, like a real link",
         _check_conditioner,
     ),
     Patch(
         "ice-sockets",
-        "emulator.net.ice_sockets",
+        "emulator.net.transport.ice_sockets",
         "aioice StunProtocol.connection_made and datagram_received; turn.UDP_SOCKET_BUFFER_SIZE",
         "bigger socket buffers and draining many datagrams per wake-up keep a room of 30 from dropping "
         "bursts",
@@ -186,7 +192,7 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         "loopback-ice",
-        "emulator.net.ice",
+        "emulator.net.transport.ice",
         "aioice ice.get_host_addresses, Connection.add_remote_candidate and request_received",
         "tests and demos gather and accept only this machine's addresses, so nothing leaves it",
         _check_loopback_ice,
@@ -194,7 +200,7 @@ PATCHES: tuple[Patch, ...] = (
 )
 
 
-def _modules(aiortc: Any, aioice: Any) -> tuple[Any, Any]:
+def modules(aiortc: Any, aioice: Any) -> tuple[Any, Any]:
     import aioice as installed_aioice
     import aiortc as installed_aiortc
 
@@ -203,13 +209,19 @@ def _modules(aiortc: Any, aioice: Any) -> tuple[Any, Any]:
 
 def problems(aiortc: Any = None, aioice: Any = None) -> list[tuple[Patch, str]]:
     """Each patch whose assumptions the given (default: installed) aiortc and aioice break, and why."""
-    aiortc, aioice = _modules(aiortc, aioice)
+    aiortc, aioice = modules(aiortc, aioice)
     found = []
     for patch in PATCHES:
         why = patch.check(aiortc, aioice)
         if why is not None:
             found.append((patch, why))
     return found
+
+
+def problem(name: str, aiortc: Any = None, aioice: Any = None) -> str | None:
+    """What the given (default: installed) aiortc and aioice lack for the patch called `name`, or None."""
+    aiortc, aioice = modules(aiortc, aioice)
+    return next(patch.check(aiortc, aioice) for patch in PATCHES if patch.name == name)
 
 
 def refusal(aiortc: Any, aioice: Any, broken: list[tuple[Patch, str]]) -> str:
@@ -220,29 +232,132 @@ def refusal(aiortc: Any, aioice: Any, broken: list[tuple[Patch, str]]) -> str:
     return f"{versions} lack what {first.module} patches: {why}{more}; install {tested}"
 
 
-_lock = threading.Lock()
-_installed = False
+# --- Reaching in ------------------------------------------------------------------------------------
+# The only code that names aiortc's or aioice's private attributes. The modules listed in PATCHES
+# call these; tests/unit/test_private_access.py fails on any other module that reaches in.
+
+# sctp-sacks
 
 
-def install(aiortc: Any = None, aioice: Any = None) -> None:
-    """Check every patch, then install the process-wide ones (SCTP SACKs, ICE sockets) once."""
-    global _installed
-    if _installed and aiortc is None and aioice is None:
-        return  # each session calls this; the installed modules were checked the first time
-    aiortc, aioice = _modules(aiortc, aioice)
-    broken = problems(aiortc, aioice)
-    if broken:
-        raise InternalsChanged(refusal(aiortc, aioice, broken))
-    with _lock:
-        if _installed:
-            return
-        from emulator.net.ice_sockets import tune_ice_sockets
-        from emulator.net.sctp import delay_sacks
+def replace_send_sack(replacement: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+    """Make `replacement` every RTCSctpTransport's `_send_sack`; returns aiortc's own."""
+    from aiortc.rtcsctptransport import RTCSctpTransport
 
-        tune_ice_sockets()
-        delay_sacks()
-        _installed = True
+    stock: Callable[[Any], Awaitable[None]] = RTCSctpTransport._send_sack
+    RTCSctpTransport._send_sack = replacement  # type: ignore[method-assign,assignment]
+    return stock
 
 
-def installed() -> bool:
-    return _installed
+def sack_needed(transport: Any) -> bool:
+    """Whether the association has received data it has not acknowledged."""
+    return bool(transport._sack_needed)
+
+
+def sack_at_once(transport: Any) -> bool:
+    """Data arrived out of order or duplicated: RFC 4960 6.2 wants the SACK now."""
+    return bool(transport._sack_misordered or transport._sack_duplicates)
+
+
+def association_established(transport: Any) -> bool:
+    return bool(transport._association_state == type(transport).State.ESTABLISHED)
+
+
+# direct-send
+
+_SENDER = "_RTCRtpSender__"
+
+
+class RtpSenderInternals:
+    """What a direct send reads and updates inside one RTCRtpSender and its transceiver."""
+
+    __slots__ = ("_fields", "_sender", "_transceiver")
+    FIELDS = ("started", "rtp_header_extensions_map", "mid", "packet_count", "octet_count",
+              "ntp_timestamp", "rtp_timestamp")  # fmt: skip
+
+    def __init__(self, transceiver: Any) -> None:
+        sender = transceiver.sender
+        missing = [name for name in self.FIELDS if not hasattr(sender, _SENDER + name)]
+        if not hasattr(transceiver, "_codecs"):
+            missing.append("transceiver codecs")
+        if missing:
+            raise InternalsChanged(f"aiortc's RTCRtpSender has no {', '.join(missing)}")
+        self._transceiver = transceiver
+        self._sender = sender
+        self._fields: dict[str, Any] = sender.__dict__  # the counters RTCP reports and getStats() read
+
+    def payload_type(self) -> int | None:
+        """The negotiated payload type once the sender has started, else None."""
+        codecs = self._transceiver._codecs
+        if not codecs or not self._fields[_SENDER + "started"]:
+            return None
+        return int(codecs[0].payloadType)
+
+    def ssrc(self) -> int:
+        return int(self._sender._ssrc)
+
+    def mid(self) -> str | None:
+        mid: str | None = self._fields[_SENDER + "mid"]
+        return mid
+
+    def extensions_map(self) -> Any:
+        return self._fields[_SENDER + "rtp_header_extensions_map"]
+
+    def send_rtp(self, data: bytes) -> Coroutine[Any, Any, None]:
+        """The DTLS transport's send of one RTP packet (raises ConnectionError when it is down)."""
+        send: Coroutine[Any, Any, None] = self._sender.transport._send_rtp(data)
+        return send
+
+    def count_sent(self, octets: int, ntp: int, timestamp: int) -> None:
+        fields = self._fields
+        fields[_SENDER + "ntp_timestamp"] = ntp
+        fields[_SENDER + "rtp_timestamp"] = timestamp
+        fields[_SENDER + "octet_count"] += octets
+        fields[_SENDER + "packet_count"] += 1
+
+
+# receive-tap
+
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
+
+
+def jitter_buffer(receiver: Any) -> Any:
+    """The receiver's jitter buffer (or what replaced it), None if aiortc no longer has one."""
+    return getattr(receiver, _JITTER_BUFFER, None)
+
+
+def replace_jitter_buffer(receiver: Any, replacement: Any) -> None:
+    setattr(receiver, _JITTER_BUFFER, replacement)
+
+
+# rtp-loss
+
+
+def wrap_rtp_handler(
+    receiver: Any, wrap: Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]
+) -> None:
+    """Replace the receiver's `_handle_rtp_packet` by `wrap(original)`; the DTLS transport looks it up
+    on the receiver object for every packet."""
+    receiver._handle_rtp_packet = wrap(receiver._handle_rtp_packet)
+
+
+# conditioner (and ice_servers' reads of the connection)
+
+
+def ice_connection_of(ice_transport: Any) -> Any:
+    """The aioice Connection under an RTCIceTransport."""
+    return ice_transport._connection
+
+
+def ice_send(ice_transport: Any) -> Callable[[bytes], Awaitable[None]]:
+    """What DTLS, SRTP and SCTP send every datagram through."""
+    send: Callable[[bytes], Awaitable[None]] = ice_transport._send
+    return send
+
+
+def set_ice_send(ice_transport: Any, send: Callable[[bytes], Awaitable[None]]) -> None:
+    ice_transport._send = send
+
+
+def nominated_pairs(connection: Any) -> dict[int, Any]:
+    """The aioice connection's nominated candidate pair per component (empty before nomination)."""
+    return dict(getattr(connection, "_nominated", None) or {})

@@ -1,6 +1,6 @@
 """What a headset needs from a room connection, whichever SFU is behind it, and opening one by URL.
 
-The adapter for the URL's scheme (emulator/net/adapters.py) opens the session: `ws://…` the bundled
+The adapter for the URL's scheme (emulator/net/signaling/adapters.py) opens the session: `ws://…` the bundled
 room, `janus://HOST:PORT/ROOM` a Janus VideoRoom, or any scheme an installed package registers. The
 headset, its state link and its voice only ever see the `Session` protocol.
 """
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from emulator.net.adapters import AdapterError, Session, adapter_for
+from emulator.net.signaling.adapters import AdapterError, Session, adapter_for
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack
 
-    from emulator.net.ice_servers import IceOptions
-    from emulator.net.session import SessionCallbacks
+    from emulator.net.signaling.room_session import SessionCallbacks
+    from emulator.net.transport.ice_servers import IceOptions
     from emulator.wire.signaling import Join
 
 __all__ = ["AdapterError", "Session", "open_session"]

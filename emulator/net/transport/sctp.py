@@ -2,22 +2,21 @@
 
 Why: aiortc 1.16 answers every received SCTP packet that carries data with a SACK of its own. The
 state stream is many small datagrams (a headset sends 90 a second, the room sends each listener a
-batch every few milliseconds), so half of all SCTP packets on the wire were SACKs, and each costs
+batch every few milliseconds), so half of all SCTP packets on the wire would be SACKs, and each costs
 both peers a DTLS record, a syscall and, on the sender, a pass over its outstanding queue and its
-retransmission timer. In a room of 8 that SACK handling was 14% of the room's CPU.
+retransmission timer (measured: docs/architecture.md#measured-reasons).
 
-RFC 4960 §6.2 lets a receiver delay its SACK: it should acknowledge at least every second packet with
-data, must do so within 200 ms of a packet it has not acknowledged, and should acknowledge at once
-when data arrives out of order or duplicated (the sender's fast retransmit counts on that). The
+RFC 4960 §6.2 lets a receiver delay its SACK: it should acknowledge at least every second packet
+with data, must do so within 200 ms of a packet it has not acknowledged, and should acknowledge at
+once when data arrives out of order or duplicated (the sender's fast retransmit counts on that). The
 sockets API (RFC 6458 §8.1.19, SCTP_DELAYED_SACK) makes both figures settings, `sack_freq` packets
 and `sack_delay`; `delay_sacks()` sets them for aiortc: every 4th packet or 50 ms, at once on
 anything out of order. Why 4 and not 2: a room of N sends each listener a batch every 12-20 ms, and
-each listener sends 45 datagrams a second, so every second packet meant about 60 SACK datagrams a
-second per headset, a fifth of all its datagrams. Running a room and swarm of 10 with each policy at
-once, side by side on this machine, 4/50 ms took 3-9% less CPU in all and 9-12% less in the room
-(3/60 ms: 0-5%). What 4 costs: a sender whose congestion window holds fewer than 4 full packets
-(aiortc starts at 3) waits for the timer once, and its window then grows past that; every
-retransmission timer in play (aiortc's minimum RTO is 1 s) is far above 50 ms.
+each listener sends 45 datagrams a second, so every second packet means about 60 SACK datagrams a
+second per headset, a fifth of all its datagrams; 4/50 ms also measured cheaper than 3/60 ms
+(docs/architecture.md#measured-reasons). What 4 costs: a sender whose congestion window holds fewer
+than 4 full packets (aiortc starts at 3) waits for the timer once, and its window then grows past
+that; every retransmission timer in play (aiortc's minimum RTO is 1 s) is far above 50 ms.
 
 `delay_sacks()` is process-wide and idempotent; it checks the installed aiortc for what it wraps and
 raises `SctpInternalsChanged` if that is gone, so an upgrade fails loudly instead of silently stalling.
@@ -26,13 +25,13 @@ raises `SctpInternalsChanged` if that is gone, so an upgrade fails loudly instea
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiortc.rtcsctptransport import RTCSctpTransport
 from OpenSSL import SSL
+
+from emulator.net.transport import patches
 
 logger = logging.getLogger(__name__)
 
@@ -65,18 +64,10 @@ def _pending(transport: RTCSctpTransport) -> _Pending:
     return state
 
 
-def _check_internals() -> Callable[[RTCSctpTransport], Awaitable[None]]:
-    send_sack = getattr(RTCSctpTransport, "_send_sack", None)
-    handle_data = getattr(RTCSctpTransport, "_handle_data", None)
-    if not inspect.iscoroutinefunction(send_sack) or handle_data is None:
-        raise SctpInternalsChanged("aiortc's RTCSctpTransport has no coroutine _send_sack any more")
-    # Names a function's bytecode uses (no source needed: a frozen bundle has none to read).
-    if "_send_sack" not in handle_data.__code__.co_names:
-        raise SctpInternalsChanged("aiortc's RTCSctpTransport._handle_data no longer calls _send_sack")
-    for attribute in ("_sack_needed", "_sack_misordered", "_sack_duplicates", "_association_state"):
-        if attribute not in RTCSctpTransport.__init__.__code__.co_names:
-            raise SctpInternalsChanged(f"aiortc's RTCSctpTransport has no {attribute} any more")
-    return send_sack
+def _check_internals() -> None:
+    why = patches.problem("sctp-sacks")
+    if why is not None:
+        raise SctpInternalsChanged(f"aiortc: {why}")
 
 
 async def _send_now(transport: RTCSctpTransport) -> None:
@@ -93,8 +84,7 @@ async def _send_sack_delayed(transport: RTCSctpTransport) -> None:
     """Called by aiortc at the end of every packet with data: send now, or within SACK_DELAY_S."""
     state = _pending(transport)
     state.unacked += 1
-    out_of_order = bool(transport._sack_misordered or transport._sack_duplicates)
-    if out_of_order or state.unacked >= SACK_EVERY_PACKETS:
+    if patches.sack_at_once(transport) or state.unacked >= SACK_EVERY_PACKETS:
         await _send_now(transport)
     elif state.timer is None:
         state.timer = asyncio.get_running_loop().call_later(SACK_DELAY_S, _timer_fired, transport)
@@ -103,7 +93,7 @@ async def _send_sack_delayed(transport: RTCSctpTransport) -> None:
 def _timer_fired(transport: RTCSctpTransport) -> None:
     state = _pending(transport)
     state.timer = None
-    if not transport._sack_needed or transport._association_state != RTCSctpTransport.State.ESTABLISHED:
+    if not patches.sack_needed(transport) or not patches.association_established(transport):
         state.unacked = 0
         return
     state.task = asyncio.ensure_future(_send_late(transport))
@@ -111,7 +101,7 @@ def _timer_fired(transport: RTCSctpTransport) -> None:
 
 async def _send_late(transport: RTCSctpTransport) -> None:
     try:
-        if transport._sack_needed:
+        if patches.sack_needed(transport):
             await _send_now(transport)
     except (ConnectionError, SSL.Error) as error:
         # The association or its DTLS closed while the SACK waited: there is nothing left to ack.
@@ -125,9 +115,8 @@ def delay_sacks() -> None:
     global _STOCK_SEND_SACK
     if _STOCK_SEND_SACK is not None:
         return
-    _STOCK_SEND_SACK = _check_internals()
-    patched: Any = _send_sack_delayed
-    RTCSctpTransport._send_sack = patched  # type: ignore[method-assign]
+    _check_internals()
+    _STOCK_SEND_SACK = patches.replace_send_sack(_send_sack_delayed)
     logger.debug("aiortc SCTP: SACK every %d packets or %.0f ms", SACK_EVERY_PACKETS, 1000 * SACK_DELAY_S)
 
 

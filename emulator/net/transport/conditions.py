@@ -1,8 +1,7 @@
 """Network conditions for one headset, in user space (this kernel has no netem): loss (independent or
 in bursts), delay, jitter, rate, reordering and duplicates, fixed or following a seeded schedule.
 
-`--net good|wifi|4g|lossy|commute|cafe-wifi|custom:loss=5%,burst=4,delay=80ms,jitter=30ms,rate=300kbps,
-reorder=1%,duplicate=1%` names the conditions (docs/network-conditions.md says what each means).
+`--net` names the conditions (`condition_spec.py`; docs/network-conditions.md says what each means).
 `NetworkConditioner` applies them to the datagrams of one peer connection, both ways, between aiortc
 and the ICE connection: outgoing at `RTCIceTransport._send` (what DTLS, SRTP and SCTP send through),
 incoming at aioice's `Connection.data_received` (what its socket protocol hands non-STUN datagrams
@@ -27,147 +26,21 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.net.loss_model import LossModel
-from emulator.net.schedules import PROGRAMS, Schedule
 from emulator.net.tasks import cancel_and_wait
+from emulator.net.transport import patches
+from emulator.net.transport.condition_spec import PRESETS, NetConditions, parse_conditions
+from emulator.net.transport.loss_model import LossModel
+from emulator.net.transport.schedules import Schedule
 
 log = logging.getLogger(__name__)
 
 MAX_QUEUE_S = 0.3  # backlog a rate-limited direction holds before it drops (a shallow router queue)
 SCAN_INTERVAL_S = 0.5  # how often new ICE transports (after renegotiation) are looked for
 REORDER_HOLD_S = 0.03  # extra hold of a reordered datagram: 1–2 audio packets overtake it
-
-
-class ConditionsError(ValueError):
-    """A `--net` spec that does not parse; says which part."""
-
-
-@dataclass(frozen=True)
-class NetConditions:
-    name: str = "good"
-    loss: float = 0.0  # fraction of datagrams lost, each direction
-    delay_s: float = 0.0  # one-way
-    jitter_s: float = 0.0  # ± uniform around the delay
-    rate_bps: float | None = None  # each direction; None: unlimited
-    burst: float | None = None  # mean run of lost packets (Gilbert-Elliott); None: independent losses
-    reorder: float = 0.0  # fraction held back so that later datagrams overtake it
-    duplicate: float = 0.0  # fraction delivered twice
-    varying: str | None = None  # a time-varying program (schedules.PROGRAMS); these fields start it
-
-    @property
-    def clean(self) -> bool:
-        return (
-            self.loss == 0
-            and self.delay_s == 0
-            and self.jitter_s == 0
-            and self.rate_bps is None
-            and self.reorder == 0
-            and self.duplicate == 0
-            and self.varying is None
-        )
-
-    def describe(self) -> str:
-        rate = "unlimited" if self.rate_bps is None else f"{self.rate_bps / 1000:g}kbps"
-        burst = "" if self.burst is None or self.loss == 0 else f" burst={self.burst:g}"
-        text = (
-            f"{self.name}: loss={self.loss * 100:g}%{burst} delay={self.delay_s * 1000:g}ms "
-            f"jitter={self.jitter_s * 1000:g}ms rate={rate}"
-        )
-        if self.reorder:
-            text += f" reorder={self.reorder * 100:g}%"
-        if self.duplicate:
-            text += f" duplicate={self.duplicate * 100:g}%"
-        if self.varying is not None:
-            text += f", varying: {PROGRAMS[self.varying].summary}"
-        return text
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "loss": self.loss,
-            "burst": self.burst,
-            "delay_ms": self.delay_s * 1000,
-            "jitter_ms": self.jitter_s * 1000,
-            "rate_bps": self.rate_bps,
-            "reorder": self.reorder,
-            "duplicate": self.duplicate,
-            "varying": self.varying,
-            **({"varying_why": "fixed conditions"} if self.varying is None else {}),
-        }
-
-
-PRESETS: dict[str, NetConditions] = {
-    "good": NetConditions("good"),
-    "wifi": NetConditions("wifi", loss=0.005, delay_s=0.010, jitter_s=0.005, rate_bps=20e6),
-    "4g": NetConditions("4g", loss=0.01, delay_s=0.045, jitter_s=0.015, rate_bps=4e6),
-    "lossy": NetConditions("lossy", loss=0.10, delay_s=0.040, jitter_s=0.020, rate_bps=1e6),
-    "commute": NetConditions(
-        "commute", loss=0.01, delay_s=0.045, jitter_s=0.015, rate_bps=4e6, varying="commute"
-    ),
-    "cafe-wifi": NetConditions(
-        "cafe-wifi", loss=0.01, burst=2.0, delay_s=0.015, jitter_s=0.010, rate_bps=10e6, varying="cafe-wifi"
-    ),
-}
-
-_QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-z%]*)\s*$")
-_UNITS = {
-    "loss": {"%": 0.01, "": 1.0},
-    "delay": {"ms": 1e-3, "s": 1.0, "": 1e-3},
-    "jitter": {"ms": 1e-3, "s": 1.0, "": 1e-3},
-    "rate": {"bps": 1.0, "kbps": 1e3, "mbps": 1e6, "": 1e3},
-    "burst": {"": 1.0, "packets": 1.0},
-    "reorder": {"%": 0.01, "": 0.01},
-    "duplicate": {"%": 0.01, "": 0.01},
-}
-
-
-def parse_conditions(spec: str) -> NetConditions:
-    """A preset name or `custom:key=value,…` (loss in % or a fraction, burst in packets, delay/jitter
-    in ms or s, rate in bps/kbps/mbps, reorder/duplicate in %); ConditionsError names what is wrong."""
-    text = spec.strip().lower()
-    if text in PRESETS:
-        return PRESETS[text]
-    kind, _, rest = text.partition(":")
-    if kind != "custom":
-        raise ConditionsError(f"unknown network {spec!r}; use {', '.join(PRESETS)} or custom:loss=5%,...")
-    values: dict[str, float] = {}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or key not in _UNITS:
-            raise ConditionsError(
-                f"--net {spec}: expected one of {', '.join(_UNITS)} (key=value), got {item!r}"
-            )
-        match = _QUANTITY.match(value)
-        if match is None or match.group(2) not in _UNITS[key]:
-            units = ", ".join(u for u in _UNITS[key] if u) or "none"
-            raise ConditionsError(
-                f"--net {spec}: {key}={value.strip()} is not a number with a unit ({units})"
-            )
-        values[key] = float(match.group(1)) * _UNITS[key][match.group(2)]
-    loss = values.get("loss", 0.0)
-    if loss > 1 and "%" not in rest:
-        loss /= 100  # "loss=5" means 5 %
-    if not 0 <= loss < 1:
-        raise ConditionsError(f"--net {spec}: loss must be below 100%")
-    if values.get("delay", 0) > 10 or values.get("jitter", 0) > 10:
-        raise ConditionsError(f"--net {spec}: delay and jitter must be under 10 s")
-    rate = values.get("rate")
-    if rate is not None and rate < 8000:
-        raise ConditionsError(f"--net {spec}: rate must be at least 8kbps")
-    burst = values.get("burst")
-    if burst is not None and burst < 1:
-        raise ConditionsError(f"--net {spec}: burst is a mean run of lost packets, at least 1")
-    reorder, duplicate = values.get("reorder", 0.0), values.get("duplicate", 0.0)
-    if reorder > 1 or duplicate > 1:
-        raise ConditionsError(f"--net {spec}: reorder and duplicate are at most 100%")
-    delay, jitter = values.get("delay", 0.0), values.get("jitter", 0.0)
-    return NetConditions("custom", loss, delay, jitter, rate, burst, reorder, duplicate)
 
 
 @dataclass
@@ -314,8 +187,8 @@ class NetworkConditioner:
                 self._patch(ice)
 
     def _patch(self, ice: Any) -> None:
-        connection = ice._connection
-        original_send: Callable[[bytes], Any] = ice._send
+        connection = patches.ice_connection_of(ice)
+        original_send = patches.ice_send(ice)
         original_received: Callable[[bytes, int], None] = connection.data_received
 
         async def send(data: bytes) -> None:
@@ -332,7 +205,7 @@ class NetworkConditioner:
                 else:
                     self._later(hold, lambda: original_received(data, component))
 
-        ice._send = send
+        patches.set_ice_send(ice, send)
         connection.data_received = data_received
         self._patched[id(ice)] = (ice, original_send, original_received)
 
@@ -366,8 +239,8 @@ class NetworkConditioner:
         await cancel_and_wait([self._scanner, *self._tasks])
         self._scanner = None
         for ice, send, received in self._patched.values():
-            ice._send = send
-            ice._connection.data_received = received
+            patches.set_ice_send(ice, send)
+            patches.ice_connection_of(ice).data_received = received
         self._patched.clear()
         self._pc = None
 

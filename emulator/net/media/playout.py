@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
-from emulator.net.opus_decoder import OpusDecodeError, OpusDecoder, packet_samples
+from emulator.net.media.opus_decoder import OpusDecodeError, OpusDecoder, packet_samples
 
 logger = logging.getLogger(__name__)
 

@@ -122,7 +122,7 @@ def _install() -> None:
         raise IceInternalsChanged(
             f"aioice {getattr(aioice, '__version__', '?')} lacks get_host_addresses, "
             "Connection.add_remote_candidate or Connection.request_received; "
-            "emulator/net/ice.py must be updated"
+            "emulator/net/transport/ice.py must be updated"
         )
 
     async def add_loopback_remote_candidate(self: Any, remote_candidate: Any) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 from aiortc import RTCRtpReceiver
 
-from emulator.net.loss_model import LossModel
+from emulator.net.transport import patches
+from emulator.net.transport.loss_model import LossModel
 
 
 class PacketDropper:
@@ -38,12 +39,13 @@ class PacketDropper:
 
 def drop_incoming_rtp(receiver: RTCRtpReceiver, dropper: PacketDropper) -> None:
     """Make `receiver` lose what `dropper` decides, as if on the network (works with or without our tap)."""
-    original: Callable[..., Awaitable[None]] = receiver._handle_rtp_packet
 
-    async def handle(packet: Any, arrival_time_ms: int) -> None:
-        if dropper.should_drop():
-            return
-        await original(packet, arrival_time_ms=arrival_time_ms)
+    def wrap(original: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def handle(packet: Any, arrival_time_ms: int) -> None:
+            if dropper.should_drop():
+                return
+            await original(packet, arrival_time_ms=arrival_time_ms)
 
-    # The DTLS transport looks the method up on the receiver object for every packet.
-    receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+        return handle
+
+    patches.wrap_rtp_handler(receiver, wrap)

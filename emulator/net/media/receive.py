@@ -25,12 +25,12 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamTrack
 
-from emulator.net.playout import PlayoutBuffer
+from emulator.net.media.playout import PlayoutBuffer
+from emulator.net.transport import patches
 
 logger = logging.getLogger(__name__)
 
 TESTED_AIORTC = "1.16."
-_ATTRIBUTE = "_RTCRtpReceiver__jitter_buffer"
 
 
 class ReceiverInternalsChanged(RuntimeError):
@@ -72,15 +72,15 @@ def tap_audio_receiver(
     """From now on `receiver` hands every audio RTP packet to `on_packet` (on the asyncio loop)."""
     if not aiortc.__version__.startswith(TESTED_AIORTC):
         logger.warning("receive tap tested on aiortc %sx, running on %s", TESTED_AIORTC, aiortc.__version__)
-    current = getattr(receiver, _ATTRIBUTE, None)
+    current = patches.jitter_buffer(receiver)
     if isinstance(current, _Tap):
         raise ValueError("this receiver is already tapped")
     if not isinstance(current, JitterBuffer) or not callable(getattr(current, "add", None)):
         raise ReceiverInternalsChanged(
-            f"aiortc {aiortc.__version__}: RTCRtpReceiver has no {_ATTRIBUTE} JitterBuffer; "
-            "emulator/net/receive.py must be updated"
+            f"aiortc {aiortc.__version__}: RTCRtpReceiver has no __jitter_buffer JitterBuffer; "
+            "emulator/net/media/receive.py must be updated"
         )
-    setattr(receiver, _ATTRIBUTE, _Tap(on_packet, clock))
+    patches.replace_jitter_buffer(receiver, _Tap(on_packet, clock))
 
 
 def attach_playout(

@@ -36,7 +36,7 @@ from typing import Any
 import aioice.ice
 import aioice.turn
 
-from emulator.net.ice import IceInternalsChanged
+from emulator.net.transport.ice import IceInternalsChanged
 
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 DATAGRAM_READ_BYTES = 64 * 1024  # the largest UDP payload fits
@@ -56,7 +56,7 @@ def tune_ice_sockets() -> None:
     if protocol is None or made is None or received is None:
         raise IceInternalsChanged(
             "aioice lacks StunProtocol.connection_made or datagram_received; "
-            "emulator/net/ice_sockets.py must be updated"
+            "emulator/net/transport/ice_sockets.py must be updated"
         )
 
     def connection_made(self: Any, transport: Any) -> None:

@@ -1,19 +1,21 @@
 """Send relayed Opus frames on an aiortc sender's RTP stream at once, without its per-frame task.
 
-Why: a room forwards each speaker's packet to every listener. Through aiortc 1.16 each copy wakes that
-listener's `RTCRtpSender._run_rtp` task, is wrapped in an `av.Packet`, re-packed by the codec, stamped
-with two datetime-based NTP clock reads, and only then protected and sent. That was a fifth of a
-room's CPU with 20 headsets, most of it bookkeeping around the two calls that matter (SRTP protect,
-sendto). A `DirectRtpSender` builds the same RTP packet aiortc would (the sender's SSRC, the
-negotiated payload type, the MID and abs-send-time header extensions, its own sequence numbers from a
-random start and its own random timestamp origin, the marker bit set as aiortc sets it on every
-single-packet frame) and hands it to the DTLS transport while the fanout publishes. It keeps the
-sender's packet and octet counts and its last RTP/NTP timestamps, which the sender's RTCP sender
-reports and `getStats()` read. The sender's own RTP task stays, idle, on a track that never yields.
+Why: a room forwards each speaker's packet to every listener. Through aiortc 1.16 each copy wakes
+that listener's `RTCRtpSender._run_rtp` task, is wrapped in an `av.Packet`, re-packed by the codec,
+stamped with two datetime-based NTP clock reads, and only then protected and sent: mostly
+bookkeeping around the two calls that matter (SRTP protect, sendto), per listener and frame
+(docs/architecture.md#measured-reasons). A `DirectRtpSender` builds the same RTP packet aiortc would
+(the sender's SSRC, the negotiated payload type, the MID and abs-send-time header extensions, its
+own sequence numbers from a random start and its own random timestamp origin, the marker bit set as
+aiortc sets it on every single-packet frame) and hands it to the DTLS transport while the fanout
+publishes. It keeps the sender's packet and octet counts and its last RTP/NTP timestamps, which the
+sender's RTCP sender reports and `getStats()` read. The sender's own RTP task stays, idle, on a
+track that never yields.
 
-The private attributes used are checked when a `DirectRtpSender` is made (`SenderInternalsChanged`
-otherwise, and the caller keeps aiortc's path); tests/integration/test_direct_send.py checks them on
-the installed aiortc. Everything runs on the loop's thread.
+The private attributes used (read and written through `patches.RtpSenderInternals`) are checked when
+a `DirectRtpSender` is made (`SenderInternalsChanged` otherwise, and the caller keeps aiortc's
+path); tests/integration/test_direct_send.py checks them on the installed aiortc. Everything runs on
+the loop's thread.
 """
 
 from __future__ import annotations
@@ -27,10 +29,9 @@ from typing import Any
 from aiortc import RTCRtpTransceiver
 from aiortc.rtp import RtpPacket
 
+from emulator.net.transport.patches import InternalsChanged, RtpSenderInternals
+
 NTP_UNIX_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP's epoch) to 1970-01-01
-_PREFIX = "_RTCRtpSender__"
-_NEEDED = ("started", "rtp_header_extensions_map", "mid", "packet_count", "octet_count",
-           "ntp_timestamp", "rtp_timestamp")  # fmt: skip
 
 
 class SenderInternalsChanged(RuntimeError):
@@ -89,12 +90,10 @@ class DirectRtpSender:
     """One transceiver's outgoing RTP stream of relayed Opus frames (see the module's docstring)."""
 
     def __init__(self, transceiver: RTCRtpTransceiver) -> None:
-        sender = transceiver.sender
-        missing = [name for name in _NEEDED if not hasattr(sender, _PREFIX + name)]
-        if missing or not hasattr(transceiver, "_codecs"):
-            raise SenderInternalsChanged(f"aiortc's RTCRtpSender has no {missing or ['transceiver codecs']}")
-        self._transceiver = transceiver
-        self._sender = sender
+        try:
+            self._sender = RtpSenderInternals(transceiver)
+        except InternalsChanged as error:
+            raise SenderInternalsChanged(str(error)) from None
         self._sequence = int.from_bytes(os.urandom(2), "big")
         self._origin = int.from_bytes(os.urandom(4), "big")
         self.sent = 0
@@ -103,9 +102,8 @@ class DirectRtpSender:
     def send(self, payload: bytes, pts: int, ntp: int) -> None:
         """One Opus frame (`pts` in 48 kHz samples) as one RTP packet, now; `ntp` from `ntp_now()`."""
         sender = self._sender
-        codecs = self._transceiver._codecs
-        payload_type = codecs[0].payloadType if codecs else None
-        if payload_type is None or not getattr(sender, _PREFIX + "started"):
+        payload_type = sender.payload_type()
+        if payload_type is None:
             self.dropped += 1
             return
         timestamp = (self._origin + pts) & 0xFFFF_FFFF
@@ -114,21 +112,17 @@ class DirectRtpSender:
             marker=1,
             sequence_number=self._sequence,
             timestamp=timestamp,
-            ssrc=sender._ssrc,
+            ssrc=sender.ssrc(),
             payload=payload,
         )
         packet.extensions.abs_send_time = (ntp >> 14) & 0x00FF_FFFF
-        packet.extensions.mid = getattr(sender, _PREFIX + "mid")
-        data = packet.serialize(getattr(sender, _PREFIX + "rtp_header_extensions_map"))
+        packet.extensions.mid = sender.mid()
+        data = packet.serialize(sender.extensions_map())
         try:
-            run_now(sender.transport._send_rtp(data))
+            run_now(sender.send_rtp(data))
         except ConnectionError:
             self.dropped += 1
             return
         self._sequence = (self._sequence + 1) & 0xFFFF
         self.sent += 1
-        counts = sender.__dict__
-        counts[_PREFIX + "ntp_timestamp"] = ntp
-        counts[_PREFIX + "rtp_timestamp"] = timestamp
-        counts[_PREFIX + "octet_count"] += len(payload)
-        counts[_PREFIX + "packet_count"] += 1
+        sender.count_sent(len(payload), ntp, timestamp)

@@ -24,9 +24,9 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from emulator.audio.source import AudioSource
-from emulator.net.direct_send import DirectRtpSender, ntp_now
-from emulator.net.opus import TIME_BASE, OpusEncoder, OpusSettings
-from emulator.net.receive import RtpAudioPacket
+from emulator.net.media.direct_send import DirectRtpSender, ntp_now
+from emulator.net.media.opus import TIME_BASE, OpusEncoder, OpusSettings
+from emulator.net.media.receive import RtpAudioPacket
 from emulator.net.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,8 @@ class EncodedAudioTrack(MediaStreamTrack):
         self.dropped = 0
 
     def send_directly(self, sender: DirectRtpSender) -> None:
-        """From now on, frames go out through `sender` as they are published (`emulator.net.direct_send`),
-        and `recv()` (aiortc's sender task) waits for good: the room's relay path."""
+        """From now on, frames go out through `sender` as they are published (`direct_send.py`), and
+        `recv()` (aiortc's sender task) waits for good: the room's relay path."""
         self._direct = sender
         self._queue.clear()
 

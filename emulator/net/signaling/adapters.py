@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
-    from emulator.net.ice_servers import IceOptions
-    from emulator.net.session import SessionCallbacks
-    from emulator.wire.signaling import Join, ParticipantInfo, Welcome
+    from emulator.net.signaling.room_session import SessionCallbacks
+    from emulator.net.transport.ice_servers import IceOptions
+    from emulator.wire.signaling import Join, ParticipantInfo, RoomMode, Welcome
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +57,11 @@ class Session(Protocol):
     track_owners: dict[str, str]  # track key (an SDP mid for the bundled room) → participant id
     pc: Any  # the peer connection that carries our own voice and states (its ICE pair is reported)
     connected: asyncio.Event  # set once joined with the data channels open
-    mode: str  # "forward" (one track per speaker) or "binaural" (the room mixes); Janus forwards
+    mode: RoomMode  # forward (one track per speaker) or binaural (the room mixes); Janus forwards
     callbacks: SessionCallbacks  # what the owner hears about; a recorder may wrap them
 
     async def connect(self, timeout: float) -> Welcome:
-        """Join; raise `emulator.net.session.SessionError(code, message)` when it cannot."""
+        """Join; raise `emulator.net.signaling.room_session.SessionError(code, message)` when it cannot."""
         ...
 
     async def close(self, reason: str = "left") -> None: ...

@@ -1,8 +1,8 @@
 """One headset's WebRTC session with the bundled room: signaling, the peer connection, its channels.
 
 The session knows nothing of poses or faces: it moves bytes (state stream) and tracks (voice) and
-keeps the room's roster. `emulator/headset.py` gives those bytes meaning. Runs on one asyncio loop;
-callbacks are called on that loop.
+keeps the room's roster; the headset (`emulator/headset/`) gives those bytes meaning. Runs on one
+asyncio loop; callbacks are called on that loop.
 """
 
 from __future__ import annotations
@@ -18,14 +18,18 @@ from urllib.parse import urlparse
 import aiohttp
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from emulator.net.ice import (
+from emulator.net.transport.ice import (
     is_loopback_host,
     restrict_to_loopback,
 )
-from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
-from emulator.net.patches import install as install_patches
+from emulator.net.transport.ice_servers import IceOptions, relay_problem, session_configuration
+from emulator.net.transport.patch_install import install as install_patches
+from emulator.wire.channels import CONTROL_CHANNEL, MAX_LOSSY_BUFFERED_BYTES, STATE_CHANNEL
 from emulator.wire.signaling import (
+    HEARTBEAT_S,
+    MAX_SIGNALING_BYTES,
     Answer,
+    CloseReason,
     Error,
     Join,
     Joined,
@@ -33,6 +37,7 @@ from emulator.wire.signaling import (
     Left,
     Offer,
     ParticipantInfo,
+    RoomMode,
     SignalingError,
     SignalingMessage,
     Tracks,
@@ -43,13 +48,7 @@ from emulator.wire.signaling import (
 
 log = logging.getLogger(__name__)
 
-STATE_CHANNEL = "state"
-CONTROL_CHANNEL = "control"
 CONNECT_TIMEOUT_S = 15.0
-MAX_LOSSY_BUFFERED_BYTES = 64 * 1024
-# WebSocket pings: aiohttp drops a peer that misses a pong within half of this, so a loaded machine
-# needs slack; a dead peer is found sooner anyway (closed TCP, ICE failure, 4 s of data silence).
-HEARTBEAT_S = 10.0
 
 
 def _plain(error: BaseException) -> str:
@@ -148,7 +147,7 @@ class RoomSession(SendsOnChannels):
         self._local = is_local_url(url)
         self._configuration = session_configuration(configuration, self.ice, self._local)
         self.me: ParticipantInfo | None = None
-        self.mode = "forward"
+        self.mode = RoomMode.FORWARD
         self.participants: dict[str, ParticipantInfo] = {}
         self.track_owners: dict[str, str] = {}  # mid → participant id
         self.counters = SessionCounters()
@@ -173,15 +172,15 @@ class RoomSession(SendsOnChannels):
         try:
             return await asyncio.wait_for(self._connect(), timeout)
         except TimeoutError:
-            await self.close("connect-timeout")
+            await self.close(CloseReason.CONNECT_TIMEOUT)
             raise SessionError(
                 "connect-timeout", f"no answer from {self.url} within {timeout:.0f} s"
             ) from None
         except (aiohttp.ClientError, OSError) as error:
-            await self.close("unreachable")
+            await self.close(CloseReason.UNREACHABLE)
             raise SessionError("unreachable", f"cannot reach {self.url}: {_plain(error)}") from None
         except SessionError:
-            await self.close("refused")
+            await self.close(CloseReason.REFUSED)
             raise
 
     async def _connect(self) -> Welcome:
@@ -189,7 +188,9 @@ class RoomSession(SendsOnChannels):
         if self._local:
             restrict_to_loopback()
         self._http = aiohttp.ClientSession()
-        self._ws = await self._http.ws_connect(self.url, heartbeat=HEARTBEAT_S, max_msg_size=256 * 1024)
+        self._ws = await self._http.ws_connect(
+            self.url, heartbeat=HEARTBEAT_S, max_msg_size=MAX_SIGNALING_BYTES
+        )
         await self._ws.send_str(to_json(self.join_request))
         welcome = await self._receive()
         if isinstance(welcome, Error):
@@ -253,7 +254,7 @@ class RoomSession(SendsOnChannels):
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState == "failed":
-                await self.close("transport-failed")
+                await self.close(CloseReason.TRANSPORT_FAILED)
 
     def _open_channel(self, channel: Any) -> None:
         self._channels[channel.label] = channel
@@ -289,7 +290,7 @@ class RoomSession(SendsOnChannels):
         except (aiohttp.ClientError, ConnectionError) as error:
             # The room went away mid-exchange (or we are closing): end the session, don't crash.
             log.info("signaling to %s ended: %s", self.url, error)
-            await self.close("signaling-lost")
+            await self.close(CloseReason.SIGNALING_LOST)
 
     async def _answer(self, sdp: str) -> None:
         assert self.pc is not None and self._ws is not None
@@ -311,7 +312,7 @@ class RoomSession(SendsOnChannels):
 
     # --- closing ----------------------------------------------------------------------------------
 
-    async def close(self, reason: str = "left") -> None:
+    async def close(self, reason: str = CloseReason.LEFT) -> None:
         """Leave the room and stop everything this session started; safe to call twice."""
         if self._closed:
             return

@@ -22,7 +22,8 @@ from urllib.parse import unquote
 from aiortc import RTCConfiguration, RTCIceServer
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
-from emulator.net.ice import loopback_configuration
+from emulator.net.transport import patches
+from emulator.net.transport.ice import loopback_configuration
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +140,10 @@ def ice_connection(pc: Any) -> Any | None:
     for transceiver in pc.getTransceivers():
         transport = transceiver.sender.transport or transceiver.receiver.transport
         if transport is not None:
-            return transport.transport._connection
+            return patches.ice_connection_of(transport.transport)
     sctp = getattr(pc, "sctp", None)
     if sctp is not None:
-        return sctp.transport.transport._connection
+        return patches.ice_connection_of(sctp.transport.transport)
     return None
 
 
@@ -154,7 +155,7 @@ def local_candidate_types(pc: Any) -> list[str]:
 def selected_pair(pc: Any) -> dict[str, str] | None:
     """The nominated pair of the first component: local/remote candidate types and addresses."""
     connection = ice_connection(pc)
-    nominated = getattr(connection, "_nominated", None) if connection is not None else None
+    nominated = patches.nominated_pairs(connection) if connection is not None else None
     if not nominated:
         return None
     pair = nominated.get(1) or next(iter(nominated.values()))

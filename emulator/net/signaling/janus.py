@@ -26,21 +26,20 @@ from urllib.parse import urlparse
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from emulator.net.ice import is_loopback_host, restrict_to_loopback
-from emulator.net.ice_servers import IceOptions, relay_problem, session_configuration
-from emulator.net.janus_signaling import JanusConnection, JanusError, JanusEvent
-from emulator.net.patches import install as install_patches
-from emulator.net.session import (
+from emulator.net.signaling.janus_signaling import JanusConnection, JanusError, JanusEvent
+from emulator.net.signaling.room_session import (
     CONNECT_TIMEOUT_S,
-    CONTROL_CHANNEL,
-    STATE_CHANNEL,
     SendsOnChannels,
     SessionCallbacks,
     SessionCounters,
     SessionError,
 )
+from emulator.net.transport.ice import is_loopback_host, restrict_to_loopback
+from emulator.net.transport.ice_servers import IceOptions, relay_problem, session_configuration
+from emulator.net.transport.patch_install import install as install_patches
 from emulator.wire import WireError, stamp_datagram
-from emulator.wire.signaling import Join, ParticipantInfo, Welcome
+from emulator.wire.channels import CONTROL_CHANNEL, STATE_CHANNEL
+from emulator.wire.signaling import CloseReason, Join, ParticipantInfo, RoomMode, Welcome
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +130,7 @@ class JanusSession(SendsOnChannels):
         self.ice = ice or IceOptions()
         self._configuration = session_configuration(configuration, self.ice, self._local)
         self.me: ParticipantInfo | None = None
-        self.mode = "forward"
+        self.mode = RoomMode.FORWARD
         self.participants: dict[str, ParticipantInfo] = {}
         self.track_owners: dict[str, str] = {}
         self.counters = SessionCounters()
@@ -155,21 +154,21 @@ class JanusSession(SendsOnChannels):
         try:
             return await asyncio.wait_for(self._connect(), timeout)
         except TimeoutError:
-            await self.close("connect-timeout")
+            await self.close(CloseReason.CONNECT_TIMEOUT)
             raise SessionError(
                 "connect-timeout", f"no answer from {self.url} within {timeout:.0f} s"
             ) from None
         except (OSError, ConnectionError) as error:
-            await self.close("unreachable")
+            await self.close(CloseReason.UNREACHABLE)
             raise SessionError("unreachable", f"cannot reach Janus at {self.ws_url}: {error}") from None
         except JanusError as error:
-            await self.close("refused")
+            await self.close(CloseReason.REFUSED)
             raise SessionError("refused", f"Janus refused: {error} (code {error.code})") from None
         except SessionError:
-            await self.close("refused")
+            await self.close(CloseReason.REFUSED)
             raise
         except Exception as error:  # aiohttp's errors are not all OSErrors
-            await self.close("unreachable")
+            await self.close(CloseReason.UNREACHABLE)
             raise SessionError("unreachable", f"cannot reach Janus at {self.ws_url}: {error}") from None
 
     def _display(self) -> str:
@@ -223,7 +222,7 @@ class JanusSession(SendsOnChannels):
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState == "failed":
-                self._close_soon("transport-failed")
+                self._close_soon(CloseReason.TRANSPORT_FAILED)
 
         if self.audio_track is not None:
             pc.addTransceiver(self.audio_track, direction="sendonly")
@@ -252,7 +251,7 @@ class JanusSession(SendsOnChannels):
     def _on_publisher_event(self, event: JanusEvent) -> None:
         kind = event.get("janus")
         if kind == "hangup":
-            self._close_soon("transport-failed")
+            self._close_soon(CloseReason.TRANSPORT_FAILED)
             return
         if kind == "trickle" and self.pc is not None:
             self._add_trickled(self.pc, event)
@@ -260,7 +259,11 @@ class JanusSession(SendsOnChannels):
         data = event.get("plugindata", {}).get("data", {})
         for publisher in data.get("publishers", []) or []:
             self._publisher_appeared(publisher, announce=True)
-        for key, reason in (("unpublished", "left"), ("leaving", "left"), ("kicked", "kicked")):
+        for key, reason in (
+            ("unpublished", CloseReason.LEFT),
+            ("leaving", CloseReason.LEFT),
+            ("kicked", CloseReason.KICKED),
+        ):
             gone = data.get(key)
             if gone is not None and gone != "ok":
                 self._publisher_gone(str(gone), reason)
@@ -375,13 +378,13 @@ class JanusSession(SendsOnChannels):
     # --- closing ----------------------------------------------------------------------------------
 
     def _on_lost(self, reason: str) -> None:
-        self._close_soon("transport-lost" if not self._closed else reason)
+        self._close_soon(CloseReason.TRANSPORT_LOST if not self._closed else reason)
 
     def _close_soon(self, reason: str) -> None:
         if not self._closed and self._closing is None:
             self._closing = asyncio.ensure_future(self.close(reason))
 
-    async def close(self, reason: str = "left") -> None:
+    async def close(self, reason: str = CloseReason.LEFT) -> None:
         """Leave the room and stop everything this session started; safe to call twice."""
         if self._closed:
             return
@@ -390,7 +393,7 @@ class JanusSession(SendsOnChannels):
         for subscription in list(self._subscriptions.values()):
             await self._unsubscribe(subscription)
         self._subscriptions.clear()
-        if self._publisher is not None and reason == "left":
+        if self._publisher is not None and reason == CloseReason.LEFT:
             with contextlib.suppress(JanusError, TimeoutError, ConnectionError, RuntimeError):
                 await self._janus.request(
                     {"janus": "message", "handle_id": self._publisher, "body": {"request": "leave"}},
