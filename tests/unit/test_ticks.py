@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+from emulator.audio.source import SAMPLE_RATE
+from emulator.headset import voice as voice_module
 from emulator.headset.ticks import next_tick
 from emulator.headset.voice import Voice
 from tests.unit.test_state_link import headset_of, make_link
@@ -19,47 +23,75 @@ def test_next_tick_is_the_first_grid_instant_after_now() -> None:
         assert (k - 1) * 0.005 <= now < k * 0.005 + 1e-12
 
 
-async def _run_for(seconds: float, *loops: Coroutine[Any, Any, None]) -> None:
+def _state_instants(started: float, until: float) -> list[float]:
+    """When a headset's STATEs fall due, stepping its core through its own deadlines (explicit clock)."""
+    link, _ = make_link(states_per_packet=1)
+    core = link.core
+    core.start(started, sending=True)
+    instants: list[float] = []
+    now = started
+    while now < until:
+        if core.state_due(now) is not None:
+            instants.append(now)
+        core.poll(now)  # the PINGs due move on too
+        deadline = core.next_deadline()
+        assert deadline is not None
+        now = max(now, deadline)
+    return instants
+
+
+def test_states_of_headsets_started_apart_fall_due_on_one_grid() -> None:
+    period = 1 / 90
+    first = _state_instants(1000.0001, 1000.2)
+    second = _state_instants(1000.0041, 1000.2)  # 4 ms later: a phase of its own
+    # The first STATE goes at once; after it both are on the process-wide 90 Hz grid, at its instants.
+    assert first[0] == 1000.0001 and second[0] == 1000.0041
+    assert second[1:] == first[1:] and len(first) >= 15
+    assert all(abs(t / period - round(t / period)) < 1e-6 for t in first[1:])
+
+
+async def test_audio_pulls_of_headsets_started_apart_aim_at_one_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each voice sleeps until its next block's instant: those instants are the grid's, shared by both."""
+    sleep = asyncio.sleep
+    aims: dict[int, list[float]] = {0: [], 1: []}
+    whose: dict[asyncio.Task[Any] | None, int] = {}
+    last_reading: dict[asyncio.Task[Any] | None, float] = {}
+
+    def reading() -> float:
+        now = time.monotonic()
+        last_reading[asyncio.current_task()] = now
+        return now
+
+    async def aiming(delay: float, result: Any = None) -> Any:
+        task = asyncio.current_task()
+        if task in whose:  # the instant it aims at: the clock it read, plus the delay it asked for
+            aims[whose[task]].append(last_reading[task] + delay)
+        return await sleep(delay, result)
+
+    voices = []
+    for _ in (0, 1):
+        headset = headset_of(make_link()[0])
+        voice = Voice(headset.config, headset.profile, None, None)
+        voice.pull_all = lambda now: {}  # type: ignore[method-assign]
+        voices.append(voice)
+    monkeypatch.setattr(asyncio, "sleep", aiming)
+    monkeypatch.setattr(voice_module, "time", SimpleNamespace(monotonic=reading))
     tasks = []
-    for loop in loops:
-        tasks.append(asyncio.create_task(loop))
-        await asyncio.sleep(0.004)  # each starts 4 ms after the one before: a phase of its own
-    await asyncio.sleep(seconds)
+    for k, voice in enumerate(voices):
+        task = asyncio.create_task(voice.run())
+        whose[task] = k
+        tasks.append(task)
+        await sleep(0.004)  # each starts 4 ms after the one before: a phase of its own
+    await sleep(0.12)
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-def _apart(times: list[float], others: list[float]) -> float:
-    """How far the furthest of `times` (while `others` ran) is from the nearest of `others`."""
-    return max(min(abs(t - o) for o in others) for t in times if t <= others[-1] + 0.0005)
-
-
-async def test_states_of_headsets_started_apart_go_out_together() -> None:
-    sent: dict[int, list[float]] = {0: [], 1: []}
-    links = []
+    period = voices[0].block_samples / SAMPLE_RATE
+    assert len(aims[0]) >= 5 and len(aims[1]) >= 5
     for k in (0, 1):
-        link, session = make_link(states_per_packet=1)
-        session.send_state = lambda data, k=k: sent[k].append(time.monotonic()) or True  # type: ignore[method-assign]
-        links.append(link)
-    await _run_for(0.15, *(link.run() for link in links))
-    assert len(sent[0]) >= 8 and len(sent[1]) >= 8
-    # The first STATE goes at once; after it both are on the 90 Hz grid (their own phases: 4 ms apart).
-    # Half that phase tells the two apart; what is left is the time the first one's tick (pose, face and
-    # hands sampled, a datagram made) takes before the second runs, which a loaded machine stretches.
-    assert _apart(sent[1][1:], sent[0]) < 0.002
-
-
-async def test_audio_pulls_of_headsets_started_apart_come_together() -> None:
-    pulled: dict[int, list[float]] = {0: [], 1: []}
-    voices = []
-    for k in (0, 1):
-        headset = headset_of(make_link()[0])
-        voice = Voice(headset.config, headset.profile, None, None)
-        voice.pull_all = lambda now, k=k: pulled[k].append(time.monotonic()) or {}  # type: ignore[method-assign]
-        voices.append(voice)
-    await _run_for(0.1, *(voice.run() for voice in voices))
-    assert len(pulled[0]) >= 8 and len(pulled[1]) >= 8
-    assert _apart(pulled[1][1:], pulled[0]) < 0.001
+        off = max(abs(t / period - round(t / period)) for t in aims[k])
+        assert off < 1e-6, f"voice {k} aimed {off * period * 1e3:.4f} ms off the grid"
+    shared = {round(t / period) for t in aims[0]} & {round(t / period) for t in aims[1]}
+    assert len(shared) >= 3, "the two voices never aimed at the same instant"
