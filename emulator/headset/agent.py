@@ -218,8 +218,7 @@ class TalkingAgent:
         self.tap.listeners += [self.face.on_frame, self.sender.on_frame]
 
     def _send(self, timestamp_us: int, entries: tuple[VisemeEntry, ...]) -> int:
-        link = self.headset.state_link
-        return link.send_visemes(timestamp_us, entries) if link is not None else 0
+        return self.headset.state_link.send_visemes(timestamp_us, entries)
 
     @property
     def finished(self) -> bool:

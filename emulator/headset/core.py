@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from emulator.audio.factory import open_source
@@ -64,7 +65,9 @@ class JoinError(HeadsetError):
 
 
 class Headset:
-    """One emulated Vision Pro or Quest in a room. Owns its tasks: `stop()` ends all of them."""
+    """One emulated Vision Pro or Quest in a room, assembled complete: its session (not yet
+    connected), voice, ears and state stream exist from construction, so none is ever missing.
+    `start()` joins and starts sending; `stop()` ends every task and closes every part."""
 
     def __init__(
         self,
@@ -76,15 +79,17 @@ class Headset:
     ) -> None:
         """`drivers` replaces the `motion`/`face` options (the app's controller, a demo bot); `source`
         replaces `audio` with a ready voice (a replay, a switchable mic, a bot whose face follows its
-        own speech and so needs the very source it reads)."""
+        own speech and so needs the very source it reads). Raises HeadsetError (a bad option, a
+        missing file or device) having closed whatever it had opened, `source` included."""
         self.config = config
-        self._encoders = encoders
-        self._source = source
         self.drivers: PoseFaceDriver
         try:
             self.profile = load_profile(config.profile)
             self.drivers = drivers or drivers_from(config.motion, config.face, config.placement)
-        except (ModelError, DriveError) as error:
+            adapter = adapter_for(config.url)
+        except (ModelError, DriveError, AdapterError) as error:
+            if source is not None:
+                source.close()
             raise HeadsetError(str(error)) from None
         self.room_state = RoomState()
         self.pose: Pose = config.placement
@@ -94,67 +99,93 @@ class Headset:
         self.hands: Hands = NO_HANDS  # what was last sent
         self.closed = asyncio.Event()
         self.close_reason: str | None = None
-        self.session: Session | None = None
-        self.voice: Voice | None = None
-        self.ears: Ears | None = None
-        self.state_link: StateLink | None = None
-        self._states_log: StatesLog | None = None
-        # Given to the voice when it is made: each is called with every remote audio receiver first.
-        self.receiver_hooks: list[Any] = []
+        # The voice calls each with every remote audio receiver first (loss simulation, recorders).
+        self.receiver_hooks: list[Callable[[Any], None]] = []
         self.events: list[dict[str, Any]] = []  # joins and leaves, `at` on the system's monotonic clock
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started_at = time.monotonic()
         self._started_wall = time.time()
         self._stopped = False
+        settings = StreamSettings.for_device(self.profile, config.states_per_packet, config.light_receive)
+        core = StateStreamCore(settings, self.room_state)
+        self.ears, self.voice = self._open_voice_and_ears(core, encoders, source)
+        token = config.token or self._credential(adapter.credentials)
+        join = Join(config.room, token, config.name, config.profile, config.avatar, self.profile.face_set)
+        self.session: Session = adapter.open(
+            config.url,
+            join,
+            audio_track=self.voice.outgoing_track(),
+            callbacks=SessionCallbacks(
+                on_state=self._on_datagram,
+                on_control=self._on_datagram,
+                on_joined=self._on_joined,
+                on_left=self._on_left,
+                on_remote_track=self.voice.on_remote_track,
+                on_tracks=self.voice.on_track_owners,
+                on_closed=self._on_session_closed,
+            ),
+            ice=config.ice,
+            identity=config.participant_identity,
+        )
+        self.state_link = StateLink(core, self, self.session)
+        self.state_link.subscribe(FaceUpdated, lambda event: self.voice.on_state_face(event.participant))
+        self.state_link.subscribe(
+            VisemesReceived, lambda event: self.voice.on_visemes(event.participant_id, event.message)
+        )
+        self._states_log: StatesLog | None = None
+        if config.record_dir is not None:
+            self._states_log = StatesLog(config.record_dir)
+            self.state_link.subscribe(StateReceived, self._states_log.on_state)
+            self.state_link.subscribe(VisemesReceived, self._states_log.on_visemes)
+
+    def _open_voice_and_ears(
+        self, core: StateStreamCore, encoders: SharedEncoders | None, source: AudioSource | None
+    ) -> tuple[Ears, Voice]:
+        """The ears, and the voice that feeds them; closes what it opened (and `source`) if it fails."""
+        config = self.config
+        try:
+            ears = open_ears(config, self.profile, lambda: self.pose, self.room_state, self._room_mode)
+        except EarsError as error:
+            if source is not None:
+                source.close()
+            raise HeadsetError(str(error)) from None
+        try:
+            if source is None and config.audio != "none":
+                try:
+                    source = open_source(config.audio_spec)
+                except (SourceError, ModelError, OSError) as error:
+                    raise HeadsetError(f"--audio {config.audio}: {error}") from None
+            try:
+                voice = Voice(
+                    config,
+                    self.profile,
+                    source,
+                    encoders,
+                    room_state=self.room_state,
+                    room_mode=self._room_mode,
+                    track_owners=lambda: self.session.track_owners,
+                    offsets=core.offset_for,
+                    listeners=[ears.hear],
+                    receiver_hooks=self.receiver_hooks,
+                )
+            except VoiceError as error:
+                raise HeadsetError(str(error)) from None
+        except HeadsetError:
+            if source is not None:
+                source.close()
+            ears.close()
+            raise
+        return ears, voice
+
+    def _room_mode(self) -> str:
+        # Read only once the session exists: by the ears when they render, by the voice on a track.
+        return self.session.mode
 
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Join the room and start sending; raises HeadsetError with the reason if it cannot."""
+        """Join the room and start sending; raises JoinError with the reason if it cannot."""
         config = self.config
-        try:
-            adapter = adapter_for(config.url)
-        except AdapterError as error:
-            raise HeadsetError(str(error)) from None
-        token = config.token or self._credential(adapter.credentials)
-        try:
-            self.ears = open_ears(self)
-        except EarsError as error:
-            raise HeadsetError(str(error)) from None
-        source: AudioSource | None = self._source
-        if source is None and config.audio != "none":
-            try:
-                source = open_source(config.audio_spec)
-            except (SourceError, ModelError, OSError) as error:
-                raise HeadsetError(f"--audio {config.audio}: {error}") from None
-        try:
-            self.voice = Voice(config, self.profile, source, self._encoders)
-            self.voice.receiver_hooks.extend(self.receiver_hooks)
-        except VoiceError as error:
-            if source is not None:
-                source.close()
-            raise HeadsetError(str(error)) from None
-        self.voice.listeners.append(self.ears.hear)
-        self.state_link = self._open_state_link(self.voice)
-        callbacks = SessionCallbacks(
-            on_state=self.state_link.on_message,
-            on_control=self.state_link.on_message,
-            on_joined=self._on_joined,
-            on_left=self._on_left,
-            on_remote_track=self.voice.on_remote_track,
-            on_tracks=self.voice.on_track_owners,
-            on_closed=self._on_session_closed,
-        )
-        join = Join(config.room, token, config.name, config.profile, config.avatar, self.profile.face_set)
-        self.session = adapter.open(
-            config.url,
-            join,
-            audio_track=self.voice.outgoing_track(),
-            callbacks=callbacks,
-            ice=config.ice,
-            identity=config.participant_identity,
-        )
-        self.voice.session = self.session  # the room's mode decides how its tracks are decoded
         self._started_at = time.monotonic()
         self._started_wall = time.time()
         try:
@@ -163,8 +194,7 @@ class Headset:
             raise JoinError(f"could not join {config.room} at {config.url}: {error}") from None
         for info in welcome.participants:
             self._on_joined(info)
-        self.voice.attach(self.session, self.room_state)
-        self.state_link.attach(self.session)
+        self.voice.on_track_owners(self.session.track_owners)
         if welcome.you.may_publish:
             self.voice.start_sending()
         else:
@@ -178,34 +208,21 @@ class Headset:
         self._spawn(self.voice.run(), "voice")
 
     async def stop(self) -> None:
+        """Leave the room and close every part; safe to call twice, and on a headset never started."""
         if self._stopped:
             return
         self._stopped = True
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
-        if self.session is not None:
-            await self.session.close("left")
-        if self.voice is not None:
-            await self.voice.stop()
+        await self.session.close("left")
+        await self.voice.stop()
         if self._states_log is not None:
             self._states_log.close()
-        if self.ears is not None:
-            self.ears.close()
+        self.ears.close()
         self.closed.set()
 
-    def _open_state_link(self, voice: Voice) -> StateLink:
-        """The state stream, its events going to the voice (mouths, visemes) and `--record-dir`."""
-        config = self.config
-        settings = StreamSettings.for_device(self.profile, config.states_per_packet, config.light_receive)
-        link = StateLink(StateStreamCore(settings, self.room_state), self)
-        link.subscribe(FaceUpdated, lambda event: voice.on_state_face(event.participant))
-        link.subscribe(VisemesReceived, lambda event: voice.on_visemes(event.participant_id, event.message))
-        voice.offsets = link.offset_for
-        if config.record_dir is not None:
-            self._states_log = StatesLog(config.record_dir)
-            link.subscribe(StateReceived, self._states_log.on_state)
-            link.subscribe(VisemesReceived, self._states_log.on_visemes)
-        return link
+    def _on_datagram(self, data: bytes) -> None:
+        self.state_link.on_message(data)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=f"{self.config.name}-{name}")
@@ -253,21 +270,17 @@ class Headset:
 
     def _on_joined(self, info: ParticipantInfo) -> None:
         self._note("joined", info)
-        if self.state_link is not None:
-            self.state_link.remote_joined(info)  # it adds them to the room state
+        self.state_link.remote_joined(info)  # it adds them to the room state
 
     def _on_left(self, info: ParticipantInfo, reason: str) -> None:
         self._note("left", info, reason)
-        if self.state_link is not None:
-            self.state_link.remote_left(info, reason)
-        if self.voice is not None:
-            self.voice.remote_left(info.id)
+        self.state_link.remote_left(info, reason)
+        self.voice.remote_left(info.id)
 
     def _on_session_closed(self, reason: str) -> None:
         if self.close_reason is None:
             self.close_reason = reason
-        joined = self.session is not None and self.session.connected.is_set()
-        if reason != "left" and joined:
+        if reason != "left" and self.session.connected.is_set():
             # A refused join is reported once, by whoever called start(); this is for later endings.
             log.warning("%s: the session ended: %s", self.config.name, reason)
         self.closed.set()
@@ -297,26 +310,24 @@ class Headset:
 
     @property
     def participant_id(self) -> str | None:
-        return self.session.me.id if self.session and self.session.me else None
+        return self.session.me.id if self.session.me else None
 
     def session_participants(self) -> list[ParticipantInfo]:
-        return list(self.session.participants.values()) if self.session else []
+        return list(self.session.participants.values())
 
     def report(self) -> dict[str, Any]:
-        remotes = self.state_link.remote_reports() if self.state_link else []
-        if self.voice is not None:
-            audio = self.voice.remote_audio_reports()
-            for remote in remotes:
-                remote["audio"] = audio.get(remote["id"], {})
-                if not remote["audio"]:
-                    remote["audio_why"] = "no voice received from this participant"
-                latencies = self.voice.mouth_to_ear.get(remote["id"]) or LatencySamples()
-                remote["mouth_to_ear"] = latencies.summary(self._why_no_chirps(bool(remote["audio"])))
+        remotes = self.state_link.remote_reports()
+        audio = self.voice.remote_audio_reports()
         for remote in remotes:
+            remote["audio"] = audio.get(remote["id"], {})
+            if not remote["audio"]:
+                remote["audio_why"] = "no voice received from this participant"
+            latencies = self.voice.mouth_to_ear.get(remote["id"]) or LatencySamples()
+            remote["mouth_to_ear"] = latencies.summary(self._why_no_chirps(bool(remote["audio"])))
             remote["heard_from"] = self._heard_from(remote["id"])
             if remote["heard_from"] is None:
                 remote["heard_from_why"] = "no pose received from this participant"
-        ice = selected_pair(self.session.pc) if self.session and self.session.pc else None
+        ice = selected_pair(self.session.pc) if self.session.pc else None
         return {
             "name": self.config.name,
             "identity": self.config.participant_identity,
@@ -326,12 +337,12 @@ class Headset:
             "ended_at": utc_stamp(time.time()),
             "duration_s": round(self.elapsed(), 3),
             "uplink": {
-                **(self.state_link.uplink_report() if self.state_link else {}),
-                **(self.voice.uplink_report() if self.voice else {}),
+                **self.state_link.uplink_report(),
+                **self.voice.uplink_report(),
             },
             "remotes": remotes,
             "events": list(self.events),
-            "ears": self.ears.report() if self.ears else {},
+            "ears": self.ears.report(),
             "ice": ice,
             **({} if ice else {"ice_why": "no ICE pair was selected (not connected, or a Janus session)"}),
         }

@@ -42,7 +42,6 @@ from emulator.wire.signaling import MIX_OWNER
 
 if TYPE_CHECKING:
     from emulator.model.room_state import RoomState
-    from emulator.net.signaling.connect import Session
 
 log = logging.getLogger(__name__)
 
@@ -185,35 +184,22 @@ class Ears:
                 sink.close()
 
 
-class Listener(Protocol):
-    """What the ears follow: the headset's options, its pose, the room and the session's mode."""
-
-    @property
-    def config(self) -> HeadsetConfig: ...
-
-    @property
-    def profile(self) -> DeviceProfile: ...
-
-    @property
-    def pose(self) -> Pose: ...
-
-    @property
-    def room_state(self) -> RoomState: ...
-
-    @property
-    def session(self) -> Session | None: ...
-
-
-def open_ears(headset: Listener) -> Ears:
-    """The ears `headset.config` asks for (`hrtf`, `output`, `record_dir`); EarsError if it cannot."""
-    config = headset.config
+def open_ears(
+    config: HeadsetConfig,
+    profile: DeviceProfile,
+    pose: Callable[[], Pose],
+    room_state: RoomState,
+    mode: Callable[[], str],
+) -> Ears:
+    """The ears `config` asks for (`hrtf`, `output`, `record_dir`), following the listener's `pose`,
+    the room and the room's `mode`; EarsError if it cannot."""
     renderer = None
     if (config.hrtf or "").strip().lower() not in HRTF_OFF:
         try:
             hrtf = load_hrtf(config.hrtf, mirror=config.hrtf_mirror)
         except HrtfError as error:
             raise EarsError(f"--hrtf: {error}") from None
-        renderer = BinauralRenderer.for_profile(headset.profile, hrtf, MAX_BLOCK)
+        renderer = BinauralRenderer.for_profile(profile, hrtf, MAX_BLOCK)
     output = None
     if config.output is not None:
         try:
@@ -229,8 +215,4 @@ def open_ears(headset: Listener) -> Ears:
             if output is not None:
                 output.close()
             raise EarsError(f"--record-dir: cannot write {config.record_dir}: {error}") from None
-
-    def mode() -> str:
-        return headset.session.mode if headset.session is not None else "forward"
-
-    return Ears(lambda: headset.pose, headset.room_state, mode, renderer, output, recorder)
+    return Ears(pose, room_state, mode, renderer, output, recorder)

@@ -40,16 +40,17 @@ class Channel(Protocol):
 
 class StateLink:
     def __init__(
-        self, core: StateStreamCore, sampler: Sampler, clock: Callable[[], float] = time.monotonic
+        self,
+        core: StateStreamCore,
+        sampler: Sampler,
+        channel: Channel,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.core = core
         self.sampler = sampler
-        self.clock = clock  # monotonic seconds; the core is given its readings
-        self.channel: Channel | None = None
-        self._handlers: dict[type[Any], list[Callable[[Any], None]]] = {}
-
-    def attach(self, channel: Channel) -> None:
         self.channel = channel
+        self.clock = clock  # monotonic seconds; the core is given its readings
+        self._handlers: dict[type[Any], list[Callable[[Any], None]]] = {}
 
     def subscribe(self, kind: type[E], handler: Callable[[E], None]) -> None:
         """Call `handler` with every event of `kind` (the core builds no event nobody subscribed to)."""
@@ -128,7 +129,7 @@ class StateLink:
     def send_visemes(self, timestamp_us: int, entries: tuple[VisemeEntry, ...]) -> int:
         """One VISEMES message (a talking agent's); returns the bytes sent (0: none)."""
         out = self.core.visemes(timestamp_us, entries)
-        if self.channel is None or not self.channel.send_state(out.data):
+        if not self.channel.send_state(out.data):
             return 0
         self.core.sent(out, self.clock())
         return len(out.data)
@@ -136,7 +137,7 @@ class StateLink:
     def flush(self) -> None:
         """Send what the core has ready; a datagram the channel refuses is dropped, not counted."""
         outgoing = self.core.poll(self.clock())
-        if self.channel is not None and outgoing:
+        if outgoing:
             sent = [out for out in outgoing if self.channel.send_state(out.data)]
             now = self.clock()
             for out in sent:

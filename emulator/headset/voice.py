@@ -14,8 +14,9 @@ import contextlib
 import logging
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -28,14 +29,11 @@ from emulator.headset.mouths import RemoteMouths
 from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.ticks import next_tick
 from emulator.model.profiles import DeviceProfile
+from emulator.model.room_state import RoomState
 from emulator.net.media.fanout import EncodedAudioFanout, EncodedAudioTrack, PacketFanout
 from emulator.net.media.opus import OpusSettings, OpusSettingsError, codec_floor_ms
 from emulator.net.media.playout import PlayoutBuffer
 from emulator.net.media.receive import attach_playout
-
-if TYPE_CHECKING:
-    from emulator.model.room_state import RoomState
-    from emulator.net.signaling.connect import Session
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +98,9 @@ def _pcm16(block: MonoBlock) -> bytes:
     return bytes((np.clip(block, -1.0, 1.0) * 32767).astype("<i2").tobytes())
 
 
+BlocksListener = Callable[[dict[str, MonoBlock]], None]
+
+
 class Voice:
     def __init__(
         self,
@@ -107,8 +108,20 @@ class Voice:
         profile: DeviceProfile,
         source: AudioSource | None,
         encoders: SharedEncoders | None = None,
+        *,
+        room_state: RoomState,
+        room_mode: Callable[[], str],
+        track_owners: Callable[[], dict[str, str]],
+        offsets: Callable[[str], float | None],
+        listeners: list[BlocksListener] | None = None,
+        receiver_hooks: list[Callable[[Any], None]] | None = None,
     ) -> None:
-        """`source` None: this headset listens but sends no voice (no audio track at all)."""
+        """`source` None: this headset listens but sends no voice (no audio track at all).
+
+        `room_mode` and `track_owners` read the session (the room's mode decides how tracks are
+        decoded; which participant each track carries); `offsets` gives a participant's clock offset
+        (their clock − ours, µs) for mouth-to-ear; `listeners` get every pull's blocks by participant id;
+        `receiver_hooks` see each remote audio receiver before our tap goes on (loss, recorders)."""
         self.config = config
         self.profile = profile
         try:
@@ -135,9 +148,10 @@ class Voice:
         self.listen_only = False
         self._track: EncodedAudioTrack | None = None
         self.remotes: dict[str, RemoteVoice] = {}  # by mid
-        self.session: Session | None = None
-        self.room_state: RoomState | None = None
-        self.offsets: Any = None  # set by the headset: participant id → (their clock − ours) µs
+        self.room_state = room_state
+        self._room_mode = room_mode
+        self._track_owners = track_owners
+        self.offsets = offsets
         self.mouth_to_ear: dict[str, LatencySamples] = {}
         self.visemes: dict[str, Any] = {}
         # A swarm member that nobody hears (no output, no recording, no marker detection) keeps the
@@ -150,10 +164,14 @@ class Voice:
         self.record_dir = config.record_dir
         if self.record_dir is not None:
             self.record_dir.mkdir(parents=True, exist_ok=True)
-        self.listeners: list[Any] = []  # callables taking {participant id: block}, e.g. the renderer
-        # Called with each remote audio receiver before our tap goes on (loss simulation, recorders).
-        self.receiver_hooks: list[Any] = []
-        self.mouths: RemoteMouths | None = None  # every remote's mouth (visemes, face or lip-sync)
+        self.listeners: list[BlocksListener] = listeners if listeners is not None else []
+        self.receiver_hooks: list[Callable[[Any], None]] = (
+            receiver_hooks if receiver_hooks is not None else []
+        )
+        # Every remote's mouth (visemes, face or lip-sync); a light receiver (a swarm member) moves none.
+        self.mouths: RemoteMouths | None = (
+            None if config.light_receive else RemoteMouths(room_state, lipsync=config.remote_lipsync)
+        )
 
     # --- outgoing ---------------------------------------------------------------------------------
 
@@ -211,20 +229,13 @@ class Voice:
 
     # --- incoming ---------------------------------------------------------------------------------
 
-    def attach(self, session: Session, room_state: RoomState) -> None:
-        self.session = session
-        self.room_state = room_state
-        if not self.config.light_receive:  # a light receiver (a swarm member) decodes no faces to move
-            self.mouths = RemoteMouths(room_state, lipsync=self.config.remote_lipsync)
-        self.on_track_owners(session.track_owners)
-
     def on_remote_track(self, mid: str, track: Any, receiver: Any) -> None:
         if mid in self.remotes:
             return
         for hook in self.receiver_hooks:
             hook(receiver)
         # The room's binaural mix is the one stereo stream; voices are mono.
-        binaural = self.session is not None and self.session.mode == "binaural"
+        binaural = self._room_mode() == "binaural"
         playout = attach_playout(
             receiver,
             channels=2 if binaural else 1,
@@ -234,8 +245,7 @@ class Voice:
         )
         remote = RemoteVoice(mid, playout)
         self.remotes[mid] = remote
-        if self.session is not None:
-            self._set_owner(remote, self.session.track_owners.get(mid))
+        self._set_owner(remote, self._track_owners().get(mid))
 
     def on_track_owners(self, owners: dict[str, str]) -> None:
         for mid, remote in self.remotes.items():
@@ -310,7 +320,7 @@ class Voice:
                 remote.recorder.writeframes(_pcm16(block))
             if self.config.marker_period_s > 0 and self.config.detect_markers and block.ndim == 1:
                 for played_at in remote.detector.feed(block, now):
-                    offset_us = self.offsets(remote.owner) if self.offsets else None
+                    offset_us = self.offsets(remote.owner)
                     if offset_us is None:
                         continue
                     latency = scheduled_latency(played_at, offset_us / 1e6, self.config.marker_period_s)

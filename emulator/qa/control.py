@@ -137,7 +137,7 @@ class ControlServer:
         report = self.headset.report()
         if self.network is not None:
             report["network"] = self.network.report()
-        report["muted"] = bool(self.headset.voice and self.headset.voice.muted)
+        report["muted"] = self.headset.voice.muted
         return web.json_response(report)
 
     async def _state(self, request: web.Request) -> web.Response:
@@ -157,11 +157,9 @@ class ControlServer:
                 },
                 "motion": self.motion,
                 "face": face,
-                "audio": self.audio
-                if headset.voice is not None and headset.voice.gate is not None
-                else "none",
-                "muted": bool(headset.voice and headset.voice.muted),
-                "listen_only": bool(headset.voice and headset.voice.listen_only),
+                "audio": self.audio if headset.voice.gate is not None else "none",
+                "muted": headset.voice.muted,
+                "listen_only": headset.voice.listen_only,
             }
         )
 
@@ -259,8 +257,6 @@ class ControlServer:
         muted = body.get("muted", True)
         if not isinstance(muted, bool):
             raise BadRequest("muted must be true or false")
-        if self.headset.voice is None:
-            raise LookupError("this headset joined without a voice (--audio none)")
         self.headset.voice.set_muted(muted)  # everything it sends, latency chirps included
         return {"muted": muted}
 

@@ -137,8 +137,17 @@ async def probe_once(
     room_name = room or f"probe-{secrets.token_hex(4)}"
     result = ProbeResult(room_name)
     base = replace(template, room=room_name, marker_period_s=MARKER_PERIOD_S, output=None, record_dir=None)
-    mouth = Headset(replace(base, name=MOUTH, identity=f"{MOUTH}-{secrets.token_hex(3)}"))
-    ear = Headset(replace(base, name=EAR, identity=f"{EAR}-{secrets.token_hex(3)}", audio="none"))
+    try:
+        mouth = Headset(replace(base, name=MOUTH, identity=f"{MOUTH}-{secrets.token_hex(3)}"))
+    except HeadsetError as error:
+        result.error = str(error)
+        return result
+    try:
+        ear = Headset(replace(base, name=EAR, identity=f"{EAR}-{secrets.token_hex(3)}", audio="none"))
+    except HeadsetError as error:
+        await mouth.stop()
+        result.error = str(error)
+        return result
     network = NetworkConditioner(net) if net is not None else None
     # The ear builds a chirp detector when the mouth's voice arrives, and its first one imports
     # scipy.signal (1 s, several under load): built here first, so first audio measures the room.

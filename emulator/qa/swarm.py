@@ -111,8 +111,7 @@ class Swarm:
         if self._watch is None:
             self._watch = asyncio.get_running_loop().create_task(self._watch_host())
         for headset in self.headsets:
-            if headset.voice is not None:
-                headset.voice.settle_now()
+            headset.voice.settle_now()
         self.settled = True
 
     async def start(self) -> None:

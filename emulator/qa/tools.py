@@ -136,10 +136,10 @@ class JoinTools:
                 f"replaying at {self.speed:g}x: the voice's pitch changes with the speed "
                 f"(×{self.speed:g}: 440 Hz sounds at {440 * self.speed:.0f} Hz); --speed 1 keeps it"
             )
-        if self.network is not None and headset.session is not None and headset.session.pc is not None:
+        if self.network is not None and headset.session.pc is not None:
             self.network.attach(headset.session.pc)
             notes.append(f"network {self.network.conditions.describe()}")
-        if self._reference_pcm is not None and headset.voice is not None:
+        if self._reference_pcm is not None:
             self.received = ReceivedAudio()
             headset.voice.listeners.append(self.received)
             notes.append(f"scoring what is heard against {self.reference}")

@@ -158,7 +158,7 @@ class AppSession(QObject):
         self._mute_voice()
 
     def _mute_voice(self) -> None:
-        if self.headset is not None and self.headset.voice is not None:
+        if self.headset is not None:
             with contextlib.suppress(LookupError):  # no voice is sent (listening only, --audio none)
                 self.headset.voice.set_muted(self.muted)
 
@@ -227,8 +227,7 @@ class AppSession(QObject):
         self.headset = headset
         self._mute_voice()
         self.tools.started(headset)
-        if headset.voice is not None:
-            headset.voice.listeners.append(self._on_blocks)
+        headset.voice.listeners.append(self._on_blocks)
         self._watch = asyncio.ensure_future(self._watch_closed(headset))
         self._set_state(SessionState.CONNECTED)
         return True

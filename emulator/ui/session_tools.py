@@ -41,9 +41,8 @@ class SessionTools:
         self.headset = headset
         if not self.conditions.clean:
             self._attach_network(headset)
-        if headset.ears is not None:
-            for ghost in self.ghosts.values():
-                headset.ears.placed[ghost.id] = ghost
+        for ghost in self.ghosts.values():
+            headset.ears.placed[ghost.id] = ghost
 
     async def stopping(self, headset: Headset) -> None:
         """Finalise the recording and give the transports back before the headset stops."""
@@ -53,8 +52,7 @@ class SessionTools:
         if self.network is not None:
             await self.network.stop()
             self.network = None
-        if headset.ears is not None:
-            headset.ears.placed.clear()
+        headset.ears.placed.clear()
         self.headset = None
 
     # --- recording --------------------------------------------------------------------------------
@@ -93,7 +91,7 @@ class SessionTools:
         summed to both ears; `mirror` swaps its ears). Takes effect at once when joined; HrtfError if
         the file cannot be used."""
         headset = self.headset
-        if headset is None or headset.ears is None:
+        if headset is None:
             return
         renderer = None
         if (spec or "").strip().lower() not in HRTF_OFF:
@@ -126,12 +124,12 @@ class SessionTools:
     def add_ghost(self, ghost: Ghost) -> None:
         self.remove_ghost(ghost.id)
         self.ghosts[ghost.id] = ghost
-        if self.headset is not None and self.headset.ears is not None:
+        if self.headset is not None:
             self.headset.ears.placed[ghost.id] = ghost
 
     def remove_ghost(self, ghost_id: str) -> None:
         self.ghosts.pop(ghost_id, None)
-        if self.headset is not None and self.headset.ears is not None:
+        if self.headset is not None:
             self.headset.ears.placed.pop(ghost_id, None)
 
     def remove_ghosts(self) -> None:

@@ -71,9 +71,7 @@ class StatsCollector:
         self._last_t = t
         self.samples += 1
         link, voice = headset.state_link, headset.voice
-        sent = float(
-            (link.bytes_sent if link else 0) + (voice.fanout.bytes_encoded if voice and voice.fanout else 0)
-        )
+        sent = float(link.bytes_sent + (voice.fanout.bytes_encoded if voice.fanout else 0))
         out = self.series.setdefault(OUT, Series("sent"))
         d = self._delta(OUT, "bytes", sent)
         if d is not None and dt:

@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
     def round_trip_ms(self) -> float | None:
         """The HUD's round trip: the newest state-stream round trip to each other participant, averaged."""
         headset = self.session.headset
-        if headset is None or headset.state_link is None:
+        if headset is None:
             return None
         remotes = headset.state_link.remotes.values()
         rtts = [s.round_trip.values_ms[-1] for s in remotes if s.round_trip.values_ms]

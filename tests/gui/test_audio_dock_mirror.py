@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from emulator.headset import Headset, HeadsetConfig
-from emulator.headset.ears import open_ears
 from emulator.ui.app import settings
 from tests.support.sofa import sphere_grid, write_sofa
 
@@ -38,7 +37,6 @@ def test_the_mirror_checkbox_swaps_the_ears_now_and_is_remembered(qapp: Any, tmp
     ini = tmp_path / "settings.ini"
     session = AppSession()
     headset = Headset(HeadsetConfig("ws://127.0.0.1:9/ws", "lobby", "me", audio="none", hrtf=sofa))
-    headset.ears = open_ears(headset)
     session.tools.headset = headset
     panel = AudioPanel(session, settings(ini))
     try:

@@ -48,9 +48,8 @@ def make_link(states_per_packet: int = 2, light: bool = False) -> tuple[StateLin
     )
     headset = Headset(config)
     settings = StreamSettings.for_device(headset.profile, states_per_packet, light)
-    link = StateLink(StateStreamCore(settings, headset.room_state), headset)
     session = RecordingSession()
-    link.attach(session)
+    link = StateLink(StateStreamCore(settings, headset.room_state), headset, session)
     return link, session
 
 

@@ -13,7 +13,6 @@ import pytest
 from emulator.audio.source import SAMPLE_RATE
 from emulator.headset import voice as voice_module
 from emulator.headset.ticks import next_tick
-from emulator.headset.voice import Voice
 from tests.unit.test_state_link import headset_of, make_link
 
 
@@ -70,8 +69,7 @@ async def test_audio_pulls_of_headsets_started_apart_aim_at_one_grid(monkeypatch
 
     voices = []
     for _ in (0, 1):
-        headset = headset_of(make_link()[0])
-        voice = Voice(headset.config, headset.profile, None, None)
+        voice = headset_of(make_link()[0]).voice
         voice.pull_all = lambda now: {}  # type: ignore[method-assign]
         voices.append(voice)
     monkeypatch.setattr(asyncio, "sleep", aiming)
