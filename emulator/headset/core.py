@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from emulator.audio.factory import open_source
 from emulator.audio.geometry import head_direction
@@ -21,6 +21,7 @@ from emulator.drive.errors import DriveError
 from emulator.drive.hands import NO_HANDS, Hands, HandsDriver
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.ears import Ears, EarsError, open_ears
+from emulator.headset.events import DatagramReceived, EventHub
 from emulator.headset.recording.states_log import StatesLog
 from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.state_link import StateLink
@@ -48,6 +49,8 @@ from emulator.wire.signaling import Join, ParticipantInfo
 log = logging.getLogger(__name__)
 
 LOCAL_TOKEN_TTL_S = 24 * 3600
+
+E = TypeVar("E")
 
 
 class PoseFaceDriver(Protocol):
@@ -102,6 +105,7 @@ class Headset:
         # The voice calls each with every remote audio receiver first (loss simulation, recorders).
         self.receiver_hooks: list[Callable[[Any], None]] = []
         self.events: list[dict[str, Any]] = []  # joins and leaves, `at` on the system's monotonic clock
+        self.hub = EventHub()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started_at = time.monotonic()
         self._started_wall = time.time()
@@ -116,8 +120,8 @@ class Headset:
             join,
             audio_track=self.voice.outgoing_track(),
             callbacks=SessionCallbacks(
-                on_state=self._on_datagram,
-                on_control=self._on_datagram,
+                on_state=self._on_state_datagram,
+                on_control=self._on_control_datagram,
                 on_joined=self._on_joined,
                 on_left=self._on_left,
                 on_remote_track=self.voice.on_remote_track,
@@ -127,16 +131,16 @@ class Headset:
             ice=config.ice,
             identity=config.participant_identity,
         )
-        self.state_link = StateLink(core, self, self.session)
-        self.state_link.subscribe(FaceUpdated, lambda event: self.voice.on_state_face(event.participant))
-        self.state_link.subscribe(
+        self.state_link = StateLink(core, self, self.session, self.hub)
+        self.hub.subscribe(FaceUpdated, lambda event: self.voice.on_state_face(event.participant))
+        self.hub.subscribe(
             VisemesReceived, lambda event: self.voice.on_visemes(event.participant_id, event.message)
         )
         self._states_log: StatesLog | None = None
         if config.record_dir is not None:
             self._states_log = StatesLog(config.record_dir)
-            self.state_link.subscribe(StateReceived, self._states_log.on_state)
-            self.state_link.subscribe(VisemesReceived, self._states_log.on_visemes)
+            self.hub.subscribe(StateReceived, self._states_log.on_state)
+            self.hub.subscribe(VisemesReceived, self._states_log.on_visemes)
 
     def _open_voice_and_ears(
         self, core: StateStreamCore, encoders: SharedEncoders | None, source: AudioSource | None
@@ -165,7 +169,8 @@ class Headset:
                     room_mode=self._room_mode,
                     track_owners=lambda: self.session.track_owners,
                     offsets=core.offset_for,
-                    listeners=[ears.hear],
+                    hub=self.hub,
+                    ears=ears.hear,
                     receiver_hooks=self.receiver_hooks,
                 )
             except VoiceError as error:
@@ -221,8 +226,21 @@ class Headset:
         self.ears.close()
         self.closed.set()
 
-    def _on_datagram(self, data: bytes) -> None:
+    def _on_state_datagram(self, data: bytes) -> None:
         self.state_link.on_message(data)
+        if self.hub.wants(DatagramReceived):
+            self.hub.emit(DatagramReceived(data))
+
+    def _on_control_datagram(self, data: bytes) -> None:
+        self.state_link.on_message(data)
+
+    def subscribe(self, kind: type[E], handler: Callable[[E], None]) -> None:
+        """Call `handler` with every event of `kind` (`emulator.headset.events`) from now on; a kind
+        nobody subscribed to is never built."""
+        self.hub.subscribe(kind, handler)
+
+    def unsubscribe(self, kind: type[E], handler: Callable[[E], None]) -> None:
+        self.hub.unsubscribe(kind, handler)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=f"{self.config.name}-{name}")

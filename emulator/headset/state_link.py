@@ -10,18 +10,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from emulator.drive.hands import Hands
+from emulator.headset.events import EventHub
 from emulator.headset.report import RemoteStats
-from emulator.headset.stream import Due, StateStreamCore, StreamEvent
+from emulator.headset.stream import Due, StateStreamCore
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.wire import VisemeEntry, WireError
 from emulator.wire.signaling import ParticipantInfo
-
-E = TypeVar("E", bound=StreamEvent)
 
 
 class Sampler(Protocol):
@@ -44,30 +43,26 @@ class StateLink:
         core: StateStreamCore,
         sampler: Sampler,
         channel: Channel,
+        hub: EventHub,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """The core's events go to `hub`; it builds only the kinds the hub has subscribers for."""
         self.core = core
         self.sampler = sampler
         self.channel = channel
+        self.hub = hub
         self.clock = clock  # monotonic seconds; the core is given its readings
-        self._handlers: dict[type[Any], list[Callable[[Any], None]]] = {}
+        hub.watch(self._wanted)
 
-    def subscribe(self, kind: type[E], handler: Callable[[E], None]) -> None:
-        """Call `handler` with every event of `kind` (the core builds no event nobody subscribed to)."""
-        self.core.want(kind)
-        self._handlers.setdefault(kind, []).append(handler)
-
-    def unsubscribe(self, kind: type[E], handler: Callable[[E], None]) -> None:
-        handlers = self._handlers.get(kind, [])
-        if handler in handlers:
-            handlers.remove(handler)
-        if not handlers:
+    def _wanted(self, kind: type[Any], wanted: bool) -> None:
+        if wanted:
+            self.core.want(kind)
+        else:
             self.core.unwant(kind)
 
     def _dispatch(self) -> None:
         while (event := self.core.next_event()) is not None:
-            for handler in self._handlers.get(type(event), ()):
-                handler(event)
+            self.hub.emit(event)
 
     # --- receiving ----------------------------------------------------------------------------
 

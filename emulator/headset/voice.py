@@ -25,6 +25,7 @@ from emulator.audio.marker_schedule import ScheduledMarkerSource, scheduled_late
 from emulator.audio.mute import MuteGate
 from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
 from emulator.headset.config import HeadsetConfig
+from emulator.headset.events import BlocksHeard, EventHub
 from emulator.headset.mouths import RemoteMouths
 from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.ticks import next_tick
@@ -113,15 +114,17 @@ class Voice:
         room_mode: Callable[[], str],
         track_owners: Callable[[], dict[str, str]],
         offsets: Callable[[str], float | None],
-        listeners: list[BlocksListener] | None = None,
+        hub: EventHub,
+        ears: BlocksListener | None = None,
         receiver_hooks: list[Callable[[Any], None]] | None = None,
     ) -> None:
         """`source` None: this headset listens but sends no voice (no audio track at all).
 
         `room_mode` and `track_owners` read the session (the room's mode decides how tracks are
         decoded; which participant each track carries); `offsets` gives a participant's clock offset
-        (their clock − ours, µs) for mouth-to-ear; `listeners` get every pull's blocks by participant id;
-        `receiver_hooks` see each remote audio receiver before our tap goes on (loss, recorders)."""
+        (their clock − ours, µs) for mouth-to-ear; `ears` get every pull's blocks by participant id,
+        and so does `hub` (`BlocksHeard`) when something subscribed to them; `receiver_hooks` see
+        each remote audio receiver before our tap goes on (loss simulation, recorders)."""
         self.config = config
         self.profile = profile
         try:
@@ -164,7 +167,8 @@ class Voice:
         self.record_dir = config.record_dir
         if self.record_dir is not None:
             self.record_dir.mkdir(parents=True, exist_ok=True)
-        self.listeners: list[BlocksListener] = listeners if listeners is not None else []
+        self._ears = ears
+        self._hub = hub
         self.receiver_hooks: list[Callable[[Any], None]] = (
             receiver_hooks if receiver_hooks is not None else []
         )
@@ -333,8 +337,10 @@ class Voice:
         if self.mouths is not None:
             playouts = {r.owner: r.playout for r in self.remotes.values() if r.owner is not None}
             self.mouths.update(now, blocks, playouts)
-        for listener in self.listeners:
-            listener(blocks)
+        if self._ears is not None:
+            self._ears(blocks)
+        if self._hub.wants(BlocksHeard):
+            self._hub.emit(BlocksHeard(blocks))
         return blocks
 
     def _audio_report(self, remote: RemoteVoice) -> dict[str, Any]:

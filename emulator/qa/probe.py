@@ -42,6 +42,7 @@ from emulator.audio.marker import MarkerDetector
 from emulator.audio.quality.emodel import emodel
 from emulator.audio.source import MonoBlock
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
+from emulator.headset.events import BlocksHeard
 from emulator.net.prometheus import Family, Histogram
 from emulator.net.transport.condition_spec import NetConditions
 from emulator.net.transport.conditions import NetworkConditioner
@@ -207,8 +208,7 @@ async def _measure(
     result.join_s = joined_at - started
     if network is not None and ear.session is not None and ear.session.pc is not None:
         network.attach(ear.session.pc)
-    assert ear.voice is not None
-    ear.voice.listeners.append(listen)
+    ear.subscribe(BlocksHeard, lambda event: listen(event.blocks))
     await heard.wait()
     log.info(
         "first audio %.0f ms after joining: routed to the mouth's voice at %s, its first packet at %s",

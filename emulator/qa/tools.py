@@ -17,6 +17,7 @@ from emulator.audio.source import AudioSource
 from emulator.audio.switch import SwitchableSource
 from emulator.audio.wavfile import SourceError, load_wav_mono_48k
 from emulator.headset import Headset, HeadsetConfig
+from emulator.headset.events import BlocksHeard
 from emulator.headset.recording.recorder import SessionRecorder
 from emulator.headset.recording.replay import (
     ReplayAudioSource,
@@ -141,7 +142,8 @@ class JoinTools:
             notes.append(f"network {self.network.conditions.describe()}")
         if self._reference_pcm is not None:
             self.received = ReceivedAudio()
-            headset.voice.listeners.append(self.received)
+            received = self.received
+            headset.subscribe(BlocksHeard, lambda event: received(event.blocks))
             notes.append(f"scoring what is heard against {self.reference}")
         if self.control is not None:
             try:

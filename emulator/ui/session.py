@@ -23,6 +23,7 @@ from emulator.drive.controls import Controller
 from emulator.drive.faces import FaceDriver, HeldFace
 from emulator.drive.lipsync import LipSync
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
+from emulator.headset.events import BlocksHeard
 from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import DeviceProfile, load_profile
@@ -227,7 +228,7 @@ class AppSession(QObject):
         self.headset = headset
         self._mute_voice()
         self.tools.started(headset)
-        headset.voice.listeners.append(self._on_blocks)
+        headset.subscribe(BlocksHeard, self._on_blocks)
         self._watch = asyncio.ensure_future(self._watch_closed(headset))
         self._set_state(SessionState.CONNECTED)
         return True
@@ -273,6 +274,6 @@ class AppSession(QObject):
 
     # --- what the headset hears -------------------------------------------------------------------
 
-    def _on_blocks(self, blocks: dict[str, MonoBlock]) -> None:
-        for participant_id, block in blocks.items():
+    def _on_blocks(self, event: BlocksHeard) -> None:
+        for participant_id, block in event.blocks.items():
             self.levels[participant_id] = block_level(block)

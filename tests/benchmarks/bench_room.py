@@ -24,6 +24,7 @@ from emulator.audio.source import MonoBlock
 from emulator.drive.hands import NoHands
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig
+from emulator.headset.events import BlocksHeard
 from emulator.net.media.loss import PacketDropper, drop_incoming_rtp
 from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
 from emulator.net.signaling.tokens import Grant, mint
@@ -67,8 +68,7 @@ async def _latency(ours: bool, loss: float) -> dict[str, Any]:
                     lambda receiver: drop_incoming_rtp(receiver, PacketDropper(loss, seed=1234))
                 )
                 await listener.start()
-                assert listener.voice is not None
-                listener.voice.listeners.append(lambda got: blocks.extend(got.values()))
+                listener.subscribe(BlocksHeard, lambda event: blocks.extend(event.blocks.values()))
                 await asyncio.sleep(1.0)
                 before = frames_sounding(r.playout for r in listener.voice.remotes.values())
                 await asyncio.sleep(LATENCY_SECONDS - 1.0)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from emulator.headset import Headset, HeadsetConfig
+from emulator.headset.events import BlocksHeard
 from emulator.net.signaling.tokens import Grant, mint
 from emulator.qa.tools import JoinTools
 from emulator.room.server import RoomServer
@@ -57,8 +58,7 @@ async def test_mute_silences_chirps_too_and_state_reads_the_controls_back(room: 
 
     try:
         await listener.start()
-        assert listener.voice is not None
-        listener.voice.listeners.append(on_blocks)
+        listener.subscribe(BlocksHeard, lambda event: on_blocks(event.blocks))
         await puppet.start()
         await tools.attach(puppet)
         assert tools.control_server is not None

@@ -22,6 +22,7 @@ import pytest
 
 from emulator.audio.source import SAMPLE_RATE
 from emulator.headset import Headset, HeadsetConfig
+from emulator.headset.events import BlocksHeard
 from emulator.headset.mouths import RemoteMouth
 from emulator.model.face import Face
 from emulator.model.viseme_timeline import VisemeTimeline
@@ -94,7 +95,7 @@ async def _listen(room: RoomProcess, tmp_path: Path) -> Session:
                 h.block_times.append(now)
                 h.blocks.append(block.copy())
 
-        ears.voice.listeners.append(on_blocks)
+        ears.subscribe(BlocksHeard, lambda event: on_blocks(event.blocks))
         script = tmp_path / "lines.tsv"
         script.write_text(SCRIPT)
         env = cli_env(tmp_path)

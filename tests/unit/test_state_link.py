@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from emulator.headset import Headset, HeadsetConfig
+from emulator.headset.events import EventHub
 from emulator.headset.state_link import StateLink
 from emulator.headset.stream import StateStreamCore, StreamSettings
 from emulator.model.pose import Pose
@@ -49,7 +50,7 @@ def make_link(states_per_packet: int = 2, light: bool = False) -> tuple[StateLin
     headset = Headset(config)
     settings = StreamSettings.for_device(headset.profile, states_per_packet, light)
     session = RecordingSession()
-    link = StateLink(StateStreamCore(settings, headset.room_state), headset, session)
+    link = StateLink(StateStreamCore(settings, headset.room_state), headset, session, EventHub())
     return link, session
 
 

@@ -49,8 +49,8 @@ def sent_states(datagrams: list[bytes]) -> list[State]:
 def record_into(link: StateLink, directory: Path) -> StatesLog:
     """`--record-dir`'s states log, subscribed as the headset subscribes it."""
     states_log = StatesLog(directory)
-    link.subscribe(StateReceived, states_log.on_state)
-    link.subscribe(VisemesReceived, states_log.on_visemes)
+    link.hub.subscribe(StateReceived, states_log.on_state)
+    link.hub.subscribe(VisemesReceived, states_log.on_visemes)
     return states_log
 
 

@@ -1,11 +1,11 @@
 """`join --record FILE`: write a running headset's session to a recording as it happens.
 
-The recorder hooks what the headset already exposes, so the headset has no recording mode of its own:
-the session's callbacks (every remote state message, joins and leaves), the state stream's
-`StatesSent` events (every STATE this headset sends), the encoder's `on_frame` (every Opus packet it
-sends) and the voice's `listeners` (every block heard from each remote, gathered into 20 ms frames
-and re-encoded to Opus so the file stays small). Everything runs on the headset's loop; `close()`
-unhooks and closes the file. The app's record button uses the same object.
+The recorder subscribes to the headset's events, so the headset has no recording mode of its own:
+`DatagramReceived` (every remote state message), `RemoteJoined`/`RemoteLeft`, `StatesSent` (every
+STATE this headset sends) and `BlocksHeard` (every block heard from each remote, gathered into 20 ms
+frames and re-encoded to Opus so the file stays small), plus the encoder's `on_frame` (every Opus
+packet it sends). Everything runs on the headset's loop; `close()` unsubscribes and closes
+the file. The app's record button uses the same object.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 
 from emulator.audio.source import FRAME_SAMPLES, MonoBlock
 from emulator.headset import Headset
+from emulator.headset.events import BlocksHeard, DatagramReceived, RemoteJoined, RemoteLeft, StatesSent
 from emulator.headset.recording.sessionfile import RecordingWriter
-from emulator.headset.stream import StatesSent
 from emulator.net.media.fanout import EncodedFrame
 from emulator.net.media.opus import OpusEncoder, OpusSettings
 from emulator.wire import State, Visemes, WireError, is_batch, parse_message, split_batch
@@ -38,7 +38,7 @@ class SessionRecorder:
     """Records one started headset into `path` until `close()`."""
 
     def __init__(self, headset: Headset, path: Path) -> None:
-        if headset.session is None or headset.state_link is None or headset.voice is None:
+        if headset.participant_id is None:
             raise ValueError("start the headset before recording it")
         self.headset = headset
         self.path = path
@@ -64,30 +64,16 @@ class SessionRecorder:
         self._encoders: dict[str, OpusEncoder] = {}
         self._pending: dict[str, MonoBlock] = {}
         self._names: dict[str, ParticipantInfo] = {}
-        session, link, voice = headset.session, headset.state_link, headset.voice
-        callbacks = session.callbacks
-        self._originals = (callbacks.on_state, callbacks.on_joined, callbacks.on_left)
-        original_state, original_joined, original_left = self._originals
-
-        def on_state(data: bytes) -> None:
-            original_state(data)
-            self._remote_state(data)
-
-        def on_joined(info: ParticipantInfo) -> None:
-            original_joined(info)
-            self._event("joined", info)
-
-        def on_left(info: ParticipantInfo, reason: str) -> None:
-            original_left(info, reason)
-            self._event("left", info, reason)
-
-        callbacks.on_state, callbacks.on_joined, callbacks.on_left = on_state, on_joined, on_left
-        for info in session.participants.values():
+        for info in headset.session_participants():
             self._event("present", info)
-        link.subscribe(StatesSent, self._sent_states)
-        if voice.fanout is not None:
-            voice.fanout.on_frame.append(self._sent_audio)
-        voice.listeners.append(self._heard)
+        headset.subscribe(DatagramReceived, self._remote_state)
+        headset.subscribe(RemoteJoined, self._joined)
+        headset.subscribe(RemoteLeft, self._left)
+        headset.subscribe(StatesSent, self._sent_states)
+        headset.subscribe(BlocksHeard, self._heard)
+        fanout = headset.voice.fanout
+        if fanout is not None:
+            fanout.on_frame.append(self._sent_audio)
         self.closed = False
 
     def _now_us(self, at: float | None = None) -> int:
@@ -108,6 +94,12 @@ class SessionRecorder:
         if reason is not None:
             entry["reason"] = reason
         self.writer.event(self._now_us(), entry)
+
+    def _joined(self, event: RemoteJoined) -> None:
+        self._event("joined", event.info)
+
+    def _left(self, event: RemoteLeft) -> None:
+        self._event("left", event.info, event.reason)
 
     def _stream(self, table: dict[str, int], kind: str, participant_id: str) -> int:
         number = table.get(participant_id)
@@ -131,7 +123,8 @@ class SessionRecorder:
     def _sent_audio(self, frame: EncodedFrame) -> None:
         self.writer.audio(self._local_audio, self._now_us(frame.captured_at), frame.payload)
 
-    def _remote_state(self, data: bytes) -> None:
+    def _remote_state(self, event: DatagramReceived) -> None:
+        data = event.data
         # The room packs several senders' messages into one BATCH: the file keeps each sender's own.
         if is_batch(data):
             try:
@@ -148,19 +141,19 @@ class SessionRecorder:
             message = parse_message(data)
         except WireError:
             return
-        if not isinstance(message, State | Visemes) or self.headset.session is None:
+        if not isinstance(message, State | Visemes):
             return
-        participants = self.headset.session.participants.values()
+        participants = self.headset.session_participants()
         info = next((p for p in participants if p.number == message.sender), None)
         if info is None:
             return
         self._names.setdefault(info.id, info)
         self.writer.state(self._stream(self._state_streams, "state", info.id), self._now_us(), data)
 
-    def _heard(self, blocks: dict[str, MonoBlock]) -> None:
+    def _heard(self, event: BlocksHeard) -> None:
         # The ears pull blocks shorter than an Opus frame: gather each remote's into 20 ms frames.
         t_us = self._now_us()
-        for participant_id, block in blocks.items():
+        for participant_id, block in event.blocks.items():
             if block.ndim == 2:  # a binaural room's mix: kept as mono, like every recorded voice
                 block = block.mean(axis=1, dtype=np.float32)
             pending = self._pending.get(participant_id)
@@ -183,17 +176,14 @@ class SessionRecorder:
             return
         self.closed = True
         headset = self.headset
-        if headset.session is not None:
-            callbacks = headset.session.callbacks
-            callbacks.on_state, callbacks.on_joined, callbacks.on_left = self._originals
-        if headset.state_link is not None:
-            headset.state_link.unsubscribe(StatesSent, self._sent_states)
-        voice = headset.voice
-        if voice is not None:
-            if voice.fanout is not None and self._sent_audio in voice.fanout.on_frame:
-                voice.fanout.on_frame.remove(self._sent_audio)
-            if self._heard in voice.listeners:
-                voice.listeners.remove(self._heard)
+        headset.unsubscribe(DatagramReceived, self._remote_state)
+        headset.unsubscribe(RemoteJoined, self._joined)
+        headset.unsubscribe(RemoteLeft, self._left)
+        headset.unsubscribe(StatesSent, self._sent_states)
+        headset.unsubscribe(BlocksHeard, self._heard)
+        fanout = headset.voice.fanout
+        if fanout is not None and self._sent_audio in fanout.on_frame:
+            fanout.on_frame.remove(self._sent_audio)
         self._encoders.clear()
         self.writer.close()
         log.info(
