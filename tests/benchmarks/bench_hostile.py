@@ -93,16 +93,17 @@ def _room_process() -> Any:
     env = dict(os.environ, HEADSET_EMULATOR_SECRET=SECRET, PYTHONUNBUFFERED="1")
     with tempfile.TemporaryDirectory() as tmp:
         env["XDG_CONFIG_HOME"] = tmp
-        port = _free_port()
+        port, metrics = _free_port(), _free_port()
         room = subprocess.Popen(
             [sys.executable, "-m", "emulator", *(["-v"] if os.environ.get("BENCH_HOSTILE_ROOM_LOG") else []),
-             "room", "--host", "127.0.0.1", "--port", str(port)],
+             "room", "--host", "127.0.0.1", "--port", str(port), "--metrics", f"127.0.0.1:{metrics}"],
             env=env, stdout=subprocess.DEVNULL, stderr=_room_log(), start_new_session=True,
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 60
             while not _answers(port) and time.monotonic() < deadline and room.poll() is None:
                 time.sleep(0.2)
+            env["BENCH_HOSTILE_ROOM_METRICS"] = f"http://127.0.0.1:{metrics}/metrics"
             yield room, f"ws://127.0.0.1:{port}/ws", env
         finally:
             room.send_signal(signal.SIGINT)
@@ -111,6 +112,18 @@ def _room_process() -> Any:
             except subprocess.TimeoutExpired:
                 room.kill()
                 room.wait()
+
+
+async def _room_loop_late(env: dict[str, str]) -> tuple[float, float]:
+    """How late the room's ticker has run so far: (in all, the worst), seconds (room --metrics)."""
+    async with aiohttp.ClientSession() as http, http.get(env["BENCH_HOSTILE_ROOM_METRICS"]) as response:
+        text = await response.text()
+    values = {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("headset_room_loop_")
+    }
+    return values["headset_room_loop_late_seconds_total"], values["headset_room_loop_longest_late_seconds"]
 
 
 def _config(url: str, room: str, name: str, **kwargs: Any) -> HeadsetConfig:
@@ -312,6 +325,7 @@ async def _churn_run() -> dict[str, Any]:
             settled = len(observer.session.participants)
             await asyncio.sleep(3.0)
             load_before = os.getloadavg()[0]
+            late_before = await _room_loop_late(env)
             before_churn = len([who for who, _ in observer.left if not who.startswith("churn-")])
             living: list[tuple[float, Headset]] = []
             joins = leaves = 0
@@ -333,6 +347,7 @@ async def _churn_run() -> dict[str, Any]:
                 leaves += 1
             churn_wall = time.monotonic() - start
             load_after = os.getloadavg()[0]
+            late_after = await _room_loop_late(env)
             await asyncio.sleep(1.0)
             collateral = [f"{who} ({why})" for who, why in observer.left if not who.startswith("churn-")]
         finally:
@@ -363,6 +378,7 @@ async def _churn_run() -> dict[str, Any]:
     return {
         "settled": settled, "joins": joins, "leaves": leaves, "wall": churn_wall,
         "collateral": collateral, "before_churn": before_churn, "before": before, "after": after, "load": (load_before, load_after),
+        "late": (late_after[0] - late_before[0], late_after[1]),
     }  # fmt: skip
 
 
@@ -401,14 +417,15 @@ def run() -> list[Section]:
     c = asyncio.run(_churn_run())
     churn = Section(
         f"Churn: a room of {CHURN_N} (2 speakers) while one headset joins every second and leaves 1.5 s later",
-        ["settled members", "load (1 min) at start / end", "joins", "leaves", "joins/s", "collateral drops",
+        ["settled members", "load (1 min) at start / end", "joins", "leaves", "joins/s", "collateral drops", "room loop late s: in all / worst",
          "room RSS MiB before/after cycles", "room fds before/after cycles"],
         [[str(c["settled"]), f"{c['load'][0]:.1f} / {c['load'][1]:.1f}", str(c["joins"]), str(c["leaves"]), _f(c["joins"] / c["wall"], 2),
-          str(len(c["collateral"])), f"{c['before'][0]:.0f} / {c['after'][0]:.0f}",
+          str(len(c["collateral"])), f"{c['late'][0]:.1f} / {c['late'][1]:.2f}", f"{c['before'][0]:.0f} / {c['after'][0]:.0f}",
           f"{c['before'][1]} / {c['after'][1]}"]],
         [
             f"{CHURN_S:.0f} s of churn; the swarm in 2 worker processes; an observer counts who else leaves.",
             f"Cycles: {CYCLES} joins and leaves (0.2 s each) in a fresh room after the churn; before = after one warm-up join.",
+            "Room loop late: how much later than due the room's twice-a-second ticker ran, summed over the churn, and its worst single tick since the room started (the swarm's joining included), from `room --metrics`; over 4 s of silence drops a member, and the room does not count a late tick's time as anyone's silence.",
             *([f"Collateral ({c['before_churn']} of them while the swarm itself was joining): {', '.join(c['collateral'][:8])}"] if c["collateral"] else []),
         ],
     )  # fmt: skip
