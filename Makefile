@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run demo test lint bench package docs clean
+.PHONY: setup run demo test quick lint bench package docs clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -20,6 +20,10 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The developer's loop: the lint and the unit tests (no slow, interop, wheel or bundle tests).
+quick: lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" tests/unit
 
 bench: setup
 	$(BIN)/python -m tests.benchmarks

@@ -11,4 +11,5 @@ pytest_plugins = [
     "tests.support.turn",
     "tests.support.janus",
     "tests.support.browser",
+    "tests.support.prebuilt",
 ]

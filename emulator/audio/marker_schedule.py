@@ -34,18 +34,24 @@ class ScheduledMarkerSource:
         self._clock = clock
         self._marker = chirp(source.sample_rate)
         self._remaining: MonoBlock | None = None
+        self._last_end: float | None = None
         self.injections: list[float] = []
 
     def read(self, frames: int) -> MonoBlock:
         block = self.source.read(frames).copy()
         end = self._clock()
         start = end - frames / self.sample_rate
+        # A sender whose loop stalls reads late and then in a burst, and the blocks' spans leave gaps:
+        # a chirp due in a gap goes out at the start of the next block, late (that delay is part of
+        # its mouth-to-ear), rather than never.
+        since = start if self._last_end is None else min(start, self._last_end)
+        self._last_end = end
         if self._remaining is not None:
             n = min(frames, len(self._remaining))
             block[:n] += self._remaining[:n]
             self._remaining = self._remaining[n:] if n < len(self._remaining) else None
         else:
-            due = math.ceil(start / self.period_s) * self.period_s
+            due = math.ceil(since / self.period_s) * self.period_s
             if due < end:
                 offset = min(frames - 1, max(0, round((due - start) * self.sample_rate)))
                 n = min(frames - offset, len(self._marker))

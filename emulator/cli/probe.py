@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from emulator.cli.common import CommandError, stop_on_signals
 from emulator.cli.qa_options import add_metrics_argument, add_net_argument, metrics_address
 from emulator.cli.status import StatusPrinter, add_status_argument, printer_for, status_task
+from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args, ms_with_unit
 from emulator.cli.vocab import ExitCode, seconds, seconds_or_zero, with_unit
 
 if TYPE_CHECKING:  # loaded when the probe runs, not for --help
     from emulator.headset import HeadsetConfig
     from emulator.net.conditions import NetConditions
-    from emulator.qa.probe import Thresholds
+    from emulator.qa.verdict import Limits, ProbeLimits
 
 
 def register(subparsers: Any) -> None:
@@ -42,25 +43,28 @@ def register(subparsers: Any) -> None:
         default=20.0,
         help="give up on a run after this, e.g. 20s (default 20s)",
     )
-    parser.add_argument(
-        "--max-join", type=with_unit, metavar="DURATION", help="fail a run whose join takes longer, e.g. 5s"
+    verdict = add_verdict_arguments(parser, per="run (the probe's ear <- its mouth)", needs_unit=True)
+    verdict.add_argument(
+        "--max-join",
+        type=with_unit,
+        metavar="DURATION",
+        help="start-up: longest join (WebSocket open to data channels open), e.g. 5s (default: off)",
     )
-    parser.add_argument(
+    verdict.add_argument(
         "--max-first-audio",
         type=with_unit,
         metavar="DURATION",
-        help="fail past this join-to-first-audio time",
+        help="start-up: longest time from joining to hearing the mouth, e.g. 2s (default: off)",
     )
-    parser.add_argument(
-        "--max-mouth-to-ear",
-        type=with_unit,
+    verdict.add_argument(
+        "--max-rtt",
+        type=ms_with_unit,
         metavar="DURATION",
-        help="fail past this mouth-to-ear latency, e.g. 150ms",
+        help="highest settled median state round trip through the room, e.g. 500ms (default: off)",
     )
-    parser.add_argument(
-        "--max-rtt", type=with_unit, metavar="DURATION", help="fail past this state round trip, e.g. 50ms"
+    verdict.add_argument(
+        "--min-mos", type=float, metavar="MOS", help="lowest voice score (E-model), e.g. 3.5 (default: off)"
     )
-    parser.add_argument("--min-mos", type=float, help="fail a run whose voice scores lower, e.g. 3.5")
     add_net_argument(parser)
     add_metrics_argument(parser, 9108)
     parser.add_argument(
@@ -78,19 +82,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from emulator.drive.spec import placement
     from emulator.headset import HeadsetConfig
-    from emulator.qa.probe import Thresholds
+    from emulator.qa.verdict import ProbeLimits
 
     every = None if args.once else args.every
     count = 1 if args.once or every is None else args.count
     if count is not None and count < 1:
         raise CommandError("--count must be at least 1")
-    limits = Thresholds(
-        args.max_join,
-        args.max_first_audio,
-        None if args.max_mouth_to_ear is None else args.max_mouth_to_ear * 1000,
-        None if args.max_rtt is None else args.max_rtt * 1000,
-        args.min_mos,
-    )
+    limits = limits_from_args(args)
+    probe_limits = ProbeLimits(args.max_join, args.max_first_audio, args.max_rtt, args.min_mos)
     net = None
     if args.net is not None:
         from emulator.net.conditions import ConditionsError, parse_conditions
@@ -104,7 +103,19 @@ def run(args: argparse.Namespace) -> int:
     metrics = metrics_address(args)
     printer = printer_for(args)
     return asyncio.run(
-        _probe(template, args.room, every, count, limits, args.timeout, metrics, printer, linger, net)
+        _probe(
+            template,
+            args.room,
+            every,
+            count,
+            limits,
+            probe_limits,
+            args.timeout,
+            metrics,
+            printer,
+            linger,
+            net,
+        )
     )
 
 
@@ -113,7 +124,8 @@ async def _probe(
     room: str | None,
     every: float | None,
     count: int | None,
-    limits: Thresholds,
+    limits: Limits | None,
+    probe_limits: ProbeLimits,
     timeout: float,
     listen: tuple[str, int] | None,
     printer: StatusPrinter | None = None,
@@ -147,12 +159,15 @@ async def _probe(
                     began = loop.time()
                     phase, since = f"run {metrics.runs + 1}: measuring", began
                     result = await probe_once(template, room, timeout, net)
-                    limits.check(result)
+                    if limits is not None:  # else --no-verdict: figures only
+                        result.judge(limits, probe_limits)
                     metrics.observe(result)
                     failed += 0 if result.ok else 1
                     stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
                     if printer is not None:
                         printer.clear()
+                    for breach in result.breaches[1:]:
+                        print(f"  also: {breach}", file=sys.stderr)
                     print(f"{stamp} probe {template.url} {result.line()}", flush=True)
                     if count is not None and metrics.runs >= count:
                         if server is not None and linger > 0:
@@ -173,4 +188,6 @@ async def _probe(
     finally:
         if server is not None:
             await server.stop()
+    if metrics.runs > 1:
+        print(f"probe: {failed} of {metrics.runs} runs unhealthy", file=sys.stderr, flush=True)
     return ExitCode.FAILED if failed else ExitCode.OK

@@ -1,4 +1,4 @@
-"""The verdict options of `join`, `agent` and `swarm`, and the line a run ends with."""
+"""The verdict options of `join`, `agent`, `swarm` and `probe`, and the line a run ends with."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from emulator.cli.common import CommandError
+from emulator.cli.vocab import with_unit
 from emulator.qa import verdict as v
 
 
@@ -35,7 +36,16 @@ def _ms(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a duration like 150ms or 5s, got {text!r}") from None
 
 
-def add_verdict_arguments(parser: argparse.ArgumentParser, per: str = "remote") -> None:
+def ms_with_unit(text: str) -> float:
+    """`150ms` or `0.15s` → milliseconds; a bare number is refused (`probe`'s once meant milliseconds)."""
+    return 1000 * with_unit(text)
+
+
+def add_verdict_arguments(
+    parser: argparse.ArgumentParser, per: str = "remote", *, needs_unit: bool = False
+) -> argparse._ArgumentGroup:
+    """The shared thresholds, in a group of their own (returned, for a command's own thresholds)."""
+    milliseconds, ms = (ms_with_unit, "DURATION") if needs_unit else (_ms, "MS")
     group = parser.add_argument_group(
         "verdict",
         f"the run ends with HEALTHY or UNHEALTHY: <threshold>, <pair>, <figure> (exit 1), checked per "
@@ -57,16 +67,16 @@ def add_verdict_arguments(parser: argparse.ArgumentParser, per: str = "remote") 
     )
     group.add_argument(
         "--max-state-latency",
-        type=_ms,
+        type=milliseconds,
         default=v.DEFAULT_MAX_STATE_LATENCY_MS,
-        metavar="MS",
+        metavar=ms,
         help=f"highest median state latency per pair (default {v.DEFAULT_MAX_STATE_LATENCY_MS:g}ms)",
     )
     group.add_argument(
         "--max-mouth-to-ear",
-        type=_ms,
+        type=milliseconds,
         default=v.DEFAULT_MAX_MOUTH_TO_EAR_MS,
-        metavar="MS",
+        metavar=ms,
         help=f"highest median mouth-to-ear per pair that measured it "
         f"(default {v.DEFAULT_MAX_MOUTH_TO_EAR_MS:g}ms)",
     )
@@ -83,6 +93,7 @@ def add_verdict_arguments(parser: argparse.ArgumentParser, per: str = "remote") 
         action="store_true",
         help="only report: no HEALTHY/UNHEALTHY line, no exit 1 for an unhealthy run",
     )
+    return group
 
 
 def limits_from_args(args: argparse.Namespace) -> v.Limits | None:

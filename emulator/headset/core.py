@@ -20,14 +20,22 @@ from emulator.drive.errors import DriveError
 from emulator.drive.hands import NO_HANDS, Hands, HandsDriver
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.ears import Ears, EarsError, open_ears
+from emulator.headset.recording.states_log import StatesLog
 from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.state_link import StateLink
+from emulator.headset.stream import (
+    FaceUpdated,
+    StateReceived,
+    StateStreamCore,
+    StreamSettings,
+    VisemesReceived,
+)
 from emulator.headset.voice import SharedEncoders, Voice, VoiceError
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import load_profile
-from emulator.model.room_state import RemoteParticipant, RoomState
+from emulator.model.room_state import RoomState
 from emulator.net.adapters import AdapterError, Credentials, adapter_for
 from emulator.net.ice_servers import selected_pair
 from emulator.net.session import SessionCallbacks, SessionError, is_local_url
@@ -90,6 +98,7 @@ class Headset:
         self.voice: Voice | None = None
         self.ears: Ears | None = None
         self.state_link: StateLink | None = None
+        self._states_log: StatesLog | None = None
         # Given to the voice when it is made: each is called with every remote audio receiver first.
         self.receiver_hooks: list[Any] = []
         self.events: list[dict[str, Any]] = []  # joins and leaves, `at` on the system's monotonic clock
@@ -126,8 +135,7 @@ class Headset:
                 source.close()
             raise HeadsetError(str(error)) from None
         self.voice.listeners.append(self.ears.hear)
-        self.state_link = StateLink(self, self.voice)
-        self.voice.offsets = self.state_link.offset_for
+        self.state_link = self._open_state_link(self.voice)
         callbacks = SessionCallbacks(
             on_state=self.state_link.on_message,
             on_control=self.state_link.on_message,
@@ -159,7 +167,6 @@ class Headset:
         self.state_link.attach(self.session)
         if welcome.you.may_publish:
             self.voice.start_sending()
-            self._spawn(self.state_link.send_forever(), "state")
         else:
             # The room would drop whatever we sent: encode and send nothing, and say so once.
             self.voice.listen_only = True
@@ -167,7 +174,7 @@ class Headset:
                 "%s: the token allows listening only: this headset sends no voice and no pose",
                 self.config.name,
             )
-        self._spawn(self.state_link.ping_forever(), "ping")
+        self._spawn(self.state_link.run(sending=welcome.you.may_publish), "state")
         self._spawn(self.voice.run(), "voice")
 
     async def stop(self) -> None:
@@ -180,11 +187,25 @@ class Headset:
             await self.session.close("left")
         if self.voice is not None:
             await self.voice.stop()
-        if self.state_link is not None:
-            self.state_link.close()
+        if self._states_log is not None:
+            self._states_log.close()
         if self.ears is not None:
             self.ears.close()
         self.closed.set()
+
+    def _open_state_link(self, voice: Voice) -> StateLink:
+        """The state stream, its events going to the voice (mouths, visemes) and `--record-dir`."""
+        config = self.config
+        settings = StreamSettings.for_device(self.profile, config.states_per_packet, config.light_receive)
+        link = StateLink(StateStreamCore(settings, self.room_state), self)
+        link.subscribe(FaceUpdated, lambda event: voice.on_state_face(event.participant))
+        link.subscribe(VisemesReceived, lambda event: voice.on_visemes(event.participant_id, event.message))
+        voice.offsets = link.offset_for
+        if config.record_dir is not None:
+            self._states_log = StatesLog(config.record_dir)
+            link.subscribe(StateReceived, self._states_log.on_state)
+            link.subscribe(VisemesReceived, self._states_log.on_visemes)
+        return link
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=f"{self.config.name}-{name}")
@@ -232,15 +253,13 @@ class Headset:
 
     def _on_joined(self, info: ParticipantInfo) -> None:
         self._note("joined", info)
-        self.room_state.add(
-            RemoteParticipant(info.id, info.number, info.name, info.profile, info.avatar, info.face_set)
-        )
         if self.state_link is not None:
-            self.state_link.remote_joined(info)
+            self.state_link.remote_joined(info)  # it adds them to the room state
 
     def _on_left(self, info: ParticipantInfo, reason: str) -> None:
         self._note("left", info, reason)
-        self.room_state.remove(info.number)
+        if self.state_link is not None:
+            self.state_link.remote_left(info, reason)
         if self.voice is not None:
             self.voice.remote_left(info.id)
 

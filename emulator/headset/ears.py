@@ -34,13 +34,15 @@ from emulator.audio.hrtf import HrtfError, load_hrtf
 from emulator.audio.portaudio import PortAudioOutput
 from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
 from emulator.audio.source import SAMPLE_RATE
+from emulator.headset.config import HeadsetConfig
 from emulator.headset.voice import BLOCK_SAMPLES
 from emulator.model.pose import Pose, Vec3
+from emulator.model.profiles import DeviceProfile
 from emulator.wire.signaling import MIX_OWNER
 
 if TYPE_CHECKING:
-    from emulator.headset.core import Headset
     from emulator.model.room_state import RoomState
+    from emulator.net.sessions import Session
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +185,26 @@ class Ears:
                 sink.close()
 
 
-def open_ears(headset: Headset) -> Ears:
+class Listener(Protocol):
+    """What the ears follow: the headset's options, its pose, the room and the session's mode."""
+
+    @property
+    def config(self) -> HeadsetConfig: ...
+
+    @property
+    def profile(self) -> DeviceProfile: ...
+
+    @property
+    def pose(self) -> Pose: ...
+
+    @property
+    def room_state(self) -> RoomState: ...
+
+    @property
+    def session(self) -> Session | None: ...
+
+
+def open_ears(headset: Listener) -> Ears:
     """The ears `headset.config` asks for (`hrtf`, `output`, `record_dir`); EarsError if it cannot."""
     config = headset.config
     renderer = None

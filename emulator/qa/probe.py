@@ -3,38 +3,57 @@
 A probe needs someone to hear, so it brings its own partner: two headsets in this process, a
 *mouth* (a 440 Hz tone with a chirp at every whole second of its clock) and an *ear* (listens only;
 `net` impairs its packets).
-Each run, in a room of its own unless one is named:
+Each run, in a room of its own unless one is named, measures two start-up figures (one sample each):
 
 - **join**: the ear's `Headset.start()`, from opening the WebSocket to both data channels open.
 - **first audio out**: from the ear's join completing (the mouth already being in the room) to the
-  first 20 ms block of the mouth's voice the ear plays out above −40 dBFS.
-- **mouth-to-ear**: the median of the ear's scheduled-chirp latencies (`Voice.mouth_to_ear`), from
-  the moment a chirp was "spoken" on the mouth's clock to the moment the ear played it; shown beside
-  the floor the codec sets (`floor=`: the Opus frame plus the encoder's lookahead).
-- **state round trip**: the median of the ear's PING→PONG round trips through the room to the mouth.
-- **mos**: the E-model score of what the ear measured (loss and mouth-to-ear: `emulator/qa/scores.py`).
+  first 20 ms block of the mouth's voice the ear plays out above −40 dBFS. Its parts, logged at
+  info level (`-v`): `routed` (the room has subscribed the ear to the mouth's voice: a renegotiation
+  over signaling, then the track's owner named), `first packet` (the first RTP packet of it counted),
+  and the rest, the playout filling to its delay.
 
-A measure not obtained within the timeout fails the run. Runs on the caller's loop.
+and then waits until the ear's streams have settled (their first 3 s are start-up, as in every
+report) for `SAMPLES_WANTED` settled samples of each of these:
+
+- **mouth-to-ear**: the settled median of the ear's scheduled-chirp latencies (`Voice.mouth_to_ear`),
+  from the moment a chirp was "spoken" on the mouth's clock to the moment the ear played it; shown
+  beside the floor the codec sets (`floor=`: the Opus frame plus the encoder's lookahead).
+- **state round trip**: the settled median of the ear's PING→PONG round trips through the room.
+- **mos**: the E-model score of the settled mouth-to-ear and the voice's loss (`emodel`).
+
+The run is judged like `join`'s: the ear's pair (`probe-ear <- probe-mouth`) against `Limits`, its
+own figures against `ProbeLimits` (`emulator/qa/verdict.py`). A measure not obtained within the
+timeout fails the run. Runs on the caller's loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import math
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from emulator.audio.marker import MarkerDetector
+from emulator.audio.quality.emodel import emodel
 from emulator.audio.source import MonoBlock
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.net.conditions import NetConditions, NetworkConditioner
 from emulator.net.prometheus import Family, Histogram
-from emulator.qa.scores import cheap_score
+from emulator.qa.verdict import (
+    Breach,
+    Limits,
+    ProbeLimits,
+    judge_pair,
+    judge_probe,
+    nominal_rate,
+    settled_median,
+)
+from emulator.qa.verdict import verdict as verdict_line
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +61,8 @@ HEARD_DBFS = -40.0
 MARKER_PERIOD_S = 1.0
 SAMPLES_WANTED = 3
 MOS_BUCKETS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5)
+EAR, MOUTH = "probe-ear", "probe-mouth"
+PAIR = f"{EAR} <- {MOUTH}"
 
 
 @dataclass
@@ -49,50 +70,58 @@ class ProbeResult:
     room: str
     join_s: float | None = None
     first_audio_s: float | None = None
+    # The parts of first_audio, from the ear's join: routed to the mouth's voice, its first packet.
+    routed_s: float | None = None
+    first_packet_s: float | None = None
     mouth_to_ear_ms: float | None = None
     rtt_ms: float | None = None
     codec_floor_ms: float | None = None
     mos: float | None = None
     error: str | None = None
-    over: list[str] = dataclasses.field(default_factory=list)
+    # The ear's report entry for the mouth when the run ended, and the rate the mouth sent at.
+    remote: dict[str, Any] | None = None
+    sender_rate_hz: float | None = None
+    breaches: list[Breach] = field(default_factory=list)
+    judged: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None and not self.over
+        return self.error is None and not self.breaches
+
+    def judge(self, limits: Limits, probe_limits: ProbeLimits) -> None:
+        """Check the run against the thresholds: the ear's pair, then the probe's own figures."""
+        self.judged = True
+        if self.remote is not None:
+            rate = self.sender_rate_hz or nominal_rate(self.remote.get("profile"))
+            self.breaches = judge_pair(EAR, self.remote, limits, rate)
+        self.breaches += judge_probe(
+            PAIR,
+            probe_limits,
+            join_s=self.join_s,
+            first_audio_s=self.first_audio_s,
+            round_trip_ms=self.rtt_ms,
+            mos=self.mos,
+        )
+
+    def verdict(self) -> str:
+        """`HEALTHY` or `UNHEALTHY: ...`, as `join` ends; a run that could not measure is unhealthy."""
+        if self.error is not None:
+            return f"UNHEALTHY: {self.error}"
+        return verdict_line(self.breaches)
 
     def line(self) -> str:
         def show(value: float | None, unit: str, scale: float = 1.0) -> str:
             return "-" if value is None else f"{value * scale:.1f}{unit}"
 
-        status = "ok" if self.ok else f"FAIL ({self.error or '; '.join(self.over)})"
-        return (
+        figures = (
             f"room={self.room} join={show(self.join_s, 'ms', 1000)} "
             f"first_audio={show(self.first_audio_s, 'ms', 1000)} "
             f"mouth_to_ear={show(self.mouth_to_ear_ms, 'ms')} floor={show(self.codec_floor_ms, 'ms')} "
-            f"rtt={show(self.rtt_ms, 'ms')} mos={'-' if self.mos is None else f'{self.mos:.2f}'} {status}"
+            f"rtt={show(self.rtt_ms, 'ms')} mos={'-' if self.mos is None else f'{self.mos:.2f}'}"
         )
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    join_s: float | None = None
-    first_audio_s: float | None = None
-    mouth_to_ear_ms: float | None = None
-    rtt_ms: float | None = None
-    min_mos: float | None = None
-
-    def check(self, result: ProbeResult) -> None:
-        if self.min_mos is not None and result.mos is not None and result.mos < self.min_mos:
-            result.over.append(f"mos {result.mos:.2f} < {self.min_mos:g}")
-        for key, label, unit, scale in (
-            ("join_s", "join", "ms", 1000.0),
-            ("first_audio_s", "first audio", "ms", 1000.0),
-            ("mouth_to_ear_ms", "mouth-to-ear", "ms", 1.0),
-            ("rtt_ms", "rtt", "ms", 1.0),
-        ):
-            limit, value = getattr(self, key), getattr(result, key)
-            if limit is not None and value is not None and value > limit:
-                result.over.append(f"{label} {value * scale:.1f}{unit} > {limit * scale:g}{unit}")
+        if self.judged or self.error is not None:
+            return f"{figures} {self.verdict()}"
+        return figures
 
 
 def _level_dbfs(block: MonoBlock) -> float:
@@ -107,16 +136,26 @@ async def probe_once(
     room_name = room or f"probe-{secrets.token_hex(4)}"
     result = ProbeResult(room_name)
     base = replace(template, room=room_name, marker_period_s=MARKER_PERIOD_S, output=None, record_dir=None)
-    mouth = Headset(replace(base, name="probe-mouth", identity=f"probe-mouth-{secrets.token_hex(3)}"))
-    ear = Headset(replace(base, name="probe-ear", identity=f"probe-ear-{secrets.token_hex(3)}", audio="none"))
+    mouth = Headset(replace(base, name=MOUTH, identity=f"{MOUTH}-{secrets.token_hex(3)}"))
+    ear = Headset(replace(base, name=EAR, identity=f"{EAR}-{secrets.token_hex(3)}", audio="none"))
     network = NetworkConditioner(net) if net is not None else None
+    # The ear builds a chirp detector when the mouth's voice arrives, and its first one imports
+    # scipy.signal (1 s, several under load): built here first, so first audio measures the room.
+    MarkerDetector()
     try:
         await asyncio.wait_for(_measure(mouth, ear, result, network), timeout)
     except TimeoutError:
         missing = [
-            k for k in ("join_s", "first_audio_s", "mouth_to_ear_ms", "rtt_ms") if getattr(result, k) is None
+            label
+            for key, label in (
+                ("join_s", "join"),
+                ("first_audio_s", "first audio"),
+                ("mouth_to_ear_ms", f"{SAMPLES_WANTED} settled mouth-to-ear samples"),
+                ("rtt_ms", f"{SAMPLES_WANTED} settled round trips"),
+            )
+            if getattr(result, key) is None
         ]
-        result.error = f"timed out after {timeout:g}s waiting for {', '.join(missing)}"
+        result.error = f"--timeout, {PAIR}, no {' or '.join(missing)} after {timeout:g}s"
     except HeadsetError as error:
         result.error = str(error)
     finally:
@@ -139,8 +178,17 @@ async def _measure(
             return
         mouth_id = mouth.participant_id
         block = blocks.get(mouth_id) if mouth_id else None
-        if block is not None and _level_dbfs(block) > HEARD_DBFS:
-            result.first_audio_s = time.monotonic() - joined_at
+        if block is None:
+            return
+        now = time.monotonic()
+        if result.routed_s is None:
+            result.routed_s = now - joined_at
+        if result.first_packet_s is None and ear.voice is not None:
+            audio = ear.voice.remote_audio_reports().get(str(mouth_id)) or {}
+            if audio.get("packets_received"):
+                result.first_packet_s = now - joined_at
+        if _level_dbfs(block) > HEARD_DBFS:
+            result.first_audio_s = now - joined_at
             heard.set()
 
     started = time.monotonic()
@@ -152,25 +200,49 @@ async def _measure(
     assert ear.voice is not None
     ear.voice.listeners.append(listen)
     await heard.wait()
-    while True:
-        remote = _remote(ear.report(), mouth.participant_id)
-        if remote is not None:
-            latency, rtt = remote["mouth_to_ear"], remote["round_trip"]
-            if remote.get("audio"):
-                result.codec_floor_ms = remote["audio"]["codec_floor_ms"]
-            if latency["count"] >= SAMPLES_WANTED:
-                result.mouth_to_ear_ms = latency["median_ms"]
-            if rtt["count"] >= SAMPLES_WANTED:
-                result.rtt_ms = rtt["median_ms"]
-            if result.mouth_to_ear_ms is not None and result.rtt_ms is not None:
-                score = cheap_score(remote)
-                result.mos = None if score is None else score["mos"]
-                return
+    log.info(
+        "first audio %.0f ms after joining: routed to the mouth's voice at %s, its first packet at %s",
+        1000 * (result.first_audio_s or 0.0),
+        _ms(result.routed_s),
+        _ms(result.first_packet_s),
+    )
+    while not _settled(result, ear.report(), mouth):
         await asyncio.sleep(0.1)
 
 
-def _remote(report: dict[str, Any], participant_id: str | None) -> dict[str, Any] | None:
-    return next((r for r in report["remotes"] if r["id"] == participant_id), None)
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{1000 * seconds:.0f} ms"
+
+
+def _settled(result: ProbeResult, report: dict[str, Any], mouth: Headset) -> bool:
+    """Take the settled figures once there are enough of them (start-up left out)."""
+    remote = next((r for r in report["remotes"] if r["id"] == mouth.participant_id), None)
+    if remote is None:
+        return False
+    result.remote = remote
+    audio = remote.get("audio") or {}
+    result.codec_floor_ms = audio.get("codec_floor_ms", result.codec_floor_ms)
+    chirps, trips = remote["mouth_to_ear"]["settled"], remote["round_trip"]["settled"]
+    if chirps["count"] >= SAMPLES_WANTED:
+        result.mouth_to_ear_ms = settled_median(remote["mouth_to_ear"])
+    if trips["count"] >= SAMPLES_WANTED:
+        result.rtt_ms = settled_median(remote["round_trip"])
+    if result.mouth_to_ear_ms is None or result.rtt_ms is None:
+        return False
+    received, lost = audio.get("packets_received", 0), audio.get("packets_lost", 0)
+    if received:
+        result.mos = emodel(result.mouth_to_ear_ms, lost / (lost + received)).mos
+    result.sender_rate_hz = (mouth.report().get("uplink") or {}).get("state_rate_hz")
+    states = remote["states"]
+    log.info(
+        "settled: state latency median %s ms, %s of %s states/s, %d lost, %d settled underruns",
+        settled_median(states["latency"]),
+        states.get("rate_hz"),
+        result.sender_rate_hz,
+        states.get("lost", 0),
+        audio.get("underruns_settled", 0),
+    )
+    return True
 
 
 class ProbeMetrics:

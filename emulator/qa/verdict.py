@@ -1,8 +1,9 @@
 """Whether a run was healthy: thresholds checked per pair (listener ← speaker) over the reports.
 
 `join`, `agent` and `swarm` end with one line, `HEALTHY` or `UNHEALTHY: <threshold>, <pair>, <figure>`,
-judged from the reports they write (`Headset.report()`, one per member for a swarm). A pair is one
-listener's view of one remote: what it received of that remote's states and voice.
+judged from the reports they write (`Headset.report()`, one per member for a swarm); each `probe` run
+ends with the same verdict, judged from its ear's report plus the probe's own figures (`ProbeLimits`).
+A pair is one listener's view of one remote: what it received of that remote's states and voice.
 """
 
 from __future__ import annotations
@@ -83,14 +84,14 @@ def judge_pair(
             loss > limits.max_state_loss,
             f"{_pct(loss)} of states lost > {_pct(limits.max_state_loss)}",
         )
-    latency = _median(states.get("latency"))
+    latency = settled_median(states.get("latency"))
     if limits.max_state_latency_ms is not None and latency is not None:
         worse(
             "--max-state-latency",
             latency > limits.max_state_latency_ms,
             f"median {latency:.1f}ms > {limits.max_state_latency_ms:g}ms",
         )
-    chirp = _median(remote.get("mouth_to_ear"))
+    chirp = settled_median(remote.get("mouth_to_ear"))
     if limits.max_mouth_to_ear_ms is not None and chirp is not None:
         worse(
             "--max-mouth-to-ear",
@@ -109,7 +110,7 @@ def judge_pair(
     return breaches
 
 
-def _median(summary: Any) -> float | None:
+def settled_median(summary: Any) -> float | None:
     """A latency summary's settled median, or the whole run's if it has no settled samples."""
     if not isinstance(summary, dict):
         return None
@@ -138,6 +139,47 @@ def nominal_rate(profile: Any) -> float | None:
         return None
     found = known.get(str(profile))
     return float(found.pose_rate_hz) if found is not None else None
+
+
+@dataclass(frozen=True)
+class ProbeLimits:
+    """The probe's own thresholds, beside `Limits` (None turns a check off; all off by default).
+
+    - `max_join_s`, `max_first_audio_s`: start-up figures, one sample per run: what a user waits for
+      when joining, judged as such (never mixed into the settled figures).
+    - `max_round_trip_ms`: the settled median PING/PONG round trip through the room.
+    - `min_mos`: the E-model score of the settled mouth-to-ear and the voice's loss.
+    """
+
+    max_join_s: float | None = None
+    max_first_audio_s: float | None = None
+    max_round_trip_ms: float | None = None
+    min_mos: float | None = None
+
+
+def judge_probe(
+    pair: str,
+    limits: ProbeLimits,
+    *,
+    join_s: float | None,
+    first_audio_s: float | None,
+    round_trip_ms: float | None,
+    mos: float | None,
+) -> list[Breach]:
+    """A probe run's own figures against its thresholds; a figure not measured is not a breach."""
+    checks = (
+        ("--max-join", join_s, limits.max_join_s, 1000.0, "join"),
+        ("--max-first-audio", first_audio_s, limits.max_first_audio_s, 1000.0, "first audio"),
+        ("--max-rtt", round_trip_ms, limits.max_round_trip_ms, 1.0, "median round trip"),
+    )
+    breaches = [
+        Breach(option, pair, f"{label} {value * scale:.1f}ms > {limit * scale:g}ms")
+        for option, value, limit, scale, label in checks
+        if value is not None and limit is not None and value > limit
+    ]
+    if limits.min_mos is not None and mos is not None and mos < limits.min_mos:
+        breaches.append(Breach("--min-mos", pair, f"mos {mos:.2f} < {limits.min_mos:g}"))
+    return breaches
 
 
 def verdict(breaches: list[Breach]) -> str:

@@ -153,11 +153,15 @@ class Background:
         self._floor = _Shape(*floor())
         self._grid = _Shape(*grid(), None)
 
-    def draw(self, view_projection: npt.NDArray[np.float64], eye: tuple[float, float, float]) -> None:
+    def clear(self) -> None:
         r, g, b = (float(c) for c in sky_color(SKY_TOP_DEG).ravel())
         GL.glClearColor(r, g, b, 1.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT)  # within the renderer's scissor: this view only
-        GL.glDisable(GL.GL_DEPTH_TEST)
+
+    def draw(self, view_projection: npt.NDArray[np.float64], eye: tuple[float, ...]) -> None:
+        """Behind whatever is in the depth buffer (it writes none): the far plane is beyond the dome."""
+        GL.glEnable(GL.GL_DEPTH_TEST)
+        GL.glDepthFunc(GL.GL_LESS)
         GL.glDepthMask(GL.GL_FALSE)
         p = self.program
         p.use()

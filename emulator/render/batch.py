@@ -36,9 +36,11 @@ class Features(NamedTuple):
 
     mask: bool  # a MASK material: the shader may discard
     emissive_map: bool  # an emissive texture
+    textured: bool = True  # a base colour texture
+    vertex_lit: bool = False  # far avatars, lit per vertex (flat.py): chosen by the renderer, not the data
 
 
-NO_FEATURES = Features(mask=False, emissive_map=False)
+NO_FEATURES = Features(mask=False, emissive_map=False, textured=False)
 
 
 class Batch:
@@ -88,7 +90,9 @@ class Batch:
             offset += avatar.vertex_count
         static = np.ascontiguousarray(np.concatenate(statics), np.float32)
         self._features = Features(
-            mask=bool((static[:, 10] > 0).any()), emissive_map=bool((static[:, 11] >= 0).any())
+            mask=bool((static[:, 10] > 0).any()),
+            emissive_map=bool((static[:, 11] >= 0).any()),
+            textured=bool((static[:, 9] >= 0).any()),
         )
         elements = np.ascontiguousarray(np.concatenate(single + double + blend), np.uint32)
         self._single_sided = sum(len(s) for s in single)
@@ -123,10 +127,9 @@ class Batch:
         entries: Sequence[tuple[DrawItem, Avatar]],
         frame: int,
         textures: TextureLayers,
-        eye: tuple[float, ...] = (0.0, 0.0, 0.0),
     ) -> None:
-        """Draw all (item, mesh to use) pairs; an avatar program with their `features` must be in use
-        with an identity model and `textures` bound and resident for these avatars."""
+        """Draw the opaque triangles of all (item, mesh to use) pairs; an avatar program with their
+        `features` must be in use with an identity model and `textures` bound and resident for them."""
         if not entries:
             return
         self.features(entries, textures)
@@ -139,8 +142,12 @@ class Batch:
             self._last = stamp
         GL.glBindVertexArray(self.vao)
         draw_sided(self._single_sided, self._opaque)
-        if self._blended:
+
+    def draw_blended(self, entries: Sequence[tuple[DrawItem, Avatar]], eye: tuple[float, ...]) -> None:
+        """The BLEND triangles of the entries `draw` drew last, after everything opaque (same program)."""
+        if self._blended and entries:
             ranges = [(entries[e][0].model[:3, 3], first, count) for e, first, count in self._blended]
+            GL.glBindVertexArray(self.vao)
             draw_blended(ranges, eye)
 
     def _fill(self, entries: Sequence[tuple[DrawItem, Avatar]]) -> None:

@@ -18,9 +18,10 @@ from emulator.render.avatar_gl import AvatarCache, MorphMode
 from emulator.render.background import Background
 from emulator.render.batch import Batch, Features
 from emulator.render.camera import Camera
+from emulator.render.flat import FLAT_BELOW_PX, for_size
 from emulator.render.gl_util import Program
 from emulator.render.hand_gl import HandBatch
-from emulator.render.lod import HEAD_HEIGHT_M, level_for, simplified
+from emulator.render.lod import HEAD_HEIGHT_M
 from emulator.render.morph import active_targets
 from emulator.render.overlay import Overlay
 from emulator.render.scene import DrawItem, Scene
@@ -44,6 +45,7 @@ class Renderer:
         self.morph = MorphMode(morph)
         self.labels = labels
         self.lod = lod  # coarser meshes for avatars small on screen (lod.py)
+        self.flat_below_px = FLAT_BELOW_PX  # with lod and CPU morphing: heads this small drawn flat (flat.py)
         self._background = Background()
         # Both programs exist: a GPU renderer sends an avatar whose deltas exceed the texture-buffer limit
         # through the CPU batch instead.
@@ -53,6 +55,7 @@ class Renderer:
         self._overlay = Overlay()
         self._cache = AvatarCache()
         self._batch = Batch()
+        self._far_batch = Batch()  # avatars small on screen, lit per vertex (flat.py)
         self._hands = HandBatch()
         self._textures = TextureLayers()
         self._gpu_program.use()
@@ -76,7 +79,7 @@ class Renderer:
         GL.glClear(GL.GL_DEPTH_BUFFER_BIT)
         view_projection = camera.view_projection(width / height)
         eye = camera.eye.position.as_tuple()
-        self._background.draw(view_projection, eye)
+        self._background.clear()
         self._draw_avatars(items, view_projection, eye, camera.pixels_per_metre(width / height, height))
         if self.labels:
             self._overlay.draw(items, view_projection, eye, width, height)
@@ -108,31 +111,65 @@ class Renderer:
     ) -> None:
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LESS)
-        chosen = []
+        chosen, far = [], set()
         for item in items:
             distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
-            cell = level_for(HEAD_HEIGHT_M * pixels_at_1m / distance) if self.lod else 0.0
-            chosen.append((item, simplified(item.avatar, cell)))
+            head_pixels = HEAD_HEIGHT_M * pixels_at_1m / distance
+            mesh, is_flat = item.avatar, False
+            if self.lod:
+                below = (
+                    self.flat_below_px if self.morph is MorphMode.CPU else 0.0
+                )  # the batch lights vertices
+                mesh, is_flat = for_size(item.avatar, head_pixels, below)
+            if is_flat:
+                far.add(id(item))
+            chosen.append((item, mesh))
         self._textures.update(avatar for _, avatar in chosen)
         self._textures.bind()
         batched: Sequence[tuple[DrawItem, Avatar]] = chosen
         blended: list[tuple[DrawItem, Avatar]] = []
         if self.morph is MorphMode.GPU:
             batched, blended = self._draw_each(chosen, view_projection, eye)
-        program = self._cpu_program(self._batch.features(batched, self._textures))
+        # Near avatars lit per pixel, then the hands, then far avatars lit per vertex (flat.py): two
+        # batches, two programs; nearest first, so the far pass shades less of what is hidden.
+        near = [entry for entry in batched if id(entry[0]) not in far]
+        distant = [entry for entry in batched if id(entry[0]) in far]
+        used = [self._draw_batch(self._batch, near, view_projection, eye, vertex_lit=False)]
+        self._hands.draw(items, self._cache.frame)  # hands name no texture: any avatar program draws them
+        if distant:
+            used.append(self._draw_batch(self._far_batch, distant, view_projection, eye, vertex_lit=True))
+        # The background after everything opaque (only where nothing is in front of it), then what
+        # blends over both, farthest first.
+        self._background.draw(view_projection, eye)
+        GL.glDepthFunc(GL.GL_LESS)
+        for program, batch, entries in reversed(used):  # farthest first
+            program.use()
+            batch.draw_blended(entries, eye)
+        if blended:
+            self._draw_blended(blended, eye)
+
+    def _draw_batch(
+        self,
+        batch: Batch,
+        entries: Sequence[tuple[DrawItem, Avatar]],
+        view_projection: np.ndarray,
+        eye: tuple[float, ...],
+        vertex_lit: bool,
+    ) -> tuple[Program, Batch, Sequence[tuple[DrawItem, Avatar]]]:
+        """The opaque triangles of `entries`; leaves their program in use (set up even with none)."""
+        features = batch.features(entries, self._textures)._replace(vertex_lit=vertex_lit)
+        program = self._cpu_program(features)
         program.use()
         program.matrix("u_view_projection", view_projection)
         program.vec3("u_eye", eye)
-        if batched:
-            self._batch.draw(batched, self._cache.frame, self._textures, eye)
-        self._hands.draw(items, self._cache.frame)
-        if blended:
-            self._draw_blended(blended, eye)
+        batch.draw(entries, self._cache.frame, self._textures)
+        return program, batch, entries
 
     def _cpu_program(self, features: Features) -> Program:
         program = self._cpu_programs.get(features)
         if program is None:
-            program = Program(avatar_vertex_shader(False), avatar_fragment_shader(*features))
+            vertex = avatar_vertex_shader(False, vertex_lit=features.vertex_lit, textured=features.textured)
+            program = Program(vertex, avatar_fragment_shader(*features))
             program.use()
             GL.glUniform1i(program.loc("u_textures"), TEXTURE_UNIT)
             self._cpu_programs[features] = program
@@ -195,6 +232,7 @@ class Renderer:
     def release(self) -> None:
         self._cache.release()
         self._batch.release()
+        self._far_batch.release()
         self._textures.release()
         self._hands.release()
         self._overlay.release()

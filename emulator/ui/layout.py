@@ -19,6 +19,15 @@ DEFAULT_SIZE = (1440, 900)
 DOCK_SHARE = 0.36  # the most of the window's width the dock column takes by default
 FRAME_ALLOWANCE = (16, 48)  # a window manager's frame (w, h) before the real one is known
 RAISED = "Connect"
+# Seven dock tabs share a ~470 px column on a 1366-wide screen: with the style's own padding their
+# titles were cut to "Conn…", "Fa…". Tighter padding fits them whole; past that the bar scrolls.
+DOCK_TABS_STYLE = (
+    "QMainWindow > QTabBar { qproperty-elideMode: 3; qproperty-usesScrollButtons: 1; }"  # Qt.ElideNone
+    "QMainWindow > QTabBar::tab { padding: 4px 7px; margin-right: 1px; background: palette(button);"
+    " border: 1px solid palette(mid); border-bottom: none; }"
+    "QMainWindow > QTabBar::tab:selected { background: palette(base);"
+    " border-top: 2px solid palette(highlight); }"
+)
 
 
 def scrolling(panel: QWidget) -> QScrollArea:
@@ -31,8 +40,9 @@ def scrolling(panel: QWidget) -> QScrollArea:
     return area
 
 
-def dock_width(window: QMainWindow, docks: dict[str, QDockWidget]) -> int:
-    """The dock column's width: wide enough for the widest panel, but never more than DOCK_SHARE."""
+def dock_width(window: QMainWindow, docks: dict[str, QDockWidget], window_width: int | None = None) -> int:
+    """The dock column's width: wide enough for the widest panel, but never more than DOCK_SHARE of
+    `window_width` (default: the window's width now; a resize of a shown window lands later)."""
     widest = 0
     for dock in docks.values():
         area = dock.widget()
@@ -40,10 +50,10 @@ def dock_width(window: QMainWindow, docks: dict[str, QDockWidget]) -> int:
         if panel is not None:
             widest = max(widest, panel.minimumSizeHint().width())
     scrollbar = window.style().pixelMetric(window.style().PixelMetric.PM_ScrollBarExtent)
-    return min(widest + scrollbar + 8, round(window.width() * DOCK_SHARE))
+    return min(widest + scrollbar + 8, round((window_width or window.width()) * DOCK_SHARE))
 
 
-def place_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+def place_docks(window: QMainWindow, docks: dict[str, QDockWidget], window_width: int | None = None) -> None:
     """The default layout: all docks tabbed on the right, in `docks`' order, RAISED in front."""
     right = Qt.DockWidgetArea.RightDockWidgetArea
     window.setTabPosition(right, QTabWidget.TabPosition.North)  # tabs above the panel, where one looks first
@@ -60,7 +70,7 @@ def place_docks(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     if RAISED in docks:
         docks[RAISED].raise_()
     if first is not None:
-        window.resizeDocks([first], [dock_width(window, docks)], Qt.Orientation.Horizontal)
+        window.resizeDocks([first], [dock_width(window, docks, window_width)], Qt.Orientation.Horizontal)
 
 
 def available(window: QWidget) -> QRect:
@@ -76,8 +86,9 @@ def frame_margins(window: QWidget) -> tuple[int, int]:
     return FRAME_ALLOWANCE
 
 
-def fit_to_screen(window: QWidget, width: int | None = None, height: int | None = None) -> None:
-    """Size the window (default: its current size) so its frame lies within the screen's available area."""
+def fit_to_screen(window: QWidget, width: int | None = None, height: int | None = None) -> int:
+    """Size the window (default: its current size) so its frame lies within the screen's available area;
+    the width it was given."""
     screen = available(window)
     extra_w, extra_h = frame_margins(window)
     w = min(width or window.width(), screen.width() - extra_w)
@@ -89,12 +100,13 @@ def fit_to_screen(window: QWidget, width: int | None = None, height: int | None 
         x = screen.x() + max(0, (screen.width() - frame.width()) // 2)
         y = screen.y() + max(0, (screen.height() - frame.height()) // 2)
         window.move(x, y)
+    return w
 
 
 def default_layout(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     """The window as it first opens: the default size fitted to the screen, the docks on the right."""
-    fit_to_screen(window, *DEFAULT_SIZE)
-    place_docks(window, docks)
+    width = fit_to_screen(window, *DEFAULT_SIZE)
+    place_docks(window, docks, width)
 
 
 def restore(window: QMainWindow, settings: QSettings) -> bool:

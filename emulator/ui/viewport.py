@@ -40,6 +40,7 @@ from emulator.render.avatar import Avatar
 from emulator.render.avatar_gen import VARIANTS, load_default_avatar
 from emulator.render.camera import headset_eyes
 from emulator.render.errors import AvatarError
+from emulator.render.flat import flat
 from emulator.render.framing import Framing, framing
 from emulator.render.hud import HudLayer
 from emulator.render.lod import LEVELS, simplified
@@ -295,6 +296,7 @@ class Viewport(QWidget):
             avatar = self._avatar(number)
             for cell, _ in LEVELS:
                 simplified(avatar, cell)
+            flat(simplified(avatar, LEVELS[-1][0]))  # far avatars' baked colours (flat.py)
 
     async def first_frame(self) -> None:
         """Wait until the viewport has drawn once (its GL setup is done)."""

@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle("headset-emulator")
+        self.setStyleSheet(layout.DOCK_TABS_STYLE)
         bindings, speeds, buttons, problems = load_controls(settings)
         self.session = AppSession(Controller(bindings=bindings, settings=speeds), self)
         self.collector = StatsCollector()

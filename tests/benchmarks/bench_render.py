@@ -31,6 +31,8 @@ from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.avatar_gen import load_default_avatar, variant_for
 from emulator.render.batch import Features
 from emulator.render.camera import headset_eyes, pose_matrix
+from emulator.render.flat import FLAT_BELOW_PX
+from emulator.render.lod import HEAD_HEIGHT_M
 from emulator.render.morph import blend
 from emulator.render.offscreen import OffscreenRenderer
 from emulator.render.posing import pose_skeleton
@@ -105,7 +107,7 @@ def _measure(renderer: OffscreenRenderer, items_at: Callable[[int], list[DrawIte
 
 
 def _covered(renderer: OffscreenRenderer, items: list[DrawItem]) -> int:
-    """Pixels the avatars cover in both eyes' views (against the empty scene)."""
+    """Pixels the avatars cover in the view (against the empty scene)."""
     cameras = headset_eyes(Pose(Vec3(0, 1.6, 0)), load_profile("visionpro"))
     empty = renderer.render([], cameras).astype(np.int32)
     drawn = renderer.render(items, cameras).astype(np.int32)
@@ -269,11 +271,18 @@ def _extra(cpu_by: dict[tuple[str, int], float], pixels: dict[str, int]) -> str:
 
 
 def _every_feature(renderer: OffscreenRenderer) -> OffscreenRenderer:
-    """`renderer` drawing its batch with every material feature compiled in, whatever the batch uses."""
+    """`renderer` drawing its batch with every material feature compiled in and lit per pixel,
+    whatever the batch uses."""
     inner = renderer.renderer
     compile_for = inner._cpu_program
     inner._cpu_program = lambda features: compile_for(Features(mask=True, emissive_map=True))  # type: ignore[method-assign]
     return renderer
+
+
+def _head_pixels(distance: float) -> float:
+    """How tall a head `distance` m ahead is in the bench's view, as the renderer reckons it."""
+    camera = headset_eyes(Pose(Vec3(0, 1.6, 0)), load_profile("visionpro"))[0]
+    return HEAD_HEIGHT_M * camera.pixels_per_metre(WIDTH / HEIGHT, HEIGHT) / distance
 
 
 def _old_head(directory: Path) -> Path:
@@ -401,24 +410,34 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "all driven through the Scene at 90 Hz: 6 face targets and the head yaw change on every avatar "
             "every frame, every other half body waves a received left hand (arm IK, fingers); numpy "
             "skinning in the CPU batch; coarser levels of detail when small on screen (a body coarser "
-            "than its head, lod.py BODY_CELLS); 'unposed': the same half bodies without hands, drawn in "
+            "than its head, lod.py BODY_CELLS), drawn flat when far (flat.py); 'unposed': the same half bodies without hands, drawn in "
             "bind pose (T-pose) without skinning: what their geometry and pixels alone cost; full body: "
             "posed, no hands",
             f"numpy posing + skinning of one full-detail half body alone: {_skin_ms(h):.2f} ms",
-            f"8 half bodies cover {pixels['half']} pixels of the two eyes' views, 8 busts "
+            f"8 half bodies cover {pixels['half']} pixels of the {WIDTH}x{HEIGHT} view, 8 busts "
             f"{pixels['head']}, 8 old heads {pixels['old']}: every one shaded on the CPU by llvmpipe "
             f"({_llvmpipe_threads()})",
-            "fragment shader with only the material features the batch draws (no discard without a MASK "
-            "material, no emissive texture sample without one) against every feature compiled in (the shader "
-            f"before): 8 half bodies {cell('half', 8, cpu_by)} vs {cell('half every', 8, cpu_by)} ms, 8 old "
-            f"heads {cell('old', 8, cpu_by)} vs {cell('old every', 8, cpu_by)} ms",
+            f"far avatars drawn flat (flat.py: a head under {FLAT_BELOW_PX:.0f} px tall, here all of them: "
+            f"{_head_pixels(1.5):.0f} px at 1.5 m, {_head_pixels(2.3):.0f} px at 2.3 m): textures baked into "
+            "the coarsest level's vertex colours and light computed per vertex, so the fragment shader "
+            "samples no texture (llvmpipe pays for a texture fetch even where an `if` skips it); against "
+            "every material feature compiled in and lit per pixel (the shader before): 8 half bodies "
+            f"{cell('half', 8, cpu_by)} vs {cell('half every', 8, cpu_by)} ms, 8 old heads "
+            f"{cell('old', 8, cpu_by)} vs {cell('old every', 8, cpu_by)} ms",
+            "flat far avatars and the background drawn after the opaque avatars (not under them), A/B "
+            "alternating processes against 06ee9fb (2 x 3 rounds each, best per process, on a loaded "
+            "machine): 8 half bodies 26.7-28.5 -> 18.0-19.4 ms, 8 old heads 12.5-13.3 -> 11.5-12.8 ms, "
+            "half body / old heads 2.04-2.21 -> 1.52-1.61. Close-ups are unchanged (a 1366x768 snapshot "
+            "at 0.6 m differs by at most 1 level per channel); far away a texture's detail finer than the "
+            "coarse mesh (a shirt's checks) becomes its mean colour",
             _extra(cpu_by, pixels),
             "posing and skinning cut (finger bones posed five at a time, the placement folded into the skin "
             "matrices), A/B alternating against a4fc8ed in one process at 7224f4d, process CPU ms, "
             "medians of 15: posing with a waved hand 0.37 -> 0.29, without hands 0.055 -> 0.051; the "
             "batch's skinning step at full detail (16551 vertices) 0.91 -> 0.68, at a coarse level (3523) "
-            "0.23 -> 0.18: about 0.7 ms of 8 half bodies' frame. Even at zero, posing and skinning would not "
-            "meet the goal: the gap is geometry and pixels (unposed - old heads)",
+            "0.23 -> 0.18: about 0.7 ms of 8 half bodies' frame. Since far avatars are drawn flat, posing "
+            "and skinning (half body - unposed) are a quarter to a half of what is left of the gap, "
+            "depending on the load (the line above splits this run's)",
             "noisy: llvmpipe shares this machine's 2 cores with other engineers' test runs; compare "
             "the columns of one run, not runs",
         ],

@@ -49,6 +49,22 @@ def _docks_on_the_right_tabbed(window: Any) -> None:
         assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea, title
     first = window.docks["Connect"]
     assert set(window.tabifiedDockWidgets(first)) == {d for d in window.docks.values() if d is not first}
+    _tab_titles_whole(window)
+
+
+def _tab_titles_whole(window: Any) -> None:
+    """Every dock's tab shows its whole title, and every tab lies inside the column."""
+    from PySide6.QtWidgets import QTabBar
+
+    bars = [b for b in window.findChildren(QTabBar) if b.parent() is window and b.isVisible()]
+    (bar,) = [b for b in bars if "Connect" in [b.tabText(i) for i in range(b.count())]]
+    titles = [bar.tabText(i) for i in range(bar.count())]
+    assert sorted(titles) == sorted(window.docks), titles
+    for i, title in enumerate(titles):
+        needed = bar.fontMetrics().horizontalAdvance(title)
+        rect = bar.tabRect(i)
+        assert rect.width() >= needed, f"the {title!r} tab is {rect.width()} px, its title needs {needed}"
+        assert rect.right() <= bar.width(), f"the {title!r} tab ends past the dock column"
 
 
 @contextlib.contextmanager
@@ -106,6 +122,7 @@ def test_the_window_fits_a_laptop_screen_and_reset_layout_restores_the_default(
             reset = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
             next(a for a in reset.actions() if a.text() == "Reset &layout").trigger()
             qtbot.waitUntil(lambda: window.viewport.width() >= 0.55 * window.width(), timeout=5000)
+            qtbot.waitUntil(lambda: window.docks["Connect"].width() > 400, timeout=5000)
             _fits(window)
             _docks_on_the_right_tabbed(window)
             assert window.width() > 1000

@@ -227,3 +227,29 @@ def test_emissive_glows_on_a_black_surface(offscreen: OffscreenRenderer, tmp_pat
     image = offscreen.render(_items((load_avatar(builder.save(tmp_path / "glow.glb")), POSE)), [CAMERA])
     r, g, b = _colour(image, QUADRANTS[0][1])
     assert g > 210 and r < 90 and b < 110, f"the emissive green, saw {(r, g, b)}"
+
+
+def test_a_far_textured_avatar_drawn_flat_keeps_its_colour_and_a_close_one_is_unchanged(
+    xvfb_display: str, tmp_path: Path
+) -> None:
+    """Far (head under flat.FLAT_BELOW_PX tall): the baked, vertex-lit square's mean colour is the
+    per-pixel one's. Close: not drawn flat, so the picture is the per-pixel one, pixel for pixel."""
+    avatar = load_avatar(textured_square(tmp_path / "far.glb"))
+    far = Pose(Vec3(0.0, 1.6, -2.5), POSE.orientation)  # a 0.25 m head ~44 px tall in this view
+
+    def both(pose: Pose) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        with OffscreenRenderer(W, H, labels=False) as renderer:
+            empty = renderer.render([], [CAMERA]).astype(np.int32)
+            flat = renderer.render(_items((avatar, pose)), [CAMERA]).astype(np.int32)
+            renderer.renderer.flat_below_px = 0.0
+            per_pixel = renderer.render(_items((avatar, pose)), [CAMERA]).astype(np.int32)
+        return empty, flat, per_pixel
+
+    empty, flat, per_pixel = both(far)
+    covered = np.abs(per_pixel - empty).max(axis=-1) > 8
+    assert covered.sum() > 300
+    assert not np.array_equal(flat, per_pixel)  # it was drawn flat: the checker is gone
+    assert (np.abs(flat - empty).max(axis=-1) > 8).sum() >= 0.95 * covered.sum()  # same shape
+    assert np.abs(flat[covered].mean(axis=0) - per_pixel[covered].mean(axis=0)).max() < 10
+    _, near_flat, near_per_pixel = both(POSE)
+    assert np.array_equal(near_flat, near_per_pixel)

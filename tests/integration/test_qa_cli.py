@@ -95,27 +95,48 @@ def test_record_then_replay_under_remote_control_and_metrics(tmp_path: Path) -> 
         rooms.close()
 
 
-def test_probe_prints_a_line_per_run_and_fails_past_a_threshold(tmp_path: Path) -> None:
+def test_probe_ends_each_run_with_a_verdict_and_fails_past_a_threshold(tmp_path: Path) -> None:
     rooms = start_room(tmp_path)
     room = next(rooms)
     try:
         env = cli_env(tmp_path)
-        ok = subprocess.run(cli("probe", room.url, "--count", "2", "--every", "1s"), env=env,
+        # The docs' example thresholds (what a healthy local room passes on a loaded machine).
+        example = [
+            "--max-join",
+            "5s",
+            "--max-first-audio",
+            "2s",
+            "--max-mouth-to-ear",
+            "1s",
+            "--max-rtt",
+            "500ms",
+        ]
+        ok = subprocess.run(cli("probe", room.url, "--count", "2", "--every", "1s", *example), env=env,
                             capture_output=True, timeout=120)  # fmt: skip
         lines = ok.stdout.decode().splitlines()
         assert ok.returncode == 0, ok.stdout.decode() + ok.stderr.decode()[-2000:]
-        assert len(lines) == 2 and all(line.endswith(" ok") and "mouth_to_ear=" in line for line in lines)
+        assert len(lines) == 2 and all(
+            line.endswith(" HEALTHY") and "mouth_to_ear=" in line for line in lines
+        )
         assert all(" floor=26.5ms " in line for line in lines)  # 20 ms frames + 6.5 ms lookahead
-        assert all(float(line.split(" mos=")[1].split()[0]) > 4.0 for line in lines)
-        strict = subprocess.run(cli("probe", room.url, "--once", "--max-mouth-to-ear", "0.001ms"), env=env,
+        assert "probe: 0 of 2 runs unhealthy" in ok.stderr.decode()
+        strict = subprocess.run(cli("probe", room.url, "--once", "--max-mouth-to-ear", "1ms"), env=env,
                                 capture_output=True, timeout=120)  # fmt: skip
         assert strict.returncode == 1
-        assert "FAIL (mouth-to-ear" in strict.stdout.decode()
-        # A lossy path (the ear's packets through --net lossy: 10 %) scores below 3.5 and fails.
-        lossy_run = cli("probe", room.url, "--once", "--net", "lossy", "--min-mos", "3.5")
+        assert " UNHEALTHY: --max-mouth-to-ear, probe-ear <- probe-mouth, median " in strict.stdout.decode()
+        # --no-verdict: the figures only, exit 0 whatever they are.
+        quiet = subprocess.run(cli("probe", room.url, "--once", "--max-mouth-to-ear", "1ms", "--no-verdict"),
+                               env=env, capture_output=True, timeout=120)  # fmt: skip
+        assert quiet.returncode == 0, quiet.stderr.decode()[-2000:]
+        assert "HEALTHY" not in quiet.stdout.decode() and " mos=" in quiet.stdout.decode()
+        # A lossy path (the ear's packets through --net lossy: 10 %) loses states and scores below 3.5.
+        lossy_run = cli("probe", room.url, "--once", "--net", "lossy", "--min-mos", "3.5", "--timeout", "40s")
         lossy = subprocess.run(lossy_run, env=env, capture_output=True, timeout=120)
         assert lossy.returncode == 1, lossy.stdout.decode() + lossy.stderr.decode()[-2000:]
-        assert "FAIL (mos " in lossy.stdout.decode() and "< 3.5" in lossy.stdout.decode()
+        said = lossy.stdout.decode() + lossy.stderr.decode()
+        assert " UNHEALTHY: --" in lossy.stdout.decode()  # the first breach; the rest on stderr
+        assert "--max-state-loss, probe-ear <- probe-mouth, " in said
+        assert "--min-mos, probe-ear <- probe-mouth, mos " in said
     finally:
         rooms.close()
 

@@ -282,6 +282,10 @@ async def test_probe_measures_and_room_metrics_are_served(room: RoomServer) -> N
         result = await probe_once(template, timeout=30)
         assert result.ok, result.line()
         assert result.join_s and result.first_audio_s is not None
+        # First audio's parts came in order, and the figures are the settled ones (start-up left out).
+        assert result.routed_s is not None and result.routed_s <= result.first_audio_s
+        assert result.remote is not None and result.remote["mouth_to_ear"]["settled"]["count"] >= 3
+        assert result.mouth_to_ear_ms == result.remote["mouth_to_ear"]["settled"]["median_ms"]
         assert result.mouth_to_ear_ms is not None and result.mouth_to_ear_ms > 0
         assert result.rtt_ms is not None and result.rtt_ms > 0
         assert result.mos is not None and result.mos > 4.0  # speech on loopback: nothing lost

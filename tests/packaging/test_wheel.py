@@ -1,8 +1,9 @@
 """The built wheel, installed with pip into fresh virtualenvs outside the checkout, as a user installs it.
 
 One venv with the base install (the headless headset, room, swarm and QA tools) and one with the
-`[app]` extra, each made once for this module from the wheel of a clean copy of the checkout
-(tests/packaging/wheel_venv.py keeps the third-party wheels in a local cache). Every command runs
+`[app]` extra, each made once per run from the wheel of a clean copy of the checkout, while the rest
+of the suite runs (tests/packaging/prebuild.py; wheel_venv.py keeps the third-party wheels in a local
+cache). Every command runs
 the venv's own `headset-emulator` from a temporary directory, with no PYTHONPATH: what it needs must
 be in the wheel or declared by it.
 """
@@ -20,8 +21,9 @@ import pytest
 
 from emulator import __version__
 from emulator.render.png import decode_png
-from tests.packaging.wheel_venv import Venv, build_wheel, make_venv, run_in_group
-from tests.support.processes import running
+from tests.packaging.wheel_venv import Venv
+from tests.support.prebuilt import prebuilt
+from tests.support.processes import run_in_group, running
 from tests.support.room import SECRET, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
@@ -30,19 +32,28 @@ RUN_TIMEOUT_S = 180.0
 APP_ONLY = ("PySide6", "OpenGL", "sdl2", "pygltflib", "qasync", "pyqtgraph", "PIL", "meshopt")
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
+# Built beside the rest of the suite (tests/support/prebuilt.py); these wait for them.
+BUILD_WAIT_S = 3000.0
 
 
 @pytest.fixture(scope="module")
-def base_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    return make_venv(tmp_path_factory.mktemp("base") / "venv", str(wheel))
+def wheel(request: pytest.FixtureRequest) -> Path:
+    return Path(prebuilt(request.config, "wheel", BUILD_WAIT_S)["path"])
+
+
+def _venv(request: pytest.FixtureRequest, name: str) -> Venv:
+    made = prebuilt(request.config, name, BUILD_WAIT_S)
+    return Venv(Path(made["path"]), made["install_s"], made["size_bytes"])
 
 
 @pytest.fixture(scope="module")
-def app_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    return make_venv(tmp_path_factory.mktemp("app") / "venv", f"{wheel}[app]")
+def base_venv(request: pytest.FixtureRequest) -> Venv:
+    return _venv(request, "base")
+
+
+@pytest.fixture(scope="module")
+def app_venv(request: pytest.FixtureRequest) -> Venv:
+    return _venv(request, "app")
 
 
 def _cli(venv: Venv, home: Path, *args: str, display: str | None = None) -> tuple[int, str, str]:
@@ -142,7 +153,7 @@ def test_the_base_install_runs_headless_and_asks_for_the_app_extra(base_venv: Ve
         assert code == 0, out + err
         code, out, err = _cli(base_venv, tmp_path, "swarm", url, "-n", "3", "--duration", "4", "--no-verdict")
         assert code == 0, out + err
-        code, out, err = _cli(base_venv, tmp_path, "probe", url, "--once")
+        code, out, err = _cli(base_venv, tmp_path, "probe", url, "--once", "--no-verdict")
         assert code == 0, out + err
 
     for command in (["snapshot", "--out", str(tmp_path / "x.png")], ["demo"], ["app"]):

@@ -8,10 +8,8 @@ PyPI into it. So a machine downloads them once, and install times measure pip, n
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -139,22 +137,3 @@ def make_venv(path: Path, requirement: str) -> Venv:
         _run(cached, "pip install from the wheel cache", timeout=900)
     install_s = time.monotonic() - started
     return Venv(path, install_s, _size(path))
-
-
-def run_in_group(argv: list[str], *, timeout: float, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """subprocess.run with stdout and stderr apart, in a process group killed whole at the end."""
-    process = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, **kwargs
-    )  # type: ignore[call-overload]
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        raise AssertionError(
-            f"{argv[1:3]} did not finish within {timeout:.0f} s:\n{(out + err)[-4000:]}"
-        ) from None
-    finally:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-    return subprocess.CompletedProcess(argv, process.returncode, out, err)

@@ -95,3 +95,30 @@ def finish_all(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 9
     finally:
         for process in processes.values():
             stop_group(process)
+
+
+def run_in_group(
+    argv: list[str], *, timeout: float, merged: bool = False, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """subprocess.run in a process group of its own, killed whole at the end (a timeout included), so
+    nothing it started outlives it; stderr apart, or `merged` into stdout."""
+    process = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        raise AssertionError(
+            f"{argv[:3]} did not finish within {timeout:.0f} s:\n{(out + (err or ''))[-4000:]}"
+        ) from None
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    return subprocess.CompletedProcess(argv, process.returncode, out, err or "")

@@ -3,8 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emulator.audio.marker import MarkedSource, MarkerDetector, match_latencies
-from emulator.audio.tone import ToneSource
+from emulator.audio.marker import MarkedSource, MarkerDetector, chirp, match_latencies
+from emulator.audio.marker_schedule import ScheduledMarkerSource
+from emulator.audio.tone import SilenceSource, ToneSource
 from emulator.net.opus import OpusEncoder
 from emulator.net.opus_decoder import OpusDecoder
 
@@ -55,3 +56,23 @@ def test_no_detection_in_a_tone_or_noise() -> None:
 def test_matching_uses_each_injection_once_and_ignores_strays() -> None:
     assert match_latencies([1.0, 2.0], [1.05, 1.5, 2.07]) == pytest.approx([0.05, 0.07])
     assert match_latencies([1.0], [0.9]) == []
+
+
+def test_a_scheduled_chirp_due_while_the_sender_stalled_goes_out_late_not_never() -> None:
+    clock = [0.0]
+    source = ScheduledMarkerSource(SilenceSource(), 1.0, clock=lambda: clock[0])
+    blocks = []
+    # 20 ms reads on time from 0.5 s to 0.99 s, then a stall: the next read comes at 1.05 s (its
+    # span 1.03-1.05 s), leaving 1.0 s, when a chirp is due, in no block's span.
+    for end in [0.02 * i for i in range(26, 50)] + [0.99, 1.05, 1.06]:
+        clock[0] = end
+        blocks.append(source.read(960))
+    assert source.injections == [1.0]
+    late = blocks[-2]
+    assert np.allclose(late[:480], chirp()[:480])  # at the start of the first block after the stall
+    assert not np.any(np.concatenate(blocks[:-2]))
+    # Read on time, a chirp lands where it is due: once per period, never twice.
+    for i in range(54, 110):
+        clock[0] = 0.02 * i
+        source.read(960)
+    assert source.injections == [1.0, 2.0]

@@ -14,32 +14,18 @@ import pytest
 from emulator.drive.errors import TraceError
 from emulator.drive.motions import Still
 from emulator.drive.trace import parse_trace
-from emulator.headset import Headset, HeadsetConfig
+from emulator.headset import Headset
 from emulator.headset.state_link import StateLink
-from emulator.headset.voice import Voice
 from emulator.model.pose import Pose
 from emulator.qa.control import ControlServer
 from emulator.wire import State, WireError, messages_in, parse_message
-
-
-class RecordingSession:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    def send_state(self, data: bytes) -> bool:
-        self.sent.append(data)
-        return True
+from tests.unit.test_state_link import RecordingSession, headset_of
+from tests.unit.test_state_link import make_link as make_state_link
 
 
 def make_link() -> tuple[Headset, StateLink, RecordingSession]:
-    config = HeadsetConfig(
-        url="ws://127.0.0.1:9/ws", room="lobby", name="me", audio="none", states_per_packet=1
-    )
-    headset = Headset(config)
-    link = StateLink(headset, Voice(config, headset.profile, None, None))
-    session = RecordingSession()
-    link.attach(session)  # type: ignore[arg-type]
-    return headset, link, session
+    link, session = make_state_link(states_per_packet=1)
+    return headset_of(link), link, session
 
 
 def sent_positions(session: RecordingSession) -> list[tuple[float, float, float]]:
@@ -63,7 +49,7 @@ class Drift:
 
 
 async def run_for(link: StateLink, seconds: float) -> None:
-    task = asyncio.ensure_future(link.send_forever())
+    task = asyncio.ensure_future(link.run())
     await asyncio.sleep(seconds)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -75,12 +61,12 @@ async def test_a_motion_drifting_out_of_range_is_clamped_with_one_warning_and_ke
 ) -> None:
     headset, link, session = make_link()
     headset.drivers = replace(headset.drivers, motion=Drift())
-    with caplog.at_level(logging.WARNING, logger="emulator.headset.state_link"):
+    with caplog.at_level(logging.WARNING, logger="emulator.headset.stream.uplink"):
         await run_for(link, 1.0)
     xs = [x for x, _, _ in sent_positions(session)]
     assert len(xs) > 30  # still streaming at the end (90 Hz)
     assert xs[-1] == pytest.approx(32.767) and max(xs) <= 32.767
-    assert link.clamped > 0
+    assert link.core.uplink.clamped > 0
     warnings = [r for r in caplog.records if "beyond" in r.getMessage()]
     assert len(warnings) == 1 and "32.767" in warnings[0].getMessage()
 
@@ -99,7 +85,8 @@ async def test_a_wire_error_skips_one_state_and_never_ends_the_state_task() -> N
 
     headset.sample_drivers = sometimes_broken  # type: ignore[method-assign,assignment]
     await run_for(link, 0.5)
-    assert link.unsendable > 5 and len(session.sent) > 2 * link.unsendable - 3
+    unsendable = link.core.uplink.unsendable
+    assert unsendable > 5 and len(session.sent) > 2 * unsendable - 3
     assert calls > 20  # the task went on sampling after the first error
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.state_link import StateLink
-from emulator.headset.voice import Voice
+from emulator.headset.stream import StateStreamCore, StreamSettings
 from emulator.model.pose import Pose
 from emulator.wire import (
     BatchPacker,
@@ -47,11 +47,16 @@ def make_link(states_per_packet: int = 2, light: bool = False) -> tuple[StateLin
         light_receive=light,
     )
     headset = Headset(config)
-    voice = Voice(config, headset.profile, None, None)
-    link = StateLink(headset, voice)
+    settings = StreamSettings.for_device(headset.profile, states_per_packet, light)
+    link = StateLink(StateStreamCore(settings, headset.room_state), headset)
     session = RecordingSession()
-    link.attach(session)  # type: ignore[arg-type]
+    link.attach(session)
     return link, session
+
+
+def headset_of(link: StateLink) -> Headset:
+    assert isinstance(link.sampler, Headset)
+    return link.sampler
 
 
 def test_states_go_two_to_a_datagram_in_order_and_are_all_counted() -> None:
@@ -93,11 +98,11 @@ def test_a_light_receiver_counts_a_batch_per_sender_and_still_answers_pings() ->
     alice, bob = link.remotes[3], link.remotes[4]
     assert (alice.states_received, alice.states_lost) == (3, 1)
     assert bob.states_received == 1
-    assert link.unknown_sender == 1 and link.malformed == 0
+    assert link.core.unknown_sender == 1 and link.core.malformed == 0
     (pong,) = [parse_message(d) for d in session.sent]
     assert isinstance(pong, Pong) and pong.ping_seq == 7
     link.on_message(batch[:-4])  # cut inside its last entry
-    assert link.malformed == 1
+    assert link.core.malformed == 1
     assert alice.states_received == 6, "what came before the damage still counts"
 
 
@@ -143,7 +148,7 @@ def test_headset_config_defaults_to_two_states_per_datagram() -> None:
 async def test_while_states_flow_a_pong_rides_in_the_next_state_datagram() -> None:
     link, session = make_link(states_per_packet=2)
     link.remote_joined(ParticipantInfo(id="bob", number=4, name="bob", profile="quest3"))
-    sending = asyncio.create_task(link.send_forever())
+    sending = asyncio.create_task(link.run())
     try:
         await _until(lambda: len(session.sent) >= 1)
         session.sent.clear()

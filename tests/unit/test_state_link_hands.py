@@ -12,11 +12,13 @@ import numpy as np
 import pytest
 
 from emulator.drive.hands import Hands, hands_from_spec
+from emulator.headset.recording.states_log import StatesLog
+from emulator.headset.state_link import StateLink
+from emulator.headset.stream import StateReceived, VisemesReceived
 from emulator.model.face import Face
 from emulator.model.hands import HandJoint, HandSide, hand_pose
 from emulator.model.meta_face import arkit_to_meta
 from emulator.model.pose import Pose, Vec3
-from emulator.model.room_state import RemoteParticipant
 from emulator.model.visemes import Viseme
 from emulator.wire import (
     FaceEncoder,
@@ -29,7 +31,7 @@ from emulator.wire import (
     split_batch,
 )
 from emulator.wire.signaling import ParticipantInfo
-from tests.unit.test_state_link import make_link
+from tests.unit.test_state_link import headset_of, make_link
 
 HEAD = Pose(Vec3(0.0, 1.6, 0.0))
 
@@ -44,6 +46,14 @@ def sent_states(datagrams: list[bytes]) -> list[State]:
     return out
 
 
+def record_into(link: StateLink, directory: Path) -> StatesLog:
+    """`--record-dir`'s states log, subscribed as the headset subscribes it."""
+    states_log = StatesLog(directory)
+    link.subscribe(StateReceived, states_log.on_state)
+    link.subscribe(VisemesReceived, states_log.on_visemes)
+    return states_log
+
+
 def test_a_state_carries_the_hands_within_half_a_millimetre() -> None:
     link, session = make_link(states_per_packet=1)
     hands = hands_from_spec("wave").sample(0.3, HEAD)
@@ -55,7 +65,7 @@ def test_a_state_carries_the_hands_within_half_a_millimetre() -> None:
         assert want is not None
         assert np.abs(got.positions - want.positions).max() <= 0.0005 + 1e-9
     assert second.left_hand is None and second.right_hand is None
-    assert link.hands_sent == 1 and link.uplink_report()["hands_sent"] == 1
+    assert link.core.uplink.hands_sent == 1 and link.uplink_report()["hands_sent"] == 1
 
 
 def test_a_hand_the_wire_cannot_carry_is_dropped_and_counted_not_the_pose() -> None:
@@ -64,15 +74,17 @@ def test_a_hand_the_wire_cannot_carry_is_dropped_and_counted_not_the_pose() -> N
     link.send_state(HEAD, None, Hands(None, far))
     (state,) = sent_states(session.sent)
     assert state.pose is not None and state.right_hand is None
-    assert (link.hands_dropped, link.hands_sent, link.states_sent) == (1, 0, 1)
+    up = link.core.uplink
+    assert (up.hands_dropped, up.hands_sent, up.states_sent) == (1, 0, 1)
 
 
 async def test_hands_go_out_no_faster_than_the_profiles_hand_rate() -> None:
     link, session = make_link(states_per_packet=2)
-    rate = link.headset.profile.hand_rate_hz
-    assert rate < link.headset.profile.pose_rate_hz
+    profile = headset_of(link).profile
+    rate = profile.hand_rate_hz
+    assert rate < profile.pose_rate_hz
     started = time.monotonic()
-    sending = asyncio.create_task(link.send_forever())
+    sending = asyncio.create_task(link.run())
     try:
         while link.states_sent < 40:
             await asyncio.sleep(0.01)
@@ -91,16 +103,15 @@ async def test_hands_go_out_no_faster_than_the_profiles_hand_rate() -> None:
 
 def test_the_states_log_keeps_face_hands_and_visemes(tmp_path: Path) -> None:
     link, _ = make_link()
-    link.record_dir = tmp_path
+    states_log = record_into(link, tmp_path)
     link.remote_joined(ParticipantInfo(id="alice", number=3, name="alice", profile="visionpro"))
-    link.headset.room_state.add(RemoteParticipant("alice", 3, "alice", "visionpro"))
     hands = hands_from_spec("pinch").sample(1.0, HEAD)
     face = FaceEncoder(FaceSet.ARKIT52).update(Face.from_mapping({"jawOpen": 0.5, "eyeBlinkLeft": 1.0}))
     link.on_message(bytes(State(seq=1, sender=3, timestamp=100, pose=HEAD, face=face,
                                 left_hand=hands.left, right_hand=hands.right)))  # fmt: skip
     link.on_message(bytes(Visemes(seq=2, sender=3, timestamp=200, entries=(VisemeEntry(Viseme.aa, 0.8, 0),))))
     link.on_message(bytes(State(seq=3, sender=3, timestamp=300, pose=None, left_hand=hands.left)))
-    link.close()
+    states_log.close()
     state, visemes, left_only = [json.loads(line) for line in (tmp_path / "alice.states.jsonl").open()]
     assert (state["type"], state["seq"], state["sender_us"]) == ("state", 1, 100)
     assert state["p"] == [0.0, 1.6, 0.0] and state["q"] == [0.0, 0.0, 0.0, 1.0]
@@ -116,18 +127,19 @@ def test_the_states_log_keeps_face_hands_and_visemes(tmp_path: Path) -> None:
     ((entry),) = visemes["visemes"]
     assert entry["viseme"] == "aa" and entry["weight"] == pytest.approx(0.8, abs=0.01)
     assert "p" not in left_only and set(left_only["hands"]) == {"left"}
-    assert link.headset.room_state.get(3).hands["left"] is not None  # type: ignore[union-attr]
+    assert link.core.room_state.get(3).hands["left"] is not None  # type: ignore[union-attr]
 
 
 def test_a_quest_face_is_also_logged_by_arkit_name(tmp_path: Path) -> None:
     link, _ = make_link()
-    link.record_dir = tmp_path
-    link.remote_joined(ParticipantInfo(id="quinn", number=5, name="quinn", profile="quest3"))
-    link.headset.room_state.add(RemoteParticipant("quinn", 5, "quinn", "quest3", face_set="meta70"))
+    states_log = record_into(link, tmp_path)
+    link.remote_joined(
+        ParticipantInfo(id="quinn", number=5, name="quinn", profile="quest3", face_set="meta70")
+    )
     meta = arkit_to_meta(Face.from_mapping({"jawOpen": 0.6}))
     face = FaceEncoder(FaceSet.META70).update(meta)
     link.on_message(bytes(State(seq=1, sender=5, timestamp=100, pose=HEAD, face=face)))
-    link.close()
+    states_log.close()
     (entry,) = [json.loads(line) for line in (tmp_path / "quinn.states.jsonl").open()]
     assert entry["face"]["set"] == "meta70" and "JAW_DROP" in entry["face"]["w"]
     assert entry["arkit"]["jawOpen"] == pytest.approx(0.6, abs=0.01)
@@ -138,11 +150,10 @@ def test_hands_a_sender_stops_sending_are_dropped_after_the_expiry_not_before() 
     clock = [100.0]
     link.clock = lambda: clock[0]
     link.remote_joined(ParticipantInfo(id="alice", number=3, name="alice", profile="visionpro"))
-    link.headset.room_state.add(RemoteParticipant("alice", 3, "alice", "visionpro"))
-    alice = link.headset.room_state.get(3)
+    alice = link.core.room_state.get(3)
     assert alice is not None
-    expiry = link.hands_expiry_s
-    assert expiry == pytest.approx(15 / link.headset.profile.hand_rate_hz)
+    expiry = link.core.hands_expiry_s
+    assert expiry == pytest.approx(15 / headset_of(link).profile.hand_rate_hz)
     hands = hands_from_spec("wave").sample(0.3, HEAD)
     seq = iter(range(1, 100))
 
@@ -158,8 +169,8 @@ def test_hands_a_sender_stops_sending_are_dropped_after_the_expiry_not_before() 
     assert set(alice.hands) == {"left", "right"}
     receive(100.0 + expiry + 0.01, False, False)
     assert set(alice.hands) == {"right"}, "the left hand expired; the right came 0.2 s later"
-    assert link.hands_expired == 1
+    assert link.core.hands_expired == 1
     receive(100.2 + expiry + 0.01, False, False)
-    assert alice.hands == {} and link.hands_expired == 2
+    assert alice.hands == {} and link.core.hands_expired == 2
     receive(101.0, True, False)  # hands that come back are shown again
     assert set(alice.hands) == {"left"}

@@ -9,7 +9,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from emulator.headset.ticks import next_tick
-from tests.unit.test_state_link import make_link
+from emulator.headset.voice import Voice
+from tests.unit.test_state_link import headset_of, make_link
 
 
 def test_next_tick_is_the_first_grid_instant_after_now() -> None:
@@ -43,7 +44,7 @@ async def test_states_of_headsets_started_apart_go_out_together() -> None:
         link, session = make_link(states_per_packet=1)
         session.send_state = lambda data, k=k: sent[k].append(time.monotonic()) or True  # type: ignore[method-assign]
         links.append(link)
-    await _run_for(0.15, *(link.send_forever() for link in links))
+    await _run_for(0.15, *(link.run() for link in links))
     assert len(sent[0]) >= 8 and len(sent[1]) >= 8
     # The first STATE goes at once; after it both are on the 90 Hz grid (their own phases: 4 ms apart).
     # Half that phase tells the two apart; what is left is the time the first one's tick (pose, face and
@@ -55,8 +56,8 @@ async def test_audio_pulls_of_headsets_started_apart_come_together() -> None:
     pulled: dict[int, list[float]] = {0: [], 1: []}
     voices = []
     for k in (0, 1):
-        link, _ = make_link()
-        voice = link.voice
+        headset = headset_of(make_link()[0])
+        voice = Voice(headset.config, headset.profile, None, None)
         voice.pull_all = lambda now, k=k: pulled[k].append(time.monotonic()) or {}  # type: ignore[method-assign]
         voices.append(voice)
     await _run_for(0.1, *(voice.run() for voice in voices))

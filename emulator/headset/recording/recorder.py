@@ -1,11 +1,11 @@
 """`join --record FILE`: write a running headset's session to a recording as it happens.
 
 The recorder hooks what the headset already exposes, so the headset has no recording mode of its own:
-the session's callbacks (every remote state message, joins and leaves), the state link's `on_sent`
-(every STATE this headset sends), the encoder's `on_frame` (every Opus packet it sends) and the
-voice's `listeners` (every block heard from each remote, gathered into 20 ms frames and re-encoded
-to Opus so the file stays small). Everything runs on the headset's loop; `close()` unhooks and
-closes the file. The app's record button uses the same object.
+the session's callbacks (every remote state message, joins and leaves), the state stream's
+`StatesSent` events (every STATE this headset sends), the encoder's `on_frame` (every Opus packet it
+sends) and the voice's `listeners` (every block heard from each remote, gathered into 20 ms frames
+and re-encoded to Opus so the file stays small). Everything runs on the headset's loop; `close()`
+unhooks and closes the file. The app's record button uses the same object.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 from emulator.audio.source import FRAME_SAMPLES, MonoBlock
 from emulator.headset import Headset
 from emulator.headset.recording.sessionfile import RecordingWriter
+from emulator.headset.stream import StatesSent
 from emulator.net.fanout import EncodedFrame
 from emulator.net.opus import OpusEncoder, OpusSettings
 from emulator.wire import State, Visemes, WireError, is_batch, parse_message, split_batch
@@ -83,7 +84,7 @@ class SessionRecorder:
         callbacks.on_state, callbacks.on_joined, callbacks.on_left = on_state, on_joined, on_left
         for info in session.participants.values():
             self._event("present", info)
-        link.on_sent.append(self._sent_state)
+        link.subscribe(StatesSent, self._sent_states)
         if voice.fanout is not None:
             voice.fanout.on_frame.append(self._sent_audio)
         voice.listeners.append(self._heard)
@@ -122,8 +123,10 @@ class SessionRecorder:
             )
         return number
 
-    def _sent_state(self, data: bytes) -> None:
-        self.writer.state(self._local_state, self._now_us(), data)
+    def _sent_states(self, event: StatesSent) -> None:
+        t_us = self._now_us()
+        for data in event.messages:
+            self.writer.state(self._local_state, t_us, data)
 
     def _sent_audio(self, frame: EncodedFrame) -> None:
         self.writer.audio(self._local_audio, self._now_us(frame.captured_at), frame.payload)
@@ -183,8 +186,8 @@ class SessionRecorder:
         if headset.session is not None:
             callbacks = headset.session.callbacks
             callbacks.on_state, callbacks.on_joined, callbacks.on_left = self._originals
-        if headset.state_link is not None and self._sent_state in headset.state_link.on_sent:
-            headset.state_link.on_sent.remove(self._sent_state)
+        if headset.state_link is not None:
+            headset.state_link.unsubscribe(StatesSent, self._sent_states)
         voice = headset.voice
         if voice is not None:
             if voice.fanout is not None and self._sent_audio in voice.fanout.on_frame:

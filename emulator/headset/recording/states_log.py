@@ -17,11 +17,17 @@ for a Quest, `arkit` adds the whole face the listener shows after it, by ARKit n
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+from pathlib import Path
+from typing import Any, TextIO
 
+from emulator.headset.stream.events import StateReceived, VisemesReceived
 from emulator.model.face import Face
-from emulator.wire import State, Visemes
+from emulator.wire import State, Visemes, WireError
 from emulator.wire.json_twin import WEIGHT_DECIMALS, message_dict
+
+log = logging.getLogger(__name__)
 
 
 def record_entry(message: State | Visemes, received_us: int, shown: Face | None = None) -> dict[str, Any]:
@@ -55,3 +61,36 @@ def record_entry(message: State | Visemes, received_us: int, shown: Face | None 
     if "hands" in twin:
         entry["hands"] = twin["hands"]
     return entry
+
+
+class StatesLog:
+    """`--record-dir`'s `ID.states.jsonl` files: one per sender, a line per STATE or VISEMES received.
+
+    Subscribed to the state stream's `StateReceived` and `VisemesReceived` events."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._files: dict[str, TextIO] = {}
+
+    def on_state(self, event: StateReceived) -> None:
+        self._write(event.participant.id, event.message, event.received_us, event.shown)
+
+    def on_visemes(self, event: VisemesReceived) -> None:
+        self._write(event.participant_id, event.message, event.received_us, None)
+
+    def _write(
+        self, participant_id: str, message: State | Visemes, received_us: int, shown: Face | None
+    ) -> None:
+        log_file = self._files.get(participant_id)
+        if log_file is None:
+            path = self.directory / f"{participant_id}.states.jsonl"
+            log_file = self._files[participant_id] = path.open("a", encoding="utf-8")
+        try:
+            log_file.write(json.dumps(record_entry(message, received_us, shown)) + "\n")
+        except WireError as error:  # not expected from a parsed message; the log must not stop the stream
+            log.debug("could not record a state-stream message: %s", error)
+
+    def close(self) -> None:
+        for log_file in self._files.values():
+            log_file.close()
+        self._files.clear()
