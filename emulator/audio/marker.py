@@ -16,8 +16,10 @@ receiver_clock − sender_clock (0 in one process; from PING/PONG across process
 from __future__ import annotations
 
 import bisect
+import functools
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -78,22 +80,39 @@ class MarkedSource:
         self.source.close()
 
 
+def prepare_detection() -> Any:
+    """scipy.signal, imported on first call: call it before joining, not with peers connected.
+
+    The import takes 1 s on an idle core and 3-4 s on a loaded one, all of it on the caller's thread:
+    done on a live loop (at the first remote voice) it silenced every headset of a swarm worker long
+    enough for the room to drop them as transport-lost. Only a process that listens for markers pays.
+    """
+    import scipy.signal
+
+    return scipy.signal
+
+
+@functools.lru_cache(maxsize=4)
+def _band_and_template(sample_rate: int) -> tuple[Any, Any, float]:
+    """The band filter, the marker as it comes out of it, and its norm: the same for every detector."""
+    signal = prepare_detection()
+    band = signal.butter(4, (BAND_LOW_HZ, BAND_HIGH_HZ), btype="bandpass", fs=sample_rate, output="sos")
+    # The template goes through the same band filter, so the matched filter sees what it will get.
+    template = signal.sosfilt(band, chirp(sample_rate).astype(np.float64))
+    return band, template, float(np.linalg.norm(template))
+
+
 class MarkerDetector:
     """Feed it played-out blocks in order with the time each block's first sample is played."""
 
     def __init__(self, sample_rate: int = SAMPLE_RATE, threshold: float = DETECT_THRESHOLD) -> None:
         self.sample_rate = sample_rate
         self.threshold = threshold
-        # scipy.signal costs a second to import: only a process that listens for markers pays for it.
-        from scipy.signal import butter, correlate, sosfilt, sosfilt_zi
-
-        self._sosfilt = sosfilt
-        self._correlate = correlate
-        self._band = butter(4, (BAND_LOW_HZ, BAND_HIGH_HZ), btype="bandpass", fs=sample_rate, output="sos")
-        self._band_state = sosfilt_zi(self._band) * 0.0
-        # The template goes through the same band filter, so the matched filter sees what it will get.
-        self._template = sosfilt(self._band, chirp(sample_rate).astype(np.float64))
-        self._norm = float(np.linalg.norm(self._template))
+        signal = prepare_detection()
+        self._sosfilt = signal.sosfilt
+        self._correlate = signal.correlate
+        self._band, self._template, self._norm = _band_and_template(sample_rate)
+        self._band_state = np.zeros((self._band.shape[0], 2))
         self._history = np.zeros(0)
         self._history_start = 0.0  # time of the first sample in `_history`
         self._candidate: tuple[float, float] | None = None  # (time, score) of the best recent peak

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from emulator.audio.marker import MarkerDetector
+from emulator.audio.marker import MarkerDetector, prepare_detection
 from emulator.audio.marker_schedule import ScheduledMarkerSource, scheduled_latency
 from emulator.audio.mute import MuteGate
 from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
@@ -84,7 +84,7 @@ class RemoteVoice:
     mid: str
     playout: PlayoutBuffer
     owner: str | None = None
-    detector: MarkerDetector = field(default_factory=MarkerDetector)
+    detector: MarkerDetector | None = None  # only in a headset that listens for markers
     recorder: wave.Wave_write | None = None
     states_log: Any = None
     last_block: MonoBlock | None = None
@@ -160,6 +160,9 @@ class Voice:
         # A swarm member that nobody hears (no output, no recording, no marker detection) keeps the
         # playout's timing, loss and underrun accounting but decodes nothing, and pulls one Opus frame
         # (20 ms) at a time: the same underruns are counted at half the wake-ups.
+        self.detects = config.marker_period_s > 0 and config.detect_markers
+        if self.detects:
+            prepare_detection()  # now, before the headset joins: see its docstring
         unheard = config.light_receive and not config.detect_markers
         self.unheard = unheard and config.output is None and config.record_dir is None
         self.block_samples = 2 * BLOCK_SAMPLES if self.unheard else BLOCK_SAMPLES
@@ -272,7 +275,7 @@ class Voice:
         }
         remote.settle_due = time.monotonic() + SETTLE_S
         remote.settled_underruns_base = None
-        remote.detector = MarkerDetector()
+        remote.detector = MarkerDetector() if self.detects else None
         if owner and self.record_dir is not None:
             # Kept open across blocks and closed when the owner changes or the voice stops.
             recorder = wave.open(str(self.record_dir / f"{owner}.wav"), "wb")  # noqa: SIM115
@@ -322,7 +325,7 @@ class Voice:
             blocks[remote.owner] = block
             if remote.recorder is not None:
                 remote.recorder.writeframes(_pcm16(block))
-            if self.config.marker_period_s > 0 and self.config.detect_markers and block.ndim == 1:
+            if remote.detector is not None and block.ndim == 1:
                 for played_at in remote.detector.feed(block, now):
                     offset_us = self.offsets(remote.owner)
                     if offset_us is None:

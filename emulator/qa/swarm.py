@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from emulator.audio.marker import prepare_detection
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.headset.voice import SharedEncoders
 from emulator.model.pose import Pose
@@ -116,6 +117,8 @@ class Swarm:
 
     async def start(self) -> None:
         configs = self.plan.configs()
+        if any(c.detect_markers and c.marker_period_s > 0 for c in configs):
+            prepare_detection()  # while nobody has joined: later it would silence the joined ones
         gate = asyncio.Semaphore(JOIN_CONCURRENCY)
 
         async def join(config: HeadsetConfig) -> None:

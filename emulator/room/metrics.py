@@ -128,8 +128,14 @@ class RoomMetrics:
         pending = Family("headset_room_pending_connections", "gauge", "connections not joined yet").add(
             len(server.pending)
         )
+        late = Family(
+            "headset_room_loop_late_seconds_total", "counter", "how late the room's twice-a-second tick ran"
+        ).add(server.loop_late_s)
+        longest = Family(
+            "headset_room_loop_longest_late_seconds", "gauge", "the latest any tick ran since the start"
+        ).add(server.loop_longest_late_s)
         return [
-            connections, pending, edge, participants, joins, refusals, states, dropped, state_rate,
-            audio_packets, audio_bytes, bitrate, received, loss, jitter, rtt,
+            connections, pending, edge, late, longest, participants, joins, refusals, states, dropped,
+            state_rate, audio_packets, audio_bytes, bitrate, received, loss, jitter, rtt,
             self.round_trip.family(), self.jitter.family(), *(family for family, _ in limits),
         ]  # fmt: skip

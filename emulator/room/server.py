@@ -143,6 +143,9 @@ class RoomServer:
         self._ticker: asyncio.Task[None] | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
         self._loopback = is_loopback_host(host)
+        # How late the ticker woke, summed and the worst: the time this loop was too busy for anyone.
+        self.loop_late_s = 0.0
+        self.loop_longest_late_s = 0.0
         # A browser gathers no loopback candidate: a loopback room serving one also takes this
         # machine's own addresses (docs/browser.md). Off by default: a local room stays on 127.0.0.0/8.
         self.browsers = browsers
@@ -559,8 +562,11 @@ class RoomServer:
 
     async def _tick_forever(self) -> None:
         while True:
+            due = time.monotonic() + TICK_S
             await asyncio.sleep(TICK_S)
             now = time.monotonic()
+            self.loop_late_s += now - due
+            self.loop_longest_late_s = max(self.loop_longest_late_s, now - due)
             for core in list(self.rooms.values()):
                 await self._carry_out(core.tick(now))
 

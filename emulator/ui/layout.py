@@ -12,7 +12,20 @@ default (docks on both sides, a window taller than the screen) is ignored rather
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QRect, QSettings, Qt
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFrame,
+    QMainWindow,
+    QProxyStyle,
+    QScrollArea,
+    QStyle,
+    QStyleFactory,
+    QStyleOption,
+    QTabBar,
+    QTabWidget,
+    QWidget,
+)
 
 LAYOUT_VERSION = 2  # bump when the default layout changes, so old saved layouts give way to it
 DEFAULT_SIZE = (1440, 900)
@@ -20,14 +33,34 @@ DOCK_SHARE = 0.36  # the most of the window's width the dock column takes by def
 FRAME_ALLOWANCE = (16, 48)  # a window manager's frame (w, h) before the real one is known
 RAISED = "Connect"
 # Seven dock tabs share a ~470 px column on a 1366-wide screen: with the style's own padding their
-# titles were cut to "Conn…", "Fa…". Tighter padding fits them whole; past that the bar scrolls.
-DOCK_TABS_STYLE = (
-    "QMainWindow > QTabBar { qproperty-elideMode: 3; qproperty-usesScrollButtons: 1; }"  # Qt.ElideNone
-    "QMainWindow > QTabBar::tab { padding: 4px 7px; margin-right: 1px; background: palette(button);"
-    " border: 1px solid palette(mid); border-bottom: none; }"
-    "QMainWindow > QTabBar::tab:selected { background: palette(base);"
-    " border-top: 2px solid palette(highlight); }"
-)
+# titles were cut to "Conn…", "Fa…". Less padding fits them whole; past that the bar scrolls. A proxy
+# style, not a style sheet: a sheet on the window stops palette changes (a dark theme) reaching it.
+TAB_H_SPACE = 12
+
+
+class CompactTabs(QProxyStyle):
+    """The application's style with less horizontal padding in tabs."""
+
+    def pixelMetric(
+        self, metric: QStyle.PixelMetric, option: QStyleOption | None = None, widget: QWidget | None = None
+    ) -> int:
+        if metric == QStyle.PixelMetric.PM_TabBarTabHSpace:
+            return TAB_H_SPACE
+        return super().pixelMetric(metric, option, widget)
+
+
+def compact_tabs_style() -> QStyle:
+    """A CompactTabs over a fresh instance of the application's style (a proxy owns its base)."""
+    app = QApplication.instance()
+    name = app.style().name() if isinstance(app, QApplication) else "Fusion"
+    return CompactTabs(QStyleFactory.create(name) or QStyleFactory.create("Fusion"))
+
+
+def compact_dock_tabs(bar: QTabBar, style: QStyle) -> None:
+    """A dock column's tab bar shows whole titles, scrolling when they do not fit."""
+    bar.setStyle(style)
+    bar.setElideMode(Qt.TextElideMode.ElideNone)
+    bar.setUsesScrollButtons(True)
 
 
 def scrolling(panel: QWidget) -> QScrollArea:

@@ -16,9 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QEvent, QPoint, QRect, QSettings, QTimer
+from PySide6.QtCore import QChildEvent, QEvent, QPoint, QRect, QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabBar, QWidget
 
 from emulator import __version__
 from emulator.audio.factory import open_source
@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle("headset-emulator")
-        self.setStyleSheet(layout.DOCK_TABS_STYLE)
+        self.tab_style = layout.compact_tabs_style()  # kept here: a widget's setStyle does not own it
         bindings, speeds, buttons, problems = load_controls(settings)
         self.session = AppSession(Controller(bindings=bindings, settings=speeds), self)
         self.collector = StatsCollector()
@@ -331,6 +331,13 @@ class MainWindow(QMainWindow):
         self.viewport.stop()
         self.input.stop()
         await self.session.stop()
+
+    def childEvent(self, event: QChildEvent) -> None:
+        # QMainWindow makes a tab bar whenever docks are tabified or a layout restored.
+        super().childEvent(event)
+        child = event.child()
+        if event.type() == QEvent.Type.ChildPolished and isinstance(child, QTabBar):
+            layout.compact_dock_tabs(child, self.tab_style)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._close_now:

@@ -30,7 +30,7 @@ import aiohttp
 import numpy as np
 
 from emulator.drive.spec import placement
-from emulator.headset import Headset, HeadsetConfig
+from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
 from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
 from emulator.net.signaling.tokens import Grant, mint
@@ -93,16 +93,17 @@ def _room_process() -> Any:
     env = dict(os.environ, HEADSET_EMULATOR_SECRET=SECRET, PYTHONUNBUFFERED="1")
     with tempfile.TemporaryDirectory() as tmp:
         env["XDG_CONFIG_HOME"] = tmp
-        port = _free_port()
+        port, metrics = _free_port(), _free_port()
         room = subprocess.Popen(
             [sys.executable, "-m", "emulator", *(["-v"] if os.environ.get("BENCH_HOSTILE_ROOM_LOG") else []),
-             "room", "--host", "127.0.0.1", "--port", str(port)],
+             "room", "--host", "127.0.0.1", "--port", str(port), "--metrics", f"127.0.0.1:{metrics}"],
             env=env, stdout=subprocess.DEVNULL, stderr=_room_log(), start_new_session=True,
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 60
             while not _answers(port) and time.monotonic() < deadline and room.poll() is None:
                 time.sleep(0.2)
+            env["BENCH_HOSTILE_ROOM_METRICS"] = f"http://127.0.0.1:{metrics}/metrics"
             yield room, f"ws://127.0.0.1:{port}/ws", env
         finally:
             room.send_signal(signal.SIGINT)
@@ -111,6 +112,18 @@ def _room_process() -> Any:
             except subprocess.TimeoutExpired:
                 room.kill()
                 room.wait()
+
+
+async def _room_loop_late(env: dict[str, str]) -> tuple[float, float]:
+    """How late the room's ticker has run so far: (in all, the worst), seconds (room --metrics)."""
+    async with aiohttp.ClientSession() as http, http.get(env["BENCH_HOSTILE_ROOM_METRICS"]) as response:
+        text = await response.text()
+    values = {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("headset_room_loop_")
+    }
+    return values["headset_room_loop_late_seconds_total"], values["headset_room_loop_longest_late_seconds"]
 
 
 def _config(url: str, room: str, name: str, **kwargs: Any) -> HeadsetConfig:
@@ -163,21 +176,39 @@ async def _window(
     await until()
     wall = time.monotonic() - t0
     out: dict[str, Any] = {"seconds": wall, "room_cores": (_cpu_seconds(room_pid) - cpu0) / max(wall, 1e-6)}
+    out["load"] = os.getloadavg()[0]  # a shared machine: every figure beside the load it was taken at
     for name, pair in pairs.items():
         out[name] = pair.since(marks[name])
     return out
 
 
-async def _pre_join_flood(url: str, stop: asyncio.Event, clients: int = 20) -> None:
+async def _pre_join_flood(url: str, stop: asyncio.Event, clients: int = 20) -> str:
+    """Each client sends '[' * 3000 until the room closes its socket, then connects again; returns what
+    the room did: sockets it closed, messages they carried, connections it refused."""
+    sockets = sent = refused = 0
+
     async def one(http: aiohttp.ClientSession) -> None:
-        with contextlib.suppress(aiohttp.ClientError, ConnectionError, RuntimeError):
-            async with http.ws_connect(url) as ws:
-                while not stop.is_set() and not ws.closed:
-                    await ws.send_str("[" * 3000)
-                    await asyncio.sleep(0.002)
+        nonlocal sockets, sent, refused
+        while not stop.is_set():
+            try:
+                async with http.ws_connect(url) as ws:
+                    sockets += 1
+                    while not stop.is_set() and not ws.closed:
+                        await ws.send_str("[" * 3000)
+                        sent += 1
+                        # Reading the room's answers is what lets the client see its close frame.
+                        with contextlib.suppress(TimeoutError):
+                            await ws.receive(timeout=0.002)
+            except aiohttp.WSServerHandshakeError:
+                refused += 1  # over the room's pre-join caps
+                await asyncio.sleep(0.05)
+            except (aiohttp.ClientError, ConnectionError, RuntimeError):
+                await asyncio.sleep(0.05)
 
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(one(http) for _ in range(clients)))
+    per = sent / sockets if sockets else float("nan")
+    return f"{sockets} sockets, {per:.1f} messages sent on each until it saw the room close it; {refused} refused"
 
 
 async def _attack(kind: str, url: str) -> None:
@@ -187,8 +218,8 @@ async def _attack(kind: str, url: str) -> None:
     if kind == "pre-join parse":
         stop = asyncio.Event()
         asyncio.get_running_loop().call_later(FLOOD_MAX_S, stop.set)
-        await _pre_join_flood(url, stop)
-        print(f"not cut off {time.monotonic() - started:.1f}", flush=True)
+        outcome = await _pre_join_flood(url, stop)
+        print(f"{outcome}; flooded {time.monotonic() - started:.1f} s", flush=True)
         return
     mallory = attacker(url, SECRET.encode(), "attacked")
     await mallory.connect()
@@ -249,6 +280,8 @@ async def _flood_run(kind: str) -> dict[str, Any]:
                 await pair.stop()
     if "removed" in seen:
         cut_off = f"removed {seen['removed'] - seen['joined']:.1f} s after joining"
+    elif kind == "pre-join parse":
+        cut_off = ending or "no report"
     else:
         cut_off = f"not removed ({ending or 'no report'})"
     return {"clean": clean, "during": during, "after": after, "cut_off": cut_off}
@@ -291,25 +324,39 @@ async def _churn_run() -> dict[str, Any]:
                 await asyncio.sleep(0.5)
             settled = len(observer.session.participants)
             await asyncio.sleep(3.0)
-            living: list[tuple[float, Headset]] = []
-            joins = leaves = 0
+            load_before = os.getloadavg()[0]
+            late_before = await _room_loop_late(env)
+            before_churn = len([who for who, _ in observer.left if not who.startswith("churn-")])
+            counts = {"joins": 0, "leaves": 0, "failed": 0}
+
+            async def cycle(number: int) -> None:
+                headset = Headset(
+                    _config(url, "churn", f"churn-{number:04d}", audio="tone:700", marker_period_s=0.0)
+                )
+                joined = False
+                try:
+                    await headset.start()
+                    joined = True
+                    counts["joins"] += 1
+                    await asyncio.sleep(1.5)
+                except HeadsetError:
+                    counts["failed"] += 1
+                finally:
+                    await headset.stop()
+                    counts["leaves"] += int(joined)
+
+            # One join offered every second on the clock, whatever the last one took: on a loaded
+            # machine joins overlap rather than the rate falling.
+            cycles: list[asyncio.Task[None]] = []
             start = time.monotonic()
             while time.monotonic() - start < CHURN_S:
-                tick = time.monotonic()
-                headset = Headset(
-                    _config(url, "churn", f"churn-{joins:04d}", audio="tone:700", marker_period_s=0.0)
-                )
-                await headset.start()
-                joins += 1
-                living.append((time.monotonic(), headset))
-                while living and time.monotonic() - living[0][0] >= 1.5:
-                    await living.pop(0)[1].stop()
-                    leaves += 1
-                await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
-            for _, headset in living:
-                await headset.stop()
-                leaves += 1
+                cycles.append(asyncio.create_task(cycle(len(cycles))))
+                await asyncio.sleep(max(0.0, start + len(cycles) - time.monotonic()))
+            await asyncio.gather(*cycles)
+            joins, leaves = counts["joins"], counts["leaves"]
             churn_wall = time.monotonic() - start
+            load_after = os.getloadavg()[0]
+            late_after = await _room_loop_late(env)
             await asyncio.sleep(1.0)
             collateral = [f"{who} ({why})" for who, why in observer.left if not who.startswith("churn-")]
         finally:
@@ -338,8 +385,9 @@ async def _churn_run() -> dict[str, Any]:
         await asyncio.sleep(5.0)
         after = (_rss_mib(room.pid), _fds(room.pid))
     return {
-        "settled": settled, "joins": joins, "leaves": leaves, "wall": churn_wall,
-        "collateral": collateral, "before": before, "after": after,
+        "settled": settled, "failed": counts["failed"], "joins": joins, "leaves": leaves, "wall": churn_wall,
+        "collateral": collateral, "before_churn": before_churn, "before": before, "after": after, "load": (load_before, load_after),
+        "late": (late_after[0] - late_before[0], late_after[1]),
     }  # fmt: skip
 
 
@@ -355,14 +403,15 @@ def run() -> list[Section]:
             w = result[window]
             label = {"clean": "no attacker", "during": "flood, to the cut-off", "after": "after the cut-off"}
             rows.append([
-                kind if window == "clean" else "", label[window], _f(w["seconds"]), _f(w["room_cores"], 2),
+                kind if window == "clean" else "", label[window], _f(w["seconds"]), _f(w["load"]),
+                _f(w["room_cores"], 2),
                 *(_f(w[room][key]) for room in ("attacked room", "other room")
                   for key in ("state_p95", "m2e_median", "underruns")),
                 result["cut_off"] if window == "during" else "",
             ])  # fmt: skip
     floods = Section(
         "Hostile peer: a victim's figures before, during and after each flood (goal: cut off within 5 s)",
-        ["flood", "window", "s", "room cores",
+        ["flood", "window", "s", "load (1 min)", "room cores",
          "attacked: state p95 ms", "attacked: mouth-to-ear median ms", "attacked: underruns",
          "other: state p95 ms", "other: mouth-to-ear median ms", "other: underruns", "attacker"],
         rows,
@@ -370,22 +419,23 @@ def run() -> list[Section]:
             "One room process, two rooms on it; each has a speaker (tone, orbiting) and a listener headset in the bench process.",
             f"Windows of {WINDOW_S:.0f} s before and after; 'during' runs from the attacker process's start (its own joining included) until the room has cut it off, or {FLOOD_MAX_S:.0f} s of flooding; the attacker column gives the reason and the seconds from its first message to the cut-off.",
             "The attacker runs in a process of its own, so its sending does not slow the victims measured here; its removal is timed from the attacked room's listener's roster (from its join, flooding at once).",
-            "state: 40 STATEs per 1,200-byte BATCH at 480 datagrams/s (19,200 STATEs/s); control: 5,000 messages/s on the reliable channel; ping: 20,000 PINGs/s; pre-join parse: 20 WebSockets sending '[' * 3000 without joining (security-web's limits; no peer to cut off).",
+            "state: 40 STATEs per 1,200-byte BATCH at 480 datagrams/s (19,200 STATEs/s); control: 5,000 messages/s on the reliable channel; ping: 20,000 PINGs/s; pre-join parse: 20 WebSockets sending '[' * 3000 without joining, each connecting again once the room has closed it, for 10 s (the room closes a socket after 4 malformed messages before joining, 16 after; no peer to cut off).",
             "A noisy shared machine (2 cores, other work running): compare windows within a row group, not across runs.",
         ],
     )  # fmt: skip
     c = asyncio.run(_churn_run())
     churn = Section(
         f"Churn: a room of {CHURN_N} (2 speakers) while one headset joins every second and leaves 1.5 s later",
-        ["settled members", "joins", "leaves", "joins/s", "collateral drops",
+        ["settled members", "load (1 min) at start / end", "joins", "leaves", "joins/s", "collateral drops", "room loop late s: in all / worst",
          "room RSS MiB before/after cycles", "room fds before/after cycles"],
-        [[str(c["settled"]), str(c["joins"]), str(c["leaves"]), _f(c["joins"] / c["wall"], 2),
-          str(len(c["collateral"])), f"{c['before'][0]:.0f} / {c['after'][0]:.0f}",
+        [[str(c["settled"]), f"{c['load'][0]:.1f} / {c['load'][1]:.1f}", str(c["joins"]), str(c["leaves"]), _f(c["joins"] / c["wall"], 2),
+          str(len(c["collateral"])), f"{c['late'][0]:.1f} / {c['late'][1]:.2f}", f"{c['before'][0]:.0f} / {c['after'][0]:.0f}",
           f"{c['before'][1]} / {c['after'][1]}"]],
         [
-            f"{CHURN_S:.0f} s of churn; the swarm in 2 worker processes; an observer counts who else leaves.",
+            f"{CHURN_S:.0f} s of churn, a join offered every second on the clock (joins overlap when one takes longer; {c['failed']} failed to join); the swarm in 2 worker processes; an observer counts who else leaves.",
             f"Cycles: {CYCLES} joins and leaves (0.2 s each) in a fresh room after the churn; before = after one warm-up join.",
-            *([f"Collateral: {', '.join(c['collateral'][:8])}"] if c["collateral"] else []),
+            "Room loop late: how much later than due the room's twice-a-second ticker ran, summed over the churn, and its worst single tick since the room started (the swarm's joining included), from `room --metrics`; over 4 s of silence drops a member, and the room does not count a late tick's time as anyone's silence.",
+            *([f"Collateral ({c['before_churn']} of them while the swarm itself was joining): {', '.join(c['collateral'][:8])}"] if c["collateral"] else []),
         ],
     )  # fmt: skip
     return [floods, churn]

@@ -15,11 +15,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from emulator.headset import Headset, HeadsetConfig
+from emulator.net.prometheus import MetricsServer
 from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
 from emulator.net.signaling.tokens import Grant, mint
+from emulator.room.metrics import RoomMetrics
+from emulator.room.server import RoomServer
 from emulator.wire.signaling import Join, ParticipantInfo
 from tests.support.processes import stop_group
 from tests.support.room import SECRET, RoomProcess, cli, cli_env
@@ -197,3 +201,29 @@ async def test_the_rooms_file_descriptors_return_to_baseline_after_join_leave_cy
         )
     finally:
         await observer.stop()
+
+
+async def test_the_rooms_metrics_tell_how_long_its_loop_was_too_busy_to_tick() -> None:
+    server = RoomServer(SECRET.encode(), "127.0.0.1", 0)
+    await server.start()
+    metrics = MetricsServer(RoomMetrics(server).collect, "127.0.0.1", 0)
+    await metrics.start()
+    try:
+        await asyncio.sleep(0.6)  # a tick on time first
+        time.sleep(1.5)  # the point: the room's loop busy with something else for 1.5 s
+        await asyncio.sleep(0.6)  # the tick that was due meanwhile runs, late
+        async with aiohttp.ClientSession() as http, http.get(metrics.url) as response:
+            text = await response.text()
+        values = {
+            line.split()[0]: float(line.split()[1])
+            for line in text.splitlines()
+            if line.startswith("headset_room_loop_")
+        }
+        # The tick due during the sleep ran at least its remainder late; nothing else stalls this long.
+        assert values["headset_room_loop_longest_late_seconds"] >= 1.0
+        assert (
+            values["headset_room_loop_late_seconds_total"] >= values["headset_room_loop_longest_late_seconds"]
+        )
+    finally:
+        await metrics.stop()
+        await server.stop()

@@ -222,6 +222,8 @@ class RoomSession(SendsOnChannels):
             self._handle_roster(message)
         await self._channels_open[STATE_CHANNEL].wait()
         await self._channels_open[CONTROL_CHANNEL].wait()
+        if self._closed:  # closed meanwhile (the transport failed): no reader for a closed connection
+            raise SessionError(self.close_reason or "closed", "the connection closed while joining")
         self._reader = asyncio.create_task(self._read_forever(), name=f"session-{self.join_request.name}")
         self.connected.set()
         return welcome
@@ -280,6 +282,8 @@ class RoomSession(SendsOnChannels):
             while True:
                 message = await self._receive()
                 if isinstance(message, Offer):
+                    if self._closed:  # the room's offer crossed our leaving: the connection is gone
+                        return
                     await self._answer(message.sdp)
                 elif isinstance(message, Error):
                     log.warning("room says %s: %s", message.code, message.reason)
