@@ -237,7 +237,7 @@ def _joined(headset: Headset, elapsed: float) -> tuple[Check, Any]:
     bot = next(iter(headset.room_state), None)
     if bot is None:
         return Check("join", FAIL, "joined, but the bot never showed up in the room"), None
-    audio = headset.voice.remote_audio_reports().get(bot.id, {})
+    audio = headset.view.remote_audio_reports().get(bot.id, {})
     packets = int(audio.get("packets_received", 0))
     states = bot.states_received
     detail = f"saw {bot.name}: {states} pose states and {packets} voice packets in {elapsed:.1f} s"

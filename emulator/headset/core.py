@@ -20,7 +20,7 @@ from emulator.drive.drivers import Drivers, drivers_from
 from emulator.drive.errors import DriveError
 from emulator.drive.hands import NO_HANDS, Hands, HandsDriver
 from emulator.headset.config import HeadsetConfig
-from emulator.headset.ears import Ears, EarsError, open_ears
+from emulator.headset.ears import Ears, EarsError, PlacedVoice, open_ears, renderer_for
 from emulator.headset.events import DatagramReceived, EventHub
 from emulator.headset.recording.states_log import StatesLog
 from emulator.headset.report import LatencySamples, utc_stamp
@@ -32,6 +32,7 @@ from emulator.headset.stream import (
     StreamSettings,
     VisemesReceived,
 )
+from emulator.headset.view import HeadsetView
 from emulator.headset.voice import SharedEncoders, Voice, VoiceError
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
@@ -132,6 +133,7 @@ class Headset:
             identity=config.participant_identity,
         )
         self.state_link = StateLink(core, self, self.session, self.hub)
+        self.view = HeadsetView(self.state_link, self.voice, self.session)
         self.hub.subscribe(FaceUpdated, lambda event: self.voice.on_state_face(event.participant))
         self.hub.subscribe(
             VisemesReceived, lambda event: self.voice.on_visemes(event.participant_id, event.message)
@@ -302,6 +304,28 @@ class Headset:
             # A refused join is reported once, by whoever called start(); this is for later endings.
             log.warning("%s: the session ended: %s", self.config.name, reason)
         self.closed.set()
+
+    # --- what ui/ and qa/ change (they read through `view`) ----------------------------------------
+
+    def set_muted(self, muted: bool) -> None:
+        """Silence everything this headset sends, latency chirps included; LookupError without a voice."""
+        self.voice.set_muted(muted)
+
+    def settle_now(self) -> None:
+        """Count underruns from now on as steady-state ones (a swarm, once all its members joined)."""
+        self.voice.settle_now()
+
+    def use_hrtf(self, spec: str | None, mirror: bool = False) -> None:
+        """Spatialize with another HRTF from now on (None: the bundled KEMAR; "off": none);
+        HrtfError if the file cannot be used."""
+        self.ears.renderer = renderer_for(self.profile, spec, mirror)
+
+    def place_voice(self, voice_id: str, voice: PlacedVoice) -> None:
+        """Hear `voice` from where it says it stands, as if it were in the room (the app's ghosts)."""
+        self.ears.placed[voice_id] = voice
+
+    def unplace_voice(self, voice_id: str) -> None:
+        self.ears.placed.pop(voice_id, None)
 
     # --- what the headset does now ----------------------------------------------------------------
 

@@ -184,6 +184,14 @@ class Ears:
                 sink.close()
 
 
+def renderer_for(profile: DeviceProfile, spec: str | None, mirror: bool) -> BinauralRenderer | None:
+    """The renderer for an HRTF `spec` (None: the bundled KEMAR; "off"/"none": no renderer, voices are
+    summed to both ears); HrtfError if the file cannot be used."""
+    if (spec or "").strip().lower() in HRTF_OFF:
+        return None
+    return BinauralRenderer.for_profile(profile, load_hrtf(spec, mirror=mirror), MAX_BLOCK)
+
+
 def open_ears(
     config: HeadsetConfig,
     profile: DeviceProfile,
@@ -193,13 +201,10 @@ def open_ears(
 ) -> Ears:
     """The ears `config` asks for (`hrtf`, `output`, `record_dir`), following the listener's `pose`,
     the room and the room's `mode`; EarsError if it cannot."""
-    renderer = None
-    if (config.hrtf or "").strip().lower() not in HRTF_OFF:
-        try:
-            hrtf = load_hrtf(config.hrtf, mirror=config.hrtf_mirror)
-        except HrtfError as error:
-            raise EarsError(f"--hrtf: {error}") from None
-        renderer = BinauralRenderer.for_profile(profile, hrtf, MAX_BLOCK)
+    try:
+        renderer = renderer_for(profile, config.hrtf, config.hrtf_mirror)
+    except HrtfError as error:
+        raise EarsError(f"--hrtf: {error}") from None
     output = None
     if config.output is not None:
         try:

@@ -137,7 +137,7 @@ class ControlServer:
         report = self.headset.report()
         if self.network is not None:
             report["network"] = self.network.report()
-        report["muted"] = self.headset.voice.muted
+        report["muted"] = self.headset.view.muted()
         return web.json_response(report)
 
     async def _state(self, request: web.Request) -> web.Response:
@@ -157,9 +157,9 @@ class ControlServer:
                 },
                 "motion": self.motion,
                 "face": face,
-                "audio": self.audio if headset.voice.gate is not None else "none",
-                "muted": headset.voice.muted,
-                "listen_only": headset.voice.listen_only,
+                "audio": self.audio if headset.view.sends_voice() else "none",
+                "muted": headset.view.muted(),
+                "listen_only": headset.view.listen_only(),
             }
         )
 
@@ -257,7 +257,7 @@ class ControlServer:
         muted = body.get("muted", True)
         if not isinstance(muted, bool):
             raise BadRequest("muted must be true or false")
-        self.headset.voice.set_muted(muted)  # everything it sends, latency chirps included
+        self.headset.set_muted(muted)  # everything it sends, latency chirps included
         return {"muted": muted}
 
     def _do_net(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -194,8 +194,8 @@ async def _measure(
         now = time.monotonic()
         if result.routed_s is None:
             result.routed_s = now - joined_at
-        if result.first_packet_s is None and ear.voice is not None:
-            audio = ear.voice.remote_audio_reports().get(str(mouth_id)) or {}
+        if result.first_packet_s is None:
+            audio = ear.view.remote_audio_reports().get(str(mouth_id)) or {}
             if audio.get("packets_received"):
                 result.first_packet_s = now - joined_at
         if _level_dbfs(block) > HEARD_DBFS:
@@ -206,8 +206,9 @@ async def _measure(
     await ear.start()
     joined_at = time.monotonic()
     result.join_s = joined_at - started
-    if network is not None and ear.session is not None and ear.session.pc is not None:
-        network.attach(ear.session.pc)
+    pc = ear.view.peer_connection()
+    if network is not None and pc is not None:
+        network.attach(pc)
     ear.subscribe(BlocksHeard, lambda event: listen(event.blocks))
     await heard.wait()
     log.info(

@@ -17,8 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from emulator.audio.marker import prepare_detection
-from emulator.headset import Headset, HeadsetConfig, HeadsetError
-from emulator.headset.voice import SharedEncoders
+from emulator.headset import Headset, HeadsetConfig, HeadsetError, SharedEncoders
 from emulator.model.pose import Pose
 from emulator.qa.host_stalls import SAMPLE_S, HostStalls, merge_host_summaries, read_cpu_steal_s
 from emulator.qa.verdict import nominal_rate
@@ -112,7 +111,7 @@ class Swarm:
         if self._watch is None:
             self._watch = asyncio.get_running_loop().create_task(self._watch_host())
         for headset in self.headsets:
-            headset.voice.settle_now()
+            headset.settle_now()
         self.settled = True
 
     async def start(self) -> None:
@@ -146,7 +145,7 @@ class Swarm:
             await asyncio.sleep(SAMPLE_S)
 
     def _sample_host(self) -> None:
-        underruns = sum(h.voice.underruns_so_far() for h in self.headsets if h.voice is not None)
+        underruns = sum(h.view.underruns_so_far() for h in self.headsets)
         self.host.sample(time.monotonic(), read_cpu_steal_s(), underruns)
 
     async def stop(self) -> None:

@@ -46,9 +46,9 @@ class SwarmMetrics:
         rates: list[float] = []
         sent = 0
         for headset in self.swarm.headsets:
-            link, voice = headset.state_link, headset.voice
-            sent += link.states_sent
-            for stats in link.remotes.values():
+            view = headset.view
+            sent += view.states_sent()
+            for stats in view.remote_stats().values():
                 totals["states_received"] += stats.states_received
                 totals["states_lost"] += stats.states_lost
                 rate = stats.state_rate_hz()
@@ -58,14 +58,14 @@ class SwarmMetrics:
                 self._take(stats.round_trip, self.round_trip)
                 if stats.round_trip.values_ms:
                     rtts.append(stats.round_trip.values_ms[-1] / 1000)
-            for audio in voice.remote_audio_reports().values():
+            for audio in view.remote_audio_reports().values():
                 totals["audio_received"] += int(audio.get("packets_received", 0))
                 totals["audio_lost"] += int(audio.get("packets_lost", 0))
                 totals["concealed"] += int(audio.get("concealed_frames", 0))
                 jitters.append(float(audio.get("jitter_ms", 0.0)) / 1000)
-            for samples in voice.mouth_to_ear.values():
+            for samples in view.mouth_to_ear().values():
                 self._take(samples, self.mouth_to_ear)
-        uplink = sum(h.voice.fanout.bytes_encoded for h in self.swarm.headsets if h.voice.fanout)
+        uplink = sum(h.view.audio_bytes_encoded() for h in self.swarm.headsets)
 
         def family(name: str, kind: str, help: str, value: Any) -> Family:
             return Family(f"headset_swarm_{name}", kind, help).add(value)

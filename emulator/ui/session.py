@@ -161,7 +161,7 @@ class AppSession(QObject):
     def _mute_voice(self) -> None:
         if self.headset is not None:
             with contextlib.suppress(LookupError):  # no voice is sent (listening only, --audio none)
-                self.headset.voice.set_muted(self.muted)
+                self.headset.set_muted(self.muted)
 
     # --- joining and leaving ----------------------------------------------------------------------
 

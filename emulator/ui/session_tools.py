@@ -13,10 +13,7 @@ import logging
 import time
 from pathlib import Path
 
-from emulator.audio.hrtf import load_hrtf
-from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
 from emulator.headset import Headset
-from emulator.headset.ears import HRTF_OFF
 from emulator.headset.recording.recorder import SessionRecorder
 from emulator.net.transport.condition_spec import PRESETS, NetConditions
 from emulator.net.transport.conditions import NetworkConditioner
@@ -42,7 +39,7 @@ class SessionTools:
         if not self.conditions.clean:
             self._attach_network(headset)
         for ghost in self.ghosts.values():
-            headset.ears.placed[ghost.id] = ghost
+            headset.place_voice(ghost.id, ghost)
 
     async def stopping(self, headset: Headset) -> None:
         """Finalise the recording and give the transports back before the headset stops."""
@@ -52,7 +49,8 @@ class SessionTools:
         if self.network is not None:
             await self.network.stop()
             self.network = None
-        headset.ears.placed.clear()
+        for ghost_id in self.ghosts:
+            headset.unplace_voice(ghost_id)
         self.headset = None
 
     # --- recording --------------------------------------------------------------------------------
@@ -93,12 +91,7 @@ class SessionTools:
         headset = self.headset
         if headset is None:
             return
-        renderer = None
-        if (spec or "").strip().lower() not in HRTF_OFF:
-            renderer = BinauralRenderer.for_profile(
-                headset.profile, load_hrtf(spec, mirror=mirror), MAX_BLOCK
-            )
-        headset.ears.renderer = renderer
+        headset.use_hrtf(spec, mirror)
 
     # --- network conditions -----------------------------------------------------------------------
 
@@ -111,8 +104,7 @@ class SessionTools:
             self._attach_network(self.headset)
 
     def _attach_network(self, headset: Headset) -> None:
-        session = headset.session
-        pc = getattr(session, "pc", None)
+        pc = headset.view.peer_connection()
         if pc is None:
             log.warning("network conditions: this session has no peer connection to impair")
             return
@@ -125,12 +117,12 @@ class SessionTools:
         self.remove_ghost(ghost.id)
         self.ghosts[ghost.id] = ghost
         if self.headset is not None:
-            self.headset.ears.placed[ghost.id] = ghost
+            self.headset.place_voice(ghost.id, ghost)
 
     def remove_ghost(self, ghost_id: str) -> None:
         self.ghosts.pop(ghost_id, None)
         if self.headset is not None:
-            self.headset.ears.placed.pop(ghost_id, None)
+            self.headset.unplace_voice(ghost_id)
 
     def remove_ghosts(self) -> None:
         for ghost_id in list(self.ghosts):

@@ -70,14 +70,15 @@ class StatsCollector:
         dt = None if self._last_t is None else t - self._last_t
         self._last_t = t
         self.samples += 1
-        link, voice = headset.state_link, headset.voice
-        sent = float(link.bytes_sent + (voice.fanout.bytes_encoded if voice.fanout else 0))
+        view = headset.view
+        sent = float(view.bytes_sent())
         out = self.series.setdefault(OUT, Series("sent"))
         d = self._delta(OUT, "bytes", sent)
         if d is not None and dt:
             out.add("bitrate_out_kbps", t, d * 8 / dt / 1000)
-        audio = voice.remote_audio_reports() if voice else {}
-        for stats in list(link.remotes.values()) if link else []:
+        audio = view.remote_audio_reports()
+        mouth_to_ear = view.mouth_to_ear()
+        for stats in list(view.remote_stats().values()):
             series = self.series.setdefault(stats.id, Series(stats.name))
             series.name = stats.name
             report: dict[str, Any] = audio.get(stats.id, {})
@@ -93,7 +94,7 @@ class StatsCollector:
                 lost = self._delta(stats.id, "lost", float(report.get("packets_lost", 0)))
                 if got is not None and lost is not None and got + lost > 0:
                     series.add("loss_pct", t, 100.0 * max(0.0, lost) / (got + max(0.0, lost)))
-            latencies = voice.mouth_to_ear.get(stats.id) if voice else None
+            latencies = mouth_to_ear.get(stats.id)
             if latencies is not None and latencies.values_ms:
                 series.add("mouth_to_ear_ms", t, latencies.values_ms[-1])
             loss = series.latest("loss_pct") if report else None

@@ -268,8 +268,7 @@ class MainWindow(QMainWindow):
         headset = self.session.headset
         if headset is None:
             return None
-        remotes = headset.state_link.remotes.values()
-        rtts = [s.round_trip.values_ms[-1] for s in remotes if s.round_trip.values_ms]
+        rtts = headset.view.round_trips_ms()
         return sum(rtts) / len(rtts) if rtts else None
 
     def _refresh(self) -> None:

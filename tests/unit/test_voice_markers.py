@@ -16,12 +16,12 @@ SCRIPT = textwrap.dedent(
     """
     import json, sys, time
     from emulator.headset import Headset, HeadsetConfig
-    from emulator.headset.voice import RemoteVoice, Voice
+    from emulator.headset.voice import RemoteVoice
     from emulator.net.media.playout import PlayoutBuffer
 
     config = HeadsetConfig(url="ws://127.0.0.1:9/ws", room="lobby", name="me", audio="none",
                            light_receive=True, detect_markers=sys.argv[1] == "detects")
-    voice = Voice(config, Headset(config).profile, None, None)
+    voice = Headset(config).voice
     at_construction = "scipy.signal" in sys.modules
     remote = voice.remotes["0"] = RemoteVoice("0", PlayoutBuffer())
     voice._set_owner(remote, "alice")  # what a Tracks message naming the voice's owner does

@@ -20,9 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.drive.hands import hands_from_spec
-from emulator.headset import Headset, HeadsetConfig, HeadsetError
+from emulator.headset import Headset, HeadsetConfig, HeadsetError, SharedEncoders
 from emulator.headset.report import LatencySamples
-from emulator.headset.voice import SharedEncoders
 from emulator.model.pose import Pose
 from emulator.qa.locust.protocol import Event, ProtocolError, Request, StateChange, decode, encode_event
 from emulator.qa.swarm import SETTLE_S

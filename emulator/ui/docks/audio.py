@@ -176,8 +176,7 @@ class AudioPanel(QWidget):
     def room_mode(self) -> str | None:
         """The joined room's spatial mode ("forward" or "binaural"), None when not joined."""
         headset = self.session.headset
-        session = headset.session if headset is not None else None
-        return str(getattr(session, "mode", RoomMode.FORWARD)) if session is not None else None
+        return headset.view.room_mode() if headset is not None else None
 
     def _pick_sofa(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "HRTF in SOFA format", "", "SOFA files (*.sofa)")
