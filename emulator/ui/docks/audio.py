@@ -6,7 +6,7 @@ when joined (the ears swap their renderer) and to later joins. The headset's ear
 the room's, not ours: a room started with `--mix binaural` mixes one binaural stream per listener and
 says so in `welcome.mode` (emulator/room/SIGNALING.md); a client there must play that mix as it is,
 so there is no per-listener choice to offer, and the dock shows which of the two is in force and what
-the HRTF is used for in it. The meters show what arrives (each remote's blocks from `Voice.listeners`)
+the HRTF is used for in it. The meters show what arrives (each remote's blocks, `BlocksHeard` events)
 and what we send.
 """
 
