@@ -158,7 +158,7 @@ def open_output(spec: str | None = None) -> AudioOutput:
     if text.lower().startswith("wav:"):
         path = Path(text[4:])
         if not text[4:]:
-            raise DeviceError("--output wav:FILE needs a file name")
+            raise DeviceError("output wav:FILE needs a file name")
         try:
             return WavOutput(path)
         except OSError as error:

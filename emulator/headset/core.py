@@ -45,7 +45,7 @@ from emulator.net.signaling.room_session import SessionCallbacks, SessionError, 
 from emulator.net.signaling.tokens import Grant, TokenError, load_secret, mint
 from emulator.net.tasks import cancel_and_wait
 from emulator.net.transport.ice_servers import selected_pair
-from emulator.wire.signaling import Join, ParticipantInfo
+from emulator.wire.signaling import CloseReason, Join, ParticipantInfo, RoomMode
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Headset:
                 try:
                     source = open_source(config.audio_spec)
                 except (SourceError, ModelError, OSError) as error:
-                    raise HeadsetError(f"--audio {config.audio}: {error}") from None
+                    raise HeadsetError(f"audio {config.audio}: {error}") from None
             try:
                 voice = Voice(
                     config,
@@ -184,7 +184,7 @@ class Headset:
             raise
         return ears, voice
 
-    def _room_mode(self) -> str:
+    def _room_mode(self) -> RoomMode:
         # Read only once the session exists: by the ears when they render, by the voice on a track.
         return self.session.mode
 
@@ -221,7 +221,7 @@ class Headset:
         self._stopped = True
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
-        await self.session.close("left")
+        await self.session.close(CloseReason.LEFT)
         await self.voice.stop()
         if self._states_log is not None:
             self._states_log.close()
@@ -266,7 +266,7 @@ class Headset:
 
     def _local_token(self) -> str:
         if not is_local_url(self.config.url) and self.config.secret is None:
-            raise HeadsetError("a join token is needed for a room on another machine: pass --token")
+            raise HeadsetError("a join token (or the room's secret) is needed for a room on another machine")
         try:
             secret = load_secret(self.config.secret)
         except TokenError as error:
@@ -300,7 +300,7 @@ class Headset:
     def _on_session_closed(self, reason: str) -> None:
         if self.close_reason is None:
             self.close_reason = reason
-        if reason != "left" and self.session.connected.is_set():
+        if reason != CloseReason.LEFT and self.session.connected.is_set():
             # A refused join is reported once, by whoever called start(); this is for later endings.
             log.warning("%s: the session ended: %s", self.config.name, reason)
         self.closed.set()

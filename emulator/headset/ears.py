@@ -38,7 +38,7 @@ from emulator.headset.config import HeadsetConfig
 from emulator.headset.voice import BLOCK_SAMPLES
 from emulator.model.pose import Pose, Vec3
 from emulator.model.profiles import DeviceProfile
-from emulator.wire.signaling import MIX_OWNER
+from emulator.wire.signaling import MIX_OWNER, RoomMode
 
 if TYPE_CHECKING:
     from emulator.model.room_state import RoomState
@@ -75,7 +75,7 @@ class Ears:
         self,
         listener_pose: Callable[[], Pose],
         room_state: RoomState,
-        mode: Callable[[], str],
+        mode: Callable[[], RoomMode],
         renderer: BinauralRenderer | None,
         output: AudioOutput | None = None,
         recorder: WavOutput | None = None,
@@ -104,7 +104,7 @@ class Ears:
         if self.output is None and self.recorder is None:
             return  # nobody listens (a swarm member): rendering would only cost CPU
         where = {pid: voice.position() for pid, voice in self.placed.items() if pid in extra}
-        if self._mode() == "binaural":
+        if self._mode() == RoomMode.BINAURAL:
             mix = blocks.get(MIX_OWNER)
             stereo = mix if mix is not None and mix.shape == (self.block, 2) else self._silence()
             if extra:
@@ -197,20 +197,20 @@ def open_ears(
     profile: DeviceProfile,
     pose: Callable[[], Pose],
     room_state: RoomState,
-    mode: Callable[[], str],
+    mode: Callable[[], RoomMode],
 ) -> Ears:
     """The ears `config` asks for (`hrtf`, `output`, `record_dir`), following the listener's `pose`,
     the room and the room's `mode`; EarsError if it cannot."""
     try:
         renderer = renderer_for(profile, config.hrtf, config.hrtf_mirror)
     except HrtfError as error:
-        raise EarsError(f"--hrtf: {error}") from None
+        raise EarsError(f"HRTF {config.hrtf or 'kemar'}: {error}") from None
     output = None
     if config.output is not None:
         try:
             output = open_output(config.output)
         except DeviceError as error:
-            raise EarsError(f"--output: {error}") from None
+            raise EarsError(f"output {config.output}: {error}") from None
     recorder = None
     if config.record_dir is not None:
         try:
@@ -219,5 +219,5 @@ def open_ears(
         except OSError as error:
             if output is not None:
                 output.close()
-            raise EarsError(f"--record-dir: cannot write {config.record_dir}: {error}") from None
+            raise EarsError(f"cannot write the recording folder {config.record_dir}: {error}") from None
     return Ears(pose, room_state, mode, renderer, output, recorder)

@@ -35,6 +35,7 @@ from emulator.net.media.fanout import EncodedAudioFanout, EncodedAudioTrack, Pac
 from emulator.net.media.opus import OpusSettings, OpusSettingsError, codec_floor_ms
 from emulator.net.media.playout import PlayoutBuffer
 from emulator.net.media.receive import attach_playout
+from emulator.wire.signaling import RoomMode
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class Voice:
         encoders: SharedEncoders | None = None,
         *,
         room_state: RoomState,
-        room_mode: Callable[[], str],
+        room_mode: Callable[[], RoomMode],
         track_owners: Callable[[], dict[str, str]],
         offsets: Callable[[str], float | None],
         hub: EventHub,
@@ -200,7 +201,7 @@ class Voice:
     def set_muted(self, muted: bool) -> None:
         """Silence everything this headset sends (voice and latency chirps); LookupError without a voice."""
         if not isinstance(self.gate, MuteGate):
-            raise LookupError("this headset sends no voice (--audio none, or listening only)")
+            raise LookupError("this headset sends no voice (audio none, or listening only)")
         self.gate.set_muted(muted)
 
     def uplink_report(self) -> dict[str, Any]:
@@ -242,7 +243,7 @@ class Voice:
         for hook in self.receiver_hooks:
             hook(receiver)
         # The room's binaural mix is the one stereo stream; voices are mono.
-        binaural = self._room_mode() == "binaural"
+        binaural = self._room_mode() == RoomMode.BINAURAL
         playout = attach_playout(
             receiver,
             channels=2 if binaural else 1,
