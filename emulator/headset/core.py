@@ -20,6 +20,7 @@ from emulator.drive.drivers import Drivers, drivers_from
 from emulator.drive.errors import DriveError
 from emulator.drive.hands import NO_HANDS, Hands, HandsDriver
 from emulator.headset.config import HeadsetConfig
+from emulator.headset.credentials import join_token
 from emulator.headset.ears import Ears, EarsError, PlacedVoice, open_ears, renderer_for
 from emulator.headset.events import DatagramReceived, EventHub
 from emulator.headset.recording.states_log import StatesLog
@@ -39,17 +40,15 @@ from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import load_profile
 from emulator.model.room_state import RoomState
-from emulator.net.signaling.adapters import AdapterError, Credentials, adapter_for
+from emulator.net.signaling.adapters import AdapterError, adapter_for
 from emulator.net.signaling.connect import Session
-from emulator.net.signaling.room_session import SessionCallbacks, SessionError, is_local_url
-from emulator.net.signaling.tokens import Grant, TokenError, load_secret, mint
+from emulator.net.signaling.room_session import SessionCallbacks, SessionError
+from emulator.net.signaling.tokens import TokenError
 from emulator.net.tasks import cancel_and_wait
 from emulator.net.transport.ice_servers import selected_pair
 from emulator.wire.signaling import CloseReason, Join, ParticipantInfo, RoomMode
 
 log = logging.getLogger(__name__)
-
-LOCAL_TOKEN_TTL_S = 24 * 3600
 
 E = TypeVar("E")
 
@@ -91,7 +90,8 @@ class Headset:
             self.profile = load_profile(config.profile)
             self.drivers = drivers or drivers_from(config.motion, config.face, config.placement)
             adapter = adapter_for(config.url)
-        except (ModelError, DriveError, AdapterError) as error:
+            token = join_token(config, adapter.credentials)
+        except (ModelError, DriveError, AdapterError, TokenError) as error:
             if source is not None:
                 source.close()
             raise HeadsetError(str(error)) from None
@@ -114,7 +114,6 @@ class Headset:
         settings = StreamSettings.for_device(self.profile, config.states_per_packet, config.light_receive)
         core = StateStreamCore(settings, self.room_state)
         self.ears, self.voice = self._open_voice_and_ears(core, encoders, source)
-        token = config.token or self._credential(adapter.credentials)
         join = Join(config.room, token, config.name, config.profile, config.avatar, self.profile.face_set)
         self.session: Session = adapter.open(
             config.url,
@@ -252,27 +251,6 @@ class Headset:
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("%s: %s stopped", self.config.name, task.get_name(), exc_info=task.exception())
-
-    def _credential(self, kind: Credentials) -> str:
-        """What the adapter asked for in `Join.token` when no `--token` was given."""
-        if kind == "none":
-            return ""
-        if kind == "secret":
-            try:
-                return load_secret(self.config.secret).decode()
-            except TokenError as error:
-                raise HeadsetError(str(error)) from None
-        return self._local_token()
-
-    def _local_token(self) -> str:
-        if not is_local_url(self.config.url) and self.config.secret is None:
-            raise HeadsetError("a join token (or the room's secret) is needed for a room on another machine")
-        try:
-            secret = load_secret(self.config.secret)
-        except TokenError as error:
-            raise HeadsetError(str(error)) from None
-        grant = Grant(self.config.room, self.config.participant_identity, time.time() + LOCAL_TOKEN_TTL_S)
-        return mint(secret, grant)
 
     # --- roster -----------------------------------------------------------------------------------
 

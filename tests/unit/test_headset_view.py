@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from emulator.headset import Headset, HeadsetConfig
+from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose, Vec3
 from emulator.wire import State
 from emulator.wire.signaling import ParticipantInfo
@@ -75,3 +75,29 @@ def test_the_hrtf_and_placed_voices_change_what_the_ears_render() -> None:
     listener.unplace_voice("ghost")
     listener.unplace_voice("ghost")  # twice is fine
     assert listener.ears.placed == {}
+
+
+class Source:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"url": "ws://192.0.2.1:9/ws"}, "join token"),  # another machine, no token: nothing is sent
+        ({"hrtf": "/no/such/hrtf.sofa"}, "HRTF /no/such/hrtf.sofa"),
+    ],
+)
+def test_a_headset_that_cannot_be_built_says_which_value_and_closes_the_source_it_was_given(
+    options: dict[str, str], says: str
+) -> None:
+    source = Source()
+    config = HeadsetConfig(**{"url": "ws://127.0.0.1:9/ws", "room": "lobby", "name": "me", **options})  # type: ignore[arg-type]
+    with pytest.raises(HeadsetError, match=says) as raised:
+        Headset(config, source=source)  # type: ignore[arg-type]
+    assert "--" not in str(raised.value), "a value, not a command line flag"
+    assert source.closed
