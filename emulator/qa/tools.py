@@ -137,7 +137,7 @@ class JoinTools:
                 f"replaying at {self.speed:g}x: the voice's pitch changes with the speed "
                 f"(×{self.speed:g}: 440 Hz sounds at {440 * self.speed:.0f} Hz); --speed 1 keeps it"
             )
-        pc = headset.view.peer_connection()
+        pc = headset.view.peer_connection() if self.network is not None else None
         if self.network is not None and pc is not None:
             self.network.attach(pc)
             notes.append(f"network {self.network.conditions.describe()}")
