@@ -251,7 +251,7 @@ def _hand_targets(hand: HandPose, avatar_from_world: F64) -> F64:
     return np.asarray(p @ avatar_from_world[:3, :3].T + avatar_from_world[:3, 3])
 
 
-def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None) -> None:
+def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None, fingers_too: bool = True) -> None:
     sign = -1.0 if side == "left" else 1.0  # the avatar's own left is -x
     flip = np.array([sign, 1.0, 1.0])
     upper, lower, wrist = (skeleton.bone(f"{side}{n}") for n in ("UpperArm", "LowerArm", "Hand"))
@@ -290,7 +290,16 @@ def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None) -> No
             (hand[HandJoint.MIDDLE_PROXIMAL] - hand[HandJoint.WRIST],
              hand[HandJoint.LITTLE_PROXIMAL] - hand[HandJoint.INDEX_PROXIMAL]),
         )  # fmt: skip
-    fingers.pose_fingers(solver, _rig(skeleton).fingers[side], hand)
+    if fingers_too:
+        fingers.pose_fingers(solver, _rig(skeleton).fingers[side], hand)
+
+
+def placement(head: Pose, body_yaw: float) -> F64:
+    """World-from-avatar: at the head's position, turned by the body's yaw (not the head's pitch or roll)."""
+    model = np.eye(4)
+    model[:3, :3] = _euler(body_yaw, 0.0, 0.0)
+    model[:3, 3] = head.position.as_tuple()
+    return model
 
 
 def pose_skeleton(
@@ -300,14 +309,17 @@ def pose_skeleton(
     left_hand: HandPose | None = None,
     right_hand: HandPose | None = None,
     limits: HeadLimits | None = None,
+    fingers: bool = True,
 ) -> Posed | None:
-    """Placement and skin matrices; None when the skeleton has no head bone to turn (draw it rigidly)."""
+    """Placement and skin matrices; None when the skeleton has no head bone to turn (draw it rigidly).
+    Without `fingers` the finger bones keep their rest shape on the posed hand (anim_lod.py)."""
     head_bone = skeleton.bone("head")
     if head_bone is None:
         return None
     limits = limits or HeadLimits()
     solver = _Solver(skeleton)
-    body = _euler(body_yaw, 0.0, 0.0)
+    model = placement(head, body_yaw)
+    body = model[:3, :3]
     orientation = np.asarray(head.orientation.as_matrix(), np.float64)
     neck_turn, head_turn = head_rotations(body.T @ orientation, limits)
     neck_bone = skeleton.bone("neck")
@@ -316,9 +328,6 @@ def pose_skeleton(
         solver.rotate(head_bone, head_turn)
     else:
         solver.rotate(head_bone, neck_turn @ head_turn)
-    model = np.eye(4)
-    model[:3, :3] = body
-    model[:3, 3] = head.position.as_tuple()
     avatar_from_world = np.eye(4)  # the inverse of a rotation and a translation
     avatar_from_world[:3, :3] = body.T
     avatar_from_world[:3, 3] = -body.T @ model[:3, 3]
@@ -327,5 +336,6 @@ def pose_skeleton(
         if hand is None and side in rig.relaxed:
             solver.delta.update(rig.relaxed[side])
         else:
-            _arm(solver, skeleton, side, None if hand is None else _hand_targets(hand, avatar_from_world))
+            targets = None if hand is None else _hand_targets(hand, avatar_from_world)
+            _arm(solver, skeleton, side, targets, fingers)
     return Posed(model, solver.skin(rig.owners))
