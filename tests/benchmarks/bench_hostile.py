@@ -49,6 +49,7 @@ CYCLES = int(os.environ.get("BENCH_HOSTILE_CYCLES", "200"))
 # as NetEq does), then comes down within seconds (a frame a second when near the target): a last
 # window starts this long after the cut-off.
 HOLD_S = float(os.environ.get("BENCH_HOSTILE_HOLD_S", "30"))
+REAL_TIME = 0.9  # a window whose victims' audio ran slower than this is flagged as not valid
 SAMPLE_S = 0.25  # how often each listener's playout target and delay are read
 FLOODS = tuple(os.environ.get("BENCH_HOSTILE_FLOODS", "state,control,ping,pre-join parse").split(","))
 
@@ -159,7 +160,24 @@ class Pair:
         states = {n: r.state_latency.added for n, r in link.remotes.items()}
         ears = {k: v.added for k, v in voice.mouth_to_ear.items()}
         under = sum(r.playout.stats.underruns for r in voice.remotes.values())
-        return {"states": states, "ears": ears, "underruns": under}
+        return {
+            "states": states,
+            "ears": ears,
+            "underruns": under,
+            "pace": self._pace(),
+            "at": time.monotonic(),
+        }
+
+    def _pace(self) -> tuple[float, float]:
+        """Seconds of the speaker's audio received, and of audio the listener's playout put out."""
+        voice = self.listener.voice
+        assert voice is not None
+        received = out = 0.0
+        for remote in voice.remotes.values():
+            st, frame = remote.playout.stats, remote.playout.frame_s
+            received += st.packets_received * frame
+            out += (st.played_frames + st.concealed_frames + st.silent_frames) * frame
+        return received, out
 
     def playout(self) -> dict[str, float]:
         """The listener's playout of the speaker now: its target and delay (ms), and how late the least
@@ -185,10 +203,15 @@ class Pair:
         states = [x for n, r in link.remotes.items() for x in r.state_latency.since(mark["states"].get(n, 0))]
         ears = [x for k, v in voice.mouth_to_ear.items() for x in v.since(mark["ears"].get(k, 0))]
         under = sum(r.playout.stats.underruns for r in voice.remotes.values()) - mark["underruns"]
+        # Below 1: the speaker's packets, or the listener's output, fell behind real time (a starved
+        # bench process), and the window's figures are not the room's.
+        wall = max(time.monotonic() - mark["at"], 1e-6)
+        pace = min((now - then) / wall for now, then in zip(self._pace(), mark["pace"], strict=True))
         return {
             "state_p95": float(np.percentile(states, 95)) if states else float("nan"),
             "m2e_median": statistics.median(ears) if ears else float("nan"),
             "underruns": float(under),
+            "pace": pace,
         }
 
 
@@ -477,7 +500,7 @@ def _f(value: float, digits: int = 1) -> str:
 
 
 def run() -> list[Section]:
-    rows, holds = [], []
+    rows, holds, behind = [], [], []
     label = {
         "clean": "no attacker", "during": "flood, to the cut-off", "after": "after the cut-off",
         "held": f"{HOLD_S:.0f} s after the cut-off",
@@ -501,6 +524,10 @@ def run() -> list[Section]:
                 _f(w["room_cores"], 2), *cells, result["cut_off"] if window == "during" else "",
             ])  # fmt: skip
         holds.append(f"{kind}: {result['targets']}")
+        for window in ("clean", "during", "after", "held"):
+            pace = min(result[window][room]["pace"] for room in ("attacked room", "other room"))
+            if pace < REAL_TIME:
+                behind.append(f"{kind}, {label[window]} ({pace:.2f})")
     steps = ", ".join(f"+{k}" for k in range(0, int(HOLD_S + WINDOW_S) + 1, 5))
     floods = Section(
         "Hostile peer: a victim's figures before, during and after each flood (goal: cut off within 5 s)",
@@ -516,9 +543,10 @@ def run() -> list[Section]:
             "The attacker runs in a process of its own, so its sending does not slow the victims measured here; its removal is timed from the attacked room's listener's roster (from its join, flooding at once).",
             "state: 40 STATEs per 1,200-byte BATCH at 480 datagrams/s (19,200 STATEs/s); control: 5,000 messages/s on the reliable channel; ping: 20,000 PINGs/s; pre-join parse: 20 WebSockets sending '[' * 3000 without joining, each connecting again once the room has closed it, for 10 s (the room closes a socket after 4 malformed messages before joining, 16 after; no peer to cut off).",
             "Playout target / delay: the listener's playout of the speaker, read every 0.25 s, medians over the window (delay = decode time − arrival of the frames played). Packets later than with no attacker: arrival − media time of the least delayed packet of each 0.25 s, median over the window, minus the same in the window before the attacker: what the room, the network and the sender add.",
-            "Right after the cut-off, mouth-to-ear stays high while packets come as early as before the flood: the listeners' playout holds the delay the flood's late packets raised. It does so by design (playout.py's _TransitPeaks): late packets that recur within 20 s are taken for a rhythm of the network and covered, as WebRTC's NetEq does; then the delay comes down (a frame a second once it is within 100 ms of the target). The last window is after that hold.",
+            "Right after the cut-off, a listener's mouth-to-ear can stay high while its packets come no later than before the flood (the columns beside it): its playout holds the delay the flood's late packets raised. It does so by design (playout.py's _TransitPeaks): late packets that recur within 20 s are taken for a rhythm of the network and covered, as WebRTC's NetEq does; then the delay comes down (a frame a second once it is within 100 ms of the target). The last window is after that hold.",
             f"The attacked room's listener's playout target, ms, at the cut-off and {steps} s after it: " + "; ".join(holds) + ".",
             "A noisy shared machine (2 cores, other work running): compare windows within a row group, not across runs.",
+            *([f"NOT VALID, the bench process fell behind real time (the audio its speakers sent, or its listeners played, per second of wall time, under {REAL_TIME}): " + "; ".join(behind)] if behind else []),
         ],
     )  # fmt: skip
     c = asyncio.run(_churn_run())
