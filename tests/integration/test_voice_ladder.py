@@ -52,7 +52,12 @@ RUNGS = (
 BURSTY = ("bursty-5", "custom:loss=5%,burst=4")
 # Two speakers per listener: seven headsets at once starved the listener's audio loop on a loaded
 # 2-core machine (it skipped most of its 10 ms pulls), and four left the speakers sending late.
-WAVES = ((RUNGS[0], RUNGS[4]), (RUNGS[1], RUNGS[3]), (RUNGS[2], BURSTY))
+WAVES = ((RUNGS[0], RUNGS[1]), (RUNGS[2], RUNGS[3]), (RUNGS[4], BURSTY))
+# How well a whole loop's 2 s chunks must match for the listening to count (see `heard_whole`):
+# measured here 0.57-0.80 up to 5 % loss, 0.30-0.91 above; starved listeners 0.14-0.30, and a
+# half-starved clean one 0.47.
+WHOLE = {"clean": 0.5, "loss-2": 0.5, "loss-5": 0.5}
+WHOLE_LOSSY = 0.3
 LISTEN_S = 2 * LOOP_S + 2  # every voice heard through at least one whole loop
 TOLERANCE = 0.1  # MOS points (ViSQOL measured here: clean 4.65, 2 % 4.60, 5 % 4.58, 10 % 4.50, 20 % 4.52)
 
@@ -117,10 +122,13 @@ def listen(
 
 
 def heard_whole(full: dict[str, Any]) -> bool:
-    """Every voice's loop was found whole in what was heard. A clean or lossy path matches its 2 s
-    chunks at 0.5-0.8; well under that, the listener's audio loop was starved of CPU (the machine is
-    shared) and skipped or stretched its pulls, which says nothing about the path."""
-    return all(score["correlation"] > 0.4 and score["seconds"] > LOOP_S - 0.5 for score in full.values())
+    """Every voice's loop was found whole in what was heard (`WHOLE`). Well under that, the
+    listener's audio loop was starved of CPU (the machine is shared) and skipped or stretched its
+    pulls, which says nothing about the path."""
+    return all(
+        score["correlation"] > WHOLE.get(name, WHOLE_LOSSY) and score["seconds"] > LOOP_S - 0.5
+        for name, score in full.items()
+    )
 
 
 def test_voice_scores_fall_with_loss_through_the_room(room_process: RoomProcess, tmp_path: Path) -> None:
