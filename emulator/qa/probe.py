@@ -1,8 +1,10 @@
 """A synthetic probe: join a room, measure what a user would feel, leave.
 
 A probe needs someone to hear, so it brings its own partner: two headsets in this process, a
-*mouth* (a 440 Hz tone with a chirp at every whole second of its clock) and an *ear* (listens only;
-`net` impairs its packets).
+*mouth* (espeak-ng speech, `MOUTH_AUDIO`, with a chirp at every whole second of its clock) and an
+*ear* (listens only; `net` impairs its packets). Speech rather than a tone, so that what the ear
+plays is what a listener would judge; the passage runs on without long pauses for longer than a
+run's default timeout, so first audio is not delayed by a gap between sentences.
 Each run, in a room of its own unless one is named, measures two start-up figures (one sample each):
 
 - **join**: the ear's `Headset.start()`, from opening the WebSocket to both data channels open.
@@ -64,6 +66,14 @@ MARKER_PERIOD_S = 1.0
 SAMPLES_WANTED = 3
 MOS_BUCKETS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5)
 EAR, MOUTH = "probe-ear", "probe-mouth"
+MOUTH_AUDIO = (
+    "speech:Hello from the probe. I am checking that this room carries a voice from one headset to "
+    "another, clearly and on time. Every second you may hear a short chirp: that is how the listener "
+    "measures the delay from my mouth to its ear. The room forwards my voice, my head pose and my face, "
+    "and the listener counts what was lost, what was late, and what it had to fill in. If these words "
+    "come through without gaps or crackles, the path is healthy. If they stutter, something between "
+    "us is dropping packets, and the report will say where. Thank you for listening, and goodbye for now."
+)
 PAIR = f"{EAR} <- {MOUTH}"
 
 
@@ -139,7 +149,8 @@ async def probe_once(
     result = ProbeResult(room_name)
     base = replace(template, room=room_name, marker_period_s=MARKER_PERIOD_S, output=None, record_dir=None)
     try:
-        mouth = Headset(replace(base, name=MOUTH, identity=f"{MOUTH}-{secrets.token_hex(3)}"))
+        mouth_identity = f"{MOUTH}-{secrets.token_hex(3)}"
+        mouth = Headset(replace(base, name=MOUTH, identity=mouth_identity, audio=MOUTH_AUDIO))
     except HeadsetError as error:
         result.error = str(error)
         return result

@@ -22,13 +22,14 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from emulator.model.hands import HandJoint, HandPose
 from emulator.model.pose import Pose
+from emulator.render import fingers
+from emulator.render.rotations import frame, rotation_between, unit
 from emulator.render.skeleton import Skeleton
 
 F32 = npt.NDArray[np.float32]
@@ -124,48 +125,6 @@ def head_rotations(relative: F64, limits: HeadLimits) -> tuple[F64, F64]:
     return neck, neck.T @ full
 
 
-# Posing works on a few dozen 3-vectors per avatar per frame: plain float arithmetic here costs a
-# fraction of numpy's per-call overhead (np.cross alone took a third of the posing time).
-def _unit(v: F64) -> F64:
-    n = math.sqrt(float(v[0]) ** 2 + float(v[1]) ** 2 + float(v[2]) ** 2)
-    return v / n if n > 1e-9 else v
-
-
-def _cross(a: F64, b: F64) -> F64:
-    ax, ay, az = float(a[0]), float(a[1]), float(a[2])
-    bx, by, bz = float(b[0]), float(b[1]), float(b[2])
-    return np.array([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx])
-
-
-def rotation_between(a: F64, b: F64) -> F64:
-    """The smallest rotation taking direction `a` to direction `b` (Rodrigues)."""
-    a, b = _unit(a), _unit(b)
-    x, y, z = (float(v) for v in _cross(a, b))
-    s = math.sqrt(x * x + y * y + z * z)
-    c = float(a[0] * b[0] + a[1] * b[1] + a[2] * b[2])
-    if s < 1e-9:
-        if c > 0:
-            return np.eye(3)
-        other = np.array([1.0, 0, 0]) if abs(a[0]) < 0.9 else np.array([0, 1.0, 0])
-        axis = _unit(_cross(a, other))
-        return np.asarray(2 * np.outer(axis, axis) - np.eye(3))
-    x, y, z = x / s, y / s, z / s
-    t = 1.0 - c
-    return np.array(
-        [
-            [c + t * x * x, t * x * y - s * z, t * x * z + s * y],
-            [t * x * y + s * z, c + t * y * y, t * y * z - s * x],
-            [t * x * z - s * y, t * y * z + s * x, c + t * z * z],
-        ]
-    )
-
-
-def _frame(forward: F64, side: F64) -> F64:
-    f = _unit(forward)
-    up = _unit(_cross(f, side))
-    return np.stack([f, _unit(_cross(up, f)), up], axis=1)
-
-
 _EYE4 = np.eye(4)
 _EYE4.flags.writeable = False  # handed out as "no parent posed": shared, never written
 
@@ -183,13 +142,6 @@ _REST_UPPER = np.array([0.17, -1.0, -0.06])
 _REST_LOWER = np.array([0.08, -1.0, -0.30])
 _ELBOW_POLE = np.array([0.6, -1.0, 0.4])  # elbows bend out, down and back
 _HANGING = math.cos(math.radians(30.0))  # an upper arm this close to straight down is left as it is
-_FINGERS = (
-    ("Thumb", ("Metacarpal", "Proximal", "Distal"), (2, 3, 4, 5)),
-    ("Index", ("Proximal", "Intermediate", "Distal"), (7, 8, 9, 10)),
-    ("Middle", ("Proximal", "Intermediate", "Distal"), (12, 13, 14, 15)),
-    ("Ring", ("Proximal", "Intermediate", "Distal"), (17, 18, 19, 20)),
-    ("Little", ("Proximal", "Intermediate", "Distal"), (22, 23, 24, 25)),
-)
 
 
 class _Solver:
@@ -219,7 +171,7 @@ class _Solver:
     def rest_direction(self, bone: int, toward: int | None) -> F64 | None:
         if toward is None:
             return None
-        return _unit(self.origin[toward] - self.origin[bone])
+        return unit(self.origin[toward] - self.origin[bone])
 
     def aim(self, bone: int, toward: int | None, direction: F64) -> None:
         """Turn `bone` so its rest direction to bone `toward` points along `direction` (posed space)."""
@@ -231,8 +183,8 @@ class _Solver:
 
     def orient(self, bone: int, rest: tuple[F64, F64], target: tuple[F64, F64]) -> None:
         parent = self.parent_delta(bone)[:3, :3]
-        posed = _frame(parent.T @ target[0], parent.T @ target[1])
-        self.rotate(bone, posed @ _frame(*rest).T)
+        posed = frame(parent.T @ target[0], parent.T @ target[1])
+        self.rotate(bone, posed @ frame(*rest).T)
 
     def skin(self, owners: dict[tuple[int, ...], npt.NDArray[np.int64]]) -> F32:
         """(S, 3, 4) skin matrices of every slot; `owners` caches which posed bone moves each slot."""
@@ -263,7 +215,7 @@ class _Rig:
             solver = _Solver(skeleton)
             _arm(solver, skeleton, side, None)
             self.relaxed[side] = solver.delta
-        self.fingers = {side: _finger_levels(skeleton, side) for side in ("left", "right")}
+        self.fingers = {side: fingers.finger_levels(skeleton, side) for side in ("left", "right")}
 
 
 def _ancestors(skeleton: Skeleton, bone: int) -> list[int]:
@@ -299,7 +251,7 @@ def _hand_targets(hand: HandPose, avatar_from_world: F64) -> F64:
     return np.asarray(p @ avatar_from_world[:3, :3].T + avatar_from_world[:3, 3])
 
 
-def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None) -> None:
+def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None, fingers_too: bool = True) -> None:
     sign = -1.0 if side == "left" else 1.0  # the avatar's own left is -x
     flip = np.array([sign, 1.0, 1.0])
     upper, lower, wrist = (skeleton.bone(f"{side}{n}") for n in ("UpperArm", "LowerArm", "Hand"))
@@ -320,11 +272,11 @@ def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None) -> No
     l2 = float(np.linalg.norm(solver.origin[wrist] - solver.origin[lower]))
     reach = target - shoulder
     distance = min(float(np.linalg.norm(reach)), (l1 + l2) * 0.999)
-    along = _unit(reach)
+    along = unit(reach)
     a = (l1 * l1 - l2 * l2 + distance * distance) / (2 * max(distance, 1e-6))
     h = math.sqrt(max(0.0, l1 * l1 - a * a))
     pole = _ELBOW_POLE * flip
-    pole = _unit(pole - np.dot(pole, along) * along)
+    pole = unit(pole - np.dot(pole, along) * along)
     elbow = shoulder + a * along + h * pole
     solver.aim(upper, lower, elbow - shoulder)
     solver.aim(lower, wrist, shoulder + along * distance - solver.position(lower))
@@ -338,82 +290,16 @@ def _arm(solver: _Solver, skeleton: Skeleton, side: str, hand: F64 | None) -> No
             (hand[HandJoint.MIDDLE_PROXIMAL] - hand[HandJoint.WRIST],
              hand[HandJoint.LITTLE_PROXIMAL] - hand[HandJoint.INDEX_PROXIMAL]),
         )  # fmt: skip
-    _fingers(solver, _rig(skeleton).fingers[side], hand)
+    if fingers_too:
+        fingers.pose_fingers(solver, _rig(skeleton).fingers[side], hand)
 
 
-# A vector v times this, reshaped to 3x3, is the cross-product matrix [v]x (row-major).
-_SKEW = np.array(
-    [[0, 0, 0, 0, 0, -1, 0, 1, 0], [0, 0, 1, 0, 0, 0, -1, 0, 0], [0, -1, 0, 1, 0, 0, 0, 0, 0]], np.float64
-)
-
-
-class _Level(NamedTuple):
-    """Finger bones of one depth (the digits' first bones, their second, their third) and their constants."""
-
-    bones: tuple[int, ...]
-    towards: tuple[int, ...]  # the bone each one's rest direction points to
-    starts: npt.NDArray[np.int64]  # the received joint each bone starts at
-    ends: npt.NDArray[np.int64]  # the received joint it points to
-    origin: F64  # (n, 3) rest positions
-    rest: F64  # (n, 3) unit rest directions
-    cross: F64  # (n, 3, 3): cross[k] @ v is rest[k] x v
-
-
-def _finger_levels(skeleton: Skeleton, side: str) -> tuple[_Level, ...]:
-    rows: list[list[tuple[int, int, int, int]]] = [[], [], []]
-    for digit, parts, joints in _FINGERS:
-        bones = [skeleton.bone(f"{side}{digit}{part}") for part in parts]
-        for k, bone in enumerate(bones):
-            if bone is None:
-                continue
-            children = skeleton.children(bone)
-            toward = bones[k + 1] if k + 1 < len(bones) and bones[k + 1] is not None else None
-            toward = toward if toward is not None else (children[0] if children else None)
-            if toward is not None:
-                rows[k].append((bone, toward, joints[k], joints[k + 1]))
-    levels = []
-    origin_of = skeleton.rest[:, :3, 3]
-    for level in filter(None, rows):
-        ids, towards, starts, ends = zip(*level, strict=True)
-        origin = origin_of[list(ids)]
-        rest = np.stack([_unit(origin_of[t] - origin_of[b]) for b, t in zip(ids, towards, strict=True)])
-        cross = (rest @ _SKEW).reshape(-1, 3, 3)
-        levels.append(_Level(ids, towards, np.array(starts), np.array(ends), origin, rest, cross))
-    return tuple(levels)
-
-
-def _fingers_each(solver: _Solver, levels: tuple[_Level, ...], hand: F64) -> None:
-    """Each finger bone aimed along its received segment, one by one: what `_fingers` computes."""
-    for level in levels:
-        for k, bone in enumerate(level.bones):
-            solver.aim(bone, level.towards[k], hand[level.ends[k]] - hand[level.starts[k]])
-
-
-def _fingers(solver: _Solver, levels: tuple[_Level, ...], hand: F64) -> None:
-    """`_fingers_each` with the five digits of one depth in one batch: 3 rounds of numpy, not 15.
-    Rodrigues with the unnormalised axis v = rest x target: R = I + [v]x + [v]x^2 (1 - c) / |v|^2."""
-    for level in levels:
-        parents = np.array([solver.parent_delta(b) for b in level.bones])  # (n, 4, 4)
-        target = np.einsum("nji,nj->ni", parents[:, :3, :3], hand[level.ends] - hand[level.starts])
-        length = np.sqrt(np.einsum("ni,ni->n", target, target))
-        target /= np.where(length > 1e-9, length, 1.0)[:, None]
-        axis = np.einsum("nij,nj->ni", level.cross, target)
-        sin2 = np.einsum("ni,ni->n", axis, axis)
-        cos = np.einsum("ni,ni->n", level.rest, target)
-        skew = (axis @ _SKEW).reshape(-1, 3, 3)
-        about = np.zeros_like(parents)
-        rotation = about[:, :3, :3]
-        np.matmul(skew, skew, out=rotation)
-        rotation *= ((1.0 - cos) / np.maximum(sin2, 1e-300))[:, None, None]
-        rotation += skew
-        rotation[:, (0, 1, 2), (0, 1, 2)] += 1.0
-        for k in np.flatnonzero(sin2 < 1e-18).tolist():  # parallel or opposite: the special cases
-            rotation[k] = rotation_between(level.rest[k], target[k])
-        about[:, :3, 3] = level.origin - np.einsum("nij,nj->ni", rotation, level.origin)
-        about[:, 3, 3] = 1.0
-        posed = parents @ about
-        for k, bone in enumerate(level.bones):
-            solver.delta[bone] = posed[k]
+def placement(head: Pose, body_yaw: float) -> F64:
+    """World-from-avatar: at the head's position, turned by the body's yaw (not the head's pitch or roll)."""
+    model = np.eye(4)
+    model[:3, :3] = _euler(body_yaw, 0.0, 0.0)
+    model[:3, 3] = head.position.as_tuple()
+    return model
 
 
 def pose_skeleton(
@@ -423,14 +309,17 @@ def pose_skeleton(
     left_hand: HandPose | None = None,
     right_hand: HandPose | None = None,
     limits: HeadLimits | None = None,
+    fingers: bool = True,
 ) -> Posed | None:
-    """Placement and skin matrices; None when the skeleton has no head bone to turn (draw it rigidly)."""
+    """Placement and skin matrices; None when the skeleton has no head bone to turn (draw it rigidly).
+    Without `fingers` the finger bones keep their rest shape on the posed hand (anim_lod.py)."""
     head_bone = skeleton.bone("head")
     if head_bone is None:
         return None
     limits = limits or HeadLimits()
     solver = _Solver(skeleton)
-    body = _euler(body_yaw, 0.0, 0.0)
+    model = placement(head, body_yaw)
+    body = model[:3, :3]
     orientation = np.asarray(head.orientation.as_matrix(), np.float64)
     neck_turn, head_turn = head_rotations(body.T @ orientation, limits)
     neck_bone = skeleton.bone("neck")
@@ -439,9 +328,6 @@ def pose_skeleton(
         solver.rotate(head_bone, head_turn)
     else:
         solver.rotate(head_bone, neck_turn @ head_turn)
-    model = np.eye(4)
-    model[:3, :3] = body
-    model[:3, 3] = head.position.as_tuple()
     avatar_from_world = np.eye(4)  # the inverse of a rotation and a translation
     avatar_from_world[:3, :3] = body.T
     avatar_from_world[:3, 3] = -body.T @ model[:3, 3]
@@ -450,5 +336,6 @@ def pose_skeleton(
         if hand is None and side in rig.relaxed:
             solver.delta.update(rig.relaxed[side])
         else:
-            _arm(solver, skeleton, side, None if hand is None else _hand_targets(hand, avatar_from_world))
+            targets = None if hand is None else _hand_targets(hand, avatar_from_world)
+            _arm(solver, skeleton, side, targets, fingers)
     return Posed(model, solver.skin(rig.owners))

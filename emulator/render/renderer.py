@@ -58,6 +58,9 @@ class Renderer:
         self._far_batch = Batch()  # avatars small on screen, lit per vertex (flat.py)
         self._hands = HandBatch()
         self._textures = TextureLayers()
+        # How tall each item's head was on screen in the last view drawn, by item id: Scene.frame poses
+        # the small ones less often (anim_lod.py). Empty without `lod`.
+        self.head_pixels: dict[str, float] = {}
         self._gpu_program.use()
         GL.glUniform1i(self._gpu_program.loc("u_textures"), TEXTURE_UNIT)
         GL.glUseProgram(0)
@@ -100,7 +103,7 @@ class Renderer:
     def draw_scene(
         self, scene: Scene, now_us: int, cameras: Sequence[Camera], width: int, height: int
     ) -> None:
-        self.draw_views(scene.frame(now_us), cameras, width, height)
+        self.draw_views(scene.frame(now_us, self.head_pixels), cameras, width, height)
 
     def _draw_avatars(
         self,
@@ -111,12 +114,13 @@ class Renderer:
     ) -> None:
         GL.glEnable(GL.GL_DEPTH_TEST)
         GL.glDepthFunc(GL.GL_LESS)
-        chosen, far = [], set()
+        chosen, far, sizes = [], set(), {}
         for item in items:
             distance = max(1e-3, float(np.linalg.norm(item.model[:3, 3] - np.asarray(eye))))
             head_pixels = HEAD_HEIGHT_M * pixels_at_1m / distance
             mesh, is_flat = item.avatar, False
             if self.lod:
+                sizes[item.id] = head_pixels
                 below = (
                     self.flat_below_px if self.morph is MorphMode.CPU else 0.0
                 )  # the batch lights vertices
@@ -124,6 +128,7 @@ class Renderer:
             if is_flat:
                 far.add(id(item))
             chosen.append((item, mesh))
+        self.head_pixels = sizes
         self._textures.update(avatar for _, avatar in chosen)
         self._textures.bind()
         batched: Sequence[tuple[DrawItem, Avatar]] = chosen

@@ -9,6 +9,7 @@ app), and network code hands it states through that thread.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,11 +20,12 @@ from emulator.model.hands import HandPose
 from emulator.model.meta_face import MetaFace
 from emulator.model.pose import Pose
 from emulator.model.visemes import VISEME_COUNT
+from emulator.render.anim_lod import Cadence, head_pixels_of
 from emulator.render.avatar import Avatar
 from emulator.render.camera import pose_matrix
 from emulator.render.faces import arkit_weights
 from emulator.render.interp import DEFAULT_DELAY_US, State, StateBuffer
-from emulator.render.posing import BodyYaw, pose_skeleton, yaw_of
+from emulator.render.posing import BodyYaw, yaw_of
 
 F32 = npt.NDArray[np.float32]
 
@@ -43,6 +45,7 @@ class Participant:
     speaking: float = 0.0  # audio level 0..1 (e.g. RMS mapped to 0..1)
     states: StateBuffer = field(default_factory=StateBuffer)
     body: BodyYaw = field(default_factory=BodyYaw)  # a skinned avatar's body yaw, lagging the head's
+    cadence: Cadence = field(default_factory=Cadence)  # how often it is posed (anim_lod.py)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class Scene:
         self.delay_us = delay_us
         self._participants: dict[str, Participant] = {}
         self._next_tint = 0
+        self._frames = 0  # calls of `frame`: far avatars are posed on every other one (anim_lod.py)
+        self._added = 0
 
     def __contains__(self, participant_id: str) -> bool:
         return participant_id in self._participants
@@ -95,6 +100,8 @@ class Scene:
             tint = TINTS[self._next_tint % len(TINTS)]
             self._next_tint += 1
         participant = Participant(participant_id, avatar, name or participant_id, tint)
+        participant.cadence.phase = self._added % 2  # far avatars alternate: half of them pose per frame
+        self._added += 1
         self._participants[participant_id] = participant
         return participant
 
@@ -129,8 +136,11 @@ class Scene:
         if participant is not None:
             participant.speaking = min(1.0, max(0.0, float(level)))
 
-    def frame(self, now_us: int) -> list[DrawItem]:
-        """Everyone with at least one state, as they were `delay_us` ago."""
+    def frame(self, now_us: int, head_pixels: Mapping[str, float] | None = None) -> list[DrawItem]:
+        """Everyone with at least one state, as they were `delay_us` ago. `head_pixels` (by participant
+        id: how tall each head was on screen, `Renderer.head_pixels`) lets small avatars be posed less
+        often and less finely (anim_lod.py); without it every avatar is posed fully every frame."""
+        self._frames += 1
         items = []
         for p in self._participants.values():
             state = p.states.sample(now_us - self.delay_us)
@@ -145,7 +155,8 @@ class Scene:
                 # others hand_mesh.py draws the hands, and their arms stay relaxed.
                 own = p.avatar.draws_own_hands
                 hands = (state.left_hand, state.right_hand) if own else (None, None)
-                posed = pose_skeleton(skeleton, state.pose, yaw, *hands)
+                size = head_pixels_of(head_pixels, p.id)
+                posed = p.cadence.pose(self._frames, skeleton, state.pose, yaw, hands, size)
                 if posed is not None:
                     model, skin = posed.model, posed.skin
             items.append(

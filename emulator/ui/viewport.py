@@ -230,7 +230,7 @@ class Viewport(QWidget):
         """The whole picture into framebuffer `target` (width × height pixels); returns avatars drawn."""
         assert self.renderer is not None
         cameras = headset_eyes(self.session.controller.pose, self.session.profile, self.stereo)
-        items = self.scene.frame(time.monotonic_ns() // 1000)
+        items = self.scene.frame(time.monotonic_ns() // 1000, self.renderer.head_pixels)  # anim_lod.py
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, target)
         self.renderer.draw_views(items, cameras, width, height)
         self._draw_overlays(width, height)

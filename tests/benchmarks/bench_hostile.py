@@ -45,6 +45,12 @@ FLOOD_MAX_S = 10.0  # a flood the room does not cut off is measured this long
 CHURN_N = int(os.environ.get("BENCH_HOSTILE_N", "32"))
 CHURN_S = float(os.environ.get("BENCH_HOSTILE_CHURN_S", "120"))
 CYCLES = int(os.environ.get("BENCH_HOSTILE_CYCLES", "200"))
+# The receivers' playout holds a delay raised by late packets for 20 s (playout.py's _TransitPeaks,
+# as NetEq does), then comes down within seconds (a frame a second when near the target): a last
+# window starts this long after the cut-off.
+HOLD_S = float(os.environ.get("BENCH_HOSTILE_HOLD_S", "30"))
+REAL_TIME = 0.9  # a window whose victims' audio ran slower than this is flagged as not valid
+SAMPLE_S = 0.25  # how often each listener's playout target and delay are read
 FLOODS = tuple(os.environ.get("BENCH_HOSTILE_FLOODS", "state,control,ping,pre-join parse").split(","))
 
 
@@ -136,7 +142,8 @@ class Pair:
     """A speaker and a listener in one room; the listener measures what it gets from the speaker."""
 
     def __init__(self, url: str, room: str) -> None:
-        self.speaker = Headset(_config(url, room, f"{room}-speaker", audio="tone:440", motion="orbit"))
+        self.speaker_name = f"{room}-speaker"
+        self.speaker = Headset(_config(url, room, self.speaker_name, audio="tone:440", motion="orbit"))
         self.listener = Headset(_config(url, room, f"{room}-listener", audio="none"))
 
     async def start(self) -> None:
@@ -153,7 +160,42 @@ class Pair:
         states = {n: r.state_latency.added for n, r in link.remotes.items()}
         ears = {k: v.added for k, v in voice.mouth_to_ear.items()}
         under = sum(r.playout.stats.underruns for r in voice.remotes.values())
-        return {"states": states, "ears": ears, "underruns": under}
+        return {
+            "states": states,
+            "ears": ears,
+            "underruns": under,
+            "pace": self._pace(),
+            "at": time.monotonic(),
+        }
+
+    def _pace(self) -> tuple[float, float]:
+        """Seconds of the speaker's audio received, and of audio the listener's playout put out."""
+        voice = self.listener.voice
+        assert voice is not None
+        received = out = 0.0
+        for remote in voice.remotes.values():
+            st, frame = remote.playout.stats, remote.playout.frame_s
+            received += st.packets_received * frame
+            out += (st.played_frames + st.concealed_frames + st.silent_frames) * frame
+        return received, out
+
+    def playout(self) -> dict[str, float]:
+        """The listener's playout of the speaker now: its target and delay (ms), and how late the least
+        delayed packet of the last `SAMPLE_S` came (arrival − media time, ms; its zero is arbitrary)."""
+        voice = self.listener.voice
+        assert voice is not None
+        for remote in voice.remotes.values():
+            if remote.owner != self.speaker_name:
+                continue
+            stats, lead = (
+                remote.playout.stats,
+                remote.playout.media_minus_arrival(time.monotonic() - SAMPLE_S),
+            )
+            return {
+                "target": stats.target_ms, "delay": stats.delay_ms,
+                "late": float("nan") if lead is None else -1000 * lead,
+            }  # fmt: skip
+        return {"target": float("nan"), "delay": float("nan"), "late": float("nan")}
 
     def since(self, mark: dict[str, Any]) -> dict[str, float]:
         link, voice = self.listener.state_link, self.listener.voice
@@ -161,24 +203,69 @@ class Pair:
         states = [x for n, r in link.remotes.items() for x in r.state_latency.since(mark["states"].get(n, 0))]
         ears = [x for k, v in voice.mouth_to_ear.items() for x in v.since(mark["ears"].get(k, 0))]
         under = sum(r.playout.stats.underruns for r in voice.remotes.values()) - mark["underruns"]
+        # Below 1: the speaker's packets, or the listener's output, fell behind real time (a starved
+        # bench process), and the window's figures are not the room's.
+        wall = max(time.monotonic() - mark["at"], 1e-6)
+        pace = min((now - then) / wall for now, then in zip(self._pace(), mark["pace"], strict=True))
         return {
             "state_p95": float(np.percentile(states, 95)) if states else float("nan"),
             "m2e_median": statistics.median(ears) if ears else float("nan"),
             "underruns": float(under),
+            "pace": pace,
         }
 
 
+class Timeline:
+    """Each listener's playout (Pair.playout) every SAMPLE_S through a run, to show what the delay
+    did around a flood; written as CSV where BENCH_HOSTILE_TIMELINE says."""
+
+    def __init__(self, pairs: dict[str, Pair]) -> None:
+        self.pairs = pairs
+        self.samples: list[tuple[float, dict[str, dict[str, float]]]] = []
+        self.events: list[tuple[float, str]] = []
+
+    async def run(self) -> None:
+        while True:
+            self.samples.append((time.monotonic(), {n: p.playout() for n, p in self.pairs.items()}))
+            await asyncio.sleep(SAMPLE_S)
+
+    def median(self, name: str, key: str, t0: float, t1: float) -> float:
+        values = [v[name][key] for t, v in self.samples if t0 <= t <= t1 and v[name][key] == v[name][key]]
+        return statistics.median(values) if values else float("nan")
+
+    def at(self, name: str, key: str, t: float) -> float:
+        """The sample nearest to `t`."""
+        if not self.samples:
+            return float("nan")
+        return min(self.samples, key=lambda s: abs(s[0] - t))[1][name][key]
+
+    def write(self, kind: str) -> None:
+        path = os.environ.get("BENCH_HOSTILE_TIMELINE")
+        if not path or not self.samples:
+            return
+        start = self.samples[0][0]
+        with open(path, "a") as out:
+            for t, what in self.events:
+                out.write(f"# {kind} {t - start:.2f} {what}\n")
+            for t, values in self.samples:
+                cells = [f"{values[n][k]:.1f}" for n in self.pairs for k in ("target", "delay", "late")]
+                out.write(",".join([kind, f"{t - start:.2f}", *cells]) + "\n")
+
+
 async def _window(
-    room_pid: int, pairs: dict[str, Pair], until: Callable[[], Awaitable[None]]
+    room_pid: int, pairs: dict[str, Pair], until: Callable[[], Awaitable[None]], timeline: Timeline
 ) -> dict[str, Any]:
     marks = {name: pair.mark() for name, pair in pairs.items()}
     cpu0, t0 = _cpu_seconds(room_pid), time.monotonic()
     await until()
-    wall = time.monotonic() - t0
+    t1 = time.monotonic()
+    wall = t1 - t0
     out: dict[str, Any] = {"seconds": wall, "room_cores": (_cpu_seconds(room_pid) - cpu0) / max(wall, 1e-6)}
     out["load"] = os.getloadavg()[0]  # a shared machine: every figure beside the load it was taken at
     for name, pair in pairs.items():
         out[name] = pair.since(marks[name])
+        for key in ("target", "delay", "late"):
+            out[name][key] = timeline.median(name, key, t0, t1)
     return out
 
 
@@ -246,9 +333,12 @@ async def _flood_run(kind: str) -> dict[str, Any]:
         pairs = {"attacked room": Pair(url, "attacked"), "other room": Pair(url, "other")}
         for pair in pairs.values():
             await pair.start()
+        timeline = Timeline(pairs)
+        sampling = asyncio.ensure_future(timeline.run())
         try:
             await asyncio.sleep(3.0)
-            clean = await _window(room.pid, pairs, lambda: asyncio.sleep(WINDOW_S))
+            clean = await _window(room.pid, pairs, lambda: asyncio.sleep(WINDOW_S), timeline)
+            timeline.events.append((time.monotonic(), "attacker starts"))
             attack = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tests.benchmarks.bench_hostile", kind, url,
                 env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
@@ -270,21 +360,35 @@ async def _flood_run(kind: str) -> dict[str, Any]:
                         return
                     await asyncio.sleep(0.05)
 
-            during = await _window(room.pid, pairs, until_cut_off)
+            during = await _window(room.pid, pairs, until_cut_off, timeline)
+            cut = time.monotonic()
+            timeline.events.append((cut, "cut off"))
             await asyncio.wait_for(attack.wait(), FLOOD_MAX_S + 30)
             assert attack.stdout is not None
             ending = (await attack.stdout.read()).decode().strip()
-            after = await _window(room.pid, pairs, lambda: asyncio.sleep(WINDOW_S))
+            after = await _window(room.pid, pairs, lambda: asyncio.sleep(WINDOW_S), timeline)
+            await asyncio.sleep(max(0.0, cut + HOLD_S - time.monotonic()))
+            held = await _window(room.pid, pairs, lambda: asyncio.sleep(WINDOW_S), timeline)
         finally:
+            sampling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampling
             for pair in pairs.values():
                 await pair.stop()
+    timeline.write(kind)
+    # The attacked listener's playout target at the cut-off and every 5 s after it.
+    steps = range(0, int(HOLD_S + WINDOW_S) + 1, 5)
+    targets = [timeline.at("attacked room", "target", cut + k) for k in steps]
     if "removed" in seen:
         cut_off = f"removed {seen['removed'] - seen['joined']:.1f} s after joining"
     elif kind == "pre-join parse":
         cut_off = ending or "no report"
     else:
         cut_off = f"not removed ({ending or 'no report'})"
-    return {"clean": clean, "during": during, "after": after, "cut_off": cut_off}
+    return {
+        "clean": clean, "during": during, "after": after, "held": held, "cut_off": cut_off,
+        "targets": " / ".join(f"{_f(t, 0)}" for t in targets),
+    }  # fmt: skip
 
 
 class Observer:
@@ -396,31 +500,53 @@ def _f(value: float, digits: int = 1) -> str:
 
 
 def run() -> list[Section]:
-    rows = []
+    rows, holds, behind = [], [], []
+    label = {
+        "clean": "no attacker", "during": "flood, to the cut-off", "after": "after the cut-off",
+        "held": f"{HOLD_S:.0f} s after the cut-off",
+    }  # fmt: skip
     for kind in FLOODS:
         result = asyncio.run(_flood_run(kind))
-        for window in ("clean", "during", "after"):
+        for window in ("clean", "during", "after", "held"):
             w = result[window]
-            label = {"clean": "no attacker", "during": "flood, to the cut-off", "after": "after the cut-off"}
+            cells = []
+            for room in ("attacked room", "other room"):
+                r, late0 = w[room], result["clean"][room]["late"]
+                cells += [
+                    _f(r["state_p95"]),
+                    _f(r["m2e_median"]),
+                    _f(r["underruns"], 0),
+                    f"{_f(r['target'], 0)} / {_f(r['delay'], 0)}",
+                    _f(r["late"] - late0),
+                ]
             rows.append([
                 kind if window == "clean" else "", label[window], _f(w["seconds"]), _f(w["load"]),
-                _f(w["room_cores"], 2),
-                *(_f(w[room][key]) for room in ("attacked room", "other room")
-                  for key in ("state_p95", "m2e_median", "underruns")),
-                result["cut_off"] if window == "during" else "",
+                _f(w["room_cores"], 2), *cells, result["cut_off"] if window == "during" else "",
             ])  # fmt: skip
+        holds.append(f"{kind}: {result['targets']}")
+        for window in ("clean", "during", "after", "held"):
+            pace = min(result[window][room]["pace"] for room in ("attacked room", "other room"))
+            if pace < REAL_TIME:
+                behind.append(f"{kind}, {label[window]} ({pace:.2f})")
+    steps = ", ".join(f"+{k}" for k in range(0, int(HOLD_S + WINDOW_S) + 1, 5))
     floods = Section(
         "Hostile peer: a victim's figures before, during and after each flood (goal: cut off within 5 s)",
         ["flood", "window", "s", "load (1 min)", "room cores",
          "attacked: state p95 ms", "attacked: mouth-to-ear median ms", "attacked: underruns",
-         "other: state p95 ms", "other: mouth-to-ear median ms", "other: underruns", "attacker"],
+         "attacked: playout target / delay ms", "attacked: packets later than with no attacker ms",
+         "other: state p95 ms", "other: mouth-to-ear median ms", "other: underruns",
+         "other: playout target / delay ms", "other: packets later than with no attacker ms", "attacker"],
         rows,
         [
             "One room process, two rooms on it; each has a speaker (tone, orbiting) and a listener headset in the bench process.",
-            f"Windows of {WINDOW_S:.0f} s before and after; 'during' runs from the attacker process's start (its own joining included) until the room has cut it off, or {FLOOD_MAX_S:.0f} s of flooding; the attacker column gives the reason and the seconds from its first message to the cut-off.",
-            "The attacker runs in a process of its own, so its sending does not slow the victims measured here; its removal is timed from the attacked room's listener's roster (from its join, flooding at once).",
+            f"Windows of {WINDOW_S:.0f} s: before the attacker, right after the cut-off, and from {HOLD_S:.0f} s after it; 'during' runs from the attacker process's start (its own joining included) until the room has cut it off, or {FLOOD_MAX_S:.0f} s of flooding; the attacker column gives the reason and the seconds from its first message to the cut-off.",
+            "The attacker runs in a process of its own, so its sending does not run on the victims' loop (on 2 cores it still competes with them for CPU); its removal is timed from the attacked room's listener's roster (from its join, flooding at once).",
             "state: 40 STATEs per 1,200-byte BATCH at 480 datagrams/s (19,200 STATEs/s); control: 5,000 messages/s on the reliable channel; ping: 20,000 PINGs/s; pre-join parse: 20 WebSockets sending '[' * 3000 without joining, each connecting again once the room has closed it, for 10 s (the room closes a socket after 4 malformed messages before joining, 16 after; no peer to cut off).",
+            "Playout target / delay: the listener's playout of the speaker, read every 0.25 s, medians over the window (delay = decode time − arrival of the frames played). Packets later than with no attacker: arrival − media time of the least delayed packet of each 0.25 s, median over the window, minus the same in the window before the attacker: what the room, the network and the sender add.",
+            "Right after the cut-off, a listener's mouth-to-ear can stay high while its packets' lateness no longer grows (the column beside it) and mouth-to-ear minus its playout delay is what it was before the flood: its playout holds the delay the flood's late packets raised. It does so by design (playout.py's _TransitPeaks): late packets that recur within 20 s are taken for a rhythm of the network and covered, as WebRTC's NetEq does; then the delay comes down (a frame a second once it is within 100 ms of the target). The last window is after that hold. Some of those late packets are the victims' own: a speaker whose loop stalls more than 100 ms skips ahead without moving its RTP clock (fanout.py), so its packets arrive later by the stall from then on, a step the playout holds over too.",
+            f"The attacked room's listener's playout target, ms, at the cut-off and {steps} s after it: " + "; ".join(holds) + ".",
             "A noisy shared machine (2 cores, other work running): compare windows within a row group, not across runs.",
+            *([f"NOT VALID, the bench process fell behind real time (the audio its speakers sent, or its listeners played, per second of wall time, under {REAL_TIME}): " + "; ".join(behind)] if behind else []),
         ],
     )  # fmt: skip
     c = asyncio.run(_churn_run())

@@ -181,6 +181,25 @@ def test_a_single_late_burst_does_not_hold_the_delay_up() -> None:
     assert buf.stats.target_ms < 10, "one spike is not a pattern"
 
 
+def test_late_packets_for_seconds_hold_the_delay_20_s_then_it_comes_back_down() -> None:
+    # A flood (the hostile bench's): for 4 s packets come up to 150 ms late, then on time again. The
+    # peaks recur within those seconds, so the buffer holds the delay over them for 20 s (as NetEq
+    # does), then brings it down within seconds; the hostile bench's last window waits for that.
+    rng = random.Random(1)
+    late = {i: rng.uniform(0.0, 0.150) for i in range(500, 700)}  # 10 s to 14 s
+    _, _, ticks = simulate(
+        packets(2500),
+        delay_of=lambda i: 0.003 + late.get(i, 0.0),
+        buffer=PlayoutBuffer(decode=False),
+        pull=480,
+    )
+    at = {s: ticks[s * 100] for s in (9, 16, 28, 44)}  # 10 ms pulls: 100 a second
+    assert at[9].target_ms < 10 and at[9].delay_ms < 20
+    assert at[16].target_ms > 100 and at[28].target_ms > 100, "held over the flood's peaks for 20 s"
+    assert at[44].target_ms < 10 and at[44].delay_ms < 20, "back down once the hold lapsed"
+    assert at[44].underruns == at[16].underruns, "no underrun on the way down"
+
+
 def test_duplicates_are_counted_not_played_and_old_numbers_are_forgotten() -> None:
     payloads = packets(600)
     buffer = PlayoutBuffer(clock=lambda: 0.0)

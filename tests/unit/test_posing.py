@@ -11,7 +11,7 @@ import pytest
 
 from emulator.model.hands import HandJoint, HandSide, hand_pose
 from emulator.model.pose import Pose, Quat, Vec3
-from emulator.render import posing
+from emulator.render import fingers
 from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.errors import AvatarError
 from emulator.render.lod import simplified
@@ -219,7 +219,7 @@ def test_fingers_posed_five_at_a_time_skin_as_aiming_each_bone_alone(
     left = hand_pose(HandSide.LEFT, Pose(Vec3(-0.3, EYE_Y, -0.3), Quat.from_euler(0.3, 1.2, 0.2)), curl=curl)
     right = hand_pose(HandSide.RIGHT, Pose(Vec3(0.25, EYE_Y - 0.4, -0.2), Quat.from_euler(-0.5)), curl=curl)
     fast = pose_skeleton(body.skeleton, head, 0.2, left, right)
-    monkeypatch.setattr(posing, "_fingers", posing._fingers_each)
+    monkeypatch.setattr(fingers, "pose_fingers", fingers.pose_each)
     each = pose_skeleton(body.skeleton, head, 0.2, left, right)
     relaxed = pose_skeleton(body.skeleton, head, 0.2)
     assert fast is not None and each is not None and relaxed is not None

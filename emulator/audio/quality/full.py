@@ -12,6 +12,10 @@ received audio is not the reference at all), and the overlapping span is scored 
   ladder, a spread that tells conditions apart; ~0.04 s of CPU per second of audio.
 - `stoi`: short-time objective intelligibility, 0–1 (`pystoi`, `[quality]`): not a MOS, but cheap.
 
+The sender's latency chirps (`emulator/audio/marker.py`) are in the received audio but not in a
+WAV reference: each one found in the received audio is left out of the scored windows (both
+signals faded to silence over the same span), so a chirp costs no score.
+
 The headline `mos` is PESQ's when it is installed (the better resolution), else ViSQOL's. All of
 this is slow next to a 10 ms audio block: callers score after a run or on a worker thread, never on
 the audio path. No model is downloaded: ViSQOL's SVR model ships inside its package.
@@ -35,6 +39,8 @@ ALIGNED_CORRELATION = 0.2  # chunks matching less than this: the reference is no
 MIN_SECONDS = 1.0  # less overlap than this is not scored
 CHUNK_S = 2.0  # alignment is checked chunk by chunk (see `align`)
 CHUNK_SEARCH_S = 0.1
+CHIRP_GAP_S = (0.01, 0.05)  # left out around a chirp's first sample: before it, after it (it lasts 30 ms)
+CHIRP_FADE_S = 0.005
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +114,31 @@ def align(reference: Signal, received: Signal) -> tuple[int, float]:
     return offset, (float(np.median(matches)) if matches else 0.0)
 
 
+def chirp_starts(received: Signal) -> list[int]:
+    """Sample indices where a latency chirp starts in `received` (at SCORE_RATE)."""
+    from emulator.audio.marker import MarkerDetector
+
+    detector = MarkerDetector(SCORE_RATE)
+    detector.feed(received.astype(np.float32), 0.0)
+    detector.flush()
+    return [round(t * SCORE_RATE) for t in detector.detections]
+
+
+def chirp_gain(length: int, starts: list[int]) -> Signal:
+    """1 everywhere but around each chirp start, where it fades to 0 and back."""
+    gain = np.ones(length)
+    before, after = (round(s * SCORE_RATE) for s in CHIRP_GAP_S)
+    fade = round(CHIRP_FADE_S * SCORE_RATE)
+    ramp = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, fade))  # 0 -> 1
+    notch = np.concatenate([ramp[::-1], np.zeros(before + after), ramp])
+    for start in starts:
+        lo = start - before - fade
+        window = notch[max(0, -lo) : len(notch) - max(0, lo + len(notch) - length)]
+        begin = max(0, lo)
+        gain[begin : begin + len(window)] = np.minimum(gain[begin : begin + len(window)], window)
+    return gain
+
+
 def overlap(reference: Signal, received: Signal, offset: int) -> tuple[Signal, Signal]:
     """The spans of both that line up, the received one shifted by `offset`."""
     start, stop = max(0, offset), min(len(received), offset + len(reference))
@@ -155,8 +186,12 @@ def score_full(
     received: npt.ArrayLike,
     rate: int = 48_000,
     metrics: list[str] | None = None,
+    *,
+    leave_out_chirps: bool = True,
 ) -> FullScore:
-    """Score `received` against `reference` (both at `rate`); ScoreError when there is too little."""
+    """Score `received` against `reference` (both at `rate`); ScoreError when there is too little.
+
+    With `leave_out_chirps`, the latency chirps found in `received` are faded out of both signals."""
     ref, deg = to_score_rate(reference, rate), to_score_rate(received, rate)
     if min(len(ref), len(deg)) < MIN_SECONDS * SCORE_RATE:
         raise ScoreError(f"need at least {MIN_SECONDS:g} s of reference and received audio to score")
@@ -170,6 +205,12 @@ def score_full(
     ref_part, deg_part = overlap(ref, deg, offset)
     if len(ref_part) < MIN_SECONDS * SCORE_RATE:
         raise ScoreError("the received audio overlaps the reference by less than a second")
+    if leave_out_chirps:
+        start = max(0, offset)
+        starts = [i - start for i in chirp_starts(deg) if start <= i < start + len(deg_part)]
+        if starts:
+            gain = chirp_gain(len(deg_part), starts)
+            ref_part, deg_part = ref_part * gain, deg_part * gain
     values = {}
     for name in names:
         with contextlib.suppress(ImportError):

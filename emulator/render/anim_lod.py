@@ -1,0 +1,80 @@
+"""Animation level of detail: a skinned avatar small on screen is posed less often and less finely.
+
+Game engines do this (an update rate per on-screen size); here it is what is left of a far avatar's
+cost once its mesh is coarse and flat (flat.py): with a waved hand, posing one took ~0.37 ms of CPU
+(the fingers ~0.2 ms of it) and skinning its flat level ~0.08 ms (BENCHMARKS.md, render).
+By the height of its head on screen, in pixels (what the renderer measured on the frame before):
+- at least `HALF_RATE_BELOW_PX` (where it stops being drawn flat), or unknown: posed every frame,
+  fingers and all, exactly as without this module;
+- below it: re-posed every other frame (participants alternate, so half of them pose on a frame);
+  in between, the skin matrices of the frame before are drawn again while the placement (where the
+  avatar stands and faces) and the face (blended before skinning) stay per frame. A head turn, an
+  arm or a wave then steps at half the frame rate: 45 Hz at 90 fps, more often than hands arrive (30 Hz);
+- below `FINGERS_BELOW_PX`: the fingers keep their rest shape on the hand instead of following the
+  received joints (the hand itself still follows the received wrist and palm); a hand is then under
+  ~35 px tall and a finger 2-3 px wide, on a mesh whose hand cells are 1.6 cm (lod.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from emulator.model.hands import HandPose
+from emulator.model.pose import Pose
+from emulator.render.flat import FLAT_BELOW_PX
+from emulator.render.posing import Posed, placement, pose_skeleton
+from emulator.render.skeleton import Skeleton
+
+HALF_RATE_BELOW_PX = FLAT_BELOW_PX
+FINGERS_BELOW_PX = 50.0
+
+
+class Detail(NamedTuple):
+    every: int  # re-posed every this many frames
+    fingers: bool  # finger bones follow the received joints
+
+
+FULL = Detail(every=1, fingers=True)
+
+
+def detail_for(head_pixels: float | None) -> Detail:
+    """How finely to pose an avatar whose head is `head_pixels` tall on screen (None: not measured)."""
+    if head_pixels is None or head_pixels >= HALF_RATE_BELOW_PX:
+        return FULL
+    return Detail(every=2, fingers=head_pixels >= FINGERS_BELOW_PX)
+
+
+def head_pixels_of(sizes: Mapping[str, float] | None, participant_id: str) -> float | None:
+    return None if sizes is None else sizes.get(participant_id)
+
+
+@dataclass
+class Cadence:
+    """One participant's posing over frames: when to pose again, and the pose to draw in between."""
+
+    phase: int = 0  # 0 or 1: which of two frames this participant poses on when far
+    skeleton: Skeleton | None = None  # what `last` was posed for, and how finely
+    detail: Detail = FULL
+    last: Posed | None = None
+    posed_frames: int = 0  # frames this participant was posed on (the rest drew `last` again)
+
+    def pose(
+        self,
+        frame: int,
+        skeleton: Skeleton,
+        head: Pose,
+        body_yaw: float,
+        hands: tuple[HandPose | None, HandPose | None],
+        head_pixels: float | None,
+    ) -> Posed | None:
+        """The skeleton's placement and skin matrices for `frame` (a count of frames drawn)."""
+        detail = detail_for(head_pixels)
+        held = self.last is not None and self.skeleton is skeleton and self.detail == detail
+        if held and self.last is not None and (frame + self.phase) % detail.every:
+            return Posed(placement(head, body_yaw), self.last.skin)
+        posed = pose_skeleton(skeleton, head, body_yaw, *hands, fingers=detail.fingers)
+        self.last, self.skeleton, self.detail = posed, skeleton, detail
+        self.posed_frames += 1
+        return posed
