@@ -14,7 +14,6 @@ from emulator.cli.status import StatusPrinter, add_status_argument, headset_line
 from emulator.cli.summary_table import remote_table
 from emulator.cli.verdict_options import add_verdict_arguments, limits_from_args, say_verdict
 from emulator.cli.vocab import ExitCode, seconds
-from emulator.wire.signaling import CloseReason
 
 # The headset and what it loads (numpy, aiortc, PyAV; asyncio too) are imported when a command runs,
 # not for --help.
@@ -268,6 +267,8 @@ def finish(
     if report_path is not None:
         report_path.write_text(json.dumps(report, indent=2))
     print(remote_table(report), file=sys.stderr, flush=True)
+    from emulator.wire.signaling import CloseReason  # the wire package loads numpy: not for --help
+
     ended = headset.close_reason not in (None, CloseReason.LEFT)
     if ended:
         print(f"the room ended the session: {headset.close_reason}", file=sys.stderr)
