@@ -254,5 +254,11 @@ def run() -> list[Section]:
         + (f"{min(loads):.1f}-{max(loads):.1f}" if loads else "unknown")
         + " at the end of the windows): the absolute figures are noisy; the alternation makes the ratio "
         "the figure to read.",
+        "Read the ratio with care on a host this loaded: with more runnable processes than cores, each "
+        "busy loop gets about its share of the cores, not what its headsets ask for, so the CPU "
+        "measured follows how many processes each tool runs and how starved they are. The swarm's "
+        "workers lag more (their state latency reads higher); the engines, whose loops were idle in "
+        "select for 10% of py-spy's samples against 0.6% for swarm's workers (a separate run), keep "
+        "up and spend what the full rates cost.",
     ]
     return [Section(title, columns, rows, notes)]
