@@ -5,6 +5,7 @@ None of these import Locust or gevent (importing either here would monkey-patch 
 from __future__ import annotations
 
 import argparse
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from emulator.qa.locust.protocol import (
     Request,
     StateChange,
     decode_event,
+    encode,
     encode_event,
 )
 
@@ -67,6 +69,26 @@ def test_a_join_makes_a_light_swarm_like_headset() -> None:
     assert config.light_receive and config.room == "r" and config.audio == "none"
     assert not config.detect_markers
     assert config.placement.position.x == 1.0 and config.placement.position.z == -2.0
+
+
+def test_the_engine_process_answers_a_failed_join_and_ends_with_its_stdin() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    join = encode("join", {"key": 7, "settings": {"url": f"ws://127.0.0.1:{port}/ws", "room": "r",
+                                                  "name": "n", "token": "t", "audio": "none"}})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "emulator.qa.locust.engine"],
+        input=b"{oops\n" + join,
+        capture_output=True,
+        timeout=60,
+    )
+    events = [decode_event(line) for line in done.stdout.splitlines(keepends=True)]
+    assert done.returncode == 0
+    failed, closed = events
+    assert isinstance(failed, Request) and (failed.key, failed.name) == (7, "join") and failed.error
+    assert isinstance(closed, StateChange) and (closed.key, closed.state) == (7, "closed")
+    assert b"dropped a command" in done.stderr
 
 
 def parsed(*argv: str) -> argparse.Namespace:

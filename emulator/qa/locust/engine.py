@@ -274,10 +274,22 @@ async def serve() -> None:
     reader = asyncio.StreamReader(limit=1 << 20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     out = sys.stdout.buffer
+    flushing = False
+
+    def flush() -> None:
+        nonlocal flushing
+        flushing = False
+        with contextlib.suppress(OSError):  # the worker is gone: its closed stdin ends the engine
+            out.flush()
 
     def emit(event: Event) -> None:
+        # One write to the pipe per turn of the loop, not per event: the members' reports come from
+        # one tick, so the worker's reader wakes once for all of them.
+        nonlocal flushing
         out.write(encode_event(event))
-        out.flush()
+        if not flushing:
+            flushing = True
+            loop.call_soon(flush)
 
     engine = Engine(emit)
     try:
@@ -285,6 +297,7 @@ async def serve() -> None:
             engine.command(line)
     finally:
         await engine.stop()
+        flush()
 
 
 def main() -> None:
