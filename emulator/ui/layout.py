@@ -56,11 +56,13 @@ def compact_tabs_style() -> QStyle:
     return CompactTabs(QStyleFactory.create(name) or QStyleFactory.create("Fusion"))
 
 
-def compact_dock_tabs(bar: QTabBar, style: QStyle) -> None:
-    """A dock column's tab bar shows whole titles, scrolling when they do not fit."""
-    bar.setStyle(style)
-    bar.setElideMode(Qt.TextElideMode.ElideNone)
-    bar.setUsesScrollButtons(True)
+def compact_dock_tabs(window: QMainWindow, style: QStyle) -> None:
+    """The window's dock tab bars show whole titles, scrolling when they do not fit."""
+    for bar in window.findChildren(QTabBar):
+        if bar.parent() is window and bar.style() is not style:
+            bar.setStyle(style)
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
 
 
 def scrolling(panel: QWidget) -> QScrollArea:

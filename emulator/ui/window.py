@@ -16,9 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QChildEvent, QEvent, QPoint, QRect, QSettings, QTimer
+from PySide6.QtCore import QEvent, QPoint, QRect, QSettings, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from emulator import __version__
 from emulator.audio.factory import open_source
@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self._stats.start(1000)
         layout.default_layout(self, self.docks)
         layout.restore(self, settings)
+        self.compact_tabs()
         for problem in problems:
             self.show_message(problem)
         self._refresh()
@@ -179,6 +180,12 @@ class MainWindow(QMainWindow):
         """The default window size and docks (View → Reset layout), whatever was saved or dragged."""
         self.showNormal()
         layout.default_layout(self, self.docks)
+        self.compact_tabs()
+
+    def compact_tabs(self) -> None:
+        """Whole titles on the dock tabs; again once Qt has laid out (it makes tab bars lazily)."""
+        layout.compact_dock_tabs(self, self.tab_style)
+        QTimer.singleShot(0, self, lambda: layout.compact_dock_tabs(self, self.tab_style))
 
     def set_stereo(self, stereo: bool) -> None:
         self.viewport.stereo = bool(stereo)
@@ -330,13 +337,6 @@ class MainWindow(QMainWindow):
         self.viewport.stop()
         self.input.stop()
         await self.session.stop()
-
-    def childEvent(self, event: QChildEvent) -> None:
-        # QMainWindow makes a tab bar whenever docks are tabified or a layout restored.
-        super().childEvent(event)
-        child = event.child()
-        if event.type() == QEvent.Type.ChildPolished and isinstance(child, QTabBar):
-            layout.compact_dock_tabs(child, self.tab_style)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._close_now:
