@@ -105,6 +105,8 @@ class Connection:
     # would let aiortc pair them with the client's own m-lines.
     pending_routes: list[Subscribe | Unsubscribe] = field(default_factory=list)
     negotiating: bool = False  # a transceiver was added and the offer carrying it is not answered yet
+    # Set once the client's first offer has its receivers running (see `_negotiate_forever`).
+    media_started: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
     bad_messages: int = 0  # signaling messages dropped as malformed (see `_refuse_message`)
     dropped_states: int = 0
@@ -355,6 +357,7 @@ class RoomServer:
 
         @pc.on("datachannel")
         def on_datachannel(channel: Any) -> None:
+            conn.media_started.set()  # SCTP starts after aiortc has started every RTP receiver
             if channel.label not in (STATE_CHANNEL, CONTROL_CHANNEL):
                 log.info("%s opened an unknown data channel %r; ignored", conn.conn_id, channel.label)
                 return
@@ -392,6 +395,8 @@ class RoomServer:
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
+            if pc.connectionState == "connected" and pc.sctp is None:
+                conn.media_started.set()  # no data channel to wait for
             if pc.connectionState == "failed" and not conn.closed:
                 await self._leave(conn, CloseReason.TRANSPORT_FAILED)
 
@@ -419,6 +424,10 @@ class RoomServer:
         Only the room offers after the first exchange, so the two sides never offer at once.
         """
         await conn.negotiated.wait()
+        # aiortc's createOffer() puts its own payload types and extension ids on every transceiver until
+        # the answer restores the negotiated ones; a receiver started in between keeps the wrong ones
+        # for good (a browser's Opus 111 is then never routed to it). So no offer before they run.
+        await conn.media_started.wait()
         while True:
             await conn.renegotiate.wait()
             conn.renegotiate.clear()

@@ -11,6 +11,7 @@ import json
 import math
 import statistics
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,49 @@ def test_the_page_reads_the_state_stream_as_python_writes_it(
     assert isinstance(state, State) and state.seq == 7 and state.pose is not None
     assert np.allclose(state.pose.position.as_tuple(), (1.25, 1.6, -0.5))
     assert np.allclose(state.pose.orientation.as_tuple(), (0, 0, 0, 1))
+
+
+# The page answers the room's offers 1.5 s late: by then its connection has been up for a while.
+SLOW_ANSWERS = """(() => {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    const late = typeof data === "string" && JSON.parse(data).type === "answer";
+    if (late) setTimeout(() => send.call(this, data), 1500);
+    else send.call(this, data);
+  };
+})();"""
+
+
+def test_a_browser_that_answers_slowly_is_still_heard(
+    room_process: RoomProcess, chromium: Any, tmp_path: Path
+) -> None:
+    """The room offers the page the headset's voice as soon as it has answered the page; a reply that
+    comes after the connection is up must not leave the room deaf to the page's own microphone."""
+    argv = cli(
+        "join", room_process.url, "--room", "lobby", "--name", "listener", "--audio", "silence",
+        "--no-verdict", "--duration", "10", "--report", str(tmp_path / "listener.json"),
+        "--record-dir", str(tmp_path / "listener"),
+    )  # fmt: skip
+    headset = subprocess.Popen(argv, env=cli_env(tmp_path), stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while room_process.health()["rooms"] != {"lobby": 1}:
+            assert time.monotonic() < deadline and headset.poll() is None, "the headset did not join"
+            time.sleep(0.1)
+        page = chromium.new_page()
+        page.add_init_script(SLOW_ANSWERS)
+        page.goto(f"http://127.0.0.1:{room_process.port}/?room=lobby")
+        page.fill("#name", "web")
+        page.click("#join")
+        page.wait_for_function("window.emulatorRoom.page.status === 'joined'", timeout=WAIT_MS)
+        browser_id = page.evaluate("window.emulatorRoom.page.me.id")
+        _, err = headset.communicate(timeout=60)
+        assert headset.returncode == 0, err.decode()[-3000:]
+        page.click("#leave")
+    finally:
+        stop_group(headset)
+    (seen,) = [r for r in read_report(tmp_path / "listener.json")["remotes"] if r["id"] == browser_id]
+    assert seen["audio"]["packets_received"] > 100, seen["audio"]
+    samples, _ = read_wav(tmp_path / "listener" / f"{browser_id}.wav")
+    blocks = samples[: len(samples) // 960 * 960].reshape(-1, 960)
+    assert (np.sqrt((blocks**2).mean(axis=1)) > 0.02).sum() >= 5  # the fake microphone's beeps

@@ -100,10 +100,14 @@ def test_a_codec_loss_ladder_scores_fall_monotonically(metric: str) -> None:
     assert all(b <= a + tolerance for a, b in itertools.pairwise(scores)), scores
     assert scores[0] > scores[-1] + 3 * tolerance, scores
     if metric != "visqol":
-        bursty = score_full(reference, through_opus(reference, 0.05, burst=4), metrics=[metric]).metrics[
-            metric
+        # Averaged over four loss draws: twenty lost frames in five bursts may all fall in a pause.
+        bursty = [
+            score_full(
+                reference, through_opus(reference, 0.05, burst=4, seed=seed), metrics=[metric]
+            ).metrics[metric]
+            for seed in range(1, 5)
         ]
-        assert bursty < scores[0] - tolerance, (bursty, scores)
+        assert np.mean(bursty) < scores[0] - tolerance, (bursty, scores)
 
 
 # What a chirp every 2 s costs each metric when it is scored (measured on this clip): PESQ counts it
