@@ -135,13 +135,11 @@ class Member:
         return new
 
     def _report(self, headset: Headset, settled: bool) -> None:
-        link, voice = headset.state_link, headset.voice
-        if link is None or voice is None:
-            return
+        view = headset.view
         latencies: list[float] = []
         round_trips: list[float] = []
         lost = 0
-        for remote, stats in link.remotes.items():
+        for remote, stats in view.remote_stats().items():
             latencies += self._new(stats.state_latency)
             round_trips += self._new(stats.round_trip)
             lost += max(0, stats.states_lost - self._lost.get(remote, 0))
@@ -154,17 +152,15 @@ class Member:
             self._request("state", "round trip", statistics.median(round_trips), len(round_trips))
         if lost:
             self._request("state", "lost states", 0.0, lost, error=f"{lost} states lost (sequence gaps)")
-        for samples in voice.mouth_to_ear.values():
+        for samples in view.mouth_to_ear().values():
             for value in self._new(samples):
                 self._request("audio", "mouth-to-ear", value)
         if settled:
             self._count_underruns(headset, report=True)
 
     def _count_underruns(self, headset: Headset, report: bool) -> None:
-        if headset.voice is None:
-            return
         new = 0
-        for remote, audio in headset.voice.remote_audio_reports().items():
+        for remote, audio in headset.view.remote_audio_reports().items():
             count = int(audio.get("underruns", 0))
             new += max(0, count - self._underruns.get(remote, 0))
             self._underruns[remote] = count
@@ -187,9 +183,7 @@ _frozen = False
 
 
 def _any_audio(headset: Headset) -> bool:
-    if headset.voice is None:
-        return False
-    return any(a.get("packets_received") for a in headset.voice.remote_audio_reports().values())
+    return any(a.get("packets_received") for a in headset.view.remote_audio_reports().values())
 
 
 async def _first(*events: asyncio.Event) -> None:
