@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -29,7 +30,8 @@ def _wait_for_participants(room: RoomProcess, name: str, count: int, joiner: sub
 
 
 def _join(room: RoomProcess, tmp_path: Path, room_name: str, *extra: str) -> subprocess.Popen[bytes]:
-    argv = cli("join", room.url, "--room", room_name, "--duration", "20", *LOSS_ONLY, *extra)
+    # Ended with SIGTERM once the swarm is done (as Ctrl+C would); the duration is only a ceiling.
+    argv = cli("join", room.url, "--room", room_name, "--duration", "90", *LOSS_ONLY, *extra)
     return subprocess.Popen(
         argv, env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
@@ -44,6 +46,8 @@ def _swarm(room: RoomProcess, tmp_path: Path, room_name: str) -> subprocess.Comp
 
 def _finished(joiner: subprocess.Popen[bytes]) -> tuple[int, str, str]:
     try:
+        if joiner.poll() is None:
+            joiner.send_signal(signal.SIGTERM)
         out, err = joiner.communicate(timeout=60)
     finally:
         stop_group(joiner)

