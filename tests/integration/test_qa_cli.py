@@ -120,21 +120,35 @@ def test_probe_ends_each_run_with_a_verdict_and_fails_past_a_threshold(tmp_path:
         )
         assert all(" floor=26.5ms " in line for line in lines)  # 20 ms frames + 6.5 ms lookahead
         assert "probe: 0 of 2 runs unhealthy" in ok.stderr.decode()
-        strict = subprocess.run(cli("probe", room.url, "--once", "--max-mouth-to-ear", "1ms"), env=env,
-                                capture_output=True, timeout=120)  # fmt: skip
-        assert strict.returncode == 1
-        assert " UNHEALTHY: --max-mouth-to-ear, probe-ear <- probe-mouth, median " in strict.stdout.decode()
+        # Three more probes at once (each probes a fresh room of its own, so each ear hears its mouth):
+        # a threshold no run meets, the same with --no-verdict, and a lossy path (the ear's packets
+        # through --net lossy: 10 %) that loses states and scores below 3.5.
+        runs = {
+            "strict": ["--max-mouth-to-ear", "1ms"],
+            "quiet": ["--max-mouth-to-ear", "1ms", "--no-verdict"],
+            "lossy": ["--net", "lossy", "--min-mos", "3.5", "--timeout", "40s"],
+        }
+        started = {
+            name: subprocess.Popen(cli("probe", room.url, "--once", *options), env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            for name, options in runs.items()
+        }  # fmt: skip
+        try:
+            done = {name: (p.communicate(timeout=120), p.returncode) for name, p in started.items()}
+        finally:
+            for process in started.values():
+                stop_group(process)
+        ((out, _), code) = done["strict"]
+        assert code == 1
+        assert " UNHEALTHY: --max-mouth-to-ear, probe-ear <- probe-mouth, median " in out.decode()
         # --no-verdict: the figures only, exit 0 whatever they are.
-        quiet = subprocess.run(cli("probe", room.url, "--once", "--max-mouth-to-ear", "1ms", "--no-verdict"),
-                               env=env, capture_output=True, timeout=120)  # fmt: skip
-        assert quiet.returncode == 0, quiet.stderr.decode()[-2000:]
-        assert "HEALTHY" not in quiet.stdout.decode() and " mos=" in quiet.stdout.decode()
-        # A lossy path (the ear's packets through --net lossy: 10 %) loses states and scores below 3.5.
-        lossy_run = cli("probe", room.url, "--once", "--net", "lossy", "--min-mos", "3.5", "--timeout", "40s")
-        lossy = subprocess.run(lossy_run, env=env, capture_output=True, timeout=120)
-        assert lossy.returncode == 1, lossy.stdout.decode() + lossy.stderr.decode()[-2000:]
-        said = lossy.stdout.decode() + lossy.stderr.decode()
-        assert " UNHEALTHY: --" in lossy.stdout.decode()  # the first breach; the rest on stderr
+        ((out, err), code) = done["quiet"]
+        assert code == 0, err.decode()[-2000:]
+        assert "HEALTHY" not in out.decode() and " mos=" in out.decode()
+        ((out, err), code) = done["lossy"]
+        assert code == 1, out.decode() + err.decode()[-2000:]
+        said = out.decode() + err.decode()
+        assert " UNHEALTHY: --" in out.decode()  # the first breach; the rest on stderr
         assert "--max-state-loss, probe-ear <- probe-mouth, " in said
         assert "--min-mos, probe-ear <- probe-mouth, mos " in said
     finally:
