@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from typing import Any
 
 import pytest
 from aiortc.mediastreams import MediaStreamTrack
@@ -20,9 +21,11 @@ from tests.support.peers import loopback_pair, negotiate, wait_connected
 pytestmark = pytest.mark.slow
 
 
-async def test_relayed_frames_arrive_whole_in_order_and_are_counted_by_the_sender() -> None:
-    encoder, tone = OpusEncoder(), ToneSource(660)
-    payloads = [encoder.encode(tone.read(960)) for _ in range(100)]
+async def relay_through_direct_sender(
+    payloads: list[bytes], missing: frozenset[int] = frozenset()
+) -> tuple[DirectRtpSender, list[RtpAudioPacket], Any]:
+    """The speaker's packets `payloads` (sequence numbers from 40_000, those in `missing` lost before
+    the room) relayed to a listener peer: (the room's direct sender, what the listener got, its stats)."""
     relay = RelayFanout()
     received: list[RtpAudioPacket] = []
     async with loopback_pair() as (room, listener):
@@ -45,14 +48,25 @@ async def test_relayed_frames_arrive_whole_in_order_and_are_counted_by_the_sende
             pytest.fail("the room's sender never started")
         base = 123_456
         for i, payload in enumerate(payloads):
-            relay.push(base + 960 * i, payload, arrival=0.0)
+            if i not in missing:
+                relay.push(base + 960 * i, payload, arrival=0.0, sequence=(40_000 + i) & 0xFFFF)
             await asyncio.sleep(0.005)
         for _ in range(200):
-            if len(received) == len(payloads):
+            if len(received) == len(payloads) - len(missing):
                 break
             await asyncio.sleep(0.01)
         stats = await transceiver.sender.getStats()
+    return direct, received, stats
 
+
+def tone_frames(count: int) -> list[bytes]:
+    encoder, tone = OpusEncoder(), ToneSource(660)
+    return [encoder.encode(tone.read(960)) for _ in range(count)]
+
+
+async def test_relayed_frames_arrive_whole_in_order_and_are_counted_by_the_sender() -> None:
+    payloads = tone_frames(100)
+    direct, received, stats = await relay_through_direct_sender(payloads)
     assert direct.sent == len(payloads) and direct.dropped == 0
     assert [p.payload for p in received] == payloads  # every frame, whole, in order
     sequence = [p.sequence_number for p in received]
@@ -89,3 +103,16 @@ async def test_a_send_that_does_not_wait_is_done_before_run_now_returns() -> Non
 
     run_now(plain())
     assert steps == ["done"]
+
+
+async def test_packets_lost_before_the_room_are_gaps_the_listener_counts() -> None:
+    """A relay renumbers each listener's copy, but keeps the speaker's losses in it: the listener's
+    loss count (and the E-model made from it) sees what never reached the room."""
+    payloads = tone_frames(60)
+    missing = frozenset({10, 30, 31, 32})
+    direct, received, _ = await relay_through_direct_sender(payloads, missing)
+    assert direct.sent == len(payloads) - len(missing)
+    assert [p.payload for p in received] == [p for i, p in enumerate(payloads) if i not in missing]
+    gaps = [(b - a) & 0xFFFF for a, b in itertools.pairwise(p.sequence_number for p in received)]
+    assert sorted(gaps)[-2:] == [2, 4] and gaps.count(1) == len(gaps) - 2  # 1 lost, then 3 in a row
+    assert (received[-1].sequence_number - received[0].sequence_number) & 0xFFFF == len(payloads) - 1

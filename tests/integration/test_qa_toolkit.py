@@ -22,6 +22,7 @@ from emulator.net.prometheus import MetricsServer
 from emulator.net.transport.condition_spec import parse_conditions
 from emulator.net.transport.conditions import NetworkConditioner
 from emulator.qa.probe import ProbeMetrics, probe_once
+from emulator.qa.scores import cheap_score
 from emulator.qa.swarm import Swarm, SwarmPlan
 from emulator.qa.swarm_metrics import SwarmMetrics
 from emulator.qa.tools import JoinTools
@@ -144,8 +145,10 @@ async def test_a_recorded_headset_replays_into_another_room(room: RoomServer, tm
     assert abs(dominant_hz(samples[24_000:]) - 440) < 5
 
 
-async def measure(room: RoomServer, net: str, seconds: float) -> tuple[dict[str, Any], list[float]]:
-    """A speaker on a clean line and a listener under `net`; the listener's view of the speaker."""
+async def measure(
+    room: RoomServer, net: str, seconds: float, on: str = "listener"
+) -> tuple[dict[str, Any], list[float]]:
+    """A speaker and a listener, one of them (`on`) under `net`; the listener's view of the speaker."""
     speaker = Headset(config(room, f"net-{abs(hash(net))}", "speaker"))
     listener = Headset(config(room, f"net-{abs(hash(net))}", "listener", audio="none"))
     network = NetworkConditioner(parse_conditions(net), seed=7)
@@ -153,8 +156,7 @@ async def measure(room: RoomServer, net: str, seconds: float) -> tuple[dict[str,
     try:
         await started(speaker)
         await started(listener)
-        assert listener.session is not None
-        network.attach(listener.session.pc)
+        network.attach((listener if on == "listener" else speaker).session.pc)
         assert listener.voice is not None
         for _ in range(int(seconds / 0.25)):
             await asyncio.sleep(0.25)
@@ -192,6 +194,16 @@ async def test_reported_loss_and_jitter_follow_the_network_setting(room: RoomSer
     assert delayed["round_trip"]["median_ms"] > clean["round_trip"]["median_ms"] + 60
     assert delayed["states"]["latency"]["median_ms"] > clean["states"]["latency"]["median_ms"] + 30
     assert impaired["network"]["incoming"]["lost"] > 0 and impaired["network"]["outgoing"]["lost"] > 0
+
+
+async def test_loss_on_the_speakers_uplink_counts_at_the_listener(room: RoomServer) -> None:
+    """The room renumbers what it relays; what the speaker lost on the way in still counts as lost."""
+    result, _ = await measure(room, "custom:loss=20%", 5.0, on="speaker")
+    audio = result["audio"]
+    lost = audio["packets_lost"] / max(1, audio["packets_lost"] + audio["packets_received"])
+    assert result["network"]["outgoing"]["lost"] > 0 and 0.12 < lost < 0.3, audio
+    score = cheap_score(result)  # the report's always-on E-model hears it too
+    assert score is not None and score["mos"] < 3.5, score
 
 
 async def test_bursty_loss_reordering_and_duplicates_through_real_webrtc(room: RoomServer) -> None:

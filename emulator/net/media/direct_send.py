@@ -99,8 +99,12 @@ class DirectRtpSender:
         self.sent = 0
         self.dropped = 0  # frames that found the stream not yet negotiated or the transport down
 
-    def send(self, payload: bytes, pts: int, ntp: int) -> None:
-        """One Opus frame (`pts` in 48 kHz samples) as one RTP packet, now; `ntp` from `ntp_now()`."""
+    def send(self, payload: bytes, pts: int, ntp: int, skipped: int = 0) -> None:
+        """One Opus frame (`pts` in 48 kHz samples) as one RTP packet, now; `ntp` from `ntp_now()`.
+
+        `skipped` packets the speaker lost on its way here leave the same gap in this stream's sequence
+        numbers, so the listener counts them lost."""
+        self._sequence = (self._sequence + skipped) & 0xFFFF
         sender = self._sender
         payload_type = sender.payload_type()
         if payload_type is None:

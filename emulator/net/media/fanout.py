@@ -32,6 +32,7 @@ from emulator.net.tasks import cancel_and_wait
 logger = logging.getLogger(__name__)
 
 SUBSCRIBER_BACKLOG = 4  # frames a slow sender may fall behind before the oldest are dropped
+MAX_RELAYED_GAP = 1000  # packets missing upstream that a listener's copy shows as lost (20 s of 20 ms)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class EncodedFrame:
     payload: bytes
     pts: int  # in 1/48000 s, counted from the fanout's first frame
     captured_at: float  # clock time the frame's last sample was "captured" (the block was read)
+    skipped: int = 0  # a relayed frame: packets the speaker sent just before it that never arrived
 
 
 class EncodedAudioTrack(MediaStreamTrack):
@@ -67,7 +69,7 @@ class EncodedAudioTrack(MediaStreamTrack):
             if frame is None:
                 self.stop()
             else:
-                self._direct.send(frame.payload, frame.pts, ntp)
+                self._direct.send(frame.payload, frame.pts, ntp, skipped=frame.skipped)
             return
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
@@ -145,25 +147,34 @@ class RelayFanout(PacketFanout):
     """Forwards one speaker's received Opus packets to many listeners: no decoding, no re-encoding.
 
     Feed it from a receive tap (`tap_audio_receiver(receiver, relay.push_rtp)`); timestamps stay the
-    speaker's, so a packet lost upstream reaches listeners as a timestamp gap their playout conceals.
+    speaker's, so a packet lost upstream reaches listeners as a timestamp gap their playout conceals,
+    and as a gap in the sequence numbers the listener's copy carries, so their loss counts (and the
+    E-model scores made from them) include it.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._first_ts: int | None = None
         self._last_pts = -1
+        self._last_sequence: int | None = None
 
-    def push(self, timestamp: int, payload: bytes, arrival: float) -> None:
+    def push(self, timestamp: int, payload: bytes, arrival: float, sequence: int | None = None) -> None:
         if self._first_ts is None:
             self._first_ts = timestamp
         pts = (timestamp - self._first_ts) % (1 << 32)
         if pts <= self._last_pts and self._last_pts - pts < (1 << 31):
             return  # late or duplicate: listeners' senders must see time move forward
         self._last_pts = pts
-        self.publish(EncodedFrame(payload, pts, arrival))
+        skipped = 0
+        if sequence is not None:
+            if self._last_sequence is not None:
+                gap = (sequence - self._last_sequence - 1) & 0xFFFF
+                skipped = gap if gap <= MAX_RELAYED_GAP else 0  # farther: the speaker restarted its stream
+            self._last_sequence = sequence
+        self.publish(EncodedFrame(payload, pts, arrival, skipped))
 
     def push_rtp(self, packet: RtpAudioPacket) -> None:
-        self.push(packet.timestamp, packet.payload, packet.arrival)
+        self.push(packet.timestamp, packet.payload, packet.arrival, packet.sequence_number)
 
 
 class EncodedAudioFanout(PacketFanout):
