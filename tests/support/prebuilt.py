@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import pytest
 
-from tests.support.processes import _die_with_parent, stop_group
+from tests.support.processes import die_with_parent, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "tests" / "packaging"
@@ -47,7 +47,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     session.config.stash[_KEY] = _Prebuild(out, process, log)
 

@@ -19,7 +19,7 @@ class HelperProcessError(RuntimeError):
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the test process dies, so a run killed mid-test (a
     timeout, Ctrl+C) leaves no room or server behind. Only for children of the main thread: the
     signal follows the thread that forked, and a worker thread may end long before the test."""
@@ -50,7 +50,7 @@ def running(
         stdout=subprocess.DEVNULL,
         stderr=log,
         start_new_session=True,
-        preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
+        preexec_fn=die_with_parent if threading.current_thread() is threading.main_thread() else None,
     )
     try:
         deadline = time.monotonic() + timeout
