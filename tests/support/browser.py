@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -108,3 +109,12 @@ def namespaced_chromium(private_network: PrivateNetwork, tmp_path: Path) -> Iter
                 context.close()
 
         yield launch
+
+
+def leave_once_the_headset_ends(page: Any, headset: subprocess.Popen[bytes]) -> str:
+    """Wait for the headless headset beside the page to end cleanly, then leave; the page's own id."""
+    browser_id: str = page.evaluate("window.emulatorRoom.page.me.id")
+    _, err = headset.communicate(timeout=60)
+    assert headset.returncode == 0, err.decode()[-3000:]
+    page.click("#leave")
+    return browser_id

@@ -17,6 +17,12 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         return data.reshape(-1, w.getnchannels()).mean(axis=1), w.getframerate()
 
 
+def loud_blocks(samples: np.ndarray, block: int = 960, level: float = 0.02) -> tuple[int, int]:
+    """(how many 20 ms blocks of `samples` are louder than `level` RMS, how many blocks in all)."""
+    blocks = samples[: len(samples) // block * block].reshape(-1, block)
+    return int((np.sqrt((blocks**2).mean(axis=1)) > level).sum()), len(blocks)
+
+
 def dominant_hz(samples: np.ndarray, rate: int) -> float:
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
     spectrum[: int(50 * len(samples) / rate)] = 0  # ignore DC and rumble
