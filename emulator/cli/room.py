@@ -76,6 +76,22 @@ def register(subparsers: Any) -> None:
         help="connections waiting to join from one non-loopback address, at most "
         f"(default {limits.max_pending_per_address})",
     )
+    room.add_argument(
+        "--max-connects-per-second",
+        metavar="RATE",
+        type=float,
+        default=limits.max_connects_per_second,
+        help="WebSocket connections one address may open a second, on average, loopback included; "
+        f"more get HTTP 429 (default {limits.max_connects_per_second:g})",
+    )
+    room.add_argument(
+        "--max-connect-burst",
+        metavar="N",
+        type=int,
+        default=limits.max_connect_burst,
+        help="WebSocket connections one address may open at once before --max-connects-per-second "
+        f"applies, e.g. a swarm joining (default {limits.max_connect_burst})",
+    )
     room.set_defaults(handler=run_room)
 
     token = subparsers.add_parser("token", help="mint a join token from the room's secret")
@@ -130,6 +146,10 @@ def _limits(args: argparse.Namespace) -> EdgeLimits:
         raise CommandError(str(error)) from None
     if args.max_pending < 1 or args.max_pending_per_address < 1:
         raise CommandError("--max-pending and --max-pending-per-address must be at least 1")
+    if not 0 < args.max_connects_per_second < float("inf"):  # written so that "nan" fails it too
+        raise CommandError("--max-connects-per-second must be a positive number")
+    if args.max_connect_burst < 1:
+        raise CommandError("--max-connect-burst must be at least 1")
     for origin in args.allow_origin:
         scheme, sep, rest = origin.partition("://")
         if scheme not in ("http", "https") or not sep or not rest or "/" in rest.rstrip("/"):
@@ -138,6 +158,8 @@ def _limits(args: argparse.Namespace) -> EdgeLimits:
         join_timeout_s=join_timeout,
         max_pending=args.max_pending,
         max_pending_per_address=args.max_pending_per_address,
+        max_connects_per_second=args.max_connects_per_second,
+        max_connect_burst=args.max_connect_burst,
         max_token_lifetime_s=lifetime,
         allowed_origins=tuple(args.allow_origin),
     )

@@ -1,10 +1,15 @@
-"""What the room asks of a connection before it has joined: a deadline, and a cap on how many wait.
+"""What the room asks of a connection before it has joined: a deadline, a cap on how many wait, and a
+rate at which one address may open them.
 
 A WebSocket that never sends `join` costs the room a socket and a task and gives nothing back; a few
 hundred of them from one address would hold the room's descriptors. So a connection must join within
 `join_timeout_s`, and at most `max_pending` wait at once, `max_pending_per_address` from any one
 address other than loopback (a swarm or a load test joins dozens at once from 127.0.0.1, and anyone
-on loopback could read the room's secret anyway). SECURITY.md lists each limit and its flag.
+on loopback could read the room's secret anyway). The caps bound how many wait, not how fast they
+come and go: 20 sockets reconnecting as soon as the room closes them opened ~1,000 a second from
+loopback and held 0.77 of a core (BENCHMARKS.md, `hostile`). So every address, loopback included,
+may also open only `max_connects_per_second` on average, `max_connect_burst` at once; the rest get
+HTTP 429 before the handshake. SECURITY.md lists each limit and its flag.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from emulator.net.signaling.tokens import DEFAULT_MAX_LIFETIME_S
+from emulator.room.ratelimit import TokenBucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +27,10 @@ class EdgeLimits:
     join_timeout_s: float = 10.0  # room --join-timeout
     max_pending: int = 256  # room --max-pending
     max_pending_per_address: int = 8  # room --max-pending-per-address
+    # A swarm of 40 or a Locust join storm opens 40 at once from one address: twice that at once, then
+    # 20 a second (`swarm -n 40` opened 36 in its busiest second; SECURITY.md has the figures).
+    max_connects_per_second: float = 20.0  # room --max-connects-per-second
+    max_connect_burst: int = 80  # room --max-connect-burst
     max_token_lifetime_s: float = DEFAULT_MAX_LIFETIME_S  # room --max-token-lifetime
     allowed_origins: tuple[str, ...] = ()  # room --allow-origin (the room's own origin always is)
 
@@ -53,6 +63,40 @@ class PendingJoins:
         self.by_address[address] -= 1
         if self.by_address[address] <= 0:
             del self.by_address[address]
+
+
+@dataclass
+class ConnectRate:
+    """WebSocket upgrades per remote address, a token bucket each; sans I/O (the caller passes `now`).
+
+    A bucket that has refilled is the same as none, so `forget_full` drops those and the table holds
+    only the addresses heard from in the last `burst / rate` seconds (4 s by default).
+    """
+
+    limits: EdgeLimits
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    refused: int = 0
+
+    def admit(self, address: str, now: float) -> str | None:
+        """Take a token for a connection from `address`, or say why it is refused (and count it)."""
+        bucket = self.buckets.get(address)
+        if bucket is None:
+            rate, burst = self.limits.max_connects_per_second, float(self.limits.max_connect_burst)
+            bucket = self.buckets[address] = TokenBucket(rate, burst, burst, now)
+        if bucket.take(now):
+            return None
+        self.refused += 1
+        return (
+            f"too many connection attempts from one address ({self.limits.max_connects_per_second:g} a "
+            f"second, {self.limits.max_connect_burst} at once)"
+        )
+
+    def forget_full(self, now: float) -> None:
+        """Drop the buckets that have refilled since their last connection."""
+        refill_s = self.limits.max_connect_burst / self.limits.max_connects_per_second
+        stale = [a for a, b in self.buckets.items() if now - b.stamp >= refill_s]
+        for address in stale:
+            del self.buckets[address]
 
 
 def _is_loopback(address: str) -> bool:

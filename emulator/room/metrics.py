@@ -124,6 +124,7 @@ class RoomMetrics:
         )
         edge.add(server.signaling_dropped, {"reason": "bad-signaling"})
         edge.add(server.pending.refused, {"reason": "too-many-pending"})
+        edge.add(server.connects.refused, {"reason": "connect-rate"})
         edge.add(server.guard.refused, {"reason": "host-or-origin"})
         pending = Family("headset_room_pending_connections", "gauge", "connections not joined yet").add(
             len(server.pending)

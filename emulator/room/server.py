@@ -30,7 +30,7 @@ from emulator.net.transport.patch_install import install as install_patches
 from emulator.room.audio import RoomAudio
 from emulator.room.browser import add_browser_routes
 from emulator.room.core import Action, Close, Forward, MixStates, RoomCore, Send, Subscribe, Unsubscribe
-from emulator.room.edge import EdgeLimits, PendingJoins
+from emulator.room.edge import ConnectRate, EdgeLimits, PendingJoins
 from emulator.room.renegotiation import keep_negotiated_numbers
 from emulator.wire import BatchPacker, wire_timestamp
 from emulator.wire.batch import ENTRY_OVERHEAD
@@ -132,6 +132,7 @@ class RoomServer:
         self.secret = secret
         self.limits = limits or EdgeLimits()
         self.pending = PendingJoins(self.limits)
+        self.connects = ConnectRate(self.limits)
         self.guard = HttpGuard(host, allowed_origins=self.limits.allowed_origins)
         self.signaling_dropped = 0  # malformed, oversized or too deeply nested signaling messages
         self.host = host
@@ -222,6 +223,11 @@ class RoomServer:
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         address = request.remote or ""
+        # Refused before the handshake: a 429 costs the room one small response, not a socket and a task.
+        refusal = self.connects.admit(address, time.monotonic())
+        if refusal is not None:
+            log.debug("refused a connection from %r: %s", address, refusal)
+            return web.json_response({"error": refusal}, status=429, headers={"Retry-After": "1"})
         refusal = self.pending.admit(address)
         if refusal is not None:
             log.debug("refused a connection from %r: %s", address, refusal)
@@ -576,6 +582,7 @@ class RoomServer:
             now = time.monotonic()
             self.loop_late_s += now - due
             self.loop_longest_late_s = max(self.loop_longest_late_s, now - due)
+            self.connects.forget_full(now)
             for core in list(self.rooms.values()):
                 await self._carry_out(core.tick(now))
 

@@ -150,7 +150,9 @@ async def test_deep_nesting_is_one_counted_drop_and_no_traceback(
 
 
 async def test_300_sockets_that_never_join_are_closed_at_the_deadline() -> None:
-    room = await started(EdgeLimits(join_timeout_s=1.0, max_pending=400))
+    # 300 at once from one address is past the default connect burst (the next test): raised here,
+    # since this one is about the deadline.
+    room = await started(EdgeLimits(join_timeout_s=1.0, max_pending=400, max_connect_burst=400))
     # The client's default pool holds 100 connections; these 300 must be open at once.
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     try:
@@ -193,6 +195,65 @@ async def test_pending_connections_are_capped_and_a_joined_one_no_longer_counts(
     finally:
         for ws in sockets:
             await ws.close()
+        await room.stop()
+
+
+async def test_upgrades_past_the_connect_rate_get_429_even_from_loopback_and_a_join_after_them_works(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """200 upgrades at once from 127.0.0.1 with the room's default limits: the burst and what refills
+    meanwhile are accepted, the rest refused before the handshake; then a headset still joins."""
+    caplog.set_level(logging.DEBUG, logger="emulator.room")
+    limits = EdgeLimits()
+    attempts = 200  # under the pending cap (256): without a rate limit every one would be accepted
+    room = await started()
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    sockets: list[aiohttp.ClientWebSocketResponse] = []
+    try:
+        url = f"ws://127.0.0.1:{room.port}/ws"
+        began = time.monotonic()
+        connecting = (http.ws_connect(url) for _ in range(attempts))
+        results = await asyncio.gather(*connecting, return_exceptions=True)
+        elapsed = time.monotonic() - began
+        sockets = [r for r in results if isinstance(r, aiohttp.ClientWebSocketResponse)]
+        refused = [r for r in results if isinstance(r, aiohttp.WSServerHandshakeError)]
+        assert len(sockets) + len(refused) == attempts, results
+        assert refused and {r.status for r in refused} == {429}
+        refilled = limits.max_connects_per_second * elapsed
+        assert limits.max_connect_burst <= len(sockets) <= limits.max_connect_burst + refilled + 1
+        assert room.connects.refused == len(refused) and room.pending.refused == 0
+        for ws in sockets:
+            await ws.close()
+        await asyncio.sleep(2 / limits.max_connects_per_second)  # the bucket has a token again
+        async with http.ws_connect(url) as ws:
+            await ws.send_str(join("lobby"))
+            assert (await next_json(ws))["type"] == "welcome"
+    finally:
+        for ws in sockets:
+            await ws.close()
+        await http.close()
+        await room.stop()
+    lines = [r for r in caplog.records if "too many connection attempts" in r.getMessage()]
+    assert len(lines) == len(refused) and all(r.levelno == logging.DEBUG for r in lines)
+    assert not any(r.exc_info for r in caplog.records) and "Traceback" not in caplog.text
+
+
+async def test_a_swarm_of_40_joining_at_once_from_one_address_is_all_admitted() -> None:
+    room = await started()  # the default limits, as `room` runs
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    sockets: list[aiohttp.ClientWebSocketResponse] = []
+    try:
+        url = f"ws://127.0.0.1:{room.port}/ws"
+        sockets = list(await asyncio.gather(*(http.ws_connect(url) for _ in range(40))))
+        for k, ws in enumerate(sockets):
+            await ws.send_str(join("swarm", identity=f"swarm-{k:02d}", name=f"Swarm {k}"))
+        replies = [await next_json(ws) for ws in sockets]
+        assert [r["type"] for r in replies] == ["welcome"] * 40
+        assert room.connects.refused == 0 and room.pending.refused == 0 and len(room.rooms["swarm"]) == 40
+    finally:
+        for ws in sockets:
+            await ws.close()
+        await http.close()
         await room.stop()
 
 
@@ -282,6 +343,7 @@ async def test_room_metrics_refuse_a_rebinding_host_and_escape_what_they_export(
         assert 'participant="eve\\"} 1\\nheadset_room_participants{room=\\"x"}' in text
         assert not any(line.startswith('headset_room_participants{room="x') for line in text.splitlines())
         assert 'headset_room_edge_refusals_total{reason="bad-signaling"} 1' in text
+        assert 'headset_room_edge_refusals_total{reason="connect-rate"} 0' in text
     finally:
         await metrics.stop()
 
@@ -293,6 +355,7 @@ async def test_room_metrics_refuse_a_rebinding_host_and_escape_what_they_export(
         (["--max-token-lifetime", "forever"], "not a duration: 'forever'"),
         (["--join-timeout", "0"], "a duration must be positive"),
         (["--max-pending", "0"], "must be at least 1"),
+        (["--max-connects-per-second", "nan"], "--max-connects-per-second must be a positive number"),
     ],
 )
 def test_bad_room_limits_are_one_line_errors(tmp_path: Path, options: list[str], message: str) -> None:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator.net.signaling.tokens import TokenError, verify
-from emulator.room.edge import EdgeLimits, PendingJoins
+from emulator.room.edge import ConnectRate, EdgeLimits, PendingJoins
 from emulator.wire.bounded_json import JsonBoundsError, loads_bounded, nesting_depth
 from emulator.wire.signaling import MAX_PREJOIN_BYTES, Join, SignalingError, parse_signaling
 
@@ -205,3 +205,21 @@ def test_pending_joins_cap_remote_addresses_but_not_loopback() -> None:
     assert pending.admit("127.0.0.1") is not None and pending.refused == 2
     pending.release("192.0.2.7")
     assert pending.admit("198.51.100.1") is None
+
+
+def test_connect_rate_is_per_address_loopback_included_and_forgets_refilled_buckets() -> None:
+    rate = ConnectRate(EdgeLimits(max_connects_per_second=20.0, max_connect_burst=40))
+    t = 100.0
+    assert all(rate.admit("127.0.0.1", t) is None for _ in range(40))  # a swarm of 40 at once
+    refusal = rate.admit("127.0.0.1", t)
+    assert refusal is not None and "20 a second, 40 at once" in refusal and rate.refused == 1
+    assert rate.admit("192.0.2.7", t) is None  # another address has its own bucket
+    assert [rate.admit("127.0.0.1", t + 0.101) is None for _ in range(3)] == [True, True, False]  # 2 in 0.1 s
+    assert rate.refused == 2
+    rate.forget_full(t + 1.0)  # neither has refilled yet (40 at 20 a second takes 2 s)
+    assert set(rate.buckets) == {"127.0.0.1", "192.0.2.7"}
+    rate.forget_full(t + 2.05)
+    assert set(rate.buckets) == {"127.0.0.1"}  # 192.0.2.7 last connected 2.05 s ago
+    rate.forget_full(t + 2.11)
+    assert not rate.buckets
+    assert all(rate.admit("127.0.0.1", t + 2.11) is None for _ in range(40))  # full again

@@ -51,10 +51,18 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 15.0
 
 
+# What the bundled room means by these (emulator/room/edge.py); a room started with higher limits takes more.
+_REFUSALS = {
+    429: ": too many connection attempts from this address, see room --max-connects-per-second",
+    503: ": too many connections waiting to join, see room --max-pending and --max-pending-per-address",
+}
+
+
 def _plain(error: BaseException) -> str:
     """Why a connection failed, in the user's terms: aiohttp's text names its internals (`ssl:default`)."""
     if isinstance(error, aiohttp.WSServerHandshakeError):
-        return f"the server refused the WebSocket upgrade (HTTP {error.status})"
+        why = _REFUSALS.get(error.status, "")
+        return f"the server refused the WebSocket upgrade (HTTP {error.status}{why})"
     if isinstance(error, aiohttp.ClientConnectorError):
         return error.os_error.strerror or str(error.os_error)
     if isinstance(error, OSError) and error.strerror:
