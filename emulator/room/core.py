@@ -232,6 +232,7 @@ class RoomCore:
             return self._refuse(sender, 1, malformed=True)
         budget = sender.budget
         admitted: list[bytes] = []
+        over = 0
         for message in messages:
             if reliable:
                 allowed = budget.allow_control(now)
@@ -240,12 +241,17 @@ class RoomCore:
             else:
                 allowed = budget.allow_state(now)
             if not allowed:
-                self.stats.messages_over_budget += 1
-                self._refuse(sender, 1)
+                over += 1
             elif impossible(message) is not None:
                 self._refuse(sender, 1, malformed=True)
             else:
                 admitted.append(message)
+        if over:
+            self.stats.messages_over_budget += over
+            self._refuse(sender, over)
+        if not admitted:
+            # Where a flood's messages end: no stamping, and no walk over the participants for each.
+            return []
         actions: list[Action] = []
         if self.mode == RoomMode.BINAURAL:
             # A listen-only participant's pose turns its own mix; with its audio refused at the

@@ -376,9 +376,9 @@ class RoomServer:
                     return
                 core = self.rooms.get(conn.room)
                 if core is not None:
-                    self._carry_out_now(
-                        core.state_message(conn.conn_id, data, time.monotonic(), reliable=reliable)
-                    )
+                    actions = core.state_message(conn.conn_id, data, time.monotonic(), reliable=reliable)
+                    if actions:  # a dropped message asks for nothing: skip the walk over no actions
+                        self._carry_out_now(actions)
 
         @pc.on("track")
         def on_track(track: Any) -> None:

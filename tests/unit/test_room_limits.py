@@ -94,6 +94,20 @@ def test_pings_are_capped_so_a_ping_flood_is_not_reflected_as_pongs() -> None:
     assert forwarded(core.state_message("c1", pose_state(1), T0 + 1, reliable=False))
 
 
+def test_pings_over_budget_in_a_batch_are_each_counted_and_the_state_beside_them_goes_through() -> None:
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "mallory")
+    join(core, "c2", "victim")
+    ping = bytes(Ping(seq=1))
+    (batch,) = BatchPacker().pack([ping] * 50 + [pose_state(1)], timestamp=1)
+    assert len(forwarded(core.state_message("c1", batch, T0, reliable=False))) == 8 + 1  # the burst
+    mallory = core.participant("c1")
+    assert mallory is not None and mallory.states_refused == 42
+    assert core.stats.messages_over_budget == core.stats.messages_dropped == 42
+    assert core.state_message("c1", ping, T0, reliable=False) == []  # a lone dropped PING asks for nothing
+    assert core.stats.messages_over_budget == core.stats.messages_dropped == mallory.states_refused == 43
+
+
 def test_a_control_channel_flood_is_capped() -> None:
     core = RoomCore("lobby", SECRET)
     join(core, "c1", "mallory")
