@@ -7,9 +7,10 @@ By the height of its head on screen, in pixels (what the renderer measured on th
 - at least `HALF_RATE_BELOW_PX` (where it stops being drawn flat), or unknown: posed every frame,
   fingers and all, exactly as without this module;
 - below it: re-posed every other frame (participants alternate, so half of them pose on a frame);
-  in between, the skin matrices of the frame before are drawn again while the placement (where the
-  avatar stands and faces) and the face (blended before skinning) stay per frame. A head turn, an
-  arm or a wave then steps at half the frame rate: 45 Hz at 90 fps, more often than hands arrive (30 Hz);
+  in between, the skin matrices and the face of the frame before are drawn again, so the renderer
+  moves last frame's skinned vertices instead of blending and skinning them again, while the
+  placement (where the avatar stands and faces) stays per frame. A head turn, an arm, a wave or the
+  mouth then steps at half the frame rate: 45 Hz at 90 fps, more often than hands arrive (30 Hz);
 - below `FINGERS_BELOW_PX`: the fingers keep their rest shape on the hand instead of following the
   received joints (the hand itself still follows the received wrist and palm); a hand is then under
   ~35 px tall and a finger 2-3 px wide, on a mesh whose hand cells are 1.6 cm (lod.py).
@@ -59,6 +60,7 @@ class Cadence:
     detail: Detail = FULL
     last: Posed | None = None
     posed_frames: int = 0  # frames this participant was posed on (the rest drew `last` again)
+    held: bool = False  # the last `pose` drew `last` again: the face may be held too
 
     def pose(
         self,
@@ -73,7 +75,9 @@ class Cadence:
         detail = detail_for(head_pixels)
         held = self.last is not None and self.skeleton is skeleton and self.detail == detail
         if held and self.last is not None and (frame + self.phase) % detail.every:
+            self.held = True
             return Posed(placement(head, body_yaw), self.last.skin)
+        self.held = False
         posed = pose_skeleton(skeleton, head, body_yaw, *hands, fingers=detail.fingers)
         self.last, self.skeleton, self.detail = posed, skeleton, detail
         self.posed_frames += 1

@@ -2,7 +2,8 @@
 
 On llvmpipe each draw call costs about half a millisecond of setup whatever its size, so sixteen small
 heads cost more in calls than in vertices. Once numpy has blended an avatar's targets, moving it into
-the world is one more small matrix product, so all avatars can share one vertex buffer and one draw.
+the world is one more small matrix product (world_vertices.py), so all avatars can share one vertex
+buffer and one draw.
 Colours, tints, UVs, materials and triangles only change when the set of drawn meshes changes;
 positions and normals are re-sent every frame (a few hundred kilobytes). Textures come from one array
 (`textures_gl.py`), so textured avatars cost no extra call; only BLEND triangles are drawn apart, after
@@ -21,11 +22,10 @@ import numpy.typing as npt
 from OpenGL import GL
 
 from emulator.render.avatar import Avatar
-from emulator.render.morph import blend
 from emulator.render.scene import DrawItem
 from emulator.render.sided import draw_blended, draw_sided
-from emulator.render.skinning import placed, skin
 from emulator.render.textures_gl import TextureLayers
+from emulator.render.world_vertices import WorldVertices
 
 F32 = npt.NDArray[np.float32]
 _STATIC_FLOATS = 16
@@ -70,6 +70,7 @@ class Batch:
         self._vertices = np.zeros((0, 6), np.float32)
         self._last: tuple[int, tuple[int, ...]] | None = None
         self._features = NO_FEATURES
+        self._world = WorldVertices()
 
     def _relayout(self, entries: Sequence[tuple[DrawItem, Avatar]], textures: TextureLayers) -> None:
         statics, single, double, blend, offset = [], [], [], [], 0
@@ -136,7 +137,7 @@ class Batch:
         # The second eye of a stereo pair reuses the first eye's vertices.
         stamp = (frame, tuple(id(item) for item, _ in entries))
         if stamp != self._last:
-            self._fill(entries)
+            self._world.fill(entries, self._vertices)
             GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._dynamic)
             GL.glBufferData(GL.GL_ARRAY_BUFFER, self._vertices.nbytes, self._vertices, GL.GL_STREAM_DRAW)
             self._last = stamp
@@ -150,25 +151,7 @@ class Batch:
             GL.glBindVertexArray(self.vao)
             draw_blended(ranges, eye)
 
-    def _fill(self, entries: Sequence[tuple[DrawItem, Avatar]]) -> None:
-        offset = 0
-        for item, avatar in entries:
-            n = avatar.vertex_count
-            block = self._vertices[offset : offset + n]
-            local = blend(avatar.positions, avatar.deltas, item.weights)
-            if item.skin is not None and avatar.skin_joints is not None:  # skin blended positions and normals
-                # Skinned and placed in one pass (the placement folded into the skin matrices), into
-                # contiguous arrays: numpy's element-wise passes into the interleaved buffer are slower.
-                posed, normals = np.empty_like(local), np.empty_like(avatar.normals)
-                skin(avatar, placed(item.model, item.skin), local, avatar.normals, posed, normals)
-                block[:, :3], block[:, 3:] = posed, normals
-            else:
-                rotation = item.model[:3, :3].astype(np.float32)
-                np.matmul(local, rotation.T, out=block[:, :3])
-                block[:, :3] += item.model[:3, 3].astype(np.float32)
-                np.matmul(avatar.normals, rotation.T, out=block[:, 3:])
-            offset += n
-
     def release(self) -> None:
+        self._world.clear()
         GL.glDeleteVertexArrays(1, [self.vao])
         GL.glDeleteBuffers(3, [self._dynamic, self._static, self._elements])

@@ -46,6 +46,7 @@ class Participant:
     states: StateBuffer = field(default_factory=StateBuffer)
     body: BodyYaw = field(default_factory=BodyYaw)  # a skinned avatar's body yaw, lagging the head's
     cadence: Cadence = field(default_factory=Cadence)  # how often it is posed (anim_lod.py)
+    weights: F32 | None = None  # the morph weights drawn last, held with the skin (anim_lod.py)
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,7 @@ class Scene:
             state = p.states.sample(now_us - self.delay_us)
             if state is None:
                 continue
-            weights = p.avatar.targets.weights(state.face, state.visemes)
-            model, skin = pose_matrix(state.pose), None
+            model, skin, held = pose_matrix(state.pose), None, False
             skeleton = p.avatar.skeleton
             if skeleton is not None:
                 yaw = p.body.update(yaw_of(model[:3, :3]), now_us)
@@ -158,7 +158,12 @@ class Scene:
                 size = head_pixels_of(head_pixels, p.id)
                 posed = p.cadence.pose(self._frames, skeleton, state.pose, yaw, hands, size)
                 if posed is not None:
-                    model, skin = posed.model, posed.skin
+                    model, skin, held = posed.model, posed.skin, p.cadence.held
+            # A held skin holds the face too, the same array: the renderer then knows the skinned
+            # vertices are last frame's, moved (batch.py).
+            if not held or p.weights is None:
+                p.weights = p.avatar.targets.weights(state.face, state.visemes)
+            weights = p.weights
             items.append(
                 DrawItem(
                     p.id,
