@@ -70,19 +70,19 @@ def _session(room: RoomProcess, tmp_path: Path) -> Run:
     env = cli_env(tmp_path)
     agent = cli(
         "agent", "--no-verdict", room.url, "--room", "lobby", "--name", "agent", "--hands", "wave", "--loop",
-        "--say", "Hello everyone, I am waving at you.", "--duration", "9",
+        "--say", "Hello everyone, I am waving at you.", "--duration", "7",
     )  # fmt: skip
     recording = tmp_path / "live.hemurec"
-    listener = _listener(room, tmp_path, "ears", 11, "--record", str(recording))
+    listener = _listener(room, tmp_path, "ears", 9, "--record", str(recording))
     finish_all({
         name: subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, start_new_session=True)
         for name, argv in (("ears", listener), ("agent", agent))
     })  # fmt: skip
     replay = cli(
-        "join", room.url, "--room", "lobby", "--replay", str(recording), "--as", "agent", "--duration", "7",
+        "join", room.url, "--room", "lobby", "--replay", str(recording), "--as", "agent", "--duration", "5",
         "--no-verdict",
     )  # fmt: skip
-    second = _listener(room, tmp_path, "second", 9)
+    second = _listener(room, tmp_path, "second", 7)
     finish_all({
         name: subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, start_new_session=True)
         for name, argv in (("second", second), ("replay", replay))
@@ -135,7 +135,7 @@ def _fit_start(seconds: npt.NDArray[np.float64], right: list[npt.NDArray[np.floa
 
 def test_a_waving_agents_hands_arrive_as_its_driver_made_them(run: Run) -> None:
     lines = run.live.hands()
-    assert len(lines) >= 90, f"only {len(lines)} STATEs with hands in ~8 s at 30 Hz"
+    assert len(lines) >= 90, f"only {len(lines)} STATEs with hands in ~6 s at 30 Hz"
     for line in lines:
         assert set(line["hands"]) == {"left", "right"}
     logged = [
