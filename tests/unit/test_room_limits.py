@@ -5,7 +5,7 @@ import time
 from emulator.model.pose import Pose
 from emulator.net.signaling.tokens import Grant, mint
 from emulator.room.core import Close, Forward, MixStates, RoomCore
-from emulator.room.ratelimit import CUT_OFF_AFTER_S, profile_rate_hz
+from emulator.room.ratelimit import CUT_OFF_AFTER_S, FLAGRANT_DROPS, profile_rate_hz
 from emulator.wire import BatchPacker, Ping, Pong, State, Visemes
 from emulator.wire.batch import BATCH_FIRST_BYTE
 from emulator.wire.header import HEADER_SIZE
@@ -74,11 +74,43 @@ def test_a_state_flood_is_dropped_over_budget_counted_then_cut_off_with_a_reason
         if Close("c1", "rate-limited") in core.tick(now):
             removed_at = now
     assert removed_at is not None and removed_at - T0 <= 5.0
-    assert removed_at - T0 >= CUT_OFF_AFTER_S
     limit = profile_rate_hz("visionpro") * 2 * (2 + removed_at - T0) + 10 * (removed_at - T0)
     assert delivered < limit  # what got through is about one honest headset's worth, not 19,200/s
-    assert core.stats.messages_over_budget > 10_000 and core.stats.removals_rate_limited == 1
+    assert core.stats.messages_over_budget >= FLAGRANT_DROPS and core.stats.removals_rate_limited == 1
     assert core.participant("c1") is None and core.participant("c2") is not None
+
+
+def test_a_flagrant_flood_is_cut_off_at_the_next_tick_and_a_slow_one_after_the_full_while() -> None:
+    ping = bytes(Ping(seq=1))
+    removed = {}
+    for per_second in (27_000, 40):  # a PING flood as the hostile bench sends it, and 10x the budget
+        core = RoomCore("lobby", SECRET)
+        join(core, "c1", "mallory")
+        join(core, "c2", "victim")
+        now, step = T0, 0.1
+        while now < T0 + 10 and per_second not in removed:
+            for k in range(round(per_second * step)):
+                core.state_message("c1", ping, now + k / per_second, reliable=False)
+            now += step
+            core.heard("c2", now)
+            if Close("c1", "rate-limited") in core.tick(now):
+                removed[per_second] = now - T0
+    assert removed[27_000] < 0.35, "past FLAGRANT_DROPS within a fifth of a second, cut at the next tick"
+    assert CUT_OFF_AFTER_S <= removed[40] <= CUT_OFF_AFTER_S + 0.5
+
+
+def test_a_long_host_stall_releasing_its_queued_states_at_once_is_not_cut_off() -> None:
+    core = RoomCore("lobby", SECRET)
+    join(core, "c1", "alice")
+    join(core, "c2", "bob")
+    rate = profile_rate_hz("visionpro")
+    queued = int(25 * rate)  # 25 s of states, sent together when the host wakes
+    assert queued < FLAGRANT_DROPS
+    for k in range(queued):
+        core.state_message("c1", pose_state(k), T0, reliable=False)
+    core.heard("c2", T0 + 0.5)
+    assert core.tick(T0 + 0.5) == []
+    assert core.participant("c1") is not None
 
 
 def test_pings_are_capped_so_a_ping_flood_is_not_reflected_as_pongs() -> None:
