@@ -464,13 +464,18 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "coarse mesh (a shirt's checks) becomes its mean colour",
             _extra(cpu_by, pixels),
             "animation level of detail (anim_lod.py): a skinned avatar whose head is under "
-            f"{HALF_RATE_BELOW_PX:.0f} px is re-posed every other frame, half of them on each frame, and "
-            "placed every frame; under "
+            f"{HALF_RATE_BELOW_PX:.0f} px is re-posed every other frame, half of them on each frame, "
+            "its face held with its skeleton in between (the batch then moves last frame's skinned "
+            "vertices: world_vertices.py), and placed every frame; under "
             f"{FINGERS_BELOW_PX:.0f} px its fingers keep their rest shape. Here all 8 are under 100 and over "
             f"50 px: 8 half bodies {cell('half', 8, cpu_by)} ms against {cell('half posed', 8, cpu_by)} ms "
             "with every avatar posed fully every frame (same run, alternating); the Scene alone (states in, "
             f"posed items out, no GL; process CPU, medians of 15 alternating): {full_ms:.2f} -> {lod_ms:.2f} ms "
-            "per frame. What a viewer loses at this size: head turns and the wave step at 45 Hz",
+            "per frame. What a viewer loses at this size: head turns, the mouth and the wave step at 45 Hz. "
+            "Moving held vertices instead of blending and skinning them again, with placing every avatar "
+            "by one affine product (world_vertices.py), alternating trees at a366f09 vs fbf9a64, 16 flat "
+            "half bodies: the batch's fill 2.5-2.6 -> 1.7-1.8 ms per frame (thread CPU, best of 5); "
+            "the placing speeds the old heads too",
             "posing and skinning cut (finger bones posed five at a time, the placement folded into the skin "
             "matrices), A/B alternating against a4fc8ed in one process at 7224f4d, process CPU ms, "
             "medians of 15: posing with a waved hand 0.37 -> 0.29, without hands 0.055 -> 0.051; the "
