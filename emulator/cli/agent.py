@@ -112,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.markers >= 0:
         raise CommandError("--markers must be 0 (off) or a period in seconds")
     limits = limits_from_args(args)
+    config = config_from_args(args, args.name, start)  # a bad option is refused before the voice opens
     source = open_talking(args)
-    config = config_from_args(args, args.name, start)
     config.audio = source_spec(args)
     config.marker_period_s = args.markers
     try:

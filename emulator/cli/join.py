@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error, stop_on_signals
+from emulator.cli.common import (
+    CommandError,
+    freeze_what_is_loaded,
+    parse_option,
+    start_error,
+    stop_on_signals,
+)
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
 from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
 from emulator.cli.summary_table import remote_table
@@ -118,8 +124,9 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> HeadsetConfig:
-    from emulator.drive.errors import DriveError
+    from emulator.drive.faces import FaceSpec
     from emulator.drive.hands import hands_from_spec
+    from emulator.drive.motions import MotionSpec
     from emulator.headset import HeadsetConfig
     from emulator.headset.config import MAX_STATES_PER_PACKET
     from emulator.net.transport.ice_servers import IceOptions, IceServerError
@@ -138,10 +145,6 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         raise CommandError(str(error)) from None
     if not args.connect_timeout > 0:
         raise CommandError("--connect-timeout must be positive")
-    try:
-        hands = hands_from_spec(args.hands)
-    except DriveError as error:
-        raise CommandError(f"--hands: {error}") from None
     return HeadsetConfig(
         ice=ice,
         connect_timeout_s=args.connect_timeout,
@@ -153,9 +156,9 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         profile=args.profile,
         avatar=args.avatar,
         placement=place,
-        motion=args.motion,
-        face=args.face,
-        hands=hands,
+        motion=parse_option(MotionSpec.parse, args.motion, "--motion"),
+        face=parse_option(FaceSpec.parse, args.face, "--face"),
+        hands=parse_option(hands_from_spec, args.hands, "--hands"),
         audio=args.audio,
         opus_bitrate=args.opus_bitrate,
         opus_frame_ms=args.opus_frame,

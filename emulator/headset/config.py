@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.drive.faces import NEUTRAL, FaceSpec
 from emulator.drive.hands import HandsDriver, Relaxed
+from emulator.drive.motions import STILL, MotionSpec
 from emulator.model.pose import Pose
 from emulator.net.transport.ice_servers import IceOptions
 
@@ -22,9 +24,9 @@ class HeadsetConfig:
     profile: str = "visionpro"
     avatar: str = "default"
     placement: Pose = field(default_factory=Pose)
-    motion: str = "still"
-    face: str = "neutral"
-    hands: HandsDriver = field(default_factory=Relaxed)  # `hands_from_spec` parses a --hands string
+    motion: MotionSpec = STILL  # specs are parsed at the edge (`MotionSpec.parse`); files open at start
+    face: FaceSpec = NEUTRAL
+    hands: HandsDriver = field(default_factory=Relaxed)  # `hands_from_spec` parses a hands spec
     audio: str = "tone:440"
     opus_bitrate: int = 32_000
     opus_frame_ms: int = 20  # 10 or 20 (docs/latency.md)

@@ -104,7 +104,7 @@ class ControlServer:
         self.guard = HttpGuard(host, same_origin=False, bearer=self.token, json_bodies=True)
         self._runner: web.AppRunner | None = None
         # What GET /state says the motion and audio are: the command line's, then the last POST's.
-        self.motion = headset.config.motion
+        self.motion = headset.config.motion.text
         self.audio = headset.config.audio
 
     async def start(self) -> None:
@@ -147,7 +147,7 @@ class ControlServer:
         face: Any = (
             {"override": headset.face_override.as_dict(nonzero_only=True)}
             if headset.face_override is not None
-            else {"driver": headset.config.face}
+            else {"driver": headset.config.face.text}
         )
         return web.json_response(
             {

@@ -16,6 +16,8 @@ from emulator.audio.factory import open_source
 from emulator.audio.source import AudioSource
 from emulator.audio.switch import SwitchableSource
 from emulator.audio.wavfile import SourceError, load_wav_mono_48k
+from emulator.drive.faces import NEUTRAL
+from emulator.drive.motions import STILL
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.events import BlocksHeard
 from emulator.headset.recording.recorder import SessionRecorder
@@ -102,8 +104,8 @@ class JoinTools:
                 profile=who.profile or config.profile,
                 avatar=who.avatar or config.avatar,
                 audio="replay" if len(material.pcm) else "none",
-                motion="still",  # the replay drivers replace these once the headset exists
-                face="neutral",
+                motion=STILL,  # the replay drivers replace these once the headset exists
+                face=NEUTRAL,
                 hands=ReplayHands(material, timeline),
                 marker_period_s=0.0,  # the recorded voice carries the original's markers already
             )

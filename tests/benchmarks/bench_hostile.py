@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 
+from emulator.drive.motions import MotionSpec
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
@@ -143,7 +144,9 @@ class Pair:
 
     def __init__(self, url: str, room: str) -> None:
         self.speaker_name = f"{room}-speaker"
-        self.speaker = Headset(_config(url, room, self.speaker_name, audio="tone:440", motion="orbit"))
+        self.speaker = Headset(
+            _config(url, room, self.speaker_name, audio="tone:440", motion=MotionSpec.parse("orbit"))
+        )
         self.listener = Headset(_config(url, room, f"{room}-listener", audio="none"))
 
     async def start(self) -> None:

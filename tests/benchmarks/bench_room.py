@@ -21,6 +21,7 @@ import numpy as np
 from emulator.audio.marker import MarkerDetector
 from emulator.audio.marker_schedule import scheduled_latency
 from emulator.audio.source import MonoBlock
+from emulator.drive.faces import FaceSpec
 from emulator.drive.hands import NoHands
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig
@@ -52,7 +53,7 @@ def _config(url: str, name: str, **kwargs: Any) -> HeadsetConfig:
 
 async def _latency(ours: bool, loss: float) -> dict[str, Any]:
     async with RoomServer(SECRET.encode(), port=0) as room:
-        speaker = Headset(_config(room.url, "speaker", audio="tone:440", face="neutral"))
+        speaker = Headset(_config(room.url, "speaker", audio="tone:440", face=FaceSpec.parse("neutral")))
         await speaker.start()
         blocks: list[MonoBlock] = []
         latencies: list[float] = []
@@ -120,7 +121,7 @@ async def _uplink(states_per_packet: int) -> dict[str, float]:
                 room.url,
                 "sender",
                 audio="tone:440",
-                face="talk",
+                face=FaceSpec.parse("talk"),
                 marker_period_s=0,
                 states_per_packet=states_per_packet,
             )

@@ -13,6 +13,7 @@ import aiohttp
 import numpy as np
 import pytest
 
+from emulator.drive.motions import MotionSpec
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.events import BlocksHeard
 from emulator.net.signaling.tokens import Grant, mint
@@ -45,7 +46,9 @@ async def test_mute_silences_chirps_too_and_state_reads_the_controls_back(room: 
     listener = Headset(config(room, "listener"))
     tools = JoinTools(control="127.0.0.1:0")
     # Silence with a chirp every 0.5 s: all a listener can hear of it is the chirps.
-    puppet = tools.prepare(config(room, "puppet", audio="silence", marker_period_s=0.5, motion="nod"))
+    puppet = tools.prepare(
+        config(room, "puppet", audio="silence", marker_period_s=0.5, motion=MotionSpec.parse("nod"))
+    )
     peaks: list[tuple[float, float]] = []  # (time, the puppet's peak in a 10 ms block)
 
     def on_blocks(blocks: dict[str, Any]) -> None:

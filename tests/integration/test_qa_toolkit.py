@@ -13,6 +13,8 @@ import aiohttp
 import numpy as np
 import pytest
 
+from emulator.drive.faces import FaceSpec
+from emulator.drive.motions import MotionSpec
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.recording.replay import load_replay
 from emulator.headset.recording.sessionfile import read_recording
@@ -93,9 +95,19 @@ def distance_to_path(point: np.ndarray, path: np.ndarray) -> float:
 
 async def test_a_recorded_headset_replays_into_another_room(room: RoomServer, tmp_path: Path) -> None:
     file = tmp_path / "session.hemurec"
-    alpha = Headset(config(room, "one", "alpha", motion="orbit:radius=1,period=4", face="smile"))
+    alpha = Headset(
+        config(
+            room,
+            "one",
+            "alpha",
+            motion=MotionSpec.parse("orbit:radius=1,period=4"),
+            face=FaceSpec.parse("smile"),
+        )
+    )
     bravo_tools = JoinTools(record=file)
-    bravo = bravo_tools.prepare(config(room, "one", "bravo", audio="tone:660", motion="nod"))
+    bravo = bravo_tools.prepare(
+        config(room, "one", "bravo", audio="tone:660", motion=MotionSpec.parse("nod"))
+    )
     try:
         await started(alpha)
         await started(bravo, bravo_tools)
