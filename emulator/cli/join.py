@@ -124,6 +124,9 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> HeadsetConfig:
+    from emulator.audio.devices import OutputSpec
+    from emulator.audio.factory import NO_AUDIO, AudioSpec
+    from emulator.audio.hrtf import HrtfSpec
     from emulator.drive.faces import FaceSpec
     from emulator.drive.hands import hands_from_spec
     from emulator.drive.motions import MotionSpec
@@ -137,12 +140,15 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         raise CommandError(f"--states-per-packet must be between 1 and {MAX_STATES_PER_PACKET}")
     if args.duration is not None and not args.duration > 0:
         raise CommandError("--duration must be positive")
-    if args.input and args.audio.strip().lower() != "mic":
-        raise CommandError(f"--input picks the microphone for --audio mic (--audio is {args.audio})")
+    # The agent names its voice with --say, --script or --wav instead (its --audio defaults to None).
+    audio = NO_AUDIO if args.audio is None else parse_option(AudioSpec.parse, args.audio, "--audio")
+    output = None if args.output is None else parse_option(OutputSpec.parse, args.output, "--output")
+    if args.input and audio.text.strip().lower() != "mic":
+        raise CommandError(f"--input picks the microphone for --audio mic (--audio is {audio})")
     try:
         ice = IceOptions.from_urls(args.ice_server, args.ice_username, args.ice_credential, args.relay_only)
     except IceServerError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(f"{'--relay-only' if error.url is None else '--ice-server'}: {error}") from None
     if not args.connect_timeout > 0:
         raise CommandError("--connect-timeout must be positive")
     return HeadsetConfig(
@@ -159,14 +165,14 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         motion=parse_option(MotionSpec.parse, args.motion, "--motion"),
         face=parse_option(FaceSpec.parse, args.face, "--face"),
         hands=parse_option(hands_from_spec, args.hands, "--hands"),
-        audio=args.audio,
+        audio=audio,
         opus_bitrate=args.opus_bitrate,
         opus_frame_ms=args.opus_frame,
         states_per_packet=args.states_per_packet,
         record_dir=getattr(args, "record_dir", None),
-        hrtf=args.hrtf,
+        hrtf=None if args.hrtf is None else HrtfSpec.parse(args.hrtf),  # never refused: files open at start
         hrtf_mirror=args.hrtf_mirror,
-        output=args.output,
+        output=output,
         secret=args.secret,
         input=args.input,
     )

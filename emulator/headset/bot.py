@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from emulator.audio.factory import AudioSpec
 from emulator.audio.speech import SpeechSource, bot_source
 from emulator.drive.faces import Blink, FaceDriver
 from emulator.drive.hands import HandsDriver, Talk
@@ -63,7 +64,10 @@ def talking_bot(config: HeadsetConfig, index: int, hands: HandsDriver | None = N
         motion = config.motion.build(config.placement)
         driver = TalkingDriver.for_speech(motion, speech, seed=index)
         bot_config = replace(
-            config, audio=f"bot:{index}", marker_period_s=0.0, hands=hands or Talk(period=2.6 + 0.3 * index)
+            config,
+            audio=AudioSpec.parse(f"bot:{index}"),
+            marker_period_s=0.0,
+            hands=hands or Talk(period=2.6 + 0.3 * index),
         )
         return Headset(bot_config, drivers=driver, source=speech)
     except BaseException:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from emulator.audio.factory import NO_AUDIO
 from emulator.audio.marker import prepare_detection
 from emulator.drive.motions import MotionSpec
 from emulator.headset import Headset, HeadsetConfig, HeadsetError, SharedEncoders
@@ -90,7 +91,7 @@ class SwarmPlan:
                     identity=name,
                     placement=place,
                     motion=motion,
-                    audio=self.template.audio if speaks else "none",
+                    audio=self.template.audio if speaks else NO_AUDIO,
                     record_dir=None,
                     light_receive=True,
                     # One listener measuring mouth-to-ear is enough for a load test; the matched

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from emulator.audio.factory import AudioSpec
 from emulator.audio.marker import MarkerDetector
 from emulator.audio.marker_schedule import scheduled_latency
 from emulator.audio.source import MonoBlock
@@ -53,7 +54,9 @@ def _config(url: str, name: str, **kwargs: Any) -> HeadsetConfig:
 
 async def _latency(ours: bool, loss: float) -> dict[str, Any]:
     async with RoomServer(SECRET.encode(), port=0) as room:
-        speaker = Headset(_config(room.url, "speaker", audio="tone:440", face=FaceSpec.parse("neutral")))
+        speaker = Headset(
+            _config(room.url, "speaker", audio=AudioSpec.parse("tone:440"), face=FaceSpec.parse("neutral"))
+        )
         await speaker.start()
         blocks: list[MonoBlock] = []
         latencies: list[float] = []
@@ -63,7 +66,11 @@ async def _latency(ours: bool, loss: float) -> dict[str, Any]:
         detector = MarkerDetector()
         try:
             if ours:
-                listener = Headset(_config(room.url, "listener", audio="none", marker_period_s=MARKER_PERIOD))
+                listener = Headset(
+                    _config(
+                        room.url, "listener", audio=AudioSpec.parse("none"), marker_period_s=MARKER_PERIOD
+                    )
+                )
                 # The drop hook goes on the receiver before our tap, as the network would.
                 listener.receiver_hooks.append(
                     lambda receiver: drop_incoming_rtp(receiver, PacketDropper(loss, seed=1234))
@@ -120,7 +127,7 @@ async def _uplink(states_per_packet: int) -> dict[str, float]:
             _config(
                 room.url,
                 "sender",
-                audio="tone:440",
+                audio=AudioSpec.parse("tone:440"),
                 face=FaceSpec.parse("talk"),
                 marker_period_s=0,
                 states_per_packet=states_per_packet,
@@ -128,7 +135,11 @@ async def _uplink(states_per_packet: int) -> dict[str, float]:
         )
         listener = Headset(
             _config(
-                room.url, "listener", audio="none", marker_period_s=0, states_per_packet=states_per_packet
+                room.url,
+                "listener",
+                audio=AudioSpec.parse("none"),
+                marker_period_s=0,
+                states_per_packet=states_per_packet,
             )
         )
         await sender.start()

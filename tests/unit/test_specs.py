@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from emulator.audio.backends import SilentOutput, WavOutput
+from emulator.audio.devices import DeviceError, OutputSpec, OutputSpecError
+from emulator.audio.factory import NO_AUDIO, TONE_440, AudioSpec
+from emulator.audio.hrtf import HrtfSpec
+from emulator.audio.tone import SilenceSource, ToneSource
+from emulator.audio.wavfile import SourceError
 from emulator.cli import main
 from emulator.cli.vocab import ExitCode
 from emulator.drive.errors import DriveError, TraceError
@@ -113,6 +119,114 @@ def test_a_bad_face_names_the_value_not_an_option(text: str, message: str) -> No
     assert "--" not in str(refused.value)
 
 
+# --- audio source -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "arg"),
+    [
+        ("tone:440", "tone", "440"),
+        ("TONE:660.5", "tone", "660.5"),
+        ("wav:speech.wav:loop", "wav", "speech.wav:loop"),
+        ("silence", "silence", ""),
+        ("speech:Hello there", "speech", "Hello there"),
+        ("script:lines.txt", "script", "lines.txt"),
+        ("bot:2", "bot", "2"),
+        ("mic", "mic", ""),
+        ("mic:USB headset", "mic", "USB headset"),
+        ("none", "none", ""),
+    ],
+)
+def test_an_audio_spec_keeps_its_text_and_names_its_source(text: str, kind: str, arg: str) -> None:
+    spec = AudioSpec.parse(text)
+    assert (spec.text, spec.kind, spec.arg, str(spec)) == (text, kind, arg, text)
+    assert spec.is_none == (kind == "none")
+
+
+def test_audio_defaults_and_what_opens() -> None:
+    assert AudioSpec.parse("tone:440") == TONE_440 == HeadsetConfig("ws://h/ws", "r", "n").audio
+    assert AudioSpec.parse("none") == NO_AUDIO
+    assert isinstance(TONE_440.open(), ToneSource) and isinstance(
+        AudioSpec.parse("silence").open(), SilenceSource
+    )
+
+
+def test_a_wav_is_named_by_the_spec_and_opened_later(tmp_path: Path) -> None:
+    spec = AudioSpec.parse(f"wav:{tmp_path / 'later.wav'}")  # no file yet: parsing does not open it
+    with pytest.raises(SourceError, match="not found"):
+        spec.open()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("trumpet", "unknown audio source 'trumpet'; use one of: bot, mic, none, script"),
+        ("tone:loud", "tone needs a frequency in Hz, e.g. tone:440 (got 'loud')"),
+        ("tone:30000", "tone frequency must be between 0 and 24000 Hz, not 30000.0"),
+        ("wav:", "wav needs a file"),
+        ("silence:3", "silence takes no argument (got '3')"),
+        ("none:x", "none takes no argument (got 'x')"),
+        ("speech: ", "speech: needs a text to say"),
+        ("bot:x", "bot: needs a bot number, e.g. bot:0, got 'x'"),
+    ],
+)
+def test_a_bad_audio_source_names_the_value_not_an_option(text: str, message: str) -> None:
+    with pytest.raises(SourceError, match="^" + re.escape(message)) as refused:
+        AudioSpec.parse(text)
+    assert "--" not in str(refused.value)
+
+
+def test_the_microphone_device_joins_a_bare_mic() -> None:
+    config = HeadsetConfig("ws://h/ws", "r", "n", audio=AudioSpec.parse("mic"), input="usb")
+    assert config.audio_spec == AudioSpec.parse("mic:usb")
+
+
+# --- HRTF and output ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "off"),
+    [
+        ("kemar", None, False),
+        ("default", None, False),
+        ("", None, False),
+        ("off", None, True),
+        (" None ", None, True),
+        ("ears/mine.sofa", Path("ears/mine.sofa"), False),
+    ],
+)
+def test_any_hrtf_text_is_kemar_off_or_a_file_read_later(text: str, path: Path | None, off: bool) -> None:
+    spec = HrtfSpec.parse(text)
+    assert (spec.text, spec.path, spec.off) == (text, path, off)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "target"),
+    [
+        ("default", "default", ""),
+        ("", "default", ""),
+        ("silent", "silent", ""),
+        ("None", "silent", ""),
+        ("wav:heard.wav", "wav", "heard.wav"),
+        ("3", "device", "3"),
+        ("USB headset", "device", "USB headset"),
+    ],
+)
+def test_an_output_spec_names_a_card_silence_a_file_or_a_device(text: str, kind: str, target: str) -> None:
+    spec = OutputSpec.parse(text)
+    assert (spec.text, spec.kind, spec.target, str(spec)) == (text, kind, target, text)
+
+
+def test_an_output_opens_when_asked_and_a_bad_one_names_the_value(tmp_path: Path) -> None:
+    assert isinstance(OutputSpec.parse("silent").open(), SilentOutput)
+    wav = OutputSpec.parse(f"wav:{tmp_path / 'heard.wav'}").open()
+    assert isinstance(wav, WavOutput)
+    wav.close()
+    with pytest.raises(OutputSpecError, match=r"^output 'wav:': wav:FILE needs a file name$") as refused:
+        OutputSpec.parse("wav:")
+    assert isinstance(refused.value, DeviceError) and isinstance(refused.value, ValueError)
+
+
 # --- a swarm's mixed motions --------------------------------------------------------------------
 
 
@@ -133,6 +247,8 @@ def test_a_mixed_swarm_hands_out_the_motions_in_turn() -> None:
         (["--motion", "fly"], "--motion: unknown motion 'fly'; choose one of"),
         (["--face", "grin"], "--face: unknown face 'grin'; choose one of"),
         (["--hands", "jazz"], "--hands: unknown hands 'jazz'; choose one of"),
+        (["--audio", "tone:loud"], "--audio: tone needs a frequency in Hz, e.g. tone:440 (got 'loud')"),
+        (["--output", "wav:"], "--output: output 'wav:': wav:FILE needs a file name"),
     ],
 )
 @pytest.mark.parametrize("command", ["join", "swarm", "agent"])

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from emulator.audio.factory import AudioSpec
 from emulator.drive.faces import FaceSpec
 from emulator.drive.hands import hands_from_spec
 from emulator.drive.motions import MotionSpec
@@ -44,6 +45,7 @@ SPEC_PARSERS: dict[str, Callable[[str], Any]] = {
     "motion": MotionSpec.parse,
     "face": FaceSpec.parse,
     "hands": hands_from_spec,
+    "audio": AudioSpec.parse,
 }
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.audio.factory import AudioSpec
 from emulator.drive.faces import FaceSpec
 from emulator.drive.hands import hands_from_spec
 from emulator.drive.motions import MotionSpec
@@ -89,6 +90,7 @@ class HeadsetOptions:
         _check(FaceSpec.parse, parsed.face, "--face")
         if parsed.hands:
             _check(hands_from_spec, parsed.hands, "--hands")
+        _check(AudioSpec.parse, parsed.audio, "--audio")
         return cls(
             rooms,
             profile_mix(str(parsed.profiles)),

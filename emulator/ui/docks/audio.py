@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emulator.audio.devices import list_devices
-from emulator.audio.hrtf import HrtfError
+from emulator.audio.devices import OutputSpec, list_devices
+from emulator.audio.factory import AudioSpec
+from emulator.audio.hrtf import HrtfError, HrtfSpec
 from emulator.ui.session import AppSession
 from emulator.wire.signaling import RoomMode
 
@@ -185,14 +186,18 @@ class AudioPanel(QWidget):
             self.hrtf.addItem(path, path)
             self.hrtf.setCurrentIndex(self.hrtf.count() - 1)
 
-    def audio_spec(self) -> str:
-        return str(self.input.currentData() or "silence")
+    # The combos hold only what they offer (a device by its listed name, a file the picker gave), so
+    # these parse: a device that went away, or a file that cannot be read, fails when it is opened.
+    def audio_spec(self) -> AudioSpec:
+        return AudioSpec.parse(str(self.input.currentData() or "silence"))
 
-    def output_spec(self) -> str | None:
-        return str(self.output.currentData()) or None
+    def output_spec(self) -> OutputSpec | None:
+        data = str(self.output.currentData())
+        return OutputSpec.parse(data) if data else None
 
-    def hrtf_spec(self) -> str | None:
-        return str(self.hrtf.currentData()) or None
+    def hrtf_spec(self) -> HrtfSpec | None:
+        data = str(self.hrtf.currentData())
+        return HrtfSpec.parse(data) if data else None
 
     def refresh(self) -> None:
         mode = self.room_mode()
