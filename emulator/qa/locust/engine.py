@@ -28,6 +28,7 @@ from emulator.headset.report import LatencySamples
 from emulator.model.pose import Pose
 from emulator.qa.locust.protocol import Event, ProtocolError, Request, StateChange, decode, encode_event
 from emulator.qa.swarm import SETTLE_S
+from emulator.wire.signaling import CloseReason
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class Member:
         self.headset = headset
         self.on_joined()
         _freeze_once()
-        reason = "left"
+        reason: str = CloseReason.LEFT
         try:
             await _first(self.leave, headset.closed)
             if not self.leave.is_set():

@@ -128,7 +128,7 @@ class AudioPanel(QWidget):
         pick.setToolTip("Use your own HRTF measurements (a SOFA file)")
         self.mode = QLabel(MODE_TEXT[None])
         self.mode.setWordWrap(True)
-        self.mode_shown: str | None = None
+        self.mode_shown: RoomMode | None = None
         form = QFormLayout()
         form.addRow("Microphone", self.input)
         form.addRow("Output", self.output)
@@ -174,8 +174,8 @@ class AudioPanel(QWidget):
     def hrtf_mirror(self) -> bool:
         return self.mirror.isChecked()
 
-    def room_mode(self) -> str | None:
-        """The joined room's spatial mode ("forward" or "binaural"), None when not joined."""
+    def room_mode(self) -> RoomMode | None:
+        """The joined room's spatial mode (forward or binaural), None when not joined."""
         headset = self.session.headset
         return headset.view.room_mode() if headset is not None else None
 
