@@ -1,4 +1,4 @@
-"""Choosing audio devices: `--input`/`--output` specs, the device list, the silent fallback.
+"""Choosing audio devices: input and output specs (`OutputSpec`), the device list, the silent fallback.
 
 A spec is one of:
 - `default` (or nothing): the system's default device; with no sound card (or no PortAudio), the
@@ -38,6 +38,42 @@ SILENT_NAMES = ("silent", "none", "null")
 
 class DeviceError(RuntimeError):
     """An audio device that was asked for and cannot be used; the message says which and why."""
+
+
+class OutputSpecError(DeviceError, ValueError):
+    """An output spec that does not parse: a device problem to `open_output`'s callers, and a bad value
+    (a ValueError, like every spec's parse error) to whoever parses it."""
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """An `--output` value: the default card, silence, a WAV file or a device by index or part of its
+    name. Checked here; the device is looked up and opened by `open()`, when the ears open, since
+    cards come and go."""
+
+    text: str  # as written
+    kind: Literal["default", "silent", "wav", "device"]
+    target: str = ""  # the WAV file, or the device's index or name
+
+    @classmethod
+    def parse(cls, text: str) -> OutputSpec:
+        """The spec `text` names; an `OutputSpecError` names the value and what is accepted."""
+        name = text.strip()
+        if name.lower() in SILENT_NAMES:
+            return cls(text, "silent")
+        if name.lower().startswith("wav:"):
+            if not name[4:]:
+                raise OutputSpecError(f"output {text!r}: wav:FILE needs a file name")
+            return cls(text, "wav", name[4:])
+        if not name or name.lower() == "default":
+            return cls(text, "default")
+        return cls(text, "device", name)
+
+    def open(self) -> AudioOutput:
+        return open_output(self.text)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +192,7 @@ def open_output(spec: str | None = None) -> AudioOutput:
     if text.lower() in SILENT_NAMES:
         return SilentOutput()
     if text.lower().startswith("wav:"):
-        path = Path(text[4:])
-        if not text[4:]:
-            raise DeviceError("output wav:FILE needs a file name")
+        path = Path(OutputSpec.parse(text).target)
         try:
             return WavOutput(path)
         except OSError as error:
@@ -175,7 +209,9 @@ def open_input(spec: str | None = None) -> AudioSource:
     if text.lower() in SILENT_NAMES:
         return SilenceSource()
     if text.lower().startswith("wav:"):
-        raise DeviceError("--input takes a device or 'silent'; WAV files are sources of their own")
+        raise DeviceError(
+            f"input {text!r}: a microphone is a device or 'silent'; a WAV is a source of its own"
+        )
     from emulator.audio.portaudio import PortAudioInput
 
     card: Callable[..., AudioSource] = PortAudioInput

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -80,13 +81,42 @@ def mirrored(hrtf: HrtfSet) -> HrtfSet:
     )
 
 
-def load_hrtf(spec: str | Path | None = None, *, mirror: bool = False) -> HrtfSet:
-    """`None` or "kemar" → the bundled set; anything else is a path to a SOFA file (`--hrtf`).
+KEMAR_NAMES = ("", "kemar", "default")
+OFF_NAMES = ("off", "none")
 
-    `mirror` swaps the ears (`--hrtf-mirror`). A file that looks mirrored (sources on the left louder
-    in the right ear) is played as it is, with a one-line warning naming the option.
+
+@dataclass(frozen=True)
+class HrtfSpec:
+    """An `--hrtf` value: the bundled KEMAR set, none at all (`off`: voices summed to both ears), or a
+    SOFA file. Any text is one of these, so parsing never fails; the file is read (and refused if it
+    cannot be used) by `load_hrtf`, when the ears open."""
+
+    text: str  # as written
+    path: Path | None = None  # the SOFA file; None: KEMAR, or no HRTF when `off`
+    off: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> HrtfSpec:
+        name = text.strip().lower()
+        if name in OFF_NAMES:
+            return cls(text, off=True)
+        if name in KEMAR_NAMES:
+            return cls(text)
+        return cls(text, Path(text))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def load_hrtf(spec: HrtfSpec | str | Path | None = None, *, mirror: bool = False) -> HrtfSet:
+    """`None` or "kemar" → the bundled set; anything else is a path to a SOFA file.
+
+    `mirror` swaps the ears. A file that looks mirrored (sources on the left louder in the right ear)
+    is played as it is, with a one-line warning that says so.
     """
-    if spec is None or str(spec).lower() in ("", "kemar", "default"):
+    if isinstance(spec, HrtfSpec):
+        spec = spec.path
+    if spec is None or str(spec).lower() in KEMAR_NAMES:
         hrtf = load_kemar()
     else:
         from emulator.audio.sofa import read_sofa  # h5py only when a SOFA file is asked for
@@ -98,7 +128,7 @@ def load_hrtf(spec: str | Path | None = None, *, mirror: bool = False) -> HrtfSe
     if ild is not None and ild < -MIRRORED_ILD_DB:
         log.warning(
             "%s: sources on the left (+90° azimuth) are %.0f dB louder in the right ear: its left and "
-            "right look swapped; play it with --hrtf-mirror (the Audio dock: Mirror left/right)",
+            "right look swapped; play it mirrored (its ears swapped) to hear it the right way round",
             hrtf.name, -ild,
         )  # fmt: skip
     return hrtf

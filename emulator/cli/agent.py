@@ -100,6 +100,8 @@ def open_talking(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emulator.audio.factory import AudioSpec
+    from emulator.audio.wavfile import SourceError
     from emulator.drive.errors import DriveError
     from emulator.drive.spec import placement
     from emulator.headset import HeadsetError
@@ -112,13 +114,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.markers >= 0:
         raise CommandError("--markers must be 0 (off) or a period in seconds")
     limits = limits_from_args(args)
+    config = config_from_args(args, args.name, start)  # a bad option is refused before the voice opens
     source = open_talking(args)
-    config = config_from_args(args, args.name, start)
-    config.audio = source_spec(args)
     config.marker_period_s = args.markers
     try:
+        config.audio = AudioSpec.parse(source_spec(args))  # what reports show: the source is open already
         agent = TalkingAgent(config, source)
-    except HeadsetError as error:
+    except (HeadsetError, SourceError) as error:
         source.close()
         raise CommandError(str(error)) from None
     return asyncio.run(_talk(agent, config, args.duration, args.report, printer_for(args), limits))

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _join(window: Any, args: argparse.Namespace) -> int:
+    from emulator.audio.factory import NO_AUDIO
     from emulator.drive.spec import placement
     from emulator.headset import HeadsetConfig
 
@@ -95,7 +96,7 @@ async def _join(window: Any, args: argparse.Namespace) -> int:
         secret=args.secret,
         profile=args.profile,
         placement=placement(),
-        audio="none",  # the Audio dock's microphone, as when Join is pressed
+        audio=NO_AUDIO,  # the Audio dock's microphone, as when Join is pressed
     )
     window.connect_panel.fill(config)
     errors: list[str] = []

@@ -44,18 +44,18 @@ def hrtf_from_args(args: argparse.Namespace) -> HrtfSet:
     try:
         return load_hrtf(getattr(args, "hrtf", None), mirror=getattr(args, "hrtf_mirror", False))
     except HrtfError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(f"--hrtf: {error}") from None
 
 
 def output_from_args(args: argparse.Namespace) -> AudioOutput:
     try:
         return open_output(getattr(args, "output", None))
     except DeviceError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(f"--output: {error}") from None
 
 
 def input_from_args(args: argparse.Namespace) -> AudioSource:
     try:
         return open_input(getattr(args, "input", None))
     except DeviceError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(f"--input: {error}") from None

@@ -1,12 +1,13 @@
-"""What every subcommand shares: the user-facing error and stopping on Ctrl+C or SIGTERM."""
+"""What every subcommand shares: the user-facing error, specs parsed at the edge, and stopping on Ctrl+C
+or SIGTERM."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import signal
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 from emulator.cli.vocab import ExitCode
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:  # asyncio is imported by the commands that run a loop, not fo
     import asyncio
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+T = TypeVar("T")
 
 
 class CommandError(Exception):
@@ -22,6 +24,15 @@ class CommandError(Exception):
     def __init__(self, message: str, exit_code: int = ExitCode.USAGE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def parse_option(parse: Callable[[str], T], text: str, option: str) -> T:
+    """An option's spec parsed into its typed value; the parser's error names the value, and the
+    command's puts the option in front of it ("--motion: unknown motion 'fly'; …")."""
+    try:
+        return parse(text)
+    except ValueError as error:  # every spec's parse error is one (DriveError, SourceError, …)
+        raise CommandError(f"{option}: {error}") from None
 
 
 def start_error(error: Exception) -> CommandError:

@@ -13,6 +13,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.audio.factory import AudioSpec
+from emulator.drive.faces import FaceSpec
+from emulator.drive.motions import MotionSpec
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
 
@@ -57,9 +60,11 @@ def bot_config(url: str, secret: str, plan: BotPlan) -> HeadsetConfig:
         room=ROOM,
         name=plan.name,
         placement=Pose.at(x, 1.6, z, facing_user),
-        motion=f"orbit:radius={plan.radius_m},period={plan.period_s},arc={plan.arc_deg},turn={turn}",
-        face="talk",
-        audio="silence",
+        motion=MotionSpec.parse(
+            f"orbit:radius={plan.radius_m},period={plan.period_s},arc={plan.arc_deg},turn={turn}"
+        ),
+        face=FaceSpec.parse("talk"),
+        audio=AudioSpec.parse("silence"),
         marker_period_s=0.0,  # a chirp every 2 s would spoil the speech
         secret=secret,
     )

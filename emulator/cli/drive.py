@@ -16,12 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from emulator.cli.common import CommandError
+from emulator.cli.common import CommandError, parse_option
 from emulator.cli.vocab import add_out_argument, seconds_or_zero
-from emulator.drive.drivers import Drivers, build_drivers
+from emulator.drive.drivers import Drivers, drivers_from
 from emulator.drive.errors import DriveError
+from emulator.drive.faces import FaceSpec
 from emulator.drive.hand_trace import hand_trace_record
 from emulator.drive.hands import HandsDriver, hands_from_spec
+from emulator.drive.motions import MotionSpec
+from emulator.drive.spec import placement
 from emulator.drive.trace import trace_record
 
 
@@ -45,14 +48,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.rate <= 1000 or not 0 <= args.duration <= 24 * 3600:
         raise CommandError("--rate must be within 0..1000 and --duration within 0..86400 seconds")
+    motion = parse_option(MotionSpec.parse, args.motion, "--motion")
+    face = parse_option(FaceSpec.parse, args.face, "--face")
+    hands = parse_option(hands_from_spec, args.hands, "--hands")
     try:
-        drivers = build_drivers(args.motion, args.face, args.at, args.yaw)
-    except DriveError as error:
+        drivers = drivers_from(motion, face, placement(args.at, args.yaw))
+    except DriveError as error:  # a placement, or a file the specs name
         raise CommandError(str(error)) from None
-    try:
-        hands = hands_from_spec(args.hands)
-    except DriveError as error:
-        raise CommandError(f"--hands: {error}") from None
     if args.out is None:
         _write(drivers, hands, args.duration, args.rate, sys.stdout)
         return 0

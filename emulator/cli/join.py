@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.cli.common import CommandError, freeze_what_is_loaded, start_error, stop_on_signals
+from emulator.cli.common import (
+    CommandError,
+    freeze_what_is_loaded,
+    parse_option,
+    start_error,
+    stop_on_signals,
+)
 from emulator.cli.qa_options import add_qa_arguments, tools_from_args
 from emulator.cli.status import StatusPrinter, add_status_argument, headset_line, printer_for, status_task
 from emulator.cli.summary_table import remote_table
@@ -118,8 +124,12 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> HeadsetConfig:
-    from emulator.drive.errors import DriveError
+    from emulator.audio.devices import OutputSpec
+    from emulator.audio.factory import NO_AUDIO, AudioSpec
+    from emulator.audio.hrtf import HrtfSpec
+    from emulator.drive.faces import FaceSpec
     from emulator.drive.hands import hands_from_spec
+    from emulator.drive.motions import MotionSpec
     from emulator.headset import HeadsetConfig
     from emulator.headset.config import MAX_STATES_PER_PACKET
     from emulator.net.transport.ice_servers import IceOptions, IceServerError
@@ -130,18 +140,17 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         raise CommandError(f"--states-per-packet must be between 1 and {MAX_STATES_PER_PACKET}")
     if args.duration is not None and not args.duration > 0:
         raise CommandError("--duration must be positive")
-    if args.input and args.audio.strip().lower() != "mic":
-        raise CommandError(f"--input picks the microphone for --audio mic (--audio is {args.audio})")
+    # The agent names its voice with --say, --script or --wav instead (its --audio defaults to None).
+    audio = NO_AUDIO if args.audio is None else parse_option(AudioSpec.parse, args.audio, "--audio")
+    output = None if args.output is None else parse_option(OutputSpec.parse, args.output, "--output")
+    if args.input and audio.text.strip().lower() != "mic":
+        raise CommandError(f"--input picks the microphone for --audio mic (--audio is {audio})")
     try:
         ice = IceOptions.from_urls(args.ice_server, args.ice_username, args.ice_credential, args.relay_only)
     except IceServerError as error:
-        raise CommandError(str(error)) from None
+        raise CommandError(f"{'--relay-only' if error.url is None else '--ice-server'}: {error}") from None
     if not args.connect_timeout > 0:
         raise CommandError("--connect-timeout must be positive")
-    try:
-        hands = hands_from_spec(args.hands)
-    except DriveError as error:
-        raise CommandError(f"--hands: {error}") from None
     return HeadsetConfig(
         ice=ice,
         connect_timeout_s=args.connect_timeout,
@@ -153,17 +162,17 @@ def config_from_args(args: argparse.Namespace, name: str, place: Pose) -> Headse
         profile=args.profile,
         avatar=args.avatar,
         placement=place,
-        motion=args.motion,
-        face=args.face,
-        hands=hands,
-        audio=args.audio,
+        motion=parse_option(MotionSpec.parse, args.motion, "--motion"),
+        face=parse_option(FaceSpec.parse, args.face, "--face"),
+        hands=parse_option(hands_from_spec, args.hands, "--hands"),
+        audio=audio,
         opus_bitrate=args.opus_bitrate,
         opus_frame_ms=args.opus_frame,
         states_per_packet=args.states_per_packet,
         record_dir=getattr(args, "record_dir", None),
-        hrtf=args.hrtf,
+        hrtf=None if args.hrtf is None else HrtfSpec.parse(args.hrtf),  # never refused: files open at start
         hrtf_mirror=args.hrtf_mirror,
-        output=args.output,
+        output=output,
         secret=args.secret,
         input=args.input,
     )

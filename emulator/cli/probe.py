@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             net = parse_conditions(args.net)
         except ConditionsError as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(f"--net: {error}") from None
     linger = float(args.linger)
     template = HeadsetConfig(url=args.url, room="", name="probe", secret=args.secret, placement=placement())
     metrics = metrics_address(args)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator import __version__
+from emulator.audio.factory import TONE_440
 from emulator.cli.common import CommandError
 from emulator.cli.demo_bots import ROOM, Demo
 from emulator.cli.extras import APP_HINT, missing_app_modules
@@ -207,7 +208,7 @@ async def _room_and_render(seconds: float, frame: Path | None, headless: bool = 
             room=ROOM,
             name="self-test",
             placement=placement(),
-            audio="tone:440",
+            audio=TONE_440,
             marker_period_s=0.0,
             secret=demo.secret,
         )

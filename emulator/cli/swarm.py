@@ -61,7 +61,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from emulator.drive.spec import placement
-    from emulator.qa.swarm import SwarmPlan
+    from emulator.qa.swarm import SwarmPlan, mixed_motions
 
     if args.count < 1 or args.count > 1000:
         raise CommandError("-n must be between 1 and 1000")
@@ -69,8 +69,12 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--speakers must be between 0 and -n")
     if not 1 <= args.workers <= 64:
         raise CommandError("--workers must be between 1 and 64")
+    mixed = args.motion == "mixed"
+    if mixed:
+        args.motion = "still"  # the template's; each member takes one of `mixed_motions()` instead
     template = config_from_args(args, args.prefix, placement(None, 0.0))
-    plan = SwarmPlan(template, args.count, args.speakers, args.radius, args.prefix)
+    motions = mixed_motions() if mixed else ()
+    plan = SwarmPlan(template, args.count, args.speakers, args.radius, args.prefix, motions=motions)
     listen = metrics_address(args)
     limits = limits_from_args(args)
     if args.workers > 1:

@@ -1,6 +1,6 @@
-"""From the `--at/--yaw/--motion/--face` options to the pair of drivers a headset samples.
+"""From a placement and the motion and face specs to the pair of drivers a headset samples.
 
-The headless `join`, the swarm and the app all start a headset from these four strings; building
+The headless `join`, the swarm and the app all start a headset from these four values; building
 the pair in one place means a Live Link Face recording with head angles turns the head in every one
 of them, and a bad option is refused with the same message everywhere.
 """
@@ -8,12 +8,11 @@ of them, and a bad option is refused with the same message everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from emulator.drive.faces import Combined, FaceDriver, face_from_spec
+from emulator.drive.faces import Combined, FaceDriver, FaceSpec
 from emulator.drive.livelink import FaceTrack, HeadFromFace
-from emulator.drive.motions import Motion, motion_from_spec
-from emulator.drive.spec import placement, split_flags, split_spec
+from emulator.drive.motions import Motion, MotionSpec
+from emulator.drive.spec import placement
 from emulator.drive.trace_faces import load_trace_faces
 from emulator.model.face import Face
 from emulator.model.pose import Pose
@@ -42,25 +41,22 @@ def _head_track(face: FaceDriver) -> FaceTrack | None:
 def build_drivers(
     motion: str = "still", face: str = "neutral", at: str | None = None, yaw_degrees: float = 0.0
 ) -> Drivers:
-    """The drivers the options name; raises `DriveError` (or a subclass) naming what is wrong."""
-    return drivers_from(motion, face, placement(at, yaw_degrees))
+    """The drivers the spec strings name; raises `DriveError` (or a subclass) naming what is wrong."""
+    return drivers_from(MotionSpec.parse(motion), FaceSpec.parse(face), placement(at, yaw_degrees))
 
 
-def _trace_face(motion: str) -> str:
+def _trace_face(motion: MotionSpec) -> FaceSpec | None:
     """A trace replayed with the default face brings its own faces along (as `drive` wrote them)."""
-    name, rest = split_spec(motion)
-    if name != "trace":
-        return "neutral"
-    path, flags = split_flags(rest, ("once", "absolute", "loop"))
-    if not path or load_trace_faces(Path(path)) is None:
-        return "neutral"
-    return f"trace:{path}" + (",once" if "once" in flags else "")
+    if motion.name != "trace" or motion.path is None or load_trace_faces(motion.path) is None:
+        return None
+    return FaceSpec.parse(f"trace:{motion.path}" + (",once" if "once" in motion.flags else ""))
 
 
-def drivers_from(motion: str, face: str, start: Pose) -> Drivers:
-    """The same, from a start pose already made (the swarm places its headsets itself)."""
-    pose_driver = motion_from_spec(motion, start)
-    face_driver = face_from_spec(_trace_face(motion) if face.strip() == "neutral" else face)
+def drivers_from(motion: MotionSpec, face: FaceSpec, start: Pose) -> Drivers:
+    """The drivers of parsed specs, from a start pose already made (the swarm places its headsets
+    itself); files the specs name are read here."""
+    pose_driver = motion.build(start)
+    face_driver = ((_trace_face(motion) if face.neutral else None) or face).build()
     track = _head_track(face_driver)
     if track is not None:
         pose_driver = HeadFromFace(pose_driver, track)

@@ -230,48 +230,107 @@ def _seed(params: dict[str, str], what: str) -> int:
     return int(param_float(params, "seed", 0, what=what, low=0, high=2**32 - 1))
 
 
-def _one_face(spec: str) -> FaceDriver:
-    name, rest = split_spec(spec)
-    what = f"face {spec.strip()!r}"
-    if name == "csv":
-        from emulator.drive.livelink import load_livelink_csv
+_FILE_KINDS = {
+    "csv": (("once", "loop", "nohead"), "csv:FILE.csv"),
+    "trace": (("once", "loop"), "trace:FILE.jsonl"),
+}
 
-        path, flags = split_flags(rest, ("once", "loop", "nohead"))
-        if not path:
-            raise DriveError(f"{what}: expected csv:FILE.csv")
-        return load_livelink_csv(Path(path), loop="once" not in flags, drive_head="nohead" not in flags)
-    if name == "trace":
-        from emulator.drive.trace_faces import load_trace_faces
 
-        path, flags = split_flags(rest, ("once", "loop"))
-        if not path:
-            raise DriveError(f"{what}: expected trace:FILE.jsonl")
-        faces = load_trace_faces(Path(path), loop="once" not in flags)
-        if faces is None:
-            raise DriveError(f"{what}: no line of the trace carries a face (`drive` writes them)")
-        return faces
-    if name in PRESETS:
-        parse_params(rest, (), what=what)
-        return HeldFace.preset(name)
-    if name == "blink":
-        params = parse_params(rest, ("seed", "rate"), what=what)
-        return Blink(_seed(params, what), param_float(params, "rate", 17.0, what=what, low=1.0, high=60.0))
-    if name == "talk":
-        return Talk(_seed(parse_params(rest, ("seed",), what=what), what))
-    raise DriveError(f"unknown face {name!r}; choose one of {', '.join(FACE_NAMES)} (csv:FILE.csv)")
+@dataclass(frozen=True)
+class FacePart:
+    """One `+`-separated part of a face spec: a driver's name and options, or a file to play."""
+
+    text: str
+    name: str  # one of FACE_NAMES
+    options: tuple[tuple[str, float], ...] = ()  # keyword arguments of Blink or Talk
+    path: Path | None = None  # csv:FILE, trace:FILE
+    flags: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, spec: str) -> FacePart:
+        name, rest = split_spec(spec)
+        what = f"face {spec.strip()!r}"
+        if name in _FILE_KINDS:
+            flags, example = _FILE_KINDS[name]
+            path, found = split_flags(rest, flags)
+            if not path:
+                raise DriveError(f"{what}: expected {example}")
+            return cls(spec, name, path=Path(path), flags=frozenset(found))
+        if name in PRESETS:
+            parse_params(rest, (), what=what)
+            return cls(spec, name)
+        if name == "blink":
+            params = parse_params(rest, ("seed", "rate"), what=what)
+            rate = param_float(params, "rate", 17.0, what=what, low=1.0, high=60.0)
+            return cls(spec, name, (("seed", _seed(params, what)), ("rate_per_minute", rate)))
+        if name == "talk":
+            return cls(spec, name, (("seed", _seed(parse_params(rest, ("seed",), what=what), what)),))
+        raise DriveError(f"unknown face {name!r}; choose one of {', '.join(FACE_NAMES)} (csv:FILE.csv)")
+
+    def build(self) -> FaceDriver:
+        loop = "once" not in self.flags
+        if self.name == "csv" and self.path is not None:
+            from emulator.drive.livelink import load_livelink_csv
+
+            return load_livelink_csv(self.path, loop=loop, drive_head="nohead" not in self.flags)
+        if self.name == "trace" and self.path is not None:
+            from emulator.drive.trace_faces import load_trace_faces
+
+            faces = load_trace_faces(self.path, loop=loop)
+            if faces is None:
+                what = f"face {self.text.strip()!r}"
+                raise DriveError(f"{what}: no line of the trace carries a face (`drive` writes them)")
+            return faces
+        options = dict(self.options)
+        if self.name == "blink":
+            return Blink(int(options["seed"]), options["rate_per_minute"])
+        if self.name == "talk":
+            return Talk(int(options["seed"]))
+        return HeldFace.preset(self.name)
+
+
+@dataclass(frozen=True)
+class FaceSpec:
+    """A `--face` value, checked: its parts; `build()` makes the driver.
+
+    A CSV or trace is named here and read by `build`, when a headset starts (it is opened then).
+    """
+
+    text: str  # as written: what reports and the control API show
+    parts: tuple[FacePart, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> FaceSpec:
+        """The spec `text` names; a `DriveError` names the value and what is accepted."""
+        parts: list[str] = []
+        pieces = text.split("+")
+        for i, piece in enumerate(pieces):
+            if piece.strip().lower().startswith("csv:"):
+                parts.append("+".join(pieces[i:]))  # a path may itself contain '+': it runs to the end
+                break
+            parts.append(piece)
+        if any(not p.strip() for p in parts):
+            raise DriveError(f"face {text!r}: empty part")
+        return cls(text, tuple(FacePart.parse(p) for p in parts))
+
+    def build(self) -> FaceDriver:
+        """The driver; a file that cannot be played is a `DriveError` (or `FaceCsvError`, `TraceError`)."""
+        if len(self.parts) == 1:
+            return self.parts[0].build()
+        return Combined([part.build() for part in self.parts])
+
+    @property
+    def neutral(self) -> bool:
+        """Written as the default `neutral` (a `--motion trace:FILE` then brings its own faces)."""
+        return self.text.strip() == "neutral"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+NEUTRAL = FaceSpec("neutral", (FacePart("neutral", "neutral"),))
 
 
 def face_from_spec(spec: str) -> FaceDriver:
-    """The face driver a `--face` string names; a `DriveError` (or `FaceCsvError`) names what is wrong."""
-    parts: list[str] = []
-    pieces = spec.split("+")
-    for i, piece in enumerate(pieces):
-        if piece.strip().lower().startswith("csv:"):
-            parts.append("+".join(pieces[i:]))  # a path may itself contain '+': it runs to the end
-            break
-        parts.append(piece)
-    if any(not p.strip() for p in parts):
-        raise DriveError(f"face {spec!r}: empty part")
-    if len(parts) == 1:
-        return _one_face(parts[0])
-    return Combined([_one_face(p) for p in parts])
+    """The face driver a spec string names; a `DriveError` (or `FaceCsvError`) names what is wrong."""
+    return FaceSpec.parse(spec).build()

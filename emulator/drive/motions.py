@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -159,22 +160,61 @@ class Walk:
         return _in_frame(self.start, t, Vec3(0.0, 0.0, -along), yaw)
 
 
-def motion_from_spec(spec: str, start: Pose) -> Motion:
-    """The motion a `--motion` string names, starting at `start`; a `DriveError` names what is wrong."""
-    name, rest = split_spec(spec)
-    what = f"motion {spec.strip()!r}"
-    if name == "trace":
-        from emulator.drive.trace import load_trace  # a trace's file is read only when one is asked for
+MotionOption = tuple[str, float | bool]
+_KINDS: dict[str, Callable[..., Motion]] = {
+    "still": Still, "orbit": Orbit, "nod": Nod, "look-around": LookAround, "walk": Walk,
+}  # fmt: skip
+_TRACE_FLAGS = ("once", "absolute", "loop")
 
-        path, flags = split_flags(rest, ("once", "absolute", "loop"))
-        if not path:
-            raise DriveError(f"{what}: expected trace:FILE.jsonl")
-        if {"once", "loop"} <= flags:
-            raise DriveError(f"{what}: choose once or loop, not both")
-        return load_trace(Path(path), start, loop="once" not in flags, absolute="absolute" in flags)
+
+@dataclass(frozen=True)
+class MotionSpec:
+    """A `--motion` value, checked: which motion, with which options; `build(start)` makes it.
+
+    A trace's file is named here and read by `build`, when a headset starts (it is opened then).
+    """
+
+    text: str  # as written: what reports and the control API show
+    name: str  # one of MOTION_NAMES
+    options: tuple[MotionOption, ...] = ()  # keyword arguments of the motion's class
+    path: Path | None = None  # trace:FILE
+    flags: frozenset[str] = frozenset()  # a trace's once / absolute / loop
+
+    @classmethod
+    def parse(cls, text: str) -> MotionSpec:
+        """The spec `text` names; a `DriveError` names the value and what is accepted."""
+        name, rest = split_spec(text)
+        what = f"motion {text.strip()!r}"
+        if name == "trace":
+            path, flags = split_flags(rest, _TRACE_FLAGS)
+            if not path:
+                raise DriveError(f"{what}: expected trace:FILE.jsonl")
+            if {"once", "loop"} <= flags:
+                raise DriveError(f"{what}: choose once or loop, not both")
+            return cls(text, name, path=Path(path), flags=frozenset(flags))
+        return cls(text, *_parse_built_in(name, rest, what))
+
+    def build(self, start: Pose) -> Motion:
+        """The motion, starting at `start`; a trace that cannot be read is a `TraceError`."""
+        if self.path is not None:
+            from emulator.drive.trace import load_trace  # a trace's file is read only when one is asked for
+
+            once, absolute = "once" in self.flags, "absolute" in self.flags
+            return load_trace(self.path, start, loop=not once, absolute=absolute)
+        return _KINDS[self.name](start, **dict(self.options))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+STILL = MotionSpec("still", "still")
+
+
+def _parse_built_in(name: str, rest: str, what: str) -> tuple[str, tuple[MotionOption, ...]]:
+    """(canonical name, options) of a built-in motion."""
     if name == "still":
         parse_params(rest, (), what=what)
-        return Still(start)
+        return name, ()
     if name == "orbit":
         params = parse_params(rest, ("radius", "period", "facing", "arc", "turn"), what=what)
         facing = params.get("facing", "centre").lower()
@@ -183,35 +223,36 @@ def motion_from_spec(spec: str, start: Pose) -> Motion:
         turn = params.get("turn", "ccw").lower()
         if turn not in ("ccw", "cw"):
             raise DriveError(f"{what}: turn must be ccw or cw, got {turn!r}")
-        return Orbit(
-            start,
-            radius=param_float(params, "radius", 1.5, what=what, low=0.01, high=1000.0),
-            period=param_float(params, "period", 20.0, what=what, low=0.1, high=1e6),
-            face_centre=facing != "path",
-            arc_degrees=param_float(params, "arc", 360.0, what=what, low=1.0, high=360.0),
-            clockwise=turn == "cw",
+        return name, (
+            ("radius", param_float(params, "radius", 1.5, what=what, low=0.01, high=1000.0)),
+            ("period", param_float(params, "period", 20.0, what=what, low=0.1, high=1e6)),
+            ("face_centre", facing != "path"),
+            ("arc_degrees", param_float(params, "arc", 360.0, what=what, low=1.0, high=360.0)),
+            ("clockwise", turn == "cw"),
         )
     if name == "nod":
         params = parse_params(rest, ("amplitude", "period"), what=what)
-        return Nod(
-            start,
-            amplitude_degrees=param_float(params, "amplitude", 15.0, what=what, low=0.0, high=89.0),
-            period=param_float(params, "period", 2.0, what=what, low=0.05, high=1e6),
+        return name, (
+            ("amplitude_degrees", param_float(params, "amplitude", 15.0, what=what, low=0.0, high=89.0)),
+            ("period", param_float(params, "period", 2.0, what=what, low=0.05, high=1e6)),
         )
     if name in ("look-around", "lookaround", "look_around"):
         params = parse_params(rest, ("yaw", "pitch", "period"), what=what)
-        return LookAround(
-            start,
-            yaw_degrees=param_float(params, "yaw", 60.0, what=what, low=0.0, high=180.0),
-            pitch_degrees=param_float(params, "pitch", 10.0, what=what, low=0.0, high=89.0),
-            period=param_float(params, "period", 8.0, what=what, low=0.1, high=1e6),
+        return "look-around", (
+            ("yaw_degrees", param_float(params, "yaw", 60.0, what=what, low=0.0, high=180.0)),
+            ("pitch_degrees", param_float(params, "pitch", 10.0, what=what, low=0.0, high=89.0)),
+            ("period", param_float(params, "period", 8.0, what=what, low=0.1, high=1e6)),
         )
     if name == "walk":
         params = parse_params(rest, ("distance", "speed", "turn"), what=what)
-        return Walk(
-            start,
-            distance=param_float(params, "distance", 3.0, what=what, low=0.01, high=1000.0),
-            speed=param_float(params, "speed", 1.0, what=what, low=0.01, high=20.0),
-            turn_seconds=param_float(params, "turn", 1.0, what=what, low=0.01, high=60.0),
+        return name, (
+            ("distance", param_float(params, "distance", 3.0, what=what, low=0.01, high=1000.0)),
+            ("speed", param_float(params, "speed", 1.0, what=what, low=0.01, high=20.0)),
+            ("turn_seconds", param_float(params, "turn", 1.0, what=what, low=0.01, high=60.0)),
         )
     raise DriveError(f"unknown motion {name!r}; choose one of {', '.join(MOTION_NAMES)} (trace:FILE.jsonl)")
+
+
+def motion_from_spec(spec: str, start: Pose) -> Motion:
+    """The motion a spec string names, starting at `start`; a `DriveError` names what is wrong."""
+    return MotionSpec.parse(spec).build(start)

@@ -205,7 +205,8 @@ class TalkingAgent:
     """
 
     def __init__(self, config: HeadsetConfig, source: TalkingSource) -> None:
-        """Raises HeadsetError for a bad `--motion`/`--face` or profile, like a headset."""
+        """Raises HeadsetError for a motion or face file that cannot be played, or a bad profile, like a
+        headset."""
         self.tap = VisemeTap(source)
         self.face = SpokenFace()
         try:

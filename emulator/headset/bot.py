@@ -16,10 +16,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from emulator.audio.factory import AudioSpec
 from emulator.audio.speech import SpeechSource, bot_source
 from emulator.drive.faces import Blink, FaceDriver
 from emulator.drive.hands import HandsDriver, Talk
-from emulator.drive.motions import Motion, motion_from_spec
+from emulator.drive.motions import Motion
 from emulator.drive.visemes import VisemeFaceDriver
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.core import Headset
@@ -55,15 +56,18 @@ def talking_bot(config: HeadsetConfig, index: int, hands: HandsDriver | None = N
     """A headset for demo bot `index` (its own lines and voice), moving as `config.motion` says and
     gesturing as it talks (`hands`, by default the `talk` preset).
 
-    Raises `SpeechError` when speech cannot be made (espeak-ng missing) and `DriveError` for a bad
-    motion; the caller decides whether a silent bot will do.
+    Raises `SpeechError` when speech cannot be made (espeak-ng missing) and `DriveError` for a motion
+    trace that cannot be read; the caller decides whether a silent bot will do.
     """
     speech = bot_source(index)
     try:
-        motion = motion_from_spec(config.motion, config.placement)
+        motion = config.motion.build(config.placement)
         driver = TalkingDriver.for_speech(motion, speech, seed=index)
         bot_config = replace(
-            config, audio=f"bot:{index}", marker_period_s=0.0, hands=hands or Talk(period=2.6 + 0.3 * index)
+            config,
+            audio=AudioSpec.parse(f"bot:{index}"),
+            marker_period_s=0.0,
+            hands=hands or Talk(period=2.6 + 0.3 * index),
         )
         return Headset(bot_config, drivers=driver, source=speech)
     except BaseException:

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from emulator.audio.factory import open_source
 from emulator.audio.geometry import head_direction
+from emulator.audio.hrtf import HrtfSpec
 from emulator.audio.source import AudioSource
 from emulator.audio.wavfile import SourceError
 from emulator.drive.drivers import Drivers, drivers_from
@@ -155,9 +155,9 @@ class Headset:
                 source.close()
             raise HeadsetError(str(error)) from None
         try:
-            if source is None and config.audio != "none":
+            if source is None and not config.audio.is_none:
                 try:
-                    source = open_source(config.audio_spec)
+                    source = config.audio_spec.open()
                 except (SourceError, ModelError, OSError) as error:
                     raise HeadsetError(f"audio {config.audio}: {error}") from None
             try:
@@ -293,8 +293,8 @@ class Headset:
         """Count underruns from now on as steady-state ones (a swarm, once all its members joined)."""
         self.voice.settle_now()
 
-    def use_hrtf(self, spec: str | None, mirror: bool = False) -> None:
-        """Spatialize with another HRTF from now on (None: the bundled KEMAR; "off": none);
+    def use_hrtf(self, spec: HrtfSpec | None, mirror: bool = False) -> None:
+        """Spatialize with another HRTF from now on (None: the bundled KEMAR; `off`: none);
         HrtfError if the file cannot be used."""
         self.ears.renderer = renderer_for(self.profile, spec, mirror)
 

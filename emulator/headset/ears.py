@@ -28,9 +28,9 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.audio.backends import AudioOutput, WavOutput
-from emulator.audio.devices import DeviceError, open_output
+from emulator.audio.devices import DeviceError
 from emulator.audio.geometry import unplaced_position
-from emulator.audio.hrtf import HrtfError, load_hrtf
+from emulator.audio.hrtf import HrtfError, HrtfSpec, load_hrtf
 from emulator.audio.portaudio import PortAudioOutput
 from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
 from emulator.audio.source import SAMPLE_RATE
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BINAURAL_WAV = "binaural.wav"
-HRTF_OFF = ("off", "none")
 # A sound card starts with this much silence queued, so the loop's 20 ms ticks can jitter without
 # the card running dry; more than MAX_QUEUED_S queued (the card's clock is slower than ours, or the
 # loop burst after a stall) drops blocks until it is back in range.
@@ -169,9 +168,9 @@ class Ears:
             "blocks_dropped": self.blocks_dropped,
             "frames_refused": self.frames_refused,
             **(
-                {"why": "nothing asked to hear (no --output, no --record-dir): nothing is rendered"}
+                {"why": "nothing asked to hear (no output, no recording folder): nothing is rendered"}
                 if self.output is None and self.recorder is None
-                else {"output_why": "no --output asked for: heard only into --record-dir"}
+                else {"output_why": "no output asked for: heard only into the recording folder"}
                 if self.output is None
                 else {}
             ),
@@ -184,10 +183,10 @@ class Ears:
                 sink.close()
 
 
-def renderer_for(profile: DeviceProfile, spec: str | None, mirror: bool) -> BinauralRenderer | None:
-    """The renderer for an HRTF `spec` (None: the bundled KEMAR; "off"/"none": no renderer, voices are
+def renderer_for(profile: DeviceProfile, spec: HrtfSpec | None, mirror: bool) -> BinauralRenderer | None:
+    """The renderer for an HRTF `spec` (None: the bundled KEMAR; `off`: no renderer, voices are
     summed to both ears); HrtfError if the file cannot be used."""
-    if (spec or "").strip().lower() in HRTF_OFF:
+    if spec is not None and spec.off:
         return None
     return BinauralRenderer.for_profile(profile, load_hrtf(spec, mirror=mirror), MAX_BLOCK)
 
@@ -208,7 +207,7 @@ def open_ears(
     output = None
     if config.output is not None:
         try:
-            output = open_output(config.output)
+            output = config.output.open()
         except DeviceError as error:
             raise EarsError(f"output {config.output}: {error}") from None
     recorder = None

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from emulator.headset.report import LatencySamples, RemoteStats
-from emulator.wire.signaling import ParticipantInfo
+from emulator.wire.signaling import ParticipantInfo, RoomMode
 
 if TYPE_CHECKING:
     from emulator.headset.state_link import StateLink
@@ -24,9 +24,9 @@ class HeadsetView:
 
     # --- the room ---------------------------------------------------------------------------------
 
-    def room_mode(self) -> str | None:
-        """The joined room's spatial mode ("forward" or "binaural"); None before the join."""
-        return str(self._session.mode) if self._session.me is not None else None
+    def room_mode(self) -> RoomMode | None:
+        """The joined room's spatial mode (forward or binaural); None before the join."""
+        return self._session.mode if self._session.me is not None else None
 
     def participants(self) -> list[ParticipantInfo]:
         return list(self._session.participants.values())

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from emulator.audio.factory import AudioSpec
 from emulator.audio.marker import MarkerDetector, prepare_detection
 from emulator.audio.marker_schedule import ScheduledMarkerSource, scheduled_latency
 from emulator.audio.mute import MuteGate
@@ -61,9 +62,9 @@ class SharedEncoders:
     """Encoders keyed by what they encode, so identical sources in one process are encoded once."""
 
     def __init__(self) -> None:
-        self._fanouts: dict[tuple[str, int, float, int], EncodedAudioFanout] = {}
+        self._fanouts: dict[tuple[AudioSpec, int, float, int], EncodedAudioFanout] = {}
 
-    def get(self, key: tuple[str, int, float, int], make: Any) -> EncodedAudioFanout:
+    def get(self, key: tuple[AudioSpec, int, float, int], make: Any) -> EncodedAudioFanout:
         if key not in self._fanouts:
             self._fanouts[key] = make()
         return self._fanouts[key]
@@ -219,7 +220,7 @@ class Voice:
             "listen_only": self.listen_only,
         }
         if self.fanout is None or self.listen_only:
-            why = "the token allows listening only" if self.listen_only else "no voice (--audio none)"
+            why = "the token allows listening only" if self.listen_only else "no voice (audio none)"
             return {
                 "audio_frames_encoded": 0,
                 "audio_payload_bytes": 0,

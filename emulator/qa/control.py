@@ -104,8 +104,8 @@ class ControlServer:
         self.guard = HttpGuard(host, same_origin=False, bearer=self.token, json_bodies=True)
         self._runner: web.AppRunner | None = None
         # What GET /state says the motion and audio are: the command line's, then the last POST's.
-        self.motion = headset.config.motion
-        self.audio = headset.config.audio
+        self.motion = headset.config.motion.text
+        self.audio = headset.config.audio.text
 
     async def start(self) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self.guard.middleware])
@@ -147,7 +147,7 @@ class ControlServer:
         face: Any = (
             {"override": headset.face_override.as_dict(nonzero_only=True)}
             if headset.face_override is not None
-            else {"driver": headset.config.face}
+            else {"driver": headset.config.face.text}
         )
         return web.json_response(
             {
@@ -240,7 +240,7 @@ class ControlServer:
     def _do_audio(self, body: dict[str, Any]) -> dict[str, Any]:
         spec = self._spec(body)
         if self.voice is None:
-            raise LookupError("this headset joined without a voice (--audio none)")
+            raise LookupError("this headset joined without a voice (audio none)")
         from_file = False
         try:
             opened, from_file = audio_spec(spec, self.files)
@@ -262,7 +262,7 @@ class ControlServer:
 
     def _do_net(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.network is None:
-            raise LookupError("this headset joined without --net")
+            raise LookupError("this headset joined without network conditions")
         try:
             conditions = self.network.set(self._spec(body))
         except ConditionsError as error:

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from emulator.audio.factory import NO_AUDIO, AudioSpec
 from emulator.audio.marker import MarkerDetector
 from emulator.audio.quality.emodel import emodel
 from emulator.audio.source import MonoBlock
@@ -66,7 +67,7 @@ MARKER_PERIOD_S = 1.0
 SAMPLES_WANTED = 3
 MOS_BUCKETS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5)
 EAR, MOUTH = "probe-ear", "probe-mouth"
-MOUTH_AUDIO = (
+MOUTH_AUDIO = AudioSpec.parse(
     "speech:Hello from the probe. I am checking that this room carries a voice from one headset to "
     "another, clearly and on time. Every second you may hear a short chirp: that is how the listener "
     "measures the delay from my mouth to its ear. The room forwards my voice, my head pose and my face, "
@@ -155,7 +156,7 @@ async def probe_once(
         result.error = str(error)
         return result
     try:
-        ear = Headset(replace(base, name=EAR, identity=f"{EAR}-{secrets.token_hex(3)}", audio="none"))
+        ear = Headset(replace(base, name=EAR, identity=f"{EAR}-{secrets.token_hex(3)}", audio=NO_AUDIO))
     except HeadsetError as error:
         await mouth.stop()
         result.error = str(error)

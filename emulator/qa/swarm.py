@@ -16,7 +16,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from emulator.audio.factory import NO_AUDIO
 from emulator.audio.marker import prepare_detection
+from emulator.drive.motions import MotionSpec
 from emulator.headset import Headset, HeadsetConfig, HeadsetError, SharedEncoders
 from emulator.model.pose import Pose
 from emulator.qa.host_stalls import SAMPLE_S, HostStalls, merge_host_summaries, read_cpu_steal_s
@@ -24,7 +26,13 @@ from emulator.qa.verdict import nominal_rate
 
 log = logging.getLogger(__name__)
 
-MOTIONS = ("orbit", "look-around", "nod", "walk", "still")
+MOTIONS = ("orbit", "look-around", "nod", "walk", "still")  # what `--motion mixed` hands out in turn
+
+
+def mixed_motions() -> tuple[MotionSpec, ...]:
+    return tuple(MotionSpec.parse(name) for name in MOTIONS)
+
+
 JOIN_CONCURRENCY = 4
 # After the last join, subscriptions are still being negotiated (one new audio track per round) and
 # the handshakes have just stalled the loop: underruns in this window are reported apart.
@@ -49,6 +57,7 @@ class SwarmPlan:
     # A worker process's share of a bigger swarm: headsets first .. first + count - 1 of `total`.
     first: int = 0
     total: int | None = None
+    motions: tuple[MotionSpec, ...] = ()  # taken in turn by member number (`mixed`); none: the template's
 
     def split(self, parts: int) -> list[SwarmPlan]:
         """This plan as `parts` consecutive shares (for worker processes), as even as they go."""
@@ -74,7 +83,7 @@ class SwarmPlan:
             place = Pose.at(x, self.template.placement.position.y or 1.6, z, yaw)
             speaks = self.speakers is None or i < self.speakers
             name = f"{self.name_prefix}-{i + 1:02d}"
-            motion = self.template.motion if self.template.motion != "mixed" else MOTIONS[i % len(MOTIONS)]
+            motion = self.motions[i % len(self.motions)] if self.motions else self.template.motion
             configs.append(
                 replace(
                     self.template,
@@ -82,7 +91,7 @@ class SwarmPlan:
                     identity=name,
                     placement=place,
                     motion=motion,
-                    audio=self.template.audio if speaks else "none",
+                    audio=self.template.audio if speaks else NO_AUDIO,
                     record_dir=None,
                     light_receive=True,
                     # One listener measuring mouth-to-ear is enough for a load test; the matched

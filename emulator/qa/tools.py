@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from emulator.audio.factory import open_source
+from emulator.audio.factory import NO_AUDIO, AudioSpec
 from emulator.audio.source import AudioSource
 from emulator.audio.switch import SwitchableSource
 from emulator.audio.wavfile import SourceError, load_wav_mono_48k
+from emulator.drive.faces import NEUTRAL
+from emulator.drive.motions import STILL
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.events import BlocksHeard
 from emulator.headset.recording.recorder import SessionRecorder
@@ -35,6 +37,10 @@ from emulator.qa.control import ControlServer
 from emulator.qa.scores import SCORE_MODES, ReceivedAudio, add_cheap_scores, add_full_scores
 
 log = logging.getLogger(__name__)
+
+
+# A label, not a source to open: the replay's own source is handed to the headset.
+REPLAYED = AudioSpec("replay", "replay")
 
 
 class ToolError(Exception):
@@ -81,7 +87,7 @@ class JoinTools:
             try:
                 self.network = NetworkConditioner(parse_conditions(self.net), self.net_seed)
             except ConditionsError as error:
-                raise ToolError(str(error)) from None
+                raise ToolError(f"--net: {error}") from None
         source: AudioSource | None = None
         drivers = None
         if self.replay is not None:
@@ -101,20 +107,20 @@ class JoinTools:
                 identity=config.identity if self.name_given else None,
                 profile=who.profile or config.profile,
                 avatar=who.avatar or config.avatar,
-                audio="replay" if len(material.pcm) else "none",
-                motion="still",  # the replay drivers replace these once the headset exists
-                face="neutral",
+                audio=REPLAYED if len(material.pcm) else NO_AUDIO,
+                motion=STILL,  # the replay drivers replace these once the headset exists
+                face=NEUTRAL,
                 hands=ReplayHands(material, timeline),
                 marker_period_s=0.0,  # the recorded voice carries the original's markers already
             )
             if len(material.pcm):
                 source = ReplayAudioSource(material, timeline)
             drivers = replay_drivers(material, timeline, config.placement)
-        elif self.control is not None and config.audio != "none":
+        elif self.control is not None and not config.audio.is_none:
             try:
-                source = open_source(config.audio_spec)
+                source = config.audio_spec.open()
             except (SourceError, ModelError, OSError) as error:
-                raise ToolError(f"--audio {config.audio}: {error}") from None
+                raise ToolError(f"audio {config.audio}: {error}") from None
         if self.control is not None and source is not None:
             source = self.voice = SwitchableSource(source)
         headset = Headset(config, source=source)

@@ -28,6 +28,7 @@ from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import DeviceProfile, load_profile
 from emulator.ui.session_tools import SessionTools
+from emulator.wire.signaling import CloseReason
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,7 @@ class AppSession(QObject):
             reason = headset.close_reason or "closed"
             await self._stop_headset()
             self._set_state(SessionState.DISCONNECTED)
-            if reason != "left":
+            if reason != CloseReason.LEFT:
                 self.error.emit(f"the room closed the session: {reason}")
 
     async def leave(self) -> None:

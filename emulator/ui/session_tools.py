@@ -13,6 +13,7 @@ import logging
 import time
 from pathlib import Path
 
+from emulator.audio.hrtf import HrtfSpec
 from emulator.headset import Headset
 from emulator.headset.recording.recorder import SessionRecorder
 from emulator.net.transport.condition_spec import PRESETS, NetConditions
@@ -84,7 +85,7 @@ class SessionTools:
 
     # --- what the ears use ------------------------------------------------------------------------
 
-    def set_hrtf(self, spec: str | None, *, mirror: bool = False) -> None:
+    def set_hrtf(self, spec: HrtfSpec | None, *, mirror: bool = False) -> None:
         """Spatialize with another HRTF from now on (None: the bundled KEMAR; "off": none, voices are
         summed to both ears; `mirror` swaps its ears). Takes effect at once when joined; HrtfError if
         the file cannot be used."""

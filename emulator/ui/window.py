@@ -21,8 +21,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
 
 from emulator import __version__
-from emulator.audio.factory import open_source
 from emulator.audio.source import AudioSource
+from emulator.audio.tone import SilenceSource
 from emulator.audio.wavfile import SourceError
 from emulator.drive.controls import Controller
 from emulator.headset import HeadsetConfig
@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
 
     async def join(self, config: HeadsetConfig) -> bool:
         """Join with the Audio dock's microphone and output choices unless `config` names its own."""
-        if config.audio == "none":
+        if config.audio.is_none:
             config = replace(config, audio=self.audio_panel.audio_spec())
         if config.output is None:
             config = replace(config, output=self.audio_panel.output_spec())
@@ -256,12 +256,12 @@ class MainWindow(QMainWindow):
                 config, hrtf=self.audio_panel.hrtf_spec(), hrtf_mirror=self.audio_panel.hrtf_mirror()
             )
         source: AudioSource | None = None
-        if config.audio != "none":
+        if not config.audio.is_none:
             try:
-                source = open_source(config.audio)
+                source = config.audio.open()
             except (SourceError, ModelError, OSError) as error:
-                self.show_error(f"microphone {config.audio}: {error}; sending silence")
-                source = open_source("silence")
+                self.show_error(f"Microphone {config.audio}: {error}; sending silence")
+                source = SilenceSource()
         self._last_config = config
         self.connect_panel.fill(config)
         self.session.controller.set_home(config.placement)

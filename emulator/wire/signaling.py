@@ -231,7 +231,7 @@ def parse_signaling(text: str | bytes, *, max_bytes: int = MAX_SIGNALING_BYTES) 
             raise SignalingError("field 'mids' must map strings to strings")
         return Tracks(dict(mids))
     if cls is Left:
-        return Left(_str(obj, "id"), _int(obj, "number", 1, 65535), _str(obj, "reason", "left"))
+        return Left(_str(obj, "id"), _int(obj, "number", 1, 65535), _str(obj, "reason", CloseReason.LEFT))
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name in obj:

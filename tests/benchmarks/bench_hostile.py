@@ -29,6 +29,8 @@ from typing import Any
 import aiohttp
 import numpy as np
 
+from emulator.audio.factory import AudioSpec
+from emulator.drive.motions import MotionSpec
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose
@@ -143,8 +145,16 @@ class Pair:
 
     def __init__(self, url: str, room: str) -> None:
         self.speaker_name = f"{room}-speaker"
-        self.speaker = Headset(_config(url, room, self.speaker_name, audio="tone:440", motion="orbit"))
-        self.listener = Headset(_config(url, room, f"{room}-listener", audio="none"))
+        self.speaker = Headset(
+            _config(
+                url,
+                room,
+                self.speaker_name,
+                audio=AudioSpec.parse("tone:440"),
+                motion=MotionSpec.parse("orbit"),
+            )
+        )
+        self.listener = Headset(_config(url, room, f"{room}-listener", audio=AudioSpec.parse("none")))
 
     async def start(self) -> None:
         await self.speaker.start()
@@ -435,7 +445,13 @@ async def _churn_run() -> dict[str, Any]:
 
             async def cycle(number: int) -> None:
                 headset = Headset(
-                    _config(url, "churn", f"churn-{number:04d}", audio="tone:700", marker_period_s=0.0)
+                    _config(
+                        url,
+                        "churn",
+                        f"churn-{number:04d}",
+                        audio=AudioSpec.parse("tone:700"),
+                        marker_period_s=0.0,
+                    )
                 )
                 joined = False
                 try:
@@ -476,13 +492,17 @@ async def _churn_run() -> dict[str, Any]:
                 os.killpg(swarm.pid, signal.SIGKILL)
                 swarm.wait()
         await asyncio.sleep(2.0)
-        warm = Headset(_config(url, "cycles", "warm", audio="tone:700", marker_period_s=0.0))
+        warm = Headset(_config(url, "cycles", "warm", audio=AudioSpec.parse("tone:700"), marker_period_s=0.0))
         await warm.start()
         await warm.stop()
         await asyncio.sleep(2.0)
         before = (_rss_mib(room.pid), _fds(room.pid))
         for k in range(CYCLES):
-            headset = Headset(_config(url, "cycles", f"cycle-{k:04d}", audio="tone:700", marker_period_s=0.0))
+            headset = Headset(
+                _config(
+                    url, "cycles", f"cycle-{k:04d}", audio=AudioSpec.parse("tone:700"), marker_period_s=0.0
+                )
+            )
             await headset.start()
             await asyncio.sleep(0.2)
             await headset.stop()

@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from emulator.audio.factory import AudioSpec
 from emulator.audio.marker import MarkerDetector
 from emulator.audio.marker_schedule import scheduled_latency
 from emulator.audio.source import MonoBlock
+from emulator.drive.faces import FaceSpec
 from emulator.drive.hands import NoHands
 from emulator.drive.spec import placement
 from emulator.headset import Headset, HeadsetConfig
@@ -52,7 +54,9 @@ def _config(url: str, name: str, **kwargs: Any) -> HeadsetConfig:
 
 async def _latency(ours: bool, loss: float) -> dict[str, Any]:
     async with RoomServer(SECRET.encode(), port=0) as room:
-        speaker = Headset(_config(room.url, "speaker", audio="tone:440", face="neutral"))
+        speaker = Headset(
+            _config(room.url, "speaker", audio=AudioSpec.parse("tone:440"), face=FaceSpec.parse("neutral"))
+        )
         await speaker.start()
         blocks: list[MonoBlock] = []
         latencies: list[float] = []
@@ -62,7 +66,11 @@ async def _latency(ours: bool, loss: float) -> dict[str, Any]:
         detector = MarkerDetector()
         try:
             if ours:
-                listener = Headset(_config(room.url, "listener", audio="none", marker_period_s=MARKER_PERIOD))
+                listener = Headset(
+                    _config(
+                        room.url, "listener", audio=AudioSpec.parse("none"), marker_period_s=MARKER_PERIOD
+                    )
+                )
                 # The drop hook goes on the receiver before our tap, as the network would.
                 listener.receiver_hooks.append(
                     lambda receiver: drop_incoming_rtp(receiver, PacketDropper(loss, seed=1234))
@@ -119,15 +127,19 @@ async def _uplink(states_per_packet: int) -> dict[str, float]:
             _config(
                 room.url,
                 "sender",
-                audio="tone:440",
-                face="talk",
+                audio=AudioSpec.parse("tone:440"),
+                face=FaceSpec.parse("talk"),
                 marker_period_s=0,
                 states_per_packet=states_per_packet,
             )
         )
         listener = Headset(
             _config(
-                room.url, "listener", audio="none", marker_period_s=0, states_per_packet=states_per_packet
+                room.url,
+                "listener",
+                audio=AudioSpec.parse("none"),
+                marker_period_s=0,
+                states_per_packet=states_per_packet,
             )
         )
         await sender.start()

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pytest
 
+from emulator.audio.factory import AudioSpec
 from emulator.headset import Headset, HeadsetConfig
 from emulator.model.face import Face
 from emulator.model.pose import Pose, Quat, Vec3
@@ -127,7 +128,9 @@ def open_world(qapp: Any, tmp_path: Path, *room_args: str) -> Iterator[World]:
     window.show()
     puppet = Puppet(facing_viewer(-0.6, -2.0))
     observer = Headset(
-        HeadsetConfig(room.url, "gui", "puppet", audio="tone:330", marker_period_s=0.0, secret=SECRET),
+        HeadsetConfig(
+            room.url, "gui", "puppet", audio=AudioSpec.parse("tone:330"), marker_period_s=0.0, secret=SECRET
+        ),
         drivers=puppet,
     )
     world = World(loop, window, puppet, observer, room)

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from emulator.audio.espeak import synthesize
+from emulator.audio.factory import AudioSpec
 from emulator.audio.source import SAMPLE_RATE
 from emulator.headset import HeadsetConfig
 from emulator.headset.recording.replay import load_replay
@@ -109,7 +110,7 @@ async def join(world: World, tmp_path: Path, microphone: str = "silence") -> Non
         "me",
         placement=Pose(Vec3(0.0, EYE, 0.0)),
         secret=SECRET,
-        audio=microphone,
+        audio=AudioSpec.parse(microphone),
         record_dir=tmp_path / "ears",
     )
     assert await window.join(config), window.statusBar().currentMessage()

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from emulator.audio.factory import AudioSpec
+from emulator.audio.hrtf import HrtfSpec
 from emulator.headset import Headset, HeadsetConfig
 from emulator.ui.app import settings
 from tests.support.sofa import sphere_grid, write_sofa
@@ -36,7 +38,11 @@ def test_the_mirror_checkbox_swaps_the_ears_now_and_is_remembered(qapp: Any, tmp
     sofa = str(mirrored_sofa(tmp_path / "mirrored.sofa"))
     ini = tmp_path / "settings.ini"
     session = AppSession()
-    headset = Headset(HeadsetConfig("ws://127.0.0.1:9/ws", "lobby", "me", audio="none", hrtf=sofa))
+    headset = Headset(
+        HeadsetConfig(
+            "ws://127.0.0.1:9/ws", "lobby", "me", audio=AudioSpec.parse("none"), hrtf=HrtfSpec.parse(sofa)
+        )
+    )
     session.tools.headset = headset
     panel = AudioPanel(session, settings(ini))
     try:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from emulator.audio.factory import AudioSpec
 from emulator.cli.demo_bots import ROOM
 from emulator.headset import HeadsetConfig
 from emulator.model.pose import Pose
@@ -157,7 +158,12 @@ async def _demo_in_the_window(window: Any, tmp_path: Path) -> None:
         await background.start()
         assert background.pid is not None and _pid_alive(background.pid)
         config = HeadsetConfig(
-            background.url, ROOM, "me", placement=Pose.at(0.0, 1.6, 0.0), secret=secret, audio="silence"
+            background.url,
+            ROOM,
+            "me",
+            placement=Pose.at(0.0, 1.6, 0.0),
+            secret=secret,
+            audio=AudioSpec.parse("silence"),
         )
         assert await window.join(config), window.statusBar().currentMessage()
         deadline = time.monotonic() + 60

@@ -17,6 +17,7 @@ import aiohttp
 import numpy as np
 import pytest
 
+from emulator.audio.factory import AudioSpec
 from emulator.audio.switch import SwitchableSource
 from emulator.audio.tone import ToneSource
 from emulator.headset import Headset, HeadsetConfig
@@ -29,7 +30,9 @@ SHADOW = "root:$6$SECRET-HASH-THAT-MUST-NOT-LEAK:19000:0:99999:7:::\n"
 
 def headset() -> Headset:
     return Headset(
-        HeadsetConfig(url="ws://127.0.0.1:9/ws", room="r", name="puppet", audio="none", secret="s")
+        HeadsetConfig(
+            url="ws://127.0.0.1:9/ws", room="r", name="puppet", audio=AudioSpec.parse("none"), secret="s"
+        )
     )
 
 

@@ -13,6 +13,8 @@ import aiohttp
 import numpy as np
 import pytest
 
+from emulator.audio.factory import AudioSpec
+from emulator.drive.motions import MotionSpec
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.events import BlocksHeard
 from emulator.net.signaling.tokens import Grant, mint
@@ -26,7 +28,7 @@ SECRET = "controls-secret"
 
 
 def config(room: RoomServer, name: str, **changes: Any) -> HeadsetConfig:
-    values: dict[str, Any] = {"secret": SECRET, "marker_period_s": 0.0, "audio": "none"}
+    values: dict[str, Any] = {"secret": SECRET, "marker_period_s": 0.0, "audio": AudioSpec.parse("none")}
     values.update(changes)
     return HeadsetConfig(url=room.url, room="ctl", name=name, **values)
 
@@ -45,7 +47,15 @@ async def test_mute_silences_chirps_too_and_state_reads_the_controls_back(room: 
     listener = Headset(config(room, "listener"))
     tools = JoinTools(control="127.0.0.1:0")
     # Silence with a chirp every 0.5 s: all a listener can hear of it is the chirps.
-    puppet = tools.prepare(config(room, "puppet", audio="silence", marker_period_s=0.5, motion="nod"))
+    puppet = tools.prepare(
+        config(
+            room,
+            "puppet",
+            audio=AudioSpec.parse("silence"),
+            marker_period_s=0.5,
+            motion=MotionSpec.parse("nod"),
+        )
+    )
     peaks: list[tuple[float, float]] = []  # (time, the puppet's peak in a 10 ms block)
 
     def on_blocks(blocks: dict[str, Any]) -> None:
@@ -114,7 +124,7 @@ async def test_a_listen_only_headset_sends_nothing_and_says_so_once(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="emulator.headset")
     token = mint(SECRET.encode(), Grant("ctl", "quiet", time.time() + 60, may_publish=False))
-    quiet = Headset(config(room, "quiet", token=token, audio="tone:440"))
+    quiet = Headset(config(room, "quiet", token=token, audio=AudioSpec.parse("tone:440")))
     other = Headset(config(room, "other"))
     try:
         await other.start()

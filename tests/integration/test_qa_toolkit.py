@@ -13,6 +13,9 @@ import aiohttp
 import numpy as np
 import pytest
 
+from emulator.audio.factory import AudioSpec
+from emulator.drive.faces import FaceSpec
+from emulator.drive.motions import MotionSpec
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.recording.replay import load_replay
 from emulator.headset.recording.sessionfile import read_recording
@@ -36,7 +39,7 @@ SECRET = "qa-secret"
 
 
 def config(room: RoomServer, room_name: str, name: str, **changes: Any) -> HeadsetConfig:
-    values: dict[str, Any] = {"secret": SECRET, "marker_period_s": 0.0, "audio": "tone:440"}
+    values: dict[str, Any] = {"secret": SECRET, "marker_period_s": 0.0, "audio": AudioSpec.parse("tone:440")}
     values.update(changes)
     return HeadsetConfig(url=room.url, room=room_name, name=name, **values)
 
@@ -93,9 +96,19 @@ def distance_to_path(point: np.ndarray, path: np.ndarray) -> float:
 
 async def test_a_recorded_headset_replays_into_another_room(room: RoomServer, tmp_path: Path) -> None:
     file = tmp_path / "session.hemurec"
-    alpha = Headset(config(room, "one", "alpha", motion="orbit:radius=1,period=4", face="smile"))
+    alpha = Headset(
+        config(
+            room,
+            "one",
+            "alpha",
+            motion=MotionSpec.parse("orbit:radius=1,period=4"),
+            face=FaceSpec.parse("smile"),
+        )
+    )
     bravo_tools = JoinTools(record=file)
-    bravo = bravo_tools.prepare(config(room, "one", "bravo", audio="tone:660", motion="nod"))
+    bravo = bravo_tools.prepare(
+        config(room, "one", "bravo", audio=AudioSpec.parse("tone:660"), motion=MotionSpec.parse("nod"))
+    )
     try:
         await started(alpha)
         await started(bravo, bravo_tools)
@@ -118,7 +131,7 @@ async def test_a_recorded_headset_replays_into_another_room(room: RoomServer, tm
     ghost_tools = JoinTools(replay=file, replay_as="alpha", name_given=False)
     ghost = ghost_tools.prepare(config(room, "two", "ignored"))
     charlie_tools = JoinTools(record=heard_file)
-    charlie = charlie_tools.prepare(config(room, "two", "charlie", audio="none"))
+    charlie = charlie_tools.prepare(config(room, "two", "charlie", audio=AudioSpec.parse("none")))
     try:
         await started(charlie, charlie_tools)
         await started(ghost, ghost_tools)
@@ -150,7 +163,7 @@ async def measure(
 ) -> tuple[dict[str, Any], list[float]]:
     """A speaker and a listener, one of them (`on`) under `net`; the listener's view of the speaker."""
     speaker = Headset(config(room, f"net-{abs(hash(net))}", "speaker"))
-    listener = Headset(config(room, f"net-{abs(hash(net))}", "listener", audio="none"))
+    listener = Headset(config(room, f"net-{abs(hash(net))}", "listener", audio=AudioSpec.parse("none")))
     network = NetworkConditioner(parse_conditions(net), seed=7)
     delays: list[float] = []
     try:
@@ -230,9 +243,9 @@ async def test_audio_keeps_flowing_concealed_at_10_percent_loss(room: RoomServer
 
 
 async def test_remote_control_drives_a_running_headset(room: RoomServer) -> None:
-    watcher = Headset(config(room, "ctl", "watcher", audio="none"))
+    watcher = Headset(config(room, "ctl", "watcher", audio=AudioSpec.parse("none")))
     tools = JoinTools(control="127.0.0.1:0")
-    puppet = tools.prepare(config(room, "ctl", "puppet", audio="tone:440"))
+    puppet = tools.prepare(config(room, "ctl", "puppet", audio=AudioSpec.parse("tone:440")))
     try:
         await started(watcher)
         await started(puppet, tools)

@@ -18,6 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from emulator.audio.factory import AudioSpec
 from emulator.headset import Headset, HeadsetConfig
 from emulator.net.prometheus import MetricsServer
 from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
@@ -104,7 +105,12 @@ def room_fds(room: RoomProcess) -> int:
 
 def churner(room: RoomProcess, number: int) -> Headset:
     config = HeadsetConfig(
-        room.url, ROOM, f"churn-{number:03d}", secret=SECRET, audio="tone:700", marker_period_s=0.0
+        room.url,
+        ROOM,
+        f"churn-{number:03d}",
+        secret=SECRET,
+        audio=AudioSpec.parse("tone:700"),
+        marker_period_s=0.0,
     )
     return Headset(config)
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from emulator.audio.factory import NO_AUDIO
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.core import Headset
 from emulator.model.pose import Pose
@@ -161,7 +162,7 @@ async def test_a_state_flood_is_cut_off_within_5_s_and_the_victim_stays() -> Non
 async def test_a_ping_flood_is_not_reflected_by_a_real_headset() -> None:
     async with room_server() as server:
         config = HeadsetConfig(
-            url=server.url, room="lobby", name="victim", secret=SECRET.decode(), audio="none",
+            url=server.url, room="lobby", name="victim", secret=SECRET.decode(), audio=NO_AUDIO,
             marker_period_s=0.0,
         )  # fmt: skip
         headset = Headset(config)

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from emulator.audio.factory import AudioSpec
 from emulator.audio.source import SAMPLE_RATE
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.events import BlocksHeard
@@ -75,9 +76,11 @@ def _config(url: str, name: str, **options: object) -> HeadsetConfig:
 
 
 async def _listen(room: RoomProcess, tmp_path: Path) -> Session:
-    ears = Headset(_config(room.url, "ears", audio="none"))
+    ears = Headset(_config(room.url, "ears", audio=AudioSpec.parse("none")))
     # Voice only: its face never moves the mouth, so the listener lip-syncs it from the sound.
-    plain = Headset(_config(room.url, "plain", audio="speech:Hello there, how are you today?"))
+    plain = Headset(
+        _config(room.url, "plain", audio=AudioSpec.parse("speech:Hello there, how are you today?"))
+    )
     heard: dict[str, Heard] = {}
     procs: list[subprocess.Popen[bytes]] = []
     started: list[Headset] = []

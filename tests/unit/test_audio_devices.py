@@ -87,7 +87,7 @@ def test_silent_specs_and_bad_specs(tmp_path: Path) -> None:
         open_output("wav:")
     with pytest.raises(DeviceError, match="cannot write"):
         open_output(f"wav:{tmp_path / 'missing-dir' / 'x.wav'}")
-    with pytest.raises(DeviceError, match="WAV files are sources"):
+    with pytest.raises(DeviceError, match="a WAV is a source"):
         open_input("wav:voice.wav")
 
 

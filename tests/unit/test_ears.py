@@ -159,14 +159,15 @@ def test_the_mix_counts_hostile_state_bytes_and_never_raises(data: bytes) -> Non
 
 
 def test_input_selects_the_microphone_device_for_audio_mic() -> None:
+    from emulator.audio.factory import AudioSpec
     from emulator.headset.config import HeadsetConfig
 
     def config(audio: str, device: str | None) -> HeadsetConfig:
-        return HeadsetConfig("ws://127.0.0.1:1/ws", "lobby", "n", audio=audio, input=device)
+        return HeadsetConfig("ws://127.0.0.1:1/ws", "lobby", "n", audio=AudioSpec.parse(audio), input=device)
 
-    assert config("mic", "usb").audio_spec == "mic:usb"
-    assert config("mic", None).audio_spec == "mic"
-    assert config("tone:440", "usb").audio_spec == "tone:440"
+    assert config("mic", "usb").audio_spec.text == "mic:usb"
+    assert config("mic", None).audio_spec.text == "mic"
+    assert config("tone:440", "usb").audio_spec.text == "tone:440"
 
 
 def test_join_refuses_input_without_the_microphone(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.audio.factory import AudioSpec
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.events import BlocksHeard, DatagramReceived, EventHub, RemoteJoined, StateReceived
 from emulator.model.pose import Pose
@@ -15,7 +16,9 @@ BOB = ParticipantInfo(id="bob", number=4, name="bob", profile="quest3")
 
 
 def listener() -> Headset:
-    return Headset(HeadsetConfig(url="ws://127.0.0.1:9/ws", room="lobby", name="me", audio="none"))
+    return Headset(
+        HeadsetConfig(url="ws://127.0.0.1:9/ws", room="lobby", name="me", audio=AudioSpec.parse("none"))
+    )
 
 
 def state_from_bob(seq: int) -> bytes:

@@ -8,6 +8,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from emulator.audio.factory import AudioSpec
+from emulator.audio.hrtf import HrtfSpec
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
 from emulator.model.pose import Pose, Vec3
 from emulator.wire import State
@@ -30,7 +32,7 @@ class Ghost:
 
 
 def test_a_headset_not_yet_joined_has_a_complete_view_with_nothing_in_it() -> None:
-    quiet = headset(audio="none")
+    quiet = headset(audio=AudioSpec.parse("none"))
     view = quiet.view
     assert view.room_mode() is None and view.participants() == [] and view.peer_connection() is None
     assert view.remote_stats() == {} and view.round_trips_ms() == [] and dict(view.mouth_to_ear()) == {}
@@ -41,7 +43,7 @@ def test_a_headset_not_yet_joined_has_a_complete_view_with_nothing_in_it() -> No
 
 
 def test_the_view_shows_a_remote_s_states_and_cannot_change_them() -> None:
-    listener = headset(audio="none")
+    listener = headset(audio=AudioSpec.parse("none"))
     listener.state_link.remote_joined(BOB)
     listener.session.callbacks.on_state(bytes(State(seq=1, sender=4, timestamp=1, pose=Pose.at(0, 1.6, 0))))
     stats = listener.view.remote_stats()
@@ -51,7 +53,7 @@ def test_the_view_shows_a_remote_s_states_and_cannot_change_them() -> None:
 
 
 async def test_muting_a_voice_shows_in_the_view() -> None:
-    speaker = headset(audio="tone:440")
+    speaker = headset(audio=AudioSpec.parse("tone:440"))
     try:
         assert speaker.view.sends_voice() and not speaker.view.muted()
         speaker.set_muted(True)
@@ -64,11 +66,11 @@ async def test_muting_a_voice_shows_in_the_view() -> None:
 
 
 def test_the_hrtf_and_placed_voices_change_what_the_ears_render() -> None:
-    listener = headset(audio="none", hrtf="off")
+    listener = headset(audio=AudioSpec.parse("none"), hrtf=HrtfSpec.parse("off"))
     assert listener.ears.renderer is None
     listener.use_hrtf(None)  # the bundled KEMAR
     assert listener.ears.renderer is not None
-    listener.use_hrtf("off")
+    listener.use_hrtf(HrtfSpec.parse("off"))
     assert listener.ears.renderer is None
     listener.place_voice("ghost", Ghost())
     assert set(listener.ears.placed) == {"ghost"}
@@ -89,11 +91,11 @@ class Source:
     ("options", "says"),
     [
         ({"url": "ws://192.0.2.1:9/ws"}, "join token"),  # another machine, no token: nothing is sent
-        ({"hrtf": "/no/such/hrtf.sofa"}, "HRTF /no/such/hrtf.sofa"),
+        ({"hrtf": HrtfSpec.parse("/no/such/hrtf.sofa")}, "HRTF /no/such/hrtf.sofa"),
     ],
 )
 def test_a_headset_that_cannot_be_built_says_which_value_and_closes_the_source_it_was_given(
-    options: dict[str, str], says: str
+    options: dict[str, object], says: str
 ) -> None:
     source = Source()
     config = HeadsetConfig(**{"url": "ws://127.0.0.1:9/ws", "room": "lobby", "name": "me", **options})  # type: ignore[arg-type]

@@ -61,7 +61,7 @@ def test_a_mirrored_sofa_file_is_detected_with_one_warning_naming_the_fix(
         assert not caplog.records
         hrtf = load_hrtf(str(bad))
     (warning,) = caplog.records
-    assert "left and right look swapped" in warning.getMessage() and "--hrtf-mirror" in warning.getMessage()
+    assert "left and right look swapped" in warning.getMessage() and "mirrored" in warning.getMessage()
     assert "\n" not in warning.getMessage()
     ild = lateral_ild_db(hrtf)
     assert ild is not None and ild < -3

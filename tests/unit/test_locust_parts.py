@@ -66,7 +66,7 @@ def test_a_join_makes_a_light_swarm_like_headset() -> None:
         {"url": "ws://h/ws", "room": "r", "name": "n", "audio": "none", "detect_markers": False,
          "place": [1.0, 1.6, -2.0, 90.0], "hands": "wave", "secret": None}
     )  # fmt: skip
-    assert config.light_receive and config.room == "r" and config.audio == "none"
+    assert config.light_receive and config.room == "r" and config.audio.is_none
     assert not config.detect_markers
     assert config.placement.position.x == 1.0 and config.placement.position.z == -2.0
 

@@ -11,7 +11,7 @@ FRAME = 960  # 20 ms, the block the ear's first-audio check looks at
 
 
 def test_the_probe_mouth_speaks_on_without_long_pauses() -> None:
-    source = open_speech_source(MOUTH_AUDIO)
+    source = open_speech_source(MOUTH_AUDIO.text)
     assert source.duration > 30  # longer than a run's default 20 s timeout, with room to spare
     audio = np.concatenate([source.read(FRAME) for _ in range(round(source.duration * 50))])
     frames = audio[: len(audio) // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)

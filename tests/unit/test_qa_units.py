@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from emulator.audio.factory import AudioSpec
 from emulator.audio.tone import ToneSource
 from emulator.headset.recording.replay import ReplayAudioSource, Timeline, load_replay, replay_drivers
 from emulator.headset.recording.sessionfile import (
@@ -249,7 +250,7 @@ def test_a_swarm_plan_split_among_workers_makes_the_same_headsets() -> None:
     from emulator.headset import HeadsetConfig
     from emulator.qa.swarm import SwarmPlan
 
-    template = HeadsetConfig(url="ws://127.0.0.1:1/ws", room="r", name="t", audio="tone:440")
+    template = HeadsetConfig(url="ws://127.0.0.1:1/ws", room="r", name="t", audio=AudioSpec.parse("tone:440"))
     plan = SwarmPlan(template, 7, speakers=3)
     whole = plan.configs()
     shares = plan.split(3)
@@ -257,5 +258,5 @@ def test_a_swarm_plan_split_among_workers_makes_the_same_headsets() -> None:
     parts = [config for share in shares for config in share.configs()]
     assert parts == whole
     assert [c.detect_markers for c in parts].count(True) == 1 and parts[-1].detect_markers
-    assert [c.audio for c in parts] == ["tone:440"] * 3 + ["none"] * 4
+    assert [c.audio.text for c in parts] == ["tone:440"] * 3 + ["none"] * 4
     assert len(plan.split(20)) == 7

@@ -49,6 +49,12 @@ def test_the_room_mode_and_reasons_travel_as_their_plain_names() -> None:
         parse_signaling(text.replace("binaural", "stereo"))
 
 
+def test_a_left_without_a_reason_left_on_purpose() -> None:
+    left = parse_signaling('{"type": "left", "id": "a", "number": 1}')
+    assert isinstance(left, Left) and left.reason is CloseReason.LEFT
+    assert json.loads(to_json(left))["reason"] == "left"
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from emulator.audio.factory import AudioSpec
 from emulator.headset import Headset, HeadsetConfig
 from emulator.headset.events import EventHub
 from emulator.headset.state_link import StateLink
@@ -43,7 +44,7 @@ def make_link(states_per_packet: int = 2, light: bool = False) -> tuple[StateLin
         url="ws://127.0.0.1:9/ws",
         room="lobby",
         name="me",
-        audio="none",
+        audio=AudioSpec.parse("none"),
         states_per_packet=states_per_packet,
         light_receive=light,
     )

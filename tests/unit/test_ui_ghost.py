@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emulator.audio.hrtf import load_hrtf
+from emulator.audio.hrtf import HrtfSpec, load_hrtf
 from emulator.audio.renderer import MAX_BLOCK, BinauralRenderer
 from emulator.headset.ears import Ears
 from emulator.headset.recording.sessionfile import RecordingError, RecordingWriter
@@ -137,4 +137,4 @@ def test_session_tools_before_joining() -> None:
     assert tools.stop_recording() is None and not tools.recording
     tools.set_conditions(PRESETS["lossy"])  # remembered for the next join; nothing to impair yet
     assert tools.conditions.loss == pytest.approx(0.10) and tools.network is None
-    tools.set_hrtf("off")  # no ears yet: nothing to change
+    tools.set_hrtf(HrtfSpec.parse("off"))  # no ears yet: nothing to change

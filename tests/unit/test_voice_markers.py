@@ -15,11 +15,12 @@ import textwrap
 SCRIPT = textwrap.dedent(
     """
     import json, sys, time
+    from emulator.audio.factory import NO_AUDIO
     from emulator.headset import Headset, HeadsetConfig
     from emulator.headset.voice import RemoteVoice
     from emulator.net.media.playout import PlayoutBuffer
 
-    config = HeadsetConfig(url="ws://127.0.0.1:9/ws", room="lobby", name="me", audio="none",
+    config = HeadsetConfig(url="ws://127.0.0.1:9/ws", room="lobby", name="me", audio=NO_AUDIO,
                            light_receive=True, detect_markers=sys.argv[1] == "detects")
     voice = Headset(config).voice
     at_construction = "scipy.signal" in sys.modules

@@ -21,7 +21,7 @@ from typing import Any
 
 
 class ConditionsError(ValueError):
-    """A `--net` spec that does not parse; says which part."""
+    """A network conditions spec that does not parse; names it and says which part."""
 
 
 @dataclass(frozen=True)
@@ -118,31 +118,31 @@ def parse_conditions(spec: str) -> NetConditions:
         key = key.strip()
         if not sep or key not in _UNITS:
             raise ConditionsError(
-                f"--net {spec}: expected one of {', '.join(_UNITS)} (key=value), got {item!r}"
+                f"network {spec!r}: expected one of {', '.join(_UNITS)} (key=value), got {item!r}"
             )
         match = _QUANTITY.match(value)
         if match is None or match.group(2) not in _UNITS[key]:
             units = ", ".join(u for u in _UNITS[key] if u) or "none"
             raise ConditionsError(
-                f"--net {spec}: {key}={value.strip()} is not a number with a unit ({units})"
+                f"network {spec!r}: {key}={value.strip()} is not a number with a unit ({units})"
             )
         values[key] = float(match.group(1)) * _UNITS[key][match.group(2)]
     loss = values.get("loss", 0.0)
     if loss > 1 and "%" not in rest:
         loss /= 100  # "loss=5" means 5 %
     if not 0 <= loss < 1:
-        raise ConditionsError(f"--net {spec}: loss must be below 100%")
+        raise ConditionsError(f"network {spec!r}: loss must be below 100%")
     if values.get("delay", 0) > 10 or values.get("jitter", 0) > 10:
-        raise ConditionsError(f"--net {spec}: delay and jitter must be under 10 s")
+        raise ConditionsError(f"network {spec!r}: delay and jitter must be under 10 s")
     rate = values.get("rate")
     if rate is not None and rate < 8000:
-        raise ConditionsError(f"--net {spec}: rate must be at least 8kbps")
+        raise ConditionsError(f"network {spec!r}: rate must be at least 8kbps")
     burst = values.get("burst")
     if burst is not None and burst < 1:
-        raise ConditionsError(f"--net {spec}: burst is a mean run of lost packets, at least 1")
+        raise ConditionsError(f"network {spec!r}: burst is a mean run of lost packets, at least 1")
     reorder, duplicate = values.get("reorder", 0.0), values.get("duplicate", 0.0)
     if reorder > 1 or duplicate > 1:
-        raise ConditionsError(f"--net {spec}: reorder and duplicate are at most 100%")
+        raise ConditionsError(f"network {spec!r}: reorder and duplicate are at most 100%")
     delay, jitter = values.get("delay", 0.0), values.get("jitter", 0.0)
     return NetConditions("custom", loss, delay, jitter, rate, burst, reorder, duplicate)
 

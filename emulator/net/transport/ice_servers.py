@@ -37,7 +37,12 @@ _URL = re.compile(
 
 
 class IceServerError(ValueError):
-    """A malformed --ice-server URL (says which and why)."""
+    """A malformed ICE server URL, or relay-only ICE without a TURN server; says which and why.
+    `url` is the URL at fault (None: the relay-only policy is)."""
+
+    def __init__(self, message: str, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
 
 
 @dataclass(frozen=True)
@@ -64,28 +69,30 @@ class IceServerSpec:
 
 
 def parse_ice_server(url: str, username: str | None = None, credential: str | None = None) -> IceServerSpec:
-    """One --ice-server URL; credentials in the URL win over the separate ones."""
+    """One ICE server URL; credentials in the URL win over the separate ones."""
     match = _URL.fullmatch(url.strip())
     if match is None:
         raise IceServerError(
-            f"--ice-server {url!r}: expected turn:HOST:PORT[?transport=udp|tcp], "
-            "turn:USER:PASS@HOST:PORT or stun:HOST:PORT"
+            f"ICE server {url!r}: expected turn:HOST:PORT[?transport=udp|tcp], "
+            "turn:USER:PASS@HOST:PORT or stun:HOST:PORT",
+            url,
         )
     scheme = match["scheme"]
     port = int(match["port"]) if match["port"] else (5349 if scheme.endswith("s") else 3478)
     if not 0 < port < 65536:
-        raise IceServerError(f"--ice-server {url!r}: port {port} is out of range")
+        raise IceServerError(f"ICE server {url!r}: port {port} is out of range", url)
     transport = match["transport"]
     if scheme.startswith("stun") and transport:
-        raise IceServerError(f"--ice-server {url!r}: a STUN URL takes no transport")
+        raise IceServerError(f"ICE server {url!r}: a STUN URL takes no transport", url)
     if scheme == "turns" and transport == "udp":
-        raise IceServerError(f"--ice-server {url!r}: turns: runs over TCP only")
+        raise IceServerError(f"ICE server {url!r}: turns: runs over TCP only", url)
     user = unquote(match["user"]) if match["user"] else username
     password = unquote(match["password"]) if match["user"] else credential
     if scheme.startswith("turn") and (user is None or password is None):
         raise IceServerError(
-            f"--ice-server {url!r}: a TURN server needs credentials "
-            "(turn:USER:PASS@HOST:PORT or --ice-username/--ice-credential)"
+            f"ICE server {url!r}: a TURN server needs credentials "
+            "(turn:USER:PASS@HOST:PORT, or a username and credential given with it)",
+            url,
         )
     host = match["host"].strip("[]")
     return IceServerSpec(scheme, host, port, transport, user, password)
@@ -108,7 +115,7 @@ class IceOptions:
     ) -> IceOptions:
         servers = tuple(parse_ice_server(url, username, credential) for url in urls)
         if relay_only and not any(s.is_turn for s in servers):
-            raise IceServerError("--relay-only needs a TURN server (--ice-server turn:…)")
+            raise IceServerError("relay-only ICE needs a TURN server (turn:…)")
         return cls(servers, relay_only)
 
     @property

@@ -19,12 +19,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from emulator.audio.factory import AudioSpec
+from emulator.drive.faces import FaceSpec
 from emulator.drive.hands import hands_from_spec
+from emulator.drive.motions import MotionSpec
 from emulator.headset import Headset, HeadsetConfig, HeadsetError, SharedEncoders
 from emulator.headset.report import LatencySamples
 from emulator.model.pose import Pose
 from emulator.qa.locust.protocol import Event, ProtocolError, Request, StateChange, decode, encode_event
 from emulator.qa.swarm import SETTLE_S
+from emulator.wire.signaling import CloseReason
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +42,23 @@ SETTINGS = {f.name for f in dataclasses.fields(HeadsetConfig)} - {"placement", "
 Emit = Callable[[Event], None]
 
 
+SPEC_PARSERS: dict[str, Callable[[str], Any]] = {
+    "motion": MotionSpec.parse,
+    "face": FaceSpec.parse,
+    "hands": hands_from_spec,
+    "audio": AudioSpec.parse,
+}
+
+
 def config_from(settings: dict[str, Any]) -> HeadsetConfig:
     """A headset's config from a join's settings; settings this build's headsets lack are dropped, so a
     newer Locust side still runs here."""
     place = settings.get("place") or [0.0, 1.6, 0.0, 0.0]
     known = {k: v for k, v in settings.items() if k in SETTINGS}
-    if isinstance(known.get("hands"), str):  # the wire carries the spec; the config wants the driver
-        known["hands"] = hands_from_spec(known["hands"])
+    # The wire carries spec strings (the Locust side checked them); the config wants parsed values.
+    for key, parse in SPEC_PARSERS.items():
+        if isinstance(known.get(key), str):
+            known[key] = parse(known[key])
     x, y, z, yaw = (float(v) for v in place)
     return HeadsetConfig(placement=Pose.at(x, y, z, yaw), light_receive=True, **known)
 
@@ -98,7 +112,7 @@ class Member:
         self.headset = headset
         self.on_joined()
         _freeze_once()
-        reason = "left"
+        reason: str = CloseReason.LEFT
         try:
             await _first(self.leave, headset.closed)
             if not self.leave.is_set():

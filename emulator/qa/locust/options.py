@@ -5,9 +5,14 @@ The room's URL is Locust's own `--host` (`-H ws://HOST:PORT/ws` or `janus://HOST
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.audio.factory import AudioSpec
+from emulator.drive.faces import FaceSpec
+from emulator.drive.hands import hands_from_spec
+from emulator.drive.motions import MotionSpec
 from emulator.qa.swarm import MOTIONS
 
 DEFAULT_PROFILES = "visionpro:1,quest3:1"
@@ -80,6 +85,12 @@ class HeadsetOptions:
             raise OptionError("--rooms names no room")
         if parsed.speakers < 0 or parsed.measuring < 0 or parsed.session_length < 0:
             raise OptionError("--speakers, --measuring and --session-length cannot be negative")
+        if parsed.motion != "mixed":
+            _check(MotionSpec.parse, parsed.motion, "--motion")
+        _check(FaceSpec.parse, parsed.face, "--face")
+        if parsed.hands:
+            _check(hands_from_spec, parsed.hands, "--hands")
+        _check(AudioSpec.parse, parsed.audio, "--audio")
         return cls(
             rooms,
             profile_mix(str(parsed.profiles)),
@@ -93,6 +104,14 @@ class HeadsetOptions:
             str(parsed.token_file or ""),
             str(parsed.name_prefix),
         )
+
+
+def _check(parse: Callable[[str], object], text: str, option: str) -> None:
+    """Refuse a bad spec here, on Locust's command line, in its terms: the engine parses it again."""
+    try:
+        parse(text)
+    except ValueError as error:  # DriveError, SourceError
+        raise OptionError(f"{option}: {error}") from None
 
 
 def profile_mix(text: str) -> tuple[str, ...]:

@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from emulator.audio.devices import list_devices
-from emulator.audio.hrtf import HrtfError
+from emulator.audio.devices import OutputSpec, list_devices
+from emulator.audio.factory import AudioSpec
+from emulator.audio.hrtf import HrtfError, HrtfSpec
 from emulator.ui.session import AppSession
 from emulator.wire.signaling import RoomMode
 
@@ -127,7 +128,7 @@ class AudioPanel(QWidget):
         pick.setToolTip("Use your own HRTF measurements (a SOFA file)")
         self.mode = QLabel(MODE_TEXT[None])
         self.mode.setWordWrap(True)
-        self.mode_shown: str | None = None
+        self.mode_shown: RoomMode | None = None
         form = QFormLayout()
         form.addRow("Microphone", self.input)
         form.addRow("Output", self.output)
@@ -173,8 +174,8 @@ class AudioPanel(QWidget):
     def hrtf_mirror(self) -> bool:
         return self.mirror.isChecked()
 
-    def room_mode(self) -> str | None:
-        """The joined room's spatial mode ("forward" or "binaural"), None when not joined."""
+    def room_mode(self) -> RoomMode | None:
+        """The joined room's spatial mode (forward or binaural), None when not joined."""
         headset = self.session.headset
         return headset.view.room_mode() if headset is not None else None
 
@@ -185,14 +186,18 @@ class AudioPanel(QWidget):
             self.hrtf.addItem(path, path)
             self.hrtf.setCurrentIndex(self.hrtf.count() - 1)
 
-    def audio_spec(self) -> str:
-        return str(self.input.currentData() or "silence")
+    # The combos hold only what they offer (a device by its listed name, a file the picker gave), so
+    # these parse: a device that went away, or a file that cannot be read, fails when it is opened.
+    def audio_spec(self) -> AudioSpec:
+        return AudioSpec.parse(str(self.input.currentData() or "silence"))
 
-    def output_spec(self) -> str | None:
-        return str(self.output.currentData()) or None
+    def output_spec(self) -> OutputSpec | None:
+        data = str(self.output.currentData())
+        return OutputSpec.parse(data) if data else None
 
-    def hrtf_spec(self) -> str | None:
-        return str(self.hrtf.currentData()) or None
+    def hrtf_spec(self) -> HrtfSpec | None:
+        data = str(self.hrtf.currentData())
+        return HrtfSpec.parse(data) if data else None
 
     def refresh(self) -> None:
         mode = self.room_mode()

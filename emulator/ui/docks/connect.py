@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emulator.audio.factory import NO_AUDIO
 from emulator.headset import HeadsetConfig
 from emulator.model.profiles import load_profiles
 from emulator.ui.banner import ErrorBanner
@@ -94,7 +95,7 @@ class ConnectPanel(QWidget):
             name=self.name.text().strip() or "me",
             token=self.token.text().strip() or None,
             profile=self.profile.currentText(),
-            audio="none",
+            audio=NO_AUDIO,  # the Audio dock's microphone (MainWindow.join)
         )
 
     def join(self) -> None:

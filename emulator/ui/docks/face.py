@@ -8,6 +8,7 @@ and surprise set the sliders, so a preset can then be adjusted by hand.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,8 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from emulator.drive.errors import DriveError
-from emulator.drive.faces import PRESETS, Blink, FaceDriver, HeldFace, Talk, face_from_spec
+from emulator.drive.faces import PRESETS, Blink, FaceDriver, HeldFace, Talk
 from emulator.drive.lipsync import LipSync
+from emulator.drive.livelink import load_livelink_csv
 from emulator.model.face import ARKIT_NAMES, Face
 from emulator.ui.face_tips import FACE_TIPS
 from emulator.ui.session import AppSession
@@ -132,9 +134,9 @@ class FacePanel(QWidget):
 
     def play_csv(self, path: str) -> None:
         try:
-            driver = face_from_spec(f"csv:{path}")
+            driver = load_livelink_csv(Path(path))  # the picker's file itself, not a spec to parse
         except DriveError as error:
-            self.message.emit(str(error))
+            self.message.emit(f"Live Link CSV: {error}")
             return
         self.set_driver(driver, f"playing {path}")
 

@@ -150,7 +150,7 @@ class NetworkPanel(QWidget):
         try:
             conditions = self.conditions()
         except ConditionsError as error:
-            self.message.emit(str(error))
+            self.message.emit(f"Network conditions not applied: {error}")
             return
         self.settings.setValue("network/spec", self.spec())
         self.session.tools.set_conditions(conditions)
