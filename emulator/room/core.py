@@ -249,6 +249,8 @@ class RoomCore:
         if over:
             self.stats.messages_over_budget += over
             self._refuse(sender, over)
+            if budget.flagrant():  # no honest sender gets here: cut off now, not at the next tick
+                return self._cut_off(sender)
         if not admitted:
             # Where a flood's messages end: no stamping, and no walk over the participants for each.
             return []
@@ -315,13 +317,16 @@ class RoomCore:
                 self.stats.removals_silent += 1
                 actions += self._remove(p.conn, CloseReason.TRANSPORT_LOST)
             elif p.budget.should_cut_off(now):
-                self.stats.removals_rate_limited += 1
-                log.warning(
-                    "room %r: %r stayed over its message budget (%d dropped); disconnected",
-                    self.name, p.info.id, p.budget.dropped,
-                )  # fmt: skip
-                actions += self._remove(p.conn, CloseReason.RATE_LIMITED)
+                actions += self._cut_off(p)
         return actions
+
+    def _cut_off(self, p: Participant) -> list[Action]:
+        self.stats.removals_rate_limited += 1
+        log.warning(
+            "room %r: %r stayed over its message budget (%d dropped); disconnected",
+            self.name, p.info.id, p.budget.dropped,
+        )  # fmt: skip
+        return self._remove(p.conn, CloseReason.RATE_LIMITED)
 
     # --- queries ---------------------------------------------------------------------------------
 

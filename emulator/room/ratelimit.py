@@ -1,10 +1,10 @@
 """Per-sender budgets in the room: token buckets sized from the device profile's rates.
 
 A joined peer may send what a headset of its profile sends, with headroom, and no more. A message over
-budget is dropped and counted; a sender that stays over budget for `CUT_OFF_AFTER_S`, or floods past
-`FLAGRANT_DROPS` sooner, is disconnected by the room (`RoomCore.tick`). Sans I/O: the caller passes
-`now`. The per-message cost is a few float operations, since the room runs this for every message of
-every participant.
+budget is dropped and counted; a sender that stays over budget for `CUT_OFF_AFTER_S` is disconnected
+by the room (`RoomCore.tick`), and one past `FLAGRANT_DROPS` or `FLAGRANT_PINGS` at once. Sans I/O:
+the caller passes `now`. The per-message cost is a few float operations, since the room runs this for
+every message of every participant.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ CUT_OFF_AFTER_S = 2.0  # over budget this long without a second's break: disconn
 FORGIVE_AFTER_S = 3.0  # this long within budget ends an episode (an attacker's sends come in bursts)
 FALLBACK_RATE_HZ = 180.0  # pose + face + hands of an unknown profile: the bundled profiles' highest
 # Dropped in one episode, more than a 30 s host stall of the busiest profile releases at once: a flood,
-# cut off at the room's next tick rather than after CUT_OFF_AFTER_S (a 27,000/s PING flood gets here
-# in a fifth of a second, and every datagram of it costs the room's one loop ~28 µs of aiortc).
+# cut off at once rather than after CUT_OFF_AFTER_S. PINGs are one a second, so far fewer: each is a
+# datagram of its own that costs the room's one loop ~28 µs of aiortc, and other rooms' voices wait.
 FLAGRANT_DROPS = int(30 * FALLBACK_RATE_HZ)
+FLAGRANT_PINGS = 200  # a headset's PINGs of 200 s
 
 
 @functools.cache
@@ -82,6 +83,7 @@ class SenderBudget:
     last_over: float = field(default=float("-inf"))
     dropped: int = 0
     episode_dropped: int = 0  # dropped since `over_since`
+    episode_pings: int = 0  # PINGs among them
 
     @classmethod
     def for_profile(cls, profile: str, now: float, participants: int = 1) -> SenderBudget:
@@ -105,7 +107,11 @@ class SenderBudget:
         return self.states.take(now) or self._over(now)
 
     def allow_ping(self, now: float) -> bool:
-        return self.pings.take(now) or self._over(now)
+        if self.pings.take(now):
+            return True
+        self._over(now)
+        self.episode_pings += 1
+        return False
 
     def allow_control(self, now: float) -> bool:
         return self.control.take(now) or self._over(now)
@@ -114,13 +120,17 @@ class SenderBudget:
         """Count one message over budget; always False (the caller drops the message)."""
         self.dropped += 1
         if self.over_since is None or now - self.last_over > FORGIVE_AFTER_S:
-            self.over_since, self.episode_dropped = now, 0
+            self.over_since, self.episode_dropped, self.episode_pings = now, 0, 0
         self.episode_dropped += 1
         self.last_over = now
         return False
 
+    def flagrant(self) -> bool:
+        """Over budget by more than any stall explains, in this episode: a flood."""
+        return self.episode_dropped >= FLAGRANT_DROPS or self.episode_pings >= FLAGRANT_PINGS
+
     def should_cut_off(self, now: float) -> bool:
-        """Over budget for `CUT_OFF_AFTER_S`, or by `FLAGRANT_DROPS`, and still at it lately."""
+        """Over budget for `CUT_OFF_AFTER_S`, or flagrantly, and still at it lately."""
         if self.over_since is None or now - self.last_over > FORGIVE_AFTER_S:
             return False
-        return self.episode_dropped >= FLAGRANT_DROPS or self.last_over - self.over_since >= CUT_OFF_AFTER_S
+        return self.flagrant() or self.last_over - self.over_since >= CUT_OFF_AFTER_S

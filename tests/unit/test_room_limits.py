@@ -68,7 +68,11 @@ def test_a_state_flood_is_dropped_over_budget_counted_then_cut_off_with_a_reason
     now, delivered, removed_at = T0, 0, None
     while now < T0 + 10 and removed_at is None:
         for _ in range(48):  # 1/10 s of the flood
-            delivered += len(core.state_message("c1", packed[0], now, reliable=False))
+            actions = core.state_message("c1", packed[0], now, reliable=False)
+            delivered += len(forwarded(actions))
+            if Close("c1", "rate-limited") in actions:
+                removed_at = now
+                break
         now += 0.1
         core.heard("c2", now)
         if Close("c1", "rate-limited") in core.tick(now):
@@ -80,7 +84,7 @@ def test_a_state_flood_is_dropped_over_budget_counted_then_cut_off_with_a_reason
     assert core.participant("c1") is None and core.participant("c2") is not None
 
 
-def test_a_flagrant_flood_is_cut_off_at_the_next_tick_and_a_slow_one_after_the_full_while() -> None:
+def test_a_flagrant_flood_is_cut_off_at_once_and_a_slow_one_after_the_full_while() -> None:
     ping = bytes(Ping(seq=1))
     removed = {}
     for per_second in (27_000, 40):  # a PING flood as the hostile bench sends it, and 10x the budget
@@ -90,12 +94,15 @@ def test_a_flagrant_flood_is_cut_off_at_the_next_tick_and_a_slow_one_after_the_f
         now, step = T0, 0.1
         while now < T0 + 10 and per_second not in removed:
             for k in range(round(per_second * step)):
-                core.state_message("c1", ping, now + k / per_second, reliable=False)
+                at = now + k / per_second
+                if Close("c1", "rate-limited") in core.state_message("c1", ping, at, reliable=False):
+                    removed[per_second] = at - T0
+                    break
             now += step
             core.heard("c2", now)
-            if Close("c1", "rate-limited") in core.tick(now):
+            if per_second not in removed and Close("c1", "rate-limited") in core.tick(now):
                 removed[per_second] = now - T0
-    assert removed[27_000] < 0.35, "past FLAGRANT_DROPS within a fifth of a second, cut at the next tick"
+    assert removed[27_000] <= 0.01, "past FLAGRANT_PINGS within a hundredth of a second, cut at once"
     assert CUT_OFF_AFTER_S <= removed[40] <= CUT_OFF_AFTER_S + 0.5
 
 
@@ -119,8 +126,8 @@ def test_pings_are_capped_so_a_ping_flood_is_not_reflected_as_pongs() -> None:
     join(core, "c2", "victim")
     ping = bytes(Ping(seq=1))
     through = sum(
-        len(core.state_message("c1", ping, T0 + k / 1000, reliable=False)) for k in range(1000)
-    )  # 1,000 PINGs in a second
+        len(core.state_message("c1", ping, T0 + k / 150, reliable=False)) for k in range(150)
+    )  # 150 PINGs in a second (at FLAGRANT_PINGS dropped, the sender would be cut off instead)
     assert through <= 8 + 4  # the burst and one second at the PING rate
     # the same peer's STATEs are still within their own budget
     assert forwarded(core.state_message("c1", pose_state(1), T0 + 1, reliable=False))
@@ -203,7 +210,7 @@ def test_a_rate_limited_peer_is_announced_as_left_with_the_reason() -> None:
     actions: list = []
     for k in range(400):
         now = T0 + k / 100
-        core.state_message("c1", ping, now, reliable=False)
+        actions += core.state_message("c1", ping, now, reliable=False)
         core.heard("c2", now)
         if k % 50 == 0:
             actions += core.tick(now)
