@@ -2,7 +2,7 @@
 
 A joined peer may send what a headset of its profile sends, with headroom, and no more. A message over
 budget is dropped and counted; a sender that stays over budget for `CUT_OFF_AFTER_S` is disconnected
-by the room (`RoomCore.tick`), and one past `FLAGRANT_DROPS` or `FLAGRANT_PINGS` at once. Sans I/O:
+by the room (`RoomCore.tick`), and one past a `FLAGRANT_` count at once. Sans I/O:
 the caller passes `now`. The per-message cost is a few float operations, since the room runs this for
 every message of every participant.
 """
@@ -30,6 +30,7 @@ FALLBACK_RATE_HZ = 180.0  # pose + face + hands of an unknown profile: the bundl
 # datagram of its own that costs the room's one loop ~28 µs of aiortc, and other rooms' voices wait.
 FLAGRANT_DROPS = int(30 * FALLBACK_RATE_HZ)
 FLAGRANT_PINGS = 200  # a headset's PINGs of 200 s
+FLAGRANT_CONTROL = 500  # the reliable channel carries rare messages: 10 s of its budget at once
 
 
 @functools.cache
@@ -84,6 +85,7 @@ class SenderBudget:
     dropped: int = 0
     episode_dropped: int = 0  # dropped since `over_since`
     episode_pings: int = 0  # PINGs among them
+    episode_control: int = 0  # and reliable-channel messages
 
     @classmethod
     def for_profile(cls, profile: str, now: float, participants: int = 1) -> SenderBudget:
@@ -114,20 +116,29 @@ class SenderBudget:
         return False
 
     def allow_control(self, now: float) -> bool:
-        return self.control.take(now) or self._over(now)
+        if self.control.take(now):
+            return True
+        self._over(now)
+        self.episode_control += 1
+        return False
 
     def _over(self, now: float) -> bool:
         """Count one message over budget; always False (the caller drops the message)."""
         self.dropped += 1
         if self.over_since is None or now - self.last_over > FORGIVE_AFTER_S:
-            self.over_since, self.episode_dropped, self.episode_pings = now, 0, 0
+            self.over_since = now
+            self.episode_dropped = self.episode_pings = self.episode_control = 0
         self.episode_dropped += 1
         self.last_over = now
         return False
 
     def flagrant(self) -> bool:
         """Over budget by more than any stall explains, in this episode: a flood."""
-        return self.episode_dropped >= FLAGRANT_DROPS or self.episode_pings >= FLAGRANT_PINGS
+        return (
+            self.episode_dropped >= FLAGRANT_DROPS
+            or self.episode_pings >= FLAGRANT_PINGS
+            or self.episode_control >= FLAGRANT_CONTROL
+        )
 
     def should_cut_off(self, now: float) -> bool:
         """Over budget for `CUT_OFF_AFTER_S`, or flagrantly, and still at it lately."""

@@ -152,8 +152,10 @@ def test_a_control_channel_flood_is_capped() -> None:
     join(core, "c1", "mallory")
     join(core, "c2", "victim")
     message = pose_state(1)
-    through = sum(len(core.state_message("c1", message, T0 + k / 5000, reliable=True)) for k in range(5000))
-    assert through <= 200 + 50 + 1
+    actions = [a for k in range(800) for a in core.state_message("c1", message, T0 + k / 5000, reliable=True)]
+    assert len(forwarded(actions)) <= 200 + 50 * 800 / 5000 + 1  # the burst and what refilled meanwhile
+    assert Close("c1", "rate-limited") in actions, "500 dropped on the reliable channel is a flood: cut off"
+    assert core.participant("c1") is None
 
 
 def test_a_batch_over_1200_bytes_is_refused_whole() -> None:
