@@ -21,7 +21,7 @@ from typing import Any
 
 import av
 import numpy as np
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from emulator.audio.marker import MarkedSource, MarkerDetector, match_latencies
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
@@ -33,7 +33,7 @@ from emulator.net.media.opus import OpusSettings, codec_floor_ms
 from emulator.net.media.playout import PlayoutBuffer
 from emulator.net.media.receive import attach_playout, receiver_for_track
 from tests.benchmarks.report import Section
-from tests.support.media import coverage, frames_sounding, pace, played_share
+from tests.support.media import StockListener, coverage, frames_sounding, pace, played_share
 from tests.support.peers import loopback_pair, negotiate, wait_connected
 
 SECONDS = 7.0  # per session
@@ -83,38 +83,6 @@ async def _inject_periodically(source: MarkedSource) -> None:
     while True:
         await asyncio.sleep(MARKER_EVERY)
         source.inject()
-
-
-class StockListener:
-    """Drains a stock remote track from the start (as an app would), playing frames back to back.
-
-    Frames are fed to the detector only while `measuring`; the played time is what they fill.
-    """
-
-    def __init__(self, track: MediaStreamTrack, detector: MarkerDetector) -> None:
-        self.detector = detector
-        self.measuring = False
-        self.played_s = 0.0
-        self._track = track
-        self._played_until = 0.0
-        self.task = asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                frame = await self._track.recv()
-                channels = len(frame.layout.channels)
-                pcm = frame.to_ndarray().astype(np.float32).reshape(-1, channels).mean(axis=1) / 32768
-                at = max(time.monotonic(), self._played_until)
-                self._played_until = at + len(pcm) / SAMPLE_RATE
-                if self.measuring:
-                    self.played_s += len(pcm) / SAMPLE_RATE
-                    self.detector.feed(pcm, at)
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
 
 
 async def _run(ours: bool, loss: float, frame_ms: int = 20) -> Result:

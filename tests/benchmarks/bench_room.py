@@ -32,9 +32,8 @@ from emulator.net.signaling.room_session import RoomSession, SessionCallbacks
 from emulator.net.signaling.tokens import Grant, mint
 from emulator.room.server import RoomServer
 from emulator.wire.signaling import Join
-from tests.benchmarks.bench_latency import StockListener
 from tests.benchmarks.report import Section
-from tests.support.media import coverage, frames_sounding, played_share
+from tests.support.media import StockListener, coverage, frames_sounding, played_share
 
 SECRET = "bench-secret"
 MARKER_PERIOD = 0.5

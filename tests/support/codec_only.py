@@ -6,18 +6,23 @@ import numpy as np
 import numpy.typing as npt
 
 from emulator.net.media.loss import PacketDropper
-from emulator.net.media.opus import OpusEncoder
+from emulator.net.media.opus import OpusEncoder, OpusSettings
 from emulator.net.media.playout import PlayoutBuffer
 
 FRAME = 960  # 20 ms at 48 kHz, the default Opus frame
 
 
 def through_opus(
-    audio: npt.NDArray[np.float32], loss: float = 0.0, burst: float | None = None, seed: int = 3
+    audio: npt.NDArray[np.float32],
+    loss: float = 0.0,
+    burst: float | None = None,
+    seed: int = 3,
+    settings: OpusSettings | None = None,
 ) -> npt.NDArray[np.float32]:
-    """`audio` as a listener hears it after our encoder, `loss` (bursts of `burst`) and our playout."""
+    """`audio` as a listener hears it after our encoder (the headset's settings unless given),
+    `loss` (bursts of `burst`) and our playout."""
     frames = len(audio) // FRAME
-    encoder = OpusEncoder()
+    encoder = OpusEncoder(settings)
     dropper = PacketDropper(loss, seed=seed, burst=burst)
     playout = PlayoutBuffer()
     out = []

@@ -1,13 +1,17 @@
-"""Audio helpers for tests and benchmarks: a paced consumer, spectrum checks, coverage."""
+"""Audio helpers for tests and benchmarks: a paced consumer, stock aiortc's listener, spectrum
+checks, coverage."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
 from emulator.net.media.playout import PlayoutBuffer
@@ -31,6 +35,46 @@ async def pace(
         on_block(pull(now), now)
         deadline += period_s
         await asyncio.sleep(max(0.0, deadline - loop.time()))
+
+
+class Feeds(Protocol):
+    def feed(self, block: MonoBlock, at: float) -> None: ...
+
+
+class StockListener:
+    """Drains a stock remote track from the start (as an app would), playing frames back to back.
+
+    Frames are fed to `out` (a marker detector, a recorder) only while `measuring`, with the time
+    each starts to play: when it came, or when the frames before it have played; the played time
+    is what they fill.
+    """
+
+    def __init__(self, track: MediaStreamTrack, out: Feeds) -> None:
+        self.out = out
+        self.measuring = False
+        self.played_s = 0.0
+        self.frames = 0  # every frame the track gave, measured or not
+        self._track = track
+        self._played_until = 0.0
+        self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await self._track.recv()
+                self.frames += 1
+                channels = len(frame.layout.channels)
+                pcm = frame.to_ndarray().astype(np.float32).reshape(-1, channels).mean(axis=1) / 32768
+                at = max(time.monotonic(), self._played_until)
+                self._played_until = at + len(pcm) / SAMPLE_RATE
+                if self.measuring:
+                    self.played_s += len(pcm) / SAMPLE_RATE
+                    self.out.feed(pcm, at)
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
 
 
 def dominant_hz(samples: npt.NDArray[np.float32]) -> float:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from emulator.net.media.loss import PacketDropper
+from emulator.net.media.loss import PacketDropper, SharedLoss
 from emulator.net.transport.condition_spec import PRESETS, ConditionsError, NetConditions, parse_conditions
 from emulator.net.transport.conditions import REORDER_HOLD_S, Impairment
 from emulator.net.transport.loss_model import LossModel, gilbert_parameters
@@ -64,6 +64,52 @@ def test_the_same_seed_loses_the_same_packets() -> None:
     first = [a.should_drop() for _ in range(5000)]
     assert first == [b.should_drop() for _ in range(5000)]
     assert first != [c.should_drop() for _ in range(5000)]
+
+
+def _payloads(count: int, seed: int = 0) -> list[bytes]:
+    """Opus-like payloads: mostly distinct, with runs of one repeated frame (digital silence)."""
+    rng = random.Random(seed)
+    out: list[bytes] = []
+    while len(out) < count:
+        out += [b"\xf8silence"] * rng.randint(1, 40) if rng.random() < 0.2 else [rng.randbytes(40)]
+    return out[:count]
+
+
+@pytest.mark.parametrize("burst", [None, 4.0])
+def test_a_shared_loss_drops_the_same_packets_at_every_listener(burst: float | None) -> None:
+    """Each listener's copy is known by its payloads, so a listener that joined later, or sees the
+    packets after another, loses what the others lose from where it came in; repeated payloads
+    (silence) each have a fate of their own and the mean stays the one asked for."""
+    pattern = SharedLoss(0.05, seed=3, burst=burst)
+    early, late = pattern.dropper(), pattern.dropper()
+    stream = _payloads(40_000)
+    # The late one comes in just before a distinct payload (its first packet, or the rest of a run
+    # of silence it joins in, has a fate of its own) and sees each packet a little after the early
+    # one, as listeners of one room do.
+    join = next(i for i in range(37, len(stream)) if not stream[i + 1].startswith(b"\xf8"))
+    first, second = [], []
+    for i, payload in enumerate(stream):
+        first.append(early.should_drop(payload))
+        if i >= join:
+            second.append(late.should_drop(payload))
+    assert second[1:] == first[join + 1 :]
+    assert early.dropped / len(stream) == pytest.approx(0.05, rel=0.15)
+    silent = [lost for p, lost in zip(stream, first, strict=True) if p.startswith(b"\xf8")]
+    assert sum(silent) / len(silent) == pytest.approx(0.05, rel=0.3)
+    if burst is not None:
+        assert sum(_runs(first)) / len(_runs(first)) == pytest.approx(burst, rel=0.15)
+    other = SharedLoss(0.05, seed=4, burst=burst).dropper()
+    assert [other.should_drop(p) for p in stream] != first
+
+
+def test_random_shared_losses_with_one_seed_are_nested() -> None:
+    """A ladder's rungs differ only by the packets they add: what 2 % loses, 5 % and 10 % lose too."""
+    stream = _payloads(20_000)
+    droppers = [SharedLoss(f, seed=8).dropper() for f in (0.02, 0.05, 0.10)]
+    rungs = [[dropper.should_drop(p) for p in stream] for dropper in droppers]
+    for low, high in itertools.pairwise(rungs):
+        assert all(h for lo, h in zip(low, high, strict=True) if lo)
+        assert sum(high) > sum(low) * 1.5
 
 
 def test_new_keys_parse_and_bad_values_say_which() -> None:

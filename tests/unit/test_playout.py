@@ -91,6 +91,27 @@ def test_fec_rebuilds_a_loss_when_the_next_packet_is_already_there() -> None:
     assert buf.stats.fec_frames >= 1
 
 
+def test_a_run_of_losses_longer_than_concealment_keeps_the_delay() -> None:
+    """Eight packets lost in a row (160 ms) with a 60 ms delay: the packet after them is already
+    there when concealment runs out. It plays when due: silence in between, nothing stretched or
+    dropped late that the same stream without the losses does not have (the playout used to start
+    from that packet at once, cutting its delay, then raise it again by inserting concealment)."""
+
+    def run(lost: set[int]) -> tuple[PlayoutBuffer, list[PlayoutStats]]:
+        buf = PlayoutBuffer(min_delay_ms=60)
+        _, _, ticks = simulate(packets(300), lost=lost, phase=0.007 + 0.06, buffer=buf)
+        return buf, ticks
+
+    (clean, clean_ticks), (lossy, ticks) = run(set()), run(set(range(150, 158)))
+    a, b = clean.stats, lossy.stats
+    assert b.packets_lost == 8 and b.fec_frames == 1, b
+    for counter in ("stretched_frames", "skipped_frames", "late_drops"):
+        assert getattr(b, counter) == getattr(a, counter), (counter, a, b)
+    assert b.silent_frames - a.silent_frames == 2 and b.underruns - a.underruns == 1, (a, b)
+    delays = [t.delay_ms for t in ticks[140:200]]
+    assert delays == [t.delay_ms for t in clean_ticks[140:200]], delays
+
+
 def test_a_stall_then_burst_does_not_leave_a_backlog() -> None:
     burst = {i: 0.6 - i * FRAME + 0.003 for i in range(50, 80)}  # 30 packets held, then all at once
     buf, _blocks, ticks = simulate(packets(300), delay_of=lambda i: burst.get(i, 0.003))

@@ -18,9 +18,11 @@ from emulator.audio.quality.emodel import emodel, mos_from_r
 from emulator.audio.quality.full import (
     SCORE_RATE,
     ScoreError,
+    align,
     chirp_gain,
     chirp_starts,
     installed_metrics,
+    overlap,
     score_full,
     to_score_rate,
 )
@@ -69,9 +71,33 @@ def test_known_bad_signals_score_below_two() -> None:
     for name, received in bad.items():
         score = score_full(reference, received, metrics=METRICS)
         assert score.mos is not None and score.mos < 2.0, (name, score)
+        assert not score.aligned and score.as_dict()["aligned"] is False, (name, score)
     good = score_full(reference, through_opus(reference, 0.0), metrics=METRICS)
     assert good.mos is not None and good.mos > 3.5, good
     assert good.correlation > 0.8 and 5 < good.offset_ms < 40  # the codec's lookahead and our playout
+
+
+@pytest.mark.skipif("stoi" not in installed_metrics(), reason="needs pystoi (the [quality] extra)")
+def test_a_delay_that_changes_midway_is_followed() -> None:
+    """Stock aiortc's output stalls (its backlog grows by 280 ms after a loss) and skips a lost frame
+    (20 ms less): the scorer follows both, and the speech around them scores as it did unstalled.
+    At one offset for the whole, everything after the stall is compared with the wrong speech."""
+    reference = speak(SPEECH)
+    heard = through_opus(reference)
+    at, skip = 3 * SAMPLE_RATE, round(5.5 * SAMPLE_RATE)
+    stall = np.zeros(round(0.28 * SAMPLE_RATE), dtype=np.float32)
+    stalled = np.concatenate([heard[:at], stall, heard[at:skip], heard[skip + 960 :]])
+    ref, deg = to_score_rate(reference, SAMPLE_RATE), to_score_rate(stalled, SAMPLE_RATE)
+    alignment = align(ref, deg)
+    steps = [b - a for (_, a), (_, b) in itertools.pairwise(alignment.track)]
+    assert steps == pytest.approx([0.28 * SCORE_RATE, -0.02 * SCORE_RATE], abs=16), alignment.track
+    followed = score_full(reference, stalled, metrics=["stoi"]).metrics["stoi"]
+    unstalled = score_full(reference, heard, metrics=["stoi"]).metrics["stoi"]
+    assert followed > unstalled - 0.01, (followed, unstalled)
+    from pystoi import stoi
+
+    at_one_offset = stoi(*overlap(ref, deg, alignment.offset), SCORE_RATE)
+    assert at_one_offset < unstalled - 0.3, at_one_offset
 
 
 def test_too_little_audio_is_a_one_line_error() -> None:

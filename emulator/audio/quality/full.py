@@ -1,8 +1,9 @@
 """Full-reference listening-quality scores: what a headset played against what the sender spoke.
 
 The received audio is resampled to 16 kHz (the speech metrics' rate), the reference is found in it
-by cross-correlation (the offset is the path's delay; weak matches of its 2 s chunks mean the
-received audio is not the reference at all), and the overlapping span is scored by every metric installed:
+by cross-correlation (the offset is the path's delay; weak matches of its 1 s chunks mean the
+received audio is not the reference at all, and the scores are the lowest, with `aligned` false),
+and the span they share is scored by every metric installed:
 
 - `visqol`: ViSQOL v3 in speech mode (`visqol-python`, Apache-2.0, the `[quality]` extra): MOS-LQO.
   Measured here on 12 s of espeak-ng speech through our Opus path with 0–20 % loss: 4.9 → 4.4, about
@@ -12,9 +13,15 @@ received audio is not the reference at all), and the overlapping span is scored 
   ladder, a spread that tells conditions apart; ~0.04 s of CPU per second of audio.
 - `stoi`: short-time objective intelligibility, 0–1 (`pystoi`, `[quality]`): not a MOS, but cheap.
 
+The delay is followed as it changes (`align`): an adaptive playout shifts the audio by 10-20 ms now
+and then, stock aiortc's jitter buffer by 280 ms after its first loss and more at each stall. Each
+piece of the received audio is moved onto the reference where it matches, so every metric compares
+like with like (STOI, which does no alignment of its own, scored stock's output near 0.4 at one
+offset); a stall that delays the speech without losing any costs no score here.
+
 The sender's latency chirps (`emulator/audio/marker.py`) are in the received audio but not in a
-WAV reference: each one found in the received audio is left out of the scored windows (both
-signals faded to silence over the same span), so a chirp costs no score.
+WAV reference: each one found in the received audio is left out of the alignment and of the scored
+windows (both signals faded to silence over the same span), so a chirp costs no score.
 
 The headline `mos` is PESQ's when it is installed (the better resolution), else ViSQOL's. All of
 this is slow next to a 10 ms audio block: callers score after a run or on a worker thread, never on
@@ -37,10 +44,15 @@ from scipy.signal import correlate, resample_poly
 SCORE_RATE = 16_000
 ALIGNED_CORRELATION = 0.2  # chunks matching less than this: the reference is not in the received audio
 MIN_SECONDS = 1.0  # less overlap than this is not scored
-CHUNK_S = 2.0  # alignment is checked chunk by chunk (see `align`)
-CHUNK_SEARCH_S = 0.1
+CHUNK_S = 1.0  # the delay is followed chunk by chunk, chunks half overlapping (see `align`)
+CHUNK_SEARCH_S = 0.6  # how far a chunk's offset may stray from the main one
+QUIET = 1e-4  # a chunk 40 dB below the loudest carries no speech to align by
+TRUSTED_MATCH = 0.5  # a chunk matching less (concealment, noise) does not move the track
+SAME_OFFSET = 8  # offsets closer than 0.5 ms are one (a chunk's best lag wobbles by a sample or two)
 CHIRP_GAP_S = (0.01, 0.05)  # left out around a chirp's first sample: before it, after it (it lasts 30 ms)
 CHIRP_FADE_S = 0.005
+
+NOT_FOUND = "the reference was not found in the received audio: the lowest scores stand in"
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +70,11 @@ class FullScore:
     offset_ms: float = 0.0  # where the reference starts in the received audio
     correlation: float = 0.0  # normalised cross-correlation peak of the alignment
     seconds: float = 0.0  # audio scored
+    aligned: bool = True  # False: the reference was not found in the audio, the scores are the lowest
 
     def as_dict(self) -> dict[str, object]:
         return {
+            **({} if self.aligned else {"aligned": False, "aligned_why": NOT_FOUND}),
             "mos": None if self.mos is None else round(self.mos, 2),
             **({"mos_why": "neither PESQ nor ViSQOL ran (STOI gives no MOS)"} if self.mos is None else {}),
             **{name: round(value, 3) for name, value in self.metrics.items()},
@@ -87,31 +101,115 @@ def to_score_rate(audio: npt.ArrayLike, rate: int) -> Signal:
     return np.asarray(resample_poly(x, SCORE_RATE // g, rate // g), dtype=np.float64)
 
 
-def align(reference: Signal, received: Signal) -> tuple[int, float]:
-    """(offset of the reference in `received`, in samples; how well they match there, 0–1).
+@dataclass(frozen=True)
+class Alignment:
+    """Where the reference lies in the received audio, chunk by chunk (see `align`)."""
 
-    The match is the median over 2 s chunks of each chunk's best normalised correlation within
-    ±`CHUNK_SEARCH_S` of the offset: an adaptive playout shifts the audio by a few milliseconds
-    now and then, which a single correlation over the whole span would count as a mismatch."""
+    offset: int  # where the reference starts in the received audio for most of it, in samples
+    correlation: float  # median of the sounding chunks' best normalised correlations, 0-1
+    track: tuple[tuple[int, int], ...]  # (reference sample from which it holds, offset), in order
+
+    def received_part(self, reference: Signal, received: Signal, fill: float = 0.0) -> tuple[Signal, Signal]:
+        """The reference span the received audio covers, and the received audio moved onto it: each
+        piece by its own offset, `fill` where the received audio has nothing."""
+        if not self.track:
+            return overlap(reference, received, self.offset)
+        offsets = np.empty(len(reference), dtype=np.int64)
+        starts = [start for start, _ in self.track] + [len(reference)]
+        for (_, offset), lo, hi in zip(self.track, starts, starts[1:], strict=False):
+            offsets[lo:hi] = offset
+        index = np.arange(len(reference)) + offsets
+        inside = (index >= 0) & (index < len(received))
+        if not inside.any():
+            return reference[:0], received[:0]
+        first, last = int(np.argmax(inside)), len(inside) - int(np.argmax(inside[::-1]))
+        moved = np.where(inside, received[np.clip(index, 0, len(received) - 1)], fill)
+        return reference[first:last], moved[first:last]
+
+
+def align(reference: Signal, received: Signal) -> Alignment:
+    """Find the reference in `received`, following a delay that changes.
+
+    A first cross-correlation over the whole gives the main offset. Then each 1 s chunk of the
+    received audio that carries sound is looked for in the reference within ±`CHUNK_SEARCH_S` of it:
+    a playout that adapts shifts the audio by 10-20 ms now and then, and stock aiortc's jitter
+    buffer by 280 ms after its first loss and more at every stall; scored at one offset, everything
+    after a shift would be compared with the wrong speech. Where two chunks disagree, the switch
+    goes where it leaves the least difference (usually in the stall's silence). The match is the
+    median of the chunks' best correlations: low when the reference is not in the audio at all."""
     corr = correlate(received, reference, mode="full", method="fft")
     offset = int(np.argmax(np.abs(corr))) - (len(reference) - 1)
-    ref_part, deg_part = overlap(reference, received, offset)
-    chunk, search = int(CHUNK_S * SCORE_RATE), int(CHUNK_SEARCH_S * SCORE_RATE)
-    start_in_ref = max(0, -offset)
+    chunk, hop, search = (int(x * SCORE_RATE) for x in (CHUNK_S, CHUNK_S / 2, CHUNK_SEARCH_S))
+    ref_energy = np.concatenate([[0.0], np.cumsum(reference**2)])
+    loudest = max(
+        (float(np.sum(received[b : b + chunk] ** 2)) for b in range(0, len(received), hop)), default=0.0
+    )
+    found: list[tuple[int, int]] = []  # (chunk start in the received audio, its offset)
     matches = []
-    for begin in range(0, len(deg_part) - chunk + 1, chunk):
-        piece = deg_part[begin : begin + chunk]
-        lo = max(0, start_in_ref + begin - search)
-        window = reference[lo : start_in_ref + begin + chunk + search]
-        norm = float(np.linalg.norm(piece))
-        if norm == 0 or len(window) < chunk:
-            matches.append(0.0)
+    for begin in range(
+        max(0, offset - search), min(len(received), offset + len(reference) + search) - chunk + 1, hop
+    ):
+        piece = received[begin : begin + chunk]
+        power = float(np.sum(piece**2))
+        if power <= loudest * QUIET or power == 0.0:
+            continue  # a pause (or a stall): nothing to find it by
+        lo = max(0, begin - offset - search)
+        hi = min(len(reference), begin - offset + chunk + search)
+        if hi - lo < chunk:
             continue
-        local = correlate(window, piece, mode="valid", method="fft")
-        energy = np.sqrt(np.maximum(np.convolve(window**2, np.ones(chunk), mode="valid"), 1e-20))
-        matches.append(float(np.max(np.abs(local) / (energy * norm))))
-    del ref_part
-    return offset, (float(np.median(matches)) if matches else 0.0)
+        local = correlate(reference[lo:hi], piece, mode="valid", method="fft")
+        energy = ref_energy[lo + chunk : hi + 1] - ref_energy[lo : hi - chunk + 1]
+        # A near-silent stretch of the reference: its energy, a difference of two large running
+        # sums, is rounding noise, and so would be the correlation divided by it.
+        scores = np.where(
+            energy > power * QUIET, np.abs(local) / np.sqrt(np.maximum(energy, 1e-30) * power), 0.0
+        )
+        best = int(np.argmax(scores))
+        matches.append(float(scores[best]))
+        if scores[best] >= TRUSTED_MATCH:
+            found.append((begin, begin - (lo + best)))
+    correlation = float(np.median(matches)) if matches else 0.0
+    return Alignment(offset, correlation, _track(found, reference, received, chunk))
+
+
+def _track(
+    found: list[tuple[int, int]], reference: Signal, received: Signal, chunk: int
+) -> tuple[tuple[int, int], ...]:
+    """The chunks' offsets as a piecewise track over the reference, a lone outlier voted down."""
+    offsets = [offset for _, offset in found]
+    for i in range(1, len(offsets) - 1):
+        if offsets[i - 1] == offsets[i + 1] != offsets[i]:
+            offsets[i] = offsets[i - 1]
+    track: list[tuple[int, int]] = []
+    for i, ((begin, _), offset) in enumerate(zip(found, offsets, strict=True)):
+        if not track:
+            track.append((0, offset))
+            continue
+        last_start, last = track[-1]
+        if abs(offset - last) > SAME_OFFSET:
+            # Between the middles of the two chunks, in reference samples.
+            lo, hi = found[i - 1][0] + chunk // 2 - last, begin + chunk // 2 - offset
+            track.append((max(last_start, _switch(reference, received, lo, hi, last, offset)), offset))
+    return tuple(track)
+
+
+def _switch(reference: Signal, received: Signal, lo: int, hi: int, before: int, after: int) -> int:
+    """The reference sample in [lo, hi) from which `after` fits better than `before` (least squares)."""
+    lo, hi = max(0, min(lo, hi)), min(len(reference), max(lo, hi))
+    if hi - lo < 2:
+        return lo
+    span = np.arange(lo, hi)
+    ref = reference[lo:hi]
+
+    def error(offset: int) -> Signal:
+        index = span + offset
+        inside = (index >= 0) & (index < len(received))
+        heard = np.where(inside, received[np.clip(index, 0, len(received) - 1)], 0.0)
+        return np.asarray((ref - heard) ** 2, dtype=np.float64)
+
+    first, second = np.cumsum(error(before)), np.cumsum(error(after))
+    cost = np.concatenate([[0.0], first]) + (second[-1] - np.concatenate([[0.0], second]))
+    return lo + int(np.argmin(cost))
 
 
 def chirp_starts(received: Signal) -> list[int]:
@@ -195,29 +293,28 @@ def score_full(
     ref, deg = to_score_rate(reference, rate), to_score_rate(received, rate)
     if min(len(ref), len(deg)) < MIN_SECONDS * SCORE_RATE:
         raise ScoreError(f"need at least {MIN_SECONDS:g} s of reference and received audio to score")
-    offset, correlation = align(ref, deg)
+    # The chirps go before the alignment: loud and not in the reference, they draw false matches.
+    gain = chirp_gain(len(deg), chirp_starts(deg)) if leave_out_chirps else None
+    alignment = align(ref, deg if gain is None else deg * gain)
+    offset_ms = 1000 * alignment.offset / SCORE_RATE
     names = [m for m in (metrics or installed_metrics()) if m in METRICS]
-    if correlation < ALIGNED_CORRELATION:
+    if alignment.correlation < ALIGNED_CORRELATION:
         # The reference is not in what was heard (silence, noise, someone else): the lowest score,
         # which the metrics themselves do not always give to well-formed speech that is not the same.
         values = {name: (0.0 if name == "stoi" else 1.0) for name in names}
-        return FullScore(_headline(values), values, 1000 * offset / SCORE_RATE, correlation, 0.0)
-    ref_part, deg_part = overlap(ref, deg, offset)
+        return FullScore(_headline(values), values, offset_ms, alignment.correlation, 0.0, aligned=False)
+    ref_part, deg_part = alignment.received_part(ref, deg)
     if len(ref_part) < MIN_SECONDS * SCORE_RATE:
         raise ScoreError("the received audio overlaps the reference by less than a second")
-    if leave_out_chirps:
-        start = max(0, offset)
-        starts = [i - start for i in chirp_starts(deg) if start <= i < start + len(deg_part)]
-        if starts:
-            gain = chirp_gain(len(deg_part), starts)
-            ref_part, deg_part = ref_part * gain, deg_part * gain
+    if gain is not None:
+        # Both are faded over the chirps' spans, carried onto the reference like the audio.
+        _, moved = alignment.received_part(ref, gain, fill=1.0)
+        ref_part, deg_part = ref_part * moved, deg_part * moved
     values = {}
     for name in names:
         with contextlib.suppress(ImportError):
             values[name] = METRICS[name](ref_part, deg_part)
-    return FullScore(
-        _headline(values), values, 1000 * offset / SCORE_RATE, correlation, len(ref_part) / SCORE_RATE
-    )
+    return FullScore(_headline(values), values, offset_ms, alignment.correlation, len(ref_part) / SCORE_RATE)
 
 
 def _headline(values: dict[str, float]) -> float | None:

@@ -22,8 +22,9 @@ How this one works (in the sender's Opus frames, pulled by the consumer on the a
   above target (a burst after a stall) is dropped a frame per frame until it is back in range.
 - The floor: the delay never goes below `min_delay_ms`, nor below `min_delay_frames` frames when that
   is given (a swarm's members play a frame late, whatever the frame size).
-- After more than `max_conceal_s` of nothing (100 ms) the output goes silent; when packets resume, playout
-  restarts from the newest ones rather than replaying the stale burst.
+- After more than `max_conceal_s` of nothing (100 ms) the output goes silent. When packets resume late
+  (a stall), playout restarts from the newest ones rather than replaying the stale burst; when the
+  first packet after the gap is not due yet (a run of losses), it plays when due, the delay kept.
 """
 
 from __future__ import annotations
@@ -353,25 +354,30 @@ class PlayoutBuffer:
         if not self._packets:
             return self._starved()
         earliest = min(self._packets)
-        if self._gap > self.max_conceal_frames:
-            earliest = self._resume()
         assert self._next_ts is not None
         missing = round((earliest - self._next_ts) / self._frame)
+        if self._gap > self.max_conceal_frames and missing < self._gap:
+            # An outage the packets ended late (a stall): start from the newest, not the stale
+            # backlog. One whose next packet is not due yet was a run of losses: that packet plays
+            # when it is due, at the delay the playout had (restarting from it at once cut the delay,
+            # which the next frames then had to raise again with inserted concealment).
+            earliest, missing = self._resume(), 0
         if missing > self._gap + round(MAX_GAP_S / self.frame_s):
             self._next_ts, missing, self._gap = earliest, 0, 0  # a new talk spurt (or a sender restart)
             self._added = self._counted = 0
         if missing > self._gap:
-            # Frames before `earliest` are lost: conceal them now, the last one from earliest's FEC.
+            # Frames before `earliest` are lost: the last one is rebuilt from earliest's FEC, the
+            # others concealed and, past `max_conceal_s`, silence (as when nothing is buffered).
             self._gap += 1
-            self._stats.concealed_frames += 1
             if missing == self._gap:
+                self._stats.concealed_frames += 1
                 self._stats.fec_frames += 1
                 try:
                     return self._level(self._decoder.recover(self._packets[earliest].payload))
                 except OpusDecodeError:
                     self._stats.decode_errors += 1
                     return self._level(self._decoder.conceal())
-            return self._level(self._decoder.conceal())
+            return self._missing_frame()
         if self._gap > missing:
             # The delay grew. Unless only by the frames we inserted to raise it, the buffer ran dry
             # and the frame came after its time: an underrun. Counted once: a raise may put a frame
@@ -427,6 +433,10 @@ class PlayoutBuffer:
     def _starved(self) -> MonoBlock:
         # Nothing buffered: conceal provisionally; the next arrival tells a loss from lateness.
         self._gap += 1
+        return self._missing_frame()
+
+    def _missing_frame(self) -> MonoBlock:
+        """The `_gap`th frame in a row with nothing to decode: concealed, then silence."""
         if self._gap <= self.max_conceal_frames:
             self._stats.concealed_frames += 1
             return self._level(self._decoder.conceal())
