@@ -92,7 +92,11 @@ async def test_scores_fall_down_a_loss_ladder_and_the_clean_path_scores_as_the_c
     # The drop hooks took what they were asked to, and nested: each rung loses more than the last.
     losses = [h.loss for h in random]
     assert losses[0] == 0.0 and all(b > a for a, b in itertools.pairwise(losses)), (losses, host)
-    assert 0.1 < losses[-1] < 0.3 and all(0.02 < h.loss < 0.12 for h in bursty), (losses, host)
+    # One seed's bursts over a 20 s window land anywhere from 1.4 % to 13 % (200 seeds of the model
+    # here); the three together average near the 5 % asked for.
+    bursts_lost = [h.loss for h in bursty]
+    assert 0.1 < losses[-1] < 0.3 and all(0.0 < b < 0.2 for b in bursts_lost), (losses, bursts_lost, host)
+    assert 0.02 < float(np.mean(bursts_lost)) < 0.1, (bursts_lost, host)
     codec = score_full(reference, through_opus(reference, settings=NO_FEC), metrics=METRICS)
     for metric in METRICS:
         step, clean_margin = TOLERANCE[metric]
