@@ -13,7 +13,7 @@ By the height of its head on screen, in pixels (what the renderer measured on th
   mouth then steps at half the frame rate: 45 Hz at 90 fps, more often than hands arrive (30 Hz);
 - below `FINGERS_BELOW_PX`: the fingers keep their rest shape on the hand instead of following the
   received joints (the hand itself still follows the received wrist and palm); a hand is then under
-  ~35 px tall and a finger 2-3 px wide, on a mesh whose hand cells are 1.6 cm (lod.py).
+  ~35 px tall and a finger 2-3 px wide, on a mesh whose hand cells are 3.2 cm (lod.py).
 """
 
 from __future__ import annotations

@@ -28,6 +28,10 @@ LEVELS: tuple[tuple[float, float], ...] = ((0.0, 300.0), (0.006, 180.0), (0.012,
 # its cell at each level (thin pieces such as fingers included, which would keep nearly every vertex
 # otherwise). A body whose head is 100-180 px tall is ~700 px tall: 4 cm cells are ~16 px.
 BODY_CELLS: dict[float, float] = {0.006: 0.015, 0.012: 0.04, 0.016: 0.08}
+# Its hands keep the head's cell (a wave stays readable) except at the coarsest level, where a hand is
+# under ~60 px tall and its fingers 2-3 px wide: there they take 3.2 cm cells, which keeps five fingers
+# as strokes and takes a far half body's hands from 792 triangles to 218 (of 3,854 and 3,280 in all).
+HAND_CELLS: dict[float, float] = {0.016: 0.032}
 
 
 def simplified(avatar: Avatar, cell: float) -> Avatar:
@@ -44,7 +48,7 @@ def simplified(avatar: Avatar, cell: float) -> Avatar:
         main = np.take_along_axis(avatar.skin_joints, avatar.skin_weights.argmax(axis=1)[:, None], axis=1)
         part = _parts(avatar)[main[:, 0]]
         size[part == _BODY] = BODY_CELLS.get(cell, 5 * cell)
-        size[part == _HAND] = cell  # hands stay readable (a wave), fingers as small blobs
+        size[part == _HAND] = HAND_CELLS.get(cell, cell)
     size = size[:, None]
     columns = [np.floor(avatar.positions / size), np.floor(moved / (2 * size)), piece[:, None]]
     if main is not None:

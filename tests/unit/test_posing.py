@@ -11,7 +11,7 @@ import pytest
 
 from emulator.model.hands import HandJoint, HandSide, hand_pose
 from emulator.model.pose import Pose, Quat, Vec3
-from emulator.render import fingers
+from emulator.render import fingers, lod
 from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.errors import AvatarError
 from emulator.render.lod import simplified
@@ -266,6 +266,22 @@ def test_coarser_levels_keep_the_skin_and_never_merge_across_main_joints(body: A
     np.testing.assert_allclose(coarse.skin_weights.sum(axis=1), 1.0, atol=1e-6)
     fingers = {_slot_of(body, "leftIndexDistal"), _slot_of(body, "leftIndexIntermediate")}
     assert fingers <= set(coarse.skin_joints[:, 0].tolist()), "each finger bone keeps vertices of its own"
+
+
+def test_the_coarsest_level_thins_the_hands_but_keeps_every_finger(body: Avatar) -> None:
+    def hand_triangles(avatar: Avatar) -> int:
+        assert avatar.skin_joints is not None and avatar.skin_weights is not None
+        main = np.take_along_axis(avatar.skin_joints, avatar.skin_weights.argmax(axis=1)[:, None], axis=1)
+        in_hand = lod._parts(avatar)[main[:, 0]] == lod._HAND
+        return int(in_hand[avatar.indices.reshape(-1, 3)].all(axis=1).sum())
+
+    finer, coarsest = simplified(body, 0.012), simplified(body, 0.016)
+    assert hand_triangles(coarsest) < 0.5 * hand_triangles(finer)
+    assert coarsest.skin_joints is not None
+    kept = set(coarsest.skin_joints[:, 0].tolist())
+    for side in ("left", "right"):
+        for finger in ("Thumb", "Index", "Middle", "Ring", "Little"):
+            assert _slot_of(body, f"{side}{finger}Distal") in kept, f"{side} {finger} keeps its tip"
 
 
 def _tiny_skin(path: Path, weights: np.ndarray, joints: np.ndarray, *, skin: int = 0) -> Path:
