@@ -34,10 +34,11 @@ def before_commit() -> str | None:
     return f"{added[-1]}^" if added else None
 
 
-def unpack(commit: str, into: Path) -> Path:
+def unpack(commit: str, into: Path, paths: tuple[str, ...] = ("emulator",)) -> Path:
+    """`paths` of this repository at `commit`, in `into`/before."""
     archive = into / "before.tar"
     with archive.open("wb") as out:
-        subprocess.run(["git", "archive", commit, "emulator"], cwd=ROOT, stdout=out, check=True)
+        subprocess.run(["git", "archive", commit, *paths], cwd=ROOT, stdout=out, check=True)
     with tarfile.open(archive) as tar:
         tar.extractall(into / "before")  # our own repository's archive
     return into / "before"
