@@ -4,6 +4,7 @@ latency chirps), and the periods it was muted, for the report."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +19,12 @@ class MutePeriod:
 
 
 class MuteGate:
-    """Wraps the outgoing source; muted, it sends frames of digital silence (as real clients do)."""
+    """Wraps the outgoing source; muted, it sends frames of digital silence (as real clients do).
+    `on_block` sees every block as it goes to the encoder (a level meter)."""
 
-    def __init__(self, source: AudioSource) -> None:
+    def __init__(self, source: AudioSource, on_block: Callable[[MonoBlock], None] | None = None) -> None:
         self.source = source
+        self._on_block = on_block
         self.sample_rate = source.sample_rate
         self.periods: list[MutePeriod] = []
 
@@ -38,7 +41,11 @@ class MuteGate:
 
     def read(self, frames: int) -> MonoBlock:
         block = self.source.read(frames)  # read on: the source's clock (markers, speech) keeps time
-        return np.zeros(frames, dtype=np.float32) if self.muted else block
+        if self.muted:
+            block = np.zeros(frames, dtype=np.float32)
+        if self._on_block is not None:
+            self._on_block(block)
+        return block
 
     def close(self) -> None:
         self.source.close()

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulator.cli.common import CommandError
+from emulator.cli.common import CommandError, parse_option
 
 if TYPE_CHECKING:
     from emulator.qa.tools import JoinTools
@@ -63,15 +63,30 @@ def add_qa_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def tools_from_args(args: argparse.Namespace) -> JoinTools:
+    """The QA tools these options ask for; a bad combination or value is a CommandError naming its
+    option (the tools' own errors name only the value)."""
+    from emulator.net.prometheus import parse_listen
+    from emulator.net.transport.condition_spec import parse_conditions
     from emulator.qa.tools import JoinTools
 
+    if args.replay is not None:
+        if not args.replay_as:
+            raise CommandError("--replay needs --as NAME (whom to repeat)")
+        if not args.speed > 0 or args.speed > 16:
+            raise CommandError("--speed must be above 0 and at most 16")
+    if args.reference is not None and args.score != "full":
+        raise CommandError("--reference is scored with --score full")
+    if args.control is not None:
+        parse_option(lambda text: parse_listen(text, 0), args.control, "--control")
+    if args.control_dir is not None and not args.control_dir.is_dir():
+        raise CommandError(f"--control-dir: {str(args.control_dir)!r} is not a directory")
     return JoinTools(
         record=args.record,
         replay=args.replay,
         replay_as=args.replay_as,
         speed=args.speed,
         loop=args.loop,
-        net=args.net,
+        net=None if args.net is None else parse_option(parse_conditions, args.net, "--net"),
         net_seed=args.net_seed,
         control=args.control,
         control_token=args.control_token or os.environ.get(CONTROL_TOKEN_ENV),

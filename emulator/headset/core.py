@@ -22,7 +22,7 @@ from emulator.drive.hands import NO_HANDS, Hands, HandsDriver
 from emulator.headset.config import HeadsetConfig
 from emulator.headset.credentials import join_token
 from emulator.headset.ears import Ears, EarsError, PlacedVoice, open_ears, renderer_for
-from emulator.headset.events import DatagramReceived, EventHub
+from emulator.headset.events import DatagramReceived, EventHub, StatsSampled
 from emulator.headset.recording.states_log import StatesLog
 from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.state_link import StateLink
@@ -33,6 +33,7 @@ from emulator.headset.stream import (
     StreamSettings,
     VisemesReceived,
 )
+from emulator.headset.ticks import next_tick
 from emulator.headset.view import HeadsetView
 from emulator.headset.voice import SharedEncoders, Voice, VoiceError
 from emulator.model.errors import ModelError
@@ -51,6 +52,7 @@ from emulator.wire.signaling import CloseReason, Join, ParticipantInfo, RoomMode
 log = logging.getLogger(__name__)
 
 E = TypeVar("E")
+STATS_PERIOD_S = 1.0  # `StatsSampled` events: a rate over a second reads steadily on a plot
 
 
 class PoseFaceDriver(Protocol):
@@ -108,9 +110,11 @@ class Headset:
         self.events: list[dict[str, Any]] = []  # joins and leaves, `at` on the system's monotonic clock
         self.hub = EventHub()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._stats_task: asyncio.Task[None] | None = None  # only while StatsSampled has subscribers
         self._started_at = time.monotonic()
         self._started_wall = time.time()
         self._stopped = False
+        self._in_room = False
         settings = StreamSettings.for_device(self.profile, config.states_per_packet, config.light_receive)
         core = StateStreamCore(settings, self.room_state)
         self.ears, self.voice = self._open_voice_and_ears(core, encoders, source)
@@ -142,6 +146,7 @@ class Headset:
             self._states_log = StatesLog(config.record_dir)
             self.hub.subscribe(StateReceived, self._states_log.on_state)
             self.hub.subscribe(VisemesReceived, self._states_log.on_visemes)
+        self.hub.watch(lambda kind, wanted: self._sample_stats_if_wanted() if kind is StatsSampled else None)
 
     def _open_voice_and_ears(
         self, core: StateStreamCore, encoders: SharedEncoders | None, source: AudioSource | None
@@ -200,6 +205,7 @@ class Headset:
             raise JoinError(f"could not join {config.room} at {config.url}: {error}") from None
         for info in welcome.participants:
             self._on_joined(info)
+        self._in_room = True
         self.voice.on_track_owners(self.session.track_owners)
         if welcome.you.may_publish:
             self.voice.start_sending()
@@ -212,6 +218,7 @@ class Headset:
             )
         self._spawn(self.state_link.run(sending=welcome.you.may_publish), "state")
         self._spawn(self.voice.run(), "voice")
+        self._sample_stats_if_wanted()
 
     async def stop(self) -> None:
         """Leave the room and close every part; safe to call twice, and on a headset never started."""
@@ -220,6 +227,7 @@ class Headset:
         self._stopped = True
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
+        self._stats_task = None
         await self.session.close(CloseReason.LEFT)
         await self.voice.stop()
         if self._states_log is not None:
@@ -243,10 +251,28 @@ class Headset:
     def unsubscribe(self, kind: type[E], handler: Callable[[E], None]) -> None:
         self.hub.unsubscribe(kind, handler)
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=f"{self.config.name}-{name}")
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
+
+    def _sample_stats_if_wanted(self) -> None:
+        """Run the stats sampler while `StatsSampled` has subscribers, on a headset started and not
+        stopped (a subscriber before `start()` gets its first sample once the headset has joined)."""
+        wanted = self.hub.wants(StatsSampled) and self._in_room and not self._stopped
+        if wanted and self._stats_task is None:
+            self._stats_task = self._spawn(self._sample_stats(), "stats")
+        elif not wanted and self._stats_task is not None:
+            self._stats_task.cancel()
+            self._tasks.discard(self._stats_task)
+            self._stats_task = None
+
+    async def _sample_stats(self) -> None:
+        while True:  # the first sample at once, the rest on the grid (never a burst after a stall)
+            now = time.monotonic()
+            self.hub.emit(self.view.stats(now))
+            await asyncio.sleep(next_tick(STATS_PERIOD_S, now) * STATS_PERIOD_S - now)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:

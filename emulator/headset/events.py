@@ -1,9 +1,10 @@
 """The headset's one event hub: what the app, the recorder, the tools and the mouths subscribe to.
 
-Events are typed (the state stream's, `emulator.headset.stream.events`, and the two below), and a
-kind nobody subscribed to is never built: whoever produces it asks `wants(kind)` first, and the state
-stream's core is told to build or stop building its kinds as subscribers come and go. A swarm member
-with no subscriber pays nothing per datagram.
+Events are typed (the state stream's, `emulator.headset.stream.events`, and the ones below), and a
+kind nobody subscribed to is never built: whoever produces it asks `wants(kind)` first, the state
+stream's core is told to build or stop building its kinds as subscribers come and go, and the
+headset samples its stats only while someone subscribes to them. A swarm member with no subscriber
+pays nothing per datagram.
 """
 
 from __future__ import annotations
@@ -40,6 +41,54 @@ class BlocksHeard:
     10 ms (20 ms for a swarm member nobody hears), mono, or stereo for the room's mix."""
 
     blocks: dict[str, MonoBlock]
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceLevel:
+    """How loud one block was, RMS in dBFS (`emulator.audio.level`; -120 for digital silence): a
+    remote's voice as this headset pulled it (`participant_id`, "" for a binaural room's mix), every
+    pull; or, `participant_id` None, this headset's own voice as the encoder takes it, after the mute
+    (muted: -120), every Opus frame. Swarm members sharing one encoder: only the first one's hub
+    hears the shared voice's level."""
+
+    participant_id: str | None
+    dbfs: float
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFigures:
+    """A remote's voice as received, running totals since it took its track (the report's `audio`)."""
+
+    packets_received: int
+    packets_lost: int
+    payload_bytes: int
+    jitter_ms: float
+    playout_delay_ms: float
+    codec_floor_ms: float  # what no path with this codec can beat (one frame plus the lookahead)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFigures:
+    """One remote as `StatsSampled` carries it (those who left keep their last figures)."""
+
+    participant_id: str
+    name: str
+    states_received: int
+    states_lost: int
+    round_trip_ms: float | None  # the newest PING/PONG round trip; None before the first
+    mouth_to_ear_ms: float | None  # the newest latency chirp's; None when none was heard
+    audio: AudioFigures | None  # None: no voice received from them
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSampled:
+    """The headset's counters once a second (`STATS_PERIOD_S`), only while someone subscribes:
+    running totals (a subscriber takes rates from two samples) and the newest measurements."""
+
+    at: float  # time.monotonic() when sampled
+    bytes_sent: int  # state datagrams and encoded voice since the start
+    states_sent: int
+    remotes: tuple[RemoteFigures, ...]
 
 
 class EventHub:
@@ -83,14 +132,18 @@ class EventHub:
 
 
 __all__ = [
+    "AudioFigures",
     "BlocksHeard",
     "ClockOffsetUpdated",
     "DatagramReceived",
     "EventHub",
     "FaceUpdated",
+    "RemoteFigures",
     "RemoteJoined",
     "RemoteLeft",
     "StateReceived",
     "StatesSent",
+    "StatsSampled",
     "VisemesReceived",
+    "VoiceLevel",
 ]

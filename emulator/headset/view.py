@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from emulator.headset.events import AudioFigures, RemoteFigures, StatsSampled
 from emulator.headset.report import LatencySamples, RemoteStats
 from emulator.wire.signaling import ParticipantInfo, RoomMode
 
@@ -68,6 +69,24 @@ class HeadsetView:
     def underruns_so_far(self) -> int:
         return self._voice.underruns_so_far()
 
+    def stats(self, now: float) -> StatsSampled:
+        """The figures a `StatsSampled` event carries, taken at `now` (a `time.monotonic()` reading)."""
+        audio = self._voice.remote_audio_reports()
+        chirps = self._voice.mouth_to_ear
+        remotes = tuple(
+            RemoteFigures(
+                participant_id=remote.id,
+                name=remote.name,
+                states_received=remote.states_received,
+                states_lost=remote.states_lost,
+                round_trip_ms=_newest(remote.round_trip),
+                mouth_to_ear_ms=_newest(chirps.get(remote.id)),
+                audio=_audio_figures(audio.get(remote.id)),
+            )
+            for remote in self._link.remotes.values()
+        )
+        return StatsSampled(now, self.bytes_sent(), self.states_sent(), remotes)
+
     # --- the voice it sends -----------------------------------------------------------------------
 
     def sends_voice(self) -> bool:
@@ -80,3 +99,20 @@ class HeadsetView:
     def listen_only(self) -> bool:
         """The room's token lets this headset listen but not send."""
         return self._voice.listen_only
+
+
+def _newest(samples: LatencySamples | None) -> float | None:
+    return samples.values_ms[-1] if samples is not None and samples.values_ms else None
+
+
+def _audio_figures(report: dict[str, Any] | None) -> AudioFigures | None:
+    if not report:
+        return None
+    return AudioFigures(
+        packets_received=report["packets_received"],
+        packets_lost=report["packets_lost"],
+        payload_bytes=report["payload_bytes"],
+        jitter_ms=report["jitter_ms"],
+        playout_delay_ms=report["playout_delay_ms"],
+        codec_floor_ms=report["codec_floor_ms"],
+    )

@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 
 from emulator.audio.factory import AudioSpec
+from emulator.audio.level import rms_dbfs
 from emulator.audio.marker import MarkerDetector, prepare_detection
 from emulator.audio.marker_schedule import ScheduledMarkerSource, scheduled_latency
 from emulator.audio.mute import MuteGate
 from emulator.audio.source import SAMPLE_RATE, AudioSource, MonoBlock
 from emulator.headset.config import HeadsetConfig
-from emulator.headset.events import BlocksHeard, EventHub
+from emulator.headset.events import BlocksHeard, EventHub, VoiceLevel
 from emulator.headset.mouths import RemoteMouths
 from emulator.headset.report import LatencySamples, utc_stamp
 from emulator.headset.ticks import next_tick
@@ -125,10 +126,12 @@ class Voice:
         `room_mode` and `track_owners` read the session (the room's mode decides how tracks are
         decoded; which participant each track carries); `offsets` gives a participant's clock offset
         (their clock − ours, µs) for mouth-to-ear; `ears` get every pull's blocks by participant id,
-        and so does `hub` (`BlocksHeard`) when something subscribed to them; `receiver_hooks` see
+        and so does `hub` (`BlocksHeard`, and each block's `VoiceLevel`, as the encoder's blocks' too)
+        when something subscribed to them; `receiver_hooks` see
         each remote audio receiver before our tap goes on (loss simulation, recorders)."""
         self.config = config
         self.profile = profile
+        self._hub = hub
         try:
             settings = OpusSettings(bitrate=config.opus_bitrate, frame_ms=config.opus_frame_ms)
         except OpusSettingsError as error:
@@ -140,7 +143,8 @@ class Voice:
             marked: AudioSource = MuteGate(
                 ScheduledMarkerSource(source, config.marker_period_s)
                 if config.marker_period_s > 0
-                else source
+                else source,
+                on_block=self._sent_block,
             )
             key = (config.audio, config.opus_bitrate, config.marker_period_s, config.opus_frame_ms)
             if encoders is None:
@@ -173,7 +177,6 @@ class Voice:
         if self.record_dir is not None:
             self.record_dir.mkdir(parents=True, exist_ok=True)
         self._ears = ears
-        self._hub = hub
         self.receiver_hooks: list[Callable[[Any], None]] = (
             receiver_hooks if receiver_hooks is not None else []
         )
@@ -190,6 +193,11 @@ class Voice:
         if self._track is None and self.fanout is not None:
             self._track = PacketFanout.subscribe(self.fanout)
         return self._track
+
+    def _sent_block(self, block: MonoBlock) -> None:
+        # One dict lookup per 20 ms frame encoded when nobody subscribed (swarm members share encoders).
+        if self._hub.wants(VoiceLevel):
+            self._hub.emit(VoiceLevel(None, rms_dbfs(block)))
 
     def start_sending(self) -> None:
         if self.fanout is not None:
@@ -346,6 +354,9 @@ class Voice:
             self._ears(blocks)
         if self._hub.wants(BlocksHeard):
             self._hub.emit(BlocksHeard(blocks))
+        if self._hub.wants(VoiceLevel):
+            for participant_id, block in blocks.items():
+                self._hub.emit(VoiceLevel(participant_id, rms_dbfs(block)))
         return blocks
 
     def _audio_report(self, remote: RemoteVoice) -> dict[str, Any]:

@@ -32,20 +32,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import secrets
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from emulator.audio.factory import NO_AUDIO, AudioSpec
 from emulator.audio.marker import MarkerDetector
 from emulator.audio.quality.emodel import emodel
-from emulator.audio.source import MonoBlock
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
-from emulator.headset.events import BlocksHeard
+from emulator.headset.events import VoiceLevel
 from emulator.net.prometheus import Family, Histogram
 from emulator.net.transport.condition_spec import NetConditions
 from emulator.net.transport.conditions import NetworkConditioner
@@ -137,11 +133,6 @@ class ProbeResult:
         return figures
 
 
-def _level_dbfs(block: MonoBlock) -> float:
-    rms = float(np.sqrt(np.mean(np.square(block, dtype=np.float64)))) if len(block) else 0.0
-    return 20 * math.log10(rms) if rms > 0 else -120.0
-
-
 async def probe_once(
     template: HeadsetConfig, room: str | None = None, timeout: float = 20.0, net: NetConditions | None = None
 ) -> ProbeResult:
@@ -196,12 +187,11 @@ async def _measure(
     heard = asyncio.Event()
     joined_at = 0.0
 
-    def listen(blocks: dict[str, MonoBlock]) -> None:
+    def listen(event: VoiceLevel) -> None:
         if heard.is_set() or not joined_at:
             return
         mouth_id = mouth.participant_id
-        block = blocks.get(mouth_id) if mouth_id else None
-        if block is None:
+        if not mouth_id or event.participant_id != mouth_id:
             return
         now = time.monotonic()
         if result.routed_s is None:
@@ -210,7 +200,7 @@ async def _measure(
             audio = ear.view.remote_audio_reports().get(str(mouth_id)) or {}
             if audio.get("packets_received"):
                 result.first_packet_s = now - joined_at
-        if _level_dbfs(block) > HEARD_DBFS:
+        if event.dbfs > HEARD_DBFS:
             result.first_audio_s = now - joined_at
             heard.set()
 
@@ -221,7 +211,7 @@ async def _measure(
     pc = ear.view.peer_connection()
     if network is not None and pc is not None:
         network.attach(pc)
-    ear.subscribe(BlocksHeard, lambda event: listen(event.blocks))
+    ear.subscribe(VoiceLevel, listen)
     await heard.wait()
     log.info(
         "first audio %.0f ms after joining: routed to the mouth's voice at %s, its first packet at %s",

@@ -154,6 +154,7 @@ class Swarm:
             await asyncio.sleep(SAMPLE_S)
 
     def _sample_host(self) -> None:
+        # A periodic read by design: host stalls are found by comparing underruns between fixed samples.
         underruns = sum(h.view.underruns_so_far() for h in self.headsets)
         self.host.sample(time.monotonic(), read_cpu_steal_s(), underruns)
 

@@ -34,6 +34,7 @@ class SwarmMetrics:
         self._seen[key] = samples.added
 
     def collect(self) -> list[Family]:
+        # Read at each scrape, not from StatsSampled: Prometheus pulls, and between scrapes nothing is due.
         totals = {
             "states_received": 0,
             "states_lost": 0,

@@ -31,7 +31,7 @@ from emulator.headset.recording.replay import (
 from emulator.headset.recording.sessionfile import RecordingError, read_recording
 from emulator.model.errors import ModelError
 from emulator.net.prometheus import parse_listen
-from emulator.net.transport.condition_spec import ConditionsError, parse_conditions
+from emulator.net.transport.condition_spec import NetConditions
 from emulator.net.transport.conditions import NetworkConditioner
 from emulator.qa.control import ControlServer
 from emulator.qa.scores import SCORE_MODES, ReceivedAudio, add_cheap_scores, add_full_scores
@@ -44,7 +44,8 @@ REPLAYED = AudioSpec("replay", "replay")
 
 
 class ToolError(Exception):
-    """A bad --record/--replay/--net/--control option; says which."""
+    """A recording, replay, network, control or scoring tool could not be set up; names the value
+    (the command line puts its option in front of what it checks itself: `emulator/cli/qa_options.py`)."""
 
 
 @dataclass
@@ -54,7 +55,7 @@ class JoinTools:
     replay_as: str | None = None
     speed: float = 1.0
     loop: bool = False
-    net: str | None = None
+    net: NetConditions | None = None
     net_seed: int = 0
     control: str | None = None
     control_token: str | None = None  # None: one is generated and printed
@@ -73,28 +74,25 @@ class JoinTools:
     def prepare(self, config: HeadsetConfig) -> Headset:
         """The headset to start, with what these options change about it."""
         if self.control_dir is not None and not self.control_dir.is_dir():
-            raise ToolError(f"--control-dir: {str(self.control_dir)!r} is not a directory")
+            raise ToolError(f"control files: {str(self.control_dir)!r} is not a directory")
         if self.score not in SCORE_MODES:
-            raise ToolError(f"--score must be one of {', '.join(SCORE_MODES)}, not {self.score!r}")
+            raise ToolError(f"unknown score mode {self.score!r}; choose one of {', '.join(SCORE_MODES)}")
         if self.reference is not None:
             if self.score != "full":
-                raise ToolError("--reference is scored with --score full")
+                raise ToolError(f"reference {self.reference}: scored only in score mode full")
             try:
                 self._reference_pcm = load_wav_mono_48k(self.reference)
             except (SourceError, OSError) as error:
-                raise ToolError(f"--reference {self.reference}: {error}") from None
+                raise ToolError(f"reference {self.reference}: {error}") from None
         if self.net is not None:
-            try:
-                self.network = NetworkConditioner(parse_conditions(self.net), self.net_seed)
-            except ConditionsError as error:
-                raise ToolError(f"--net: {error}") from None
+            self.network = NetworkConditioner(self.net, self.net_seed)
         source: AudioSource | None = None
         drivers = None
         if self.replay is not None:
             if not self.replay_as:
-                raise ToolError("--replay needs --as NAME (whom to repeat)")
+                raise ToolError(f"replay {self.replay}: whom to repeat is not given")
             if not self.speed > 0 or self.speed > 16:
-                raise ToolError("--speed must be above 0 and at most 16")
+                raise ToolError(f"replay speed {self.speed:g}: must be above 0 and at most 16")
             try:
                 material = load_replay(read_recording(self.replay), self.replay_as)
             except RecordingError as error:
@@ -156,7 +154,7 @@ class JoinTools:
             try:
                 host, port = parse_listen(self.control, 0)
             except ValueError as error:
-                raise ToolError(f"--control: {error}") from None
+                raise ToolError(f"control address: {error}") from None
             self.control_server = ControlServer(
                 headset,
                 self.voice,
@@ -170,7 +168,7 @@ class JoinTools:
                 await self.control_server.start()
             except OSError as error:
                 self.control_server = None
-                raise ToolError(f"--control: cannot listen on {host}:{port}: {error.strerror}") from None
+                raise ToolError(f"control API: cannot listen on {host}:{port}: {error.strerror}") from None
             notes.append(f"control API on {self.control_server.url} (token {self.control_server.token})")
         return notes
 

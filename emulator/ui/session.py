@@ -23,7 +23,7 @@ from emulator.drive.controls import Controller
 from emulator.drive.faces import FaceDriver, HeldFace
 from emulator.drive.lipsync import LipSync
 from emulator.headset import Headset, HeadsetConfig, HeadsetError
-from emulator.headset.events import BlocksHeard
+from emulator.headset.events import StatsSampled, VoiceLevel
 from emulator.model.face import Face
 from emulator.model.pose import Pose
 from emulator.model.profiles import DeviceProfile, load_profile
@@ -35,15 +35,9 @@ log = logging.getLogger(__name__)
 LEVEL_FLOOR_DB = -60.0
 
 
-def block_level(block: MonoBlock) -> float:
-    """0..1 loudness of a block: RMS in dBFS mapped from -60 dB (0) to 0 dB (1)."""
-    if len(block) == 0:
-        return 0.0
-    rms = float(np.sqrt(np.mean(np.square(block, dtype=np.float64))))
-    if rms <= 0.0:
-        return 0.0
-    db = 20.0 * np.log10(rms)
-    return float(min(1.0, max(0.0, (db - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB)))
+def meter_level(dbfs: float) -> float:
+    """0..1 on a meter: a block's RMS in dBFS (`VoiceLevel`) mapped from -60 dB (0) to 0 dB (1)."""
+    return min(1.0, max(0.0, (dbfs - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB))
 
 
 class AppDriver:
@@ -71,20 +65,19 @@ class AppDriver:
 
 
 class MutableSource:
-    """Wraps the microphone (or any source) so the Audio dock can mute it and show its level."""
+    """Wraps the microphone (or any source) so the Audio dock can mute it, and the face dock's lip-sync
+    hears what is sent."""
 
     def __init__(self, inner: AudioSource) -> None:
         self.inner = inner
         self.sample_rate = inner.sample_rate
         self.muted = False
-        self.level = 0.0
         self.lipsync: LipSync | None = None
 
     def read(self, frames: int) -> MonoBlock:
         block = self.inner.read(frames)
         if self.muted:
             block = np.zeros_like(block)
-        self.level = block_level(block)
         if self.lipsync is not None:
             self.lipsync.feed(block)
         return block
@@ -107,6 +100,7 @@ class AppSession(QObject):
 
     state_changed = Signal(str)  # a SessionState
     error = Signal(str)
+    stats_sampled = Signal(object)  # the headset's StatsSampled, once a second while joined
 
     def __init__(self, controller: Controller | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -115,7 +109,8 @@ class AppSession(QObject):
         self.headset: Headset | None = None
         self.profile: DeviceProfile = load_profile("visionpro")
         self.state = SessionState.DISCONNECTED
-        self.levels: dict[str, float] = {}  # participant id → 0..1, from the last 20 ms block
+        self.levels: dict[str, float] = {}  # participant id → 0..1 (`meter_level`), of the last block heard
+        self.sent_level = 0.0  # the same of the last block this headset sent
         self.source: MutableSource | None = None
         self.muted = False
         self._lipsync: LipSync | None = None
@@ -229,7 +224,8 @@ class AppSession(QObject):
         self.headset = headset
         self._mute_voice()
         self.tools.started(headset)
-        headset.subscribe(BlocksHeard, self._on_blocks)
+        headset.subscribe(VoiceLevel, self._on_level)
+        headset.subscribe(StatsSampled, self.stats_sampled.emit)
         self._watch = asyncio.ensure_future(self._watch_closed(headset))
         self._set_state(SessionState.CONNECTED)
         return True
@@ -258,6 +254,7 @@ class AppSession(QObject):
     async def _stop_headset(self) -> None:
         headset, self.headset = self.headset, None
         self.levels.clear()
+        self.sent_level = 0.0
         if headset is not None:
             await self.tools.stopping(headset)
             await headset.stop()
@@ -275,6 +272,8 @@ class AppSession(QObject):
 
     # --- what the headset hears -------------------------------------------------------------------
 
-    def _on_blocks(self, event: BlocksHeard) -> None:
-        for participant_id, block in event.blocks.items():
-            self.levels[participant_id] = block_level(block)
+    def _on_level(self, event: VoiceLevel) -> None:
+        if event.participant_id is None:
+            self.sent_level = meter_level(event.dbfs)
+        else:
+            self.levels[event.participant_id] = meter_level(event.dbfs)

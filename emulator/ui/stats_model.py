@@ -1,10 +1,10 @@
-"""Live per-participant figures for the Stats and Participants docks, sampled once a second.
+"""Live per-participant figures for the Stats and Participants docks, once a second.
 
-Reads the headset's own counters (state link and voice) on the GUI/loop thread and turns running
-totals into rates: bitrate in (the participant's Opus payload), bitrate out (ours: voice + state
-stream), round trip and mouth-to-ear (the newest sample), jitter, audio loss, the state rate and the
-voice score (the E-model's MOS of that second's loss and the newest delay: `docs/scores.md`).
-No Qt here, so the arithmetic is tested without a window.
+Takes the headset's `StatsSampled` events (its counters, sampled on the GUI/loop thread while the
+app subscribes) and turns running totals into rates: bitrate in (the participant's Opus payload),
+bitrate out (ours: voice + state stream), round trip and mouth-to-ear (the newest sample), jitter,
+audio loss, the state rate and the voice score (the E-model's MOS of that second's loss and the
+newest delay: `docs/scores.md`). No Qt here, so the arithmetic is tested without a window.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from __future__ import annotations
 import collections
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from emulator.audio.quality.emodel import emodel
-from emulator.headset import Headset
+from emulator.headset.events import StatsSampled
 
 METRICS: tuple[tuple[str, str], ...] = (
     ("bitrate_in_kbps", "bitrate in (kbit/s)"),
@@ -53,11 +52,13 @@ class StatsCollector:
         self._last: dict[str, dict[str, float]] = {}
         self._last_t: float | None = None
         self.samples = 0
+        self.latest: StatsSampled | None = None  # the newest event, as it came
 
     def clear(self) -> None:
         self.series.clear()
         self._last.clear()
         self._last_t = None
+        self.latest = None
 
     def _delta(self, key: str, name: str, value: float) -> float | None:
         previous = self._last.setdefault(key, {})
@@ -65,45 +66,47 @@ class StatsCollector:
         previous[name] = value
         return None if before is None else value - before
 
-    def sample(self, headset: Headset, t: float) -> None:
-        """Take one sample at `t` (monotonic seconds)."""
+    def add(self, stats: StatsSampled) -> None:
+        """Take one sample (the headset's `StatsSampled`)."""
+        t = stats.at
         dt = None if self._last_t is None else t - self._last_t
         self._last_t = t
         self.samples += 1
-        view = headset.view
-        sent = float(view.bytes_sent())
+        self.latest = stats
         out = self.series.setdefault(OUT, Series("sent"))
-        d = self._delta(OUT, "bytes", sent)
+        d = self._delta(OUT, "bytes", float(stats.bytes_sent))
         if d is not None and dt:
             out.add("bitrate_out_kbps", t, d * 8 / dt / 1000)
-        audio = view.remote_audio_reports()
-        mouth_to_ear = view.mouth_to_ear()
-        for stats in list(view.remote_stats().values()):
-            series = self.series.setdefault(stats.id, Series(stats.name))
-            series.name = stats.name
-            report: dict[str, Any] = audio.get(stats.id, {})
-            if stats.round_trip.values_ms:
-                series.add("round_trip_ms", t, stats.round_trip.values_ms[-1])
-            series.add("state_rate_hz", t, self._rate(stats.id, "states", stats.states_received, dt))
-            if report:
-                payload = self._delta(stats.id, "payload", float(report.get("payload_bytes", 0)))
+        for remote in stats.remotes:
+            key = remote.participant_id
+            series = self.series.setdefault(key, Series(remote.name))
+            series.name = remote.name
+            series.add("round_trip_ms", t, remote.round_trip_ms)
+            series.add("state_rate_hz", t, self._rate(key, "states", remote.states_received, dt))
+            audio = remote.audio
+            if audio is not None:
+                payload = self._delta(key, "payload", float(audio.payload_bytes))
                 if payload is not None and dt:
                     series.add("bitrate_in_kbps", t, max(0.0, payload) * 8 / dt / 1000)
-                series.add("jitter_ms", t, float(report.get("jitter_ms", 0.0)))
-                got = self._delta(stats.id, "received", float(report.get("packets_received", 0)))
-                lost = self._delta(stats.id, "lost", float(report.get("packets_lost", 0)))
+                series.add("jitter_ms", t, audio.jitter_ms)
+                got = self._delta(key, "received", float(audio.packets_received))
+                lost = self._delta(key, "lost", float(audio.packets_lost))
                 if got is not None and lost is not None and got + lost > 0:
                     series.add("loss_pct", t, 100.0 * max(0.0, lost) / (got + max(0.0, lost)))
-            latencies = mouth_to_ear.get(stats.id)
-            if latencies is not None and latencies.values_ms:
-                series.add("mouth_to_ear_ms", t, latencies.values_ms[-1])
-            loss = series.latest("loss_pct") if report else None
-            if loss is not None:
+            series.add("mouth_to_ear_ms", t, remote.mouth_to_ear_ms)
+            loss = series.latest("loss_pct") if audio is not None else None
+            if audio is not None and loss is not None:
                 delay = series.latest("mouth_to_ear_ms")
                 if delay is None:  # no chirps from this sender: the path's parts instead
                     rtt = series.latest("round_trip_ms") or 0.0
-                    delay = rtt / 2 + report.get("playout_delay_ms", 0.0) + report.get("codec_floor_ms", 0.0)
+                    delay = rtt / 2 + audio.playout_delay_ms + audio.codec_floor_ms
                 series.add("mos", t, emodel(delay, loss / 100).mos)
+
+    def round_trip_ms(self) -> float | None:
+        """The newest state-stream round trip to each remote that has answered, averaged (the HUD)."""
+        remotes = self.latest.remotes if self.latest is not None else ()
+        trips = [r.round_trip_ms for r in remotes if r.round_trip_ms is not None]
+        return sum(trips) / len(trips) if trips else None
 
     def why_empty(self, metric: str) -> str | None:
         """Why `metric`'s plot has no points (None when it has some), in words for the plot itself."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import platform
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +25,7 @@ from emulator.audio.tone import SilenceSource
 from emulator.audio.wavfile import SourceError
 from emulator.drive.controls import Controller
 from emulator.headset import HeadsetConfig
+from emulator.headset.events import StatsSampled
 from emulator.model.errors import ModelError
 from emulator.ui import layout
 from emulator.ui.docks.audio import AudioPanel
@@ -122,12 +122,12 @@ class MainWindow(QMainWindow):
         if gamepad:
             self.input.set_buttons(buttons)
         self.statusBar().showMessage("not connected")
+        # The HUD and docks redraw 4 times a second from what the events left (levels, stats): a
+        # repaint per event (100 voice levels a second per speaker) would recompose a software-GL window.
         self._slow = QTimer(self)
         self._slow.timeout.connect(self._refresh)
         self._slow.start(250)
-        self._stats = QTimer(self)
-        self._stats.timeout.connect(self._sample_stats)
-        self._stats.start(1000)
+        self.session.stats_sampled.connect(self._on_stats)
         layout.default_layout(self, self.docks)
         layout.restore(self, settings)
         self.compact_tabs()
@@ -272,11 +272,7 @@ class MainWindow(QMainWindow):
 
     def round_trip_ms(self) -> float | None:
         """The HUD's round trip: the newest state-stream round trip to each other participant, averaged."""
-        headset = self.session.headset
-        if headset is None:
-            return None
-        rtts = headset.view.round_trips_ms()
-        return sum(rtts) / len(rtts) if rtts else None
+        return self.collector.round_trip_ms() if self.session.headset is not None else None
 
     def _refresh(self) -> None:
         pose = self.session.controller.pose
@@ -303,14 +299,11 @@ class MainWindow(QMainWindow):
             self.network_panel.refresh()
         self.qa.refresh()
 
-    def _sample_stats(self) -> None:
-        headset = self.session.headset
-        if headset is None:
-            return
-        now = time.monotonic()
-        self.collector.sample(headset, now)
+    def _on_stats(self, stats: StatsSampled) -> None:
+        """The headset's figures, once a second while joined (`StatsSampled`, which the session forwards)."""
+        self.collector.add(stats)
         if self.stats_panel.isVisible():
-            self.stats_panel.refresh(now)
+            self.stats_panel.refresh(stats.at)
 
     # --- closing ----------------------------------------------------------------------------------
 
@@ -333,7 +326,6 @@ class MainWindow(QMainWindow):
         layout.save(self, self.settings)
         self.settings.sync()
         self._slow.stop()
-        self._stats.stop()
         self.viewport.stop()
         self.input.stop()
         await self.session.stop()

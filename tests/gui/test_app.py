@@ -342,6 +342,10 @@ async def the_stats_plot_gets_points(world: World) -> None:
     assert bitrate_in is not None and bitrate_in > 0
     mos = series.latest("mos")  # the E-model of that second's loss and delay (noisy on a loaded machine)
     assert mos is not None and 1.0 <= mos <= 4.5
+    assert window.round_trip_ms() is not None  # the HUD's, from the same StatsSampled events
+    # The puppet's tone (0.3 amplitude: -13.5 dBFS) on its meter, from the headset's VoiceLevel events.
+    puppet_id = world.observer.participant_id
+    await world.wait_until(lambda: window.session.levels.get(puppet_id, 0.0) > 0.6, "the puppet's meter")  # type: ignore[arg-type]
 
 
 async def muting_silences_everything_the_headset_sends(world: World) -> None:

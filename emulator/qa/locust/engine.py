@@ -149,6 +149,7 @@ class Member:
         return new
 
     def _report(self, headset: Headset, settled: bool) -> None:
+        # Read every REPORT_S from the user's own loop: Locust wants one event per interval, not per sample.
         view = headset.view
         latencies: list[float] = []
         round_trips: list[float] = []

@@ -6,8 +6,8 @@ when joined (the ears swap their renderer) and to later joins. The headset's ear
 the room's, not ours: a room started with `--mix binaural` mixes one binaural stream per listener and
 says so in `welcome.mode` (emulator/room/SIGNALING.md); a client there must play that mix as it is,
 so there is no per-listener choice to offer, and the dock shows which of the two is in force and what
-the HRTF is used for in it. The meters show what arrives (each remote's blocks, `BlocksHeard` events)
-and what we send.
+the HRTF is used for in it. The meters show what arrives and what we send (the headset's `VoiceLevel`
+events, kept by the session).
 """
 
 from __future__ import annotations
@@ -204,8 +204,7 @@ class AudioPanel(QWidget):
         if mode != self.mode_shown:
             self.mode_shown = mode
             self.mode.setText(MODE_TEXT.get(mode, f"{mode} (unknown to this version)"))
-        source = self.session.source
-        _set(self.mic_meter, source.level if source else 0.0)
+        _set(self.mic_meter, self.session.sent_level)
         headset = self.session.headset
         names = {p.id: p.name for p in headset.room_state} if headset is not None else {}
         for gone in [i for i in self.meters if i not in names]:
