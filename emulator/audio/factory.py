@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from emulator.audio.bot_spec import bot_number
 from emulator.audio.source import SAMPLE_RATE, AudioSource
 from emulator.audio.tone import SilenceSource, ToneSource
 from emulator.audio.wavfile import SourceError, WavSource
@@ -114,11 +115,9 @@ def _speech_text(arg: str) -> None:
 
 def _bot_number(arg: str) -> None:
     try:
-        index = int(arg)
-    except ValueError:
-        raise SourceError(f"bot: needs a bot number, e.g. bot:0, got {arg!r}") from None
-    if index < 0:
-        raise SourceError(f"bot: needs a bot number >= 0, got {index}")
+        bot_number(arg)
+    except ValueError as error:
+        raise SourceError(str(error)) from None
 
 
 # What `parse` checks of a built-in kind's argument: the openers say the same when they open.

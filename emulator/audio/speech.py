@@ -25,6 +25,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from emulator.audio.bot_spec import bot_number
 from emulator.audio.espeak import DEFAULT_VOICE, Espeak, SpeechError, Utterance
 from emulator.audio.source import SAMPLE_RATE, MonoBlock
 from emulator.model.assets import asset_path
@@ -277,10 +278,8 @@ def open_speech_source(
         return SpeechSource(load_script(rest), voice=voice or DEFAULT_VOICE, loop=bool(loop), engine=engine)
     if kind == "bot":
         try:
-            index = int(rest)
-        except ValueError:
-            raise SpeechError(f"bot: needs a bot number, e.g. bot:0, got {rest!r}") from None
-        if index < 0:
-            raise SpeechError(f"bot: needs a bot number >= 0, got {index}")
+            index = bot_number(rest)
+        except ValueError as error:
+            raise SpeechError(str(error)) from None
         return bot_source(index, voice=voice, loop=True if loop is None else loop, engine=engine)
     raise SpeechError(f"unknown speech source kind {kind!r} in {spec!r}: use {SPEC_HELP}")
