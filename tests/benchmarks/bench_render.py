@@ -483,6 +483,11 @@ def _skinned_section(heads: list[Avatar]) -> Section:
             "0.23 -> 0.18: about 0.7 ms of 8 half bodies' frame. Since far avatars are drawn flat, posing "
             "and skinning (half body - unposed) are a quarter to a half of what is left of the gap, "
             "depending on the load (the line above splits this run's)",
+            "hands at the coarsest level in 3.2 cm cells, twice the face's (lod.py HAND_CELLS): a far half "
+            "body's hands 792 -> 218 triangles (3854 -> 3280 in all); A/B in one process at 7892fca, both "
+            "hand cells beside the old heads, best of 6 alternating rounds at load ~2: 16 half bodies "
+            "22.97 -> 20.92 ms against 14.2 (1.62 -> 1.47x), 8: 15.0 -> 15.1 ms against 10.0 (within "
+            "the noise). The fingers stay strokes 2-3 px wide; with 4.8 cm cells they vanish",
             "noisy: llvmpipe shares this machine's 2 cores with other engineers' test runs; compare "
             "the columns of one run, not runs",
         ],

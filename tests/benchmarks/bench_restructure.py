@@ -28,6 +28,7 @@ from tests.benchmarks.report import Section
 
 BEFORE = "349c269^"  # the parent of "headset: the state stream as a sans-I/O StateStreamCore"
 ROUNDS = 2
+SWARM_ROUNDS = 4  # swarms per tree, alternating; a round's column shows the mean of its half
 SWARM_N = 20
 OVERRIDES = {"SESSIONS": 3}  # per latency row, in both trees' modules (6 in their own runs)
 UPLINK_SECONDS = "10"
@@ -88,8 +89,9 @@ def _number(text: str) -> float:
 
 
 def _figures(
-    latency: list[dict[str, Any]], room: list[dict[str, Any]], swarm: dict[str, Any]
+    latency: list[dict[str, Any]], room: list[dict[str, Any]], swarms: list[dict[str, Any]]
 ) -> dict[str, float]:
+    """The figures both trees measure; a round's swarm figures are the mean of its share of the swarms."""
     out: dict[str, float] = {}
     for row in _rows(latency, "Voice latency"):
         if row["receive path"] in ("ours", "stock aiortc"):
@@ -106,25 +108,35 @@ def _figures(
             out["uplink per participant, on the wire: kbps"] = _number(
                 row["everything on the wire: transport bytesSent, kbps"]
             )
-    if swarm.get("joined") == SWARM_N:
-        out[f"swarm of {SWARM_N}: CPU per headset, cores"] = swarm["swarm_cores"] / SWARM_N
-        out[f"swarm of {SWARM_N}: room CPU per participant, cores"] = swarm["room_cores"] / SWARM_N
-        out[f"swarm of {SWARM_N}: state latency median ms"] = float(swarm["latency_ms"])
-        out[f"swarm of {SWARM_N}: worst pair's share of states, %"] = 100 * float(swarm["min_ratio"])
+    joined = [swarm for swarm in swarms if swarm.get("joined") == SWARM_N]
+    if joined:
+        mean = statistics.mean
+        out[f"swarm of {SWARM_N}: CPU per headset, cores"] = mean(s["swarm_cores"] for s in joined) / SWARM_N
+        out[f"swarm of {SWARM_N}: room CPU per participant, cores"] = (
+            mean(s["room_cores"] for s in joined) / SWARM_N
+        )
+        out[f"swarm of {SWARM_N}: state latency median ms"] = mean(float(s["latency_ms"]) for s in joined)
+        out[f"swarm of {SWARM_N}: worst pair's share of states, %"] = 100 * mean(
+            float(s["min_ratio"]) for s in joined
+        )
     return out
 
 
 def run() -> list[Section]:
     by_tree: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    swarms: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"before": unpack(BEFORE, Path(tmp), ("emulator", "tests")), "after": ROOT}
-        for _ in range(ROUNDS):
+        for _ in range(SWARM_ROUNDS):  # first: a swarm's CPU moves most with other load
+            for label, tree in trees.items():
+                with _in_tree(tree):
+                    swarms[label].append(bench_swarm._swarm(SWARM_N))
+                print(f"  {label}: swarm {swarms[label][-1]}", flush=True)
+        for round_ in range(ROUNDS):
             for label, tree in trees.items():
                 latency = _bench(tree, "latency")
                 room = _bench(tree, "room")
-                with _in_tree(tree):
-                    swarm = bench_swarm._swarm(SWARM_N)
-                by_tree[label].append(_figures(latency, room, swarm))
+                by_tree[label].append(_figures(latency, room, swarms[label][round_::ROUNDS]))
                 print(f"  {label}: {by_tree[label][-1]}", flush=True)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", BEFORE], cwd=ROOT, capture_output=True, text=True, check=False
@@ -151,10 +163,11 @@ def run() -> list[Section]:
             columns=["figure", "before (each run)", "after (each run)", "after / before, means"],
             rows=rows,
             notes=[
-                f"{ROUNDS} rounds; each round runs before's tree then after's: the latency and room "
-                f"benchmarks of each tree ({OVERRIDES['SESSIONS']} sessions per row, 20 ms frames; "
-                f"uplink {UPLINK_SECONDS} s), then a swarm of {SWARM_N} (2 speakers, talk face, "
-                "2 workers) against that tree's room, CPU over the settled middle third of 20 s",
+                f"first {SWARM_ROUNDS} swarms of {SWARM_N} per tree, alternating (2 speakers, talk face, 2 "
+                "workers, each against its own tree's room; CPU over the settled middle third of 20 s), "
+                f"then {ROUNDS} rounds of each tree's latency and room benchmarks, alternating "
+                f"({OVERRIDES['SESSIONS']} sessions per row, 20 ms frames; uplink {UPLINK_SECONDS} s); "
+                "each column's value for a swarm figure is the mean of every other swarm",
                 "after also carries what landed since (room edge limits, the playout after long loss "
                 "runs): a difference can come from those as much as from the restructure",
                 "the run-to-run noise is the spread between a tree's own runs (the columns' two values)",
