@@ -76,7 +76,7 @@ def test_a_master_and_two_workers_run_six_headsets(
     port, env = free_port(), cli_env(tmp_path)
     master = subprocess.Popen(
         locust("--headless", "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-               "--expect-workers", "2", "-u", "6", "-r", "3", "-t", "20s", "--csv", str(tmp_path / "run"),
+               "--expect-workers", "2", "-u", "6", "-r", "3", "-t", "12s", "--csv", str(tmp_path / "run"),
                "-H", room_process.url, "--rooms", "loadtest", *HEADSETS),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
@@ -169,7 +169,7 @@ def test_users_join_a_janus_room(
     janus_server: JanusServer, tmp_path: Path, started: list[subprocess.Popen[bytes]]
 ) -> None:
     runner = subprocess.Popen(
-        locust("--headless", "-u", "3", "-r", "3", "-t", "15s", "--csv", str(tmp_path / "run"),
+        locust("--headless", "-u", "3", "-r", "3", "-t", "10s", "--csv", str(tmp_path / "run"),
                "-H", janus_server.url, *HEADSETS),
         env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip

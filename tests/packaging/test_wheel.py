@@ -14,6 +14,7 @@ import contextlib
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -146,15 +147,19 @@ def test_the_base_install_runs_headless_and_asks_for_the_app_extra(base_venv: Ve
     present = [name for name in APP_ONLY if base_venv.has(name)]
     assert present == [], f"the base install pulled in {present}"
 
-    with _room(base_venv, tmp_path) as url:
-        code, out, err = _cli(
-            base_venv, tmp_path, "join", url, "--name", "solo", "--duration", "3", "--no-verdict"
-        )
-        assert code == 0, out + err
-        code, out, err = _cli(base_venv, tmp_path, "swarm", url, "-n", "3", "--duration", "4", "--no-verdict")
-        assert code == 0, out + err
-        code, out, err = _cli(base_venv, tmp_path, "probe", url, "--once", "--no-verdict")
-        assert code == 0, out + err
+    # The three at once, each in a room of its own (the probe makes a fresh one): none waits on another.
+    with _room(base_venv, tmp_path) as url, ThreadPoolExecutor(3) as pool:
+        runs = [
+            pool.submit(_cli, base_venv, tmp_path, *argv)
+            for argv in (
+                ("join", url, "--room", "solo", "--name", "solo", "--duration", "3", "--no-verdict"),
+                ("swarm", url, "-n", "3", "--duration", "4", "--no-verdict"),
+                ("probe", url, "--once", "--no-verdict"),
+            )
+        ]
+        for run in runs:
+            code, out, err = run.result()
+            assert code == 0, out + err
 
     for command in (["snapshot", "--out", str(tmp_path / "x.png")], ["demo"], ["app"]):
         code, out, err = _cli(base_venv, tmp_path, *command)

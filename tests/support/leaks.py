@@ -5,6 +5,11 @@ A task still pending when its test's event loop closes is destroyed by asyncio w
 
 An autouse fixture compares what runs after each test with what ran before it, allowing a short
 grace period for things that are already stopping.
+
+The full collection after each test costs the time it takes to walk every tracked object: with the
+suite's modules imported (~230,000 objects) that was 0.13-0.2 s a test, more than half of the unit
+tests' time. What collection left alive (modules, classes, functions, the test items: nothing a test
+made, so no task of one) is frozen once, so each test's collection walks only what the tests made.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ def child_processes() -> set[int]:
         if fields[1] == me and fields[0] != "Z":
             children.add(int(stat.parent.name))
     return children
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.collect()
+    gc.freeze()
 
 
 def _threads() -> set[threading.Thread]:
