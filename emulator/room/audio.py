@@ -50,9 +50,21 @@ class RoomAudio:
         self.listeners: dict[str, ListenerRoutes] = {}
         self.identities: dict[str, str] = {}  # conn → participant id, for the `tracks` message
         self.wanted: dict[str, set[str]] = {}  # speaker without audio yet → listeners waiting for it
+        self._packets_seen: dict[str, int] = {}  # speaker → packets counted at the last `heard_since_last`
 
     def set_identity(self, conn: str, participant_id: str) -> None:
         self.identities[conn] = participant_id
+
+    def heard_since_last(self) -> list[str]:
+        """Speakers whose RTP arrived since the last call: a sign of life for the room's silence check,
+        read at its tick (twice a second) instead of once per packet."""
+        if self.mix is not None:
+            counts = {conn: playout.stats.packets_received for conn, playout in self.mix.speakers.items()}
+        else:
+            counts = {conn: relay.frames_published for conn, relay in self.voices.items()}
+        heard = [conn for conn, count in counts.items() if count > self._packets_seen.get(conn, 0)]
+        self._packets_seen = counts
+        return heard
 
     def has_voice(self, speaker: str) -> bool:
         return speaker in self.voices or (speaker == MIX_OWNER and self.mix is not None)

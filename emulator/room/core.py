@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 MODES = tuple(RoomMode)
 SILENCE_TIMEOUT_S = 4.0  # a participant whose data stopped is gone well within the promised 5 s
-MEDIA_SETUP_TIMEOUT_S = 20.0  # from admission to the first data-channel message
+MEDIA_SETUP_TIMEOUT_S = 20.0  # from admission to the first data-channel message or voice packet
 # Ticks come twice a second; a longer gap between two means the room's own loop was too busy to hear
 # anyone, and that time is not counted as anyone's silence (or a stalled room would drop everyone).
 TICK_GAP_S = 1.0
@@ -101,7 +101,7 @@ class Participant:
     info: ParticipantInfo
     joined_at: float
     budget: SenderBudget
-    last_heard: float | None = None  # None until its first data-channel message
+    last_heard: float | None = None  # None until its first data-channel message or voice packet
     deaf_at_heard: float = 0.0  # the room's `deaf_s` when it was last heard
     states_forwarded: int = 0
     states_refused: int = 0

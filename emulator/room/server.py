@@ -583,7 +583,10 @@ class RoomServer:
             self.loop_late_s += now - due
             self.loop_longest_late_s = max(self.loop_longest_late_s, now - due)
             self.connects.forget_full(now)
-            for core in list(self.rooms.values()):
+            for room, core in list(self.rooms.items()):
+                audio = self.audio.get(room)
+                for conn in audio.heard_since_last() if audio is not None else ():
+                    core.heard(conn, now)
                 await self._carry_out(core.tick(now))
 
 
