@@ -67,6 +67,34 @@ def _check_sctp(aiortc: Any, _aioice: Any) -> str | None:
     return _missing("aiortc", "RTCSctpTransport", _assigns(transport.__init__, *state))
 
 
+def _check_sctp_sends(aiortc: Any, _aioice: Any) -> str | None:
+    transport = _get(aiortc, "rtcsctptransport.RTCSctpTransport")
+    channel = _get(aiortc, "rtcdatachannel.RTCDataChannel")
+    if transport is None or channel is None:
+        return "aiortc has no rtcsctptransport.RTCSctpTransport or rtcdatachannel.RTCDataChannel"
+    if not inspect.iscoroutinefunction(getattr(transport, "_data_channel_flush", None)):
+        return "aiortc RTCSctpTransport has no coroutine _data_channel_flush"
+    if not callable(getattr(channel, "_addBufferedAmount", None)):
+        return "aiortc RTCDataChannel has no _addBufferedAmount"
+    identifiers = {
+        "WEBRTC_STRING": 51,
+        "WEBRTC_BINARY": 53,
+        "WEBRTC_STRING_EMPTY": 56,
+        "WEBRTC_BINARY_EMPTY": 57,
+    }
+    if any(_get(aiortc, f"rtcsctptransport.{name}") != value for name, value in identifiers.items()):
+        return "aiortc's data channel payload protocol identifiers are not RFC 8831's"
+    # What aiortc's own send does, and what `queue_message` below does in its place (once replaced,
+    # the replacement keeps aiortc's as `__wrapped__`).
+    send = getattr(transport, "_data_channel_send", None)
+    missing = _assigns(
+        getattr(send, "__wrapped__", send),
+        "_addBufferedAmount", "_data_channel_queue", "_data_channel_flush", "_remote_max_message_size",
+    )  # fmt: skip
+    missing += _assigns(transport.__init__, "_data_channel_queue", "_remote_max_message_size")
+    return _missing("aiortc", "RTCSctpTransport", missing)
+
+
 def _check_direct_send(aiortc: Any, _aioice: Any) -> str | None:
     sender = _get(aiortc, "rtcrtpsender.RTCRtpSender")
     transceiver = _get(aiortc, "rtcrtptransceiver.RTCRtpTransceiver")
@@ -149,6 +177,15 @@ PATCHES: tuple[Patch, ...] = (
         "aiortc acknowledges every SCTP packet; delayed SACKs (RFC 4960 6.2) halve the packets of a "
         "room's state traffic",
         _check_sctp,
+    ),
+    Patch(
+        "sctp-sends",
+        "emulator.net.transport.sctp",
+        "RTCSctpTransport._data_channel_send (replaced); its _data_channel_queue, "
+        "_remote_max_message_size and _data_channel_flush; RTCDataChannel._addBufferedAmount",
+        "aiortc starts a task for every message a data channel sends; running its flush at once "
+        "(eager.py) sends the same datagram without the task and its turn of the loop",
+        _check_sctp_sends,
     ),
     Patch(
         "direct-send",
@@ -260,6 +297,51 @@ def sack_at_once(transport: Any) -> bool:
 
 def association_established(transport: Any) -> bool:
     return bool(transport._association_state == type(transport).State.ESTABLISHED)
+
+
+# sctp-sends
+
+# RFC 8831 section 8: the payload protocol identifiers of WebRTC's data channel messages.
+_WEBRTC_STRING, _WEBRTC_BINARY, _WEBRTC_STRING_EMPTY, _WEBRTC_BINARY_EMPTY = 51, 53, 56, 57
+
+
+def replace_data_channel_send(
+    replacement: Callable[[Any, Any, Any], None],
+) -> Callable[[Any, Any, Any], None]:
+    """Make `replacement` every RTCSctpTransport's `_data_channel_send`; returns aiortc's own."""
+    from aiortc.rtcsctptransport import RTCSctpTransport
+
+    stock: Callable[[Any, Any, Any], None] = RTCSctpTransport._data_channel_send
+    replacement.__wrapped__ = stock  # type: ignore[attr-defined]  # for _check_sctp_sends
+    RTCSctpTransport._data_channel_send = replacement  # type: ignore[method-assign,assignment]
+    return stock
+
+
+def queue_message(transport: Any, channel: Any, data: bytes | str) -> None:
+    """What aiortc's `_data_channel_send` does before it starts its flush task: the payload protocol
+    identifier (RFC 8831 section 8), the peer's size limit, the channel's buffered amount, the queue."""
+    if data == "":
+        pp_id, user_data = _WEBRTC_STRING_EMPTY, b"\x00"
+    elif isinstance(data, str):
+        pp_id, user_data = _WEBRTC_STRING, data.encode("utf8")
+    elif data == b"":
+        pp_id, user_data = _WEBRTC_BINARY_EMPTY, b"\x00"
+    else:
+        pp_id, user_data = _WEBRTC_BINARY, data
+    limit = transport._remote_max_message_size  # 0: the peer takes messages of any size
+    if limit and len(user_data) > limit:
+        raise ValueError(
+            f"Cannot send message of {len(user_data)} bytes, the remote party "
+            f"only supports messages up to {limit} bytes"
+        )
+    channel._addBufferedAmount(len(user_data))
+    transport._data_channel_queue.append((channel, pp_id, user_data))
+
+
+def flush_data_channels(transport: Any) -> Coroutine[Any, Any, None]:
+    """The association's flush of its queued messages to SCTP (a coroutine, not yet started)."""
+    flush: Coroutine[Any, Any, None] = transport._data_channel_flush()
+    return flush
 
 
 # direct-send
