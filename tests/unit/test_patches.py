@@ -12,7 +12,7 @@ import aiortc
 import pytest
 
 from emulator import cli
-from emulator.net.transport import patch_install, patches, sctp
+from emulator.net.transport import dtls_receive, patch_install, patches, sctp
 from emulator.net.transport.patches import PATCHES, InternalsChanged
 
 
@@ -42,6 +42,15 @@ class SctpWithoutSackCall:
 class DataChannelWithoutBufferedAmount:
     def __init__(self) -> None:
         self.bufferedAmount = 0  # counted some other way
+
+
+class DtlsWithoutRecvNext:
+    __init__ = aiortc.rtcdtlstransport.RTCDtlsTransport.__init__
+    start = aiortc.rtcdtlstransport.RTCDtlsTransport.start
+    _send_rtp = aiortc.rtcdtlstransport.RTCDtlsTransport._send_rtp
+
+    async def _receive_loop(self) -> None:  # reads its datagrams some other way
+        return None
 
 
 class SenderWithoutMid:
@@ -74,6 +83,7 @@ class ConnectionWithoutNominated(aioice.ice.Connection):
 MOVES: dict[str, tuple[str, str, Any]] = {
     "sctp-sacks": ("aiortc", "rtcsctptransport.RTCSctpTransport", SctpWithoutSackCall),
     "sctp-sends": ("aiortc", "rtcdatachannel.RTCDataChannel", DataChannelWithoutBufferedAmount),
+    "dtls-receive": ("aiortc", "rtcdtlstransport.RTCDtlsTransport", DtlsWithoutRecvNext),
     "direct-send": ("aiortc", "rtcrtpsender.RTCRtpSender", SenderWithoutMid),
     "receive-tap": ("aiortc", "rtcrtpreceiver.RTCRtpReceiver", ReceiverWithoutJitterBuffer),
     "rtp-loss": ("aiortc", "rtcrtpreceiver.RTCRtpReceiver", ReceiverWithOtherHandler),
@@ -121,6 +131,7 @@ def test_install_is_idempotent_and_delays_sacks_and_sends_eagerly() -> None:
     assert patch_install.installed()
     assert sctp.sacks_are_delayed()
     assert sctp.sends_are_eager()
+    assert dtls_receive.receives_directly()
 
 
 def test_the_cli_refuses_a_moved_aiortc_before_any_command_runs(
