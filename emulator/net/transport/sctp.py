@@ -107,7 +107,8 @@ def _timer_fired(transport: RTCSctpTransport) -> None:
     if not patches.sack_needed(transport) or not patches.association_established(transport):
         state.unacked = 0
         return
-    state.task = asyncio.ensure_future(_send_late(transport))
+    # Sent in this turn of the loop, not from a task started for the next (eager.py).
+    state.task = eager.start(_send_late(transport), "sending a delayed SACK")
 
 
 async def _send_late(transport: RTCSctpTransport) -> None:
