@@ -9,18 +9,16 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from emulator.net.transport.dtls_receive import receive_directly
 from emulator.net.transport.ice_sockets import tune_ice_sockets
 from emulator.net.transport.patches import InternalsChanged, modules, problems, refusal
-from emulator.net.transport.sctp import delay_sacks, send_eagerly
+from emulator.net.transport.sctp import delay_sacks
 
 _lock = threading.Lock()
 _installed = False
 
 
 def install(aiortc: Any = None, aioice: Any = None) -> None:
-    """Check every patch, then install the process-wide ones (SCTP SACKs and sends, DTLS receives, ICE
-    sockets) once."""
+    """Check every patch, then install the process-wide ones (SCTP SACKs, ICE sockets) once."""
     global _installed
     if _installed and aiortc is None and aioice is None:
         return  # each session calls this; the installed modules were checked the first time
@@ -33,8 +31,6 @@ def install(aiortc: Any = None, aioice: Any = None) -> None:
             return
         tune_ice_sockets()
         delay_sacks()
-        send_eagerly()
-        receive_directly()
         _installed = True
 
 
