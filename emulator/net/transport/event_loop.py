@@ -3,13 +3,14 @@ request (`HEADSET_EMULATOR_LOOP=uvloop`, with uvloop installed: it is not a depe
 
 Why asyncio's stays the default: uvloop runs the loop's bookkeeping (timers, the ready queue, the
 selector, datagram reads) in C over libuv, and a swarm member's loop wakes hundreds of times a second,
-so it looked like the cheap lever. Measured side by side (tests/benchmarks/bench_swarm_cpu.py: a swarm
-of 24 in 2 workers against the bundled room, 3 alternating rounds on 2026-12-07's shared 2-core host)
-it took ×1.11 the CPU per headset of asyncio's loop with the same code, and the room serving it ×1.08
-(the room's own loop unchanged), so the traffic it made was costlier too. A likely part of why: libuv
-keeps timers in whole milliseconds, so the headsets' STATE and audio ticks no longer fall on the
-process's shared grid (`emulator/headset/ticks.py`) together. The switch stays for measuring on other
-hosts: `swarm` and the Locust engine take their loop from here.
+so it looked like the cheap lever. Measured side by side with the same code on both loops
+(tests/benchmarks/bench_swarm_cpu.py: a swarm of 24 in 2 workers against the bundled room, 6
+alternating rounds in 2 runs on 2026-12-07's shared 2-core host), uvloop took ×0.81-1.22 the CPU per
+headset of asyncio's loop, ×1.07 on average: no gain, if anything a loss, and the room serving the
+uvloop swarm (its own loop unchanged) took more too. A likely part of why, not verified: libuv keeps
+timers in whole milliseconds, so the headsets' STATE and audio ticks may no longer fall on the
+process's shared grid (`emulator/headset/ticks.py`) together. The switch stays for measuring on
+other hosts: `swarm` and the Locust engine take their loop from here.
 
 Reading ICE sockets under uvloop: `ice_sockets.py` drains a readable socket itself through asyncio's
 `transport._sock`, which uvloop's transports do not have, so it reads the stock way there; libuv
