@@ -14,7 +14,7 @@ import multiprocessing
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,8 +61,13 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from emulator.drive.spec import placement
+    from emulator.net.transport.event_loop import LoopUnavailable, loop_factory
     from emulator.qa.swarm import SwarmPlan, mixed_motions
 
+    try:
+        loop_factory()  # a loop asked for in the environment that cannot be had: say so once, here
+    except LoopUnavailable as error:
+        raise CommandError(str(error)) from None
     if args.count < 1 or args.count > 1000:
         raise CommandError("-n must be between 1 and 1000")
     if args.speakers is not None and not 0 <= args.speakers <= args.count:
@@ -81,9 +86,16 @@ def run(args: argparse.Namespace) -> int:
         if listen is not None:
             raise CommandError("--metrics serves one process's swarm: use it without --workers")
         return _run_workers(plan.split(args.workers), args.duration, args.report, limits)
-    return asyncio.run(
+    return _run_loop(
         _swarm(plan, args.duration, args.report, listen, printer=printer_for(args), limits=limits)
     )
+
+
+def _run_loop(main: Coroutine[Any, Any, int]) -> int:
+    """The swarm's loop (its workers' too): asyncio's, or uvloop on request (net/transport/event_loop.py)."""
+    from emulator.net.transport.event_loop import run
+
+    return run(main)
 
 
 async def _swarm(
@@ -175,7 +187,7 @@ def _finish(report: dict[str, Any], report_path: Path | None, summary: bool) -> 
 def _worker(plan: SwarmPlan, duration: float | None, report_path: Path, together: Any) -> None:
     """One worker process's share; its report goes to `report_path` for the parent to merge."""
     try:
-        code = asyncio.run(_swarm(plan, duration, report_path, summary=False, together=together))
+        code = _run_loop(_swarm(plan, duration, report_path, summary=False, together=together))
     except CommandError as error:
         print(
             f"headset-emulator swarm (worker {plan.first + 1}-{plan.first + plan.count}): {error}",

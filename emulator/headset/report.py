@@ -121,6 +121,35 @@ class RemoteStats:
             self.state_latency.mark_settled()
             self.round_trip.mark_settled()
 
+    def count_state(self, seq: int, now: float, latency_ms: float | None) -> None:
+        """One STATE received at `now`: `note_sequence(seq)`, the count, `note_received_at(now)` and its
+        latency sample (None: no clock offset yet), in one call and in that order. A swarm member of
+        24 counts 2,000 STATEs a second from their headers; five calls each were a tenth of its CPU."""
+        last = self.last_seq
+        if last is None:
+            self.last_seq = seq
+        else:
+            gap = (seq - last) & 0xFFFF
+            if 1 < gap < 0x8000:
+                self.states_lost += gap - 1
+                self.last_seq = seq
+            elif gap == 1:
+                self.last_seq = seq
+            elif gap >= 0x8000 and 0x10000 - gap < 64 and self.states_lost > 0:
+                self.states_lost -= 1  # a late one, counted lost when its successor came (note_sequence)
+        self.states_received += 1
+        first = self.first_state_at
+        if first is None:
+            first = self.first_state_at = now
+        self.last_state_at = now
+        if now < first + RATE_SETTLE_S:
+            self.rate_since, self.rate_since_count = now, self.states_received
+        elif self.state_latency.settled_from is None or self.round_trip.settled_from is None:
+            self.state_latency.mark_settled()
+            self.round_trip.mark_settled()
+        if latency_ms is not None:
+            self.state_latency.add(latency_ms)
+
     def state_rate_hz(self) -> float | None:
         """States per second since RATE_SETTLE_S into the stream (or the whole of a shorter one)."""
         if self.rate_since is None or self.last_state_at is None:

@@ -114,6 +114,7 @@ def _swarm(count: int) -> dict[str, Any]:
         "steal_ms": host.get("cpu_steal_ms"),
         "streams": report["audio"]["streams"],
         "latency_ms": report["state_latency_median_ms"],
+        "mouth_to_ear_ms": (report.get("measuring") or {}).get("mouth_to_ear_median_ms"),
         "room_cores": (end[0] - start[0]) / wall,
         "swarm_cores": (end[1] - start[1]) / wall,
         "ok": report["headsets"] == count

@@ -26,6 +26,7 @@ from emulator.drive.motions import MotionSpec
 from emulator.headset import Headset, HeadsetConfig, HeadsetError, SharedEncoders
 from emulator.headset.report import LatencySamples
 from emulator.model.pose import Pose
+from emulator.net.transport.event_loop import run as run_loop
 from emulator.qa.locust.protocol import Event, ProtocolError, Request, StateChange, decode, encode_event
 from emulator.qa.swarm import SETTLE_S
 from emulator.wire.signaling import CloseReason
@@ -312,7 +313,7 @@ async def serve() -> None:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
-        asyncio.run(serve())
+        run_loop(serve())  # the loop a swarm worker runs on (net/transport/event_loop.py)
 
 
 if __name__ == "__main__":
