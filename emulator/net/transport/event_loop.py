@@ -1,16 +1,9 @@
 """Which asyncio event loop a headless process of many headsets runs on: asyncio's own, or uvloop on
 request (`HEADSET_EMULATOR_LOOP=uvloop`, with uvloop installed: it is not a dependency).
 
-Why asyncio's stays the default: uvloop runs the loop's bookkeeping (timers, the ready queue, the
-selector, datagram reads) in C over libuv, and a swarm member's loop wakes hundreds of times a second,
-so it looked like the cheap lever. Measured side by side with the same code on both loops
-(tests/benchmarks/bench_swarm_cpu.py: a swarm of 24 in 2 workers against the bundled room, 6
-alternating rounds in 2 runs on 2026-12-07's shared 2-core host), uvloop took ×0.81-1.22 the CPU per
-headset of asyncio's loop, ×1.07 on average: no gain, if anything a loss, and the room serving the
-uvloop swarm (its own loop unchanged) took more too. A likely part of why, not verified: libuv keeps
-timers in whole milliseconds, so the headsets' STATE and audio ticks may no longer fall on the
-process's shared grid (`emulator/headset/ticks.py`) together. The switch stays for measuring on
-other hosts: `swarm` and the Locust engine take their loop from here.
+Why asyncio's stays the default: measured side by side with the same code on both loops (bench
+`swarm_cpu`, BENCHMARKS.md), uvloop bought no CPU per swarm headset on this project's hosts; the
+switch stays for measuring on others. `swarm` and the Locust engine take their loop from here.
 
 Reading ICE sockets under uvloop: `ice_sockets.py` drains a readable socket itself through asyncio's
 `transport._sock`, which uvloop's transports do not have, so it reads the stock way there; libuv
