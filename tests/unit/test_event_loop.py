@@ -28,7 +28,6 @@ def test_asyncio_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_uvloop_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("uvloop")
     monkeypatch.setenv(ENV, "uvloop")
     assert run(_which()) == "uvloop"
     monkeypatch.delenv(ENV)
