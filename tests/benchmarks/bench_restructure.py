@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from tests.benchmarks import bench_swarm
 from tests.benchmarks.bench_cli import unpack
@@ -66,17 +67,13 @@ def _bench(tree: Path, name: str) -> list[dict[str, Any]]:
 @contextmanager
 def _in_tree(tree: Path) -> Iterator[None]:
     """`python -m emulator` reads the package from the working folder first, then PYTHONPATH."""
-    old_cwd, old_path = Path.cwd(), os.environ.get("PYTHONPATH")
+    old_cwd = Path.cwd()
     os.chdir(tree)
-    os.environ["PYTHONPATH"] = str(tree)
     try:
-        yield
+        with mock.patch.dict(os.environ, PYTHONPATH=str(tree)):
+            yield
     finally:
         os.chdir(old_cwd)
-        if old_path is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = old_path
 
 
 def _rows(sections: list[dict[str, Any]], title_start: str) -> list[dict[str, str]]:

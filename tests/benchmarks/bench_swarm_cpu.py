@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from tests.benchmarks import bench_swarm
 from tests.benchmarks.bench_cli import unpack
@@ -34,17 +35,8 @@ VARIANTS = ("before", "after", "after, uvloop")
 
 
 def _one(tree: Path, env: dict[str, str]) -> dict[str, Any]:
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        with _in_tree(tree):
-            return bench_swarm._swarm(COUNT)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with mock.patch.dict(os.environ, env), _in_tree(tree):
+        return bench_swarm._swarm(COUNT)
 
 
 def run() -> list[Section]:
