@@ -20,7 +20,7 @@ from emulator.model.hands import HandPose
 from emulator.model.meta_face import MetaFace
 from emulator.model.pose import Pose
 from emulator.model.visemes import VISEME_COUNT
-from emulator.render.anim_lod import Cadence, head_pixels_of
+from emulator.render.anim_lod import PHASES, Cadence, head_pixels_of
 from emulator.render.avatar import Avatar
 from emulator.render.camera import pose_matrix
 from emulator.render.faces import arkit_weights
@@ -71,7 +71,6 @@ class Scene:
         self.delay_us = delay_us
         self._participants: dict[str, Participant] = {}
         self._next_tint = 0
-        self._frames = 0  # calls of `frame`: far avatars are posed on every other one (anim_lod.py)
         self._added = 0
 
     def __contains__(self, participant_id: str) -> bool:
@@ -101,7 +100,7 @@ class Scene:
             tint = TINTS[self._next_tint % len(TINTS)]
             self._next_tint += 1
         participant = Participant(participant_id, avatar, name or participant_id, tint)
-        participant.cadence.phase = self._added % 2  # far avatars alternate: half of them pose per frame
+        participant.cadence.phase = self._added % PHASES  # far avatars take turns (anim_lod.py)
         self._added += 1
         self._participants[participant_id] = participant
         return participant
@@ -141,7 +140,6 @@ class Scene:
         """Everyone with at least one state, as they were `delay_us` ago. `head_pixels` (by participant
         id: how tall each head was on screen, `Renderer.head_pixels`) lets small avatars be posed less
         often and less finely (anim_lod.py); without it every avatar is posed fully every frame."""
-        self._frames += 1
         items = []
         for p in self._participants.values():
             state = p.states.sample(now_us - self.delay_us)
@@ -156,7 +154,7 @@ class Scene:
                 own = p.avatar.draws_own_hands
                 hands = (state.left_hand, state.right_hand) if own else (None, None)
                 size = head_pixels_of(head_pixels, p.id)
-                posed = p.cadence.pose(self._frames, skeleton, state.pose, yaw, hands, size)
+                posed = p.cadence.pose(now_us, skeleton, state.pose, yaw, hands, size)
                 if posed is not None:
                     model, skin, held = posed.model, posed.skin, p.cadence.held
             # A held skin holds the face too, the same array: the renderer then knows the skinned

@@ -1,6 +1,6 @@
 """The CPU batch's vertices in the world: each avatar's face blended, skinned and placed by numpy.
 
-A far skinned avatar is posed every other frame (anim_lod.py), and on the frames between the Scene
+A far skinned avatar is posed at 30 Hz (anim_lod.py), and on the frames between the Scene
 hands on the same skin matrices and face weights. Its skinned vertices are then last frame's moved
 rigidly to where it now stands: one small matrix product instead of blending and skinning again.
 No GL here: `batch.py` uploads what this fills.

@@ -149,9 +149,9 @@ def test_a_received_hand_wave_moves_the_hand_pixels(offscreen: OffscreenRenderer
 def test_the_renderer_tells_the_scene_how_small_each_avatar_is(
     context: OffscreenRenderer, body: Avatar, distance: float, posed_every_frame: bool
 ) -> None:
-    """Drawn through `draw_scene` as the app draws: a far avatar is re-posed every other frame, a close
-    one every frame (anim_lod.py), from the head sizes the renderer measured."""
-    from emulator.render.anim_lod import HALF_RATE_BELOW_PX
+    """Drawn through `draw_scene` as the app draws: a far avatar is re-posed at 30 Hz, a close one every
+    frame (anim_lod.py), from the head sizes the renderer measured."""
+    from emulator.render.anim_lod import FAR_RATE_BELOW_PX
     from emulator.render.lod import HEAD_HEIGHT_M
 
     scene = Scene(delay_us=0)
@@ -165,8 +165,8 @@ def test_the_renderer_tells_the_scene_how_small_each_avatar_is(
         context.renderer.draw_scene(scene, k * 11_111, [CAMERA], W, H)
     expected = HEAD_HEIGHT_M * CAMERA.pixels_per_metre(W / H, H) / math.dist((0, 1.2, 0), (0, 1.6, -distance))
     assert context.renderer.head_pixels["p"] == pytest.approx(expected, rel=1e-6)
-    assert (expected >= HALF_RATE_BELOW_PX) is posed_every_frame
+    assert (expected >= FAR_RATE_BELOW_PX) is posed_every_frame
     if posed_every_frame:
         assert participant.cadence.posed_frames == frames
-    else:  # frame 1 has no size yet, frame 2 has (a new detail): both posed; then 4, 6 and 8
-        assert participant.cadence.posed_frames == 5
+    else:  # frame 1 has no size yet, frame 2 has (a new detail): both posed; then 30 Hz at 90 fps: 4 and 7
+        assert participant.cadence.posed_frames == 4

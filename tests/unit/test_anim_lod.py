@@ -1,5 +1,5 @@
 """Animation level of detail through the Scene, without GL: a close avatar is posed every frame, fingers
-and all, exactly as `pose_skeleton` poses it; a far one every other frame; a tiny one without fingers."""
+and all, exactly as `pose_skeleton` poses it; a far one at 30 Hz of the clock; a tiny one without fingers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from emulator.model.hands import HandPose, HandSide, hand_pose
 from emulator.model.pose import Pose, Quat, Vec3
 from emulator.render import fingers
-from emulator.render.anim_lod import FINGERS_BELOW_PX, HALF_RATE_BELOW_PX, detail_for
+from emulator.render.anim_lod import FAR_POSE_INTERVAL_US, FAR_RATE_BELOW_PX, FINGERS_BELOW_PX, detail_for
 from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.posing import pose_skeleton
 from emulator.render.scene import DrawItem, Scene
@@ -51,14 +51,18 @@ def _wave(head: Pose, frame: int) -> HandPose:
 
 
 def _run(
-    body: Avatar, frames: int, sizes: dict[str, float] | None, ids: tuple[str, ...] = ("a",)
+    body: Avatar,
+    frames: int,
+    sizes: dict[str, float] | None,
+    ids: tuple[str, ...] = ("a",),
+    step_us: int = STEP_US,
 ) -> list[list[DrawItem]]:
     scene = Scene(delay_us=0)
     for pid in ids:
         scene.add(pid, body)
     out = []
     for frame in range(frames):
-        now = frame * STEP_US
+        now = frame * step_us
         for i, pid in enumerate(ids):
             head = _head(frame, x=float(i))
             scene.update(pid, head, time_us=now, left_hand=_wave(head, frame))
@@ -67,12 +71,12 @@ def _run(
 
 
 def test_the_detail_by_size_on_screen() -> None:
-    assert detail_for(None) == detail_for(HALF_RATE_BELOW_PX) == (1, True)
-    assert detail_for(HALF_RATE_BELOW_PX - 1) == (2, True)
-    assert detail_for(FINGERS_BELOW_PX - 1) == (2, False)
+    assert detail_for(None) == detail_for(FAR_RATE_BELOW_PX) == (0, True)
+    assert detail_for(FAR_RATE_BELOW_PX - 1) == (FAR_POSE_INTERVAL_US, True)
+    assert detail_for(FINGERS_BELOW_PX - 1) == (FAR_POSE_INTERVAL_US, False)
 
 
-@pytest.mark.parametrize("sizes", [None, {"a": 300.0}, {"a": HALF_RATE_BELOW_PX}])
+@pytest.mark.parametrize("sizes", [None, {"a": 300.0}, {"a": FAR_RATE_BELOW_PX}])
 def test_a_close_avatar_poses_its_fingers_every_frame_exactly_as_before(
     body: Avatar, finger_calls: list[int], sizes: dict[str, float] | None
 ) -> None:
@@ -91,37 +95,45 @@ def item_yaw(item: DrawItem) -> float:
     return math.atan2(item.model[0, 2], item.model[2, 2])
 
 
-def test_a_far_avatar_is_posed_every_other_frame_and_placed_every_frame(
-    body: Avatar, finger_calls: list[int]
-) -> None:
-    frames = _run(body, 8, {"a": HALF_RATE_BELOW_PX - 10})
+def test_a_far_avatar_is_posed_at_30_hz_and_placed_every_frame(body: Avatar, finger_calls: list[int]) -> None:
+    frames = _run(body, 10, {"a": FAR_RATE_BELOW_PX - 10})  # 90 fps
     skins = [items[0].skin for items in frames]
-    posed = [k for k in range(1, 8) if not np.array_equal(skins[k], skins[k - 1])]
-    assert len(posed) == 4 and posed == [1, 3, 5, 7]
-    assert len(finger_calls) == 5, "fingers still follow the joints on the frames it is posed on"
-    for k in range(1, 8):  # the placement follows the walk on every frame, held skin or not
+    posed = [k for k in range(1, 10) if not np.array_equal(skins[k], skins[k - 1])]
+    assert posed == [3, 6, 9], "every third frame at 90 fps"
+    assert len(finger_calls) == 4, "fingers still follow the joints on the frames it is posed on"
+    for k in range(1, 10):  # the placement follows the walk on every frame, held skin or not
         step = frames[k][0].model[:3, 3] - frames[k - 1][0].model[:3, 3]
         assert step[0] == pytest.approx(0.01)
-    for k in range(1, 8):  # a held frame draws exactly the frame before's skeleton
+    for k in range(1, 10):  # a held frame draws exactly the frame before's skeleton
         if k not in posed:
             np.testing.assert_array_equal(skins[k], skins[k - 1])
 
 
-def test_two_far_avatars_take_turns(body: Avatar) -> None:
-    frames = _run(body, 7, {"a": 70.0, "b": 70.0}, ids=("a", "b"))
-    for k in range(1, 7):
-        changed = [not np.array_equal(frames[k][i].skin, frames[k - 1][i].skin) for i in range(2)]
-        assert changed.count(True) == 1, f"frame {k}: one of the two posed, not both or neither"
+@pytest.mark.parametrize(("fps", "posed_per_second"), [(30, 30), (45, 30), (144, 30), (20, 20)])
+def test_a_far_avatar_poses_by_the_clock_not_by_frames(
+    body: Avatar, finger_calls: list[int], fps: int, posed_per_second: int
+) -> None:
+    """The app draws at whatever rate the machine allows: 30 Hz however fast, every frame when slower."""
+    _run(body, fps, {"a": FAR_RATE_BELOW_PX - 10}, step_us=round(1e6 / fps))
+    assert len(finger_calls) == posed_per_second
+
+
+def test_far_avatars_take_turns(body: Avatar) -> None:
+    ids = ("a", "b", "c")
+    frames = _run(body, 10, dict.fromkeys(ids, 70.0), ids=ids)
+    for k in range(1, 10):
+        changed = [not np.array_equal(frames[k][i].skin, frames[k - 1][i].skin) for i in range(3)]
+        assert changed.count(True) == 1, f"frame {k}: one of the three posed, not more or none"
 
 
 def test_a_tiny_avatar_moves_its_hand_but_not_its_fingers(body: Avatar, finger_calls: list[int]) -> None:
     assert body.skeleton is not None
-    frames = _run(body, 6, {"a": FINGERS_BELOW_PX - 10})
+    frames = _run(body, 7, {"a": FINGERS_BELOW_PX - 10})
     assert finger_calls == []
-    (item,) = frames[-1]
-    head = _head(5)
+    (item,) = frames[-1]  # frame 6: posed (at 90 fps, frames 0, 3 and 6 are)
+    head = _head(6)
     relaxed = pose_skeleton(body.skeleton, head, item_yaw(item))
-    full = pose_skeleton(body.skeleton, head, item_yaw(item), _wave(head, 5))
+    full = pose_skeleton(body.skeleton, head, item_yaw(item), _wave(head, 6))
     assert relaxed is not None and full is not None and item.skin is not None
     wrist = body.skeleton.bone("leftHand")
     assert wrist is not None

@@ -10,7 +10,7 @@ import pytest
 
 from emulator.model.face import arkit_index
 from emulator.model.pose import Pose, Quat, Vec3
-from emulator.render.anim_lod import HALF_RATE_BELOW_PX
+from emulator.render.anim_lod import FAR_RATE_BELOW_PX
 from emulator.render.avatar import Avatar, load_avatar
 from emulator.render.avatar_gen import load_default_avatar
 from emulator.render.lod import simplified
@@ -51,7 +51,7 @@ def _fresh(item: DrawItem, mesh: Avatar) -> np.ndarray:
 
 def test_a_far_avatar_moves_its_held_vertices_as_skinning_them_again_would(body: Avatar) -> None:
     world, out = WorldVertices(), np.zeros((body.vertex_count, 6), np.float32)
-    items = _frames(body, 8, HALF_RATE_BELOW_PX - 10)
+    items = _frames(body, 8, FAR_RATE_BELOW_PX - 10)
     held = [k for k in range(1, 8) if items[k].skin is items[k - 1].skin]
     assert held and all(items[k].weights is items[k - 1].weights for k in held), "the face is held too"
     for item in items:
@@ -64,14 +64,14 @@ def test_a_far_avatar_moves_its_held_vertices_as_skinning_them_again_would(body:
 
 def test_a_close_avatar_is_skinned_every_frame(body: Avatar) -> None:
     world, out = WorldVertices(), np.zeros((body.vertex_count, 6), np.float32)
-    for item in _frames(body, 6, HALF_RATE_BELOW_PX + 10):
+    for item in _frames(body, 6, FAR_RATE_BELOW_PX + 10):
         world.fill([(item, body)], out)
     assert world.moved == 0
 
 
 def test_a_new_level_of_detail_is_skinned_not_moved(body: Avatar) -> None:
     coarse = simplified(body, 0.016)
-    items = _frames(body, 4, HALF_RATE_BELOW_PX - 10)
+    items = _frames(body, 4, FAR_RATE_BELOW_PX - 10)
     k = next(k for k in range(1, 4) if items[k].skin is items[k - 1].skin)
     world = WorldVertices()
     world.fill([(items[k - 1], body)], np.zeros((body.vertex_count, 6), np.float32))
