@@ -425,7 +425,7 @@ class Voice:
 
     def underruns_so_far(self) -> int:
         """Every current playout's underruns together, to see when they happen."""
-        return sum(remote.playout.stats.underruns for remote in self.remotes.values())
+        return sum(remote.playout.underruns for remote in self.remotes.values())
 
     # --- closing ----------------------------------------------------------------------------------
 
