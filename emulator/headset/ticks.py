@@ -41,24 +41,26 @@ class Wakeups:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._due: dict[float, list[Callable[[], None]]] = {}
-        # The instants are on time.monotonic's clock; asyncio's own loop reads the same clock.
-        self._same_clock = type(loop).time is asyncio.BaseEventLoop.time
+        self._due: dict[tuple[float, Callable[[], float]], list[Callable[[], None]]] = {}
+        # asyncio's own loop reads time.monotonic, the instants' usual clock: its timer takes them as
+        # they are. Another loop (uvloop) or clock: the timer goes where asyncio.sleep would put it.
+        self._monotonic = type(loop).time is asyncio.BaseEventLoop.time
 
     def at(
         self, when: float, callback: Callable[[], None], clock: Callable[[], float] = time.monotonic
     ) -> None:
-        """Call `callback` once at `when` on `clock` (at once, in the next turn, if that has passed)."""
-        if not (self._same_clock and clock is time.monotonic):
-            when = self.loop.time() + max(0.0, when - clock())  # another clock: as asyncio.sleep would
-        batch = self._due.get(when)
+        """Call `callback` once at `when` on `clock` (in the loop's next turn if that has passed)."""
+        key = (when, clock)
+        batch = self._due.get(key)
         if batch is None:
-            batch = self._due[when] = []
-            self.loop.call_at(when, self._fire, when)
+            batch = self._due[key] = []
+            if not (self._monotonic and clock is time.monotonic):
+                when = self.loop.time() + max(0.0, when - clock())
+            self.loop.call_at(when, self._fire, key)
         batch.append(callback)
 
-    def _fire(self, when: float) -> None:
-        for callback in self._due.pop(when):
+    def _fire(self, key: tuple[float, Callable[[], float]]) -> None:
+        for callback in self._due.pop(key):
             try:
                 callback()
             except Exception as error:  # one headset's bug must not strand the others of the instant
