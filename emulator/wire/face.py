@@ -237,7 +237,7 @@ class FaceEncoder:
             raise WireError(f"{self.face_set.key} has {n} weights, got shape {levels.shape}")
         self._since_full += 1
         if self._last is not None and self._since_full < self.full_every:
-            changed = np.flatnonzero(levels != self._last)
+            changed = np.nonzero(levels != self._last)[0]  # flatnonzero's, without its wrapper
             if changed.size == 0:
                 return None
             if self._mask_size + changed.size < n:

@@ -92,8 +92,12 @@ def test_weight_levels_match_the_clip_form(seed: int) -> None:
         kept = w.copy()
         assert np.array_equal(weight_levels(w), _weight_levels_before(w))
         assert np.array_equal(w, kept)  # the caller's weights are left alone
-    with pytest.raises(WireError):
-        weight_levels(np.array([0.2, np.nan, 0.3]))
+    for other in (0.5, np.float32(1.7), [], [0.1, -3.0, 0.996], np.full((2, 3), 0.3), [1e300, -1e300]):
+        assert np.array_equal(weight_levels(other), _weight_levels_before(other))
+        assert np.shape(weight_levels(other)) == np.shape(_weight_levels_before(other))
+    for bad in (np.array([0.2, np.nan, 0.3]), float("nan"), [[0.1], [np.nan]]):
+        with pytest.raises(WireError):
+            weight_levels(bad)
 
 
 def _faces(rng: random.Random, count: int, n: int) -> list[npt.NDArray[np.float32]]:
