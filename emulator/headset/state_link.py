@@ -16,6 +16,7 @@ from emulator.drive.hands import Hands
 from emulator.headset.events import EventHub
 from emulator.headset.report import RemoteStats
 from emulator.headset.stream import Due, StateStreamCore
+from emulator.headset.ticks import wakeups
 from emulator.model.errors import ModelError
 from emulator.model.face import Face
 from emulator.model.pose import Pose
@@ -87,16 +88,31 @@ class StateLink:
         """PINGs once a second and, with `sending`, STATEs at the profile's rates, until cancelled;
         then PINGs still waiting for an answer get one at once."""
         self.core.start(self.clock(), sending=sending)
-        try:
-            while True:
+        # Each step runs from the loop's one timer for its instant (ticks.Wakeups), not in this task:
+        # the task only waits, for its cancellation or a step's error.
+        running: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        wake = wakeups()
+
+        def step() -> None:
+            if running.done():
+                return  # stopped while this wake-up was due
+            try:
                 now = self.clock()
                 due = self.core.state_due(now)
                 if due is not None:
                     self._sample(due, now)
                 self.flush()
                 deadline = self.core.next_deadline()
-                await asyncio.sleep(max(0.0, (deadline or now + 1.0) - self.clock()))
+            except Exception as error:  # `run` ends with it, as it did when the steps ran in its loop
+                running.set_exception(error)
+                return
+            wake.at(deadline or now + 1.0, step, self.clock)
+
+        try:
+            step()
+            await running
         finally:
+            running.cancel()
             self.core.stop()
             self.flush()
 

@@ -30,7 +30,7 @@ from emulator.headset.config import HeadsetConfig
 from emulator.headset.events import BlocksHeard, EventHub, VoiceLevel
 from emulator.headset.mouths import RemoteMouths
 from emulator.headset.report import LatencySamples, utc_stamp
-from emulator.headset.ticks import next_tick
+from emulator.headset.ticks import next_tick, wakeups
 from emulator.model.profiles import DeviceProfile
 from emulator.model.room_state import RoomState
 from emulator.net.media.fanout import EncodedAudioFanout, EncodedAudioTrack, PacketFanout
@@ -313,13 +313,32 @@ class Voice:
         """Pull one 10 ms block from every remote in real time, for as long as the session lasts."""
         period = self.block_samples / SAMPLE_RATE
         tick = next_tick(period, time.monotonic())  # the first block at once, the rest on the grid
-        while True:
-            self.pull_all(time.monotonic())
-            now = time.monotonic()
+        # Each pull runs from the loop's one timer for its instant (ticks.Wakeups), not in this task:
+        # the task only waits, for its cancellation or a pull's error.
+        running: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        wake = wakeups()
+
+        def pull() -> None:
+            nonlocal tick
+            if running.done():
+                return  # stopped while this wake-up was due
+            try:
+                self.pull_all(time.monotonic())
+                now = time.monotonic()
+            except Exception as error:  # `run` ends with it, as it did when it pulled in its loop
+                running.set_exception(error)
+                return
             if tick * period - now < -10 * BLOCK_S:  # far behind: resume from now
                 tick = next_tick(period, now)
-            await asyncio.sleep(max(0.0, tick * period - now))
+            when = tick * period
             tick += 1
+            wake.at(when, pull)
+
+        try:
+            pull()
+            await running
+        finally:
+            running.cancel()
 
     def pull_all(self, now: float) -> dict[str, MonoBlock]:
         blocks: dict[str, MonoBlock] = {}
@@ -406,7 +425,7 @@ class Voice:
 
     def underruns_so_far(self) -> int:
         """Every current playout's underruns together, to see when they happen."""
-        return sum(remote.playout.stats.underruns for remote in self.remotes.values())
+        return sum(remote.playout.underruns for remote in self.remotes.values())
 
     # --- closing ----------------------------------------------------------------------------------
 

@@ -187,6 +187,7 @@ class FaceEncoder:
             raise ValueError(f"full_every must be at least 1, got {full_every}")
         self.face_set = face_set
         self.full_every = full_every
+        self._count, self._mask_size = face_set.count, face_set.mask_size
         self._last: npt.NDArray[np.uint8] | None = None
         self._since_full = 0
 
@@ -194,25 +195,57 @@ class FaceEncoder:
         self._last = None
 
     def update(self, face: Face | MetaFace | npt.ArrayLike) -> FaceUpdate | None:
+        step = self._next(face)
+        if step is None:
+            return None
+        levels, changed = step
+        if changed is None:
+            return FaceUpdate(self.face_set, tuple(levels.tolist()), True)
+        values: list[int | None] = [None] * self.face_set.count
+        now = levels.tolist()
+        for i in changed.tolist():
+            values[i] = now[i]
+        return FaceUpdate(self.face_set, tuple(values), False)
+
+    def encode(self, face: Face | MetaFace | npt.ArrayLike) -> tuple[int, bytes] | None:
+        """As `update`, but the STATE's face mode and block straight away (what the update's `mode()`
+        and `encode_block()` give), without building a FaceUpdate: a headset's uplink, 60 a second."""
+        step = self._next(face)
+        if step is None:
+            return None
+        levels, changed = step
+        if changed is None:
+            full, body = True, levels.tobytes()
+        else:
+            mask = 0
+            for i in changed.tolist():
+                mask |= 1 << i
+            full, body = False, mask.to_bytes(self._mask_size, "big") + levels[changed].tobytes()
+        if self.face_set is FaceSet.ARKIT52:
+            return (FACE_MODE_ARKIT_FULL if full else FACE_MODE_ARKIT_CHANGED), body
+        kind = EXTENDED_FULL if full else EXTENDED_CHANGED
+        return FACE_MODE_EXTENDED, bytes((int(self.face_set), kind)) + body
+
+    def _next(
+        self, face: Face | MetaFace | npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp] | None] | None:
+        """The levels this face sends and the indices that changed (None: all, a full update); None
+        when no level changed. Moves the encoder on."""
         levels = weight_levels(_weights_of(face), "face weight")
-        n = self.face_set.count
+        n = self._count
         if levels.shape != (n,):
             raise WireError(f"{self.face_set.key} has {n} weights, got shape {levels.shape}")
         self._since_full += 1
         if self._last is not None and self._since_full < self.full_every:
-            changed = np.flatnonzero(levels != self._last)
+            changed = np.nonzero(levels != self._last)[0]  # flatnonzero's, without its wrapper
             if changed.size == 0:
                 return None
-            if self.face_set.mask_size + changed.size < n:
+            if self._mask_size + changed.size < n:
                 self._last = levels
-                values: list[int | None] = [None] * n
-                now = levels.tolist()
-                for i in changed.tolist():
-                    values[i] = now[i]
-                return FaceUpdate(self.face_set, tuple(values), False)
+                return levels, changed
         self._last = levels
         self._since_full = 0
-        return FaceUpdate(self.face_set, tuple(levels.tolist()), True)
+        return levels, None
 
 
 SEQ_STALE_WINDOW = 4096  # a value this many sequence numbers behind what we hold is old, not wrapped

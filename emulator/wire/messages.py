@@ -20,6 +20,7 @@ from emulator.wire.errors import WireError
 from emulator.wire.face import FaceSet, FaceUpdate
 from emulator.wire.hands import HAND_MASK_LEFT, HAND_MASK_RIGHT, decode_hand_block, quantize_hand
 from emulator.wire.header import (
+    HEADER_FORMAT,
     HEADER_SIZE,
     MAX_MESSAGE_SIZE,
     VERSION,
@@ -27,14 +28,18 @@ from emulator.wire.header import (
     MessageType,
     check_u16,
     check_u32,
+    first_byte,
     peek_header,
 )
 from emulator.wire.quantize import (
+    MM_PER_M,
     POSE_SIZE,
+    POSITION_LIMIT_MM,
     POSITION_SIZE,
     WEIGHT_LEVELS,
     pack_orientation,
     pack_position,
+    position_mm,
     unpack_orientation,
     unpack_position_mm,
     vec_from_mm,
@@ -127,9 +132,7 @@ class State(_Message):
             raise WireError(f"pose must be a Pose, got {type(self.pose).__name__}")
         if self.face is not None and not isinstance(self.face, FaceUpdate):
             raise WireError(f"face must be a FaceUpdate, got {type(self.face).__name__}")
-        for hand, side in ((self.left_hand, HandSide.LEFT), (self.right_hand, HandSide.RIGHT)):
-            if hand is not None and (not isinstance(hand, HandPose) or hand.side is not side):
-                raise WireError(f"{side.name.lower()}_hand must be a {side.name.lower()} HandPose")
+        check_hands(self.left_hand, self.right_hand)
 
     def __bytes__(self) -> bytes:
         flags = 0
@@ -141,9 +144,7 @@ class State(_Message):
             flags |= self.face.mode() << STATE_FACE_SHIFT
             parts.append(self.face.encode_block())
         if self.left_hand is not None or self.right_hand is not None:
-            mask = (HAND_MASK_LEFT if self.left_hand else 0) | (HAND_MASK_RIGHT if self.right_hand else 0)
-            parts.append(bytes((mask,)))
-            parts += [quantize_hand(h).encode_block() for h in (self.left_hand, self.right_hand) if h]
+            parts += _hand_blocks(self.left_hand, self.right_hand)
         parts[0] = self._header(flags)
         return _finish(parts)
 
@@ -178,6 +179,56 @@ class State(_Message):
             seq=header.seq, sender=header.sender, timestamp=header.timestamp, pose=pose, face=face,
             left_hand=hands.get(HandSide.LEFT), right_hand=hands.get(HandSide.RIGHT),
         )  # fmt: skip
+
+
+def check_hands(left: HandPose | None, right: HandPose | None) -> None:
+    """A STATE's hands: each None or a HandPose of its own side (WireError otherwise)."""
+    for hand, side in ((left, HandSide.LEFT), (right, HandSide.RIGHT)):
+        if hand is not None and (not isinstance(hand, HandPose) or hand.side is not side):
+            raise WireError(f"{side.name.lower()}_hand must be a {side.name.lower()} HandPose")
+
+
+def _hand_blocks(left: HandPose | None, right: HandPose | None) -> list[bytes]:
+    mask = (HAND_MASK_LEFT if left else 0) | (HAND_MASK_RIGHT if right else 0)
+    return [bytes((mask,))] + [quantize_hand(h).encode_block() for h in (left, right) if h]
+
+
+_STATE_FIRST_BYTE = first_byte(MessageType.STATE, 0)
+_state_header = struct.Struct(HEADER_FORMAT)
+_state_head = struct.Struct(HEADER_FORMAT + "hhh")  # the header, then a pose's position in mm
+_MM_BOUND = POSITION_LIMIT_MM + 0.5  # position_mm's bound on a coordinate scaled to millimetres
+
+
+def state_bytes(
+    seq: int,
+    timestamp: int,
+    pose: Pose | None,
+    face: tuple[int, bytes] | None,
+    left_hand: HandPose | None = None,
+    right_hand: HandPose | None = None,
+) -> bytes:
+    """`bytes(State(...))` of a client's STATE (sender 0) from `seq` and `timestamp` already in range
+    and a face already encoded (`FaceEncoder.encode`): the same bytes without the State, Header and
+    FaceUpdate objects, which cost a headset's uplink more than the encoding (90 STATEs a second)."""
+    if left_hand is not None or right_hand is not None:
+        check_hands(left_hand, right_hand)
+    flags = 0 if face is None else face[0] << STATE_FACE_SHIFT
+    if pose is None:
+        parts = [_state_header.pack(_STATE_FIRST_BYTE | flags, seq, 0, timestamp)]
+    else:
+        p = pose.position
+        x, y, z = p.x * MM_PER_M, p.y * MM_PER_M, p.z * MM_PER_M
+        if not (-_MM_BOUND < x < _MM_BOUND and -_MM_BOUND < y < _MM_BOUND and -_MM_BOUND < z < _MM_BOUND):
+            position_mm(p)  # not finite or out of range (NaN fails every comparison): it says which
+        head = _state_head.pack(
+            _STATE_FIRST_BYTE | flags | STATE_FLAG_POSE, seq, 0, timestamp, round(x), round(y), round(z)
+        )
+        parts = [head, pack_orientation(pose.orientation)]
+    if face is not None:
+        parts.append(face[1])
+    if left_hand is not None or right_hand is not None:
+        parts += _hand_blocks(left_hand, right_hand)
+    return _finish(parts)
 
 
 @dataclass(frozen=True, slots=True)

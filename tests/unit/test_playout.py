@@ -192,6 +192,7 @@ def test_one_stall_is_one_underrun_however_the_delay_is_raised_after_it() -> Non
             payloads, delay_of=arrival_delay, phase=phase, buffer=PlayoutBuffer(min_delay_ms=min_delay_ms)
         )
         assert buf.stats.underruns - steady.stats.underruns == 1, (min_delay_ms, stall_s, phase)
+        assert (buf.underruns, steady.underruns) == (buf.stats.underruns, steady.stats.underruns)
         stretched = buf.stats.stretched_frames - steady.stats.stretched_frames
         # The frames it ran dry for, and at most one added on purpose: each counted once.
         assert stretched <= math.ceil(stall_s / FRAME) + 1, (min_delay_ms, stall_s, phase, stretched)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from types import SimpleNamespace
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from emulator.audio.source import SAMPLE_RATE
-from emulator.headset import voice as voice_module
-from emulator.headset.ticks import next_tick
+from emulator.headset.ticks import next_tick, wakeups
 from tests.unit.test_state_link import headset_of, make_link
 
 
@@ -50,37 +49,36 @@ def test_states_of_headsets_started_apart_fall_due_on_one_grid() -> None:
 
 
 async def test_audio_pulls_of_headsets_started_apart_aim_at_one_grid(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each voice sleeps until its next block's instant: those instants are the grid's, shared by both."""
-    sleep = asyncio.sleep
+    """Each voice asks for a wake-up at its next block's instant: those instants are the grid's,
+    shared by both, so both pulls run from one timer."""
     aims: dict[int, list[float]] = {0: [], 1: []}
-    whose: dict[asyncio.Task[Any] | None, int] = {}
-    last_reading: dict[asyncio.Task[Any] | None, float] = {}
-
-    def reading() -> float:
-        now = time.monotonic()
-        last_reading[asyncio.current_task()] = now
-        return now
-
-    async def aiming(delay: float, result: Any = None) -> Any:
-        task = asyncio.current_task()
-        if task in whose:  # the instant it aims at: the clock it read, plus the delay it asked for
-            aims[whose[task]].append(last_reading[task] + delay)
-        return await sleep(delay, result)
-
+    timers: list[float] = []
     voices = []
-    for _ in (0, 1):
+    for k in (0, 1):
         voice = headset_of(make_link()[0]).voice
-        voice.pull_all = lambda now: {}  # type: ignore[method-assign]
+        voice.pull_all = lambda now, k=k: pulled.append(k) or {}  # type: ignore[method-assign, func-returns-value]
         voices.append(voice)
-    monkeypatch.setattr(asyncio, "sleep", aiming)
-    monkeypatch.setattr(voice_module, "time", SimpleNamespace(monotonic=reading))
+    pulled: list[int] = []
+    wake = wakeups()
+    at, call_at = wake.at, wake.loop.call_at
+
+    def aiming(
+        when: float, callback: Callable[[], None], clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        aims[pulled[-1]].append(when)  # the voice that has just pulled asks for its next instant
+        at(when, callback, clock)
+
+    def timing(when: float, callback: Callable[..., object], *args: Any, **kwargs: Any) -> Any:
+        timers.append(when)
+        return call_at(when, callback, *args, **kwargs)
+
+    monkeypatch.setattr(wake, "at", aiming)
+    monkeypatch.setattr(wake.loop, "call_at", timing)
     tasks = []
-    for k, voice in enumerate(voices):
-        task = asyncio.create_task(voice.run())
-        whose[task] = k
-        tasks.append(task)
-        await sleep(0.004)  # each starts 4 ms after the one before: a phase of its own
-    await sleep(0.12)
+    for voice in voices:
+        tasks.append(asyncio.create_task(voice.run()))
+        await asyncio.sleep(0.004)  # each starts 4 ms after the one before: a phase of its own
+    await asyncio.sleep(0.12)
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -91,5 +89,34 @@ async def test_audio_pulls_of_headsets_started_apart_aim_at_one_grid(monkeypatch
     for k in (0, 1):
         off = max(abs(t / period - round(t / period)) for t in aims[k])
         assert off < 1e-6, f"voice {k} aimed {off * period * 1e3:.4f} ms off the grid"
-    shared = {round(t / period) for t in aims[0]} & {round(t / period) for t in aims[1]}
+    shared = set(aims[0]) & set(aims[1])
     assert len(shared) >= 3, "the two voices never aimed at the same instant"
+    assert len(timers) == len(set(timers)), "an instant two voices share took two timers"
+
+
+async def test_wake_ups_at_one_instant_share_one_timer_and_a_failing_one_strands_none() -> None:
+    wake = wakeups()
+    assert wakeups() is wake
+    calls: list[str] = []
+    errors: list[dict[str, Any]] = []
+    wake.loop.set_exception_handler(lambda loop, context: errors.append(context))
+    when = time.monotonic() + 0.01
+
+    def failing() -> None:
+        calls.append("b")
+        raise RuntimeError("a bug")
+
+    before = len(wake.loop._scheduled)  # type: ignore[attr-defined]
+    for callback in (lambda: calls.append("a"), failing, lambda: calls.append("c")):
+        wake.at(when, callback)
+    assert len(wake.loop._scheduled) == before + 1  # type: ignore[attr-defined]
+    await asyncio.sleep(0.03)
+    assert calls == ["a", "b", "c"]
+    assert [type(e["exception"]) for e in errors] == [RuntimeError]
+
+
+async def test_a_state_link_that_fails_ends_its_run_with_the_error() -> None:
+    link, _ = make_link()
+    link.sampler.sample_drivers = None  # type: ignore[method-assign, assignment]
+    with pytest.raises(TypeError):
+        await asyncio.wait_for(link.run(), 1.0)

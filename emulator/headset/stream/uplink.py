@@ -23,7 +23,6 @@ from emulator.wire import (
     FaceSet,
     Ping,
     Pong,
-    State,
     VisemeEntry,
     Visemes,
     WireError,
@@ -31,7 +30,8 @@ from emulator.wire import (
     is_batch,
     wire_timestamp,
 )
-from emulator.wire.quantize import clamp_position, position_problem
+from emulator.wire.messages import check_hands, state_bytes
+from emulator.wire.quantize import POSITION_LIMIT_M, clamp_position, position_problem
 
 log = logging.getLogger(__name__)
 
@@ -150,27 +150,32 @@ class Uplink:
     def add_state(self, pose: Pose | None, face: Any | None, hands: Hands | None, at: float) -> None:
         """A STATE stamped `at`, held for its datagram. `hands` None: it carries none; WireError if
         the wire cannot carry its pose or face (the hands alone are dropped and counted)."""
-        face_update = None
+        # Straight to bytes (wire.state_bytes, FaceEncoder.encode): the same bytes `State` gives,
+        # without a State, Header and FaceUpdate made and checked for every STATE.
+        face_block = None
         if face is not None:
             # A Quest sends Meta's expression set, as the real device would; avatars map it back.
             meta = self.settings.face_set is FaceSet.META70
-            face_update = self.face_encoder.update(arkit_to_meta(face) if meta else face)
-        if pose is not None and position_problem(pose.position) is not None:
-            pose = self._clamped(pose)
+            face_block = self.face_encoder.encode(arkit_to_meta(face) if meta else face)
+        if pose is not None:
+            p, limit = pose.position, POSITION_LIMIT_M
+            if not (abs(p.x) <= limit and abs(p.y) <= limit and abs(p.z) <= limit):
+                pose = self._clamped(pose)  # what position_problem refuses, NaN included
         left, right = hands if hands is not None else NO_HANDS
-        message = State(seq=self.next_seq(), sender=0, timestamp=stamp(at), pose=pose, face=face_update,
-                        left_hand=left, right_hand=right)  # fmt: skip
+        seq, timestamp = self.next_seq(), stamp(at)
         with_hands = left is not None or right is not None
+        if with_hands:
+            check_hands(left, right)
         try:
-            data = bytes(message)
+            data = state_bytes(seq, timestamp, pose, face_block, left, right)
         except WireError as error:
             # A hand the wire cannot carry (a joint over 127 mm from its parent, a wrist out of
             # range): the pose and face still go.
             self.hands_dropped += 1
             with_hands = False
             log.debug("sent a STATE without its hands: %s", error)
-            data = bytes(replace(message, left_hand=None, right_hand=None))
-        self._held.append((data, face_update is not None, with_hands))
+            data = state_bytes(seq, timestamp, pose, face_block)
+        self._held.append((data, face_block is not None, with_hands))
 
     def skip(self, error: Exception) -> None:
         """A STATE that could not be made: counted, warned about now and then, the stream goes on."""

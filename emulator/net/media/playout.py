@@ -538,6 +538,11 @@ class PlayoutBuffer:
             st.packets_lost = max(0, expected - st.packets_received)
 
     @property
+    def underruns(self) -> int:
+        """`stats.underruns` without the rest of the stats (a swarm reads it 20 times a second)."""
+        return self._stats.underruns
+
+    @property
     def stats(self) -> PlayoutStats:
         self._update_delay_stats()
         return PlayoutStats(**self._stats.__dict__)
