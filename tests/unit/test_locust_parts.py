@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ from emulator.qa.locust.protocol import (
     encode,
     encode_event,
 )
+from emulator.qa.locust.roles import role_of
+from emulator.qa.swarm import MOTIONS
 
 
 def test_events_survive_the_pipe() -> None:
@@ -109,6 +112,17 @@ def test_options_mix_profiles_and_rooms() -> None:
         HeadsetOptions.parse(parsed("--speakers", "-1"))
     with pytest.raises(OptionError):
         HeadsetOptions.parse(parsed("--rooms", " , "))
+
+
+def test_users_take_the_roles_a_swarm_of_as_many_hands_out() -> None:
+    """Two workers of six against swarm's twelve: the same speakers, one measuring listener that
+    hears both (as swarm's last member), and the same mix of motions."""
+    options = HeadsetOptions.parse(parsed("--speakers", "2", "--measuring", "1"))
+    roles = {(w, n): role_of(options, w, n) for w in (0, 1) for n in range(6)}
+    assert {k for k, r in roles.items() if r.audio != "none"} == {(0, 0), (0, 1)}
+    assert [k for k, r in roles.items() if r.detect_markers] == [(0, 2)]
+    assert Counter(r.motion for r in roles.values()) == Counter(MOTIONS[i % len(MOTIONS)] for i in range(12))
+    assert role_of(HeadsetOptions.parse(parsed("--motion", "nod")), 1, 4).motion == "nod"
 
 
 def test_a_token_file_per_worker_lends_its_lines(tmp_path: Path) -> None:
