@@ -5,6 +5,7 @@ None of these import Locust or gevent (importing either here would monkey-patch 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 
 from emulator.cli import main
 from emulator.net.signaling.tokens import SECRET_ENV, verify
+from emulator.qa.locust import engine as engine_module
 from emulator.qa.locust import locustfile_path
 from emulator.qa.locust.credentials import CredentialError, TokenFile, token_for
 from emulator.qa.locust.engine import Engine, config_from
@@ -181,3 +183,23 @@ def test_the_load_shapes() -> None:
     assert storm == "[(24, 24.0), (24, 24.0), (0, 24.0), (24, 24.0), None]"
     # 8 more a minute for 4 steps, held a minute, then the end.
     assert steps == "[(8, 2.0), (16, 2.0), (24, 2.0), (32, 2.0), None]"
+
+
+def test_the_engine_freezes_once_the_joins_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a swarm freezes once all its members are in: a burst of joins makes one freeze, after it."""
+    frozen: list[int] = []
+    monkeypatch.setattr(engine_module, "JOINS_PAUSED_S", 0.01)
+    monkeypatch.setattr(engine_module, "refreeze", lambda: frozen.append(1))
+
+    async def joins() -> None:
+        engine = Engine(lambda _: None)
+        engine.member_joined()
+        engine.member_joined()
+        await asyncio.sleep(0.1)
+        assert frozen == [1]
+        engine.member_joined()
+        await engine.stop()  # a freeze still due when the engine stops is dropped
+        await asyncio.sleep(0.1)
+
+    asyncio.run(joins())
+    assert frozen == [1]
