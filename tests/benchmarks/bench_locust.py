@@ -1,12 +1,14 @@
 """Issue 25's bridge figure: CPU per headset of `swarm --workers 2` and of Locust with 2 workers.
 
 Same room, same N, same headsets (visionpro, pose at 90 Hz, the talk face, no hands, 2 speakers, one
-measuring member, the mixed motions), alternating runs so that the load others put on the machine
-falls on both alike. CPU is CPU seconds per wall second over a settled window, of every process of
-the tool: the swarm's parent and workers; Locust's master, workers and their headset engines (the
-engines also apart, so the bridge's own share shows). A third run per round is Locust as it comes,
-with its default `--hands relaxed`: what hands add. The latencies are each tool's own figure for the
-same thing (swarm's report; Locust's CSV), to show that they agree.
+measuring member that is no speaker, the mixed motions), in rounds of one run of each, alternating
+which goes first (swarm, Locust; Locust, swarm; …) so that the load others put on the machine, and
+its drift, fall on both alike. CPU is CPU seconds per wall second over a settled window, of every
+process of the tool: the swarm's parent and workers; Locust's master, workers and their headset
+engines (the engines also apart, so the bridge's own share shows). The figure is the ratio of the
+means over the rounds; each round's own ratio shows the spread. One more run, after the rounds, is
+Locust as it comes, with its default `--hands relaxed`: what hands add. The latencies are each
+tool's own figure for the same thing (swarm's report; Locust's CSV), to show that they agree.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import csv
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +36,9 @@ from tests.benchmarks.report import Section
 SECRET = "bench-secret-for-the-locust-0123456789"
 COUNT = 12
 SPEAKERS = 2
-RUN_S = 45.0
-WINDOW_S = 10.0
-ROUNDS = 2
+RUN_S = 40.0  # joins (under 10 s here), SETTLE_S and the window fit with room to spare
+WINDOW_S = 15.0
+ROUNDS = 6
 JOIN_WAIT_S = 75.0
 HANDS = "none"  # swarm's default (see emulator/cli/swarm.py); Locust's is relaxed
 SWARM, LOCUST, LOCUST_HANDS = "swarm --workers 2", "Locust, 2 workers", "Locust, 2 workers, --hands relaxed"
@@ -172,52 +176,84 @@ def _locust(url: str, room_port: int, env: dict[str, str], tmp: Path, hands: str
     }
 
 
+def _locust_with_hands(url: str, room_port: int, env: dict[str, str], tmp: Path) -> dict[str, Any]:
+    return _locust(url, room_port, env, tmp, hands="relaxed")
+
+
 def _fmt(value: float | None, digits: int) -> str:
     return "None" if value is None else f"{value:.{digits}f}"
+
+
+Measure = Callable[[str, int, dict[str, str], Path], dict[str, Any]]
+
+
+@dataclass
+class Run:
+    row: list[str]  # the table's
+    per_headset: float | None  # cores
+    bridge: float | None  # Locust's cores apart from its engines
+    loads: list[float]  # the load average before the run and at the end of its window
+
+
+def _one_run(tool: str, measure: Measure, round_no: int) -> Run:
+    """One run of `tool` against a room of its own."""
+    before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _env(tmp)
+        port = _free_port()
+        room = _popen(
+            [sys.executable, "-m", "emulator", "room", "--host", "127.0.0.1", "--port", str(port)], env
+        )
+        try:
+            time.sleep(2.5)
+            result = measure(f"ws://127.0.0.1:{port}/ws", port, env, Path(tmp))
+        finally:
+            room.send_signal(signal.SIGINT)
+            _stop(room, 10)
+    window = result["window"]
+    cores, engines, load, held = window if window is not None else (None, None, None, 0)
+    per_headset = cores / held if cores is not None and held else None
+    bridge = cores - engines if cores is not None and engines else None
+    row = [tool, str(round_no), str(held or None), _fmt(cores, 3), _fmt(per_headset, 4),
+           _fmt(bridge, 3) if tool != SWARM else "-",
+           _fmt(load, 1), str(result.get("state_ms")), str(result.get("m2e_ms"))]  # fmt: skip
+    print(" | ".join(row), f"(load {before:.1f} before)", file=sys.stderr, flush=True)
+    return Run(row, per_headset, bridge, [before] + ([load] if load is not None else []))
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def run() -> list[Section]:
     rows: list[list[str]] = []
     per_tool: dict[str, list[float]] = {SWARM: [], LOCUST: [], LOCUST_HANDS: []}
-    loads: list[float] = []
-    tools: tuple[tuple[str, Callable[..., dict[str, Any]]], ...] = (
-        (SWARM, _swarm),
-        (LOCUST, _locust),
-        (LOCUST_HANDS, lambda *a: _locust(*a, hands="relaxed")),
-    )
+    bridges: list[float] = []
+    loads: list[float] = []  # before each run and at the end of each window
+    ratios: list[float | None] = []  # each round's Locust / swarm
+    plain: tuple[tuple[str, Measure], ...] = ((SWARM, _swarm), (LOCUST, _locust))
     for round_no in range(1, ROUNDS + 1):
-        for tool, measure in tools:
-            with tempfile.TemporaryDirectory() as tmp:
-                env = _env(tmp)
-                port = _free_port()
-                room = _popen(
-                    [sys.executable, "-m", "emulator", "room", "--host", "127.0.0.1", "--port", str(port)],
-                    env,
-                )
-                try:
-                    time.sleep(2.5)
-                    result = measure(f"ws://127.0.0.1:{port}/ws", port, env, Path(tmp))
-                finally:
-                    room.send_signal(signal.SIGINT)
-                    _stop(room, 10)
-            window = result["window"]
-            cores, engines, load, held = window if window is not None else (None, None, None, 0)
-            if cores is not None:
-                per_tool[tool].append(cores / held)
-            if load is not None:
-                loads.append(load)
-            bridge = cores - engines if cores is not None and engines else None
-            rows.append(
-                [tool, str(round_no), str(held or None), _fmt(cores, 3),
-                 _fmt(cores / held if cores is not None else None, 4),
-                 _fmt(bridge, 3) if tool != SWARM else "-",
-                 _fmt(load, 1), str(result.get("state_ms")), str(result.get("m2e_ms"))]
-            )  # fmt: skip
+        # Swarm first in odd rounds, Locust first in even ones: a load that rises or falls through a
+        # round favours neither tool over the rounds.
+        order = plain if round_no % 2 else plain[::-1]
+        got: dict[str, float] = {}
+        for tool, measure in order:
+            done = _one_run(tool, measure, round_no)
+            rows.append(done.row)
+            loads += done.loads
+            if done.per_headset is not None:
+                per_tool[tool].append(done.per_headset)
+                got[tool] = done.per_headset
+            if done.bridge is not None and tool == LOCUST:
+                bridges.append(done.bridge)
+        ratios.append(got[LOCUST] / got[SWARM] if len(got) == 2 else None)
+    done = _one_run(LOCUST_HANDS, _locust_with_hands, ROUNDS + 1)
+    rows.append(done.row)
+    loads += done.loads
+    if done.per_headset is not None:
+        per_tool[LOCUST_HANDS].append(done.per_headset)
 
-    def mean(tool: str) -> float:
-        return sum(per_tool[tool]) / max(1, len(per_tool[tool]))
-
-    swarm, locust, with_hands = mean(SWARM), mean(LOCUST), mean(LOCUST_HANDS)
+    swarm, locust, hands = _mean(per_tool[SWARM]), _mean(per_tool[LOCUST]), _mean(per_tool[LOCUST_HANDS])
     ratio = f"×{locust / swarm:.2f}" if swarm and locust else "no ratio (a tool never gave a figure)"
     title = (
         f"Locust bridge at N = {COUNT}: CPU per headset {locust:.4f} cores (Locust, 2 workers) vs "
@@ -228,37 +264,44 @@ def run() -> list[Section]:
                "mouth-to-ear median ms"]  # fmt: skip
     notes = [
         f"{COUNT} headsets (visionpro, talk face, no hands, mixed motions), {SPEAKERS} speakers, one "
-        f"measuring member, one room process; runs of {RUN_S:.0f} s alternating between the tools, "
-        f"{ROUNDS} rounds; CPU over {WINDOW_S:.0f} s from {SETTLE_S:.0f} s after the room held all "
-        f"{COUNT} (joins not counted), the room's not counted. Where a swarm member lost its signaling "
-        f"while the others joined (swarm does not rejoin; Locust's users do), the window began "
-        f'{JOIN_WAIT_S:.0f} s after the start with the members still in the room: "in the room" is how '
-        "many, and the CPU per headset is per member there.",
-        "Locust's CPU includes its master (on a real load test it runs on another machine), both "
-        'workers and their headset engines; "Locust\'s own processes" is that minus the engines (the '
-        "bridge's share: greenlets, the pipes, Locust's stats); swarm's, its parent and its 2 workers.",
-        "The third run of each round is Locust with its default `--hands relaxed` (swarm's default is "
-        "none): hands at 30 Hz, forwarded to every other member, are what made earlier runs compare "
-        "unequal headsets"
+        f"measuring member, one room process; {ROUNDS} rounds of one run of each tool ({RUN_S:.0f} s "
+        "each), swarm first in odd rounds and Locust first in even ones; CPU over "
+        f"{WINDOW_S:.0f} s from {SETTLE_S:.0f} s after the room held all {COUNT} (joins not counted), "
+        f"the room's not counted. Where a swarm member lost its signaling while the others joined "
+        f"(swarm does not rejoin; Locust's users do), the window began {JOIN_WAIT_S:.0f} s after the "
+        'start with the members still in the room: "in the room" is how many, and the CPU per headset '
+        "is per member there.",
+        f"The title's ratio is the ratio of the means over the rounds ({ratio}); each round's own "
+        "Locust / swarm: "
+        + ", ".join("none (a run gave no figure)" if r is None else f"×{r:.2f}" for r in ratios)
         + (
-            f"; here they cost ×{with_hands / locust:.2f} Locust's CPU without them."
-            if locust and with_hands
+            f" (median ×{statistics.median(paired):.2f}, ×{min(paired):.2f}-×{max(paired):.2f})."
+            if (paired := [r for r in ratios if r is not None])
             else "."
         ),
-        "One member measures mouth-to-ear in each (swarm: its last headset; Locust: the first user of its "
-        "first worker); the speakers share one encoder in both (swarm's first worker; Locust's first).",
+        "Locust's CPU includes its master (on a real load test it runs on another machine), both "
+        'workers and their headset engines; "Locust\'s own processes" is that minus the engines (the '
+        "bridge's share: greenlets, the pipes, Locust's stats"
+        + (
+            f"; {_mean(bridges):.3f} cores on average, {_mean(bridges) / COUNT:.4f} per headset"
+            if bridges
+            else ""
+        )
+        + "); swarm's, its parent and its 2 workers.",
+        f"Round {ROUNDS + 1} is one run of Locust with its default `--hands relaxed` (swarm's default is "
+        "none): hands at 30 Hz, forwarded to every other member"
+        + (f", cost ×{hands / locust:.2f} Locust's mean CPU without them." if locust and hands else "."),
+        "One member measures mouth-to-ear in each, a listener that hears both speakers (swarm: its last "
+        "headset; Locust: its first worker's first user after the speakers); the speakers share one "
+        "encoder in both (swarm's first worker; Locust's first).",
         "State latency: swarm's is the median over pairs of each pair's median; Locust's is the median "
         "of the per-second medians each user reports. Mouth-to-ear: swarm's median over pairs; Locust's "
         "over every sample.",
-        "This 2-core machine is shared with other work (load average "
+        "The 1-minute load average, before each run and at the end of each window, was "
         + (f"{min(loads):.1f}-{max(loads):.1f}" if loads else "unknown")
-        + " at the end of the windows): the absolute figures are noisy; the alternation makes the ratio "
-        "the figure to read.",
-        "Read the ratio with care on a host this loaded: with more runnable processes than cores, each "
-        "busy loop gets about its share of the cores, not what its headsets ask for, so the CPU "
-        "measured follows how many processes each tool runs and how starved they are. The swarm's "
-        "workers lag more (their state latency reads higher); the engines, whose loops were idle in "
-        "select for 10% of py-spy's samples against 0.6% for swarm's workers (a separate run), keep "
-        "up and spend what the full rates cost.",
+        + " (the tool under test and its room are part of it; this 2-core machine is shared with "
+        "other work). With more runnable processes than cores each busy loop gets its "
+        "share of the cores rather than what its headsets ask for, and the ratio then says more about "
+        "how starved each tool's processes were than about what they cost.",
     ]
     return [Section(title, columns, rows, notes)]

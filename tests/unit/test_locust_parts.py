@@ -5,16 +5,19 @@ None of these import Locust or gevent (importing either here would monkey-patch 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from emulator.cli import main
 from emulator.net.signaling.tokens import SECRET_ENV, verify
+from emulator.qa.locust import engine as engine_module
 from emulator.qa.locust import locustfile_path
 from emulator.qa.locust.credentials import CredentialError, TokenFile, token_for
 from emulator.qa.locust.engine import Engine, config_from
@@ -28,6 +31,8 @@ from emulator.qa.locust.protocol import (
     encode,
     encode_event,
 )
+from emulator.qa.locust.roles import role_of
+from emulator.qa.swarm import MOTIONS
 
 
 def test_events_survive_the_pipe() -> None:
@@ -111,6 +116,17 @@ def test_options_mix_profiles_and_rooms() -> None:
         HeadsetOptions.parse(parsed("--rooms", " , "))
 
 
+def test_users_take_the_roles_a_swarm_of_as_many_hands_out() -> None:
+    """Two workers of six against swarm's twelve: the same speakers, one measuring listener that
+    hears both (as swarm's last member), and the same mix of motions."""
+    options = HeadsetOptions.parse(parsed("--speakers", "2", "--measuring", "1"))
+    roles = {(w, n): role_of(options, w, n) for w in (0, 1) for n in range(6)}
+    assert {k for k, r in roles.items() if r.audio != "none"} == {(0, 0), (0, 1)}
+    assert [k for k, r in roles.items() if r.detect_markers] == [(0, 2)]
+    assert Counter(r.motion for r in roles.values()) == Counter(MOTIONS[i % len(MOTIONS)] for i in range(12))
+    assert role_of(HeadsetOptions.parse(parsed("--motion", "nod")), 1, 4).motion == "nod"
+
+
 def test_a_token_file_per_worker_lends_its_lines(tmp_path: Path) -> None:
     (tmp_path / "tokens-1.txt").write_text("# room identity token\nr alice t1\nr bob t2\ns carol t3\n")
     tokens = TokenFile.read(str(tmp_path / "tokens-{worker}.txt"), 1)
@@ -167,3 +183,23 @@ def test_the_load_shapes() -> None:
     assert storm == "[(24, 24.0), (24, 24.0), (0, 24.0), (24, 24.0), None]"
     # 8 more a minute for 4 steps, held a minute, then the end.
     assert steps == "[(8, 2.0), (16, 2.0), (24, 2.0), (32, 2.0), None]"
+
+
+def test_the_engine_freezes_once_the_joins_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a swarm freezes once all its members are in: a burst of joins makes one freeze, after it."""
+    frozen: list[int] = []
+    monkeypatch.setattr(engine_module, "JOINS_PAUSED_S", 0.01)
+    monkeypatch.setattr(engine_module, "refreeze", lambda: frozen.append(1))
+
+    async def joins() -> None:
+        engine = Engine(lambda _: None)
+        engine.member_joined()
+        engine.member_joined()
+        await asyncio.sleep(0.1)
+        assert frozen == [1]
+        engine.member_joined()
+        await engine.stop()  # a freeze still due when the engine stops is dropped
+        await asyncio.sleep(0.1)
+
+    asyncio.run(joins())
+    assert frozen == [1]

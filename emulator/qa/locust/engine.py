@@ -37,6 +37,7 @@ REPORT_S = 1.0  # how often a member's new samples become request events
 FIRST_AUDIO_POLL_S = 0.05  # how closely the first voice packet is looked for …
 FIRST_AUDIO_WINDOW_S = 10.0  # … for this long after the join (then once a report)
 LEAVE_TIMEOUT_S = 10.0
+JOINS_PAUSED_S = 1.0  # no join for this long: the members in the room are frozen (see _refreeze)
 # HeadsetConfig fields a join may set (placement comes as [x, y, z, yaw]).
 SETTINGS = {f.name for f in dataclasses.fields(HeadsetConfig)} - {"placement", "ice", "record_dir"}
 
@@ -112,7 +113,6 @@ class Member:
         self.emit(StateChange(self.key, "joined"))
         self.headset = headset
         self.on_joined()
-        _freeze_once()
         reason: str = CloseReason.LEFT
         try:
             await _first(self.leave, headset.closed)
@@ -184,18 +184,13 @@ class Member:
             self._request("audio", "underruns", 0.0, new, error=f"{new} playout underruns (audio late)")
 
 
-def _freeze_once() -> None:
-    """Once the first member is in, keep the collector's full passes short, as swarm does (see
-    `emulator.cli.common.freeze_what_is_loaded`: with aiortc, PyAV and numpy loaded, one full pass
-    stalled a loop for 65-95 ms); what exists now (modules, classes) lives as long as the process."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.collect()
-        gc.freeze()
-
-
-_frozen = False
+def refreeze() -> None:
+    """Keep the collector's full passes short, as swarm does once all its members joined (see
+    `emulator.cli.common.freeze_what_is_loaded`): what the members now in the room hold is moved out
+    of its sight. Unfrozen first, so that what members who left held in cycles is still collected."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _any_audio(headset: Headset) -> bool:
@@ -222,6 +217,7 @@ class Engine:
         self.malformed = 0
         self._ticker: asyncio.Task[None] | None = None
         self.wake = asyncio.Event()  # a member joined: look for its first audio from now on
+        self._freeze: asyncio.TimerHandle | None = None
 
     async def _tick_forever(self) -> None:
         """Every member's reports from one task: a wake-up a second for all (20 a second while one
@@ -252,7 +248,7 @@ class Engine:
         if key in self.tasks:
             self.emit(StateChange(key, "closed", f"user {key} is already in a room"))
             return
-        member = Member(key, config, self.encoders, self.emit, self.wake.set)
+        member = Member(key, config, self.encoders, self.emit, self.member_joined)
         if self._ticker is None:
             self._ticker = asyncio.get_running_loop().create_task(self._tick_forever(), name="locust-ticks")
         self.members[key] = member
@@ -260,11 +256,20 @@ class Engine:
         self.tasks[key] = task
         task.add_done_callback(lambda _: self._forget(key))
 
+    def member_joined(self) -> None:
+        self.wake.set()
+        # Once the joins pause (a swarm freezes once all its members are in), before the room settles.
+        if self._freeze is not None:
+            self._freeze.cancel()
+        self._freeze = asyncio.get_running_loop().call_later(JOINS_PAUSED_S, refreeze)
+
     def _forget(self, key: int) -> None:
         self.members.pop(key, None)
         self.tasks.pop(key, None)
 
     async def stop(self) -> None:
+        if self._freeze is not None:
+            self._freeze.cancel()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -23,7 +23,7 @@ from emulator.qa.locust.bridge import Bridge, EngineGone
 from emulator.qa.locust.credentials import CredentialError, TokenFile, token_for
 from emulator.qa.locust.options import HeadsetOptions, add_arguments
 from emulator.qa.locust.protocol import StateChange
-from emulator.qa.swarm import MOTIONS
+from emulator.qa.locust.roles import role_of
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ class HeadsetUser(User):
             identity, token = held = _Process.tokens.take(room)
         else:
             token = token_for(url, room, identity)
+        role = role_of(o, self.worker, n)
         angle = 2 * math.pi * (n % 12) / 12
         x, z = RADIUS_M * math.sin(angle), -RADIUS_M * math.cos(angle)
         settings: dict[str, Any] = {
@@ -110,12 +111,10 @@ class HeadsetUser(User):
             "identity": identity,
             "token": token,
             "profile": o.profiles[n % len(o.profiles)],
-            "motion": o.motion if o.motion != "mixed" else MOTIONS[n % len(MOTIONS)],
+            "motion": role.motion,
             "face": o.face,
-            # As in a swarm, the speakers and the measuring members are the first ones of the whole
-            # test (here: of the first worker), so their count does not grow with the workers.
-            "audio": o.audio if self.worker == 0 and n < o.speakers else "none",
-            "detect_markers": self.worker == 0 and n < o.measuring,
+            "audio": role.audio,
+            "detect_markers": role.detect_markers,
             "place": [x, 1.6, z, math.degrees(math.atan2(x, -z))],
         }
         if o.hands:
