@@ -78,7 +78,7 @@ def pack_orientation(q: Quat) -> bytes:
     decode-then-encode gives the same bytes: a relay that re-encodes a decoded pose does not drift.
     """
     # Plain float steps in the order Quat.norm and the list form took them (every headset sends 90 a
-    # second): the same levels, bit for bit (tests/unit/test_quantize_fast.py).
+    # second): the same levels, bit for bit (tests/unit/test_state_fast_path.py).
     x, y, z, w = q.x, q.y, q.z, q.w
     if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(z) and math.isfinite(w)):
         raise WireError(f"orientation {q.as_tuple()} is not finite")
