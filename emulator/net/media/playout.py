@@ -40,6 +40,7 @@ import numpy as np
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
 from emulator.net.media.opus_decoder import OpusDecodeError, OpusDecoder, packet_samples
+from emulator.net.media.playout_timing import TransitPeaks, Unwrapper
 
 logger = logging.getLogger(__name__)
 
@@ -84,23 +85,6 @@ class _Packet:
 
 
 @dataclass
-class _Unwrapper:
-    """Extends a wrapping counter (16-bit sequence, 32-bit timestamp) to a monotonic-ish integer."""
-
-    bits: int
-    last: int | None = None
-
-    def __call__(self, value: int) -> int:
-        if self.last is None:
-            self.last = value
-            return value
-        size = 1 << self.bits
-        diff = (value - self.last + size // 2) % size - size // 2
-        self.last += diff
-        return self.last
-
-
-@dataclass
 class _Window:
     """Slack samples (time, seconds) over the last `span` seconds, and their minimum.
 
@@ -133,43 +117,6 @@ class _Window:
 
     def minimum(self) -> float:
         return self._candidates[0][1]
-
-
-class _TransitPeaks:
-    """How late packets come at worst, over the last `buckets` seconds, ignoring a one-off.
-
-    Transit = arrival − media time; its spread (latest − earliest) is the delay that would have played
-    every packet. Kept as a (min, max) per one-second bucket. A spike that recurs (a busy sender or
-    receiver loop, a radio scanning every few seconds) shows in two or more buckets, and the target
-    should cover it rather than underrun at every one; a single spike (a join, a burst after a stall)
-    is in one bucket only and is ignored, so it does not hold the delay up for seconds. Peaks are
-    remembered for 20 s, as WebRTC's NetEq does (peaks count when they recur within 10 s, and
-    peak mode ends after twice that without one): a hold that lapses sooner underruns again at the
-    next peak of a slow rhythm.
-    """
-
-    def __init__(self, buckets: int) -> None:
-        self._buckets: collections.deque[list[float]] = collections.deque(maxlen=buckets)
-        self._second: int | None = None
-        self.spread = 0.0
-
-    def add(self, now: float, transit: float) -> None:
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._buckets.append([transit, transit])
-        else:
-            bucket = self._buckets[-1]
-            if bucket[0] <= transit <= bucket[1]:
-                return
-            bucket[0], bucket[1] = min(bucket[0], transit), max(bucket[1], transit)
-        if len(self._buckets) < 2:
-            self.spread = 0.0
-            return
-        # Second-latest and second-earliest buckets: only what recurs counts, either way.
-        latest = sorted(b[1] for b in self._buckets)[-2]
-        earliest = sorted(b[0] for b in self._buckets)[1]
-        self.spread = max(0.0, latest - earliest)
 
 
 class PlayoutBuffer:
@@ -208,8 +155,8 @@ class PlayoutBuffer:
             OpusDecoder(channels) if decode else _Undecoded(self._frame_shape)
         )
         self._packets: dict[int, _Packet] = {}
-        self._ts = _Unwrapper(32)
-        self._seq = _Unwrapper(16)
+        self._ts = Unwrapper(32)
+        self._seq = Unwrapper(16)
         self._first_seq: int | None = None
         self._max_seq: int | None = None
         # The last 512 sequence numbers, in order (to forget the oldest) and as a set (to look up).
@@ -222,7 +169,7 @@ class PlayoutBuffer:
         self._added = 0  # of those, concealment frames inserted on purpose to raise the delay
         self._counted = 0  # of those, frames already counted as stretched (see _next_frame)
         self._slack = _Window(window_s)
-        self._peaks = _TransitPeaks(peak_window_s)
+        self._peaks = TransitPeaks(peak_window_s)
         self._last_adjust = -math.inf
         self._pending = np.zeros((0, *self._frame_shape[1:]), dtype=np.float32)
         self._lead = 0  # samples still queued for output when the frame being made was decoded
