@@ -21,6 +21,7 @@ from emulator.audio.source import SAMPLE_RATE, MonoBlock
 from emulator.net.media import playout
 from emulator.net.media.playout import PlayoutBuffer
 from emulator.net.media.playout_timing import TransitPeaks
+from emulator.net.media.receive import RtpAudioPacket, _Tap
 
 # Opus TOC bytes of a CELT fullband packet of one frame: 20 ms (config 31) and 10 ms (config 30).
 TOC = {960: 0xF8, 480: 0xF0}
@@ -181,3 +182,18 @@ def digest(trace: list[tuple[object, ...]]) -> str:
 def test_the_traces_are_those_of_the_code_before_the_fast_paths() -> None:
     found = {key: digest(replay(buffer(False), stream(key[0], key[1], key[2], 20.0))) for key in RECORDED}
     assert found == RECORDED
+
+
+def test_the_tap_hands_a_playout_buffer_the_packet_fields() -> None:
+    got: list[tuple[int, int, bytes, float]] = []
+    tap = _Tap(lambda *fields: got.append(fields), clock=lambda: 7.5)
+    packet = mock.Mock(sequence_number=65_535, timestamp=2**32 - 960, payload=b"\xf8ab")
+    assert tap.add(packet) == (False, None)
+    assert got == [(65_535, 2**32 - 960, b"\xf8ab", 7.5)]
+
+
+def test_the_tap_still_gives_other_consumers_whole_packets() -> None:
+    got: list[RtpAudioPacket] = []
+    tap = _Tap.for_packets(got.append, clock=lambda: 7.5)
+    tap.add(mock.Mock(sequence_number=3, timestamp=960, payload=b"\xf8ab"))
+    assert got == [RtpAudioPacket(3, 960, b"\xf8ab", 7.5)]
