@@ -40,6 +40,7 @@ import numpy as np
 
 from emulator.audio.source import FRAME_SAMPLES, SAMPLE_RATE, MonoBlock
 from emulator.net.media.opus_decoder import OpusDecodeError, OpusDecoder, packet_samples
+from emulator.net.media.playout_timing import TransitPeaks, Unwrapper
 
 logger = logging.getLogger(__name__)
 
@@ -77,27 +78,10 @@ class PlayoutStats:
         return {k: float(v) for k, v in self.__dict__.items()}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Packet:
     payload: bytes
     arrival: float
-
-
-@dataclass
-class _Unwrapper:
-    """Extends a wrapping counter (16-bit sequence, 32-bit timestamp) to a monotonic-ish integer."""
-
-    bits: int
-    last: int | None = None
-
-    def __call__(self, value: int) -> int:
-        if self.last is None:
-            self.last = value
-            return value
-        size = 1 << self.bits
-        diff = (value - self.last + size // 2) % size - size // 2
-        self.last += diff
-        return self.last
 
 
 @dataclass
@@ -113,14 +97,14 @@ class _Window:
     _candidates: collections.deque[tuple[float, float]] = field(default_factory=collections.deque)
 
     def add(self, now: float, value: float) -> None:
-        self.items.append((now, value))
-        candidates = self._candidates
+        sample, items, candidates = (now, value), self.items, self._candidates
+        items.append(sample)
         while candidates and candidates[-1][1] >= value:
             candidates.pop()
-        candidates.append((now, value))
+        candidates.append(sample)
         horizon = now - self.span
-        while self.items and self.items[0][0] < horizon:
-            self.items.popleft()
+        while items and items[0][0] < horizon:
+            items.popleft()
         while candidates[0][0] < horizon:
             candidates.popleft()
 
@@ -133,43 +117,6 @@ class _Window:
 
     def minimum(self) -> float:
         return self._candidates[0][1]
-
-
-class _TransitPeaks:
-    """How late packets come at worst, over the last `buckets` seconds, ignoring a one-off.
-
-    Transit = arrival − media time; its spread (latest − earliest) is the delay that would have played
-    every packet. Kept as a (min, max) per one-second bucket. A spike that recurs (a busy sender or
-    receiver loop, a radio scanning every few seconds) shows in two or more buckets, and the target
-    should cover it rather than underrun at every one; a single spike (a join, a burst after a stall)
-    is in one bucket only and is ignored, so it does not hold the delay up for seconds. Peaks are
-    remembered for 20 s, as WebRTC's NetEq does (peaks count when they recur within 10 s, and
-    peak mode ends after twice that without one): a hold that lapses sooner underruns again at the
-    next peak of a slow rhythm.
-    """
-
-    def __init__(self, buckets: int) -> None:
-        self._buckets: collections.deque[list[float]] = collections.deque(maxlen=buckets)
-        self._second: int | None = None
-        self.spread = 0.0
-
-    def add(self, now: float, transit: float) -> None:
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._buckets.append([transit, transit])
-        else:
-            bucket = self._buckets[-1]
-            if bucket[0] <= transit <= bucket[1]:
-                return
-            bucket[0], bucket[1] = min(bucket[0], transit), max(bucket[1], transit)
-        if len(self._buckets) < 2:
-            self.spread = 0.0
-            return
-        # Second-latest and second-earliest buckets: only what recurs counts, either way.
-        latest = sorted(b[1] for b in self._buckets)[-2]
-        earliest = sorted(b[0] for b in self._buckets)[1]
-        self.spread = max(0.0, latest - earliest)
 
 
 class PlayoutBuffer:
@@ -194,22 +141,21 @@ class PlayoutBuffer:
         `decode=False`: a listener nobody hears (a swarm member) keeps the timing, loss and underrun
         accounting but plays silence instead of decoding, and reports no level."""
         self._min_delay = min_delay_ms / 1000
-        self.min_delay_frames = min_delay_frames
+        self._min_delay_frames = min_delay_frames
         self.max_delay = max_delay_ms / 1000
         self.jitter_factor = jitter_factor
-        self.max_conceal_s = max_conceal_s
+        self._max_conceal_s = max_conceal_s
         self.clock = clock
         self._channels = channels
-        self._frame = FRAME_SAMPLES  # until the first packet says otherwise
+        self._set_frame(FRAME_SAMPLES)  # until the first packet says otherwise
         self._frame_known = False
-        self._frame_shape: tuple[int, ...] = (FRAME_SAMPLES,) if channels == 1 else (FRAME_SAMPLES, channels)
         self.decodes = decode
         self._decoder: OpusDecoder | _Undecoded = (
             OpusDecoder(channels) if decode else _Undecoded(self._frame_shape)
         )
         self._packets: dict[int, _Packet] = {}
-        self._ts = _Unwrapper(32)
-        self._seq = _Unwrapper(16)
+        self._ts = Unwrapper(32)
+        self._seq = Unwrapper(16)
         self._first_seq: int | None = None
         self._max_seq: int | None = None
         # The last 512 sequence numbers, in order (to forget the oldest) and as a set (to look up).
@@ -222,7 +168,7 @@ class PlayoutBuffer:
         self._added = 0  # of those, concealment frames inserted on purpose to raise the delay
         self._counted = 0  # of those, frames already counted as stretched (see _next_frame)
         self._slack = _Window(window_s)
-        self._peaks = _TransitPeaks(peak_window_s)
+        self._peaks = TransitPeaks(peak_window_s)
         self._last_adjust = -math.inf
         self._pending = np.zeros((0, *self._frame_shape[1:]), dtype=np.float32)
         self._lead = 0  # samples still queued for output when the frame being made was decoded
@@ -241,16 +187,47 @@ class PlayoutBuffer:
 
     @property
     def frame_s(self) -> float:
-        return self._frame / SAMPLE_RATE
+        return self._frame_s
 
     @property
     def min_delay(self) -> float:
         """The floor of the delay, seconds: `min_delay_ms`, or `min_delay_frames` frames if more."""
-        return max(self._min_delay, self.min_delay_frames * self.frame_s)
+        return self._floor
 
     @property
     def max_conceal_frames(self) -> int:
-        return max(1, round(self.max_conceal_s / self.frame_s))
+        return self._max_conceal_frames
+
+    @property
+    def min_delay_frames(self) -> float:
+        return self._min_delay_frames
+
+    @min_delay_frames.setter
+    def min_delay_frames(self, frames: float) -> None:
+        self._min_delay_frames = frames
+        self._derive_limits()
+
+    @property
+    def max_conceal_s(self) -> float:
+        return self._max_conceal_s
+
+    @max_conceal_s.setter
+    def max_conceal_s(self, seconds: float) -> None:
+        self._max_conceal_s = seconds
+        self._derive_limits()
+
+    def _set_frame(self, samples: int) -> None:
+        """The frame size, and the limits in frames that follow from it (computed here once: the
+        frame path reads them several times a frame)."""
+        self._frame = samples
+        self._frame_shape: tuple[int, ...] = (samples,) if self._channels == 1 else (samples, self._channels)
+        self._frame_s = samples / SAMPLE_RATE
+        self._spurt_frames = round(MAX_GAP_S / self._frame_s)
+        self._derive_limits()
+
+    def _derive_limits(self) -> None:
+        self._floor = max(self._min_delay, self._min_delay_frames * self._frame_s)
+        self._max_conceal_frames = max(1, round(self._max_conceal_s / self._frame_s))
 
     def _learn_frame(self, payload: bytes) -> None:
         """Take the frame size from the first decodable packet (its TOC byte says how long it is)."""
@@ -260,8 +237,7 @@ class PlayoutBuffer:
         self._frame_known = True
         if samples == self._frame:
             return
-        self._frame = samples
-        self._frame_shape = (samples,) if self._channels == 1 else (samples, self._channels)
+        self._set_frame(samples)
         if isinstance(self._decoder, OpusDecoder):
             self._decoder.set_frame_samples(samples)
         else:
@@ -275,19 +251,18 @@ class PlayoutBuffer:
         now = self.clock() if arrival is None else arrival
         s = self._seq(seq)
         ts = self._ts(timestamp)
-        self._media_lead.append((now, ts / SAMPLE_RATE - now))
+        media = ts / SAMPLE_RATE
+        self._media_lead.append((now, media - now))
+        stats = self._stats
         if s in self._seen_set:
-            self._stats.duplicates += 1
+            stats.duplicates += 1
             return
-        self._seen.append(s)
-        self._seen_set.add(s)
-        if len(self._seen) > SEEN_MEMORY:
-            self._seen_set.discard(self._seen.popleft())
-        self._stats.packets_received += 1
-        self._stats.payload_bytes += len(payload)
+        self._remember(s)
+        stats.packets_received += 1
+        stats.payload_bytes += len(payload)
         if self._first_seq is None:
             self._first_seq = s
-        transit = now - ts / SAMPLE_RATE
+        transit = now - media
         self._peaks.add(now, transit)  # every packet: the late ones are the ones overtaken
         if self._max_seq is None or s > self._max_seq:
             self._max_seq = s
@@ -295,20 +270,27 @@ class PlayoutBuffer:
                 self._jitter += (abs(transit - self._last_transit) - self._jitter) / 16
             self._last_transit = transit
         if self._next_ts is not None and ts < self._next_ts:
-            self._stats.late_drops += 1
+            stats.late_drops += 1
             return
         if not payload:
-            self._stats.decode_errors += 1
+            stats.decode_errors += 1
             return
         if not self._frame_known and self._next_ts is None and not self._packets:
             self._learn_frame(payload)
         self._packets[ts] = _Packet(payload, now)
 
+    def _remember(self, seq: int) -> None:
+        """Note a sequence number as seen, forgetting the oldest past SEEN_MEMORY."""
+        self._seen.append(seq)
+        self._seen_set.add(seq)
+        if len(self._seen) > SEEN_MEMORY:
+            self._seen_set.discard(self._seen.popleft())
+
     # ---- output ------------------------------------------------------------------------------------
 
     @property
     def target(self) -> float:
-        target = max(self.min_delay, self.jitter_factor * self._jitter)
+        target = max(self._floor, self.jitter_factor * self._jitter)
         if self._peaks.spread > target + PEAK_MARGIN_S:
             # Late packets recur beyond what the jitter predicts (a busy machine's scheduling, a
             # radio's periodic scans): hold the delay over those peaks instead of underrunning at each.
@@ -323,6 +305,9 @@ class PlayoutBuffer:
         if frames == self._frame and not len(pending):
             self._lead = 0  # whole frames (an unheard swarm member's pulls): usually nothing to join
             pending = self._next_frame(t)
+            if len(pending) == frames:  # nothing left over: `_pending` stays the empty block it was
+                self._update_media_end()
+                return pending
         while len(pending) < frames:
             # A frame must have arrived by the time it is decoded (now), whenever it starts playing.
             self._lead = len(pending)
@@ -331,9 +316,12 @@ class PlayoutBuffer:
             out, self._pending = pending, pending[:0]
         else:
             out, self._pending = pending[:frames], pending[frames:]
+        self._update_media_end()
+        return out
+
+    def _update_media_end(self) -> None:
         if self._next_ts is not None:
             self.media_end = (self._next_ts + self._gap * self._frame - len(self._pending)) / SAMPLE_RATE
-        return out
 
     def media_minus_arrival(self, since: float = -math.inf) -> float | None:
         """(media time − arrival time) of the least delayed packet that arrived at or after `since`
@@ -350,19 +338,18 @@ class PlayoutBuffer:
             if not self._packets:
                 return self._silence()
             self._resume()  # packets that queued before the consumer started are stale: skip them
-        self._drop_stale()
-        if not self._packets:
-            return self._starved()
-        earliest = min(self._packets)
         assert self._next_ts is not None
+        earliest = self._earliest_due()
+        if earliest is None:
+            return self._starved()
         missing = round((earliest - self._next_ts) / self._frame)
-        if self._gap > self.max_conceal_frames and missing < self._gap:
+        if self._gap > self._max_conceal_frames and missing < self._gap:
             # An outage the packets ended late (a stall): start from the newest, not the stale
             # backlog. One whose next packet is not due yet was a run of losses: that packet plays
             # when it is due, at the delay the playout had (restarting from it at once cut the delay,
             # which the next frames then had to raise again with inserted concealment).
             earliest, missing = self._resume(), 0
-        if missing > self._gap + round(MAX_GAP_S / self.frame_s):
+        if missing > self._gap + self._spurt_frames:
             self._next_ts, missing, self._gap = earliest, 0, 0  # a new talk spurt (or a sender restart)
             self._added = self._counted = 0
         if missing > self._gap:
@@ -386,22 +373,26 @@ class PlayoutBuffer:
             if self._gap - self._added > missing and not self._counted:
                 self._stats.underruns += 1
             self._counted = self._gap - missing
-        if missing == 0 and self._wants_more_delay(now):
+        target = self.target  # read once: only a push moves it
+        if missing == 0 and self._wants_more_delay(now, target):
             self._gap += 1
             self._added += 1
             self._stats.concealed_frames += 1
             return self._level(self._decoder.conceal())
-        return self._play(earliest, now)
+        return self._play(earliest, now, target)
 
-    def _play(self, ts: int, now: float) -> MonoBlock:
+    def _play(self, ts: int, now: float, target: float) -> MonoBlock:
         packet = self._packets.pop(ts)
         self._next_ts, self._gap, self._added, self._counted = ts + self._frame, 0, 0, 0
         frame = self._decode(packet.payload)
         self._stats.played_frames += 1
         self._slack.add(now, now - packet.arrival)
         self._leads.add(now, self._lead)
+        adjustable = self._may_adjust(now)  # may the delay come down (asked of the helpers below)
         following = self._packets.get(self._next_ts)
-        if following is not None and (self._backlog_too_large() or self._frame_to_spare(now)):
+        if following is not None and (
+            self._backlog_too_large(target) or (adjustable and self._frame_to_spare(target))
+        ):
             # Far behind: drop this frame, play the next one in its place, crossfading over the seam.
             self._packets.pop(self._next_ts)
             self._next_ts += self._frame
@@ -409,7 +400,7 @@ class PlayoutBuffer:
             self._stats.skipped_frames += 1
             self._adjusted(now)
         else:
-            excess = max(self._excess_lead(now), self._excess_slack(now))
+            excess = max(self._excess_lead(), self._excess_slack(target)) if adjustable else 0
             if excess > 0:
                 # Play this frame `excess` samples short: the whole stream moves that much earlier.
                 frame = _splice(frame, frame, excess)
@@ -437,17 +428,17 @@ class PlayoutBuffer:
 
     def _missing_frame(self) -> MonoBlock:
         """The `_gap`th frame in a row with nothing to decode: concealed, then silence."""
-        if self._gap <= self.max_conceal_frames:
+        if self._gap <= self._max_conceal_frames:
             self._stats.concealed_frames += 1
             return self._level(self._decoder.conceal())
-        if self._gap == self.max_conceal_frames + 1:
+        if self._gap == self._max_conceal_frames + 1:
             self._stats.underruns += 1  # an outage: concealment ran out, the output goes silent
         self._stats.silent_frames += 1
         return self._level(self._silence())
 
     def _resume(self) -> int:
         """After an outage, start from the newest packets the target needs, dropping the stale rest."""
-        keep = max(1, math.ceil(self.target / self.frame_s))
+        keep = max(1, math.ceil(self.target / self._frame_s))
         newest = max(self._packets)
         for ts in [ts for ts in self._packets if ts <= newest - keep * self._frame]:
             del self._packets[ts]
@@ -457,32 +448,38 @@ class PlayoutBuffer:
         self._slack.clear()
         return earliest
 
-    def _drop_stale(self) -> None:
+    def _earliest_due(self) -> int | None:
+        """The earliest buffered packet, once those whose time has passed are dropped (late drops)."""
         assert self._next_ts is not None
+        if not self._packets:
+            return None
+        earliest = min(self._packets)
+        if earliest >= self._next_ts:
+            return earliest  # the usual case: nothing stale, no list to build
         for ts in [ts for ts in self._packets if ts < self._next_ts]:
             del self._packets[ts]
             self._stats.late_drops += 1
+        return min(self._packets) if self._packets else None
 
-    def _backlog_too_large(self) -> bool:
-        return self._buffered_s() > self.target + max(0.1, self.target)
+    def _backlog_too_large(self, target: float) -> bool:
+        return self._buffered_s() > target + max(0.1, target)
 
     def _may_adjust(self, now: float) -> bool:
+        """A window has passed since the last change and is (nearly) full: the delay may be lowered."""
         return now - self._last_adjust >= self._slack.span and self._slack.full(now)
 
-    def _frame_to_spare(self, now: float) -> bool:
+    def _frame_to_spare(self, target: float) -> bool:
         """Every frame in the window arrived at least a frame plus `target` before it was decoded."""
-        return self._may_adjust(now) and self._slack.minimum() - self.frame_s >= self.target
+        return self._slack.minimum() - self._frame_s >= target
 
-    def _excess_lead(self, now: float) -> int:
+    def _excess_lead(self) -> int:
         """Samples of output always still queued when a frame was decoded: cutting them costs no slack."""
-        if not self._may_adjust(now):
-            return 0
         excess = int(self._leads.minimum())
         if excess < MIN_SHORTEN:
             return 0
         return min(excess, self._frame - CROSSFADE)
 
-    def _excess_slack(self, now: float) -> int:
+    def _excess_slack(self, target: float) -> int:
         """Whole pulls' worth of samples by which every frame in the window was decoded later than
         `target` after it arrived, when that is less than a frame: cutting them brings the delay
         closer to the target. A frame is decoded at a pull, so its slack moves in steps of one pull
@@ -490,12 +487,12 @@ class PlayoutBuffer:
         whole pull earlier. Without this, a session's delay settles anywhere from target to target
         + a frame, where its first frames happened to leave it; with it, within one pull of the target."""
         block = self._pull_frames
-        if block >= self._frame or not self._may_adjust(now):
+        if block >= self._frame:
             return 0
-        excess = int((self._slack.minimum() - self.target) * SAMPLE_RATE) // block * block
+        excess = int((self._slack.minimum() - target) * SAMPLE_RATE) // block * block
         return excess if 0 < excess <= self._frame - CROSSFADE else 0
 
-    def _wants_more_delay(self, now: float) -> bool:
+    def _wants_more_delay(self, now: float, target: float) -> bool:
         """A frame in the window had less slack than the target (less 10 ms): raise the delay a frame.
 
         Lowering the delay waits for a full window, since every frame in it must have had slack to
@@ -505,7 +502,7 @@ class PlayoutBuffer:
         RAISE_EVERY_S leaves the frames after each raise time to show their new slack."""
         if now - self._last_adjust < RAISE_EVERY_S or not self._slack.items:
             return False
-        if self._slack.minimum() < self.target - 0.010:
+        if self._slack.minimum() < target - 0.010:
             self._last_adjust = now
             self._slack.clear()
             return True

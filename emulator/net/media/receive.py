@@ -7,9 +7,9 @@ decoder thread. We replace that one private attribute (`_RTCRtpReceiver__jitter_
 whose `add()` hands the packet to us and returns "nothing complete": aiortc then never decodes, never
 queues frames on the remote track (do not `recv()` it: it yields nothing), and keeps no backlog.
 
-`tap_audio_receiver` checks the attribute is there and is aiortc's JitterBuffer before touching it
-and raises `ReceiverInternalsChanged` otherwise; tests/integration/test_receive_tap.py fails loudly if
-an aiortc upgrade moves it.
+`tap_audio_receiver` and `attach_playout` check the attribute is there and is aiortc's JitterBuffer
+before touching it and raise `ReceiverInternalsChanged` otherwise; tests/integration/test_audio_path.py
+(test_the_tap_refuses_a_receiver_it_does_not_understand) fails loudly if an aiortc upgrade moves it.
 """
 
 from __future__ import annotations
@@ -46,17 +46,28 @@ class RtpAudioPacket:
 
 
 class _Tap:
-    """Stands in for aiortc's JitterBuffer: same `add()` signature, never returns a frame."""
+    """Stands in for aiortc's JitterBuffer: same `add()` signature, never returns a frame.
 
-    def __init__(self, on_packet: Callable[[RtpAudioPacket], None], clock: Callable[[], float]) -> None:
-        self._on_packet = on_packet
+    Hands each packet's fields to `deliver(sequence_number, timestamp, payload, arrival)`: a playout
+    buffer's `push` takes them as they are, without a packet object built for it (50 a second per
+    remote voice, in every swarm member)."""
+
+    def __init__(self, deliver: Callable[[int, int, bytes, float], None], clock: Callable[[], float]) -> None:
+        self._deliver = deliver
         self._clock = clock
+
+    @classmethod
+    def for_packets(cls, on_packet: Callable[[RtpAudioPacket], None], clock: Callable[[], float]) -> _Tap:
+        """A tap for a consumer of whole `RtpAudioPacket`s."""
+
+        def deliver(sequence_number: int, timestamp: int, payload: bytes, arrival: float) -> None:
+            on_packet(RtpAudioPacket(sequence_number, timestamp, payload, arrival))
+
+        return cls(deliver, clock)
 
     def add(self, packet: Any) -> tuple[bool, None]:
         try:
-            self._on_packet(
-                RtpAudioPacket(packet.sequence_number, packet.timestamp, bytes(packet.payload), self._clock())
-            )
+            self._deliver(packet.sequence_number, packet.timestamp, bytes(packet.payload), self._clock())
         except Exception:
             # A broken consumer must not kill aiortc's receive loop (it would stall the transport).
             logger.exception("audio packet consumer failed")
@@ -70,6 +81,20 @@ def tap_audio_receiver(
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
     """From now on `receiver` hands every audio RTP packet to `on_packet` (on the asyncio loop)."""
+    _install(receiver, _Tap.for_packets(on_packet, clock))
+
+
+def attach_playout(
+    receiver: RTCRtpReceiver, playout: PlayoutBuffer | None = None, **playout_options: Any
+) -> PlayoutBuffer:
+    """Tap `receiver` into a PlayoutBuffer (a new one unless given); returns the buffer to pull from."""
+    buffer = playout if playout is not None else PlayoutBuffer(**playout_options)
+    _install(receiver, _Tap(buffer.push, buffer.clock))
+    return buffer
+
+
+def _install(receiver: RTCRtpReceiver, tap: _Tap) -> None:
+    """Put `tap` in place of `receiver`'s jitter buffer, once, and only where it is aiortc's."""
     if not aiortc.__version__.startswith(TESTED_AIORTC):
         logger.warning("receive tap tested on aiortc %sx, running on %s", TESTED_AIORTC, aiortc.__version__)
     current = patches.jitter_buffer(receiver)
@@ -80,20 +105,7 @@ def tap_audio_receiver(
             f"aiortc {aiortc.__version__}: RTCRtpReceiver has no __jitter_buffer JitterBuffer; "
             "emulator/net/media/receive.py must be updated"
         )
-    patches.replace_jitter_buffer(receiver, _Tap(on_packet, clock))
-
-
-def attach_playout(
-    receiver: RTCRtpReceiver, playout: PlayoutBuffer | None = None, **playout_options: Any
-) -> PlayoutBuffer:
-    """Tap `receiver` into a PlayoutBuffer (a new one unless given); returns the buffer to pull from."""
-    buffer = playout if playout is not None else PlayoutBuffer(**playout_options)
-    tap_audio_receiver(
-        receiver,
-        lambda p: buffer.push(p.sequence_number, p.timestamp, p.payload, p.arrival),
-        clock=buffer.clock,
-    )
-    return buffer
+    patches.replace_jitter_buffer(receiver, tap)
 
 
 def receiver_for_track(pc: RTCPeerConnection, track: MediaStreamTrack) -> RTCRtpReceiver:
