@@ -73,16 +73,16 @@ def register(subparsers: Any) -> None:
         metavar="N",
         type=int,
         default=limits.max_pending_per_address,
-        help="connections waiting to join from one non-loopback address, at most "
-        f"(default {limits.max_pending_per_address})",
+        help="connections waiting to join from one non-loopback address (an IPv6 /64 counts as one), "
+        f"at most (default {limits.max_pending_per_address})",
     )
     room.add_argument(
         "--max-connects-per-second",
         metavar="RATE",
         type=float,
         default=limits.max_connects_per_second,
-        help="WebSocket connections one address may open a second, on average, loopback included; "
-        f"more get HTTP 429 (default {limits.max_connects_per_second:g})",
+        help="WebSocket connections one address (an IPv6 /64) may open a second, on average, loopback "
+        f"included; more get HTTP 429 (default {limits.max_connects_per_second:g})",
     )
     room.add_argument(
         "--max-connect-burst",

@@ -10,6 +10,10 @@ come and go: 20 sockets reconnecting as soon as the room closes them opened ~1,0
 loopback and held 0.77 of a core (BENCHMARKS.md, `hostile`). So every address, loopback included,
 may also open only `max_connects_per_second` on average, `max_connect_burst` at once; the rest get
 HTTP 429 before the handshake. SECURITY.md lists each limit and its flag.
+
+"One address" is one IPv4 address, or one IPv6 /64: a host is usually given a whole /64 and may pick
+any address in it (privacy addresses, RFC 8981), so a limit per exact IPv6 address would be a limit
+per connection.
 """
 
 from __future__ import annotations
@@ -52,17 +56,19 @@ class PendingJoins:
             self.refused += 1
             return f"too many connections waiting to join ({self.limits.max_pending})"
         per_address = self.limits.max_pending_per_address
-        if not _is_loopback(address) and self.by_address[address] >= per_address:
+        key = client_key(address)
+        if not _is_loopback(address) and self.by_address[key] >= per_address:
             self.refused += 1
             return f"too many connections waiting to join from one address ({per_address})"
-        self.by_address[address] += 1
+        self.by_address[key] += 1
         return None
 
     def release(self, address: str) -> None:
         """The connection from `address` joined or went away."""
-        self.by_address[address] -= 1
-        if self.by_address[address] <= 0:
-            del self.by_address[address]
+        key = client_key(address)
+        self.by_address[key] -= 1
+        if self.by_address[key] <= 0:
+            del self.by_address[key]
 
 
 @dataclass
@@ -79,10 +85,11 @@ class ConnectRate:
 
     def admit(self, address: str, now: float) -> str | None:
         """Take a token for a connection from `address`, or say why it is refused (and count it)."""
-        bucket = self.buckets.get(address)
+        key = client_key(address)
+        bucket = self.buckets.get(key)
         if bucket is None:
             rate, burst = self.limits.max_connects_per_second, float(self.limits.max_connect_burst)
-            bucket = self.buckets[address] = TokenBucket(rate, burst, burst, now)
+            bucket = self.buckets[key] = TokenBucket(rate, burst, burst, now)
         if bucket.take(now):
             return None
         self.refused += 1
@@ -97,6 +104,20 @@ class ConnectRate:
         stale = [a for a, b in self.buckets.items() if now - b.stamp >= refill_s]
         for address in stale:
             del self.buckets[address]
+
+
+def client_key(address: str) -> str:
+    """What the per-address limits count by: the IPv4 address (also when a dual-stack socket reports
+    it as ::ffff:a.b.c.d), the IPv6 address's /64, or the text as given if it is no address at all."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def _is_loopback(address: str) -> bool:

@@ -223,3 +223,32 @@ def test_connect_rate_is_per_address_loopback_included_and_forgets_refilled_buck
     rate.forget_full(t + 2.11)
     assert not rate.buckets
     assert all(rate.admit("127.0.0.1", t + 2.11) is None for _ in range(40))  # full again
+
+
+def test_an_ipv6_host_counts_as_its_64_whatever_address_it_picks_in_it() -> None:
+    # A host may take any address of its /64 (RFC 8981 privacy addresses): rotating them must not
+    # reset either limit, while a neighbouring /64 is someone else.
+    pending = PendingJoins(EdgeLimits(max_pending=10, max_pending_per_address=2))
+    assert pending.admit("2001:db8:1:2::a") is None
+    assert pending.admit("2001:db8:1:2:ffff::b%eth0") is None
+    refusal = pending.admit("2001:db8:1:2:1234:5678:9abc:def0")
+    assert refusal is not None and "from one address (2)" in refusal
+    assert pending.admit("2001:db8:1:3::a") is None, "another /64"
+    pending.release("2001:db8:1:2::a")
+    assert pending.admit("2001:db8:1:2::c") is None, "a slot of the /64 came free"
+    assert dict(pending.by_address) == {"2001:db8:1:2::/64": 2, "2001:db8:1:3::/64": 1}
+
+    rate = ConnectRate(EdgeLimits(max_connects_per_second=20.0, max_connect_burst=3))
+    assert [rate.admit(f"2001:db8:7:7::{n:x}", 50.0) is None for n in range(1, 5)] == [True] * 3 + [False]
+    assert rate.admit("2001:db8:7:8::1", 50.0) is None
+
+
+def test_a_dual_stack_socket_s_mapped_ipv4_counts_as_the_ipv4_address() -> None:
+    from emulator.room.edge import client_key
+
+    assert client_key("::ffff:192.0.2.7") == client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("2001:DB8::1") == "2001:db8::/64"
+    assert client_key("not an address") == "not an address"
+    pending = PendingJoins(EdgeLimits(max_pending=10, max_pending_per_address=1))
+    assert pending.admit("192.0.2.7") is None
+    assert pending.admit("::ffff:192.0.2.7") is not None
