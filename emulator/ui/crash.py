@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from emulator.net.transport.closed_sends import count_closed_send, is_closed_send
+
 log = logging.getLogger(__name__)
 
 
@@ -110,6 +112,9 @@ class ErrorReporter(QObject):
         self.report(f"{kind.__name__}: {error}", "".join(traceback.format_exception(kind, error, tb)))
 
     def loop_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if is_closed_send(context):  # a send to a peer that is gone: no error to show (closed_sends.py)
+            count_closed_send(context)
+            return
         # asyncio's own handler logs it (to the "asyncio" logger, where the test suite looks for leaks).
         loop.default_exception_handler(context)
         error = context.get("exception")

@@ -6,9 +6,11 @@ and refuses, in one line (`InternalsChanged`), a version whose internals moved.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
+from emulator.net.transport.closed_sends import quiet_closed_sends
 from emulator.net.transport.ice_sockets import tune_ice_sockets
 from emulator.net.transport.patches import InternalsChanged, modules, problems, refusal
 from emulator.net.transport.sctp import delay_sacks
@@ -18,8 +20,10 @@ _installed = False
 
 
 def install(aiortc: Any = None, aioice: Any = None) -> None:
-    """Check every patch, then install the process-wide ones (SCTP SACKs, ICE sockets) once."""
+    """Check every patch, then install the process-wide ones (SCTP SACKs, ICE sockets) once; called
+    on a running loop, also filter aiortc's sends after a transport closed out of its error output."""
     global _installed
+    _quiet_running_loop()
     if _installed and aiortc is None and aioice is None:
         return  # each session calls this; the installed modules were checked the first time
     aiortc, aioice = modules(aiortc, aioice)
@@ -32,6 +36,14 @@ def install(aiortc: Any = None, aioice: Any = None) -> None:
         tune_ice_sockets()
         delay_sacks()
         _installed = True
+
+
+def _quiet_running_loop() -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # the CLI checks before any loop runs; each session calls again on its loop
+    quiet_closed_sends(loop)
 
 
 def installed() -> bool:
