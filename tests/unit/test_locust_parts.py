@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import socket
 import subprocess
 import sys
@@ -125,6 +126,24 @@ def test_users_take_the_roles_a_swarm_of_as_many_hands_out() -> None:
     assert [k for k, r in roles.items() if r.detect_markers] == [(0, 2)]
     assert Counter(r.motion for r in roles.values()) == Counter(MOTIONS[i % len(MOTIONS)] for i in range(12))
     assert role_of(HeadsetOptions.parse(parsed("--motion", "nod")), 1, 4).motion == "nod"
+
+
+def test_users_of_different_workers_never_stand_on_the_same_spot() -> None:
+    from emulator.qa.locust.roles import RADIUS_M, place_of
+
+    def closest(workers: int, users: int) -> float:
+        points = [place_of(w, n)[:2] for w in range(workers) for n in range(users)]
+        return min(math.dist(a, b) for i, a in enumerate(points) for b in points[i + 1 :])
+
+    # Two workers of six put their users between each other's (it was the same six spots, 0 m apart).
+    assert closest(2, 6) > 0.5 and closest(2, 12) > 0.5
+    assert closest(8, 30) > 0.1, "however many workers and rings"
+    places = {(w, n): place_of(w, n) for w in range(8) for n in range(30)}
+    for (_, n), (x, z, yaw) in places.items():
+        assert math.isclose(math.hypot(x, z), RADIUS_M + 0.6 * (n // 12), abs_tol=1e-9)
+        # Facing the centre: the yaw turns -z towards (-x, -z).
+        assert math.isclose(math.degrees(math.atan2(x, -z)), yaw)
+    assert place_of(0, 0)[:2] == (0.0, -RADIUS_M), "the first user stands where swarm's first does"
 
 
 def test_a_token_file_per_worker_lends_its_lines(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import random
 from typing import Any
 
@@ -23,7 +22,7 @@ from emulator.qa.locust.bridge import Bridge, EngineGone
 from emulator.qa.locust.credentials import CredentialError, TokenFile, token_for
 from emulator.qa.locust.options import HeadsetOptions, add_arguments
 from emulator.qa.locust.protocol import StateChange
-from emulator.qa.locust.roles import role_of
+from emulator.qa.locust.roles import place_of, role_of
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,6 @@ RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 30.0
 JOIN_WAIT_S = 60.0  # the engine's own connect timeout answers long before this
 LEAVE_WAIT_S = 15.0
-RADIUS_M = 3.0
 
 
 @events.init_command_line_parser.add_listener
@@ -102,8 +100,7 @@ class HeadsetUser(User):
         else:
             token = token_for(url, room, identity)
         role = role_of(o, self.worker, n)
-        angle = 2 * math.pi * (n % 12) / 12
-        x, z = RADIUS_M * math.sin(angle), -RADIUS_M * math.cos(angle)
+        x, z, yaw = place_of(self.worker, n)
         settings: dict[str, Any] = {
             "url": url,
             "room": room,
@@ -115,7 +112,7 @@ class HeadsetUser(User):
             "face": o.face,
             "audio": role.audio,
             "detect_markers": role.detect_markers,
-            "place": [x, 1.6, z, math.degrees(math.atan2(x, -z))],
+            "place": [x, 1.6, z, yaw],
         }
         if o.hands:
             settings["hands"] = o.hands
