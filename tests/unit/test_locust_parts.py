@@ -129,7 +129,7 @@ def test_users_take_the_roles_a_swarm_of_as_many_hands_out() -> None:
 
 
 def test_users_of_different_workers_never_stand_on_the_same_spot() -> None:
-    from emulator.qa.locust.roles import RADIUS_M, place_of
+    from emulator.qa.locust.roles import RADIUS_M, RING_STEP_M, place_of
 
     def closest(workers: int, users: int) -> float:
         points = [place_of(w, n)[:2] for w in range(workers) for n in range(users)]
@@ -140,7 +140,7 @@ def test_users_of_different_workers_never_stand_on_the_same_spot() -> None:
     assert closest(8, 30) > 0.1, "however many workers and rings"
     places = {(w, n): place_of(w, n) for w in range(8) for n in range(30)}
     for (_, n), (x, z, yaw) in places.items():
-        assert math.isclose(math.hypot(x, z), RADIUS_M + 0.6 * (n // 12), abs_tol=1e-9)
+        assert math.isclose(math.hypot(x, z), RADIUS_M + RING_STEP_M * (n // 12), abs_tol=1e-9)
         # Facing the centre: the yaw turns -z towards (-x, -z).
         assert math.isclose(math.degrees(math.atan2(x, -z)), yaw)
     assert place_of(0, 0)[:2] == (0.0, -RADIUS_M), "the first user stands where swarm's first does"

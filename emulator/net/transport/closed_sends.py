@@ -6,8 +6,8 @@ aiortc sends SCTP data, retransmissions and stream resets from tasks nobody awai
 timers). When the DTLS or ICE transport underneath closes first (a peer that left, ICE consent lost on
 a machine too busy to answer it), such a task ends in `ConnectionError("Cannot send ... not
 connected")`, and asyncio prints "Task exception was never retrieved" with a traceback at
-garbage collection: a swarm of 80 on two cores printed 23 of them, its room 32. Nothing was lost that
-the connection's own closing does not already report; the data was for a peer that is gone.
+garbage collection (an overloaded swarm and its room print dozens). Nothing was lost that the
+connection's own closing does not already report; the data was for a peer that is gone.
 
 `quiet_closed_sends(loop)` puts a filter in front of the loop's exception handler (whatever it is, the
 app's error dialog included): a `ConnectionError` from a task running aiortc's own code is counted in
