@@ -34,6 +34,7 @@ from emulator.headset.stream.events import (
     StreamEvent,
     VisemesReceived,
 )
+from emulator.headset.stream.light import STATE_FIRST_BYTE, STATE_TYPE_MASK, count_batch_states
 from emulator.headset.stream.uplink import PING_INTERVAL_S, Due, Outgoing, StreamSettings, Uplink, stamp
 from emulator.model.errors import ModelError
 from emulator.model.pose import Pose
@@ -48,7 +49,6 @@ from emulator.wire import (
     VisemeEntry,
     Visemes,
     WireError,
-    batch_entries,
     clock_offset,
     is_batch,
     parse_message,
@@ -61,12 +61,9 @@ from emulator.wire.signaling import ParticipantInfo
 log = logging.getLogger(__name__)
 
 HANDS_EXPIRY_PERIODS = 15  # 0.5 s at 30 Hz: a lost STATE or a stall of a few periods keeps them
-STATE_FIRST_BYTE = 0x40  # version 1, type STATE
-STATE_TYPE_MASK = 0xF8  # version and type bits; the low three are STATE's flags
 # A newer clock sample replaces the best one unless its round trip is this much longer: the shortest
 # round trip has the least queueing asymmetry, but clock drift must still be followed.
 RTT_TOLERANCE = 1.5
-_U32_HALF, _U32 = 1 << 31, 1 << 32  # wire.clock.wrapped_difference, written out where it is hot
 
 
 class StateStreamCore:
@@ -246,28 +243,16 @@ class StateStreamCore:
                 participant.avatar = message.avatar
 
     def _count_batch_light(self, data: bytes, received_us: int, now: float) -> None:
-        """Light receiving of a BATCH: STATEs are counted from their headers where they lie, without
-        copying them out (a swarm member of 24 gets 2,000 a second: one `RemoteStats.count_state` call
-        each, the latency's arithmetic written out); anything else is handled in full, in its place."""
-        remotes, offsets = self.remotes, self.offsets_us
-        for first, seq, sender, timestamp, start, end in batch_entries(data):
-            if first & STATE_TYPE_MASK != STATE_FIRST_BYTE:
-                self._on_one(data[start:end], received_us, now)  # a nested BATCH is refused there
-                continue
-            stats = remotes.get(sender)
-            if stats is None:
-                self.unknown_sender += 1
-                continue
-            offset = offsets.get(sender)
-            # The sender's timestamp on our clock is its timestamp minus (its clock − ours); the
-            # difference is `wrapped_difference(received_us, timestamp)`, u32 wrap-around included.
-            stats.count_state(
-                seq,
-                now,
-                None
-                if offset is None
-                else ((((received_us - timestamp + _U32_HALF) % _U32) - _U32_HALF) + offset[0]) / 1000,
-            )
+        """Light receiving of a BATCH: its STATEs counted from their headers where they lie (see
+        `light.count_batch_states`); anything else is handled in full, in its place."""
+
+        def on_other(start: int, end: int) -> None:
+            self._on_one(data[start:end], received_us, now)  # a nested BATCH is refused there
+
+        count_batch_states(data, self.remotes, self.offsets_us, received_us, now, on_other, self._unknown)
+
+    def _unknown(self) -> None:
+        self.unknown_sender += 1
 
     def _count_state_header(self, data: bytes, received_us: int, now: float) -> None:
         try:
