@@ -76,3 +76,17 @@ def test_a_scheduled_chirp_due_while_the_sender_stalled_goes_out_late_not_never(
         clock[0] = 0.02 * i
         source.read(960)
     assert source.injections == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("length", [1440, 2879, 3839, 4320, 5000])
+def test_the_matched_filter_is_scipys_valid_correlation(length: int) -> None:
+    """The detector keeps the template's spectrum per FFT length: the correlation must not change."""
+    import scipy.signal
+
+    det = MarkerDetector()
+    data = np.random.default_rng(length).standard_normal(length)
+    for _ in range(2):  # the second call uses the kept spectrum
+        ours = det._correlate(data)
+        theirs = scipy.signal.correlate(data, det._template, mode="valid", method="direct")
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
