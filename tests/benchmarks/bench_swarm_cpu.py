@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from tests.benchmarks import bench_swarm
+from tests.benchmarks import bench_swarm, side_by_side
 from tests.benchmarks.bench_cli import unpack
 from tests.benchmarks.bench_restructure import ROOT, _in_tree
 from tests.benchmarks.report import Section
@@ -32,6 +32,8 @@ SWARM_SECONDS = 30.0  # bench_swarm measures over its middle third after the joi
 GOAL = 0.55  # at most this share of before's CPU per swarm headset
 # label -> (tree, extra environment)
 VARIANTS = ("before", "after", "after, uvloop")
+SIDE_COUNT = 12  # each of the two swarms running side by side (see side_by_side.py)
+SIDE_ROUNDS = 3
 
 
 def _one(tree: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -58,6 +60,16 @@ def run() -> list[Section]:
                 result = _one(tree, env)
                 results[label].append(result)
                 print(f"  round {round_no} {label}: {_brief(result)}", flush=True)
+        side = []
+        for round_no in range(1, SIDE_ROUNDS + 1):
+            pair = {"before": before, "after": ROOT}
+            if round_no % 2 == 0:  # which starts first alternates
+                pair = {"after": ROOT, "before": before}
+            result = side_by_side.measure(
+                pair, SIDE_COUNT, env={"after": {"HEADSET_EMULATOR_LOOP": "asyncio"}}
+            )
+            side.append(result)
+            print(f"  side by side {round_no}: {_side_brief(result)}", flush=True)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
     ).stdout.strip()
@@ -107,7 +119,58 @@ def run() -> list[Section]:
             columns=["tree", "cores per headset", "/ before", "room cores per participant", "/ before"],
             rows=summary,
         ),
+        _side_section(side),
     ]
+
+
+def _side_section(side: list[dict[str, Any]]) -> Section:
+    rows, ratios = [], []
+    for round_no, result in enumerate(side, 1):
+        before, after = result["before"], result["after"]
+        both = before.get("ok") and after.get("ok")
+        ratio = after["per_headset"] / before["per_headset"] if both else None
+        if ratio is not None:
+            ratios.append(ratio)
+        for label, r in (("before", before), ("after", after)):
+            rows.append([
+                label, str(round_no),
+                *((str(r["joined"]), f"{r['per_headset']:.4f}", f"{r['room_per_participant']:.4f}",
+                   str(r["min_ratio"]), str(r["underruns_settled"]), str(r["latency_ms"]))
+                  if r.get("ok") else ["failed", "-", "-", "-", "-", "-"]),
+                "" if label == "before" or ratio is None else f"{ratio:.3f}",
+            ])  # fmt: skip
+    median = f"{statistics.median(ratios):.3f}" if ratios else "-"
+    spread = f" ({min(ratios):.3f}-{max(ratios):.3f})" if ratios else ""
+    return Section(
+        title=f"Side by side at N = {SIDE_COUNT} each: after / before = {median}{spread}, median of "
+        f"{len(ratios)} rounds",
+        columns=[
+            "tree",
+            "round",
+            "joined",
+            "cores per headset",
+            "room cores per participant",
+            "min state ratio",
+            "underruns settled",
+            "state latency median ms",
+            "after / before",
+        ],
+        rows=rows,
+        notes=[
+            f"before and after run at the same time, each with its own room and `swarm --workers 2` of "
+            f"{SIDE_COUNT} (pose 90 Hz, talk face, 2 speakers), CPU over the same settled 10 s: both meet "
+            "the host's load at the same moment, so the ratio holds where alternating runs scatter",
+            "two rooms and two swarms share the 2 cores: absolute figures differ from the rows above",
+        ],
+    )
+
+
+def _side_brief(result: dict[str, Any]) -> str:
+    parts = []
+    for label in ("before", "after"):
+        r = result[label]
+        parts.append(f"{label} {r['per_headset']:.4f} a headset" if r.get("ok") else f"{label} failed")
+    return ", ".join(parts)
 
 
 def _mean_per_headset(results: list[dict[str, Any]]) -> tuple[float, float]:
