@@ -144,8 +144,12 @@ class Blink:
         self._events = _LazyEvents(seed, make)
 
     def closure(self, t: float) -> float:
-        t = check_time(t)
-        return max((blink_closure(t - e[0]) for e in self._events.around(t, _BLINK_S)), default=0.0)
+        return self._closure(check_time(t))
+
+    def _closure(self, t: float) -> float:
+        """`closure` at a time already checked; most samples fall between blinks, with no events."""
+        events = self._events.around(t, _BLINK_S)
+        return max([blink_closure(t - e[0]) for e in events]) if events else 0.0
 
     def sample(self, t: float) -> Face:
         return Face.adopt(self.weights_at(t))
@@ -153,12 +157,16 @@ class Blink:
     def weights_at(self, t: float) -> FloatArray:
         """The weights at `t`, in a fresh array the caller may keep or change."""
         weights = self._base.copy()
-        closed = self.closure(t)
+        self.close_eyes(weights, check_time(t))
+        return weights
+
+    def close_eyes(self, weights: FloatArray, t: float) -> None:
+        """Raise the lids' weights in `weights` to how closed they are at `t` (already checked)."""
+        closed = self._closure(t)
         if closed > 0.0:
             for index in (self._left, self._right):
                 assert index is not None
                 weights[index] = max(float(weights[index]), closed)
-        return weights
 
 
 # Mouth shapes a syllable can take, at full openness; jawOpen is scaled by the syllable's depth.
@@ -199,16 +207,22 @@ class Talk:
 
     def sample(self, t: float) -> Face:
         t = check_time(t)
-        weights = self._blink.weights_at(t)
+        # The weight-wise maximum of the blink and the mouth shapes, all of them 0 or more (never -0.0,
+        # never NaN), so in any order: the first shape is taken as it is, not maxed onto zeros.
+        weights = None
         for start, length, depth, vowel, bilabial in self._syllables.around(t, 0.3):
             x = (t - start) / length
             if not 0.0 <= x < 1.0:
                 continue
             # sin² rises and falls smoothly, so neighbouring syllables join without a jump.
             envelope = math.sin(math.pi * x) ** 2
-            np.maximum(weights, _VOWELS[int(vowel)] * (depth * envelope), out=weights)
+            shape = _VOWELS[int(vowel)] * (depth * envelope)
+            weights = shape if weights is None else np.maximum(weights, shape, out=weights)
             if bilabial and x < 0.3:
                 np.maximum(weights, _LIPS_CLOSED * (1.0 - x / 0.3), out=weights)
+        if weights is None:
+            weights = np.zeros(ARKIT_COUNT, dtype=np.float32)
+        self._blink.close_eyes(weights, t)
         # Every term is a product of weights in 0..1: the sum stays a valid face without a check.
         return Face.adopt(weights)
 

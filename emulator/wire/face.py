@@ -169,10 +169,6 @@ class FaceUpdate:
         return FaceUpdate(face_set, tuple(levels), False), end + len(indices)
 
 
-def _weights_of(face: Face | MetaFace | npt.ArrayLike) -> npt.ArrayLike:
-    return face.weights if isinstance(face, Face | MetaFace) else face
-
-
 class FaceEncoder:
     """Sender side: turns each new face into the cheapest update that keeps receivers right.
 
@@ -188,6 +184,7 @@ class FaceEncoder:
         self.face_set = face_set
         self.full_every = full_every
         self._count, self._mask_size = face_set.count, face_set.mask_size
+        self._shape = (face_set.count,)
         self._last: npt.NDArray[np.uint8] | None = None
         self._since_full = 0
 
@@ -231,13 +228,13 @@ class FaceEncoder:
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp] | None] | None:
         """The levels this face sends and the indices that changed (None: all, a full update); None
         when no level changed. Moves the encoder on."""
-        levels = weight_levels(_weights_of(face), "face weight")
+        levels = weight_levels(face.weights if isinstance(face, Face | MetaFace) else face, "face weight")
+        if levels.shape != self._shape:
+            raise WireError(f"{self.face_set.key} has {self._count} weights, got shape {levels.shape}")
         n = self._count
-        if levels.shape != (n,):
-            raise WireError(f"{self.face_set.key} has {n} weights, got shape {levels.shape}")
         self._since_full += 1
         if self._last is not None and self._since_full < self.full_every:
-            changed = np.nonzero(levels != self._last)[0]  # flatnonzero's, without its wrapper
+            changed = (levels != self._last).nonzero()[0]  # the method: np.nonzero's wrapper costs more
             if changed.size == 0:
                 return None
             if self._mask_size + changed.size < n:

@@ -210,11 +210,12 @@ def state_bytes(
     """`bytes(State(...))` of a client's STATE (sender 0) from `seq` and `timestamp` already in range
     and a face already encoded (`FaceEncoder.encode`): the same bytes without the State, Header and
     FaceUpdate objects, which cost a headset's uplink more than the encoding (90 STATEs a second)."""
-    if left_hand is not None or right_hand is not None:
+    with_hands = left_hand is not None or right_hand is not None
+    if with_hands:
         check_hands(left_hand, right_hand)
     flags = 0 if face is None else face[0] << STATE_FACE_SHIFT
     if pose is None:
-        parts = [_state_header.pack(_STATE_FIRST_BYTE | flags, seq, 0, timestamp)]
+        data = _state_header.pack(_STATE_FIRST_BYTE | flags, seq, 0, timestamp)
     else:
         p = pose.position
         x, y, z = p.x * MM_PER_M, p.y * MM_PER_M, p.z * MM_PER_M
@@ -223,12 +224,14 @@ def state_bytes(
         head = _state_head.pack(
             _STATE_FIRST_BYTE | flags | STATE_FLAG_POSE, seq, 0, timestamp, round(x), round(y), round(z)
         )
-        parts = [head, pack_orientation(pose.orientation)]
+        data = head + pack_orientation(pose.orientation)
     if face is not None:
-        parts.append(face[1])
-    if left_hand is not None or right_hand is not None:
-        parts += _hand_blocks(left_hand, right_hand)
-    return _finish(parts)
+        data += face[1]
+    if with_hands:
+        return _finish([data, *_hand_blocks(left_hand, right_hand)])
+    if len(data) > MAX_MESSAGE_SIZE:  # _finish's check (a pose and a face alone are well below it)
+        return _finish([data])
+    return data
 
 
 @dataclass(frozen=True, slots=True)

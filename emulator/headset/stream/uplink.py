@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from emulator.drive.hands import NO_HANDS, Hands
+from emulator.drive.hands import Hands
 from emulator.headset.report import RATE_SETTLE_S
 from emulator.headset.ticks import due, next_tick
 from emulator.model.meta_face import arkit_to_meta
@@ -30,6 +30,7 @@ from emulator.wire import (
     is_batch,
     wire_timestamp,
 )
+from emulator.wire.header import U32_MAX
 from emulator.wire.messages import check_hands, state_bytes
 from emulator.wire.quantize import POSITION_LIMIT_M, clamp_position, position_problem
 
@@ -76,6 +77,10 @@ class Due:
     hands: bool
 
 
+# The four answers `state_due` can give, made once (it answers 90 times a second per headset).
+_DUES = ((Due(False, False), Due(False, True)), (Due(True, False), Due(True, True)))
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """One datagram for the lossy channel, and the STATEs in it (counted once it is handed over)."""
@@ -91,6 +96,8 @@ class Uplink:
     def __init__(self, settings: StreamSettings) -> None:
         self.settings = settings
         self.face_encoder = FaceEncoder(settings.face_set)
+        self._meta = settings.face_set is FaceSet.META70
+        self._periods = 1.0 / settings.pose_rate_hz, 1.0 / settings.face_rate_hz, 1.0 / settings.hand_rate_hz
         self.seq = 0
         self._packer = BatchPacker()
         self._held: list[tuple[bytes, bool, bool]] = []  # (STATE, carries a face, carries hands)
@@ -135,15 +142,14 @@ class Uplink:
         """Which parts the STATE due at `now` carries (None: none is due); moves the schedule on."""
         if not self.sending or now < self.next_state_at:
             return None
-        settings = self.settings
-        face, self._next_face = due(now, self._next_face, 1.0 / settings.face_rate_hz)
-        hands, self._next_hands = due(now, self._next_hands, 1.0 / settings.hand_rate_hz)
-        period = 1.0 / settings.pose_rate_hz
+        period, face_period, hands_period = self._periods
+        face, self._next_face = due(now, self._next_face, face_period)
+        hands, self._next_hands = due(now, self._next_hands, hands_period)
         if self._tick * period - now < -STALL_S:
             self._tick = next_tick(period, now)
         self.next_state_at = self._tick * period
         self._tick += 1
-        return Due(face, hands)
+        return _DUES[face][hands]
 
     # --- what goes out ------------------------------------------------------------------------
 
@@ -155,14 +161,18 @@ class Uplink:
         face_block = None
         if face is not None:
             # A Quest sends Meta's expression set, as the real device would; avatars map it back.
-            meta = self.settings.face_set is FaceSet.META70
-            face_block = self.face_encoder.encode(arkit_to_meta(face) if meta else face)
+            face_block = self.face_encoder.encode(arkit_to_meta(face) if self._meta else face)
         if pose is not None:
             p, limit = pose.position, POSITION_LIMIT_M
             if not (abs(p.x) <= limit and abs(p.y) <= limit and abs(p.z) <= limit):
                 pose = self._clamped(pose)  # what position_problem refuses, NaN included
-        left, right = hands if hands is not None else NO_HANDS
-        seq, timestamp = self.next_seq(), stamp(at)
+        # next_seq() and stamp(at) written out, and no hands path to go through: 90 STATEs a second.
+        self.seq = seq = (self.seq + 1) & 0xFFFF
+        timestamp = int(at * 1_000_000) & U32_MAX
+        if hands is None:
+            self._held.append((state_bytes(seq, timestamp, pose, face_block), face_block is not None, False))
+            return
+        left, right = hands
         with_hands = left is not None or right is not None
         if with_hands:
             check_hands(left, right)
