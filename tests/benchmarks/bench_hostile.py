@@ -40,6 +40,7 @@ from emulator.wire import BatchPacker, Ping, State
 from emulator.wire.signaling import Join, ParticipantInfo
 from tests.benchmarks.report import Section
 from tests.support.attacker import attacker, flood
+from tests.support.processes import interrupt
 
 SECRET = "bench-hostile-secret"
 WINDOW_S = float(os.environ.get("BENCH_HOSTILE_WINDOW_S", "8"))
@@ -114,12 +115,7 @@ def _room_process() -> Any:
             env["BENCH_HOSTILE_ROOM_METRICS"] = f"http://127.0.0.1:{metrics}/metrics"
             yield room, f"ws://127.0.0.1:{port}/ws", env
         finally:
-            room.send_signal(signal.SIGINT)
-            try:
-                room.wait(10)
-            except subprocess.TimeoutExpired:
-                room.kill()
-                room.wait()
+            interrupt(room)
 
 
 async def _room_loop_late(env: dict[str, str]) -> tuple[float, float]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 from emulator.qa.host_stalls import AFTERMATH_S, STALL_STEAL_S, WINDOW_S
 from emulator.qa.swarm import SETTLE_S
 from tests.benchmarks.report import Section
+from tests.support.processes import interrupt
 
 SECRET = "bench-secret-for-the-swarm-0123456789"
 SWARM_SECONDS = 20.0
@@ -88,12 +88,7 @@ def _swarm(count: int) -> dict[str, Any]:
                     swarm.kill()
                     swarm.wait()
         finally:
-            room.send_signal(signal.SIGINT)
-            try:
-                room.wait(10)
-            except subprocess.TimeoutExpired:
-                room.kill()
-                room.wait()
+            interrupt(room)
         if not report_path.exists():
             return {"count": count, "ok": False}
         report = json.loads(report_path.read_text())

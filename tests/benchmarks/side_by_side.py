@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.bench_swarm import SECRET, SPEAKERS, WORKERS, _cpu_seconds, _free_port
+from tests.support.processes import interrupt
 
 SWARM_SECONDS = 30.0  # CPU over the middle third, once every headset has joined and settled
 
@@ -99,9 +99,4 @@ def _stop(
             swarm.kill()
             swarm.wait()
     for room, _port, _environment in rooms.values():
-        room.send_signal(signal.SIGINT)
-        try:
-            room.wait(10)
-        except subprocess.TimeoutExpired:
-            room.kill()
-            room.wait()
+        interrupt(room)

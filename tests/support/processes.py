@@ -86,6 +86,17 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
         process.stderr.close()
 
 
+def interrupt(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """Ctrl-C (a room's orderly stop), then SIGKILL if it has not ended within `grace` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def finish_all(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 90.0) -> None:
     """Wait for CLI runs that end by themselves; each must exit 0 (its stderr tail says why not)."""
     try:
