@@ -123,8 +123,9 @@ class RemoteStats:
 
     def count_state(self, seq: int, now: float, latency_ms: float | None) -> None:
         """One STATE received at `now`: `note_sequence(seq)`, the count, `note_received_at(now)` and its
-        latency sample (None: no clock offset yet), in one call and in that order. A swarm member of
-        24 counts 2,000 STATEs a second from their headers; five calls each were a tenth of its CPU."""
+        latency sample (None: no clock offset yet), in one call and in that order. A swarm member's
+        BATCHes are counted by `stream.light.count_batch_states`, which writes this out: the two must
+        agree (tests/unit/test_light_count.py)."""
         last = self.last_seq
         if last is None:
             self.last_seq = seq
