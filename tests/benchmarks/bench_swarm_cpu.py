@@ -110,7 +110,8 @@ def run() -> list[Section]:
                 f"{COUNT} headsets, `swarm --workers 2`, pose 90 Hz, talk face, 2 speakers, one member "
                 f"measuring mouth-to-ear; runs of {SWARM_SECONDS:.0f} s, CPU over the settled middle "
                 f"{SWARM_SECONDS / 3:.0f} s; {ROUNDS} rounds, each running the variants in turn",
-                "the room is each tree's own, on asyncio's loop in every row: its figure shows the load and noise",
+                "the room is each tree's own: after's has the same transport patches as its swarm (eager "
+                "sends, DTLS datagrams handled where read) and runs on asyncio's loop in both after rows",
             ],
         ),
         Section(

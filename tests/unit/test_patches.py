@@ -12,7 +12,7 @@ import aiortc
 import pytest
 
 from emulator import cli
-from emulator.net.transport import patch_install, patches, sctp
+from emulator.net.transport import dtls_receive, patch_install, patches, sctp
 from emulator.net.transport.patches import PATCHES, InternalsChanged
 
 
@@ -32,8 +32,24 @@ def moved(root: Any, dotted: str, value: Any = None) -> Any:
 class SctpWithoutSackCall:
     __init__ = aiortc.rtcsctptransport.RTCSctpTransport.__init__
     _send_sack = aiortc.rtcsctptransport.RTCSctpTransport._send_sack
+    _data_channel_send = aiortc.rtcsctptransport.RTCSctpTransport._data_channel_send
+    _data_channel_flush = aiortc.rtcsctptransport.RTCSctpTransport._data_channel_flush
 
     async def _handle_data(self, chunk: Any) -> None:  # acknowledges some other way
+        return None
+
+
+class DataChannelWithoutBufferedAmount:
+    def __init__(self) -> None:
+        self.bufferedAmount = 0  # counted some other way
+
+
+class DtlsWithoutRecvNext:
+    __init__ = aiortc.rtcdtlstransport.RTCDtlsTransport.__init__
+    start = aiortc.rtcdtlstransport.RTCDtlsTransport.start
+    _send_rtp = aiortc.rtcdtlstransport.RTCDtlsTransport._send_rtp
+
+    async def _receive_loop(self) -> None:  # reads its datagrams some other way
         return None
 
 
@@ -66,6 +82,8 @@ class ConnectionWithoutNominated(aioice.ice.Connection):
 # One change per patch, each breaking that patch and no other.
 MOVES: dict[str, tuple[str, str, Any]] = {
     "sctp-sacks": ("aiortc", "rtcsctptransport.RTCSctpTransport", SctpWithoutSackCall),
+    "sctp-sends": ("aiortc", "rtcdatachannel.RTCDataChannel", DataChannelWithoutBufferedAmount),
+    "dtls-receive": ("aiortc", "rtcdtlstransport.RTCDtlsTransport", DtlsWithoutRecvNext),
     "direct-send": ("aiortc", "rtcrtpsender.RTCRtpSender", SenderWithoutMid),
     "receive-tap": ("aiortc", "rtcrtpreceiver.RTCRtpReceiver", ReceiverWithoutJitterBuffer),
     "rtp-loss": ("aiortc", "rtcrtpreceiver.RTCRtpReceiver", ReceiverWithOtherHandler),
@@ -107,11 +125,13 @@ def test_moved_internals_are_refused_in_one_line_naming_the_patch(name: str) -> 
     assert f"aiortc {aiortc.__version__}" in message
 
 
-def test_install_is_idempotent_and_delays_sacks() -> None:
+def test_install_is_idempotent_and_delays_sacks_and_sends_eagerly() -> None:
     patch_install.install()
     patch_install.install()
     assert patch_install.installed()
     assert sctp.sacks_are_delayed()
+    assert sctp.sends_are_eager()
+    assert dtls_receive.receives_directly()
 
 
 def test_the_cli_refuses_a_moved_aiortc_before_any_command_runs(

@@ -11,17 +11,19 @@ import threading
 from typing import Any
 
 from emulator.net.transport.closed_sends import quiet_closed_sends
+from emulator.net.transport.dtls_receive import receive_directly
 from emulator.net.transport.ice_sockets import tune_ice_sockets
 from emulator.net.transport.patches import InternalsChanged, modules, problems, refusal
-from emulator.net.transport.sctp import delay_sacks
+from emulator.net.transport.sctp import delay_sacks, send_eagerly
 
 _lock = threading.Lock()
 _installed = False
 
 
 def install(aiortc: Any = None, aioice: Any = None) -> None:
-    """Check every patch, then install the process-wide ones (SCTP SACKs, ICE sockets) once; called
-    on a running loop, also filter aiortc's sends after a transport closed out of its error output."""
+    """Check every patch, then install the process-wide ones (SCTP SACKs and sends, DTLS receives, ICE
+    sockets) once; called on a running loop, also filter aiortc's sends after a transport closed out of
+    its error output."""
     global _installed
     _quiet_running_loop()
     if _installed and aiortc is None and aioice is None:
@@ -35,6 +37,8 @@ def install(aiortc: Any = None, aioice: Any = None) -> None:
             return
         tune_ice_sockets()
         delay_sacks()
+        send_eagerly()
+        receive_directly()
         _installed = True
 
 

@@ -67,6 +67,60 @@ def _check_sctp(aiortc: Any, _aioice: Any) -> str | None:
     return _missing("aiortc", "RTCSctpTransport", _assigns(transport.__init__, *state))
 
 
+def _check_sctp_sends(aiortc: Any, _aioice: Any) -> str | None:
+    transport = _get(aiortc, "rtcsctptransport.RTCSctpTransport")
+    channel = _get(aiortc, "rtcdatachannel.RTCDataChannel")
+    if transport is None or channel is None:
+        return "aiortc has no rtcsctptransport.RTCSctpTransport or rtcdatachannel.RTCDataChannel"
+    if not inspect.iscoroutinefunction(getattr(transport, "_data_channel_flush", None)):
+        return "aiortc RTCSctpTransport has no coroutine _data_channel_flush"
+    if not callable(getattr(channel, "_addBufferedAmount", None)):
+        return "aiortc RTCDataChannel has no _addBufferedAmount"
+    identifiers = {
+        "WEBRTC_STRING": 51,
+        "WEBRTC_BINARY": 53,
+        "WEBRTC_STRING_EMPTY": 56,
+        "WEBRTC_BINARY_EMPTY": 57,
+    }
+    if any(_get(aiortc, f"rtcsctptransport.{name}") != value for name, value in identifiers.items()):
+        return "aiortc's data channel payload protocol identifiers are not RFC 8831's"
+    # What aiortc's own send does, and what `queue_message` below does in its place (once replaced,
+    # the replacement keeps aiortc's as `__wrapped__`).
+    send = getattr(transport, "_data_channel_send", None)
+    missing = _assigns(
+        getattr(send, "__wrapped__", send),
+        "_addBufferedAmount", "_data_channel_queue", "_data_channel_flush", "_remote_max_message_size",
+    )  # fmt: skip
+    missing += _assigns(transport.__init__, "_data_channel_queue", "_remote_max_message_size")
+    return _missing("aiortc", "RTCSctpTransport", missing)
+
+
+def _check_dtls_receive(aiortc: Any, aioice: Any) -> str | None:
+    dtls = _get(aiortc, "rtcdtlstransport.RTCDtlsTransport")
+    connection = _get(aioice, "ice.Connection")
+    if dtls is None or connection is None:
+        return "aiortc has no RTCDtlsTransport or aioice no ice.Connection"
+    if not inspect.iscoroutinefunction(getattr(dtls, "start", None)):
+        return "aiortc RTCDtlsTransport has no coroutine start"
+    if not callable(getattr(connection, "data_received", None)):
+        return "aioice Connection has no data_received"
+    # What `dtls_datagram` below does is aiortc's `_recv_next` once it has the datagram.
+    missing = _assigns(
+        getattr(dtls, "_recv_next", None),
+        "_RTCDtlsTransport__handshake_done", "_RTCDtlsTransport__rx_bytes", "_RTCDtlsTransport__rx_packets",
+        "bio_write", "recv", "_write_ssl", "_data_receiver", "_handle_data", "_rx_srtp", "is_rtcp",
+        "unprotect", "unprotect_rtcp", "_handle_rtcp_data", "_handle_rtp_data", "current_ms",
+    )  # fmt: skip
+    start = getattr(dtls, "start", None)
+    missing += _assigns(getattr(start, "__wrapped__", start), "_task")  # aiortc's, once wrapped
+    missing += _assigns(dtls.__init__, "_task", "_RTCDtlsTransport__handshake_done")
+    # The receive task waits in Connection.recvfrom on its queue; a None there ends it (end_dtls_receive).
+    missing += [
+        f"Connection.recvfrom {n}" for n in _assigns(_get(aioice, "ice.Connection.recvfrom"), "_queue")
+    ]
+    return _missing("aiortc", "RTCDtlsTransport", missing)
+
+
 def _check_direct_send(aiortc: Any, _aioice: Any) -> str | None:
     sender = _get(aiortc, "rtcrtpsender.RTCRtpSender")
     transceiver = _get(aiortc, "rtcrtptransceiver.RTCRtpTransceiver")
@@ -149,6 +203,25 @@ PATCHES: tuple[Patch, ...] = (
         "aiortc acknowledges every SCTP packet; delayed SACKs (RFC 4960 6.2) halve the packets of a "
         "room's state traffic",
         _check_sctp,
+    ),
+    Patch(
+        "sctp-sends",
+        "emulator.net.transport.sctp",
+        "RTCSctpTransport._data_channel_send (replaced); its _data_channel_queue, "
+        "_remote_max_message_size and _data_channel_flush; RTCDataChannel._addBufferedAmount",
+        "aiortc starts a task for every message a data channel sends; running its flush at once "
+        "(eager.py) sends the same datagram without the task and its turn of the loop",
+        _check_sctp_sends,
+    ),
+    Patch(
+        "dtls-receive",
+        "emulator.net.transport.dtls_receive",
+        "RTCDtlsTransport.start (wrapped) and what its _recv_next does with a datagram: _ssl, _write_ssl, "
+        "_data_receiver, _rx_srtp, _handle_rtp_data, _handle_rtcp_data, its received counters and "
+        "handshake flag, its _task; aioice Connection.data_received (replaced) and its _queue",
+        "aiortc passes every datagram from aioice to DTLS through a queue and a task's turn of the loop; "
+        "handled where it is read, the same work costs no queue, future or wake-up",
+        _check_dtls_receive,
     ),
     Patch(
         "direct-send",
@@ -260,6 +333,152 @@ def sack_at_once(transport: Any) -> bool:
 
 def association_established(transport: Any) -> bool:
     return bool(transport._association_state == type(transport).State.ESTABLISHED)
+
+
+# sctp-sends
+
+# RFC 8831 section 8: the payload protocol identifiers of WebRTC's data channel messages.
+_WEBRTC_STRING, _WEBRTC_BINARY, _WEBRTC_STRING_EMPTY, _WEBRTC_BINARY_EMPTY = 51, 53, 56, 57
+
+
+def replace_data_channel_send(
+    replacement: Callable[[Any, Any, Any], None],
+) -> Callable[[Any, Any, Any], None]:
+    """Make `replacement` every RTCSctpTransport's `_data_channel_send`; returns aiortc's own."""
+    from aiortc.rtcsctptransport import RTCSctpTransport
+
+    stock: Callable[[Any, Any, Any], None] = RTCSctpTransport._data_channel_send
+    replacement.__wrapped__ = stock  # type: ignore[attr-defined]  # for _check_sctp_sends
+    RTCSctpTransport._data_channel_send = replacement  # type: ignore[method-assign,assignment]
+    return stock
+
+
+def queue_message(transport: Any, channel: Any, data: bytes | str) -> None:
+    """What aiortc's `_data_channel_send` does before it starts its flush task: the payload protocol
+    identifier (RFC 8831 section 8), the peer's size limit, the channel's buffered amount, the queue."""
+    if data == "":
+        pp_id, user_data = _WEBRTC_STRING_EMPTY, b"\x00"
+    elif isinstance(data, str):
+        pp_id, user_data = _WEBRTC_STRING, data.encode("utf8")
+    elif data == b"":
+        pp_id, user_data = _WEBRTC_BINARY_EMPTY, b"\x00"
+    else:
+        pp_id, user_data = _WEBRTC_BINARY, data
+    limit = transport._remote_max_message_size  # 0: the peer takes messages of any size
+    if limit and len(user_data) > limit:
+        raise ValueError(
+            f"Cannot send message of {len(user_data)} bytes, the remote party "
+            f"only supports messages up to {limit} bytes"
+        )
+    channel._addBufferedAmount(len(user_data))
+    transport._data_channel_queue.append((channel, pp_id, user_data))
+
+
+def flush_data_channels(transport: Any) -> Coroutine[Any, Any, None]:
+    """The association's flush of its queued messages to SCTP (a coroutine, not yet started)."""
+    flush: Coroutine[Any, Any, None] = transport._data_channel_flush()
+    return flush
+
+
+# dtls-receive
+
+
+def wrap_dtls_start(
+    wrap: Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]],
+) -> None:
+    """Replace `RTCDtlsTransport.start` by `wrap(start)` for every DTLS transport."""
+    from aiortc.rtcdtlstransport import RTCDtlsTransport
+
+    RTCDtlsTransport.start = wrap(RTCDtlsTransport.start)  # type: ignore[method-assign,assignment]
+
+
+def replace_data_received(
+    replacement: Callable[[Any, bytes, int], None],
+) -> Callable[[Any, bytes, int], None]:
+    """Make `replacement` every aioice Connection's `data_received`; returns aioice's own."""
+    from aioice.ice import Connection
+
+    stock: Callable[[Any, bytes, int], None] = Connection.data_received
+    Connection.data_received = replacement  # type: ignore[method-assign,assignment]
+    return stock
+
+
+def dtls_pumping(dtls: Any) -> bool:
+    """The DTLS transport's receive task runs (started, not stopped) and its handshake is over."""
+    task = dtls._task
+    return task is not None and not task.done() and dtls._RTCDtlsTransport__handshake_done
+
+
+def when_dtls_receive_ends(dtls: Any, callback: Callable[[], None]) -> bool:
+    """Call `callback` when the DTLS transport's receive task ends; False if it has none running."""
+    task = dtls._task
+    if task is None or task.done():
+        return False
+    task.add_done_callback(lambda _task: callback())
+    return True
+
+
+def nothing_queued(connection: Any) -> bool:
+    """Nothing waits in the aioice connection's queue for the DTLS transport's receive task."""
+    return bool(connection._queue.empty())
+
+
+def end_dtls_receive(connection: Any) -> None:
+    """What aioice does when the nominated pair's socket is lost: the DTLS receive task's `recv` raises
+    ConnectionError, and the task ends the transport as it does for a DTLS shutdown."""
+    connection._queue.put_nowait(None)
+
+
+def stop_dtls_receive(dtls: Any) -> None:
+    """End the DTLS transport's receive task, as an error inside it would have."""
+    if dtls._task is not None:
+        dtls._task.cancel()
+
+
+def dtls_datagram_handler() -> Callable[[Any, bytes], Coroutine[Any, Any, None]]:
+    """`handle(dtls, datagram)`: aiortc 1.16's `RTCDtlsTransport._recv_next` from the moment it has the
+    datagram (a DTLS record for SCTP, or SRTP/SRTCP), the same calls in the same order. It raises
+    ConnectionError where `_recv_next` does: the peer shut DTLS down."""
+    from aiortc import clock
+    from aiortc.rtp import is_rtcp
+    from OpenSSL import SSL
+    from pylibsrtp import Error as SrtpError
+
+    current_ms = clock.current_ms
+    zero_return, ssl_error = SSL.ZeroReturnError, SSL.Error
+
+    async def handle(dtls: Any, data: bytes) -> None:
+        dtls._RTCDtlsTransport__rx_bytes += len(data)
+        dtls._RTCDtlsTransport__rx_packets += 1
+        first_byte = data[0]
+        if 19 < first_byte < 64:
+            ssl = dtls._ssl
+            ssl.bio_write(data)
+            plain: bytes | None
+            try:
+                plain = ssl.recv(1500)
+            except zero_return:
+                plain = None
+            except ssl_error:
+                plain = b""
+            await dtls._write_ssl()
+            if plain is None:
+                raise ConnectionError("DTLS shutdown by remote party")
+            if plain and dtls._data_receiver:
+                await dtls._data_receiver._handle_data(plain)
+        elif 127 < first_byte < 192 and dtls._rx_srtp:
+            arrival_time_ms = current_ms()
+            try:
+                if is_rtcp(data):
+                    await dtls._handle_rtcp_data(dtls._rx_srtp.unprotect_rtcp(data))
+                else:
+                    await dtls._handle_rtp_data(
+                        dtls._rx_srtp.unprotect(data), arrival_time_ms=arrival_time_ms
+                    )
+            except SrtpError:
+                pass  # aiortc logs it at debug level and drops the packet
+
+    return handle
 
 
 # direct-send

@@ -1,4 +1,5 @@
-"""Delayed SACKs for aiortc's SCTP: acknowledge every fourth packet, not every one.
+"""Delayed SACKs for aiortc's SCTP (acknowledge every fourth packet, not every one), and data channel
+messages sent without a task each.
 
 Why: aiortc 1.16 answers every received SCTP packet that carries data with a SACK of its own. The
 state stream is many small datagrams (a headset sends 90 a second, the room sends each listener a
@@ -18,8 +19,16 @@ second per headset, a fifth of all its datagrams; 4/50 ms also measured cheaper 
 than 4 full packets (aiortc starts at 3) waits for the timer once, and its window then grows past
 that; every retransmission timer in play (aiortc's minimum RTO is 1 s) is far above 50 ms.
 
-`delay_sacks()` is process-wide and idempotent; it checks the installed aiortc for what it wraps and
-raises `SctpInternalsChanged` if that is gone, so an upgrade fails loudly instead of silently stalling.
+Sends: aiortc's `RTCDataChannel.send` queues the message and starts a task to flush the queue to
+SCTP (`asyncio.ensure_future(_data_channel_flush())`), one task per message: a headset sends 45 state
+datagrams a second and a room relays each to every listener. `send_eagerly()` queues it the same way
+and runs the flush at once (`eager.py`): the same datagram leaves, in the caller's turn of the loop
+instead of the next, and a task is made only if the flush has to wait (a TURN relay, the network
+conditioner). aiortc's own code flushes from inside its receive path too (a data channel's opening).
+
+`delay_sacks()` and `send_eagerly()` are process-wide and idempotent; each checks the installed aiortc
+for what it replaces and raises `SctpInternalsChanged` if that is gone, so an upgrade fails loudly
+instead of silently stalling.
 """
 
 from __future__ import annotations
@@ -27,11 +36,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiortc.rtcsctptransport import RTCSctpTransport
 from OpenSSL import SSL
 
-from emulator.net.transport import patches
+from emulator.net.transport import eager, patches
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +49,7 @@ SACK_EVERY_PACKETS = 4  # RFC 6458's sack_freq; RFC 4960 suggests 2 (see above f
 SACK_DELAY_S = 0.05  # RFC 6458's sack_delay; RFC 4960 allows up to 200 ms
 
 _STOCK_SEND_SACK: Callable[[RTCSctpTransport], Awaitable[None]] | None = None
+_STOCK_DATA_CHANNEL_SEND: Callable[[Any, Any, Any], None] | None = None
 
 
 class SctpInternalsChanged(RuntimeError):
@@ -96,7 +107,8 @@ def _timer_fired(transport: RTCSctpTransport) -> None:
     if not patches.sack_needed(transport) or not patches.association_established(transport):
         state.unacked = 0
         return
-    state.task = asyncio.ensure_future(_send_late(transport))
+    # Sent in this turn of the loop, not from a task started for the next (eager.py).
+    state.task = eager.start(_send_late(transport), "sending a delayed SACK")
 
 
 async def _send_late(transport: RTCSctpTransport) -> None:
@@ -122,3 +134,24 @@ def delay_sacks() -> None:
 
 def sacks_are_delayed() -> bool:
     return _STOCK_SEND_SACK is not None
+
+
+def _send_now_or_soon(transport: RTCSctpTransport, channel: Any, data: bytes | str) -> None:
+    """`RTCSctpTransport._data_channel_send`: queue the message, then flush the queue at once."""
+    patches.queue_message(transport, channel, data)
+    eager.start(patches.flush_data_channels(transport), "sending on an SCTP data channel")
+
+
+def send_eagerly() -> None:
+    """Make every aiortc data channel in this process flush a message as it is sent, without a task."""
+    global _STOCK_DATA_CHANNEL_SEND
+    if _STOCK_DATA_CHANNEL_SEND is not None:
+        return
+    why = patches.problem("sctp-sends")
+    if why is not None:
+        raise SctpInternalsChanged(f"aiortc: {why}")
+    _STOCK_DATA_CHANNEL_SEND = patches.replace_data_channel_send(_send_now_or_soon)
+
+
+def sends_are_eager() -> bool:
+    return _STOCK_DATA_CHANNEL_SEND is not None
