@@ -12,15 +12,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from emulator.net.transport import dtls_receive, eager, patches, sctp
-from tests.support.peers import loopback_pair, negotiate, wait_connected
-
-
-async def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
+from tests.support.peers import loopback_pair, negotiate, wait_connected, wait_for
 
 
 def _connection(pc: RTCPeerConnection) -> Any:
@@ -54,7 +46,7 @@ async def test_after_the_handshake_datagrams_skip_the_queue_and_arrive_in_order(
             channel.send(k.to_bytes(2, "big"))
             if k % 20 == 0:
                 await asyncio.sleep(0.002)
-        await _wait_for(lambda: len(received) == 200, "all 200 messages")
+        await wait_for(lambda: len(received) == 200, "all 200 messages")
         assert [int.from_bytes(m, "big") for m in received] == list(range(200))
         assert dtls_receive.handled_directly(_connection(b)) >= 200  # and the SACKs came back so too
         assert dtls_receive.handled_directly(_connection(a)) > 0
@@ -87,7 +79,7 @@ async def test_a_handling_that_waits_holds_the_datagrams_behind_it(monkeypatch: 
         patches.set_ice_send(ice, slowed)
         for k in range(60):
             channel.send(k.to_bytes(2, "big"))
-        await _wait_for(lambda: len(received) == 60, "all 60 messages", timeout=20)
+        await wait_for(lambda: len(received) == 60, "all 60 messages", timeout=20)
         assert [int.from_bytes(m, "big") for m in received] == list(range(60))
         assert carried_on  # some handlings did wait
 
@@ -98,6 +90,6 @@ async def test_the_peer_shutting_dtls_down_closes_our_transport() -> None:
         await _channels(a, b)
         assert b.sctp is not None
         dtls = b.sctp.transport
-        await _wait_for(lambda: dtls_receive.handled_directly(_connection(b)) > 0, "a direct datagram")
+        await wait_for(lambda: dtls_receive.handled_directly(_connection(b)) > 0, "a direct datagram")
         await a.close()
-        await _wait_for(lambda: dtls.state == "closed", "b's DTLS transport to close")
+        await wait_for(lambda: dtls.state == "closed", "b's DTLS transport to close")

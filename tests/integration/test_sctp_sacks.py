@@ -9,15 +9,7 @@ from typing import Any
 import pytest
 
 from emulator.net.transport import sctp
-from tests.support.peers import loopback_pair, negotiate, wait_connected
-
-
-async def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
+from tests.support.peers import loopback_pair, negotiate, wait_connected, wait_for
 
 
 @pytest.fixture
@@ -49,7 +41,7 @@ async def test_every_message_arrives_with_a_fraction_of_the_sacks(counted_sacks:
 
         await negotiate(a, b)
         await wait_connected(a, b)
-        await _wait_for(lambda: lossy.readyState == "open" and reliable.readyState == "open", "channels")
+        await wait_for(lambda: lossy.readyState == "open" and reliable.readyState == "open", "channels")
         receiver = b.sctp
         before = counted_sacks.get(id(receiver), 0)
         for i in range(300):
@@ -57,9 +49,9 @@ async def test_every_message_arrives_with_a_fraction_of_the_sacks(counted_sacks:
             if i % 10 == 0:
                 reliable.send(f"control {i}".encode())
             await asyncio.sleep(0.001)  # one message per SCTP packet, as a headset's poses go
-        await _wait_for(lambda: len(arrived["state"]) == 300 and len(arrived["control"]) == 30, "messages")
+        await wait_for(lambda: len(arrived["state"]) == 300 and len(arrived["control"]) == 30, "messages")
         sender = a.sctp
-        await _wait_for(lambda: not sender._sent_queue, "the sender's queue to be acknowledged")
+        await wait_for(lambda: not sender._sent_queue, "the sender's queue to be acknowledged")
         sacks = counted_sacks.get(id(receiver), 0) - before
         assert sorted(arrived["state"]) == sorted(i.to_bytes(4, "big") * 10 for i in range(300))
         assert [m.decode() for m in arrived["control"]] == [f"control {i}" for i in range(0, 300, 10)]
@@ -79,7 +71,7 @@ async def _open_channel(a: Any, b: Any, label: str, **options: Any) -> tuple[Any
 
     await negotiate(a, b)
     await wait_connected(a, b)
-    await _wait_for(lambda: channel.readyState == "open", "the channel")
+    await wait_for(lambda: channel.readyState == "open", "the channel")
     return channel, got
 
 
@@ -90,8 +82,8 @@ async def test_a_lone_message_is_acknowledged_by_the_timer(counted_sacks: dict[i
         sender, receiver = a.sctp, b.sctp
         before = counted_sacks.get(id(receiver), 0)
         channel.send(b"only one")
-        await _wait_for(lambda: got == [b"only one"], "the message")
-        await _wait_for(lambda: not sender._sent_queue, "the lone message to be acknowledged")
+        await wait_for(lambda: got == [b"only one"], "the message")
+        await wait_for(lambda: not sender._sent_queue, "the lone message to be acknowledged")
         assert counted_sacks.get(id(receiver), 0) - before == 1
         assert sctp._pending(receiver).timer is None
 
@@ -104,7 +96,7 @@ async def test_a_burst_past_the_congestion_window_arrives_whole(counted_sacks: d
         messages = [bytes([i]) * 60_000 for i in range(1, 4)]  # 50 packets each
         for message in messages:
             channel.send(message)
-        await _wait_for(lambda: len(got) == len(messages), "the burst")
+        await wait_for(lambda: len(got) == len(messages), "the burst")
         assert got == messages
         assert a.sctp._cwnd > 3 * 1200  # it grew past the first window
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiortc import RTCPeerConnection
 
@@ -40,3 +40,12 @@ async def loopback_pair() -> AsyncIterator[tuple[RTCPeerConnection, RTCPeerConne
         finally:
             await a.close()
             await b.close()
+
+
+async def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll `condition` every 5 ms on the running loop; AssertionError naming `what` after `timeout` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
