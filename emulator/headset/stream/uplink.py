@@ -30,7 +30,6 @@ from emulator.wire import (
     is_batch,
     wire_timestamp,
 )
-from emulator.wire.header import U32_MAX
 from emulator.wire.messages import check_hands, state_bytes
 from emulator.wire.quantize import POSITION_LIMIT_M, clamp_position, position_problem
 
@@ -166,10 +165,8 @@ class Uplink:
             p, limit = pose.position, POSITION_LIMIT_M
             if not (abs(p.x) <= limit and abs(p.y) <= limit and abs(p.z) <= limit):
                 pose = self._clamped(pose)  # what position_problem refuses, NaN included
-        # next_seq() and stamp(at) written out, and no hands path to go through: 90 STATEs a second.
-        self.seq = seq = (self.seq + 1) & 0xFFFF
-        timestamp = int(at * 1_000_000) & U32_MAX
-        if hands is None:
+        seq, timestamp = self.next_seq(), stamp(at)
+        if hands is None:  # no hands path to go through: 90 STATEs a second
             self._held.append((state_bytes(seq, timestamp, pose, face_block), face_block is not None, False))
             return
         left, right = hands
