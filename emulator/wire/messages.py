@@ -64,7 +64,10 @@ PONG_TO_SIZE = _pong_to.size
 
 
 def _finish(parts: list[bytes]) -> bytes:
-    data = b"".join(parts)
+    return _sized(b"".join(parts))
+
+
+def _sized(data: bytes) -> bytes:
     if len(data) > MAX_MESSAGE_SIZE:
         raise WireError(f"message of {len(data)} bytes is more than {MAX_MESSAGE_SIZE}")
     return data
@@ -228,10 +231,8 @@ def state_bytes(
     if face is not None:
         data += face[1]
     if with_hands:
-        return _finish([data, *_hand_blocks(left_hand, right_hand)])
-    if len(data) > MAX_MESSAGE_SIZE:  # _finish's check (a pose and a face alone are well below it)
-        return _finish([data])
-    return data
+        data = b"".join([data, *_hand_blocks(left_hand, right_hand)])
+    return _sized(data)
 
 
 @dataclass(frozen=True, slots=True)
