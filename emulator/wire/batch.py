@@ -35,7 +35,7 @@ BATCH_TYPE = 5
 BATCH_FIRST_BYTE = (VERSION << 6) | (BATCH_TYPE << 3)
 _length = struct.Struct("!H")
 _batch_header = struct.Struct("!BHHI")
-_entry_and_header = struct.Struct("!HBHHI")  # an entry's length, then its message's header
+ENTRY_AND_HEADER = struct.Struct("!HBHHI")  # an entry's length, then its message's header
 ENTRY_OVERHEAD = _length.size
 
 
@@ -86,9 +86,9 @@ def batch_entries(data: bytes) -> Iterator[tuple[int, int, int, int, int, int]]:
     while offset < end:
         if offset + ENTRY_OVERHEAD > end:
             raise WireError("truncated BATCH entry length")
-        if offset + _entry_and_header.size > end:
+        if offset + ENTRY_AND_HEADER.size > end:
             raise WireError("BATCH entry too short for a message header")
-        length, first, seq, sender, timestamp = _entry_and_header.unpack_from(data, offset)
+        length, first, seq, sender, timestamp = ENTRY_AND_HEADER.unpack_from(data, offset)
         start = offset + ENTRY_OVERHEAD
         offset = start + length
         if length < HEADER_SIZE or offset > end:

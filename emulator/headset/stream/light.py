@@ -10,17 +10,15 @@ unknown senders, other messages, malformed lengths).
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 
 from emulator.headset.report import RATE_SETTLE_S, RemoteStats
 from emulator.wire import WireError
-from emulator.wire.header import HEADER_SIZE
+from emulator.wire.batch import ENTRY_AND_HEADER, ENTRY_OVERHEAD
+from emulator.wire.header import FLAG_MASKS, HEADER_SIZE, MessageType, first_byte
 
-STATE_FIRST_BYTE = 0x40  # version 1, type STATE
-STATE_TYPE_MASK = 0xF8  # version and type bits; the low three are STATE's flags
-_ENTRY_AND_HEADER = struct.Struct("!HBHHI")  # wire.batch: an entry's u16 length, then its message's header
-_LENGTH_SIZE = 2
+STATE_FIRST_BYTE = first_byte(MessageType.STATE, 0)
+STATE_TYPE_MASK = 0xFF ^ FLAG_MASKS[MessageType.STATE]  # version and type bits, not STATE's flags
 _U32_HALF, _U32 = 1 << 31, 1 << 32  # wire.clock.wrapped_difference, written out
 
 
@@ -39,17 +37,17 @@ def count_batch_states(
     the offset for the STATEs after it), a STATE from an unknown sender to `on_unknown()`. A length
     that runs past the end raises WireError after the entries before it were handled, as
     `wire.batch_entries` does."""
-    unpack = _ENTRY_AND_HEADER.unpack_from
-    entry_and_header = _ENTRY_AND_HEADER.size
+    unpack = ENTRY_AND_HEADER.unpack_from
+    entry_and_header = ENTRY_AND_HEADER.size
     get_stats, get_offset = remotes.get, offsets_us.get
     offset, end = HEADER_SIZE, len(data)
     while offset < end:
-        if offset + _LENGTH_SIZE > end:
+        if offset + ENTRY_OVERHEAD > end:
             raise WireError("truncated BATCH entry length")
         if offset + entry_and_header > end:
             raise WireError("BATCH entry too short for a message header")
         length, first, seq, sender, timestamp = unpack(data, offset)
-        start = offset + _LENGTH_SIZE
+        start = offset + ENTRY_OVERHEAD
         offset = start + length
         if length < HEADER_SIZE or offset > end:
             raise WireError(f"BATCH entry of {length} bytes does not fit")
